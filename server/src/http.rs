@@ -1,0 +1,135 @@
+//! The HTTP surface: operations routes and the web apps. Handlers only translate.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use espresso_core::protocol::Health;
+use tower_http::services::ServeDir;
+
+use crate::store::Store;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    web_dir: PathBuf,
+}
+
+impl AppState {
+    pub fn new(store: Store, web_dir: PathBuf) -> Self {
+        Self {
+            inner: Arc::new(Inner { store, web_dir }),
+        }
+    }
+}
+
+/// The whole router. Built once per server; tests drive it with `tower::ServiceExt::oneshot`.
+pub fn router(state: AppState) -> Router {
+    let assets = ServeDir::new(&state.inner.web_dir);
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        // The three apps are one single-page build; the page picks the app from the path.
+        .route("/", get(app_page))
+        .route("/order", get(app_page))
+        .route("/barista", get(app_page))
+        .route("/display", get(app_page))
+        .fallback_service(assets)
+        .with_state(state)
+}
+
+async fn healthz() -> axum::Json<Health> {
+    axum::Json(Health::ok(env!("CARGO_PKG_VERSION")))
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.inner.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "database not reachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database not reachable\n").into_response()
+        }
+    }
+}
+
+async fn app_page(State(state): State<AppState>) -> Response {
+    let index = state.inner.web_dir.join("index.html");
+    match tokio::fs::read_to_string(&index).await {
+        Ok(html) => (
+            [(header::CACHE_CONTROL, "no-cache")],
+            Html(html),
+        )
+            .into_response(),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Html(format!(
+                "<!doctype html><title>Espresso</title><h1>The web apps are not built</h1>\
+                 <p>No <code>{}</code>. Start Espresso with <code>cargo xtask run</code>, which builds them.</p>",
+                index.display()
+            )),
+        )
+            .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    async fn app(web_dir: PathBuf) -> Router {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        router(AppState::new(store, web_dir))
+    }
+
+    #[tokio::test]
+    async fn healthz_reports_this_build() {
+        let response = app(PathBuf::from("/nonexistent"))
+            .await
+            .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let health: Health = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(health, Health::ok(env!("CARGO_PKG_VERSION")));
+    }
+
+    #[tokio::test]
+    async fn app_routes_explain_a_missing_web_build() {
+        let response = app(PathBuf::from("/nonexistent"))
+            .await
+            .oneshot(Request::get("/display").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        assert!(String::from_utf8_lossy(&bytes).contains("cargo xtask run"));
+    }
+
+    #[tokio::test]
+    async fn every_app_route_serves_the_single_page() {
+        let dir = std::env::temp_dir().join(format!("espresso-web-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("index.html"), "<html>espresso</html>").unwrap();
+        for path in ["/", "/order", "/barista", "/display"] {
+            let response = app(dir.clone())
+                .await
+                .oneshot(Request::get(path).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+        }
+    }
+}

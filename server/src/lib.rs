@@ -1,0 +1,101 @@
+//! espresso-server: the one process behind every Espresso screen.
+//!
+//! [`Server::start`] opens storage, binds the listener and serves the router of [`http`].
+//! Handlers stay thin: they translate HTTP to calls and back.
+
+pub mod config;
+pub mod http;
+pub mod store;
+pub mod telemetry;
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::config::ServeConfig;
+use crate::store::Store;
+
+/// A running server: its bound address and a handle to stop it gracefully.
+pub struct Server {
+    local_addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+    store: Store,
+}
+
+impl Server {
+    /// Open storage, bind `config.addr` and start serving in the background.
+    pub async fn start(config: ServeConfig) -> anyhow::Result<Self> {
+        let store = Store::open(&config.database).await?;
+        let state = http::AppState::new(store.clone(), config.web_dir.clone());
+        let listener = tokio::net::TcpListener::bind(config.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.addr))?;
+        let local_addr = listener.local_addr()?;
+        let (tx, rx) = oneshot::channel::<()>();
+        let app = http::router(state);
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await
+        });
+        tracing::info!(%local_addr, web_dir = %config.web_dir.display(), "espresso server started");
+        Ok(Self {
+            local_addr,
+            shutdown: Some(tx),
+            task,
+            store,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The base URL of this server, e.g. `http://127.0.0.1:8080`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.local_addr)
+    }
+
+    /// Serve until Ctrl-C or SIGTERM, then finish in-flight requests and close storage.
+    pub async fn run_until_signal(self) -> anyhow::Result<()> {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        self.stop().await
+    }
+
+    /// Stop accepting, let in-flight requests finish, close the database.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        (&mut self.task).await.context("server task panicked")??;
+        self.store.close().await;
+        Ok(())
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

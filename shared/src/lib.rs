@@ -1,0 +1,11 @@
+//! espresso-core: the one definition of Espresso's protocol, shared by the server and every app.
+//!
+//! - [`protocol`]: the wire types (JSON over HTTP and the live stream). No server-only dependencies:
+//!   this module compiles for wasm32 and for native targets alike.
+//! - [`client`]: the typed HTTP client the three apps use (feature `native` on desktop, `web` in the
+//!   browser). It must never hold business rules: those live in the server's workflow.
+
+pub mod client;
+pub mod protocol;
+
+pub use client::{Client, ClientError};

@@ -1,0 +1,72 @@
+//! `cargo xtask`: the project's own build tool. Std only, so a fresh clone compiles it in seconds.
+//!
+//! - `setup`   install what is missing (apt packages, wasm32 toolchain, wasm-bindgen CLI, npm tools)
+//! - `doctor`  print what is present and what is missing, install nothing
+//! - `run`     set up, build the web apps, start the server, print the apps' URLs
+//! - `test`    set up, build everything once, run every test (unit, integration, browser, window)
+//! - `build-ui`   the web build of the three apps into `dist/`
+//! - `check-wasm` compile every wasm32 build (the core's `web` feature and the UI)
+
+mod ctx;
+mod run;
+mod setup;
+mod test;
+mod ui;
+
+use std::process::ExitCode;
+
+use ctx::Ctx;
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [options]
+
+commands:
+  setup        install what is missing (idempotent; a few seconds when all is present)
+  doctor       print what is present and what is missing, install nothing
+  run          set up, build the web apps and start Espresso on 127.0.0.1:8080
+                 --addr HOST:PORT   listen elsewhere (env ESPRESSO_ADDR)
+                 --release          run an optimised server build
+                 -- ARGS            pass further flags to `espresso-server serve`
+  test         set up, build, and run every test; a summary at the end
+  build-ui     build the web apps (wasm) into dist/
+  check-wasm   compile the wasm32 builds (core `web` feature and the UI)
+
+environment:
+  CARGO_TARGET_DIR   build outputs (default ~/.cache/espresso/target, shared between clones)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(command) = args.first() else {
+        eprint!("{USAGE}");
+        return ExitCode::FAILURE;
+    };
+    let ctx = match Ctx::new() {
+        Ok(ctx) => ctx,
+        Err(error) => {
+            eprintln!("xtask: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let rest = &args[1..];
+    let result = match command.as_str() {
+        "setup" => setup::setup(&ctx),
+        "doctor" => setup::doctor(&ctx),
+        "run" => run::run(&ctx, rest),
+        "test" => test::test(&ctx, rest),
+        "build-ui" => setup::setup(&ctx).and_then(|()| ui::build_ui(&ctx)),
+        "check-wasm" => setup::setup(&ctx).and_then(|()| ui::check_wasm(&ctx)),
+        "help" | "--help" | "-h" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!("unknown command {other:?}\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! `cargo xtask test`: every test, each artefact built once.
+//!
+//! 1. setup; 2. the web build (wasm) and the core's wasm check; 3. `cargo test --workspace`
+//! (unit and integration); 4. the browser and window suites (`--ignored`) under a virtual display.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use crate::ctx::{Ctx, Result, describe, step, which};
+use crate::{setup, ui};
+
+/// Every build and test uses the same features, so the tauri crate is compiled once.
+const APP_FEATURES: &str = "espresso-app/custom-protocol";
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+}
+
+impl Tally {
+    fn add(&mut self, other: Tally) {
+        self.passed += other.passed;
+        self.failed += other.failed;
+        self.ignored += other.ignored;
+    }
+}
+
+/// Parse libtest's `test result: ok. 3 passed; 0 failed; 1 ignored; …` line.
+fn parse_result(line: &str) -> Option<Tally> {
+    let rest = line.trim().strip_prefix("test result: ")?;
+    let mut tally = Tally::default();
+    for part in rest.split(['.', ';']) {
+        let mut words = part.split_whitespace();
+        let (Some(n), Some(label)) = (words.next(), words.next()) else {
+            continue;
+        };
+        let Ok(n) = n.parse::<u64>() else { continue };
+        match label {
+            "passed" => tally.passed = n,
+            "failed" => tally.failed = n,
+            "ignored" => tally.ignored = n,
+            _ => {}
+        }
+    }
+    Some(tally)
+}
+
+/// Run a `cargo test` command, echoing its output and counting its results.
+fn run_tests(command: &mut Command) -> (Tally, Result) {
+    let shown = describe(command);
+    let mut tally = Tally::default();
+    let child = command.stdin(Stdio::null()).stdout(Stdio::piped()).spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) => return (tally, Err(format!("cannot start `{shown}`: {e}"))),
+    };
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines().map_while(std::result::Result::ok) {
+            println!("{line}");
+            if let Some(result) = parse_result(&line) {
+                tally.add(result);
+            }
+        }
+    }
+    let result = match child.wait() {
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => Err(format!("`{shown}` failed ({status})")),
+        Err(e) => Err(format!("`{shown}`: {e}")),
+    };
+    (tally, result)
+}
+
+pub fn test(ctx: &Ctx, args: &[String]) -> Result {
+    if let Some(arg) = args.first() {
+        return Err(format!("`test` takes no arguments (got {arg:?})"));
+    }
+    let start = Instant::now();
+    step("setup", || setup::setup(ctx))?;
+    step("web build (wasm32)", || ui::build_ui(ctx))?;
+    step("core `web` feature compiles for wasm32", || {
+        let mut check = ctx.cargo();
+        check.args(["check", "--target", setup::WASM_TARGET, "-p", "espresso-core"]);
+        check.args(["--no-default-features", "--features", "web"]);
+        setup::WasmToolchain::detect().apply(&mut check);
+        crate::ctx::run(&mut check)
+    })?;
+    step("build the server and the desktop shell", || {
+        let mut build = ctx.cargo();
+        build.args(["build", "-p", "espresso-server", "-p", "espresso-app", "--features", APP_FEATURES]);
+        crate::ctx::run(&mut build)
+    })?;
+
+    let mut total = Tally::default();
+    let mut failures = Vec::new();
+
+    let unit = step("unit and integration tests", || {
+        let mut cargo_test = ctx.cargo();
+        cargo_test.args(["test", "--workspace", "--features", APP_FEATURES]);
+        let (tally, result) = run_tests(&mut cargo_test);
+        total.add(tally);
+        result
+    });
+    if let Err(error) = unit {
+        failures.push(error);
+    }
+
+    let e2e = step("end-to-end: Chromium and the Tauri window", || {
+        let xvfb = which("xvfb-run").ok_or("xvfb-run not found: run `cargo xtask setup`")?;
+        let screenshots = ctx.target_dir.join("screenshots");
+        let mut e2e = Command::new(xvfb);
+        e2e.args(["-a", "-s", "-screen 0 1280x800x24"])
+            .arg(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+            .args(["test", "-p", "espresso-tests", "--", "--ignored"])
+            .current_dir(&ctx.root)
+            .env("CARGO_TARGET_DIR", &ctx.target_dir)
+            .env("ESPRESSO_WEB_DIR", ctx.dist())
+            .env("ESPRESSO_APP_BIN", ctx.target_dir.join("debug/espresso-app"))
+            .env("TAURI_DRIVER", ctx.root.join("node_modules/.bin/tauri-driver"))
+            .env("ESPRESSO_SCREENSHOT_DIR", &screenshots);
+        let (tally, result) = run_tests(&mut e2e);
+        total.add(tally);
+        eprintln!("screenshots: {}", screenshots.display());
+        result
+    });
+    if let Err(error) = e2e {
+        failures.push(error);
+    }
+
+    println!();
+    println!(
+        "espresso tests: {} passed, {} failed, {} ignored in {:.0?} (e2e suites run separately with --ignored)",
+        total.passed,
+        total.failed,
+        total.ignored,
+        start.elapsed()
+    );
+    // The plain closing line CI reads.
+    println!("summary: {} passed, {} failed", total.passed, total.failed);
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_result;
+
+    #[test]
+    fn reads_libtest_result_lines() {
+        let tally = parse_result(
+            "test result: FAILED. 12 passed; 1 failed; 3 ignored; 0 measured; 0 filtered out; finished in 0.50s",
+        )
+        .unwrap();
+        assert_eq!((tally.passed, tally.failed, tally.ignored), (12, 1, 3));
+    }
+
+    #[test]
+    fn ignores_other_lines() {
+        assert!(parse_result("running 3 tests").is_none());
+    }
+}
