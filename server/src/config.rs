@@ -10,7 +10,11 @@ pub struct ServeConfig {
     pub addr: SocketAddr,
 
     /// Database URL. `sqlite://PATH` keeps everything in one file (created if missing).
-    #[arg(long, env = "ESPRESSO_DATABASE", default_value = "sqlite://data/espresso.db")]
+    #[arg(
+        long,
+        env = "ESPRESSO_DATABASE",
+        default_value = "sqlite://data/espresso.db"
+    )]
     pub database: String,
 
     /// Where sign-in codes go: `log` (print them), `dir:PATH` (one .eml per message) or `smtp://…`.
@@ -18,7 +22,11 @@ pub struct ServeConfig {
     pub mailer: String,
 
     /// The URL customers' phones reach this server at; the booth QR code points there.
-    #[arg(long, env = "ESPRESSO_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "ESPRESSO_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
     pub public_url: String,
 
     /// Grant this email the admin role at start (first-time setup).

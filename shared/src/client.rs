@@ -89,6 +89,9 @@ mod tests {
 
     #[test]
     fn a_malformed_server_url_is_refused() {
-        assert!(matches!(Client::new("not a url"), Err(ClientError::BadUrl(_))));
+        assert!(matches!(
+            Client::new("not a url"),
+            Err(ClientError::BadUrl(_))
+        ));
     }
 }

@@ -108,22 +108,23 @@ where
 
 /// Wait until an element matching `css` has text containing `needle`; returns its whole text.
 pub async fn wait_for_text(driver: &WebDriver, css: &str, needle: &str) -> anyhow::Result<String> {
-    let mut seen = String::new();
-    let result = wait_for(&format!("{css:?} to contain {needle:?}"), STEP_DEADLINE, || {
-        let driver = driver.clone();
-        let seen = &mut seen;
-        async move {
-            let Ok(element) = driver.find(Locator::Css(css)).await else {
-                return Ok(None);
-            };
+    let start = Instant::now();
+    let mut seen = None;
+    loop {
+        if let Ok(element) = driver.find(Locator::Css(css)).await {
             let text = element.text().await?;
-            let hit = text.contains(needle);
-            *seen = text.clone();
-            Ok(hit.then_some(text))
+            if text.contains(needle) {
+                return Ok(text);
+            }
+            seen = Some(text);
         }
-    })
-    .await;
-    result.with_context(|| format!("last text seen: {seen:?}"))
+        if start.elapsed() > STEP_DEADLINE {
+            bail!(
+                "timed out after {STEP_DEADLINE:?} waiting for {css:?} to contain {needle:?}; last text seen: {seen:?}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// A WebDriver server process (chromedriver or tauri-driver), killed on drop.
@@ -144,15 +145,24 @@ impl DriverProcess {
         let mut driver = Self { child, port };
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let child = &mut driver.child;
-        wait_for(&format!("{program} to listen on {addr}"), STEP_DEADLINE, || {
-            let exited = child.try_wait().ok().flatten();
-            async move {
-                if let Some(status) = exited {
-                    bail!("{program} exited early: {status}");
+        wait_for(
+            &format!("{program} to listen on {addr}"),
+            STEP_DEADLINE,
+            || {
+                let exited = child.try_wait().ok().flatten();
+                let program = program.clone();
+                async move {
+                    if let Some(status) = exited {
+                        bail!("{program} exited early: {status}");
+                    }
+                    Ok(
+                        TcpStream::connect_timeout(&addr, Duration::from_millis(200))
+                            .ok()
+                            .map(|_| ()),
+                    )
                 }
-                Ok(TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok().map(|_| ()))
-            }
-        })
+            },
+        )
         .await?;
         Ok(driver)
     }

@@ -8,7 +8,10 @@ async fn the_display_page_shows_that_the_server_is_up() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
     let browser = Browser::start(1920, 1080).await?;
 
-    browser.driver.goto(&format!("{}/display?shop=main", server.url())).await?;
+    browser
+        .driver
+        .goto(&format!("{}/display?shop=main", server.url()))
+        .await?;
 
     let heading = wait_for_text(&browser.driver, "h1", "Espresso display").await?;
     assert_eq!(heading, "Espresso display");

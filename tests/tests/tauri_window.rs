@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::Context;
-use espresso_tests::{DriverProcess, TestServer, connect, free_port, save_screenshot, wait_for_text};
+use espresso_tests::{
+    DriverProcess, TestServer, connect, free_port, save_screenshot, wait_for_text,
+};
 use fantoccini::Locator;
 
 fn required_path(var: &str) -> anyhow::Result<PathBuf> {
@@ -28,7 +30,12 @@ async fn the_window_checks_the_server_through_the_native_core_on_click() -> anyh
     let (port, native_port) = (free_port()?, free_port()?);
     let mut command = Command::new(tauri_driver);
     command
-        .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &native_port.to_string(),
+        ])
         .env("ESPRESSO_SERVER_URL", &server_url);
     let driver_process = DriverProcess::spawn(command, port).await?;
     let caps = serde_json::json!({
@@ -41,9 +48,16 @@ async fn the_window_checks_the_server_through_the_native_core_on_click() -> anyh
     assert!(down.contains("cannot reach"), "{down}");
 
     let server = TestServer::start_at(SocketAddr::from(([127, 0, 0, 1], server_port))).await?;
-    window.find(Locator::Css("[data-testid=check-server]")).await?.click().await?;
+    window
+        .find(Locator::Css("[data-testid=check-server]"))
+        .await?
+        .click()
+        .await?;
     let up = wait_for_text(&window, "[data-testid=server-status]", "Server ok").await?;
-    assert!(up.contains("via app"), "the window must use the native core: {up}");
+    assert!(
+        up.contains("via app"),
+        "the window must use the native core: {up}"
+    );
     assert!(up.contains(env!("CARGO_PKG_VERSION")), "{up}");
     save_screenshot(&window, "skeleton-tauri-window").await?;
 

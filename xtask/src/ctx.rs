@@ -59,7 +59,11 @@ pub fn run(command: &mut Command) -> Result {
 
 /// Run `command`, returning its stdout if it succeeded (stderr dropped).
 pub fn output(command: &mut Command) -> Option<String> {
-    let out = command.stdin(Stdio::null()).stderr(Stdio::null()).output().ok()?;
+    let out = command
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
@@ -92,6 +96,10 @@ pub fn step<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     eprintln!("\n==> {name}");
     let start = Instant::now();
     let result = f();
-    eprintln!("<== {name}: {} in {:.1?}", if result.is_ok() { "done" } else { "FAILED" }, start.elapsed());
+    eprintln!(
+        "<== {name}: {} in {:.1?}",
+        if result.is_ok() { "done" } else { "FAILED" },
+        start.elapsed()
+    );
     result
 }

@@ -51,7 +51,10 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result {
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
     let stdout = child.stdout.take().ok_or("server stdout missing")?;
-    for line in BufReader::new(stdout).lines().map_while(std::result::Result::ok) {
+    for line in BufReader::new(stdout)
+        .lines()
+        .map_while(std::result::Result::ok)
+    {
         println!("{line}");
         if let Some(url) = line.strip_prefix("listening on ") {
             print_banner(url.trim());

@@ -10,7 +10,10 @@ use crate::ctx::{Ctx, Result, output, run, which};
 
 /// Debian packages and why each is needed.
 const APT: &[(&str, &str)] = &[
-    ("build-essential", "C compiler for crates that build C (SQLite)"),
+    (
+        "build-essential",
+        "C compiler for crates that build C (SQLite)",
+    ),
     ("pkg-config", "finds system libraries for -sys crates"),
     ("file", "used by Tauri's bundler"),
     ("libssl-dev", "TLS for the native client"),
@@ -21,7 +24,10 @@ const APT: &[(&str, &str)] = &[
     ("librsvg2-dev", "Tauri's icons"),
     ("xvfb", "virtual display for the window tests"),
     ("xauth", "used by xvfb-run"),
-    ("webkit2gtk-driver", "WebKitWebDriver, drives the Tauri window"),
+    (
+        "webkit2gtk-driver",
+        "WebKitWebDriver, drives the Tauri window",
+    ),
     ("imagemagick", "screenshots of the virtual display"),
     ("chromium", "browser end-to-end tests"),
     ("chromium-driver", "chromedriver, drives Chromium"),
@@ -35,11 +41,17 @@ const APT: &[(&str, &str)] = &[
 /// Extra packages when rustup has no wasm32 target: Debian's wasm-capable rustc and std sources.
 const APT_WASM: &[(&str, &str)] = &[
     ("rustc-web", "a rustc with the wasm32 code generator"),
-    ("rust-web-src", "std's sources, built for wasm32 with build-std"),
+    (
+        "rust-web-src",
+        "std's sources, built for wasm32 with build-std",
+    ),
     ("lld-16", "wasm-ld, the wasm32 linker"),
 ];
 
-const APT_NODE: &[(&str, &str)] = &[("nodejs", "runs the npm tools"), ("npm", "installs the npm tools")];
+const APT_NODE: &[(&str, &str)] = &[
+    ("nodejs", "runs the npm tools"),
+    ("npm", "installs the npm tools"),
+];
 
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
@@ -96,20 +108,28 @@ fn apt_wanted(wasm: WasmToolchain) -> Vec<(&'static str, &'static str)> {
 /// Installed Debian packages among `names` (one dpkg-query call).
 fn dpkg_installed(names: &[&str]) -> Vec<String> {
     let mut command = Command::new("dpkg-query");
-    command.args(["-W", "-f=${Package} ${db:Status-Abbrev}\n"]).args(names);
+    command
+        .args(["-W", "-f=${Package} ${db:Status-Abbrev}\n"])
+        .args(names);
     // dpkg-query exits 1 when some are unknown but still prints the known ones.
-    let out = command.output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    let out = command
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
     out.unwrap_or_default()
         .lines()
         .filter_map(|line| {
             let (name, status) = line.split_once(' ')?;
-            status.starts_with("ii").then(|| name.split(':').next().unwrap_or(name).to_owned())
+            status
+                .starts_with("ii")
+                .then(|| name.split(':').next().unwrap_or(name).to_owned())
         })
         .collect()
 }
 
 fn is_debian() -> bool {
-    Path::new("/etc/debian_version").exists() && which("dpkg-query").is_some() && which("apt-get").is_some()
+    Path::new("/etc/debian_version").exists()
+        && which("dpkg-query").is_some()
+        && which("apt-get").is_some()
 }
 
 fn is_root() -> bool {
@@ -123,7 +143,10 @@ pub fn locked_wasm_bindgen(ctx: &Ctx) -> Result<String> {
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
         if line.trim() == "name = \"wasm-bindgen\"" {
-            if let Some(version) = lines.next().and_then(|l| l.trim().strip_prefix("version = ")) {
+            if let Some(version) = lines
+                .next()
+                .and_then(|l| l.trim().strip_prefix("version = "))
+            {
                 return Ok(version.trim_matches('"').to_owned());
             }
         }
@@ -151,10 +174,16 @@ fn wasm_bindgen_version(bin: &Path) -> Option<String> {
 fn npm_wanted(ctx: &Ctx) -> Result<Vec<(String, String)>> {
     let text = std::fs::read_to_string(ctx.root.join("package.json"))
         .map_err(|e| format!("cannot read package.json: {e}"))?;
-    let start = text.find("\"devDependencies\"").ok_or("package.json has no devDependencies")?;
+    let start = text
+        .find("\"devDependencies\"")
+        .ok_or("package.json has no devDependencies")?;
     let body = &text[start..];
-    let open = body.find('{').ok_or("package.json: devDependencies is not an object")?;
-    let close = body.find('}').ok_or("package.json: devDependencies is not closed")?;
+    let open = body
+        .find('{')
+        .ok_or("package.json: devDependencies is not an object")?;
+    let close = body
+        .find('}')
+        .ok_or("package.json: devDependencies is not closed")?;
     Ok(body[open + 1..close]
         .split(',')
         .filter_map(|pair| {
@@ -167,10 +196,20 @@ fn npm_wanted(ctx: &Ctx) -> Result<Vec<(String, String)>> {
 }
 
 fn npm_installed_version(ctx: &Ctx, name: &str) -> Option<String> {
-    let text = std::fs::read_to_string(ctx.root.join("node_modules").join(name).join("package.json")).ok()?;
+    let text = std::fs::read_to_string(
+        ctx.root
+            .join("node_modules")
+            .join(name)
+            .join("package.json"),
+    )
+    .ok()?;
     let at = text.find("\"version\"")?;
     let rest = &text[at + "\"version\"".len()..];
-    let rest = rest.trim_start().strip_prefix(':')?.trim_start().strip_prefix('"')?;
+    let rest = rest
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start()
+        .strip_prefix('"')?;
     Some(rest[..rest.find('"')?].to_owned())
 }
 
@@ -205,7 +244,10 @@ fn checks(ctx: &Ctx) -> Result<Vec<Check>> {
     checks.push(Check {
         what: format!("wasm-bindgen CLI {wb}"),
         why: "generates the web apps' JS glue (must equal Cargo.lock's version)",
-        present: wasm_bindgen_bin().and_then(|b| wasm_bindgen_version(&b)).as_deref() == Some(wb.as_str()),
+        present: wasm_bindgen_bin()
+            .and_then(|b| wasm_bindgen_version(&b))
+            .as_deref()
+            == Some(wb.as_str()),
     });
     for (name, version) in npm_wanted(ctx)? {
         let present = npm_installed_version(ctx, &name).as_deref() == Some(version.as_str());
@@ -234,7 +276,9 @@ pub fn doctor(ctx: &Ctx) -> Result {
         println!("everything is present");
         Ok(())
     } else {
-        Err(format!("{missing} missing: `cargo xtask setup` installs them"))
+        Err(format!(
+            "{missing} missing: `cargo xtask setup` installs them"
+        ))
     }
 }
 
@@ -253,7 +297,11 @@ pub fn setup(ctx: &Ctx) -> Result {
     let wanted = apt_wanted(wasm);
     let names: Vec<&str> = wanted.iter().map(|(n, _)| *n).collect();
     let installed = dpkg_installed(&names);
-    let missing: Vec<&str> = names.iter().copied().filter(|n| !installed.iter().any(|i| i == n)).collect();
+    let missing: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| !installed.iter().any(|i| i == n))
+        .collect();
     if !missing.is_empty() {
         if !is_root() {
             return Err(format!(
@@ -261,9 +309,15 @@ pub fn setup(ctx: &Ctx) -> Result {
                 missing.join(" ")
             ));
         }
-        eprintln!("setup: installing {} system packages: {}", missing.len(), missing.join(" "));
+        eprintln!(
+            "setup: installing {} system packages: {}",
+            missing.len(),
+            missing.join(" ")
+        );
         let mut update = Command::new("apt-get");
-        update.args(["update", "-q"]).env("DEBIAN_FRONTEND", "noninteractive");
+        update
+            .args(["update", "-q"])
+            .env("DEBIAN_FRONTEND", "noninteractive");
         run(&mut update)?;
         let mut install = Command::new("apt-get");
         install
@@ -278,7 +332,14 @@ pub fn setup(ctx: &Ctx) -> Result {
     if have.as_deref() != Some(wb.as_str()) {
         eprintln!("setup: installing wasm-bindgen-cli {wb} (have {have:?}); a few minutes, once");
         let mut locked = Command::new("cargo");
-        locked.args(["install", "wasm-bindgen-cli", "--version", &wb, "--locked", "--force"]);
+        locked.args([
+            "install",
+            "wasm-bindgen-cli",
+            "--version",
+            &wb,
+            "--locked",
+            "--force",
+        ]);
         // `--locked` can fail on a registry mirror that lacks a locked version: retry unlocked.
         if run(&mut locked).is_err() {
             let mut unlocked = Command::new("cargo");
@@ -287,14 +348,15 @@ pub fn setup(ctx: &Ctx) -> Result {
         }
     }
 
-    let npm_missing = npm_wanted(ctx)?
-        .into_iter()
-        .any(|(name, version)| npm_installed_version(ctx, &name).as_deref() != Some(version.as_str()));
+    let npm_missing = npm_wanted(ctx)?.into_iter().any(|(name, version)| {
+        npm_installed_version(ctx, &name).as_deref() != Some(version.as_str())
+    });
     if npm_missing {
         eprintln!("setup: installing the npm tools of package.json");
         // `npm ci` rejects a lock made on another platform; exact versions live in package.json.
         let mut npm = Command::new("npm");
-        npm.args(["install", "--no-audit", "--no-fund", "--no-package-lock"]).current_dir(&ctx.root);
+        npm.args(["install", "--no-audit", "--no-fund", "--no-package-lock"])
+            .current_dir(&ctx.root);
         run(&mut npm)?;
     }
     Ok(())

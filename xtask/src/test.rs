@@ -58,7 +58,10 @@ fn run_tests(command: &mut Command) -> (Tally, Result) {
         Err(e) => return (tally, Err(format!("cannot start `{shown}`: {e}"))),
     };
     if let Some(stdout) = child.stdout.take() {
-        for line in BufReader::new(stdout).lines().map_while(std::result::Result::ok) {
+        for line in BufReader::new(stdout)
+            .lines()
+            .map_while(std::result::Result::ok)
+        {
             println!("{line}");
             if let Some(result) = parse_result(&line) {
                 tally.add(result);
@@ -82,14 +85,28 @@ pub fn test(ctx: &Ctx, args: &[String]) -> Result {
     step("web build (wasm32)", || ui::build_ui(ctx))?;
     step("core `web` feature compiles for wasm32", || {
         let mut check = ctx.cargo();
-        check.args(["check", "--target", setup::WASM_TARGET, "-p", "espresso-core"]);
+        check.args([
+            "check",
+            "--target",
+            setup::WASM_TARGET,
+            "-p",
+            "espresso-core",
+        ]);
         check.args(["--no-default-features", "--features", "web"]);
         setup::WasmToolchain::detect().apply(&mut check);
         crate::ctx::run(&mut check)
     })?;
     step("build the server and the desktop shell", || {
         let mut build = ctx.cargo();
-        build.args(["build", "-p", "espresso-server", "-p", "espresso-app", "--features", APP_FEATURES]);
+        build.args([
+            "build",
+            "-p",
+            "espresso-server",
+            "-p",
+            "espresso-app",
+            "--features",
+            APP_FEATURES,
+        ]);
         crate::ctx::run(&mut build)
     })?;
 
@@ -113,12 +130,27 @@ pub fn test(ctx: &Ctx, args: &[String]) -> Result {
         let mut e2e = Command::new(xvfb);
         e2e.args(["-a", "-s", "-screen 0 1280x800x24"])
             .arg(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-            .args(["test", "-p", "espresso-tests", "--", "--ignored"])
+            // Same package set and features as the unit run, so nothing is rebuilt; only the
+            // `#[ignore]`d tests (the e2e suites) run.
+            .args([
+                "test",
+                "--workspace",
+                "--features",
+                APP_FEATURES,
+                "--",
+                "--ignored",
+            ])
             .current_dir(&ctx.root)
             .env("CARGO_TARGET_DIR", &ctx.target_dir)
             .env("ESPRESSO_WEB_DIR", ctx.dist())
-            .env("ESPRESSO_APP_BIN", ctx.target_dir.join("debug/espresso-app"))
-            .env("TAURI_DRIVER", ctx.root.join("node_modules/.bin/tauri-driver"))
+            .env(
+                "ESPRESSO_APP_BIN",
+                ctx.target_dir.join("debug/espresso-app"),
+            )
+            .env(
+                "TAURI_DRIVER",
+                ctx.root.join("node_modules/.bin/tauri-driver"),
+            )
             .env("ESPRESSO_SCREENSHOT_DIR", &screenshots);
         let (tally, result) = run_tests(&mut e2e);
         total.add(tally);

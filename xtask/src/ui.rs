@@ -32,8 +32,10 @@ pub fn build_ui(ctx: &Ctx) -> Result {
         .join(format!("{UI_CRATE}.wasm"));
     let staging = ctx.target_dir.join("ui-staging");
     let _ = std::fs::remove_dir_all(&staging);
-    std::fs::create_dir_all(&staging).map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
-    let bindgen = wasm_bindgen_bin().ok_or("wasm-bindgen CLI not found: run `cargo xtask setup`")?;
+    std::fs::create_dir_all(&staging)
+        .map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
+    let bindgen =
+        wasm_bindgen_bin().ok_or("wasm-bindgen CLI not found: run `cargo xtask setup`")?;
     let mut glue = Command::new(bindgen);
     glue.args([
         "--target",
@@ -50,15 +52,27 @@ pub fn build_ui(ctx: &Ctx) -> Result {
     run(&mut glue)?;
     copy_dir(&ctx.root.join("ui/static"), &staging)?;
     sync_dir(&staging, &ctx.dist())?;
-    let size = std::fs::metadata(ctx.dist().join("app_bg.wasm")).map(|m| m.len()).unwrap_or(0);
-    eprintln!("build-ui: {} ({} KiB of wasm)", ctx.dist().display(), size / 1024);
+    let size = std::fs::metadata(ctx.dist().join("app_bg.wasm"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    eprintln!(
+        "build-ui: {} ({} KiB of wasm)",
+        ctx.dist().display(),
+        size / 1024
+    );
     Ok(())
 }
 
 /// `cargo xtask check-wasm`: every wasm32 build compiles (the core alone with `web`, and the UI).
 pub fn check_wasm(ctx: &Ctx) -> Result {
     let mut core = wasm_cargo(ctx, "check");
-    core.args(["-p", "espresso-core", "--no-default-features", "--features", "web"]);
+    core.args([
+        "-p",
+        "espresso-core",
+        "--no-default-features",
+        "--features",
+        "web",
+    ]);
     run(&mut core)?;
     let mut ui = wasm_cargo(ctx, "check");
     ui.args(["-p", UI_CRATE]);
@@ -66,7 +80,9 @@ pub fn check_wasm(ctx: &Ctx) -> Result {
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result {
-    for entry in std::fs::read_dir(from).map_err(|e| format!("cannot read {}: {e}", from.display()))? {
+    for entry in
+        std::fs::read_dir(from).map_err(|e| format!("cannot read {}: {e}", from.display()))?
+    {
         let entry = entry.map_err(|e| e.to_string())?;
         let target = to.join(entry.file_name());
         if entry.path().is_dir() {
@@ -92,7 +108,8 @@ fn sync_dir(from: &Path, to: &Path) -> Result {
         }
         let new = std::fs::read(entry.path()).map_err(|e| e.to_string())?;
         if std::fs::read(&target).ok().as_deref() != Some(new.as_slice()) {
-            std::fs::write(&target, new).map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+            std::fs::write(&target, new)
+                .map_err(|e| format!("cannot write {}: {e}", target.display()))?;
         }
     }
     for entry in std::fs::read_dir(to).map_err(|e| e.to_string())? {
