@@ -7,6 +7,7 @@ pub mod config;
 pub mod http;
 pub mod store;
 pub mod telemetry;
+pub mod workflow;
 
 use std::net::SocketAddr;
 

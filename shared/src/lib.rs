@@ -7,5 +7,6 @@
 
 pub mod client;
 pub mod protocol;
+pub mod qr;
 
 pub use client::{Client, ClientError};

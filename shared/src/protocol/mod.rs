@@ -1,9 +1,44 @@
 //! Wire types of API.md, version 1. Field names are snake_case on the wire; every type here
 //! is used by the server to answer and by the clients to read, so the two can never disagree.
+//!
+//! Conventions kept throughout:
+//! - Command bodies (requests that change something) refuse unknown fields; answers do not,
+//!   so an older client can read a newer server's additions.
+//! - Absent values are `null`, never missing keys (PATCH bodies excepted: there a missing key
+//!   means "leave as is").
+//! - Times are `DateTime<Utc>`, written as RFC 3339 with `Z`.
+//!
+//! Nothing here may depend on the server (no tokio, no database): it compiles for wasm32.
+//! Business rules do not live here either: the server's workflow owns them.
 
+mod auth;
+mod code;
+mod event;
 mod health;
+mod live;
+mod order;
+mod problem;
+mod shop;
 
+pub use auth::{
+    MAX_DISPLAY_NAME_CHARS, Me, MePatch, OtpChallenge, OtpRequest, OtpVerify, RefreshRequest, Role,
+    RolesUpdate, Session, TokenType, User,
+};
+pub use code::BoothCode;
+pub use event::{Event, EventType};
 pub use health::{Health, HealthStatus};
+pub use live::{
+    CLOSE_SLOW_CONSUMER, ClientFrame, IDLE_TIMEOUT_S, PING_INTERVAL_S, Scope, ServerFrame,
+};
+pub use order::{
+    CancelOrder, CancelledBy, CustomerRef, Drink, DrinkChoice, JourneyStep, Order, OrderDetail,
+    OrderList, OrderState, StartOrder, TimeoutStage, UnknownOrderState,
+};
+pub use problem::{ErrorCode, PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX, Problem};
+pub use shop::{
+    ItemStats, Limits, LimitsPatch, MAIN_SHOP_ID, MenuItem, MenuItemPatch, Modifier, Shop,
+    ShopPatch, Stats,
+};
 
 /// The API version this crate speaks; also reported by `/healthz`.
 pub const API_VERSION: u32 = 1;

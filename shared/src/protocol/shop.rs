@@ -1,0 +1,368 @@
+//! A shop: open or closed, its menu, its limits, its partial updates and its live numbers.
+
+use serde::{Deserialize, Serialize};
+
+/// The id of the shop every server starts with.
+pub const MAIN_SHOP_ID: &str = "main";
+
+/// `GET /api/v1/shops/{shop}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shop {
+    pub id: String,
+    pub name: String,
+    /// Closed shops refuse new orders (`shop_closed`); orders already started go on.
+    pub open: bool,
+    pub menu: Vec<MenuItem>,
+    pub limits: Limits,
+}
+
+/// A drink on the menu. Also the element of `PUT …/menu`, so unknown fields are refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MenuItem {
+    /// Stable snake_case id, e.g. `flat_white`; orders refer to it.
+    pub id: String,
+    pub name: String,
+    /// Icon name the apps map to a picture, e.g. `flat_white`.
+    pub icon: String,
+    /// `false` while "86'd" (run out): shown greyed, refused with `item_unavailable`.
+    pub available: bool,
+    pub modifiers: Vec<Modifier>,
+}
+
+/// A group of options for a drink, e.g. milk: Regular or Oat. At most one option per group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Modifier {
+    pub id: String,
+    pub name: String,
+    pub options: Vec<String>,
+    /// A required group must be chosen; an optional one may be left out.
+    pub required: bool,
+}
+
+/// The shop's rules. Every value is a count or seconds; the defaults are API.md's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Orders one booth code may start.
+    pub drinks_per_code: u32,
+    /// Seconds between booth codes.
+    pub code_rotation_s: u32,
+    /// Seconds a customer has, from starting the order, to choose the drink.
+    pub customer_timeout_s: u32,
+    /// Seconds the bar has, from the order being queued, to make it (a claim does not reset it).
+    pub barista_timeout_s: u32,
+    /// Orders queued or in progress at once; more are refused with `queue_full`.
+    pub max_queue: u32,
+    /// Orders per customer per day (cancelled and timed-out ones do not count); 0 = unlimited.
+    pub max_orders_per_day: u32,
+    /// Seconds a ready order stays on the display.
+    pub ready_display_s: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            drinks_per_code: 10,
+            code_rotation_s: 300,
+            customer_timeout_s: 300,
+            barista_timeout_s: 900,
+            max_queue: 20,
+            max_orders_per_day: 1,
+            ready_display_s: 600,
+        }
+    }
+}
+
+impl Limits {
+    /// PATCH semantics: each field given replaces the current value, the others stay.
+    pub fn apply(&mut self, patch: &LimitsPatch) {
+        let LimitsPatch {
+            drinks_per_code,
+            code_rotation_s,
+            customer_timeout_s,
+            barista_timeout_s,
+            max_queue,
+            max_orders_per_day,
+            ready_display_s,
+        } = *patch;
+        // Destructured so that a new limit cannot be forgotten here.
+        set_if(&mut self.drinks_per_code, drinks_per_code);
+        set_if(&mut self.code_rotation_s, code_rotation_s);
+        set_if(&mut self.customer_timeout_s, customer_timeout_s);
+        set_if(&mut self.barista_timeout_s, barista_timeout_s);
+        set_if(&mut self.max_queue, max_queue);
+        set_if(&mut self.max_orders_per_day, max_orders_per_day);
+        set_if(&mut self.ready_display_s, ready_display_s);
+    }
+}
+
+fn set_if<T>(field: &mut T, value: Option<T>) {
+    if let Some(value) = value {
+        *field = value;
+    }
+}
+
+/// `PATCH /api/v1/shops/{shop}`: a partial shop. A field left out (or null) stays as it is;
+/// `limits` is partial too. A barista may send `open` only; `name` and `limits` need an admin
+/// (see [`ShopPatch::needs_admin`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShopPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<LimitsPatch>,
+}
+
+impl ShopPatch {
+    /// Does this patch touch what only an admin may change?
+    pub fn needs_admin(&self) -> bool {
+        self.name.is_some() || self.limits.is_some()
+    }
+}
+
+/// The `limits` of a [`ShopPatch`]: every field optional, see [`Limits::apply`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drinks_per_code: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_rotation_s: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_timeout_s: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub barista_timeout_s: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_queue: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_orders_per_day: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_display_s: Option<u32>,
+}
+
+/// `PATCH /api/v1/shops/{shop}/menu/{item_id}`: "86" an item (`false`) or bring it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MenuItemPatch {
+    pub available: bool,
+}
+
+impl Shop {
+    /// The shop a new server starts with: `main`, closed, the original's menu, default limits.
+    ///
+    /// Milk is a required choice on the milk drinks (Flat White, Cappuccino) and an optional
+    /// splash on the Americano; the espressos take no milk. Every drink starts available.
+    pub fn default_main() -> Self {
+        let milk = |required| Modifier {
+            id: "milk".into(),
+            name: "Milk".into(),
+            options: vec!["Regular".into(), "Oat".into()],
+            required,
+        };
+        let item = |id: &str, name: &str, modifiers| MenuItem {
+            id: id.into(),
+            name: name.into(),
+            icon: id.into(),
+            available: true,
+            modifiers,
+        };
+        Self {
+            id: MAIN_SHOP_ID.into(),
+            name: "Espresso".into(),
+            open: false,
+            menu: vec![
+                item("americano", "Americano", vec![milk(false)]),
+                item("flat_white", "Flat White", vec![milk(true)]),
+                item("cappuccino", "Cappuccino", vec![milk(true)]),
+                item("espresso", "Espresso", vec![]),
+                item("double_espresso", "Double Espresso", vec![]),
+            ],
+            limits: Limits::default(),
+        }
+    }
+
+    /// The menu item with this id, available or not.
+    pub fn item(&self, item_id: &str) -> Option<&MenuItem> {
+        self.menu.iter().find(|item| item.id == item_id)
+    }
+
+    /// PATCH semantics: what the patch gives replaces the current value, the rest stays.
+    /// Who may send which field is the server's check, not this function's.
+    pub fn apply(&mut self, patch: &ShopPatch) {
+        if let Some(name) = &patch.name {
+            self.name.clone_from(name);
+        }
+        set_if(&mut self.open, patch.open);
+        if let Some(limits) = &patch.limits {
+            self.limits.apply(limits);
+        }
+    }
+}
+
+impl MenuItem {
+    /// The modifier group with this id.
+    pub fn modifier(&self, modifier_id: &str) -> Option<&Modifier> {
+        self.modifiers.iter().find(|m| m.id == modifier_id)
+    }
+}
+
+impl Modifier {
+    pub fn offers(&self, option: &str) -> bool {
+        self.options.iter().any(|o| o == option)
+    }
+}
+
+/// `GET /api/v1/shops/{shop}/stats` and the payload of `stats.updated`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Orders queued and not yet claimed.
+    pub queue_length: u32,
+    pub in_progress: u32,
+    /// Orders ready and not yet collected.
+    pub ready: u32,
+    /// Orders collected today.
+    pub served_today: u32,
+    /// Mean seconds from queued to ready over the last 10 finished orders; null before any.
+    pub avg_wait_s: Option<u64>,
+    pub by_item: Vec<ItemStats>,
+}
+
+/// One drink's share of [`Stats`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemStats {
+    pub item_id: String,
+    pub served: u32,
+    /// Mean seconds from queued to ready over this drink's last 10 finished orders; null before any.
+    pub avg_wait_s: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn limits_default_to_api_md_table() {
+        assert_eq!(
+            serde_json::to_value(Limits::default()).unwrap(),
+            json!({
+                "drinks_per_code": 10,
+                "code_rotation_s": 300,
+                "customer_timeout_s": 300,
+                "barista_timeout_s": 900,
+                "max_queue": 20,
+                "max_orders_per_day": 1,
+                "ready_display_s": 600
+            })
+        );
+    }
+
+    #[test]
+    fn a_new_server_starts_with_the_main_shop_closed_and_the_original_menu() {
+        let shop = Shop::default_main();
+        assert_eq!(shop.id, "main");
+        assert!(!shop.open);
+        let names: Vec<_> = shop.menu.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "Americano",
+                "Flat White",
+                "Cappuccino",
+                "Espresso",
+                "Double Espresso"
+            ]
+        );
+        assert!(shop.menu.iter().all(|i| i.available));
+        let flat_white = shop.item("flat_white").unwrap();
+        let milk = flat_white.modifier("milk").unwrap();
+        assert!(milk.required);
+        assert_eq!(milk.options, ["Regular", "Oat"]);
+        assert!(
+            !shop
+                .item("americano")
+                .unwrap()
+                .modifier("milk")
+                .unwrap()
+                .required
+        );
+        assert!(shop.item("espresso").unwrap().modifiers.is_empty());
+        assert_eq!(shop.limits, Limits::default());
+    }
+
+    #[test]
+    fn a_shop_reads_as_api_md_shows_it() {
+        let json = json!({
+            "id": "main",
+            "name": "Espresso",
+            "open": true,
+            "menu": [{
+                "id": "flat_white", "name": "Flat White", "icon": "flat_white", "available": false,
+                "modifiers": [{"id": "milk", "name": "Milk", "options": ["Regular", "Oat"], "required": true}]
+            }],
+            "limits": serde_json::to_value(Limits::default()).unwrap()
+        });
+        let shop: Shop = serde_json::from_value(json.clone()).unwrap();
+        assert!(!shop.menu[0].available);
+        assert_eq!(serde_json::to_value(&shop).unwrap(), json);
+    }
+
+    #[test]
+    fn a_patch_changes_what_it_gives_and_keeps_the_rest() {
+        let mut shop = Shop::default_main();
+        let patch: ShopPatch =
+            serde_json::from_value(json!({"open": true, "limits": {"max_queue": 5}})).unwrap();
+        assert!(patch.needs_admin());
+        shop.apply(&patch);
+        assert!(shop.open);
+        assert_eq!(shop.name, "Espresso");
+        assert_eq!(shop.limits.max_queue, 5);
+        assert_eq!(shop.limits.barista_timeout_s, 900);
+    }
+
+    #[test]
+    fn a_barista_patch_is_open_only() {
+        let patch: ShopPatch = serde_json::from_value(json!({"open": false})).unwrap();
+        assert!(!patch.needs_admin());
+        let rename: ShopPatch = serde_json::from_value(json!({"name": "Bar"})).unwrap();
+        assert!(rename.needs_admin());
+    }
+
+    #[test]
+    fn menu_and_patch_bodies_refuse_unknown_fields() {
+        assert!(serde_json::from_value::<ShopPatch>(json!({"opened": true})).is_err());
+        assert!(serde_json::from_value::<ShopPatch>(json!({"limits": {"max_q": 1}})).is_err());
+        assert!(
+            serde_json::from_value::<MenuItemPatch>(json!({"available": true, "price": 1}))
+                .is_err()
+        );
+        assert!(serde_json::from_value::<MenuItemPatch>(json!({})).is_err());
+        let item = json!({"id": "x", "name": "X", "icon": "x", "available": true,
+                          "modifiers": [], "price": 3});
+        assert!(serde_json::from_value::<MenuItem>(item).is_err());
+    }
+
+    #[test]
+    fn stats_say_null_before_anything_was_served() {
+        let stats = Stats {
+            by_item: vec![ItemStats {
+                item_id: "espresso".into(),
+                served: 0,
+                avg_wait_s: None,
+            }],
+            ..Stats::default()
+        };
+        assert_eq!(
+            serde_json::to_value(&stats).unwrap(),
+            json!({
+                "queue_length": 0, "in_progress": 0, "ready": 0, "served_today": 0,
+                "avg_wait_s": null,
+                "by_item": [{"item_id": "espresso", "served": 0, "avg_wait_s": null}]
+            })
+        );
+    }
+}
