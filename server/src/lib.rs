@@ -3,8 +3,11 @@
 //! [`Server::start`] opens storage, binds the listener and serves the router of [`http`].
 //! Handlers stay thin: they translate HTTP to calls and back.
 
+pub mod auth;
 pub mod config;
+pub mod error;
 pub mod http;
+pub mod mailer;
 pub mod store;
 pub mod telemetry;
 pub mod workflow;
@@ -29,8 +32,9 @@ pub struct Server {
 impl Server {
     /// Open storage, bind `config.addr` and start serving in the background.
     pub async fn start(config: ServeConfig) -> anyhow::Result<Self> {
-        let store = Store::open(&config.database).await?;
-        let state = http::AppState::new(store.clone(), config.web_dir.clone());
+        let store = Store::open(&config.database, &config.public_url).await?;
+        let mailer = mailer::Mailer::parse(&config.mailer)?;
+        let state = http::AppState::new(store.clone(), config.web_dir.clone(), mailer);
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.addr))?;

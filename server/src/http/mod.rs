@@ -1,17 +1,28 @@
-//! The HTTP surface: operations routes and the web apps. Handlers only translate.
+//! The HTTP surface: the API of API.md, the live stream, operations routes and the web apps.
+//! Handlers only translate between HTTP and the store/workflow; they hold no business rules.
+
+mod auth;
+pub mod extract;
+mod live;
+mod orders;
+mod shops;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use espresso_core::protocol::Health;
+use espresso_core::protocol::{ErrorCode, Health};
 use tower_http::services::ServeDir;
 
+use crate::error::ApiError;
 use crate::store::Store;
+
+/// Request bodies larger than this are refused with 413 (API.md).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -22,29 +33,54 @@ pub struct AppState {
 struct Inner {
     store: Store,
     web_dir: PathBuf,
+    mailer: crate::mailer::Mailer,
 }
 
 impl AppState {
-    pub fn new(store: Store, web_dir: PathBuf) -> Self {
+    pub fn new(store: Store, web_dir: PathBuf, mailer: crate::mailer::Mailer) -> Self {
         Self {
-            inner: Arc::new(Inner { store, web_dir }),
+            inner: Arc::new(Inner {
+                store,
+                web_dir,
+                mailer,
+            }),
         }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn mailer(&self) -> &crate::mailer::Mailer {
+        &self.inner.mailer
     }
 }
 
 /// The whole router. Built once per server; tests drive it with `tower::ServiceExt::oneshot`.
 pub fn router(state: AppState) -> Router {
     let assets = ServeDir::new(&state.inner.web_dir);
+    let api = Router::new()
+        .merge(auth::routes())
+        .merge(shops::routes())
+        .merge(orders::routes())
+        .merge(live::routes())
+        .fallback(api_not_found);
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .nest("/api/v1", api)
         // The three apps are one single-page build; the page picks the app from the path.
         .route("/", get(app_page))
         .route("/order", get(app_page))
         .route("/barista", get(app_page))
         .route("/display", get(app_page))
         .fallback_service(assets)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+async fn api_not_found() -> ApiError {
+    ApiError::detail(ErrorCode::NotFound, "no such API route")
 }
 
 async fn healthz() -> axum::Json<Health> {
@@ -52,7 +88,7 @@ async fn healthz() -> axum::Json<Health> {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.inner.store.ping().await {
+    match state.store().ping().await {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),
         Err(error) => {
             tracing::warn!(%error, "database not reachable");
@@ -64,11 +100,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 async fn app_page(State(state): State<AppState>) -> Response {
     let index = state.inner.web_dir.join("index.html");
     match tokio::fs::read_to_string(&index).await {
-        Ok(html) => (
-            [(header::CACHE_CONTROL, "no-cache")],
-            Html(html),
-        )
-            .into_response(),
+        Ok(html) => ([(header::CACHE_CONTROL, "no-cache")], Html(html)).into_response(),
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Html(format!(
@@ -89,8 +121,10 @@ mod tests {
     use tower::ServiceExt;
 
     async fn app(web_dir: PathBuf) -> Router {
-        let store = Store::open("sqlite::memory:").await.unwrap();
-        router(AppState::new(store, web_dir))
+        let store = Store::open("sqlite::memory:", "http://cafe.test")
+            .await
+            .unwrap();
+        router(AppState::new(store, web_dir, crate::mailer::Mailer::Log))
     }
 
     #[tokio::test]

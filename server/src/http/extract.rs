@@ -1,0 +1,130 @@
+//! Extractors that answer bad input with a problem (never a bare 4xx text, never a 500):
+//! [`ApiJson`] for bodies and [`Caller`] / [`MaybeCaller`] for the bearer token.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use espresso_core::protocol::{ErrorCode, Role};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use crate::auth;
+use crate::error::ApiError;
+use crate::store::UserRecord;
+use crate::workflow::Actor;
+
+/// A JSON body (request) or answer (response); rejections become problems.
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_problem(&rejection)),
+        }
+    }
+}
+
+fn json_problem(rejection: &JsonRejection) -> ApiError {
+    let detail = rejection.body_text();
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::detail(ErrorCode::UnsupportedMediaType, detail)
+        }
+        JsonRejection::JsonDataError(_) => ApiError::detail(ErrorCode::ValidationFailed, detail),
+        JsonRejection::JsonSyntaxError(_) => ApiError::detail(ErrorCode::BadRequest, detail),
+        JsonRejection::BytesRejection(_) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::detail(ErrorCode::PayloadTooLarge, "the body is larger than 64 KiB")
+        }
+        _ => ApiError::detail(ErrorCode::BadRequest, detail),
+    }
+}
+
+impl<T: Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// The signed-in user making the request (401 `unauthenticated` without a valid token).
+#[derive(Debug, Clone)]
+pub struct Caller(pub UserRecord);
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        Actor::new(self.0.id.clone(), self.0.roles.clone())
+    }
+
+    /// 403 `forbidden` unless the caller holds `role` (admin holds every staff role).
+    pub fn require(&self, role: Role) -> Result<(), ApiError> {
+        if self.0.has(role) {
+            Ok(())
+        } else {
+            Err(ApiError::detail(
+                ErrorCode::Forbidden,
+                format!("this needs the {role:?} role").to_lowercase(),
+            ))
+        }
+    }
+
+    pub fn is_staff(&self) -> bool {
+        self.0.roles.iter().any(|r| r.is_staff())
+    }
+}
+
+/// The bearer token of a request, if any.
+pub fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated))?;
+        match auth::authenticate(state.store(), token, Utc::now()).await? {
+            Some(user) => Ok(Self(user)),
+            None => Err(ApiError::detail(
+                ErrorCode::Unauthenticated,
+                "the access token is not valid (expired or signed out)",
+            )),
+        }
+    }
+}
+
+/// The caller if a valid token was sent; anonymous otherwise (public routes).
+pub struct MaybeCaller(pub Option<Caller>);
+
+impl FromRequestParts<AppState> for MaybeCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if bearer(parts).is_none() {
+            return Ok(Self(None));
+        }
+        Caller::from_request_parts(parts, state)
+            .await
+            .map(|c| Self(Some(c)))
+    }
+}

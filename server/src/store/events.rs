@@ -1,0 +1,123 @@
+//! The event log: append (inside a writing transaction) and read back (replay, journeys).
+
+use std::sync::Arc;
+
+use espresso_core::protocol::{Event, JourneyStep};
+use sqlx::{Row, SqliteConnection};
+
+use super::{Committed, Store, to_ms};
+
+/// One stored event with who may see it.
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    pub seq: u64,
+    pub customer_id: Option<String>,
+    pub event: Event,
+}
+
+/// Append `event` with the shop's next `seq`; returns what to publish after the commit.
+pub(crate) async fn append(
+    tx: &mut SqliteConnection,
+    event: Event,
+    customer_id: Option<&str>,
+) -> Result<Committed, sqlx::Error> {
+    let seq: i64 = sqlx::query_scalar(
+        "INSERT INTO shop_heads (shop, seq) VALUES (?1, 1)
+         ON CONFLICT (shop) DO UPDATE SET seq = shop_heads.seq + 1
+         RETURNING seq",
+    )
+    .bind(&event.shop)
+    .fetch_one(&mut *tx)
+    .await?;
+    let body = serde_json::to_string(&event).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    sqlx::query(
+        "INSERT INTO events (shop, seq, type, at_ms, order_id, customer_id, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .bind(&event.shop)
+    .bind(seq)
+    .bind(event.kind.as_str())
+    .bind(to_ms(event.at))
+    .bind(event.order.as_ref().map(|o| o.id.as_str()))
+    .bind(customer_id)
+    .bind(body)
+    .execute(&mut *tx)
+    .await?;
+    Ok(Committed {
+        shop: event.shop.clone(),
+        seq: u64::try_from(seq).unwrap_or_default(),
+        customer_id: customer_id.map(str::to_owned),
+        event: Arc::new(event),
+    })
+}
+
+impl Store {
+    /// The newest `seq` of the shop (0 before any event).
+    pub async fn head(&self, shop: &str) -> Result<u64, sqlx::Error> {
+        let seq: Option<i64> = sqlx::query_scalar("SELECT seq FROM shop_heads WHERE shop = ?1")
+            .bind(shop)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(seq.and_then(|s| u64::try_from(s).ok()).unwrap_or(0))
+    }
+
+    /// The oldest `seq` still in the log (None: the log is empty). A client whose `since` is
+    /// older than this minus one missed events that are gone: it must reset.
+    pub async fn oldest_seq(&self, shop: &str) -> Result<Option<u64>, sqlx::Error> {
+        let seq: Option<i64> = sqlx::query_scalar("SELECT MIN(seq) FROM events WHERE shop = ?1")
+            .bind(shop)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(seq.and_then(|s| u64::try_from(s).ok()))
+    }
+
+    /// Events of `shop` after `since`, oldest first, at most `limit`.
+    pub async fn events_after(
+        &self,
+        shop: &str,
+        since: u64,
+        limit: u32,
+    ) -> Result<Vec<EventRow>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT seq, customer_id, body FROM events
+             WHERE shop = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )
+        .bind(shop)
+        .bind(i64::try_from(since).unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                let body: String = row.try_get("body")?;
+                let event: Event =
+                    serde_json::from_str(&body).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+                Ok(EventRow {
+                    seq: u64::try_from(row.try_get::<i64, _>("seq")?).unwrap_or_default(),
+                    customer_id: row.try_get("customer_id")?,
+                    event,
+                })
+            })
+            .collect()
+    }
+
+    /// The order's journey: every event about it, in order.
+    pub async fn journey(&self, order_id: &str) -> Result<Vec<JourneyStep>, sqlx::Error> {
+        let rows = sqlx::query("SELECT seq, body FROM events WHERE order_id = ?1 ORDER BY seq")
+            .bind(order_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter()
+            .map(|row| {
+                let body: String = row.try_get("body")?;
+                let event: Event =
+                    serde_json::from_str(&body).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+                Ok(JourneyStep {
+                    seq: u64::try_from(row.try_get::<i64, _>("seq")?).unwrap_or_default(),
+                    kind: event.kind,
+                    at: event.at,
+                })
+            })
+            .collect()
+    }
+}
