@@ -181,6 +181,10 @@ impl Store {
         let Some(current) = &order else {
             return Ok((None, committed));
         };
+        // Every change past creation moves a count or a wait time.
+        let counts_moved = decided
+            .iter()
+            .any(|e| !matches!(e, OrderEvent::Created { .. }));
         sqlx::query(
             "INSERT INTO orders (id, shop, customer_id, state, number, business_day, created_ms, body)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -226,7 +230,11 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        let _ = now;
+        if counts_moved {
+            let stats = super::stats::stats_in(tx, &current.shop, now).await?;
+            let event = Event::stats_updated(current.shop.clone(), stats, now);
+            committed.push(events::append(tx, event, None).await?);
+        }
         Ok((order, committed))
     }
 
@@ -314,5 +322,16 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(ms.map(from_ms))
+    }
+}
+
+impl Store {
+    /// Forget an order's deadline (it could not fire).
+    pub async fn drop_deadline(&self, order_id: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM deadlines WHERE order_id = ?1")
+            .bind(order_id)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
     }
 }

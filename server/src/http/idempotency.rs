@@ -1,0 +1,153 @@
+//! `Idempotency-Key` on every mutating route (API.md Conventions): a retry with the same key
+//! and body gets the first answer again and changes nothing; the same key with another body is
+//! refused with 422 `idempotency_key_reused`. Keys are per caller and route, kept ≥ 24 h.
+//! Server errors (5xx) are not remembered, so a retry after one can still succeed.
+
+use std::sync::Arc;
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use espresso_core::protocol::{ErrorCode, PROBLEM_CONTENT_TYPE};
+use tokio::sync::Mutex;
+
+use super::{AppState, MAX_BODY_BYTES};
+use crate::auth::{self, hash_secret};
+use crate::error::ApiError;
+
+pub const HEADER: &str = "idempotency-key";
+const MAX_KEY_LEN: usize = 255;
+/// Answers larger than this are not remembered (none of ours come close).
+const MAX_STORED_RESPONSE: usize = 1024 * 1024;
+
+/// Striped locks: two requests with the same key never run at the same time.
+#[derive(Clone)]
+pub struct KeyLocks(Arc<Vec<Mutex<()>>>);
+
+impl Default for KeyLocks {
+    fn default() -> Self {
+        Self(Arc::new((0..64).map(|_| Mutex::new(())).collect()))
+    }
+}
+
+impl KeyLocks {
+    fn stripe(&self, id: &str) -> &Mutex<()> {
+        let index = id.bytes().fold(0usize, |h, b| {
+            h.wrapping_mul(31).wrapping_add(usize::from(b))
+        });
+        &self.0[index % self.0.len()]
+    }
+}
+
+pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if !matches!(
+        *request.method(),
+        Method::POST | Method::PUT | Method::PATCH
+    ) {
+        return next.run(request).await;
+    }
+    let Some(key) = request.headers().get(HEADER) else {
+        return next.run(request).await;
+    };
+    let key = match key.to_str() {
+        Ok(key) if !key.is_empty() && key.len() <= MAX_KEY_LEN => key.to_owned(),
+        _ => {
+            return ApiError::detail(
+                ErrorCode::BadRequest,
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            )
+            .into_response();
+        }
+    };
+    let caller = match request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' ').map(|(_, t)| t.trim().to_owned()))
+    {
+        Some(token) => match auth::authenticate(state.store(), &token, Utc::now()).await {
+            Ok(Some(user)) => user.id,
+            Ok(None) => "anonymous".to_owned(),
+            Err(error) => return error.into_response(),
+        },
+        None => "anonymous".to_owned(),
+    };
+    let scope = format!("{caller} {} {}", request.method(), request.uri().path());
+    let (parts, body) = request.into_parts();
+    let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return ApiError::detail(ErrorCode::PayloadTooLarge, "the body is larger than 64 KiB")
+                .into_response();
+        }
+    };
+    let request_hash = hash_secret(&String::from_utf8_lossy(&bytes));
+
+    let _guard = state
+        .key_locks()
+        .stripe(&format!("{scope} {key}"))
+        .lock()
+        .await;
+    match state.store().idempotent_answer(&scope, &key).await {
+        Ok(Some((stored_hash, status, body))) => {
+            if stored_hash != request_hash {
+                return ApiError::detail(
+                    ErrorCode::IdempotencyKeyReused,
+                    "this Idempotency-Key was used for a request with another body",
+                )
+                .into_response();
+            }
+            return replay(status, body);
+        }
+        Ok(None) => {}
+        Err(error) => return ApiError::from(error).into_response(),
+    }
+
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    let status = response.status();
+    if status.is_server_error() {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let Ok(body) = to_bytes(body, MAX_STORED_RESPONSE).await else {
+        return ApiError::internal("answer too large to remember").into_response();
+    };
+    let text = String::from_utf8_lossy(&body).into_owned();
+    if let Err(error) = state
+        .store()
+        .remember_answer(
+            &scope,
+            &key,
+            &request_hash,
+            status.as_u16(),
+            &text,
+            Utc::now(),
+        )
+        .await
+    {
+        tracing::warn!(%error, "cannot remember an idempotent answer");
+    }
+    Response::from_parts(parts, Body::from(body))
+}
+
+fn replay(status: u16, body: String) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let mut response = (status, body).into_response();
+    let content_type = if status.is_client_error() {
+        PROBLEM_CONTENT_TYPE
+    } else {
+        "application/json"
+    };
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+        .headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    response
+}

@@ -1,0 +1,662 @@
+//! The order workflow over HTTP against the real server on 127.0.0.1:0: the happy path, every
+//! refusal code, role checks, concurrent scans, deadlines (also across a restart), idempotency.
+//!
+//! Sessions are opened through the server's own store (the one-time-code flow has its own suite).
+
+use std::time::Duration;
+
+use chrono::Utc;
+use espresso_core::protocol::{
+    BoothCode, Order, OrderDetail, OrderList, OrderState, Problem, Role, Shop, TimeoutStage,
+};
+use espresso_server::Server;
+use espresso_server::config::ServeConfig;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+struct Cafe {
+    server: Option<Server>,
+    dir: tempfile::TempDir,
+    http: reqwest::Client,
+}
+
+struct Person {
+    token: String,
+}
+
+impl Cafe {
+    async fn open() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cafe = Self {
+            server: None,
+            dir,
+            http: reqwest::Client::new(),
+        };
+        cafe.start().await;
+        cafe
+    }
+
+    fn config(&self) -> ServeConfig {
+        let db = format!("sqlite://{}", self.dir.path().join("espresso.db").display());
+        ServeConfig::for_tests(db, "/nonexistent")
+    }
+
+    async fn start(&mut self) {
+        self.server = Some(Server::start(self.config()).await.unwrap());
+    }
+
+    async fn restart(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await.unwrap();
+        }
+        self.start().await;
+    }
+
+    fn server(&self) -> &Server {
+        self.server.as_ref().unwrap()
+    }
+
+    async fn person(&self, email: &str, roles: &[Role]) -> Person {
+        let store = self.server().store();
+        let now = Utc::now();
+        let mut user = store.ensure_user(email, now).await.unwrap();
+        for role in roles {
+            user = store.grant(email, *role, now).await.unwrap();
+        }
+        let session = espresso_server::auth::open_session(store, &user, now)
+            .await
+            .unwrap();
+        Person {
+            token: session.access_token,
+        }
+    }
+
+    async fn send(
+        &self,
+        who: Option<&Person>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        self.send_with(who, method, path, body, None).await
+    }
+
+    async fn send_with(
+        &self,
+        who: Option<&Person>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        key: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}/api/v1{path}", self.server().url()));
+        if let Some(who) = who {
+            request = request.bearer_auth(&who.token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Send and expect success; the body as `T`.
+    async fn ok<T: serde::de::DeserializeOwned>(
+        &self,
+        who: &Person,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> T {
+        let (status, value) = self.send(Some(who), method, path, body).await;
+        assert!(status.is_success(), "{path}: {status} {value}");
+        serde_json::from_value(value).unwrap()
+    }
+
+    /// Send and expect a refusal with `code`.
+    async fn refused(
+        &self,
+        who: &Person,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        status: u16,
+        code: &str,
+    ) -> Problem {
+        let (got, value) = self.send(Some(who), method, path, body).await;
+        assert_eq!(got.as_u16(), status, "{path}: {value}");
+        let problem: Problem = serde_json::from_value(value).unwrap();
+        assert_eq!(problem.code.as_str(), code, "{problem:?}");
+        problem
+    }
+
+    async fn patch_limits(&self, admin: &Person, limits: Value) {
+        let _: Shop = self
+            .ok(
+                admin,
+                Method::PATCH,
+                "/shops/main",
+                Some(json!({ "limits": limits })),
+            )
+            .await;
+    }
+
+    async fn set_open(&self, barista: &Person, open: bool) {
+        let shop: Shop = self
+            .ok(
+                barista,
+                Method::PATCH,
+                "/shops/main",
+                Some(json!({ "open": open })),
+            )
+            .await;
+        assert_eq!(shop.open, open);
+    }
+
+    async fn code(&self, display: &Person) -> BoothCode {
+        self.ok(display, Method::GET, "/shops/main/code", None)
+            .await
+    }
+
+    async fn order_with(&self, customer: &Person, code: &str, drink: Value) -> Order {
+        let (status, value) = self
+            .send(
+                Some(customer),
+                Method::POST,
+                "/shops/main/orders",
+                Some(json!({ "code": code, "drink": drink })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{value}");
+        serde_json::from_value(value).unwrap()
+    }
+
+    async fn act(&self, who: &Person, order: &Order, action: &str) -> Order {
+        self.ok(
+            who,
+            Method::POST,
+            &format!("/shops/main/orders/{}/{action}", order.id),
+            None,
+        )
+        .await
+    }
+}
+
+fn americano() -> Value {
+    json!({ "item_id": "americano", "options": {} })
+}
+
+/// A café with its shop open and an admin, a barista and a display signed in.
+async fn open_cafe() -> (Cafe, Person, Person, Person) {
+    let cafe = Cafe::open().await;
+    let admin = cafe.person("owner@cafe.test", &[Role::Admin]).await;
+    let barista = cafe.person("barista@cafe.test", &[Role::Barista]).await;
+    let display = cafe.person("display@cafe.test", &[Role::Display]).await;
+    cafe.set_open(&barista, true).await;
+    (cafe, admin, barista, display)
+}
+
+#[tokio::test]
+async fn a_drink_goes_from_scan_to_collected_and_its_journey_says_so() {
+    let (cafe, _admin, barista, display) = open_cafe().await;
+    let ana = cafe.person("ana@example.com", &[]).await;
+    let code = cafe.code(&display).await;
+    assert_eq!(code.remaining, 10);
+    assert!(
+        code.order_url
+            .ends_with(&format!("/order?shop=main&code={}", code.code))
+    );
+
+    // Given a scan without a drink, when the customer chooses one, then it is queued as #1.
+    let (status, value) = cafe
+        .send(
+            Some(&ana),
+            Method::POST,
+            "/shops/main/orders",
+            Some(json!({ "code": code.code })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{value}");
+    let order: Order = serde_json::from_value(value).unwrap();
+    assert_eq!(order.state, OrderState::AwaitingDrink);
+    assert_eq!(order.number, None, "abandoned scans use no number");
+    let drink = json!({ "item_id": "flat_white", "options": { "milk": "Oat" } });
+    let order: Order = cafe
+        .ok(
+            &ana,
+            Method::PUT,
+            &format!("/shops/main/orders/{}/drink", order.id),
+            Some(drink),
+        )
+        .await;
+    assert_eq!((order.state, order.number), (OrderState::Queued, Some(1)));
+    assert_eq!(order.drink.as_ref().unwrap().name, "Flat White");
+
+    let order = cafe.act(&barista, &order, "claim").await;
+    assert_eq!(order.state, OrderState::InProgress);
+    assert!(order.barista_id.is_some());
+    let order = cafe.act(&barista, &order, "complete").await;
+    assert_eq!(order.state, OrderState::Ready);
+    let order = cafe.act(&barista, &order, "collect").await;
+    assert_eq!(order.state, OrderState::Collected);
+    assert!(order.finished_at.is_some() && order.deadline_at.is_none());
+
+    let detail: OrderDetail = cafe
+        .ok(
+            &ana,
+            Method::GET,
+            &format!("/shops/main/orders/{}", order.id),
+            None,
+        )
+        .await;
+    let journey: Vec<&str> = detail.journey.iter().map(|s| s.kind.as_str()).collect();
+    assert_eq!(
+        journey,
+        [
+            "order.created",
+            "order.placed",
+            "order.claimed",
+            "order.completed",
+            "order.collected"
+        ]
+    );
+    assert!(detail.journey.windows(2).all(|w| w[0].seq < w[1].seq));
+
+    let mine: OrderList = cafe.ok(&ana, Method::GET, "/me/orders", None).await;
+    assert_eq!(mine.orders.len(), 1);
+    let code_after = cafe.code(&display).await;
+    assert_eq!(
+        code_after.remaining, 9,
+        "the scan used one drink of the code"
+    );
+}
+
+#[tokio::test]
+async fn every_start_refusal_has_its_own_code() {
+    let (cafe, admin, barista, display) = open_cafe().await;
+    let ana = cafe.person("ana@example.com", &[]).await;
+    let code = cafe.code(&display).await.code;
+    let start = |body: Value| (Method::POST, "/shops/main/orders", Some(body));
+
+    // Unknown code; a drink that is not on the menu; an option the drink does not offer.
+    let (m, p, b) = start(json!({ "code": "NOTACODE" }));
+    cafe.refused(&ana, m, p, b, 422, "code_invalid").await;
+    let (m, p, b) = start(json!({ "code": code, "drink": { "item_id": "mocha", "options": {} } }));
+    cafe.refused(&ana, m, p, b, 422, "drink_invalid").await;
+    let (m, p, b) = start(
+        json!({ "code": code, "drink": { "item_id": "flat_white", "options": { "milk": "Goat" } } }),
+    );
+    cafe.refused(&ana, m, p, b, 422, "drink_invalid").await;
+
+    // An 86'd drink.
+    let _: Shop = cafe
+        .ok(
+            &barista,
+            Method::PATCH,
+            "/shops/main/menu/cappuccino",
+            Some(json!({ "available": false })),
+        )
+        .await;
+    let (m, p, b) = start(
+        json!({ "code": code, "drink": { "item_id": "cappuccino", "options": { "milk": "Regular" } } }),
+    );
+    cafe.refused(&ana, m, p, b, 422, "item_unavailable").await;
+
+    // One open order at a time; then the daily limit of one.
+    let first = cafe.order_with(&ana, &code, americano()).await;
+    let (m, p, b) = start(json!({ "code": code }));
+    cafe.refused(&ana, m, p, b, 409, "open_order_exists").await;
+    let first = cafe.act(&barista, &first, "claim").await;
+    let first = cafe.act(&barista, &first, "complete").await;
+    cafe.act(&barista, &first, "collect").await;
+    let (m, p, b) = start(json!({ "code": code }));
+    cafe.refused(&ana, m, p, b, 409, "daily_limit_reached")
+        .await;
+
+    // A full queue.
+    cafe.patch_limits(&admin, json!({ "max_queue": 1, "max_orders_per_day": 0 }))
+        .await;
+    let ben = cafe.person("ben@example.com", &[]).await;
+    let cy = cafe.person("cy@example.com", &[]).await;
+    cafe.order_with(&ben, &code, americano()).await;
+    let (m, p, b) = start(json!({ "code": code }));
+    cafe.refused(&cy, m, p, b, 409, "queue_full").await;
+
+    // A closed shop comes first.
+    cafe.set_open(&barista, false).await;
+    let (m, p, b) = start(json!({ "code": code }));
+    cafe.refused(&cy, m, p, b, 409, "shop_closed").await;
+}
+
+#[tokio::test]
+async fn a_used_up_code_is_exhausted() {
+    let (cafe, admin, _barista, display) = open_cafe().await;
+    cafe.patch_limits(
+        &admin,
+        json!({ "drinks_per_code": 1, "max_orders_per_day": 0 }),
+    )
+    .await;
+    let code = cafe.code(&display).await.code;
+    let ana = cafe.person("ana@example.com", &[]).await;
+    let ben = cafe.person("ben@example.com", &[]).await;
+    cafe.order_with(&ana, &code, americano()).await;
+    cafe.refused(
+        &ben,
+        Method::POST,
+        "/shops/main/orders",
+        Some(json!({ "code": code })),
+        422,
+        "code_exhausted",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn wrong_moves_are_refused_with_the_current_state() {
+    let (cafe, _admin, barista, display) = open_cafe().await;
+    let other_barista = cafe.person("second@cafe.test", &[Role::Barista]).await;
+    let ana = cafe.person("ana@example.com", &[]).await;
+    let eve = cafe.person("eve@example.com", &[]).await;
+    let code = cafe.code(&display).await.code;
+    let order = cafe.order_with(&ana, &code, americano()).await;
+    let path = |action: &str| format!("/shops/main/orders/{}/{action}", order.id);
+
+    let problem = cafe
+        .refused(
+            &barista,
+            Method::POST,
+            &path("collect"),
+            None,
+            409,
+            "invalid_transition",
+        )
+        .await;
+    assert_eq!(problem.state, Some(OrderState::Queued));
+    cafe.refused(&ana, Method::POST, &path("claim"), None, 403, "forbidden")
+        .await;
+    cafe.refused(
+        &eve,
+        Method::GET,
+        &format!("/shops/main/orders/{}", order.id),
+        None,
+        404,
+        "not_found",
+    )
+    .await;
+    cafe.refused(&eve, Method::POST, &path("cancel"), None, 404, "not_found")
+        .await;
+
+    cafe.act(&barista, &order, "claim").await;
+    cafe.refused(
+        &other_barista,
+        Method::POST,
+        &path("claim"),
+        None,
+        409,
+        "already_claimed",
+    )
+    .await;
+    cafe.refused(
+        &ana,
+        Method::POST,
+        &path("cancel"),
+        None,
+        409,
+        "invalid_transition",
+    )
+    .await;
+    // Staff may still cancel before it is ready, with a reason.
+    let reason = json!({ "reason": "out of oat milk" });
+    let cancelled: Order = cafe
+        .ok(&barista, Method::POST, &path("cancel"), Some(reason))
+        .await;
+    assert_eq!(cancelled.state, OrderState::Cancelled);
+    assert_eq!(cancelled.cancel_reason.as_deref(), Some("out of oat milk"));
+}
+
+#[tokio::test]
+async fn staff_routes_refuse_customers_and_strangers() {
+    let (cafe, _admin, _barista, _display) = open_cafe().await;
+    let ana = cafe.person("ana@example.com", &[]).await;
+    for (method, path, body) in [
+        (Method::GET, "/shops/main/orders", None),
+        (Method::GET, "/shops/main/code", None),
+        (Method::PATCH, "/shops/main", Some(json!({ "open": false }))),
+        (
+            Method::PATCH,
+            "/shops/main/menu/americano",
+            Some(json!({ "available": false })),
+        ),
+        (Method::PUT, "/shops/main/menu", Some(json!([]))),
+    ] {
+        cafe.refused(&ana, method.clone(), path, body.clone(), 403, "forbidden")
+            .await;
+        let (status, value) = cafe.send(None, method, path, body).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}: {value}");
+        assert_eq!(value["code"], "unauthenticated");
+    }
+    let (status, _) = cafe.send(None, Method::GET, "/shops/main", None).await;
+    assert_eq!(status, StatusCode::OK, "the shop is public");
+}
+
+#[tokio::test]
+async fn fifty_simultaneous_scans_of_a_ten_drink_code_start_exactly_ten_orders() {
+    let (cafe, admin, _barista, display) = open_cafe().await;
+    cafe.patch_limits(&admin, json!({ "max_queue": 100 })).await;
+    let code = cafe.code(&display).await.code;
+    let mut people = Vec::new();
+    for i in 0..50 {
+        people.push(cafe.person(&format!("guest{i}@example.com"), &[]).await);
+    }
+    let results = futures::future::join_all(people.iter().map(|p| {
+        let body = json!({ "code": code, "drink": americano() });
+        cafe.send(Some(p), Method::POST, "/shops/main/orders", Some(body))
+    }))
+    .await;
+    let created = results
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::CREATED)
+        .count();
+    let exhausted = results
+        .iter()
+        .filter(|(_, v)| v["code"] == "code_exhausted")
+        .count();
+    assert_eq!((created, exhausted), (10, 40));
+    let mut numbers: Vec<u64> = results
+        .iter()
+        .filter_map(|(_, v)| v["number"].as_u64())
+        .collect();
+    numbers.sort_unstable();
+    assert_eq!(
+        numbers,
+        (1..=10).collect::<Vec<_>>(),
+        "numbers are unique and gap-free"
+    );
+}
+
+async fn wait_for_state(cafe: &Cafe, who: &Person, order: &Order, state: OrderState) -> Order {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let path = format!("/shops/main/orders/{}", order.id);
+        let (status, value) = cafe.send(Some(who), Method::GET, &path, None).await;
+        assert_eq!(status, StatusCode::OK);
+        let current: Order = serde_json::from_value(value).unwrap();
+        if current.state == state {
+            return current;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "order still {:?}, expected {state:?}",
+            current.state
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_customer_who_never_chooses_times_out_once() {
+    let (cafe, admin, _barista, display) = open_cafe().await;
+    cafe.patch_limits(&admin, json!({ "customer_timeout_s": 1 }))
+        .await;
+    let ana = cafe.person("ana@example.com", &[]).await;
+    let code = cafe.code(&display).await.code;
+    let (_, value) = cafe
+        .send(
+            Some(&ana),
+            Method::POST,
+            "/shops/main/orders",
+            Some(json!({ "code": code })),
+        )
+        .await;
+    let order: Order = serde_json::from_value(value).unwrap();
+    let order = wait_for_state(&cafe, &ana, &order, OrderState::TimedOut).await;
+    assert_eq!(order.timeout_stage, Some(TimeoutStage::Customer));
+    let detail: OrderDetail = cafe
+        .ok(
+            &ana,
+            Method::GET,
+            &format!("/shops/main/orders/{}", order.id),
+            None,
+        )
+        .await;
+    assert_eq!(
+        detail
+            .journey
+            .iter()
+            .filter(|s| s.kind.as_str() == "order.timed_out")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_deadline_that_falls_due_while_the_server_is_down_fires_on_start() {
+    let (mut cafe, admin, _barista, display) = open_cafe().await;
+    cafe.patch_limits(&admin, json!({ "barista_timeout_s": 1 }))
+        .await;
+    let ana = cafe.person("ana@example.com", &[]).await;
+    let code = cafe.code(&display).await.code;
+    let order = cafe.order_with(&ana, &code, americano()).await;
+    let due = order.deadline_at.unwrap();
+
+    cafe.server.take().unwrap().stop().await.unwrap();
+    // Stay down until the deadline has passed (a condition on the clock, bounded by `due`).
+    while Utc::now() <= due + chrono::Duration::milliseconds(100) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    cafe.start().await;
+    let path = format!("/shops/main/orders/{}", order.id);
+    let detail: OrderDetail = cafe.ok(&ana, Method::GET, &path, None).await;
+    assert_eq!(
+        detail.order.state,
+        OrderState::TimedOut,
+        "fired during start, before serving"
+    );
+    assert_eq!(detail.order.timeout_stage, Some(TimeoutStage::Barista));
+    cafe.restart().await;
+    let detail: OrderDetail = cafe.ok(&ana, Method::GET, &path, None).await;
+    let fired = detail
+        .journey
+        .iter()
+        .filter(|s| s.kind.as_str() == "order.timed_out")
+        .count();
+    assert_eq!(fired, 1, "never twice");
+}
+
+#[tokio::test]
+async fn a_retried_order_with_the_same_key_is_the_same_order() {
+    let (cafe, _admin, _barista, display) = open_cafe().await;
+    let ana = cafe.person("ana@example.com", &[]).await;
+    let code = cafe.code(&display).await.code;
+    let body = json!({ "code": code, "drink": americano() });
+    let path = "/shops/main/orders";
+    let (first_status, first) = cafe
+        .send_with(
+            Some(&ana),
+            Method::POST,
+            path,
+            Some(body.clone()),
+            Some("k-1"),
+        )
+        .await;
+    let (again_status, again) = cafe
+        .send_with(Some(&ana), Method::POST, path, Some(body), Some("k-1"))
+        .await;
+    assert_eq!(
+        (first_status, again_status),
+        (StatusCode::CREATED, StatusCode::CREATED)
+    );
+    assert_eq!(first["id"], again["id"]);
+    let mine: OrderList = cafe.ok(&ana, Method::GET, "/me/orders", None).await;
+    assert_eq!(mine.orders.len(), 1, "the retry ordered nothing more");
+
+    let other = json!({ "code": "OTHER" });
+    let (status, problem) = cafe
+        .send_with(Some(&ana), Method::POST, path, Some(other), Some("k-1"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["code"], "idempotency_key_reused");
+}
+
+#[tokio::test]
+async fn bad_bodies_get_problems_not_server_errors() {
+    let (cafe, _admin, _barista, _display) = open_cafe().await;
+    let ana = cafe.person("ana@example.com", &[]).await;
+    let url = format!("{}/api/v1/shops/main/orders", cafe.server().url());
+    for (body, content_type, status, code) in [
+        (
+            b"{not json".to_vec(),
+            "application/json",
+            400,
+            "bad_request",
+        ),
+        (
+            br#"{"code": 5}"#.to_vec(),
+            "application/json",
+            422,
+            "validation_failed",
+        ),
+        (
+            br#"{"code": "A", "tip": 5}"#.to_vec(),
+            "application/json",
+            422,
+            "validation_failed",
+        ),
+        (
+            br#"{"code": "A"}"#.to_vec(),
+            "text/plain",
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            vec![b' '; 70 * 1024],
+            "application/json",
+            413,
+            "payload_too_large",
+        ),
+    ] {
+        let response = cafe
+            .http
+            .post(&url)
+            .bearer_auth(&ana.token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "{code}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let problem: Problem = response.json().await.unwrap();
+        assert_eq!(problem.code.as_str(), code);
+    }
+}
