@@ -3,6 +3,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+/// The database `serve` (and `users grant`) use unless told otherwise.
+pub const DEFAULT_DATABASE: &str = "sqlite://data/espresso.db";
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeConfig {
     /// Address to listen on. `127.0.0.1:0` picks a free port; the bound address is printed first.
@@ -13,7 +16,7 @@ pub struct ServeConfig {
     #[arg(
         long,
         env = "ESPRESSO_DATABASE",
-        default_value = "sqlite://data/espresso.db"
+        default_value = DEFAULT_DATABASE
     )]
     pub database: String,
 

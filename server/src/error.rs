@@ -8,17 +8,17 @@ use espresso_core::protocol::{ErrorCode, PROBLEM_CONTENT_TYPE, Problem};
 use crate::workflow::WorkflowError;
 
 #[derive(Debug)]
-pub struct ApiError(pub Problem);
+pub struct ApiError(pub Box<Problem>);
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(code: ErrorCode) -> Self {
-        Self(Problem::new(code))
+        Self(Box::new(Problem::new(code)))
     }
 
     pub fn detail(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self(Problem::new(code).with_detail(detail))
+        Self(Box::new(Problem::new(code).with_detail(detail)))
     }
 
     pub fn internal(error: impl std::fmt::Display) -> Self {
@@ -33,7 +33,7 @@ impl ApiError {
 
 impl From<Problem> for ApiError {
     fn from(problem: Problem) -> Self {
-        Self(problem)
+        Self(Box::new(problem))
     }
 }
 
@@ -45,7 +45,7 @@ impl From<ErrorCode> for ApiError {
 
 impl From<WorkflowError> for ApiError {
     fn from(error: WorkflowError) -> Self {
-        Self(error.to_problem())
+        Self(Box::new(error.to_problem()))
     }
 }
 
@@ -72,7 +72,7 @@ impl IntoResponse for ApiError {
         let status =
             StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let retry_after = self.0.retry_after_s;
-        let body = serde_json::to_vec(&self.0).unwrap_or_default();
+        let body = serde_json::to_vec(&*self.0).unwrap_or_default();
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(

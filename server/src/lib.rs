@@ -7,8 +7,11 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod live;
 pub mod mailer;
+pub mod metrics;
 pub mod store;
+pub mod tasks;
 pub mod telemetry;
 pub mod workflow;
 
@@ -26,6 +29,8 @@ pub struct Server {
     local_addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    background: Vec<JoinHandle<()>>,
+    live: live::Hub,
     store: Store,
 }
 
@@ -40,21 +45,35 @@ impl Server {
             .with_context(|| format!("cannot listen on {}", config.addr))?;
         let local_addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel::<()>();
+        let live = state.live_hub().clone();
         let app = http::router(state);
         let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
         });
-        tracing::info!(%local_addr, web_dir = %config.web_dir.display(), "espresso server started");
+        // Deadlines that fell due while the server was down fire now, before anyone is served late.
+        let fired = tasks::fire_due_deadlines(&store).await;
+        let background = tasks::spawn(store.clone());
+        tracing::info!(%local_addr, web_dir = %config.web_dir.display(), fired, "espresso server started");
         Ok(Self {
             local_addr,
             shutdown: Some(tx),
             task,
+            background,
+            live,
             store,
         })
+    }
+
+    /// The server's storage (tools and tests reach the database through it).
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -78,7 +97,12 @@ impl Server {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        // Live sockets would hold graceful shutdown open: close them (1001), clients resume.
+        self.live.shutdown();
         (&mut self.task).await.context("server task panicked")??;
+        for task in &self.background {
+            task.abort();
+        }
         self.store.close().await;
         Ok(())
     }

@@ -1,6 +1,30 @@
-//! Where sign-in codes go: `log` (printed), `dir:PATH` (one .eml file per message), `smtp://…`.
+//! Where sign-in codes go: `log` (printed), `dir:PATH` (one .eml file per message) or
+//! `smtp://user:pass@host:port` (lettre; `smtps://…` or `?tls=required` for TLS, `?from=ADDRESS`
+//! for the sender, which otherwise is the user name when it is an address).
+//!
+//! A mailer only delivers; it never decides who gets a code. Failures are counted
+//! ([`failures`]) for the metrics and returned; the caller logs them and does not tell the client.
 
-use std::path::PathBuf;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+/// Sender of the `log` and `dir:` messages (nothing is really sent, the name only reads well).
+const LOCAL_FROM: &str = "Espresso <espresso@localhost>";
+
+/// Messages that could not be delivered since the process started.
+static FAILURES: AtomicU64 = AtomicU64::new(0);
+
+/// How many sign-in messages failed to go out since start (for `/metrics`).
+pub fn failures() -> u64 {
+    FAILURES.load(Ordering::Relaxed)
+}
 
 /// The configured mail transport.
 #[derive(Debug, Clone)]
@@ -9,6 +33,26 @@ pub enum Mailer {
     Log,
     /// Write `PATH/<timestamp>-<to>.eml` (tests and tools read the code from there).
     Dir(PathBuf),
+    /// Send through an SMTP server (shared: the transport is large and cloned per message).
+    Smtp(Arc<SmtpMailer>),
+}
+
+/// An SMTP relay and the sender address used with it.
+#[derive(Clone)]
+pub struct SmtpMailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    /// `host:port`, for logs: the URL itself holds the password.
+    server: String,
+}
+
+impl fmt::Debug for SmtpMailer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpMailer")
+            .field("server", &self.server)
+            .field("from", &self.from.to_string())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Mailer {
@@ -17,9 +61,232 @@ impl Mailer {
         if spec == "log" {
             Ok(Self::Log)
         } else if let Some(path) = spec.strip_prefix("dir:") {
+            anyhow::ensure!(
+                !path.is_empty(),
+                "mailer dir: needs a folder, as in dir:PATH"
+            );
             Ok(Self::Dir(PathBuf::from(path)))
+        } else if spec.starts_with("smtp://") || spec.starts_with("smtps://") {
+            SmtpMailer::parse(spec).map(|smtp| Self::Smtp(Arc::new(smtp)))
         } else {
-            anyhow::bail!("unsupported mailer {spec:?}: expected log or dir:PATH")
+            anyhow::bail!("unsupported mailer {spec:?}: expected log, dir:PATH or smtp://…")
         }
+    }
+
+    /// Send the sign-in `code` to `to`. A failure is counted before it is returned.
+    pub async fn send_code(&self, to: &str, code: &str) -> anyhow::Result<()> {
+        let sent = match self {
+            Self::Log => {
+                tracing::info!("sign-in code for {to}: {code}");
+                Ok(())
+            }
+            Self::Dir(dir) => write_eml(dir, to, code, Utc::now()).await.map(|_| ()),
+            Self::Smtp(smtp) => smtp.send(to, code).await,
+        };
+        if sent.is_err() {
+            FAILURES.fetch_add(1, Ordering::Relaxed);
+        }
+        sent
+    }
+}
+
+impl SmtpMailer {
+    fn parse(spec: &str) -> anyhow::Result<Self> {
+        // Errors must not repeat the URL: it holds the password.
+        let url = url::Url::parse(spec).map_err(|e| anyhow::anyhow!("invalid smtp URL: {e}"))?;
+        let from = url
+            .query_pairs()
+            .find(|(key, _)| key == "from")
+            .map(|(_, value)| value.into_owned())
+            .or_else(|| percent_decode(url.username()).filter(|user| user.contains('@')))
+            .context("the smtp mailer needs a sender: add ?from=ADDRESS to the URL")?;
+        let from: Mailbox = from
+            .parse()
+            .map_err(|e| anyhow::anyhow!("invalid sender address {from:?}: {e}"))?;
+        let server = format!(
+            "{}:{}",
+            url.host_str().unwrap_or_default(),
+            url.port()
+                .map_or_else(|| "default port".to_owned(), |p| p.to_string())
+        );
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(spec)
+            .map_err(|e| anyhow::anyhow!("invalid smtp mailer: {e}"))?
+            .build();
+        Ok(Self {
+            transport,
+            from,
+            server,
+        })
+    }
+
+    async fn send(&self, to: &str, code: &str) -> anyhow::Result<()> {
+        let to: Mailbox = to
+            .parse()
+            .map_err(|e| anyhow::anyhow!("invalid recipient: {e}"))?;
+        let message = lettre::Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject(code))
+            .header(ContentType::TEXT_PLAIN)
+            .body(body(code))
+            .context("cannot build the message")?;
+        self.transport
+            .send(message)
+            .await
+            .with_context(|| format!("SMTP server {}", self.server))?;
+        Ok(())
+    }
+}
+
+/// `%XX`-decoded URL text (a user name such as `bar%40example.com`); `+` stays a plus.
+fn percent_decode(text: &str) -> Option<String> {
+    let escaped = format!("x={}", text.replace('+', "%2B"));
+    url::form_urlencoded::parse(escaped.as_bytes())
+        .next()
+        .map(|(_, value)| value.into_owned())
+}
+
+fn subject(code: &str) -> String {
+    format!("Your Espresso code: {code}")
+}
+
+/// The text of the message; the code stands alone on its line so people and tests find it.
+fn body(code: &str) -> String {
+    format!(
+        "Your Espresso sign-in code is:\n\n{code}\n\n\
+         It works for 10 minutes, once. If you did not ask for it, ignore this message.\n"
+    )
+}
+
+/// The whole message as written by the `dir:` mailer (RFC 5322, CRLF line ends).
+fn eml(to: &str, code: &str, at: DateTime<Utc>) -> String {
+    let id = crate::store::new_id("msg");
+    format!(
+        "From: {LOCAL_FROM}\r\nTo: <{to}>\r\nSubject: {subject}\r\nDate: {date}\r\n\
+         Message-ID: <{id}@espresso.localhost>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}",
+        subject = subject(code),
+        date = at.to_rfc2822(),
+        body = body(code).replace('\n', "\r\n"),
+    )
+}
+
+/// A file-name-safe form of an address (a validated email already is; this is the guard for
+/// anything else: no path separators, no leading dot).
+fn file_safe(to: &str) -> String {
+    to.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "@.+-_".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect::<String>()
+        .trim_start_matches('.')
+        .to_owned()
+}
+
+/// Write `dir/<timestamp>-<to>.eml`: first a hidden temporary file, then a rename, so a reader
+/// polling the folder never sees half a message. The timestamp (UTC, microseconds) makes names
+/// sort by time.
+async fn write_eml(dir: &Path, to: &str, code: &str, at: DateTime<Utc>) -> anyhow::Result<PathBuf> {
+    tokio::fs::create_dir_all(dir)
+        .await
+        .with_context(|| format!("cannot create the mail folder {}", dir.display()))?;
+    let name = format!("{}-{}.eml", at.format("%Y%m%dT%H%M%S%.6fZ"), file_safe(to));
+    let path = dir.join(&name);
+    let temporary = dir.join(format!(".{name}.tmp"));
+    tokio::fs::write(&temporary, eml(to, code, at))
+        .await
+        .with_context(|| format!("cannot write {}", temporary.display()))?;
+    tokio::fs::rename(&temporary, &path)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot rename {} to {}",
+                temporary.display(),
+                path.display()
+            )
+        })?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_three_mailers_parse_and_anything_else_does_not() {
+        assert!(matches!(Mailer::parse("log"), Ok(Mailer::Log)));
+        assert!(
+            matches!(Mailer::parse("dir:/tmp/mail"), Ok(Mailer::Dir(p)) if p == Path::new("/tmp/mail"))
+        );
+        assert!(Mailer::parse("dir:").is_err());
+        assert!(Mailer::parse("carrier-pigeon").is_err());
+        let smtp =
+            Mailer::parse("smtp://cafe:s3cret@mail.example.com:2525?from=coffee@example.com")
+                .unwrap();
+        let shown = format!("{smtp:?}");
+        assert!(shown.contains("mail.example.com:2525"), "{shown}");
+        assert!(shown.contains("coffee@example.com"), "{shown}");
+        assert!(
+            !shown.contains("s3cret"),
+            "the password must not be logged: {shown}"
+        );
+    }
+
+    #[test]
+    fn smtp_needs_a_sender_and_may_take_it_from_the_user_name() {
+        let error = Mailer::parse("smtp://cafe:s3cret@mail.example.com").unwrap_err();
+        assert!(error.to_string().contains("from="), "{error}");
+        assert!(!format!("{error:#}").contains("s3cret"));
+        let smtp = Mailer::parse("smtp://bar%2Bcafe%40example.com:pw@mail.example.com").unwrap();
+        assert!(format!("{smtp:?}").contains("bar+cafe@example.com"));
+        assert!(Mailer::parse("smtps://mail.example.com?from=a@example.com").is_ok());
+    }
+
+    #[tokio::test]
+    async fn the_dir_mailer_writes_one_message_with_the_code_on_its_own_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let mail_dir = dir.path().join("new-folder");
+        let at = Utc.with_ymd_and_hms(2025, 3, 1, 9, 0, 0).unwrap();
+        let path = write_eml(&mail_dir, "ann@example.com", "042917", at)
+            .await
+            .unwrap();
+        assert_eq!(
+            path.file_name().unwrap().to_str().unwrap(),
+            "20250301T090000.000000Z-ann@example.com.eml"
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with("From: Espresso <espresso@localhost>\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("\r\nTo: <ann@example.com>\r\n"));
+        assert!(text.contains("\r\nSubject: Your Espresso code: 042917\r\n"));
+        assert!(text.contains("\r\nDate: Sat, 1 Mar 2025 09:00:00 +0000\r\n"));
+        let (_, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(body.lines().any(|line| line == "042917"), "{body}");
+        // Nothing but the message is left in the folder (the temporary file was renamed).
+        assert_eq!(std::fs::read_dir(&mail_dir).unwrap().count(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_message_that_cannot_be_written_is_counted_as_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("not-a-folder");
+        std::fs::write(&file, "").unwrap();
+        let before = failures();
+        let mailer = Mailer::Dir(file);
+        assert!(mailer.send_code("ann@example.com", "123456").await.is_err());
+        assert!(failures() > before);
+    }
+
+    #[test]
+    fn file_names_cannot_escape_the_folder() {
+        assert_eq!(file_safe("../../etc/passwd"), "_.._etc_passwd");
+        assert_eq!(file_safe("ann@example.com"), "ann@example.com");
     }
 }

@@ -1,8 +1,16 @@
 //! `espresso-server`: the command line. Parses flags (with `ESPRESSO_*` env fallbacks) and hands
 //! over to the library; no behaviour lives here.
 
-use clap::{Parser, Subcommand};
+use anyhow::Context;
+use chrono::Utc;
+use clap::{Parser, Subcommand, ValueEnum};
+use espresso_core::protocol::Role;
+use espresso_server::auth;
 use espresso_server::config::ServeConfig;
+use espresso_server::store::Store;
+
+/// Must match `ServeConfig::database`'s default: `users grant` edits the database `serve` uses.
+use espresso_server::config::DEFAULT_DATABASE;
 
 #[derive(Debug, Parser)]
 #[command(name = "espresso-server", version, about = "The Espresso coffee-bar server", long_about = None)]
@@ -15,6 +23,46 @@ struct Cli {
 enum Command {
     /// Serve the API, the live stream and the three web apps.
     Serve(ServeConfig),
+    /// Manage users without a running server (e.g. the first barista).
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersCommand {
+    /// Give EMAIL the role ROLE (creating the user if unknown) and print the user as JSON.
+    Grant {
+        /// The user's email address.
+        email: String,
+        /// The role to add; `admin` may also do what a barista and a display do.
+        #[arg(value_enum)]
+        role: RoleArg,
+        /// Database URL, as for `serve`.
+        #[arg(long, env = "ESPRESSO_DATABASE", default_value = DEFAULT_DATABASE)]
+        database: String,
+    },
+}
+
+/// The roles as the command line spells them (the protocol's `Role` knows nothing of clap).
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Customer,
+    Barista,
+    Display,
+    Admin,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Customer => Role::Customer,
+            RoleArg::Barista => Role::Barista,
+            RoleArg::Display => Role::Display,
+            RoleArg::Admin => Role::Admin,
+        }
+    }
 }
 
 #[tokio::main]
@@ -22,10 +70,33 @@ async fn main() -> anyhow::Result<()> {
     espresso_server::telemetry::init();
     match Cli::parse().command {
         Command::Serve(config) => {
+            let admin = config.admin.clone();
             let server = espresso_server::Server::start(config).await?;
+            if let Some(email) = admin {
+                // Through the server's own store, so it also works for an in-memory database.
+                let admin = auth::grant_admin(server.store(), &email, Utc::now())
+                    .await
+                    .context("--admin")?;
+                tracing::info!(email = %admin.email, "admin role granted");
+            }
             // The first stdout line is part of the contract (API.md): tools read the port from it.
             println!("listening on http://{}", server.local_addr());
             server.run_until_signal().await
+        }
+        Command::Users {
+            command:
+                UsersCommand::Grant {
+                    email,
+                    role,
+                    database,
+                },
+        } => {
+            // The public URL only shapes booth-code answers; nothing here gives one.
+            let store = Store::open(&database, "http://127.0.0.1:8080").await?;
+            let granted = auth::grant(&store, &email, role.into(), Utc::now()).await;
+            store.close().await;
+            println!("{}", serde_json::to_string(&granted?.user())?);
+            Ok(())
         }
     }
 }

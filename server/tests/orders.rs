@@ -3,6 +3,9 @@
 //!
 //! Sessions are opened through the server's own store (the one-time-code flow has its own suite).
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use chrono::Utc;

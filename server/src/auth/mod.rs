@@ -1,14 +1,22 @@
-//! Sign-in and sessions: one-time email codes, opaque access tokens (15 min) and rotating
-//! refresh tokens (30 days; a reused refresh token revokes its whole family). Only hashes of
-//! codes and tokens are stored.
+//! Sign-in and sessions: one-time email codes ([`otp`], limited by [`rate_limit`]), opaque
+//! access tokens (15 min) and rotating refresh tokens (30 days; a reused refresh token revokes
+//! its whole family), and who a user is ([`profile`]). Only hashes of codes and tokens are
+//! stored. Every function takes `now` so tests can move the clock.
+
+pub mod otp;
+pub mod profile;
+pub mod rate_limit;
 
 use chrono::{DateTime, Duration, Utc};
-use espresso_core::protocol::{Session, TokenType};
+use espresso_core::protocol::{ErrorCode, Session, TokenType};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::store::{Store, UserRecord};
+
+pub use profile::{grant, grant_admin};
+pub use rate_limit::RateLimits;
 
 pub const ACCESS_TOKEN_TTL: Duration = Duration::minutes(15);
 pub const REFRESH_TOKEN_TTL: Duration = Duration::days(30);
@@ -87,4 +95,163 @@ pub async fn issue_pair(
         expires_in_s: u64::try_from(ACCESS_TOKEN_TTL.num_seconds()).unwrap_or(900),
         user: user.user(),
     })
+}
+
+/// `POST /auth/refresh`: trade a refresh token for a new pair in the same family; the old one
+/// is spent. Presenting a spent one again means it was copied (or a client retried blindly):
+/// the whole family is revoked, so whoever holds its other tokens is signed out too.
+pub async fn refresh(store: &Store, refresh_token: &str, now: DateTime<Utc>) -> ApiResult<Session> {
+    let hash = hash_secret(refresh_token);
+    let Some(token) = store.refresh_token(&hash).await? else {
+        return Err(session_ended("unknown refresh token"));
+    };
+    if token.family_revoked {
+        return Err(session_ended("this session was signed out"));
+    }
+    if token.used.is_some() {
+        return Err(reused(store, &token.family_id, now).await);
+    }
+    if now >= token.expires {
+        return Err(session_ended("the refresh token has expired"));
+    }
+    // Conditional update: of two requests racing with the same token, only one rotates; the
+    // other is a reuse like any other.
+    if !store.spend_refresh_token(&hash, now).await? {
+        return Err(reused(store, &token.family_id, now).await);
+    }
+    let Some(user) = store.user_by_id(&token.user_id).await? else {
+        return Err(session_ended("the user no longer exists"));
+    };
+    issue_pair(store, &user, &token.family_id, now).await
+}
+
+/// `POST /auth/logout`: end the session the access token belongs to (its refresh family).
+pub async fn sign_out(store: &Store, access_token: &str, now: DateTime<Utc>) -> ApiResult<()> {
+    Ok(store
+        .revoke_family_of_token(&hash_secret(access_token), now)
+        .await?)
+}
+
+async fn reused(store: &Store, family_id: &str, now: DateTime<Utc>) -> ApiError {
+    tracing::warn!(
+        family_id,
+        "a spent refresh token was presented again: session revoked"
+    );
+    match store.revoke_family(family_id, now).await {
+        Ok(()) => ApiError::detail(
+            ErrorCode::TokenReused,
+            "this refresh token was already used; the session is revoked",
+        ),
+        Err(error) => ApiError::from(error),
+    }
+}
+
+fn session_ended(detail: &str) -> ApiError {
+    ApiError::detail(ErrorCode::Unauthenticated, detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn signed_in() -> (Store, Session, DateTime<Utc>) {
+        let store = Store::open("sqlite::memory:", "http://cafe.test")
+            .await
+            .unwrap();
+        let now = Utc::now();
+        let user = store.ensure_user("ann@example.com", now).await.unwrap();
+        let session = open_session(&store, &user, now).await.unwrap();
+        (store, session, now)
+    }
+
+    #[tokio::test]
+    async fn a_refresh_gives_a_new_pair_for_the_same_user() {
+        let (store, first, now) = signed_in().await;
+        let second = refresh(&store, &first.refresh_token, now).await.unwrap();
+        assert_ne!(second.refresh_token, first.refresh_token);
+        assert_ne!(second.access_token, first.access_token);
+        assert_eq!(second.user, first.user);
+        let user = authenticate(&store, &second.access_token, now)
+            .await
+            .unwrap();
+        assert_eq!(user.map(|u| u.email), Some("ann@example.com".into()));
+    }
+
+    #[tokio::test]
+    async fn a_refresh_token_used_twice_revokes_the_family() {
+        let (store, first, now) = signed_in().await;
+        let second = refresh(&store, &first.refresh_token, now).await.unwrap();
+        let error = refresh(&store, &first.refresh_token, now)
+            .await
+            .unwrap_err();
+        assert_eq!(error.0.code, ErrorCode::TokenReused);
+        assert_eq!(error.0.status, 401);
+        assert!(
+            authenticate(&store, &second.access_token, now)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            authenticate(&store, &first.access_token, now)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let error = refresh(&store, &second.refresh_token, now)
+            .await
+            .unwrap_err();
+        assert_eq!(error.0.code, ErrorCode::Unauthenticated);
+    }
+
+    #[tokio::test]
+    async fn an_expired_refresh_token_is_unauthenticated_and_kills_nothing() {
+        let (store, first, now) = signed_in().await;
+        let later = now + REFRESH_TOKEN_TTL;
+        let error = refresh(&store, &first.refresh_token, later)
+            .await
+            .unwrap_err();
+        assert_eq!(error.0.code, ErrorCode::Unauthenticated);
+        assert!(
+            authenticate(&store, &first.access_token, now)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    #[tokio::test]
+    async fn an_access_token_expires_after_fifteen_minutes() {
+        let (store, first, now) = signed_in().await;
+        let almost = now + ACCESS_TOKEN_TTL - Duration::seconds(1);
+        assert!(
+            authenticate(&store, &first.access_token, almost)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        let after = now + ACCESS_TOKEN_TTL;
+        assert!(
+            authenticate(&store, &first.access_token, after)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn signing_out_ends_the_access_and_the_refresh_token() {
+        let (store, first, now) = signed_in().await;
+        sign_out(&store, &first.access_token, now).await.unwrap();
+        assert!(
+            authenticate(&store, &first.access_token, now)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let error = refresh(&store, &first.refresh_token, now)
+            .await
+            .unwrap_err();
+        assert_eq!(error.0.code, ErrorCode::Unauthenticated);
+    }
 }

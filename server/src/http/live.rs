@@ -1,9 +1,78 @@
-//! Routes of API.md (live): being written.
+//! `GET /api/v1/live`: upgrade to a WebSocket and hand it to the live hub ([`crate::live`]).
+//! Nothing else happens here; a request that is not a WebSocket upgrade gets a problem.
 
 use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use espresso_core::protocol::{ErrorCode, Problem};
 
 use super::AppState;
+use crate::error::ApiError;
+
+/// A client sends one small `hello`; anything bigger is not one.
+const MAX_CLIENT_MESSAGE_BYTES: usize = 16 * 1024;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
+    Router::new().route("/live", get(live))
+}
+
+async fn live(
+    State(state): State<AppState>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    match upgrade {
+        Ok(upgrade) => {
+            let hub = state.live_hub().clone();
+            upgrade
+                .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
+                .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
+                .on_upgrade(move |socket| async move { hub.serve(socket).await })
+        }
+        Err(rejection) => ApiError::from(
+            Problem::new(ErrorCode::BadRequest)
+                .with_status(rejection.status().as_u16())
+                .with_detail(format!(
+                    "the live stream is a WebSocket: {}",
+                    rejection.body_text()
+                )),
+        )
+        .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode, header};
+    use tower::ServiceExt;
+
+    use super::super::{AppState, router};
+    use crate::store::Store;
+
+    #[tokio::test]
+    async fn a_plain_get_is_answered_with_a_problem() {
+        let store = Store::open("sqlite::memory:", "http://cafe.test")
+            .await
+            .unwrap();
+        let app = router(AppState::new(
+            store,
+            PathBuf::from("/nonexistent"),
+            crate::mailer::Mailer::Log,
+        ));
+        let response = app
+            .oneshot(Request::get("/api/v1/live").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert!(response.status().is_client_error(), "{}", response.status());
+        assert_ne!(response.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            espresso_core::protocol::PROBLEM_CONTENT_TYPE
+        );
+    }
 }

@@ -3,6 +3,7 @@
 
 mod auth;
 pub mod extract;
+mod idempotency;
 mod live;
 mod orders;
 mod shops;
@@ -34,15 +35,21 @@ struct Inner {
     store: Store,
     web_dir: PathBuf,
     mailer: crate::mailer::Mailer,
+    key_locks: idempotency::KeyLocks,
+    live_hub: crate::live::Hub,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
     pub fn new(store: Store, web_dir: PathBuf, mailer: crate::mailer::Mailer) -> Self {
         Self {
             inner: Arc::new(Inner {
+                live_hub: crate::live::Hub::new(store.clone()),
                 store,
                 web_dir,
                 mailer,
+                key_locks: idempotency::KeyLocks::default(),
+                metrics: crate::metrics::Metrics::new(),
             }),
         }
     }
@@ -51,8 +58,21 @@ impl AppState {
         &self.inner.store
     }
 
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.inner.metrics
+    }
+
+    fn key_locks(&self) -> &idempotency::KeyLocks {
+        &self.inner.key_locks
+    }
+
     pub fn mailer(&self) -> &crate::mailer::Mailer {
         &self.inner.mailer
+    }
+
+    /// The live hub: every `/api/v1/live` connection of this server.
+    pub fn live_hub(&self) -> &crate::live::Hub {
+        &self.inner.live_hub
     }
 }
 
@@ -64,10 +84,15 @@ pub fn router(state: AppState) -> Router {
         .merge(shops::routes())
         .merge(orders::routes())
         .merge(live::routes())
-        .fallback(api_not_found);
+        .fallback(api_not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::layer,
+        ));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::metrics::render))
         .nest("/api/v1", api)
         // The three apps are one single-page build; the page picks the app from the path.
         .route("/", get(app_page))
@@ -76,6 +101,10 @@ pub fn router(state: AppState) -> Router {
         .route("/display", get(app_page))
         .fallback_service(assets)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track,
+        ))
         .with_state(state)
 }
 

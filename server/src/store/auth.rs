@@ -1,8 +1,22 @@
-//! Storage of sign-in state: token families and token hashes (never the tokens themselves).
+//! Storage of sessions: token families and token hashes (never the tokens themselves). The rules
+//! (what a used or expired token means) live in `crate::auth`; this file only keeps the rows and
+//! makes rotation atomic. One-time codes and rate limits are in `sign_in`.
 
 use chrono::{DateTime, Utc};
+use sqlx::Row;
 
-use super::{Store, to_ms};
+use super::{Store, from_ms, to_ms};
+
+/// A refresh token as stored, with the state of its family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshTokenRow {
+    pub family_id: String,
+    pub user_id: String,
+    pub expires: DateTime<Utc>,
+    /// When it was traded for a new pair; a second use is a replay.
+    pub used: Option<DateTime<Utc>>,
+    pub family_revoked: bool,
+}
 
 impl Store {
     pub async fn create_family(
@@ -55,5 +69,84 @@ impl Store {
         .bind(to_ms(now))
         .fetch_optional(&self.pool)
         .await
+    }
+
+    /// A refresh token by its hash, whatever its state (the caller decides what the state means).
+    pub async fn refresh_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<RefreshTokenRow>, sqlx::Error> {
+        let Some(row) = sqlx::query(
+            "SELECT t.family_id, t.user_id, t.expires_ms, t.used_ms, f.revoked_ms
+             FROM tokens t JOIN token_families f ON f.id = t.family_id
+             WHERE t.token_hash = ?1 AND t.kind = 'refresh'",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let used: Option<i64> = row.try_get("used_ms")?;
+        let revoked: Option<i64> = row.try_get("revoked_ms")?;
+        Ok(Some(RefreshTokenRow {
+            family_id: row.try_get("family_id")?,
+            user_id: row.try_get("user_id")?,
+            expires: from_ms(row.try_get("expires_ms")?),
+            used: used.map(from_ms),
+            family_revoked: revoked.is_some(),
+        }))
+    }
+
+    /// Mark a refresh token used. `false` if it already was: a concurrent replay lost the race
+    /// and must be treated as reuse.
+    pub async fn spend_refresh_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE tokens SET used_ms = ?2
+             WHERE token_hash = ?1 AND kind = 'refresh' AND used_ms IS NULL",
+        )
+        .bind(token_hash)
+        .bind(to_ms(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// End a session: every token of the family stops working (access tokens included, see
+    /// [`Store::access_token_user`]). Revoking twice keeps the first time.
+    pub async fn revoke_family(
+        &self,
+        family_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE token_families SET revoked_ms = ?2 WHERE id = ?1 AND revoked_ms IS NULL",
+        )
+        .bind(family_id)
+        .bind(to_ms(now))
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+    }
+
+    /// Revoke the family of whichever token has this hash (sign-out with an access token).
+    pub async fn revoke_family_of_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE token_families SET revoked_ms = ?2
+             WHERE revoked_ms IS NULL AND id = (SELECT family_id FROM tokens WHERE token_hash = ?1)",
+        )
+        .bind(token_hash)
+        .bind(to_ms(now))
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
     }
 }

@@ -11,8 +11,11 @@
 mod auth;
 mod codes;
 mod events;
+mod idempotency;
 mod orders;
 mod shops;
+pub mod sign_in;
+mod stats;
 mod users;
 
 use std::str::FromStr;

@@ -69,7 +69,7 @@ pub(super) async fn stats_in(
             finished.push((ready, drink.item_id, (ready - placed).num_seconds().max(0)));
         }
     }
-    finished.sort_by(|a, b| b.0.cmp(&a.0));
+    finished.sort_by_key(|f| std::cmp::Reverse(f.0));
     stats.avg_wait_s = mean(finished.iter().take(WINDOW).map(|f| f.2));
     let mut by_item: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     for (_, item, wait) in &finished {
@@ -89,4 +89,22 @@ pub(super) async fn stats_in(
 fn mean(values: impl Iterator<Item = i64>) -> Option<u64> {
     let (sum, n) = values.fold((0i64, 0i64), |(s, n), v| (s + v, n + 1));
     (n > 0).then(|| u64::try_from(sum / n).unwrap_or(0))
+}
+
+impl Store {
+    /// (shop, state, count) of every order (for `/metrics`).
+    pub async fn order_counts(&self) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+        let rows = sqlx::query("SELECT shop, state, COUNT(*) AS n FROM orders GROUP BY shop, state ORDER BY shop, state")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("shop")?,
+                    row.try_get("state")?,
+                    row.try_get("n")?,
+                ))
+            })
+            .collect()
+    }
 }

@@ -1,0 +1,369 @@
+//! Sign-in with an emailed one-time code: request a challenge, then verify its code.
+//!
+//! A code is 6 digits from a CSPRNG, valid 10 minutes, single use, bound to its challenge, and
+//! dies after 5 wrong tries. Only its hash is stored. Asking for a code does the same work and
+//! gives the same answer whether or not the email belongs to a user; the user is created on
+//! the first right code. Every function takes `now`, so expiry is tested without waiting.
+//!
+//! A challenge that was already used, or that does not exist, answers `code_expired` (401): in
+//! both cases the only way on is a new code, and `code_incorrect` would invite retyping.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Duration, Utc};
+use espresso_core::protocol::{ErrorCode, OtpChallenge, OtpVerify, Problem, Session};
+use rand::Rng;
+use subtle::ConstantTimeEq;
+
+use super::profile::parse_email;
+use super::rate_limit::{self, RateLimits};
+use super::{hash_secret, open_session};
+use crate::error::{ApiError, ApiResult};
+use crate::mailer::Mailer;
+use crate::store::sign_in::OtpChallengeRow;
+use crate::store::{Store, new_id};
+
+/// How long a code is valid.
+pub const CODE_TTL: Duration = Duration::minutes(10);
+/// How long before the same email may ask for another code.
+pub const RESEND_AFTER: Duration = Duration::seconds(30);
+/// Wrong codes a challenge survives; the next wrong one (and then any) is `code_locked`.
+pub const MAX_ATTEMPTS: u32 = 5;
+/// Expired challenges are kept this long (answering `code_expired`), then deleted.
+const KEEP_EXPIRED: Duration = Duration::days(1);
+/// One code request in this many also sweeps old challenges and rate-limit hits.
+const SWEEP_ONE_IN: u32 = 64;
+
+/// A new 6-digit code, uniformly drawn from the thread's CSPRNG (ChaCha, seeded by the OS).
+pub fn new_code() -> String {
+    format!("{:06}", rand::rng().random_range(0..1_000_000u32))
+}
+
+/// What is stored of a code: its hash together with the challenge id, so a code is only ever
+/// good for the challenge it was sent for.
+pub fn code_hash(challenge_id: &str, code: &str) -> String {
+    hash_secret(&format!("{challenge_id}:{code}"))
+}
+
+/// A started sign-in: the answer for the client and the code for the mail (never for the client).
+#[derive(Debug)]
+pub struct Issued {
+    pub challenge: OtpChallenge,
+    pub email: String,
+    pub code: String,
+}
+
+/// Check the email and the rate limits, then store a new challenge for it.
+pub async fn start(
+    store: &Store,
+    limits: &RateLimits,
+    email: &str,
+    client_ip: Option<IpAddr>,
+    now: DateTime<Utc>,
+) -> ApiResult<Issued> {
+    let email = parse_email(email)?;
+    rate_limit::admit(
+        store,
+        &[
+            (rate_limit::ip_bucket(client_ip), limits.otp_per_ip),
+            (rate_limit::email_bucket(&email), limits.otp_per_email),
+        ],
+        now,
+    )
+    .await?;
+    let id = new_id("otp");
+    let code = new_code();
+    store
+        .insert_otp_challenge(&OtpChallengeRow {
+            code_hash: code_hash(&id, &code),
+            id: id.clone(),
+            email: email.clone(),
+            created: now,
+            expires: now + CODE_TTL,
+            attempts: 0,
+            consumed: None,
+        })
+        .await?;
+    if rand::rng().random_ratio(1, SWEEP_ONE_IN) {
+        sweep(store, limits, now).await;
+    }
+    Ok(Issued {
+        challenge: OtpChallenge {
+            challenge_id: id,
+            expires_in_s: seconds(CODE_TTL),
+            resend_after_s: seconds(limits.otp_per_email.min_gap),
+        },
+        email,
+        code,
+    })
+}
+
+/// `POST /auth/otp`: start a sign-in and mail its code. The mail goes out in the background, so
+/// the answer neither waits for a slow mail server nor tells by its timing what happened; a
+/// failure is logged and counted ([`crate::mailer::failures`]), never shown to the client.
+pub async fn request(
+    store: &Store,
+    mailer: &Mailer,
+    limits: &RateLimits,
+    email: &str,
+    client_ip: Option<IpAddr>,
+    now: DateTime<Utc>,
+) -> ApiResult<OtpChallenge> {
+    let Issued {
+        challenge,
+        email,
+        code,
+    } = start(store, limits, email, client_ip, now).await?;
+    let mailer = mailer.clone();
+    tokio::spawn(async move {
+        if let Err(error) = mailer.send_code(&email, &code).await {
+            tracing::warn!(to = %email, error = %format!("{error:#}"), "could not send a sign-in code");
+        }
+    });
+    Ok(challenge)
+}
+
+/// What a verify attempt amounts to, judged on the challenge as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The right code in time: sign in.
+    Accept,
+    /// A wrong code: count it.
+    Wrong,
+    /// Too many wrong codes already: even the right one is refused.
+    Locked,
+    Expired,
+    /// Already used for a sign-in.
+    Spent,
+}
+
+/// Judge `code` against `challenge` at `now`. Pure: the caller applies the verdict.
+pub fn judge(challenge: &OtpChallengeRow, code: &str, now: DateTime<Utc>) -> Verdict {
+    if challenge.consumed.is_some() {
+        return Verdict::Spent;
+    }
+    if challenge.attempts >= MAX_ATTEMPTS {
+        return Verdict::Locked;
+    }
+    if now >= challenge.expires {
+        return Verdict::Expired;
+    }
+    let presented = code_hash(&challenge.id, code.trim());
+    // Constant time: how long the comparison takes must not tell how much of it matched.
+    if bool::from(presented.as_bytes().ct_eq(challenge.code_hash.as_bytes())) {
+        Verdict::Accept
+    } else {
+        Verdict::Wrong
+    }
+}
+
+/// `POST /auth/otp/verify`: the code's owner gets a session; the user is created on first use.
+pub async fn verify(store: &Store, request: &OtpVerify, now: DateTime<Utc>) -> ApiResult<Session> {
+    let Some(challenge) = store.otp_challenge(&request.challenge_id).await? else {
+        return Err(spent());
+    };
+    match judge(&challenge, &request.code, now) {
+        Verdict::Accept => {
+            // Conditional update: of two requests racing with the right code, one signs in.
+            if !store
+                .consume_otp_challenge(&challenge.id, MAX_ATTEMPTS, now)
+                .await?
+            {
+                return Err(spent());
+            }
+            let user = store.ensure_user(&challenge.email, now).await?;
+            open_session(store, &user, now).await
+        }
+        Verdict::Wrong => match store.count_wrong_otp(&challenge.id).await? {
+            Some(wrong) if wrong < MAX_ATTEMPTS => Err(ApiError::from(
+                Problem::new(ErrorCode::CodeIncorrect).with_attempts_left(MAX_ATTEMPTS - wrong),
+            )),
+            Some(_) => Err(locked()),
+            None => Err(spent()),
+        },
+        Verdict::Locked => Err(locked()),
+        Verdict::Expired => Err(ApiError::from(
+            Problem::new(ErrorCode::CodeExpired)
+                .with_status(401)
+                .with_detail("the code is more than 10 minutes old; please ask for a new one"),
+        )),
+        Verdict::Spent => Err(spent()),
+    }
+}
+
+fn spent() -> ApiError {
+    ApiError::from(
+        Problem::new(ErrorCode::CodeExpired)
+            .with_status(401)
+            .with_detail("this code was already used or is unknown; please ask for a new one"),
+    )
+}
+
+fn locked() -> ApiError {
+    ApiError::new(ErrorCode::CodeLocked)
+}
+
+/// Delete what can no longer matter. Failure only delays the cleaning, so it is logged, not
+/// answered.
+async fn sweep(store: &Store, limits: &RateLimits, now: DateTime<Utc>) {
+    if let Err(error) = store.prune_otp_challenges(now - KEEP_EXPIRED).await {
+        tracing::warn!(%error, "could not delete old sign-in challenges");
+    }
+    let longest = limits.otp_per_ip.window.max(limits.otp_per_email.window);
+    if let Err(error) = store.prune_rate_hits(now - longest).await {
+        tracing::warn!(%error, "could not delete old rate-limit hits");
+    }
+}
+
+fn seconds(duration: Duration) -> u64 {
+    u64::try_from(duration.num_seconds()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2025, 3, 1, 9, 0, 0).unwrap()
+    }
+
+    async fn store() -> Store {
+        Store::open("sqlite::memory:", "http://cafe.test")
+            .await
+            .unwrap()
+    }
+
+    async fn issue(store: &Store, email: &str, now: DateTime<Utc>) -> Issued {
+        start(store, &RateLimits::default(), email, None, now)
+            .await
+            .unwrap()
+    }
+
+    fn verify_body(issued: &Issued, code: &str) -> OtpVerify {
+        OtpVerify {
+            challenge_id: issued.challenge.challenge_id.clone(),
+            code: code.into(),
+        }
+    }
+
+    fn other_code(code: &str) -> String {
+        let n: u32 = code.parse().unwrap();
+        format!("{:06}", (n + 1) % 1_000_000)
+    }
+
+    #[test]
+    fn a_code_is_six_digits() {
+        for _ in 0..1000 {
+            let code = new_code();
+            assert_eq!(code.len(), 6, "{code}");
+            assert!(code.bytes().all(|b| b.is_ascii_digit()), "{code}");
+        }
+    }
+
+    #[test]
+    fn a_code_is_bound_to_its_challenge() {
+        assert_ne!(code_hash("otp_a", "123456"), code_hash("otp_b", "123456"));
+        assert_eq!(code_hash("otp_a", "123456"), code_hash("otp_a", "123456"));
+    }
+
+    #[tokio::test]
+    async fn a_challenge_answers_the_documented_times_and_stores_no_code() {
+        let store = store().await;
+        let issued = issue(&store, "Ann@Example.com", t0()).await;
+        assert_eq!(issued.challenge.expires_in_s, 600);
+        assert_eq!(issued.challenge.resend_after_s, 30);
+        assert_eq!(issued.email, "ann@example.com");
+        let row = store
+            .otp_challenge(&issued.challenge.challenge_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_ne!(row.code_hash, issued.code);
+        assert!(!row.code_hash.contains(&issued.code));
+        assert_eq!(row.expires, t0() + CODE_TTL);
+    }
+
+    #[tokio::test]
+    async fn a_code_works_until_ten_minutes_have_passed() {
+        let store = store().await;
+        let issued = issue(&store, "ann@example.com", t0()).await;
+        let just_in_time = t0() + CODE_TTL - Duration::milliseconds(1);
+        let session = verify(&store, &verify_body(&issued, &issued.code), just_in_time)
+            .await
+            .unwrap();
+        assert_eq!(session.user.email, "ann@example.com");
+    }
+
+    #[tokio::test]
+    async fn an_expired_code_is_refused_with_401_code_expired() {
+        let store = store().await;
+        let issued = issue(&store, "ann@example.com", t0()).await;
+        let error = verify(&store, &verify_body(&issued, &issued.code), t0() + CODE_TTL)
+            .await
+            .unwrap_err();
+        assert_eq!(error.0.code, ErrorCode::CodeExpired);
+        assert_eq!(error.0.status, 401);
+        // No user was created by an expired code.
+        assert!(
+            store
+                .user_by_email("ann@example.com")
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unknown_challenge_reads_as_expired() {
+        let store = store().await;
+        let body = OtpVerify {
+            challenge_id: "otp_nothing".into(),
+            code: "123456".into(),
+        };
+        let error = verify(&store, &body, t0()).await.unwrap_err();
+        assert_eq!(error.0.code, ErrorCode::CodeExpired);
+        assert_eq!(error.0.status, 401);
+    }
+
+    #[tokio::test]
+    async fn the_fifth_wrong_code_locks_and_the_right_one_is_refused_after() {
+        let store = store().await;
+        let issued = issue(&store, "ann@example.com", t0()).await;
+        let wrong = verify_body(&issued, &other_code(&issued.code));
+        for left in (1..MAX_ATTEMPTS).rev() {
+            let error = verify(&store, &wrong, t0()).await.unwrap_err();
+            assert_eq!(error.0.code, ErrorCode::CodeIncorrect);
+            assert_eq!(error.0.attempts_left, Some(left));
+        }
+        let error = verify(&store, &wrong, t0()).await.unwrap_err();
+        assert_eq!(error.0.code, ErrorCode::CodeLocked);
+        let error = verify(&store, &verify_body(&issued, &issued.code), t0())
+            .await
+            .unwrap_err();
+        assert_eq!(error.0.code, ErrorCode::CodeLocked);
+        assert_eq!(error.0.status, 401);
+    }
+
+    #[tokio::test]
+    async fn a_code_with_surrounding_spaces_still_counts() {
+        let store = store().await;
+        let issued = issue(&store, "ann@example.com", t0()).await;
+        let pasted = format!(" {}\n", issued.code);
+        verify(&store, &verify_body(&issued, &pasted), t0())
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_sweep_forgets_long_expired_challenges_only() {
+        let store = store().await;
+        let old = issue(&store, "old@example.com", t0()).await;
+        let later = t0() + KEEP_EXPIRED + CODE_TTL + Duration::seconds(1);
+        let fresh = issue(&store, "new@example.com", later).await;
+        sweep(&store, &RateLimits::default(), later).await;
+        let id = |issued: &Issued| issued.challenge.challenge_id.clone();
+        assert!(store.otp_challenge(&id(&old)).await.unwrap().is_none());
+        assert!(store.otp_challenge(&id(&fresh)).await.unwrap().is_some());
+    }
+}

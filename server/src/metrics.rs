@@ -1,0 +1,128 @@
+//! `/metrics`: Prometheus text exposition, written by hand (no registry crate needed for a few
+//! series). Request latency is a histogram kept in atomics; the rest is read at scrape time.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::http::AppState;
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 11] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+#[derive(Default)]
+pub struct Metrics {
+    /// Per status class (1xx..5xx → 0..4): cumulative bucket counts, then +Inf.
+    buckets: [[AtomicU64; BUCKETS.len() + 1]; 5],
+    sum_micros: [AtomicU64; 5],
+}
+
+impl Metrics {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    fn observe(&self, status: u16, seconds: f64) {
+        let class = usize::from((status / 100).clamp(1, 5) - 1);
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if seconds <= *bound {
+                self.buckets[class][i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.buckets[class][BUCKETS.len()].fetch_add(1, Ordering::Relaxed);
+        // Truncation is fine: microseconds of one request fit in u64.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        self.sum_micros[class].fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
+    }
+
+    fn write_latency(&self, out: &mut String) {
+        out.push_str(
+            "# HELP espresso_http_request_duration_seconds Time to answer an HTTP request.\n",
+        );
+        out.push_str("# TYPE espresso_http_request_duration_seconds histogram\n");
+        for (class, buckets) in self.buckets.iter().enumerate() {
+            let label = format!("{}xx", class + 1);
+            for (i, bound) in BUCKETS.iter().enumerate() {
+                let n = buckets[i].load(Ordering::Relaxed);
+                let _ = writeln!(
+                    out,
+                    "espresso_http_request_duration_seconds_bucket{{status=\"{label}\",le=\"{bound}\"}} {n}"
+                );
+            }
+            let count = buckets[BUCKETS.len()].load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "espresso_http_request_duration_seconds_bucket{{status=\"{label}\",le=\"+Inf\"}} {count}"
+            );
+            #[allow(clippy::cast_precision_loss)]
+            let sum = self.sum_micros[class].load(Ordering::Relaxed) as f64 / 1e6;
+            let _ = writeln!(
+                out,
+                "espresso_http_request_duration_seconds_sum{{status=\"{label}\"}} {sum}"
+            );
+            let _ = writeln!(
+                out,
+                "espresso_http_request_duration_seconds_count{{status=\"{label}\"}} {count}"
+            );
+        }
+    }
+}
+
+/// Middleware: time every request.
+pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let response = next.run(request).await;
+    state
+        .metrics()
+        .observe(response.status().as_u16(), start.elapsed().as_secs_f64());
+    response
+}
+
+/// `GET /metrics`.
+pub async fn render(State(state): State<AppState>) -> Response {
+    let mut out = String::with_capacity(4096);
+    state.metrics().write_latency(&mut out);
+    out.push_str(
+        "# HELP espresso_orders Orders by shop and state.\n# TYPE espresso_orders gauge\n",
+    );
+    match state.store().order_counts().await {
+        Ok(counts) => {
+            for (shop, order_state, n) in counts {
+                let _ = writeln!(
+                    out,
+                    "espresso_orders{{shop=\"{shop}\",state=\"{order_state}\"}} {n}"
+                );
+            }
+        }
+        Err(error) => tracing::warn!(%error, "metrics: cannot count orders"),
+    }
+    out.push_str("# HELP espresso_event_head The newest event seq of each shop.\n# TYPE espresso_event_head gauge\n");
+    if let Ok(ids) = state.store().shop_ids().await {
+        for id in ids {
+            if let Ok(head) = state.store().head(&id).await {
+                let _ = writeln!(out, "espresso_event_head{{shop=\"{id}\"}} {head}");
+            }
+        }
+    }
+    out.push_str("# HELP espresso_live_connections Open live-stream connections.\n# TYPE espresso_live_connections gauge\n");
+    let _ = writeln!(
+        out,
+        "espresso_live_connections {}",
+        state.live_hub().connections()
+    );
+    out.push_str("# HELP espresso_mail_failures_total Sign-in mails that could not be sent.\n# TYPE espresso_mail_failures_total counter\n");
+    let _ = writeln!(
+        out,
+        "espresso_mail_failures_total {}",
+        crate::mailer::failures()
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}

@@ -1,0 +1,257 @@
+//! Harness for the server's integration tests: the real server on `127.0.0.1:0` with its own
+//! database and mail folder (`dir:` mailer) in a temporary directory, a plain HTTP client, and
+//! sign-in helpers that go through the one-time-code flow and read the code from the mail.
+//!
+//! Each test binary uses a different part of it, hence the `dead_code` allowance.
+#![allow(dead_code)]
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::Utc;
+use espresso_core::protocol::{OtpChallenge, PROBLEM_CONTENT_TYPE, Problem, Role, Session};
+use espresso_server::Server;
+use espresso_server::config::ServeConfig;
+use espresso_server::store::Store;
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde_json::{Value, json};
+
+/// How long a helper waits for something the server does in the background (a mail).
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A running server and everything a test needs to talk to it.
+pub struct TestServer {
+    server: Option<Server>,
+    dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+}
+
+impl TestServer {
+    /// A fresh server: empty database, `dir:` mailer, no web build.
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A fresh server whose configuration `configure` may change first.
+    pub async fn start_with(configure: impl FnOnce(&mut ServeConfig)) -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let mut test = Self {
+            server: None,
+            dir,
+            http: reqwest::Client::new(),
+        };
+        let mut config = test.config();
+        configure(&mut config);
+        test.server = Some(Server::start(config).await.expect("the server starts"));
+        test
+    }
+
+    /// The configuration `start` uses: everything inside this server's temporary directory.
+    pub fn config(&self) -> ServeConfig {
+        ServeConfig {
+            mailer: format!("dir:{}", self.mail_dir().display()),
+            ..ServeConfig::for_tests(
+                format!("sqlite://{}", self.dir.path().join("espresso.db").display()),
+                self.dir.path().join("web"),
+            )
+        }
+    }
+
+    /// Stop and start again on the same database and mail folder (a new port).
+    pub async fn restart(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await.expect("the server stops");
+        }
+        let config = self.config();
+        self.server = Some(Server::start(config).await.expect("the server restarts"));
+    }
+
+    pub fn server(&self) -> &Server {
+        self.server.as_ref().expect("the server is running")
+    }
+
+    /// The server's own store, for arranging what the API cannot (e.g. the first admin).
+    pub fn store(&self) -> &Store {
+        self.server().store()
+    }
+
+    pub fn mail_dir(&self) -> PathBuf {
+        self.dir.path().join("mail")
+    }
+
+    /// `http://127.0.0.1:PORT/api/v1{path}`.
+    pub fn api(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.server().url())
+    }
+
+    /// A request to the API, with the bearer token if given.
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let request = self.http.request(method, self.api(path));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    /// Send `body` as JSON and return the status and the JSON answer (`Null` when empty).
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.request(method, path, token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        read(request.send().await.expect("the server answers")).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+        self.send(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        self.send(Method::GET, path, token, None).await
+    }
+
+    /// Give `email` these roles straight in the database (creating the user).
+    pub async fn grant(&self, email: &str, roles: &[Role]) {
+        let now = Utc::now();
+        self.store()
+            .ensure_user(email, now)
+            .await
+            .expect("user created");
+        for role in roles {
+            self.store()
+                .grant(email, *role, now)
+                .await
+                .expect("role granted");
+        }
+    }
+
+    /// The messages sent to `email` so far, oldest first (names sort by their timestamp).
+    pub fn mails_to(&self, email: &str) -> Vec<PathBuf> {
+        mails_to(&self.mail_dir(), email)
+    }
+}
+
+/// Status and JSON body of an answer; a problem must say so in its content type.
+pub async fn read(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let bytes = response.bytes().await.expect("a body");
+    if status.is_client_error() || status.is_server_error() {
+        assert_eq!(content_type, PROBLEM_CONTENT_TYPE, "{status}: {bytes:?}");
+    }
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|e| panic!("{status}: not JSON ({e}): {bytes:?}"))
+    };
+    (status, body)
+}
+
+/// The problem in an error answer (its `code`, `status`, extensions).
+pub fn problem(body: &Value) -> Problem {
+    serde_json::from_value(body.clone()).unwrap_or_else(|e| panic!("not a problem ({e}): {body}"))
+}
+
+fn mails_to(dir: &Path, email: &str) -> Vec<PathBuf> {
+    // Mail goes to the address as the server normalises it.
+    let suffix = format!("-{}.eml", email.trim().to_lowercase());
+    let mut mails: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.path())
+                .filter(|path| {
+                    path.file_name()
+                        .and_then(|name| name.to_str())
+                        .is_some_and(|name| name.ends_with(&suffix) && !name.starts_with('.'))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    mails.sort();
+    mails
+}
+
+/// The 6-digit line of a message.
+pub fn code_in(message: &str) -> Option<String> {
+    let (_, body) = message.split_once("\r\n\r\n")?;
+    body.lines()
+        .map(str::trim)
+        .find(|line| line.len() == 6 && line.bytes().all(|b| b.is_ascii_digit()))
+        .map(str::to_owned)
+}
+
+/// Ask for a code for `email`: the 202 answer and the code mailed for it.
+pub async fn request_code(server: &TestServer, email: &str) -> (OtpChallenge, String) {
+    let before: HashSet<PathBuf> = server.mails_to(email).into_iter().collect();
+    let (status, body) = server
+        .post("/auth/otp", None, json!({ "email": email }))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let challenge: OtpChallenge = serde_json::from_value(body).expect("an OTP challenge");
+    let code = wait_for_new_code(server, email, &before).await;
+    (challenge, code)
+}
+
+/// Wait (up to [`PATIENCE`]) for a message to `email` that is not in `before`; its code.
+pub async fn wait_for_new_code(
+    server: &TestServer,
+    email: &str,
+    before: &HashSet<PathBuf>,
+) -> String {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if let Some(path) = server
+            .mails_to(email)
+            .into_iter()
+            .rev()
+            .find(|path| !before.contains(path))
+        {
+            let message = std::fs::read_to_string(&path).expect("a readable message");
+            return code_in(&message).unwrap_or_else(|| panic!("no code in {message}"));
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no mail to {email} within {PATIENCE:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Verify a code; the status and the JSON answer.
+pub async fn verify(server: &TestServer, challenge_id: &str, code: &str) -> (StatusCode, Value) {
+    server
+        .post(
+            "/auth/otp/verify",
+            None,
+            json!({ "challenge_id": challenge_id, "code": code }),
+        )
+        .await
+}
+
+/// Sign in as `email` the way a customer does: ask for a code, read the mail, verify.
+pub async fn sign_in(server: &TestServer, email: &str) -> Session {
+    let (challenge, code) = request_code(server, email).await;
+    let (status, body) = verify(server, &challenge.challenge_id, &code).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    serde_json::from_value(body).expect("a session")
+}
+
+/// Sign in as `email` holding `roles` (granted in the database first).
+pub async fn sign_in_as(server: &TestServer, email: &str, roles: &[Role]) -> Session {
+    server.grant(email, roles).await;
+    sign_in(server, email).await
+}

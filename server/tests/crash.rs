@@ -1,0 +1,241 @@
+//! Durability: the real `espresso-server` binary is killed with SIGKILL right after it
+//! acknowledged orders; started again on the same database, every acknowledged order is there,
+//! and deadlines still fire.
+
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+struct Process {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_espresso-server")
+}
+
+fn database(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("espresso.db").display())
+}
+
+fn grant(dir: &Path, email: &str, role: &str) {
+    let status = Command::new(binary())
+        .args(["users", "grant", email, role, "--database", &database(dir)])
+        .stdout(Stdio::null())
+        .status()
+        .expect("users grant runs");
+    assert!(status.success(), "users grant {email} {role}");
+}
+
+/// Start the binary; its first stdout line names the address it bound.
+fn serve(dir: &Path) -> Process {
+    let mut child = Command::new(binary())
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--database",
+            &database(dir),
+            "--web-dir",
+            "/nonexistent",
+        ])
+        .arg("--mailer")
+        .arg(format!("dir:{}", dir.join("mail").display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the server starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut first = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("a first line");
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("listening on URL")
+        .to_owned();
+    Process { child, url }
+}
+
+fn mails(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir.join("mail"))
+        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default()
+}
+
+async fn sign_in(http: &reqwest::Client, server: &Process, dir: &Path, email: &str) -> String {
+    let before = mails(dir);
+    let challenge: Value = http
+        .post(format!("{}/api/v1/auth/otp", server.url))
+        .json(&json!({ "email": email }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let code = loop {
+        let new: Vec<PathBuf> = mails(dir)
+            .into_iter()
+            .filter(|m| !before.contains(m))
+            .collect();
+        if let Some(code) = new
+            .iter()
+            .find_map(|m| common::code_in(&std::fs::read_to_string(m).ok()?))
+        {
+            break code;
+        }
+        assert!(Instant::now() < deadline, "no mail for {email}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let session: Value = http
+        .post(format!("{}/api/v1/auth/otp/verify", server.url))
+        .json(&json!({ "challenge_id": challenge["challenge_id"], "code": code }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    session["access_token"]
+        .as_str()
+        .expect("an access token")
+        .to_owned()
+}
+
+async fn call(
+    http: &reqwest::Client,
+    server: &Process,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Value {
+    let mut request = http
+        .request(method, format!("{}/api/v1{path}", server.url))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    assert!(
+        response.status().is_success(),
+        "{path}: {}",
+        response.status()
+    );
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn orders_acknowledged_before_a_kill_9_are_all_there_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    // The database exists once `users grant` ran (it migrates it).
+    grant(dir.path(), "barista@cafe.test", "barista");
+    let server = serve(dir.path());
+    let barista = sign_in(&http, &server, dir.path(), "barista@cafe.test").await;
+    call(
+        &http,
+        &server,
+        &barista,
+        reqwest::Method::PATCH,
+        "/shops/main",
+        Some(json!({ "open": true })),
+    )
+    .await;
+    let code: Value = call(
+        &http,
+        &server,
+        &barista,
+        reqwest::Method::GET,
+        "/shops/main/code",
+        None,
+    )
+    .await;
+
+    let mut acknowledged = Vec::new();
+    for i in 0..5 {
+        let customer = sign_in(&http, &server, dir.path(), &format!("guest{i}@example.com")).await;
+        let body =
+            json!({ "code": code["code"], "drink": { "item_id": "espresso", "options": {} } });
+        let order = call(
+            &http,
+            &server,
+            &customer,
+            reqwest::Method::POST,
+            "/shops/main/orders",
+            Some(body),
+        )
+        .await;
+        acknowledged.push(order["id"].as_str().unwrap().to_owned());
+    }
+    let claimed = call(
+        &http,
+        &server,
+        &barista,
+        reqwest::Method::POST,
+        &format!("/shops/main/orders/{}/claim", acknowledged[0]),
+        None,
+    )
+    .await;
+    assert_eq!(claimed["state"], "in_progress");
+
+    // SIGKILL: no graceful shutdown, no chance to flush anything more.
+    drop(server);
+
+    let server = serve(dir.path());
+    // The session survived too: the same access token still works.
+    let list: Value = call(
+        &http,
+        &server,
+        &barista,
+        reqwest::Method::GET,
+        "/shops/main/orders?state=queued,in_progress",
+        None,
+    )
+    .await;
+    let ids: Vec<&str> = list["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    for id in &acknowledged {
+        assert!(ids.contains(&id.as_str()), "order {id} lost in the crash");
+    }
+    let first = list["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == acknowledged[0].as_str())
+        .unwrap();
+    assert_eq!(
+        first["state"], "in_progress",
+        "the claim was acknowledged, so it stays"
+    );
+    let numbers: Vec<u64> = list["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["number"].as_u64())
+        .collect();
+    assert_eq!(numbers, vec![1, 2, 3, 4, 5]);
+}
