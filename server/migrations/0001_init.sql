@@ -65,9 +65,14 @@ CREATE TABLE orders (
     number        INTEGER,
     business_day  TEXT NOT NULL,          -- YYYY-MM-DD (UTC) the order was started on
     created_ms    INTEGER NOT NULL,
+    item_id       TEXT,                   -- the drink, once chosen
+    placed_ms     INTEGER,                -- queued at
+    ready_ms      INTEGER,                -- made at (wait time = ready - placed)
     body          TEXT NOT NULL           -- the Order as the API shows it
 );
 CREATE INDEX orders_by_shop_state ON orders (shop, state);
+CREATE INDEX orders_by_ready ON orders (shop, ready_ms);
+CREATE INDEX orders_by_item_ready ON orders (shop, item_id, ready_ms);
 CREATE INDEX orders_by_customer ON orders (customer_id, created_ms);
 
 -- Per shop and day: the last order number handed out.

@@ -86,7 +86,18 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     response
 }
 
-/// `GET /metrics`.
+/// Metrics
+///
+/// Prometheus text exposition: request latency by status class, orders by shop and state,
+/// the event head of each shop, open live connections and failed sign-in mails.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain; version=0.0.4"),
+    ),
+)]
 pub async fn render(State(state): State<AppState>) -> Response {
     let mut out = String::with_capacity(4096);
     state.metrics().write_latency(&mut out);

@@ -274,6 +274,26 @@ async fn a_drink_goes_from_scan_to_collected_and_its_journey_says_so() {
 
     let mine: OrderList = cafe.ok(&ana, Method::GET, "/me/orders", None).await;
     assert_eq!(mine.orders.len(), 1);
+    let (status, stats) = cafe
+        .send(None, Method::GET, "/shops/main/stats", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (
+            stats["queue_length"].as_u64(),
+            stats["served_today"].as_u64()
+        ),
+        (Some(0), Some(1))
+    );
+    assert_eq!(
+        stats["avg_wait_s"].as_u64(),
+        Some(0),
+        "made within a second"
+    );
+    assert_eq!(
+        stats["by_item"],
+        json!([{ "item_id": "flat_white", "served": 1, "avg_wait_s": 0 }])
+    );
     let code_after = cafe.code(&display).await;
     assert_eq!(
         code_after.remaining, 9,
@@ -610,8 +630,37 @@ async fn a_retried_order_with_the_same_key_is_the_same_order() {
 
 #[tokio::test]
 async fn bad_bodies_get_problems_not_server_errors() {
-    let (cafe, _admin, _barista, _display) = open_cafe().await;
+    let (cafe, _admin, barista, _display) = open_cafe().await;
     let ana = cafe.person("ana@example.com", &[]).await;
+    // A malformed query is a problem too.
+    let (status, problem) = cafe
+        .send(
+            Some(&barista),
+            Method::GET,
+            "/shops/main/orders?limit=lots",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), problem["code"].as_str()),
+        (422, Some("validation_failed"))
+    );
+    let too_big = cafe
+        .http
+        .post(format!(
+            "{}/api/v1/shops/main/orders/nope/cancel",
+            cafe.server().url()
+        ))
+        .bearer_auth(&ana.token)
+        .body(vec![b' '; 70 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_big.status().as_u16(), 413);
+    assert_eq!(
+        too_big.headers()["content-type"],
+        "application/problem+json"
+    );
     let url = format!("{}/api/v1/shops/main/orders", cafe.server().url());
     for (body, content_type, status, code) in [
         (

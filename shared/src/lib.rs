@@ -8,5 +8,12 @@
 pub mod client;
 pub mod protocol;
 pub mod qr;
+pub mod session;
 
-pub use client::{Client, ClientError};
+#[cfg(any(
+    all(feature = "native", not(target_arch = "wasm32")),
+    all(feature = "web", target_arch = "wasm32")
+))]
+pub use client::live::{LiveConfig, LiveEnd, LiveStatus, LiveStream, LiveUpdate, LiveUpdates};
+pub use client::{Backoff, Client, ClientError, RetryPolicy};
+pub use session::{MemoryStore, SessionStore, StoreError};

@@ -1,7 +1,9 @@
 //! `cargo xtask test`: every test, each artefact built once.
 //!
-//! 1. setup; 2. the web build (wasm) and the core's wasm check; 3. `cargo test --workspace`
-//! (unit and integration); 4. the browser and window suites (`--ignored`) under a virtual display.
+//! 1. setup;
+//! 2. the web build (wasm) and the core's wasm check;
+//! 3. `cargo test --workspace` (unit and integration);
+//! 4. the browser and window suites (`--ignored`) under a virtual display.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

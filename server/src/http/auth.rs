@@ -12,12 +12,13 @@ use axum::http::request::Parts;
 use axum::routing::{get, post, put};
 use chrono::Utc;
 use espresso_core::protocol::{
-    ErrorCode, Me, MePatch, OtpChallenge, OtpRequest, OtpVerify, RefreshRequest, Role, RolesUpdate,
-    Session, User,
+    ErrorCode, Me, MePatch, OtpChallenge, OtpRequest, OtpVerify, Problem, RefreshRequest, Role,
+    RolesUpdate, Session, User,
 };
 
 use super::AppState;
 use super::extract::{ApiJson, Caller, bearer};
+use super::openapi::IdempotencyKey;
 use crate::auth::{self, RateLimits};
 use crate::error::{ApiError, ApiResult};
 
@@ -49,6 +50,27 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
+/// Email me a one-time code
+///
+/// Sends a 6-digit code (valid 10 minutes, single use) to the address. The answer is the same
+/// whether or not the email is known. Too many requests per address or per client are refused
+/// with 429 `rate_limited` and a `Retry-After` header.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/otp",
+    tag = "auth",
+    params(IdempotencyKey),
+    request_body = OtpRequest,
+    responses(
+        (status = 202, description = "A code was sent (or the email is unknown: same answer)", body = OtpChallenge),
+        (status = 400, description = "`bad_request`: not JSON, or a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "`payload_too_large`: body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (not an email address, unknown field), `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: `retry_after_s` says when to try again", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until a retry can succeed"))),
+    ),
+)]
 async fn request_code(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -66,6 +88,26 @@ async fn request_code(
     Ok((StatusCode::ACCEPTED, ApiJson(challenge)))
 }
 
+/// Sign in with the emailed code
+///
+/// Trades the challenge and its 6-digit code for a session: an access token, a refresh token
+/// and the user. A wrong code answers 401 `code_incorrect` with `attempts_left`; after 5 wrong
+/// tries the challenge is dead (`code_locked`); an old one is `code_expired` (401 here).
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/otp/verify",
+    tag = "auth",
+    params(IdempotencyKey),
+    request_body = OtpVerify,
+    responses(
+        (status = 200, description = "Signed in", body = Session),
+        (status = 400, description = "`bad_request`: not JSON, or a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`code_incorrect` (with `attempts_left`), `code_expired`, `code_locked`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "`payload_too_large`: body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn verify_code(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<OtpVerify>,
@@ -75,6 +117,25 @@ async fn verify_code(
     ))
 }
 
+/// Refresh the session
+///
+/// Trades a refresh token for a new token pair; the old refresh token dies. Using a refresh
+/// token a second time answers 401 `token_reused` and revokes its whole family.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/refresh",
+    tag = "auth",
+    params(IdempotencyKey),
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new token pair (the refresh token is rotated)", body = Session),
+        (status = 400, description = "`bad_request`: not JSON, or a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`token_reused` (family revoked), `unauthenticated` (unknown or expired token)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "`payload_too_large`: body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn refresh(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RefreshRequest>,
@@ -84,6 +145,22 @@ async fn refresh(
     ))
 }
 
+/// Sign out
+///
+/// Ends the session of the bearer token: its refresh family is revoked. No body.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    tag = "auth",
+    params(IdempotencyKey),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 400, description = "`bad_request`: a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn logout(
     State(state): State<AppState>,
     _caller: Caller,
@@ -95,10 +172,43 @@ async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Who am I
+///
+/// The signed-in user: id, email, roles and the display name (null until set).
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The signed-in user", body = Me),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn me(caller: Caller) -> ApiJson<Me> {
     ApiJson(caller.0.me())
 }
 
+/// Set my display name
+///
+/// PATCH semantics: `display_name` left out stays as it is, `null` clears it, a string sets it
+/// (at most 32 characters). Answers the user as `GET /api/v1/me` does.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/me",
+    tag = "auth",
+    params(IdempotencyKey),
+    request_body = MePatch,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user after the change", body = Me),
+        (status = 400, description = "`bad_request`: not JSON, or a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "`payload_too_large`: body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (name too long, unknown field), `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn patch_me(
     State(state): State<AppState>,
     caller: Caller,
@@ -119,6 +229,30 @@ async fn patch_me(
     }))
 }
 
+/// Set a user's roles (admin)
+///
+/// Replaces the whole role list of the user with this email; the user is created if unknown, so
+/// staff can be set up before their first sign-in. `customer` is always kept.
+#[utoipa::path(
+    put,
+    path = "/api/v1/users/{email}/roles",
+    tag = "auth",
+    params(
+        ("email" = String, Path, description = "The user's email address"),
+        IdempotencyKey,
+    ),
+    request_body = RolesUpdate,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user with the new roles", body = User),
+        (status = 400, description = "`bad_request`: not JSON, or a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "`payload_too_large`: body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (not an email address, unknown role), `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn put_roles(
     State(state): State<AppState>,
     caller: Caller,

@@ -128,3 +128,43 @@ impl FromRequestParts<AppState> for MaybeCaller {
             .map(|c| Self(Some(c)))
     }
 }
+
+/// Query parameters; a malformed query becomes a 422 problem.
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Self(value))
+            .map_err(|rejection| {
+                ApiError::detail(ErrorCode::ValidationFailed, rejection.body_text())
+            })
+    }
+}
+
+/// A raw body (for routes whose body is optional); too large becomes a 413 problem.
+pub struct ApiBytes(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ApiBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::body::Bytes::from_request(req, state).await {
+            Ok(bytes) => Ok(Self(bytes)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(
+                ApiError::detail(ErrorCode::PayloadTooLarge, "the body is larger than 64 KiB"),
+            ),
+            Err(rejection) => Err(ApiError::detail(
+                ErrorCode::BadRequest,
+                rejection.body_text(),
+            )),
+        }
+    }
+}

@@ -19,6 +19,38 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/live", get(live))
 }
 
+/// The live stream (WebSocket)
+///
+/// Upgrade to a WebSocket; every message is a JSON text frame.
+///
+/// 1. The client sends one `ClientFrame` first: `{"type": "hello", "token": <access token or
+///    null>, "shop": "main", "since": <seq or null>}`.
+/// 2. The server answers with `ServerFrame`s: `{"type": "welcome", "head", "scope"}`, then, if
+///    `since` was given, every event after it in order, then live events
+///    `{"type": "event", "seq", "event": Event}`. If `since` is older than the retained history
+///    it sends `{"type": "reset"}`: reload through REST and continue from `head`.
+/// 3. The scope follows the token: staff see all of their shop, a customer their own orders plus
+///    `shop.updated`, no token `shop.updated` and `stats.updated` only.
+/// 4. The server pings every 20 s (also as `{"type": "ping"}`) and closes a connection silent
+///    for 60 s; a client that cannot keep up is closed with code 4008 and resumes with `since`.
+///
+/// See the `ClientFrame`, `ServerFrame` and `Event` schemas.
+#[utoipa::path(
+    get,
+    path = "/api/v1/live",
+    tag = "live",
+    params(
+        ("Upgrade" = String, Header, description = "`websocket`"),
+        ("Connection" = String, Header, description = "`Upgrade`"),
+        ("Sec-WebSocket-Version" = String, Header, description = "`13`"),
+        ("Sec-WebSocket-Key" = String, Header, description = "The WebSocket handshake key"),
+    ),
+    responses(
+        (status = 101, description = "Switching to the WebSocket: the client sends a `ClientFrame` (hello), the server sends `ServerFrame`s"),
+        (status = 400, description = "`bad_request`: not a WebSocket upgrade", body = Problem, content_type = "application/problem+json"),
+        (status = 426, description = "`bad_request` (status 426): the connection cannot be upgraded", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn live(
     State(state): State<AppState>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,

@@ -5,6 +5,7 @@ mod auth;
 pub mod extract;
 mod idempotency;
 mod live;
+mod openapi;
 mod orders;
 mod shops;
 
@@ -93,6 +94,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(crate::metrics::render))
+        .route("/api/openapi.json", get(openapi::serve))
         .nest("/api/v1", api)
         // The three apps are one single-page build; the page picks the app from the path.
         .route("/", get(app_page))
@@ -112,10 +114,31 @@ async fn api_not_found() -> ApiError {
     ApiError::detail(ErrorCode::NotFound, "no such API route")
 }
 
+/// Liveness
+///
+/// The server is up; which build and API version it is.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    responses((status = 200, description = "The server is up", body = Health)),
+)]
 async fn healthz() -> axum::Json<Health> {
     axum::Json(Health::ok(env!("CARGO_PKG_VERSION")))
 }
 
+/// Readiness
+///
+/// The server can reach its database. Plain text.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Ready", body = String, content_type = "text/plain"),
+        (status = 503, description = "The database is not reachable", body = String, content_type = "text/plain"),
+    ),
+)]
 async fn readyz(State(state): State<AppState>) -> Response {
     match state.store().ping().await {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),

@@ -1,19 +1,19 @@
 //! Order routes (API.md "Orders"): translate HTTP into workflow commands on the store.
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use chrono::Utc;
 use espresso_core::protocol::{
     CancelOrder, CustomerRef, DrinkChoice, ErrorCode, Order, OrderDetail, OrderList, OrderState,
-    Role, StartOrder,
+    Problem, Role, StartOrder,
 };
 use serde::Deserialize;
 
 use super::AppState;
-use super::extract::{ApiJson, Caller};
+use super::extract::{ApiBytes, ApiJson, ApiQuery, Caller};
+use super::openapi::IdempotencyKey;
 use crate::error::{ApiError, ApiResult};
 use crate::workflow::Command;
 
@@ -33,6 +33,29 @@ pub fn routes() -> Router<AppState> {
 /// Longest a booth code can be; anything longer is not one of ours.
 const MAX_CODE_LEN: usize = 64;
 
+/// Start an order
+///
+/// A customer starts an order with the booth code they scanned: `awaiting_drink`, or `queued`
+/// (with its number) at once when `drink` is given. The customer then has
+/// `customer_timeout_s` to choose the drink.
+#[utoipa::path(
+    post,
+    path = "/api/v1/shops/{shop}/orders",
+    tag = "orders",
+    params(("shop" = String, Path, description = "The shop id, e.g. `main`"), IdempotencyKey),
+    request_body = StartOrder,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The new order", body = Order),
+        (status = 400, description = "`bad_request`: not JSON, or a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such shop", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`shop_closed`, `queue_full`, `daily_limit_reached`, `open_order_exists`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "`payload_too_large`: body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`code_invalid`, `code_expired`, `code_exhausted`, `item_unavailable`, `drink_invalid`, `validation_failed`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn start_order(
     State(state): State<AppState>,
     caller: Caller,
@@ -71,6 +94,29 @@ async fn command(
     ))
 }
 
+/// Choose the drink
+///
+/// The owner of an `awaiting_drink` order chooses the drink: `{item_id, options}` with at most
+/// one option per modifier group. The order is queued and gets its number.
+#[utoipa::path(
+    put,
+    path = "/api/v1/shops/{shop}/orders/{id}/drink",
+    tag = "orders",
+    params(("shop" = String, Path, description = "The shop id, e.g. `main`"), ("id" = String, Path, description = "The order id"), IdempotencyKey),
+    request_body = DrinkChoice,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The order, now `queued`", body = Order),
+        (status = 400, description = "`bad_request`: not JSON, or a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: only the customer chooses their drink", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such shop or order, or another customer's order", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition` (with the current `state`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "`payload_too_large`: body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`item_unavailable`, `drink_invalid`, `validation_failed`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn choose_drink(
     State(state): State<AppState>,
     caller: Caller,
@@ -89,12 +135,33 @@ async fn choose_drink(
     .await
 }
 
-/// The body is optional (`{reason?}`): an empty body cancels without a reason.
+/// Cancel an order
+///
+/// The owner may cancel before `in_progress`, a barista before `ready`. The body is optional
+/// (`{reason?}`, at most 200 characters): an empty body cancels without a reason.
+#[utoipa::path(
+    post,
+    path = "/api/v1/shops/{shop}/orders/{id}/cancel",
+    tag = "orders",
+    params(("shop" = String, Path, description = "The shop id, e.g. `main`"), ("id" = String, Path, description = "The order id"), IdempotencyKey),
+    request_body(content = Option<CancelOrder>, description = "Optional: `{reason?}`; an empty body is no reason"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The order, now `cancelled`", body = Order),
+        (status = 400, description = "`bad_request`: not JSON, or a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: neither the owner nor a barista", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such shop or order, or another customer's order", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition` (with the current `state`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "`payload_too_large`: body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (reason too long, unknown field), `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
     Path((shop, id)): Path<(String, String)>,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> ApiResult<ApiJson<Order>> {
     let reason = if body.iter().all(u8::is_ascii_whitespace) {
         None
@@ -121,6 +188,25 @@ async fn cancel(
     .await
 }
 
+/// Claim an order (barista)
+///
+/// A barista starts making a queued order.
+#[utoipa::path(
+    post,
+    path = "/api/v1/shops/{shop}/orders/{id}/claim",
+    tag = "orders",
+    params(("shop" = String, Path, description = "The shop id, e.g. `main`"), ("id" = String, Path, description = "The order id"), IdempotencyKey),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The order, now `in_progress`", body = Order),
+        (status = 400, description = "`bad_request`: a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not a barista", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such shop or order, or another customer's order", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_claimed`, `invalid_transition` (with the current `state`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn claim(
     State(state): State<AppState>,
     caller: Caller,
@@ -129,6 +215,25 @@ async fn claim(
     command(&state, &shop, &id, Command::Claim { by: caller.actor() }).await
 }
 
+/// Give an order back (barista)
+///
+/// The claiming barista (or an admin) puts an order in progress back in the queue.
+#[utoipa::path(
+    post,
+    path = "/api/v1/shops/{shop}/orders/{id}/unclaim",
+    tag = "orders",
+    params(("shop" = String, Path, description = "The shop id, e.g. `main`"), ("id" = String, Path, description = "The order id"), IdempotencyKey),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The order, now `queued`", body = Order),
+        (status = 400, description = "`bad_request`: a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not the claiming barista nor an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such shop or order, or another customer's order", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition` (with the current `state`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn unclaim(
     State(state): State<AppState>,
     caller: Caller,
@@ -137,6 +242,25 @@ async fn unclaim(
     command(&state, &shop, &id, Command::Unclaim { by: caller.actor() }).await
 }
 
+/// Mark an order ready (barista)
+///
+/// The drink is made: the order is ready to collect.
+#[utoipa::path(
+    post,
+    path = "/api/v1/shops/{shop}/orders/{id}/complete",
+    tag = "orders",
+    params(("shop" = String, Path, description = "The shop id, e.g. `main`"), ("id" = String, Path, description = "The order id"), IdempotencyKey),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The order, now `ready`", body = Order),
+        (status = 400, description = "`bad_request`: a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not a barista", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such shop or order, or another customer's order", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition` (with the current `state`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn complete(
     State(state): State<AppState>,
     caller: Caller,
@@ -145,6 +269,25 @@ async fn complete(
     command(&state, &shop, &id, Command::Complete { by: caller.actor() }).await
 }
 
+/// Mark an order collected (barista)
+///
+/// The customer has picked the drink up.
+#[utoipa::path(
+    post,
+    path = "/api/v1/shops/{shop}/orders/{id}/collect",
+    tag = "orders",
+    params(("shop" = String, Path, description = "The shop id, e.g. `main`"), ("id" = String, Path, description = "The order id"), IdempotencyKey),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The order, now `collected`", body = Order),
+        (status = 400, description = "`bad_request`: a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not a barista", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such shop or order, or another customer's order", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition` (with the current `state`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn collect(
     State(state): State<AppState>,
     caller: Caller,
@@ -153,18 +296,40 @@ async fn collect(
     command(&state, &shop, &id, Command::Collect { by: caller.actor() }).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
-    /// Comma-separated states; default: the open ones on the bar (queued, in_progress, ready).
+    /// Comma-separated states, e.g. `queued,in_progress`; default: the open ones on the bar
+    /// (`queued,in_progress,ready`).
+    #[param(example = "queued,in_progress")]
     state: Option<String>,
+    /// Most orders to answer (1 to 500, default 100).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
+/// A shop's orders (barista, display)
+///
+/// The orders in the given states, by number.
+#[utoipa::path(
+    get,
+    path = "/api/v1/shops/{shop}/orders",
+    tag = "orders",
+    params(("shop" = String, Path, description = "The shop id, e.g. `main`"), ListQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The orders, by number", body = OrderList),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not a barista or display", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such shop", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: an unknown state", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn list_orders(
     State(state): State<AppState>,
     caller: Caller,
     Path(shop): Path<String>,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<ApiJson<OrderList>> {
     if !(caller.0.has(Role::Barista) || caller.0.has(Role::Display)) {
         return Err(ApiError::detail(
@@ -193,7 +358,22 @@ async fn list_orders(
     Ok(ApiJson(OrderList { orders }))
 }
 
-/// The owner and staff see an order with its journey; anyone else gets 404 (no existence leak).
+/// An order and its journey
+///
+/// The owner and staff see an order with its journey (`[{seq, type, at}]`); anyone else gets
+/// 404 (no existence leak).
+#[utoipa::path(
+    get,
+    path = "/api/v1/shops/{shop}/orders/{id}",
+    tag = "orders",
+    params(("shop" = String, Path, description = "The shop id, e.g. `main`"), ("id" = String, Path, description = "The order id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The order plus `journey`", body = OrderDetail),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such shop or order, or another customer's order", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn get_order(
     State(state): State<AppState>,
     caller: Caller,
@@ -209,6 +389,19 @@ async fn get_order(
     Ok(ApiJson(OrderDetail { order, journey }))
 }
 
+/// My orders
+///
+/// The signed-in customer's orders (of every shop), newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/orders",
+    tag = "orders",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's orders, newest first", body = OrderList),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn my_orders(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<OrderList>> {
     let orders = state.store().orders_of(&caller.0.id, 100).await?;
     Ok(ApiJson(OrderList { orders }))

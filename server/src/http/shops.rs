@@ -7,11 +7,12 @@ use axum::extract::{Path, State};
 use axum::routing::{get, patch};
 use chrono::Utc;
 use espresso_core::protocol::{
-    BoothCode, ErrorCode, MenuItem, MenuItemPatch, Role, Shop, ShopPatch, Stats,
+    BoothCode, ErrorCode, MenuItem, MenuItemPatch, Problem, Role, Shop, ShopPatch, Stats,
 };
 
 use super::AppState;
 use super::extract::{ApiJson, Caller};
+use super::openapi::IdempotencyKey;
 use crate::error::{ApiError, ApiResult};
 
 pub fn routes() -> Router<AppState> {
@@ -23,6 +24,19 @@ pub fn routes() -> Router<AppState> {
         .route("/shops/{shop}/code", get(get_code))
 }
 
+/// A shop
+///
+/// Whether it is open, its menu and its limits. Anyone may read it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/shops/{shop}",
+    tag = "shops",
+    params(("shop" = String, Path, description = "The shop id, e.g. `main`")),
+    responses(
+        (status = 200, description = "The shop", body = Shop),
+        (status = 404, description = "`not_found`: no such shop", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn get_shop(
     State(state): State<AppState>,
     Path(shop): Path<String>,
@@ -30,7 +44,28 @@ async fn get_shop(
     Ok(ApiJson(state.store().shop(&shop).await?))
 }
 
+/// Change a shop
+///
 /// Baristas open and close the shop; only an admin renames it or changes its limits.
+/// PATCH semantics: fields given change, the rest stay (also inside `limits`).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/shops/{shop}",
+    tag = "shops",
+    params(("shop" = String, Path, description = "The shop id, e.g. `main`"), IdempotencyKey),
+    request_body = ShopPatch,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The shop after the change", body = Shop),
+        (status = 400, description = "`bad_request`: not JSON, or a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not a barista, or `name`/`limits` without admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such shop", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "`payload_too_large`: body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (empty name, a zero limit, unknown field), `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn patch_shop(
     State(state): State<AppState>,
     caller: Caller,
@@ -74,6 +109,28 @@ async fn patch_shop(
     Ok(ApiJson(shop))
 }
 
+/// Replace the menu (admin)
+///
+/// The whole menu, in order. Item ids must be unique; every modifier group needs a unique id
+/// and at least one option.
+#[utoipa::path(
+    put,
+    path = "/api/v1/shops/{shop}/menu",
+    tag = "shops",
+    params(("shop" = String, Path, description = "The shop id, e.g. `main`"), IdempotencyKey),
+    request_body = Vec<MenuItem>,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The shop with the new menu", body = Shop),
+        (status = 400, description = "`bad_request`: not JSON, or a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such shop", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "`payload_too_large`: body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (duplicate ids, empty names, unknown field), `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn put_menu(
     State(state): State<AppState>,
     caller: Caller,
@@ -123,7 +180,31 @@ fn validate_menu(menu: &[MenuItem]) -> ApiResult<()> {
     Ok(())
 }
 
-/// "86" a drink (and bring it back).
+/// "86" a drink (and bring it back)
+///
+/// A barista marks a menu item as run out (`available: false`) or back on (`true`).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/shops/{shop}/menu/{item_id}",
+    tag = "shops",
+    params(
+        ("shop" = String, Path, description = "The shop id, e.g. `main`"),
+        ("item_id" = String, Path, description = "The menu item id, e.g. `flat_white`"),
+        IdempotencyKey,
+    ),
+    request_body = MenuItemPatch,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The shop after the change", body = Shop),
+        (status = 400, description = "`bad_request`: not JSON, or a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not a barista", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such shop or menu item", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "`payload_too_large`: body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (unknown field), `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn patch_menu_item(
     State(state): State<AppState>,
     caller: Caller,
@@ -144,6 +225,20 @@ async fn patch_menu_item(
     Ok(ApiJson(shop))
 }
 
+/// A shop's live numbers
+///
+/// Queue length, orders in progress and ready, served today, and the mean wait (over the last
+/// 10 finished orders) overall and per drink. Anyone may read them.
+#[utoipa::path(
+    get,
+    path = "/api/v1/shops/{shop}/stats",
+    tag = "shops",
+    params(("shop" = String, Path, description = "The shop id, e.g. `main`")),
+    responses(
+        (status = 200, description = "The numbers", body = Stats),
+        (status = 404, description = "`not_found`: no such shop", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn get_stats(
     State(state): State<AppState>,
     Path(shop): Path<String>,
@@ -151,7 +246,23 @@ async fn get_stats(
     Ok(ApiJson(state.store().stats(&shop, Utc::now()).await?))
 }
 
-/// The booth display (and a barista) read the current code; it rotates on its own.
+/// The current booth code
+///
+/// The booth display (and a barista) read the current code; it rotates on its own every
+/// `code_rotation_s`. `order_url` is what the QR code encodes.
+#[utoipa::path(
+    get,
+    path = "/api/v1/shops/{shop}/code",
+    tag = "shops",
+    params(("shop" = String, Path, description = "The shop id, e.g. `main`")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The current code", body = BoothCode),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not a display or barista", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such shop", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn get_code(
     State(state): State<AppState>,
     caller: Caller,

@@ -186,9 +186,12 @@ impl Store {
             .iter()
             .any(|e| !matches!(e, OrderEvent::Created { .. }));
         sqlx::query(
-            "INSERT INTO orders (id, shop, customer_id, state, number, business_day, created_ms, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT (id) DO UPDATE SET state = excluded.state, number = excluded.number, body = excluded.body",
+            "INSERT INTO orders (id, shop, customer_id, state, number, business_day, created_ms,
+                                 item_id, placed_ms, ready_ms, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT (id) DO UPDATE SET state = excluded.state, number = excluded.number,
+               item_id = excluded.item_id, placed_ms = excluded.placed_ms,
+               ready_ms = excluded.ready_ms, body = excluded.body",
         )
         .bind(&current.id)
         .bind(&current.shop)
@@ -197,6 +200,9 @@ impl Store {
         .bind(current.number.map(i64::from))
         .bind(business_day(current.created_at))
         .bind(to_ms(current.created_at))
+        .bind(current.drink.as_ref().map(|d| d.item_id.as_str()))
+        .bind(current.placed_at.map(to_ms))
+        .bind(current.ready_at.map(to_ms))
         .bind(serde_json::to_string(current)?)
         .execute(&mut *tx)
         .await?;

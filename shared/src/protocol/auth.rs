@@ -7,6 +7,7 @@ pub const MAX_DISPLAY_NAME_CHARS: usize = 32;
 
 /// `POST /api/v1/auth/otp`: send me a one-time code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OtpRequest {
     pub email: String,
@@ -14,6 +15,7 @@ pub struct OtpRequest {
 
 /// 202 answer to [`OtpRequest`]; the same whether or not the email is known.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OtpChallenge {
     pub challenge_id: String,
     /// Seconds the code stays valid.
@@ -24,6 +26,7 @@ pub struct OtpChallenge {
 
 /// `POST /api/v1/auth/otp/verify`: the code the user read in the email.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OtpVerify {
     pub challenge_id: String,
@@ -32,6 +35,7 @@ pub struct OtpVerify {
 
 /// `POST /api/v1/auth/refresh`: trade a refresh token for a new pair (the old one dies).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     pub refresh_token: String,
@@ -39,6 +43,7 @@ pub struct RefreshRequest {
 
 /// The only token type there is; a type so that nothing else can be sent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TokenType {
     #[default]
     Bearer,
@@ -46,6 +51,7 @@ pub enum TokenType {
 
 /// 200 answer of verify and refresh: a token pair and who it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Session {
     pub access_token: String,
     pub refresh_token: String,
@@ -57,6 +63,7 @@ pub struct Session {
 
 /// A signed-in user as the session and `PUT …/roles` report it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     pub id: String,
     pub email: String,
@@ -72,6 +79,7 @@ impl User {
 
 /// What a user may do. Everyone signed in is a customer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Customer,
@@ -100,11 +108,13 @@ impl Role {
 
 /// `GET /api/v1/me`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     pub id: String,
     pub email: String,
     pub roles: Vec<Role>,
     /// The name shown on the board; null until set.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub display_name: Option<String>,
 }
 
@@ -117,6 +127,7 @@ impl Me {
 /// `PATCH /api/v1/me`. PATCH semantics: a field left out stays as it is.
 /// `"display_name": null` clears the name; a string sets it (≤ [`MAX_DISPLAY_NAME_CHARS`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MePatch {
     /// `None`: unchanged; `Some(None)`: cleared; `Some(Some(name))`: set.
@@ -140,6 +151,7 @@ where
 
 /// `PUT /api/v1/users/{email}/roles`: the user's whole role list (replaces it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RolesUpdate {
     pub roles: Vec<Role>,

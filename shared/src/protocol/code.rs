@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// `GET /api/v1/shops/{shop}/code` and the payload of `code.rotated` / `code.redeemed`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BoothCode {
     pub code: String,
     /// What the QR code encodes: `{public_url}/order?shop={shop}&code={code}`.

@@ -9,6 +9,7 @@ use super::{BoothCode, Order, Shop, Stats};
 
 /// The kind of an [`Event`], by its dotted wire name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum EventType {
     /// A customer started an order (`awaiting_drink`).
     #[serde(rename = "order.created")]
@@ -93,6 +94,7 @@ impl fmt::Display for EventType {
 /// `shop_state` for `shop.updated`, `code` for `code.*`, `stats` for `stats.updated`; the others
 /// are null. Its `seq` is in the live frame (and the journey), not here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     #[serde(rename = "type")]
     pub kind: EventType,
@@ -101,13 +103,17 @@ pub struct Event {
     pub at: DateTime<Utc>,
     /// The whole order after the change.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub order: Option<Order>,
     /// The whole shop after the change.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub shop_state: Option<Shop>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub code: Option<BoothCode>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub stats: Option<Stats>,
 }
 

@@ -2,6 +2,7 @@ use serde::{Deserialize, Serialize};
 
 /// The body of `GET /healthz`: the server is up, and which build it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Health {
     pub status: HealthStatus,
@@ -12,6 +13,7 @@ pub struct Health {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HealthStatus {
     Ok,

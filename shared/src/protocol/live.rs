@@ -14,6 +14,7 @@ pub const CLOSE_SLOW_CONSUMER: u16 = 4008;
 
 /// What a client sends. Only `hello`, once, first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientFrame {
     Hello {
@@ -28,6 +29,7 @@ pub enum ClientFrame {
 
 /// What the server sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
     /// The answer to `hello`: the newest `seq` of the shop (0 before any) and what this
@@ -45,6 +47,7 @@ pub enum ServerFrame {
 
 /// What a live connection sees, decided by the token of its `hello`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     /// Baristas, displays, admins: everything of their shop.

@@ -15,35 +15,48 @@ use super::EventType;
 
 /// An order. Every key is always present; what does not apply (yet) is null.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Order {
     pub id: String,
     /// The shop id.
     pub shop: String,
     /// Set once queued; per shop, from 1 each day.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub number: Option<u32>,
     pub state: OrderState,
     /// Null until the customer has chosen.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub drink: Option<Drink>,
     pub customer: CustomerRef,
     /// The barista who claimed it; null while queued (also after an unclaim).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub barista_id: Option<String>,
     pub created_at: DateTime<Utc>,
     /// When the drink was chosen and the order queued.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub placed_at: Option<DateTime<Utc>>,
     /// When the current barista claimed it; null again after an unclaim.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub claimed_at: Option<DateTime<Utc>>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub ready_at: Option<DateTime<Utc>>,
     /// When it was collected, cancelled or timed out.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub finished_at: Option<DateTime<Utc>>,
     /// When the pending deadline fires (customer: choose a drink; bar: make it); null if none.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub deadline_at: Option<DateTime<Utc>>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub cancel_reason: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub cancelled_by: Option<CancelledBy>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub timeout_stage: Option<TimeoutStage>,
 }
 
 /// Where an order is in its life. See the lifecycle in DESIGN.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OrderState {
     AwaitingDrink,
@@ -119,6 +132,7 @@ pub struct UnknownOrderState(pub String);
 
 /// The drink of an order as the menu named it when it was chosen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Drink {
     pub item_id: String,
     /// The menu item's name at the time (a later menu edit does not rename past orders).
@@ -129,6 +143,7 @@ pub struct Drink {
 
 /// `PUT …/orders/{id}/drink`, and `drink` of [`StartOrder`]: the customer's choice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DrinkChoice {
     pub item_id: String,
@@ -173,6 +188,7 @@ where
 /// `POST /api/v1/shops/{shop}/orders`: start an order with the scanned booth code, and the drink
 /// at once if the customer has already chosen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StartOrder {
     pub code: String,
@@ -182,6 +198,7 @@ pub struct StartOrder {
 
 /// `POST …/orders/{id}/cancel`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CancelOrder {
     #[serde(default)]
@@ -190,14 +207,17 @@ pub struct CancelOrder {
 
 /// Who ordered: enough to show and to check ownership.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerRef {
     pub id: String,
     /// The name called out at pickup; null if the customer set none.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub display_name: Option<String>,
 }
 
 /// Who cancelled an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CancelledBy {
     Customer,
@@ -207,6 +227,7 @@ pub enum CancelledBy {
 
 /// Whose deadline passed when an order timed out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TimeoutStage {
     /// The customer did not choose a drink in time.
@@ -217,6 +238,7 @@ pub enum TimeoutStage {
 
 /// `GET /api/v1/shops/{shop}/orders/{id}`: the order and what happened to it, in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderDetail {
     #[serde(flatten)]
     pub order: Order,
@@ -225,6 +247,7 @@ pub struct OrderDetail {
 
 /// One event of an order's journey.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JourneyStep {
     /// The event's `seq` in the shop's log.
     pub seq: u64,
@@ -235,6 +258,7 @@ pub struct JourneyStep {
 
 /// `GET …/orders` (by number) and `GET /api/v1/me/orders` (newest first).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderList {
     pub orders: Vec<Order>,
 }

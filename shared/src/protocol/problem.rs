@@ -129,19 +129,42 @@ impl<'de> Deserialize<'de> for ErrorCode {
     }
 }
 
+/// On the wire a code is a plain string: the schema lists the codes this build answers with.
+/// A newer server may add codes, so a client must still read one it does not know.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for ErrorCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .enum_values(Some(Self::ALL.iter().map(Self::as_str)))
+            .description(Some(
+                "The stable machine name of a refusal (API.md). A newer server may send a code \
+                 not listed here: treat it by its `status` and show its `title`.",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for ErrorCode {}
+
 /// An RFC 9457 problem: the body of every 4xx/5xx answer.
 ///
 /// `type`, `title`, `status`, `detail` and `code` are always present (`detail` may be null);
 /// the extension members appear only on the refusals that use them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     /// `urn:espresso:problem:{code}` (see [`PROBLEM_TYPE_PREFIX`]).
     #[serde(rename = "type", default = "about_blank")]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub type_uri: String,
     pub title: String,
     pub status: u16,
     /// What happened this time, in words (e.g. which option was not on the menu).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub detail: Option<String>,
     pub code: ErrorCode,
     /// `code_incorrect`: one-time-code tries left before `code_locked`.

@@ -7,6 +7,7 @@ pub const MAIN_SHOP_ID: &str = "main";
 
 /// `GET /api/v1/shops/{shop}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Shop {
     pub id: String,
     pub name: String,
@@ -18,6 +19,7 @@ pub struct Shop {
 
 /// A drink on the menu. Also the element of `PUT …/menu`, so unknown fields are refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MenuItem {
     /// Stable snake_case id, e.g. `flat_white`; orders refer to it.
@@ -32,6 +34,7 @@ pub struct MenuItem {
 
 /// A group of options for a drink, e.g. milk: Regular or Oat. At most one option per group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Modifier {
     pub id: String,
@@ -43,6 +46,7 @@ pub struct Modifier {
 
 /// The shop's rules. Every value is a count or seconds; the defaults are API.md's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Limits {
     /// Orders one booth code may start.
     pub drinks_per_code: u32,
@@ -107,6 +111,7 @@ fn set_if<T>(field: &mut T, value: Option<T>) {
 /// `limits` is partial too. A barista may send `open` only; `name` and `limits` need an admin
 /// (see [`ShopPatch::needs_admin`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ShopPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -126,6 +131,7 @@ impl ShopPatch {
 
 /// The `limits` of a [`ShopPatch`]: every field optional, see [`Limits::apply`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LimitsPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -146,6 +152,7 @@ pub struct LimitsPatch {
 
 /// `PATCH /api/v1/shops/{shop}/menu/{item_id}`: "86" an item (`false`) or bring it back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MenuItemPatch {
     pub available: bool,
@@ -218,6 +225,7 @@ impl Modifier {
 
 /// `GET /api/v1/shops/{shop}/stats` and the payload of `stats.updated`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Stats {
     /// Orders queued and not yet claimed.
     pub queue_length: u32,
@@ -227,16 +235,19 @@ pub struct Stats {
     /// Orders collected today.
     pub served_today: u32,
     /// Mean seconds from queued to ready over the last 10 finished orders; null before any.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub avg_wait_s: Option<u64>,
     pub by_item: Vec<ItemStats>,
 }
 
 /// One drink's share of [`Stats`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ItemStats {
     pub item_id: String,
     pub served: u32,
     /// Mean seconds from queued to ready over this drink's last 10 finished orders; null before any.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub avg_wait_s: Option<u64>,
 }
 

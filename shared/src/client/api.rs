@@ -1,0 +1,291 @@
+//! Every route of API.md as a typed method of [`Client`], in the order API.md lists them.
+//! Each method only builds the request and reads the answer; the server decides.
+
+use reqwest::Method;
+
+use super::transport::{Auth, Call};
+use super::{Client, ClientError};
+use crate::protocol::{
+    BoothCode, CancelOrder, DrinkChoice, Health, Me, MePatch, MenuItem, MenuItemPatch, Order,
+    OrderDetail, OrderList, OrderState, OtpChallenge, OtpRequest, OtpVerify, Role, RolesUpdate,
+    Session, Shop, ShopPatch, StartOrder, Stats, User,
+};
+
+impl Client {
+    /// `GET /healthz`: is the server up, and which version is it. Not retried: it is the
+    /// question "is it up right now".
+    pub async fn health(&self) -> Result<Health, ClientError> {
+        let call = Call::new(Method::GET, self.url("healthz")?, Auth::Anonymous);
+        let once = self.clone().with_retry(super::RetryPolicy::never());
+        once.exchange(call).await?.json()
+    }
+
+    // --- Auth -----------------------------------------------------------------------------
+
+    /// `POST /auth/otp`: email a one-time code to `email`. The answer is the same whether or
+    /// not the email is known. Refused with `rate_limited` when asked too often.
+    pub async fn request_code(&self, email: &str) -> Result<OtpChallenge, ClientError> {
+        let call = Call::new(Method::POST, self.api(&["auth", "otp"])?, Auth::Anonymous).json(
+            &OtpRequest {
+                email: email.to_owned(),
+            },
+        )?;
+        self.exchange(call).await?.json()
+    }
+
+    /// `POST /auth/otp/verify`: sign in with the code from the email. The session is kept (and
+    /// saved to the store) and also returned. Refused with `code_incorrect` (see the problem's
+    /// `attempts_left`), `code_expired` or `code_locked`.
+    pub async fn verify_code(
+        &self,
+        challenge_id: &str,
+        code: &str,
+    ) -> Result<Session, ClientError> {
+        let call = Call::new(
+            Method::POST,
+            self.api(&["auth", "otp", "verify"])?,
+            Auth::Anonymous,
+        )
+        .json(&OtpVerify {
+            challenge_id: challenge_id.to_owned(),
+            code: code.trim().to_owned(),
+        })?;
+        let session: Session = self.exchange(call).await?.json()?;
+        self.set_session(Some(session.clone()));
+        Ok(session)
+    }
+
+    /// `POST /auth/refresh`: trade the refresh token for a new pair now. Calls do this by
+    /// themselves when the access token has expired; an app rarely needs it. A refusal ends the
+    /// session ([`ClientError::SignedOut`]).
+    pub async fn refresh(&self) -> Result<Session, ClientError> {
+        let _turn = self.auth.refreshing.lock().await;
+        let refresh_token = self.session().ok_or(ClientError::SignedOut)?.refresh_token;
+        self.refresh_with(refresh_token).await
+    }
+
+    /// `POST /auth/logout`: end the session on the server, then forget it here. It is
+    /// forgotten here even if the server could not be told (the error is still returned).
+    pub async fn sign_out(&self) -> Result<(), ClientError> {
+        if !self.is_signed_in() {
+            return Ok(());
+        }
+        let call = Call::new(Method::POST, self.api(&["auth", "logout"])?, Auth::Required);
+        let told = self.exchange(call).await.and_then(|answer| answer.empty());
+        self.set_session(None);
+        match told {
+            // Already ended on the server: that is what was wanted.
+            Err(ClientError::SignedOut) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// `GET /me`: who is signed in, with roles and display name.
+    pub async fn me(&self) -> Result<Me, ClientError> {
+        let call = Call::new(Method::GET, self.api(&["me"])?, Auth::Required);
+        self.exchange(call).await?.json()
+    }
+
+    /// `PATCH /me`: set the name called out at pickup (≤ 32 characters), or clear it with `None`.
+    pub async fn set_display_name(&self, name: Option<&str>) -> Result<Me, ClientError> {
+        let patch = MePatch {
+            display_name: Some(name.map(str::to_owned)),
+        };
+        let call = Call::new(Method::PATCH, self.api(&["me"])?, Auth::Required).json(&patch)?;
+        self.exchange(call).await?.json()
+    }
+
+    /// `PUT /users/{email}/roles` (admin): replace the user's roles.
+    pub async fn set_roles(&self, email: &str, roles: &[Role]) -> Result<User, ClientError> {
+        let url = self.api(&["users", email, "roles"])?;
+        let call = Call::new(Method::PUT, url, Auth::Required).json(&RolesUpdate {
+            roles: roles.to_vec(),
+        })?;
+        self.exchange(call).await?.json()
+    }
+
+    // --- Shop -----------------------------------------------------------------------------
+
+    /// `GET /shops/{shop}`: the shop, open or not, with its menu and limits.
+    pub async fn shop(&self, shop: &str) -> Result<Shop, ClientError> {
+        let call = Call::new(Method::GET, self.api(&["shops", shop])?, Auth::IfSignedIn);
+        self.exchange(call).await?.json()
+    }
+
+    /// `PATCH /shops/{shop}`: a barista may change `open`; an admin also `name` and `limits`.
+    pub async fn patch_shop(&self, shop: &str, patch: &ShopPatch) -> Result<Shop, ClientError> {
+        let call =
+            Call::new(Method::PATCH, self.api(&["shops", shop])?, Auth::Required).json(patch)?;
+        self.exchange(call).await?.json()
+    }
+
+    /// Open or close the shop (barista).
+    pub async fn set_shop_open(&self, shop: &str, open: bool) -> Result<Shop, ClientError> {
+        let patch = ShopPatch {
+            open: Some(open),
+            ..ShopPatch::default()
+        };
+        self.patch_shop(shop, &patch).await
+    }
+
+    /// `PUT /shops/{shop}/menu` (admin): replace the whole menu.
+    pub async fn put_menu(&self, shop: &str, menu: &[MenuItem]) -> Result<Shop, ClientError> {
+        let url = self.api(&["shops", shop, "menu"])?;
+        let call = Call::new(Method::PUT, url, Auth::Required).json(&menu)?;
+        self.exchange(call).await?.json()
+    }
+
+    /// `PATCH /shops/{shop}/menu/{item}` (barista): "86" a drink (`false`) or bring it back.
+    pub async fn set_item_available(
+        &self,
+        shop: &str,
+        item_id: &str,
+        available: bool,
+    ) -> Result<Shop, ClientError> {
+        let url = self.api(&["shops", shop, "menu", item_id])?;
+        let call =
+            Call::new(Method::PATCH, url, Auth::Required).json(&MenuItemPatch { available })?;
+        self.exchange(call).await?.json()
+    }
+
+    /// `GET /shops/{shop}/stats`: queue length, waits, what was served today.
+    pub async fn stats(&self, shop: &str) -> Result<Stats, ClientError> {
+        let url = self.api(&["shops", shop, "stats"])?;
+        self.exchange(Call::new(Method::GET, url, Auth::IfSignedIn))
+            .await?
+            .json()
+    }
+
+    /// `GET /shops/{shop}/code` (display, barista): the booth code the QR code shows now.
+    pub async fn booth_code(&self, shop: &str) -> Result<BoothCode, ClientError> {
+        let url = self.api(&["shops", shop, "code"])?;
+        self.exchange(Call::new(Method::GET, url, Auth::Required))
+            .await?
+            .json()
+    }
+
+    // --- Orders ---------------------------------------------------------------------------
+
+    /// `POST /shops/{shop}/orders`: start an order with the scanned booth `code`, and the drink
+    /// if already chosen (then it is queued at once). Safe to retry: a dropped answer never
+    /// orders twice.
+    pub async fn start_order(
+        &self,
+        shop: &str,
+        code: &str,
+        drink: Option<DrinkChoice>,
+    ) -> Result<Order, ClientError> {
+        let url = self.api(&["shops", shop, "orders"])?;
+        let call = Call::new(Method::POST, url, Auth::Required).json(&StartOrder {
+            code: code.trim().to_owned(),
+            drink,
+        })?;
+        self.exchange(call).await?.json()
+    }
+
+    /// `PUT …/orders/{id}/drink` (the customer): choose the drink; the order is queued.
+    pub async fn choose_drink(
+        &self,
+        shop: &str,
+        order_id: &str,
+        drink: &DrinkChoice,
+    ) -> Result<Order, ClientError> {
+        let url = self.api(&["shops", shop, "orders", order_id, "drink"])?;
+        let call = Call::new(Method::PUT, url, Auth::Required).json(drink)?;
+        self.exchange(call).await?.json()
+    }
+
+    /// `POST …/orders/{id}/cancel`: the customer before it is being made, a barista before it
+    /// is ready.
+    pub async fn cancel_order(
+        &self,
+        shop: &str,
+        order_id: &str,
+        reason: Option<&str>,
+    ) -> Result<Order, ClientError> {
+        let url = self.api(&["shops", shop, "orders", order_id, "cancel"])?;
+        let call = Call::new(Method::POST, url, Auth::Required).json(&CancelOrder {
+            reason: reason.map(str::to_owned),
+        })?;
+        self.exchange(call).await?.json()
+    }
+
+    /// `POST …/orders/{id}/claim` (barista): start making it. `already_claimed` if another did.
+    pub async fn claim(&self, shop: &str, order_id: &str) -> Result<Order, ClientError> {
+        self.order_action(shop, order_id, "claim").await
+    }
+
+    /// `POST …/orders/{id}/unclaim` (the claiming barista, admin): back to the queue.
+    pub async fn unclaim(&self, shop: &str, order_id: &str) -> Result<Order, ClientError> {
+        self.order_action(shop, order_id, "unclaim").await
+    }
+
+    /// `POST …/orders/{id}/complete` (barista): made, ready to collect.
+    pub async fn complete(&self, shop: &str, order_id: &str) -> Result<Order, ClientError> {
+        self.order_action(shop, order_id, "complete").await
+    }
+
+    /// `POST …/orders/{id}/collect` (barista): handed over.
+    pub async fn collect(&self, shop: &str, order_id: &str) -> Result<Order, ClientError> {
+        self.order_action(shop, order_id, "collect").await
+    }
+
+    async fn order_action(
+        &self,
+        shop: &str,
+        order_id: &str,
+        action: &str,
+    ) -> Result<Order, ClientError> {
+        let url = self.api(&["shops", shop, "orders", order_id, action])?;
+        self.exchange(Call::new(Method::POST, url, Auth::Required))
+            .await?
+            .json()
+    }
+
+    /// `GET /shops/{shop}/orders?state=…&limit=…` (barista, display): the shop's orders in
+    /// these states by number. No states: the server's default (the ones on the bar).
+    pub async fn orders(
+        &self,
+        shop: &str,
+        states: &[OrderState],
+        limit: Option<u32>,
+    ) -> Result<Vec<Order>, ClientError> {
+        let mut url = self.api(&["shops", shop, "orders"])?;
+        {
+            let mut query = url.query_pairs_mut();
+            if !states.is_empty() {
+                let names: Vec<_> = states.iter().map(|s| s.as_str()).collect();
+                query.append_pair("state", &names.join(","));
+            }
+            if let Some(limit) = limit {
+                query.append_pair("limit", &limit.to_string());
+            }
+        }
+        if url.query() == Some("") {
+            url.set_query(None);
+        }
+        let list: OrderList = self
+            .exchange(Call::new(Method::GET, url, Auth::Required))
+            .await?
+            .json()?;
+        Ok(list.orders)
+    }
+
+    /// `GET /shops/{shop}/orders/{id}` (owner, staff): the order and its journey.
+    pub async fn order(&self, shop: &str, order_id: &str) -> Result<OrderDetail, ClientError> {
+        let url = self.api(&["shops", shop, "orders", order_id])?;
+        self.exchange(Call::new(Method::GET, url, Auth::Required))
+            .await?
+            .json()
+    }
+
+    /// `GET /me/orders`: the signed-in user's orders, newest first.
+    pub async fn my_orders(&self) -> Result<Vec<Order>, ClientError> {
+        let url = self.api(&["me", "orders"])?;
+        let list: OrderList = self
+            .exchange(Call::new(Method::GET, url, Auth::Required))
+            .await?
+            .json()?;
+        Ok(list.orders)
+    }
+}
