@@ -22,7 +22,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::ServeConfig;
-use crate::store::Store;
+use crate::store::SqliteStore;
 
 /// A running server: its bound address and a handle to stop it gracefully.
 pub struct Server {
@@ -31,13 +31,13 @@ pub struct Server {
     task: JoinHandle<std::io::Result<()>>,
     background: Vec<JoinHandle<()>>,
     live: live::Hub,
-    store: Store,
+    store: SqliteStore,
 }
 
 impl Server {
     /// Open storage, bind `config.addr` and start serving in the background.
     pub async fn start(config: ServeConfig) -> anyhow::Result<Self> {
-        let store = Store::open(&config.database, &config.public_url).await?;
+        let store = SqliteStore::open(&config.database, &config.public_url).await?;
         let mailer = mailer::Mailer::parse(&config.mailer)?;
         let state = http::AppState::new(store.clone(), config.web_dir.clone(), mailer);
         let listener = tokio::net::TcpListener::bind(config.addr)
@@ -59,7 +59,7 @@ impl Server {
         });
         // Deadlines that fell due while the server was down fire now, before anyone is served late.
         let fired = tasks::fire_due_deadlines(&store).await;
-        let background = tasks::spawn(store.clone());
+        let background = tasks::spawn(store.clone().into());
         tracing::info!(%local_addr, web_dir = %config.web_dir.display(), fired, "espresso server started");
         Ok(Self {
             local_addr,
@@ -72,7 +72,7 @@ impl Server {
     }
 
     /// The server's storage (tools and tests reach the database through it).
-    pub fn store(&self) -> &Store {
+    pub fn store(&self) -> &SqliteStore {
         &self.store
     }
 

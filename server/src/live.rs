@@ -31,7 +31,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 pub use session::Socket;
 
-use crate::store::{Committed, Store, UserRecord};
+use crate::store::{Committed, SharedStore, Store, UserRecord};
 
 /// Close code: the `hello` token is not valid (expired or signed out); refresh it, reconnect.
 pub const CLOSE_UNAUTHENTICATED: u16 = 4001;
@@ -164,7 +164,7 @@ pub struct Hub {
 }
 
 struct Inner {
-    store: Store,
+    store: SharedStore,
     config: LiveConfig,
     registry: Arc<Registry>,
     /// The fan-out task, started by the first connection (so building a hub needs no runtime).
@@ -183,11 +183,12 @@ impl std::fmt::Debug for Hub {
 
 impl Hub {
     /// The hub of `store` with API.md's timings.
-    pub fn new(store: Store) -> Self {
+    pub fn new(store: impl Into<SharedStore>) -> Self {
         Self::with_config(store, LiveConfig::default())
     }
 
-    pub fn with_config(store: Store, config: LiveConfig) -> Self {
+    pub fn with_config(store: impl Into<SharedStore>, config: LiveConfig) -> Self {
+        let store: SharedStore = store.into();
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -220,7 +221,7 @@ impl Hub {
     }
 
     pub(crate) fn store(&self) -> &Store {
-        &self.inner.store
+        &*self.inner.store
     }
 
     /// Register a connection to `shop`: from now on every committed event of the shop that
@@ -463,8 +464,8 @@ mod tests {
         }
     }
 
-    async fn store() -> Store {
-        Store::open("sqlite::memory:", "http://cafe.test")
+    async fn store() -> crate::store::SqliteStore {
+        crate::store::SqliteStore::open("sqlite::memory:", "http://cafe.test")
             .await
             .unwrap()
     }

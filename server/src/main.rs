@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use espresso_core::protocol::Role;
 use espresso_server::auth;
 use espresso_server::config::ServeConfig;
-use espresso_server::store::Store;
+use espresso_server::store::SqliteStore;
 
 /// Must match `ServeConfig::database`'s default: `users grant` edits the database `serve` uses.
 use espresso_server::config::DEFAULT_DATABASE;
@@ -92,7 +92,7 @@ async fn main() -> anyhow::Result<()> {
                 },
         } => {
             // The public URL only shapes booth-code answers; nothing here gives one.
-            let store = Store::open(&database, "http://127.0.0.1:8080").await?;
+            let store = SqliteStore::open(&database, "http://127.0.0.1:8080").await?;
             let granted = auth::grant(&store, &email, role.into(), Utc::now()).await;
             store.close().await;
             println!("{}", serde_json::to_string(&granted?.user())?);

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::task::JoinHandle;
 
-use crate::store::Store;
+use crate::store::{SharedStore, Store};
 use crate::workflow::Command;
 
 /// Longest the deadline loop sleeps before looking again (a deadline fires at most this late).
@@ -67,12 +67,12 @@ pub async fn rotate_codes(store: &Store) {
 }
 
 /// Start the background loops; abort the handles to stop them.
-pub fn spawn(store: Store) -> Vec<JoinHandle<()>> {
+pub fn spawn(store: SharedStore) -> Vec<JoinHandle<()>> {
     let deadlines = {
         let store = store.clone();
         tokio::spawn(async move {
             loop {
-                fire_due_deadlines(&store).await;
+                fire_due_deadlines(&*store).await;
                 let wait = match store.next_deadline().await {
                     Ok(Some(next)) => (next - Utc::now())
                         .to_std()
@@ -86,7 +86,7 @@ pub fn spawn(store: Store) -> Vec<JoinHandle<()>> {
     };
     let codes = tokio::spawn(async move {
         loop {
-            rotate_codes(&store).await;
+            rotate_codes(&*store).await;
             tokio::time::sleep(CODE_POLL).await;
         }
     });

@@ -24,7 +24,7 @@ use espresso_core::protocol::{CustomerRef, Event, EventType, Role, Scope, Server
 use espresso_server::Server;
 use espresso_server::config::ServeConfig;
 use espresso_server::live::{CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED, Hub, LiveConfig};
-use espresso_server::store::{Store, UserRecord};
+use espresso_server::store::{SqliteStore, UserRecord};
 use futures::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -55,7 +55,7 @@ impl Cafe {
         Self { server, _dir: dir }
     }
 
-    fn store(&self) -> &Store {
+    fn store(&self) -> &SqliteStore {
         self.server.store()
     }
 
@@ -126,7 +126,7 @@ struct QuickHub {
 
 impl QuickHub {
     async fn open(config: LiveConfig) -> Self {
-        let store = Store::open("sqlite::memory:", "http://cafe.test")
+        let store = SqliteStore::open("sqlite::memory:", "http://cafe.test")
             .await
             .unwrap();
         let hub = Hub::with_config(store, config);

@@ -154,8 +154,8 @@ fn session_ended(detail: &str) -> ApiError {
 mod tests {
     use super::*;
 
-    async fn signed_in() -> (Store, Session, DateTime<Utc>) {
-        let store = Store::open("sqlite::memory:", "http://cafe.test")
+    async fn signed_in() -> (crate::store::SqliteStore, Session, DateTime<Utc>) {
+        let store = crate::store::SqliteStore::open("sqlite::memory:", "http://cafe.test")
             .await
             .unwrap();
         let now = Utc::now();

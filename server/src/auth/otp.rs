@@ -228,8 +228,8 @@ mod tests {
         Utc.with_ymd_and_hms(2025, 3, 1, 9, 0, 0).unwrap()
     }
 
-    async fn store() -> Store {
-        Store::open("sqlite::memory:", "http://cafe.test")
+    async fn store() -> crate::store::SqliteStore {
+        crate::store::SqliteStore::open("sqlite::memory:", "http://cafe.test")
             .await
             .unwrap()
     }

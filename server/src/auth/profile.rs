@@ -205,7 +205,7 @@ mod tests {
 
     #[tokio::test]
     async fn assigning_roles_creates_an_unknown_user_and_keeps_customer() {
-        let store = Store::open("sqlite::memory:", "http://cafe.test")
+        let store = crate::store::SqliteStore::open("sqlite::memory:", "http://cafe.test")
             .await
             .unwrap();
         let now = Utc::now();
@@ -222,7 +222,7 @@ mod tests {
 
     #[tokio::test]
     async fn granting_admin_refuses_a_bad_email_and_adds_the_role() {
-        let store = Store::open("sqlite::memory:", "http://cafe.test")
+        let store = crate::store::SqliteStore::open("sqlite::memory:", "http://cafe.test")
             .await
             .unwrap();
         assert!(

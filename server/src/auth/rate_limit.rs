@@ -129,14 +129,18 @@ pub async fn admit(store: &Store, checks: &[(String, Rule)], now: DateTime<Utc>)
         .map(|(bucket, rule)| (bucket.clone(), now - rule.window))
         .collect();
     let verdict = store
-        .admit_rate_hits(&buckets, now, |hits| {
-            let wait = checks
-                .iter()
-                .zip(hits)
-                .filter_map(|((_, rule), hits)| rule.check(hits, now).err())
-                .max();
-            wait.map_or(Ok(()), Err)
-        })
+        .admit_rate_hits(
+            &buckets,
+            now,
+            Box::new(|hits| {
+                let wait = checks
+                    .iter()
+                    .zip(hits)
+                    .filter_map(|((_, rule), hits)| rule.check(hits, now).err())
+                    .max();
+                wait.map_or(Ok(()), Err)
+            }),
+        )
         .await?;
     verdict.map_err(rate_limited)
 }
@@ -234,7 +238,7 @@ mod tests {
 
     #[tokio::test]
     async fn one_address_may_ask_for_600_codes_an_hour_by_default() {
-        let store = Store::open("sqlite::memory:", "http://cafe.test")
+        let store = crate::store::SqliteStore::open("sqlite::memory:", "http://cafe.test")
             .await
             .unwrap();
         let ip = vec![(ip_bucket(None), RateLimits::default().otp_per_ip)];
@@ -256,7 +260,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_refused_request_is_not_counted() {
-        let store = Store::open("sqlite::memory:", "http://cafe.test")
+        let store = crate::store::SqliteStore::open("sqlite::memory:", "http://cafe.test")
             .await
             .unwrap();
         let email = vec![(
@@ -273,7 +277,7 @@ mod tests {
 
     #[tokio::test]
     async fn every_bucket_must_allow_a_hit_and_none_counts_a_refused_one() {
-        let store = Store::open("sqlite::memory:", "http://cafe.test")
+        let store = crate::store::SqliteStore::open("sqlite::memory:", "http://cafe.test")
             .await
             .unwrap();
         let tight = Rule::per_hour(1);

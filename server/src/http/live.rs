@@ -84,11 +84,10 @@ mod tests {
     use tower::ServiceExt;
 
     use super::super::{AppState, router};
-    use crate::store::Store;
 
     #[tokio::test]
     async fn a_plain_get_is_answered_with_a_problem() {
-        let store = Store::open("sqlite::memory:", "http://cafe.test")
+        let store = crate::store::SqliteStore::open("sqlite::memory:", "http://cafe.test")
             .await
             .unwrap();
         let app = router(AppState::new(

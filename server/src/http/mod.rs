@@ -21,7 +21,7 @@ use espresso_core::protocol::{ErrorCode, Health};
 use tower_http::services::ServeDir;
 
 use crate::error::ApiError;
-use crate::store::Store;
+use crate::store::{SharedStore, Store};
 
 /// Request bodies larger than this are refused with 413 (API.md).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -33,7 +33,7 @@ pub struct AppState {
 }
 
 struct Inner {
-    store: Store,
+    store: SharedStore,
     web_dir: PathBuf,
     mailer: crate::mailer::Mailer,
     key_locks: idempotency::KeyLocks,
@@ -42,7 +42,12 @@ struct Inner {
 }
 
 impl AppState {
-    pub fn new(store: Store, web_dir: PathBuf, mailer: crate::mailer::Mailer) -> Self {
+    pub fn new(
+        store: impl Into<SharedStore>,
+        web_dir: PathBuf,
+        mailer: crate::mailer::Mailer,
+    ) -> Self {
+        let store: SharedStore = store.into();
         Self {
             inner: Arc::new(Inner {
                 live_hub: crate::live::Hub::new(store.clone()),
@@ -56,7 +61,7 @@ impl AppState {
     }
 
     pub fn store(&self) -> &Store {
-        &self.inner.store
+        &*self.inner.store
     }
 
     pub fn metrics(&self) -> &crate::metrics::Metrics {
@@ -173,7 +178,7 @@ mod tests {
     use tower::ServiceExt;
 
     async fn app(web_dir: PathBuf) -> Router {
-        let store = Store::open("sqlite::memory:", "http://cafe.test")
+        let store = crate::store::SqliteStore::open("sqlite::memory:", "http://cafe.test")
             .await
             .unwrap();
         router(AppState::new(store, web_dir, crate::mailer::Mailer::Log))

@@ -184,7 +184,6 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
-    use crate::store::Store;
 
     fn json() -> Value {
         serde_json::to_value(document()).unwrap()
@@ -405,7 +404,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_router_serves_the_document() {
-        let store = Store::open("sqlite::memory:", "http://cafe.test")
+        let store = crate::store::SqliteStore::open("sqlite::memory:", "http://cafe.test")
             .await
             .unwrap();
         let app = super::super::router(super::super::AppState::new(

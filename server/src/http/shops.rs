@@ -101,10 +101,14 @@ async fn patch_shop(
     }
     let shop = state
         .store()
-        .update_shop(&shop, Utc::now(), |s| {
-            s.apply(&patch);
-            Ok(())
-        })
+        .update_shop(
+            &shop,
+            Utc::now(),
+            Box::new(|s| {
+                s.apply(&patch);
+                Ok(())
+            }),
+        )
         .await?;
     Ok(ApiJson(shop))
 }
@@ -141,10 +145,14 @@ async fn put_menu(
     validate_menu(&menu)?;
     let shop = state
         .store()
-        .update_shop(&shop, Utc::now(), |s| {
-            s.menu = menu;
-            Ok(())
-        })
+        .update_shop(
+            &shop,
+            Utc::now(),
+            Box::new(|s| {
+                s.menu = menu;
+                Ok(())
+            }),
+        )
         .await?;
     Ok(ApiJson(shop))
 }
@@ -214,13 +222,17 @@ async fn patch_menu_item(
     caller.require(Role::Barista)?;
     let shop = state
         .store()
-        .update_shop(&shop, Utc::now(), |s| {
-            let item = s.menu.iter_mut().find(|i| i.id == item_id).ok_or_else(|| {
-                ApiError::detail(ErrorCode::NotFound, format!("no menu item {item_id:?}"))
-            })?;
-            item.available = patch.available;
-            Ok(())
-        })
+        .update_shop(
+            &shop,
+            Utc::now(),
+            Box::new(|s| {
+                let item = s.menu.iter_mut().find(|i| i.id == item_id).ok_or_else(|| {
+                    ApiError::detail(ErrorCode::NotFound, format!("no menu item {item_id:?}"))
+                })?;
+                item.available = patch.available;
+                Ok(())
+            }),
+        )
         .await?;
     Ok(ApiJson(shop))
 }

@@ -384,13 +384,13 @@ mod tests {
         }
     }
 
-    async fn store() -> Store {
-        Store::open("sqlite::memory:", "http://cafe.test")
+    async fn store() -> crate::store::SqliteStore {
+        crate::store::SqliteStore::open("sqlite::memory:", "http://cafe.test")
             .await
             .unwrap()
     }
 
-    async fn open_shop(store: &Store) {
+    async fn open_shop(store: &crate::store::SqliteStore) {
         store
             .update_shop("main", Utc::now(), |shop| {
                 shop.open = !shop.open;

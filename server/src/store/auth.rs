@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Store, from_ms, to_ms};
+use super::{SqliteStore, from_ms, to_ms};
 
 /// A refresh token as stored, with the state of its family.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,7 +18,7 @@ pub struct RefreshTokenRow {
     pub family_revoked: bool,
 }
 
-impl Store {
+impl SqliteStore {
     pub async fn create_family(
         &self,
         id: &str,
@@ -117,7 +117,7 @@ impl Store {
     }
 
     /// End a session: every token of the family stops working (access tokens included, see
-    /// [`Store::access_token_user`]). Revoking twice keeps the first time.
+    /// [`SqliteStore::access_token_user`]). Revoking twice keeps the first time.
     pub async fn revoke_family(
         &self,
         family_id: &str,

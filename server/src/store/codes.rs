@@ -9,7 +9,7 @@ use espresso_core::protocol::{BoothCode, Event};
 use rand::Rng;
 use sqlx::{Row, SqliteConnection};
 
-use super::{Store, events, from_ms, shops::load_shop, to_ms};
+use super::{SqliteStore, events, from_ms, shops::load_shop, to_ms};
 use crate::error::ApiResult;
 use crate::workflow::CodeCheck;
 
@@ -27,7 +27,7 @@ fn new_code() -> String {
         .collect()
 }
 
-impl Store {
+impl SqliteStore {
     fn booth_code(
         &self,
         shop: &str,
@@ -109,7 +109,7 @@ impl Store {
 
 /// The newest code of the shop if its window has not ended.
 async fn latest_valid(
-    store: &Store,
+    store: &SqliteStore,
     conn: &mut SqliteConnection,
     shop: &str,
     now: DateTime<Utc>,
@@ -165,7 +165,7 @@ pub(super) async fn check(
 
 /// Use one order of the code (the start was accepted); returns the code after, for `code.redeemed`.
 pub(super) async fn redeem(
-    store: &Store,
+    store: &SqliteStore,
     conn: &mut SqliteConnection,
     shop: &str,
     code: &str,

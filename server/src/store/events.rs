@@ -5,7 +5,7 @@ use std::sync::Arc;
 use espresso_core::protocol::{Event, JourneyStep};
 use sqlx::{Row, SqliteConnection};
 
-use super::{Committed, Store, to_ms};
+use super::{Committed, SqliteStore, to_ms};
 
 /// One stored event with who may see it.
 #[derive(Debug, Clone)]
@@ -51,7 +51,7 @@ pub(crate) async fn append(
     })
 }
 
-impl Store {
+impl SqliteStore {
     /// The newest `seq` of the shop (0 before any event).
     pub async fn head(&self, shop: &str) -> Result<u64, sqlx::Error> {
         let seq: Option<i64> = sqlx::query_scalar("SELECT seq FROM shop_heads WHERE shop = ?1")

@@ -3,12 +3,12 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::Row;
 
-use super::{Store, to_ms};
+use super::{SqliteStore, to_ms};
 
 /// Keys are kept at least this long (API.md: ≥ 24 h).
 pub const KEY_TTL: Duration = Duration::hours(25);
 
-impl Store {
+impl SqliteStore {
     /// The remembered (request hash, status, body) of `key` in `scope`.
     pub async fn idempotent_answer(
         &self,

@@ -1,8 +1,8 @@
 //! Storage: the one place that reads and writes the database (SQLite, one file).
 //!
 //! Every change is one transaction that also appends its events to the log with the shop's next
-//! gap-free `seq`. Writes are serialised by [`Store::write`] (SQLite has one writer anyway), so
-//! events leave through [`Store::tail`] in `seq` order right after their commit; the live hub
+//! gap-free `seq`. Writes are serialised by [`SqliteStore::write`] (SQLite has one writer anyway), so
+//! events leave through [`Storage::tail`] in `seq` order right after their commit; the live hub
 //! tails that. SQL stays portable (INTEGER times in ms, TEXT JSON), so a PostgreSQL store can
 //! follow without touching the workflow.
 //!
@@ -16,6 +16,7 @@ mod orders;
 mod shops;
 pub mod sign_in;
 mod stats;
+mod storage;
 mod users;
 
 use std::str::FromStr;
@@ -34,7 +35,13 @@ use tokio::sync::{Mutex, MutexGuard, broadcast};
 pub use codes::CODE_GRACE;
 pub use events::EventRow;
 pub use orders::OrderCommand;
+pub use storage::{DueDeadline, RateVerdict, ShopChange, Storage};
 pub use users::UserRecord;
+
+/// What the rest of the server holds: storage behind the [`Storage`] trait.
+pub type Store = dyn Storage;
+/// An owned handle to it.
+pub type SharedStore = std::sync::Arc<dyn Storage>;
 
 /// How many committed events the tail buffers for a slow reader before it lags.
 const TAIL_CAPACITY: usize = 4096;
@@ -50,20 +57,20 @@ pub struct Committed {
 }
 
 #[derive(Clone)]
-pub struct Store {
+pub struct SqliteStore {
     pool: SqlitePool,
     write: Arc<Mutex<()>>,
     tail: broadcast::Sender<Committed>,
     public_url: Arc<str>,
 }
 
-impl std::fmt::Debug for Store {
+impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").finish_non_exhaustive()
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
     }
 }
 
-impl Store {
+impl SqliteStore {
     /// Open (creating if needed) the database named by `url` (`sqlite://PATH` or
     /// `sqlite::memory:`), apply migrations and make sure shop `main` exists.
     /// `public_url` is where phones reach the server (booth codes' `order_url`).

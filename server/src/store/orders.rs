@@ -7,11 +7,13 @@ use espresso_core::protocol::{
 };
 use sqlx::{Row, SqliteConnection};
 
-use super::{Committed, Store, business_day, codes, events, from_ms, shops::load_shop, to_ms};
+use super::{
+    Committed, SqliteStore, business_day, codes, events, from_ms, shops::load_shop, to_ms,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::workflow::{self, Admission, Command, Context, OrderEvent};
 
-/// A command on an existing order (starting one is [`Store::start_order`]).
+/// A command on an existing order (starting one is [`Storage::start_order`]).
 pub type OrderCommand = Command;
 
 /// The facts of the order's shop, read inside the transaction.
@@ -83,7 +85,7 @@ async fn admission(
     })
 }
 
-impl Store {
+impl SqliteStore {
     /// A customer scanned `code`: start an order (queued at once if `drink` is given).
     /// Admission, the code's redemption and the events are one transaction, so concurrent
     /// scans never start more orders than the code allows.
@@ -331,7 +333,7 @@ impl Store {
     }
 }
 
-impl Store {
+impl SqliteStore {
     /// Forget an order's deadline (it could not fire).
     pub async fn drop_deadline(&self, order_id: &str) -> Result<(), sqlx::Error> {
         sqlx::query("DELETE FROM deadlines WHERE order_id = ?1")

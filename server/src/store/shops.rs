@@ -4,10 +4,10 @@ use chrono::{DateTime, Utc};
 use espresso_core::protocol::{ErrorCode, Event, Shop};
 use sqlx::SqliteConnection;
 
-use super::{Store, events, to_ms};
+use super::{SqliteStore, events, to_ms};
 use crate::error::{ApiError, ApiResult};
 
-impl Store {
+impl SqliteStore {
     /// Create shop `main` (closed, the original's menu) on a new database.
     pub(super) async fn ensure_main_shop(&self) -> anyhow::Result<()> {
         let shop = Shop::default_main();

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Store, from_ms, to_ms};
+use super::{SqliteStore, from_ms, to_ms};
 
 /// A one-time-code challenge as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +24,7 @@ pub struct OtpChallengeRow {
     pub consumed: Option<DateTime<Utc>>,
 }
 
-impl Store {
+impl SqliteStore {
     pub async fn insert_otp_challenge(&self, row: &OtpChallengeRow) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO otp_challenges (id, email, code_hash, created_ms, expires_ms, attempts, consumed_ms)

@@ -5,13 +5,13 @@ use chrono::{DateTime, Utc};
 use espresso_core::protocol::{ItemStats, Stats};
 use sqlx::{Row, SqliteConnection};
 
-use super::{Store, business_day};
+use super::{SqliteStore, business_day};
 use crate::error::ApiResult;
 
 /// How many finished orders the averages look back over.
 const WINDOW: i64 = 10;
 
-impl Store {
+impl SqliteStore {
     pub async fn stats(&self, shop: &str, now: DateTime<Utc>) -> ApiResult<Stats> {
         let mut conn = self.pool.acquire().await?;
         // Make sure the shop exists (404 otherwise).
@@ -89,7 +89,7 @@ fn ms_to_s(ms: f64) -> u64 {
     (ms.max(0.0) / 1000.0).round() as u64
 }
 
-impl Store {
+impl SqliteStore {
     /// (shop, state, count) of every order (for `/metrics`).
     pub async fn order_counts(&self) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
         let rows = sqlx::query("SELECT shop, state, COUNT(*) AS n FROM orders GROUP BY shop, state ORDER BY shop, state")

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use espresso_core::protocol::{Me, Role, User};
 use sqlx::Row;
 
-use super::{Store, new_id, to_ms};
+use super::{SqliteStore, new_id, to_ms};
 
 /// A user as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +69,7 @@ enum By {
     Email,
 }
 
-impl Store {
+impl SqliteStore {
     async fn load_user(&self, by: By, value: &str) -> Result<Option<UserRecord>, sqlx::Error> {
         let sql = match by {
             By::Id => "SELECT id, email, display_name FROM users WHERE id = ?1",
