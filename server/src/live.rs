@@ -33,10 +33,7 @@ pub use session::Socket;
 
 use crate::store::{Committed, SharedStore, Store, UserRecord};
 
-/// Close code: the `hello` token is not valid (expired or signed out); refresh it, reconnect.
-pub const CLOSE_UNAUTHENTICATED: u16 = 4001;
-/// Close code: the `hello` names no shop of this server.
-pub const CLOSE_NOT_FOUND: u16 = 4004;
+pub use espresso_core::protocol::{CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED};
 
 /// Timings and sizes of the live stream; the defaults are API.md's.
 #[derive(Debug, Clone)]

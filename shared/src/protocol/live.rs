@@ -11,6 +11,11 @@ pub const PING_INTERVAL_S: u64 = 20;
 pub const IDLE_TIMEOUT_S: u64 = 60;
 /// WebSocket close code for a client that could not keep up; it resumes with `since`.
 pub const CLOSE_SLOW_CONSUMER: u16 = 4008;
+/// WebSocket close code: the `hello` token is not valid (expired or signed out): refresh it
+/// and reconnect.
+pub const CLOSE_UNAUTHENTICATED: u16 = 4001;
+/// WebSocket close code: the server has no such shop. Reconnecting will not help.
+pub const CLOSE_NOT_FOUND: u16 = 4004;
 
 /// What a client sends. Only `hello`, once, first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

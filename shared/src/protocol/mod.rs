@@ -28,7 +28,8 @@ pub use code::BoothCode;
 pub use event::{Event, EventType};
 pub use health::{Health, HealthStatus};
 pub use live::{
-    CLOSE_SLOW_CONSUMER, ClientFrame, IDLE_TIMEOUT_S, PING_INTERVAL_S, Scope, ServerFrame,
+    CLOSE_NOT_FOUND, CLOSE_SLOW_CONSUMER, CLOSE_UNAUTHENTICATED, ClientFrame, IDLE_TIMEOUT_S,
+    PING_INTERVAL_S, Scope, ServerFrame,
 };
 pub use order::{
     CancelOrder, CancelledBy, CustomerRef, Drink, DrinkChoice, JourneyStep, Order, OrderDetail,

@@ -45,10 +45,7 @@ use crate::protocol::{
     CLOSE_SLOW_CONSUMER, ClientFrame, Event, IDLE_TIMEOUT_S, Scope, ServerFrame,
 };
 
-/// Close code: the `hello` token is not valid (expired or signed out): refresh, reconnect.
-pub const CLOSE_UNAUTHENTICATED: u16 = 4001;
-/// Close code: the server has no such shop. The stream ends.
-pub const CLOSE_NOT_FOUND: u16 = 4004;
+pub use crate::protocol::{CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED};
 
 /// Timings of the live stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
