@@ -190,3 +190,77 @@ pub(super) async fn redeem(
     })
     .transpose()
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+
+    async fn open_store() -> SqliteStore {
+        SqliteStore::open("sqlite::memory:", "http://cafe.test")
+            .await
+            .unwrap()
+    }
+
+    async fn check_at(store: &SqliteStore, code: &str, at: DateTime<Utc>) -> CodeCheck {
+        let mut conn = store.pool().acquire().await.unwrap();
+        check(&mut conn, "main", code, at).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_code_is_good_for_its_window_plus_the_grace_then_expired() {
+        let store = open_store().await;
+        let t0 = Utc::now();
+        let first = store.current_code("main", t0).await.unwrap();
+        let window = Duration::seconds(300);
+        assert_eq!(first.expires_at - first.issued_at, window);
+
+        // Within the window: the same code; past it: a new one, and the old one still works
+        // for the grace period, then is refused as expired (not invalid).
+        assert_eq!(
+            store
+                .current_code("main", t0 + Duration::seconds(299))
+                .await
+                .unwrap()
+                .code,
+            first.code
+        );
+        let second = store.current_code("main", t0 + window).await.unwrap();
+        assert_ne!(second.code, first.code);
+        assert_eq!(
+            check_at(&store, &first.code, t0 + window + Duration::seconds(29)).await,
+            CodeCheck::Valid
+        );
+        assert_eq!(
+            check_at(&store, &first.code, t0 + window + Duration::seconds(30)).await,
+            CodeCheck::Expired
+        );
+        assert_eq!(
+            check_at(&store, &second.code, t0 + window + Duration::seconds(30)).await,
+            CodeCheck::Valid
+        );
+        assert_eq!(check_at(&store, "NOSUCHCD", t0).await, CodeCheck::Invalid);
+    }
+
+    #[tokio::test]
+    async fn each_rotation_is_one_code_rotated_event() {
+        let store = open_store().await;
+        let t0 = Utc::now();
+        store.current_code("main", t0).await.unwrap();
+        store
+            .current_code("main", t0 + Duration::seconds(10))
+            .await
+            .unwrap();
+        store
+            .current_code("main", t0 + Duration::seconds(300))
+            .await
+            .unwrap();
+        let events = store.events_after("main", 0, 100).await.unwrap();
+        let rotations = events
+            .iter()
+            .filter(|e| e.event.kind == espresso_core::protocol::EventType::CodeRotated)
+            .count();
+        assert_eq!(rotations, 2);
+    }
+}
