@@ -87,37 +87,37 @@ impl SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(|row| {
-                let body: String = row.try_get("body")?;
-                let event: Event =
-                    serde_json::from_str(&body).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-                Ok(EventRow {
-                    seq: u64::try_from(row.try_get::<i64, _>("seq")?).unwrap_or_default(),
-                    customer_id: row.try_get("customer_id")?,
-                    event,
-                })
-            })
-            .collect()
+        rows.iter().map(read_row).collect()
     }
 
     /// The order's journey: every event about it, in order.
     pub async fn journey(&self, order_id: &str) -> Result<Vec<JourneyStep>, sqlx::Error> {
-        let rows = sqlx::query("SELECT seq, body FROM events WHERE order_id = ?1 ORDER BY seq")
-            .bind(order_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.into_iter()
+        let rows = sqlx::query(
+            "SELECT seq, customer_id, body FROM events WHERE order_id = ?1 ORDER BY seq",
+        )
+        .bind(order_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
             .map(|row| {
-                let body: String = row.try_get("body")?;
-                let event: Event =
-                    serde_json::from_str(&body).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+                let row = read_row(row)?;
                 Ok(JourneyStep {
-                    seq: u64::try_from(row.try_get::<i64, _>("seq")?).unwrap_or_default(),
-                    kind: event.kind,
-                    at: event.at,
+                    seq: row.seq,
+                    kind: row.event.kind,
+                    at: row.event.at,
                 })
             })
             .collect()
     }
+}
+
+/// One stored event row (`seq`, `customer_id`, `body`).
+fn read_row(row: &sqlx::sqlite::SqliteRow) -> Result<EventRow, sqlx::Error> {
+    let body: String = row.try_get("body")?;
+    let event: Event = serde_json::from_str(&body).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    Ok(EventRow {
+        seq: u64::try_from(row.try_get::<i64, _>("seq")?).unwrap_or_default(),
+        customer_id: row.try_get("customer_id")?,
+        event,
+    })
 }
