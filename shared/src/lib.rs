@@ -9,6 +9,7 @@ pub mod client;
 pub mod protocol;
 pub mod qr;
 pub mod session;
+pub mod view;
 
 #[cfg(any(
     all(feature = "native", not(target_arch = "wasm32")),
