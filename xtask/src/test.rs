@@ -12,6 +12,16 @@ use std::time::Instant;
 use crate::ctx::{Ctx, Result, describe, step, which};
 use crate::{setup, ui};
 
+/// Inside the e2e run's private D-Bus session: start and unlock a throwaway gnome-keyring kept
+/// in `$ESPRESSO_KEYRING_HOME` (emptied first, so no keyring of the user's is touched and the
+/// password only guards this run's empty keyring), then run the rest of the command.
+const UNLOCK_KEYRING_THEN_EXEC: &str = concat!(
+    "rm -rf \"$ESPRESSO_KEYRING_HOME\" && mkdir -p \"$ESPRESSO_KEYRING_HOME\" && ",
+    "printf espresso | XDG_DATA_HOME=\"$ESPRESSO_KEYRING_HOME\" ",
+    "gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1; ",
+    "exec \"$0\" \"$@\"",
+);
+
 /// Every build and test uses the same features, so the tauri crate is compiled once.
 const APP_FEATURES: &str = "espresso-app/custom-protocol";
 
@@ -128,9 +138,15 @@ pub fn test(ctx: &Ctx, args: &[String]) -> Result {
 
     let e2e = step("end-to-end: Chromium and the Tauri window", || {
         let xvfb = which("xvfb-run").ok_or("xvfb-run not found: run `cargo xtask setup`")?;
+        let dbus = which("dbus-run-session")
+            .ok_or("dbus-run-session not found: run `cargo xtask setup`")?;
         let screenshots = ctx.target_dir.join("screenshots");
-        let mut e2e = Command::new(xvfb);
-        e2e.args(["-a", "-s", "-screen 0 1280x800x24"])
+        // Its own session bus with an unlocked gnome-keyring (the keyring suite's Secret
+        // Service), and its own virtual display (the window suite); both end with the run.
+        let mut e2e = Command::new(dbus);
+        e2e.args(["--", "sh", "-c", UNLOCK_KEYRING_THEN_EXEC])
+            .arg(xvfb)
+            .args(["-a", "-s", "-screen 0 1280x800x24"])
             .arg(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
             // Same package set and features as the unit run, so nothing is rebuilt; only the
             // `#[ignore]`d tests (the e2e suites) run.
@@ -153,7 +169,8 @@ pub fn test(ctx: &Ctx, args: &[String]) -> Result {
                 "TAURI_DRIVER",
                 ctx.root.join("node_modules/.bin/tauri-driver"),
             )
-            .env("ESPRESSO_SCREENSHOT_DIR", &screenshots);
+            .env("ESPRESSO_SCREENSHOT_DIR", &screenshots)
+            .env("ESPRESSO_KEYRING_HOME", ctx.target_dir.join("e2e-keyring"));
         let (tally, result) = run_tests(&mut e2e);
         total.add(tally);
         eprintln!("screenshots: {}", screenshots.display());
