@@ -16,6 +16,24 @@ use crate::workflow::Command;
 const DEADLINE_POLL: Duration = Duration::from_millis(250);
 /// How often open shops' booth codes are checked for rotation.
 const CODE_POLL: Duration = Duration::from_millis(500);
+/// How often old idempotency keys and expired tokens are swept.
+const HOUSEKEEPING: Duration = Duration::from_secs(600);
+
+/// Forget what no request can need any more: idempotency keys past their 24 h, tokens a day
+/// past their expiry (and sessions left with none).
+pub async fn housekeeping(store: &Store) {
+    let now = Utc::now();
+    match store.prune_idempotency(now).await {
+        Ok(n) if n > 0 => tracing::info!(keys = n, "old idempotency keys forgotten"),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "cannot prune idempotency keys"),
+    }
+    match store.prune_tokens(now - chrono::Duration::days(1)).await {
+        Ok(n) if n > 0 => tracing::info!(tokens = n, "expired tokens forgotten"),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "cannot prune tokens"),
+    }
+}
 
 /// Fire every due deadline now, oldest first. Returns how many fired or were dropped.
 pub async fn fire_due_deadlines(store: &Store) -> usize {
@@ -84,11 +102,79 @@ pub fn spawn(store: SharedStore) -> Vec<JoinHandle<()>> {
             }
         })
     };
+    let sweeper = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            loop {
+                housekeeping(&*store).await;
+                tokio::time::sleep(HOUSEKEEPING).await;
+            }
+        })
+    };
     let codes = tokio::spawn(async move {
         loop {
             rotate_codes(&*store).await;
             tokio::time::sleep(CODE_POLL).await;
         }
     });
-    vec![deadlines, codes]
+    vec![deadlines, codes, sweeper]
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use crate::store::SqliteStore;
+
+    #[tokio::test]
+    async fn expired_tokens_and_old_idempotency_keys_are_forgotten_and_nothing_younger() {
+        let store = SqliteStore::open("sqlite::memory:", "http://cafe.test")
+            .await
+            .unwrap();
+        let t0 = chrono::Utc::now();
+        let user = store.ensure_user("ana@example.com", t0).await.unwrap();
+        crate::auth::open_session(&store, &user, t0).await.unwrap();
+        store
+            .remember_answer("ana POST /x", "k", "h", 201, "{}", t0)
+            .await
+            .unwrap();
+
+        // An hour on: the access token (15 min) is gone, the refresh token (30 days) stays.
+        assert_eq!(
+            store.prune_tokens(t0 + Duration::hours(1)).await.unwrap(),
+            1
+        );
+        assert_eq!(
+            store
+                .prune_idempotency(t0 + Duration::hours(1))
+                .await
+                .unwrap(),
+            0
+        );
+        assert!(
+            store
+                .idempotent_answer("ana POST /x", "k")
+                .await
+                .unwrap()
+                .is_some()
+        );
+
+        // A day on the key is past its 24 h; a month on the refresh token and its session go.
+        assert_eq!(
+            store
+                .prune_idempotency(t0 + Duration::hours(26))
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            store.prune_tokens(t0 + Duration::days(31)).await.unwrap(),
+            1
+        );
+        let families: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM token_families")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(families, 0);
+    }
 }

@@ -149,4 +149,20 @@ impl SqliteStore {
         .await
         .map(|_| ())
     }
+
+    /// Forget tokens that expired before `before`, and sessions left with no token. A spent
+    /// refresh token is kept until it expires, so its reuse is still caught until then.
+    pub async fn prune_tokens(&self, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let tokens = sqlx::query("DELETE FROM tokens WHERE expires_ms < ?1")
+            .bind(to_ms(before))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query("DELETE FROM token_families WHERE id NOT IN (SELECT family_id FROM tokens)")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(tokens)
+    }
 }

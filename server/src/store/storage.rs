@@ -76,6 +76,7 @@ pub trait Storage: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<bool, sqlx::Error>;
     async fn revoke_family(&self, family_id: &str, now: DateTime<Utc>) -> Result<(), sqlx::Error>;
+    async fn prune_tokens(&self, before: DateTime<Utc>) -> Result<u64, sqlx::Error>;
     async fn revoke_family_of_token(
         &self,
         token_hash: &str,
@@ -247,6 +248,10 @@ impl Storage for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
         SqliteStore::revoke_family_of_token(self, token_hash, now).await
+    }
+
+    async fn prune_tokens(&self, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+        SqliteStore::prune_tokens(self, before).await
     }
 
     async fn current_code(&self, shop: &str, now: DateTime<Utc>) -> ApiResult<BoothCode> {
