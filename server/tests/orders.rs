@@ -13,14 +13,14 @@ use espresso_core::protocol::{
     BoothCode, Order, OrderDetail, OrderList, OrderState, Problem, Role, Shop, TimeoutStage,
 };
 use espresso_server::Server;
-use espresso_server::config::ServeConfig;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+mod common;
+
+/// The real server (the shared harness) and the order steps these tests repeat.
 struct Cafe {
-    server: Option<Server>,
-    dir: tempfile::TempDir,
-    http: reqwest::Client,
+    test: common::TestServer,
 }
 
 struct Person {
@@ -29,44 +29,28 @@ struct Person {
 
 impl Cafe {
     async fn open() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut cafe = Self {
-            server: None,
-            dir,
-            http: reqwest::Client::new(),
-        };
-        cafe.start().await;
-        cafe
-    }
-
-    fn config(&self) -> ServeConfig {
-        let db = format!("sqlite://{}", self.dir.path().join("espresso.db").display());
-        ServeConfig::for_tests(db, "/nonexistent")
-    }
-
-    async fn start(&mut self) {
-        self.server = Some(Server::start(self.config()).await.unwrap());
-    }
-
-    async fn restart(&mut self) {
-        if let Some(server) = self.server.take() {
-            server.stop().await.unwrap();
+        Self {
+            test: common::TestServer::start().await,
         }
-        self.start().await;
     }
 
     fn server(&self) -> &Server {
-        self.server.as_ref().unwrap()
+        self.test.server()
     }
 
+    /// A signed-in person with `roles`, whose session is opened through the store (the
+    /// one-time-code flow has its own suite).
     async fn person(&self, email: &str, roles: &[Role]) -> Person {
-        let store = self.server().store();
+        self.test.grant(email, roles).await;
         let now = Utc::now();
-        let mut user = store.ensure_user(email, now).await.unwrap();
-        for role in roles {
-            user = store.grant(email, *role, now).await.unwrap();
-        }
-        let session = espresso_server::auth::open_session(store, &user, now)
+        let user = self
+            .test
+            .store()
+            .user_by_email(email)
+            .await
+            .unwrap()
+            .unwrap();
+        let session = espresso_server::auth::open_session(self.test.store(), &user, now)
             .await
             .unwrap();
         Person {
@@ -81,7 +65,9 @@ impl Cafe {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        self.send_with(who, method, path, body, None).await
+        self.test
+            .send(method, path, who.map(|p| p.token.as_str()), body)
+            .await
     }
 
     async fn send_with(
@@ -90,24 +76,15 @@ impl Cafe {
         method: Method,
         path: &str,
         body: Option<Value>,
-        key: Option<&str>,
+        key: &str,
     ) -> (StatusCode, Value) {
         let mut request = self
-            .http
-            .request(method, format!("{}/api/v1{path}", self.server().url()));
-        if let Some(who) = who {
-            request = request.bearer_auth(&who.token);
-        }
+            .test
+            .request(method, path, who.map(|p| p.token.as_str()));
         if let Some(body) = body {
             request = request.json(&body);
         }
-        if let Some(key) = key {
-            request = request.header("Idempotency-Key", key);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        common::read(request.header("Idempotency-Key", key).send().await.unwrap()).await
     }
 
     /// Send and expect success; the body as `T`.
@@ -569,12 +546,12 @@ async fn a_deadline_that_falls_due_while_the_server_is_down_fires_on_start() {
     let order = cafe.order_with(&ana, &code, americano()).await;
     let due = order.deadline_at.unwrap();
 
-    cafe.server.take().unwrap().stop().await.unwrap();
+    cafe.test.stop().await;
     // Stay down until the deadline has passed (a condition on the clock, bounded by `due`).
     while Utc::now() <= due + chrono::Duration::milliseconds(100) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    cafe.start().await;
+    cafe.test.start_again().await;
     let path = format!("/shops/main/orders/{}", order.id);
     let detail: OrderDetail = cafe.ok(&ana, Method::GET, &path, None).await;
     assert_eq!(
@@ -583,7 +560,7 @@ async fn a_deadline_that_falls_due_while_the_server_is_down_fires_on_start() {
         "fired during start, before serving"
     );
     assert_eq!(detail.order.timeout_stage, Some(TimeoutStage::Barista));
-    cafe.restart().await;
+    cafe.test.restart().await;
     let detail: OrderDetail = cafe.ok(&ana, Method::GET, &path, None).await;
     let fired = detail
         .journey
@@ -601,16 +578,10 @@ async fn a_retried_order_with_the_same_key_is_the_same_order() {
     let body = json!({ "code": code, "drink": americano() });
     let path = "/shops/main/orders";
     let (first_status, first) = cafe
-        .send_with(
-            Some(&ana),
-            Method::POST,
-            path,
-            Some(body.clone()),
-            Some("k-1"),
-        )
+        .send_with(Some(&ana), Method::POST, path, Some(body.clone()), "k-1")
         .await;
     let (again_status, again) = cafe
-        .send_with(Some(&ana), Method::POST, path, Some(body), Some("k-1"))
+        .send_with(Some(&ana), Method::POST, path, Some(body), "k-1")
         .await;
     assert_eq!(
         (first_status, again_status),
@@ -622,7 +593,7 @@ async fn a_retried_order_with_the_same_key_is_the_same_order() {
 
     let other = json!({ "code": "OTHER" });
     let (status, problem) = cafe
-        .send_with(Some(&ana), Method::POST, path, Some(other), Some("k-1"))
+        .send_with(Some(&ana), Method::POST, path, Some(other), "k-1")
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(problem["code"], "idempotency_key_reused");
@@ -646,6 +617,7 @@ async fn bad_bodies_get_problems_not_server_errors() {
         (422, Some("validation_failed"))
     );
     let too_big = cafe
+        .test
         .http
         .post(format!(
             "{}/api/v1/shops/main/orders/nope/cancel",
@@ -695,6 +667,7 @@ async fn bad_bodies_get_problems_not_server_errors() {
         ),
     ] {
         let response = cafe
+            .test
             .http
             .post(&url)
             .bearer_auth(&ana.token)

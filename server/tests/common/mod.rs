@@ -60,9 +60,19 @@ impl TestServer {
 
     /// Stop and start again on the same database and mail folder (a new port).
     pub async fn restart(&mut self) {
+        self.stop().await;
+        self.start_again().await;
+    }
+
+    /// Stop the server (gracefully); the database and mail stay for [`Self::start_again`].
+    pub async fn stop(&mut self) {
         if let Some(server) = self.server.take() {
             server.stop().await.expect("the server stops");
         }
+    }
+
+    /// Start a stopped server again on the same database and mail folder (a new port).
+    pub async fn start_again(&mut self) {
         let config = self.config();
         self.server = Some(Server::start(config).await.expect("the server restarts"));
     }
