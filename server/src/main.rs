@@ -6,11 +6,9 @@ use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
 use espresso_core::protocol::Role;
 use espresso_server::auth;
+use espresso_server::config::DEFAULT_DATABASE;
 use espresso_server::config::ServeConfig;
 use espresso_server::store::SqliteStore;
-
-/// Must match `ServeConfig::database`'s default: `users grant` edits the database `serve` uses.
-use espresso_server::config::DEFAULT_DATABASE;
 
 #[derive(Debug, Parser)]
 #[command(name = "espresso-server", version, about = "The Espresso coffee-bar server", long_about = None)]

@@ -3,7 +3,6 @@
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::LazyLock;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
@@ -19,7 +18,7 @@ use espresso_core::protocol::{
 use super::AppState;
 use super::extract::{ApiJson, Caller, bearer};
 use super::openapi::IdempotencyKey;
-use crate::auth::{self, RateLimits};
+use crate::auth;
 use crate::error::{ApiError, ApiResult};
 
 pub fn routes() -> Router<AppState> {
@@ -31,10 +30,6 @@ pub fn routes() -> Router<AppState> {
         .route("/me", get(me).patch(patch_me))
         .route("/users/{email}/roles", put(put_roles))
 }
-
-/// Read once per process: `AppState` has no slot for them yet, and the environment does not
-/// change while the server runs.
-static LIMITS: LazyLock<RateLimits> = LazyLock::new(RateLimits::from_env);
 
 /// The peer address of the connection, when the server was started with connect info; without
 /// it every client counts as one (`X-Forwarded-For` is deliberately not trusted: any client can
@@ -79,7 +74,7 @@ async fn request_code(
     let challenge = auth::otp::request(
         state.store(),
         state.mailer(),
-        &LIMITS,
+        state.rate_limits(),
         &body.email,
         ip,
         Utc::now(),

@@ -39,6 +39,7 @@ struct Inner {
     key_locks: idempotency::KeyLocks,
     live_hub: crate::live::Hub,
     metrics: Arc<crate::metrics::Metrics>,
+    rate_limits: crate::auth::RateLimits,
 }
 
 impl AppState {
@@ -56,12 +57,19 @@ impl AppState {
                 mailer,
                 key_locks: idempotency::KeyLocks::default(),
                 metrics: crate::metrics::Metrics::new(),
+                // Read once when the server starts (`ESPRESSO_OTP_IP_LIMIT_PER_HOUR`).
+                rate_limits: crate::auth::RateLimits::from_env(),
             }),
         }
     }
 
     pub fn store(&self) -> &Store {
         &*self.inner.store
+    }
+
+    /// Sign-in rate limits.
+    pub fn rate_limits(&self) -> &crate::auth::RateLimits {
+        &self.inner.rate_limits
     }
 
     pub fn metrics(&self) -> &crate::metrics::Metrics {
