@@ -176,5 +176,13 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(families, 0);
+
+        // A session being opened (its family written, its tokens not yet) survives a sweep.
+        let now = t0 + Duration::days(31);
+        store.create_family("fam_new", &user.id, now).await.unwrap();
+        store.prune_tokens(now).await.unwrap();
+        crate::auth::issue_pair(&store, &user, "fam_new", now)
+            .await
+            .unwrap();
     }
 }

@@ -150,7 +150,8 @@ impl SqliteStore {
         .map(|_| ())
     }
 
-    /// Forget tokens that expired before `before`, and sessions left with no token. A spent
+    /// Forget tokens that expired before `before`, and sessions (older than that) left with no
+    /// token. A spent
     /// refresh token is kept until it expires, so its reuse is still caught until then.
     pub async fn prune_tokens(&self, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
@@ -159,9 +160,15 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        sqlx::query("DELETE FROM token_families WHERE id NOT IN (SELECT family_id FROM tokens)")
-            .execute(&mut *tx)
-            .await?;
+        // Only families older than the cutoff: a sign-in creates its family a moment before
+        // its tokens, and must not lose it to a sweep in between.
+        sqlx::query(
+            "DELETE FROM token_families
+             WHERE created_ms < ?1 AND id NOT IN (SELECT family_id FROM tokens)",
+        )
+        .bind(to_ms(before))
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(tokens)
     }
