@@ -154,7 +154,7 @@ impl SqliteStore {
     /// token. A spent
     /// refresh token is kept until it expires, so its reuse is still caught until then.
     pub async fn prune_tokens(&self, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let tokens = sqlx::query("DELETE FROM tokens WHERE expires_ms < ?1")
             .bind(to_ms(before))
             .execute(&mut *tx)

@@ -52,7 +52,7 @@ impl SqliteStore {
             return Ok(code);
         }
         let _write = self.write().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Someone may have rotated while we waited for the lock.
         if let Some(code) = latest_valid(self, &mut tx, shop, now).await? {
             return Ok(code);

@@ -140,6 +140,15 @@ impl SqliteStore {
         self.write.lock().await
     }
 
+    /// A writing transaction. `BEGIN IMMEDIATE` takes SQLite's write lock up front (waiting
+    /// under `busy_timeout`), so a transaction that reads and then writes can never be refused
+    /// for a write that another connection committed in between (SQLITE_BUSY_SNAPSHOT).
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
     /// Publish committed events (call while still holding the write lock).
     pub(crate) fn publish(&self, committed: Vec<Committed>) {
         for event in committed {

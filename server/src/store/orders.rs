@@ -98,7 +98,7 @@ impl SqliteStore {
         now: DateTime<Utc>,
     ) -> ApiResult<Order> {
         let _write = self.write().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let facts = facts(&mut tx, shop_id, now).await?;
         let admission = admission(&mut tx, shop_id, &customer.id, code, &facts.day, now).await?;
         let command = Command::Start {
@@ -138,7 +138,7 @@ impl SqliteStore {
         now: DateTime<Utc>,
     ) -> ApiResult<Order> {
         let _write = self.write().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let facts = facts(&mut tx, shop_id, now).await?;
         let current = load_order(&mut tx, shop_id, order_id).await?;
         let Some(current) = current else {

@@ -41,7 +41,7 @@ impl SqliteStore {
         change: impl FnOnce(&mut Shop) -> ApiResult<()>,
     ) -> ApiResult<Shop> {
         let _write = self.write().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut shop = load_shop(&mut tx, id).await?;
         change(&mut shop)?;
         sqlx::query("UPDATE shops SET body = ?2, updated_ms = ?3 WHERE id = ?1")
@@ -66,4 +66,45 @@ pub(super) async fn load_shop(conn: &mut SqliteConnection, id: &str) -> ApiResul
     let body =
         body.ok_or_else(|| ApiError::detail(ErrorCode::NotFound, format!("no shop {id:?}")))?;
     Ok(serde_json::from_str(&body)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::SqliteStore;
+
+    /// Shop changes (read, then write) while sign-ins write on other connections: none may be
+    /// refused because another connection committed first (the transaction takes the write
+    /// lock up front).
+    #[tokio::test]
+    async fn a_shop_change_is_never_refused_for_a_write_on_another_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("espresso.db").display());
+        let store = SqliteStore::open(&url, "http://cafe.test").await.unwrap();
+        let user = store
+            .ensure_user("ana@example.com", Utc::now())
+            .await
+            .unwrap();
+        let writer = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for _ in 0..100 {
+                    crate::auth::open_session(&store, &user, Utc::now())
+                        .await
+                        .unwrap();
+                }
+            })
+        };
+        for i in 0..100 {
+            store
+                .update_shop("main", Utc::now(), |shop| {
+                    shop.name = format!("Espresso {i}");
+                    Ok(())
+                })
+                .await
+                .unwrap();
+        }
+        writer.await.unwrap();
+        assert_eq!(store.shop("main").await.unwrap().name, "Espresso 99");
+    }
 }

@@ -134,7 +134,7 @@ impl SqliteStore {
 
     /// Replace the user's staff roles (`customer` is implicit and always kept).
     pub async fn set_roles(&self, user_id: &str, roles: &[Role]) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM user_roles WHERE user_id = ?1")
             .bind(user_id)
             .execute(&mut *tx)
