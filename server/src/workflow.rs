@@ -218,8 +218,10 @@ pub enum WorkflowError {
     CodeExhausted,
     #[error("finish or cancel your current order first")]
     OpenOrderExists,
+    /// `resets_in_s`: seconds until the next business day (UTC midnight), when the count
+    /// starts again.
     #[error("the limit is {limit} order(s) a day")]
-    DailyLimitReached { limit: u32 },
+    DailyLimitReached { limit: u32, resets_in_s: u64 },
     #[error("the bar has {limit} orders waiting, its most at once")]
     QueueFull { limit: u32 },
     #[error("{name} is not available right now")]
@@ -265,6 +267,9 @@ impl WorkflowError {
         let problem = Problem::new(self.code()).with_detail(self.to_string());
         match self {
             WorkflowError::InvalidTransition { state, .. } => problem.with_state(*state),
+            WorkflowError::DailyLimitReached { resets_in_s, .. } => {
+                problem.with_retry_after_s(*resets_in_s)
+            }
             _ => problem,
         }
     }
@@ -540,6 +545,19 @@ fn check_options(item: &MenuItem, choice: &DrinkChoice) -> Result<(), WorkflowEr
     Ok(())
 }
 
+/// Seconds from `now` until the next business day starts (UTC midnight; the order numbers and
+/// the daily limit count per UTC day). At least 1.
+pub fn until_next_day_s(now: DateTime<Utc>) -> u64 {
+    let next_midnight = now
+        .date_naive()
+        .succ_opt()
+        .and_then(|day| day.and_hms_opt(0, 0, 0))
+        .map(|midnight| midnight.and_utc());
+    next_midnight
+        .map(|at| (at - now).num_seconds().max(1).unsigned_abs())
+        .unwrap_or(1)
+}
+
 /// Admission checks, most lasting first: a closed shop or a bad code makes the rest moot, and
 /// a customer at their limit should hear that rather than "try again later" for a full queue.
 fn start(
@@ -567,6 +585,7 @@ fn start(
     if limits.max_orders_per_day > 0 && admission.orders_today >= limits.max_orders_per_day {
         return Err(WorkflowError::DailyLimitReached {
             limit: limits.max_orders_per_day,
+            resets_in_s: until_next_day_s(ctx.now),
         });
     }
     if admission.queue_length >= limits.max_queue {

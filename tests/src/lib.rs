@@ -12,6 +12,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use espresso_core::Client;
+use espresso_core::protocol::Role;
 use espresso_server::Server;
 use espresso_server::config::ServeConfig;
 use fantoccini::{Client as WebDriver, ClientBuilder, Locator};
@@ -41,40 +43,193 @@ pub fn web_dir() -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-/// A real Espresso server on a free loopback port with its own database in a temp folder.
+/// A real Espresso server on a free loopback port with its own database and mail folder
+/// (`dir:` mailer) in a temp folder; the booth codes' `order_url` points at it.
 pub struct TestServer {
     server: Option<Server>,
-    _data: tempfile::TempDir,
+    addr: SocketAddr,
+    data: tempfile::TempDir,
+    /// Changes the tests made to the configuration, kept for restarts.
+    configure: fn(&mut ServeConfig),
 }
 
 impl TestServer {
     pub async fn start() -> anyhow::Result<Self> {
-        Self::start_at(SocketAddr::from(([127, 0, 0, 1], 0))).await
+        Self::start_with(|_| {}).await
+    }
+
+    /// Start with a configuration `configure` may change (e.g. another mailer).
+    pub async fn start_with(configure: fn(&mut ServeConfig)) -> anyhow::Result<Self> {
+        let port = free_port()?;
+        Self::start_at_with(SocketAddr::from(([127, 0, 0, 1], port)), configure).await
     }
 
     /// Start on a given address (e.g. a port reserved earlier with [`free_port`]).
     pub async fn start_at(addr: SocketAddr) -> anyhow::Result<Self> {
-        let data = tempfile::tempdir()?;
-        let db = format!("sqlite://{}", data.path().join("espresso.db").display());
+        Self::start_at_with(addr, |_| {}).await
+    }
+
+    async fn start_at_with(
+        addr: SocketAddr,
+        configure: fn(&mut ServeConfig),
+    ) -> anyhow::Result<Self> {
+        let mut test = Self {
+            server: None,
+            addr,
+            data: tempfile::tempdir()?,
+            configure,
+        };
+        test.start_again().await?;
+        Ok(test)
+    }
+
+    fn config(&self) -> anyhow::Result<ServeConfig> {
+        let db = format!(
+            "sqlite://{}",
+            self.data.path().join("espresso.db").display()
+        );
         let mut config = ServeConfig::for_tests(db, web_dir()?);
-        config.addr = addr;
-        let server = Server::start(config).await?;
-        Ok(Self {
-            server: Some(server),
-            _data: data,
-        })
+        config.addr = self.addr;
+        config.public_url = format!("http://{}", self.addr);
+        config.mailer = format!("dir:{}", self.mail_dir().display());
+        (self.configure)(&mut config);
+        Ok(config)
     }
 
-    pub fn url(&self) -> String {
-        self.server.as_ref().map(Server::url).unwrap_or_default()
+    /// Start a stopped server again: same address, database and mail folder (pages that were
+    /// open reconnect to it).
+    pub async fn start_again(&mut self) -> anyhow::Result<()> {
+        let config = self.config()?;
+        // The port was just released by the stopped server; give the OS a moment if needed.
+        let mut tries = 0;
+        loop {
+            match Server::start(config.clone()).await {
+                Ok(server) => {
+                    self.server = Some(server);
+                    return Ok(());
+                }
+                Err(error) if tries < 50 => {
+                    tries += 1;
+                    let _ = error;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
     }
 
-    pub async fn stop(mut self) -> anyhow::Result<()> {
+    /// Stop the server (gracefully: live sockets are closed) but keep its data for
+    /// [`Self::start_again`].
+    pub async fn stop_for_now(&mut self) -> anyhow::Result<()> {
         match self.server.take() {
             Some(server) => server.stop().await,
             None => Ok(()),
         }
     }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn mail_dir(&self) -> PathBuf {
+        self.data.path().join("mail")
+    }
+
+    /// The server's own store, for arranging what the API cannot (the first admin).
+    pub fn store(&self) -> anyhow::Result<&espresso_server::store::Store> {
+        match &self.server {
+            Some(server) => Ok(server.store()),
+            None => bail!("the server is stopped"),
+        }
+    }
+
+    /// Give `email` these roles straight in the database (creating the user).
+    pub async fn grant(&self, email: &str, roles: &[Role]) -> anyhow::Result<()> {
+        let now = chrono::Utc::now();
+        self.store()?.ensure_user(email, now).await?;
+        for role in roles {
+            self.store()?.grant(email, *role, now).await?;
+        }
+        Ok(())
+    }
+
+    /// The names of the mails sent to `email` so far, oldest first.
+    pub fn mails_to(&self, email: &str) -> Vec<PathBuf> {
+        let suffix = format!("-{}.eml", email.trim().to_lowercase());
+        let mut mails: Vec<PathBuf> = std::fs::read_dir(self.mail_dir())
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|entry| entry.path())
+                    .filter(|path| {
+                        path.file_name()
+                            .and_then(|name| name.to_str())
+                            .is_some_and(|name| name.ends_with(&suffix) && !name.starts_with('.'))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        mails.sort();
+        mails
+    }
+
+    /// Wait for a mail to `email` beyond the first `seen` ones and return its 6-digit code.
+    pub async fn code_after(&self, email: &str, seen: usize) -> anyhow::Result<String> {
+        wait_for(
+            &format!("a sign-in code mailed to {email}"),
+            STEP_DEADLINE,
+            || async {
+                let mails = self.mails_to(email);
+                let Some(path) = mails.get(seen..).and_then(|new| new.last()) else {
+                    return Ok(None);
+                };
+                let message = std::fs::read_to_string(path)?;
+                Ok(code_in(&message))
+            },
+        )
+        .await
+    }
+
+    /// A native client of this server (the same core the apps use), signed out.
+    pub fn client(&self) -> anyhow::Result<Client> {
+        Ok(Client::new(&self.url())?)
+    }
+
+    /// A client signed in as `email` with `roles` (granted first), through the real
+    /// one-time-code flow.
+    pub async fn sign_in(&self, email: &str, roles: &[Role]) -> anyhow::Result<Client> {
+        if !roles.is_empty() {
+            self.grant(email, roles).await?;
+        }
+        let client = self.client()?;
+        let seen = self.mails_to(email).len();
+        let challenge = client.request_code(email).await?;
+        let code = self.code_after(email, seen).await?;
+        client.verify_code(&challenge.challenge_id, &code).await?;
+        Ok(client)
+    }
+
+    /// An admin client, with the shop `main` open.
+    pub async fn open_shop(&self) -> anyhow::Result<Client> {
+        let admin = self.sign_in("owner@espresso.test", &[Role::Admin]).await?;
+        admin.set_shop_open("main", true).await?;
+        Ok(admin)
+    }
+
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.stop_for_now().await
+    }
+}
+
+/// The 6-digit line of a mail the `dir:` mailer wrote.
+pub fn code_in(message: &str) -> Option<String> {
+    let body = message
+        .split_once("\r\n\r\n")
+        .map_or(message, |(_, body)| body);
+    body.lines()
+        .map(str::trim)
+        .find(|line| line.len() == 6 && line.bytes().all(|b| b.is_ascii_digit()))
+        .map(str::to_owned)
 }
 
 /// A port on loopback that was free a moment ago.
@@ -125,6 +280,73 @@ pub async fn wait_for_text(driver: &WebDriver, css: &str, needle: &str) -> anyho
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Wait until an element matching `css` is on the page (and return it).
+pub async fn wait_for_element(
+    driver: &WebDriver,
+    css: &str,
+) -> anyhow::Result<fantoccini::elements::Element> {
+    wait_for(&format!("{css:?} on the page"), STEP_DEADLINE, || async {
+        Ok(driver.find(Locator::Css(css)).await.ok())
+    })
+    .await
+}
+
+/// Wait until no element matches `css`.
+pub async fn wait_until_gone(driver: &WebDriver, css: &str) -> anyhow::Result<()> {
+    wait_for(
+        &format!("{css:?} to leave the page"),
+        STEP_DEADLINE,
+        || async {
+            Ok(driver
+                .find_all(Locator::Css(css))
+                .await?
+                .is_empty()
+                .then_some(()))
+        },
+    )
+    .await
+}
+
+/// Click the element matching `css` once it is there and enabled.
+pub async fn click(driver: &WebDriver, css: &str) -> anyhow::Result<()> {
+    let element = wait_for(
+        &format!("{css:?} to be clickable"),
+        STEP_DEADLINE,
+        || async {
+            match driver.find(Locator::Css(css)).await {
+                Ok(element) if element.is_enabled().await.unwrap_or(false) => Ok(Some(element)),
+                _ => Ok(None),
+            }
+        },
+    )
+    .await?;
+    element.click().await?;
+    Ok(())
+}
+
+/// Type `text` into the field matching `css` (after clearing it).
+pub async fn fill(driver: &WebDriver, css: &str, text: &str) -> anyhow::Result<()> {
+    let element = wait_for_element(driver, css).await?;
+    element.clear().await?;
+    element.send_keys(text).await?;
+    Ok(())
+}
+
+/// Sign in on the page shown (the shared sign-in form): type `email`, ask for a code, read it
+/// from the server's mail folder and type it; the form signs in at the sixth digit.
+pub async fn sign_in_on_page(
+    driver: &WebDriver,
+    server: &TestServer,
+    email: &str,
+) -> anyhow::Result<()> {
+    let seen = server.mails_to(email).len();
+    fill(driver, "[data-testid=email]", email).await?;
+    click(driver, "[data-testid=send-code]").await?;
+    let code = server.code_after(email, seen).await?;
+    fill(driver, "[data-testid=otp]", &code).await?;
+    wait_until_gone(driver, "[data-testid=otp]").await
 }
 
 /// A WebDriver server process (chromedriver or tauri-driver), killed on drop.

@@ -4,7 +4,11 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 
-use crate::backend::{self, Backend};
+use crate::backend::{self, AppRole, Backend, BackendRef};
+use crate::barista::BaristaApp;
+use crate::customer::CustomerApp;
+use crate::display::DisplayApp;
+use crate::util::query_param;
 
 /// The three apps, chosen from the URL path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,24 +60,47 @@ enum Check {
     Down(String),
 }
 
+/// What every app gets: how to reach the server, and which shop it serves (`?shop=`,
+/// default `main`).
+#[derive(Clone)]
+pub struct Ctx {
+    pub backend: BackendRef,
+    pub shop: String,
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     let kind = AppKind::from_path(&current_path());
-    let backend = backend::detect();
+    let role = match kind {
+        AppKind::Barista => AppRole::Barista,
+        AppKind::Display => AppRole::Display,
+        AppKind::Home | AppKind::Customer => AppRole::Customer,
+    };
+    let backend = backend::detect(role);
     if let Some(document) = web_sys::window().and_then(|w| w.document()) {
         document.set_title(kind.title());
+        if let Some(body) = document.body() {
+            body.set_class_name(kind.theme());
+        }
     }
-    view! {
-        <main class=format!("app {}", kind.theme())>
-            <header class="app-header">
-                <h1>{kind.title()}</h1>
-            </header>
-            {match kind {
-                AppKind::Home => view! { <Home/> }.into_any(),
-                _ => view! { <p class="lede">"This screen is being set up."</p> }.into_any(),
-            }}
-            <ServerStatus backend=backend/>
-        </main>
+    let ctx = Ctx {
+        backend: BackendRef::new(Rc::clone(&backend)),
+        shop: query_param("shop").unwrap_or_else(|| "main".to_owned()),
+    };
+    match kind {
+        AppKind::Customer => view! { <CustomerApp ctx=ctx/> }.into_any(),
+        AppKind::Barista => view! { <BaristaApp ctx=ctx/> }.into_any(),
+        AppKind::Display => view! { <DisplayApp ctx=ctx/> }.into_any(),
+        AppKind::Home => view! {
+            <main class="app theme-customer">
+                <header class="app-header">
+                    <h1>{kind.title()}</h1>
+                </header>
+                <Home/>
+                <ServerStatus backend=backend/>
+            </main>
+        }
+        .into_any(),
     }
 }
 
@@ -90,7 +117,7 @@ fn Home() -> impl IntoView {
 
 /// The server's health, checked on load and on demand.
 #[component]
-fn ServerStatus(backend: Rc<dyn Backend>) -> impl IntoView {
+pub fn ServerStatus(backend: Rc<dyn Backend>) -> impl IntoView {
     let (check, set_check) = signal(Check::Pending);
     let via = backend.via();
     let run = move || {

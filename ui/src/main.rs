@@ -2,9 +2,17 @@
 //!
 //! The page picks its app from the URL path. Components reach the server only through the
 //! [`backend::Backend`] seam, so the same UI runs in a browser and inside the Tauri shell.
+//! Screens are fed by espresso-core's views through [`feed`]; they hold no business rules.
 
 mod app;
 mod backend;
+mod barista;
+mod customer;
+mod display;
+mod feed;
+mod icons;
+mod signin;
+mod util;
 
 fn main() {
     console_error_panic_hook::set_once();

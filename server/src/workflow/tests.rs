@@ -426,9 +426,20 @@ fn a_customer_at_the_daily_limit_cannot_start_another() {
         ..admitted()
     };
     // "Come back tomorrow" beats "try again later" when both apply.
-    given([])
+    let error = given([])
         .when(start(None, admission))
         .then_refuse(ErrorCode::DailyLimitReached);
+    // ... and says when tomorrow starts.
+    let resets_in = error.to_problem().retry_after_s.expect("retry_after_s");
+    assert!((1..=86_400).contains(&resets_in), "{resets_in}");
+}
+
+#[test]
+fn the_daily_limit_resets_at_utc_midnight() {
+    let at = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    assert_eq!(until_next_day_s(at("2026-11-21T23:59:00Z")), 60);
+    assert_eq!(until_next_day_s(at("2026-11-21T00:00:00Z")), 86_400);
+    assert_eq!(until_next_day_s(at("2026-12-31T12:00:00Z")), 43_200);
 }
 
 #[test]

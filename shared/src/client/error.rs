@@ -1,5 +1,7 @@
 //! Why a call did not give the expected answer, as a type an app can match on.
 
+use serde::{Deserialize, Serialize};
+
 use crate::protocol::{ErrorCode, Problem};
 
 /// Why a call to the server did not give the expected answer.
@@ -7,7 +9,11 @@ use crate::protocol::{ErrorCode, Problem};
 /// A refusal by the server is [`ClientError::Api`] with the server's [`Problem`]; match on its
 /// stable code: `err.code() == Some(&ErrorCode::ShopClosed)`. Everything else is about getting
 /// an answer at all.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// Serialisable (`{"kind": "api", "detail": {…problem…}}`) so a shell can hand it to a UI across
+/// a process boundary (the Tauri commands) and the UI matches on it as if it had called itself.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
 pub enum ClientError {
     /// The server refused (any 4xx/5xx with a problem body): `code` says why, `title` in words.
     /// Boxed: a problem is large and errors travel through every `Result` of the client.
@@ -93,5 +99,26 @@ mod tests {
         assert_eq!(ClientError::Timeout.code(), None);
         assert!(ClientError::Timeout.is_transient());
         assert!(ClientError::Timeout.to_string().contains("cannot reach"));
+    }
+
+    #[test]
+    fn an_error_survives_a_trip_through_json_with_its_code_and_extensions() {
+        let refused =
+            ClientError::from(Problem::new(ErrorCode::DailyLimitReached).with_retry_after_s(3_600));
+        for error in [
+            refused,
+            ClientError::Network("refused".into()),
+            ClientError::Timeout,
+            ClientError::SignedOut,
+            ClientError::Status { status: 502 },
+        ] {
+            let json = serde_json::to_string(&error).unwrap();
+            let back: ClientError = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, error, "{json}");
+        }
+        let json =
+            serde_json::to_value(ClientError::from(Problem::new(ErrorCode::QueueFull))).unwrap();
+        assert_eq!(json["kind"], "api");
+        assert_eq!(json["detail"]["code"], "queue_full");
     }
 }

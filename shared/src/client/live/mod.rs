@@ -38,6 +38,7 @@ use std::time::Duration;
 use futures::channel::{mpsc, oneshot};
 use futures::future::{Either, select};
 use futures::{Stream, StreamExt};
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::{Backoff, Client, ClientError, lock, rt};
@@ -79,7 +80,8 @@ impl LiveConfig {
 }
 
 /// What the stream delivers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
 pub enum LiveUpdate {
     /// The connection changed; show it ("live", "reconnecting…").
     Status(LiveStatus),
@@ -91,7 +93,8 @@ pub enum LiveUpdate {
 }
 
 /// The state of the connection.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
 pub enum LiveStatus {
     /// The server said `welcome`: `head` is its newest `seq`, `scope` what this stream sees.
     /// Replayed events (if any) follow.
@@ -109,7 +112,8 @@ pub enum LiveStatus {
 }
 
 /// Why a stream ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
 pub enum LiveEnd {
     /// [`LiveStream::close`] was called, or the handle dropped.
     Closed,
@@ -488,6 +492,29 @@ impl Driver {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn updates_survive_a_trip_through_json() {
+        let updates = [
+            LiveUpdate::Status(LiveStatus::Connected {
+                head: 7,
+                scope: Scope::Staff,
+            }),
+            LiveUpdate::Status(LiveStatus::Reconnecting {
+                attempt: 2,
+                delay: Duration::from_millis(400),
+                reason: "closed".into(),
+            }),
+            LiveUpdate::Status(LiveStatus::Ended(LiveEnd::Failed("no url".into()))),
+            LiveUpdate::Status(LiveStatus::Ended(LiveEnd::SignedOut)),
+            LiveUpdate::Reset { head: 3 },
+        ];
+        for update in updates {
+            let json = serde_json::to_string(&update).unwrap();
+            let back: LiveUpdate = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, update, "{json}");
+        }
+    }
 
     #[test]
     fn duplicates_and_older_events_are_dropped_and_newer_ones_kept() {

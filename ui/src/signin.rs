@@ -1,0 +1,347 @@
+//! Sign-in with a one-time code, shared by the three apps: email → 6-digit code → signed in.
+//!
+//! The code field takes the six digits typed, pasted or filled in by the phone (it is one field
+//! with `autocomplete="one-time-code"`, drawn as six boxes) and signs in by itself at the sixth
+//! digit. Every refusal is said in plain words: a wrong code with the tries left, an expired or
+//! locked code (ask for a new one), too many requests (with when to try again).
+
+use std::rc::Rc;
+
+use espresso_core::protocol::{ErrorCode, OtpChallenge, User};
+use leptos::prelude::*;
+
+use crate::backend::{BackendError, BackendRef};
+use crate::util::{clock_text, now, seconds_until, use_clock};
+
+/// The words for a sign-in refusal.
+pub fn sign_in_error(error: &BackendError) -> String {
+    let Some(problem) = error.problem() else {
+        return match error {
+            BackendError::Network(_) | BackendError::Timeout => {
+                "We cannot reach the coffee bar right now. Check your connection and try again."
+                    .into()
+            }
+            other => other.to_string(),
+        };
+    };
+    match problem.code {
+        ErrorCode::CodeIncorrect => match problem.attempts_left {
+            Some(1) => "That code is not right. You have 1 try left.".into(),
+            Some(0) => "That code is not right. Please ask for a new one.".into(),
+            Some(n) => format!("That code is not right. You have {n} tries left."),
+            None => "That code is not right.".into(),
+        },
+        ErrorCode::CodeExpired => "That code has expired. Send a new one below.".into(),
+        ErrorCode::CodeLocked => "Too many wrong codes. Send a new one below.".into(),
+        ErrorCode::RateLimited => match problem.retry_after_s {
+            Some(s) => format!("Too many tries. Please try again in {}.", clock_text(s)),
+            None => "Too many tries. Please wait a moment and try again.".into(),
+        },
+        ErrorCode::ValidationFailed | ErrorCode::BadRequest => {
+            "Please check the email address.".into()
+        }
+        _ => problem.title.clone(),
+    }
+}
+
+/// Keep the digits of what was typed or pasted, at most six ("123 456" → "123456").
+pub fn digits_of(input: &str) -> String {
+    input.chars().filter(char::is_ascii_digit).take(6).collect()
+}
+
+#[derive(Clone)]
+struct Sent {
+    email: String,
+    challenge: OtpChallenge,
+    resend_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Email, then code. Calls `on_signed_in` with the user once the code is accepted.
+#[component]
+pub fn SignIn(
+    backend: BackendRef,
+    /// The heading, e.g. "Sign in to order".
+    #[prop(into)]
+    title: String,
+    /// One line under it.
+    #[prop(into)]
+    lede: String,
+    on_signed_in: Callback<User>,
+) -> impl IntoView {
+    let email = RwSignal::new(String::new());
+    let code = RwSignal::new(String::new());
+    let sent = RwSignal::new(None::<Sent>);
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let clock = use_clock(1_000);
+
+    let send = {
+        move || {
+            let address = email.get_untracked().trim().to_owned();
+            if !address.contains('@') || address.len() < 3 {
+                error.set(Some("Please enter your email address.".into()));
+                return;
+            }
+            let backend = backend.get();
+            busy.set(true);
+            error.set(None);
+            leptos::task::spawn_local(async move {
+                match backend.request_code(&address).await {
+                    Ok(challenge) => {
+                        let resend_at =
+                            now() + chrono::TimeDelta::seconds(challenge.resend_after_s as i64);
+                        code.try_set(String::new());
+                        sent.try_set(Some(Sent {
+                            email: address,
+                            challenge,
+                            resend_at,
+                        }));
+                    }
+                    Err(e) => {
+                        error.try_set(Some(sign_in_error(&e)));
+                    }
+                }
+                busy.try_set(false);
+            });
+        }
+    };
+    let send = StoredValue::new_local(send);
+
+    let verify = {
+        move || {
+            let Some(current) = sent.get_untracked() else {
+                return;
+            };
+            let digits = code.get_untracked();
+            if digits.len() != 6 || busy.get_untracked() {
+                return;
+            }
+            let backend = backend.get();
+            busy.set(true);
+            error.set(None);
+            leptos::task::spawn_local(async move {
+                match backend
+                    .verify_code(&current.challenge.challenge_id, &digits)
+                    .await
+                {
+                    Ok(user) => on_signed_in.run(user),
+                    Err(e) => {
+                        error.try_set(Some(sign_in_error(&e)));
+                        code.try_set(String::new());
+                    }
+                }
+                busy.try_set(false);
+            });
+        }
+    };
+    let verify = StoredValue::new_local(verify);
+
+    view! {
+        <section class="sign-in panel" aria-labelledby="sign-in-title">
+            <h2 id="sign-in-title">{title}</h2>
+            {move || match sent.get() {
+                None => view! {
+                    <p class="lede">{lede.clone()}</p>
+                    <form class="stack" on:submit=move |ev| {
+                        ev.prevent_default();
+                        send.with_value(|send| send());
+                    }>
+                        <label class="field">
+                            <span class="field-label">"Email"</span>
+                            <input
+                                type="email"
+                                name="email"
+                                autocomplete="email"
+                                inputmode="email"
+                                required
+                                placeholder="you@example.com"
+                                data-testid="email"
+                                prop:value=move || email.get()
+                                on:input=move |ev| email.set(event_target_value(&ev))
+                            />
+                        </label>
+                        <button class="button-primary" type="submit" data-testid="send-code"
+                            disabled=move || busy.get()>
+                            {move || if busy.get() { "Sending…" } else { "Send me a code" }}
+                        </button>
+                    </form>
+                }.into_any(),
+                Some(current) => {
+                    let to = current.email.clone();
+                    let resend_at = current.resend_at;
+                    view! {
+                        <p class="lede">
+                            "We sent a 6-digit code to " <strong>{to}</strong> "."
+                        </p>
+                        <form class="stack" on:submit=move |ev| {
+                            ev.prevent_default();
+                            verify.with_value(|verify| verify());
+                        }>
+                            <label class="field">
+                                <span class="field-label">"Code from the email"</span>
+                                <input
+                                    class="otp"
+                                    type="text"
+                                    name="code"
+                                    inputmode="numeric"
+                                    autocomplete="one-time-code"
+                                    pattern="[0-9]*"
+                                    maxlength="7"
+                                    aria-describedby="otp-help"
+                                    data-testid="otp"
+                                    prop:value=move || code.get()
+                                    on:input=move |ev| {
+                                        let digits = digits_of(&event_target_value(&ev));
+                                        code.set(digits.clone());
+                                        if digits.len() == 6 {
+                                            verify.with_value(|verify| verify());
+                                        }
+                                    }
+                                />
+                            </label>
+                            <p id="otp-help" class="hint">"Six digits. It works for 10 minutes."</p>
+                            <button class="button-primary" type="submit" data-testid="verify"
+                                disabled=move || busy.get() || code.get().len() != 6>
+                                {move || if busy.get() { "Checking…" } else { "Sign in" }}
+                            </button>
+                        </form>
+                        <div class="row-between">
+                            {move || {
+                                let wait = seconds_until(resend_at, clock.get());
+                                if wait > 0 {
+                                    view! {
+                                        <span class="hint num" data-testid="resend-countdown">
+                                            {format!("Send a new code in {}", clock_text(wait))}
+                                        </span>
+                                    }.into_any()
+                                } else {
+                                    view! {
+                                        <button class="button-link" type="button" data-testid="resend"
+                                            disabled=move || busy.get()
+                                            on:click=move |_| send.with_value(|send| send())>
+                                            "Send a new code"
+                                        </button>
+                                    }.into_any()
+                                }
+                            }}
+                            <button class="button-link" type="button" data-testid="change-email"
+                                on:click=move |_| { sent.set(None); error.set(None); }>
+                                "Use another email"
+                            </button>
+                        </div>
+                    }.into_any()
+                }
+            }}
+            <p class="error" role="alert" data-testid="sign-in-error">
+                {move || error.get().unwrap_or_default()}
+            </p>
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use espresso_core::protocol::Problem;
+
+    #[test]
+    fn pasted_codes_keep_their_digits_only() {
+        assert_eq!(digits_of(" 123 456 "), "123456");
+        assert_eq!(digits_of("12-34-56-78"), "123456");
+        assert_eq!(digits_of("abc"), "");
+    }
+
+    #[test]
+    fn refusals_read_in_plain_words() {
+        let wrong =
+            BackendError::from(Problem::new(ErrorCode::CodeIncorrect).with_attempts_left(2));
+        assert_eq!(
+            sign_in_error(&wrong),
+            "That code is not right. You have 2 tries left."
+        );
+        let limited =
+            BackendError::from(Problem::new(ErrorCode::RateLimited).with_retry_after_s(90));
+        assert!(sign_in_error(&limited).contains("1:30"));
+        assert!(sign_in_error(&BackendError::Timeout).contains("cannot reach"));
+    }
+}
+
+/// Who is signed in to this app, shared by its screens (`use_context::<SessionState>()`).
+#[derive(Clone, Copy)]
+pub struct SessionState {
+    pub user: RwSignal<Option<User>>,
+}
+
+impl SessionState {
+    /// Forget the user here (after a sign-out, or when the server ended the session).
+    pub fn signed_out(&self) {
+        self.user.try_set(None);
+    }
+}
+
+/// Sign out through the backend, then show the sign-in screen whatever the server said (a
+/// sign-out that could not reach the server still forgets the session here).
+pub fn sign_out(backend: BackendRef, session: SessionState) {
+    let backend = backend.get();
+    leptos::task::spawn_local(async move {
+        let _ = backend.sign_out().await;
+        session.signed_out();
+    });
+}
+
+/// Shows `signed_in(user)` once someone allowed to act as `role` is signed in, and the sign-in
+/// form until then. A user without the role is told so (staff apps), with a way to switch.
+#[component]
+pub fn Gate(
+    backend: BackendRef,
+    role: espresso_core::protocol::Role,
+    #[prop(into)] title: String,
+    #[prop(into)] lede: String,
+    signed_in: Rc<dyn Fn(User) -> AnyView>,
+) -> impl IntoView {
+    let signed_in = StoredValue::new_local(signed_in);
+    let session = SessionState {
+        user: RwSignal::new(None),
+    };
+    provide_context(session);
+    let checked = RwSignal::new(false);
+    {
+        let backend = backend.get();
+        leptos::task::spawn_local(async move {
+            let user = backend.user().await.ok().flatten();
+            session.user.try_set(user);
+            checked.try_set(true);
+        });
+    }
+    let on_signed_in = Callback::new(move |user: User| session.user.set(Some(user)));
+    move || {
+        if !checked.get() {
+            return view! { <p class="loading" aria-busy="true">"Loading…"</p> }.into_any();
+        }
+        match session.user.get() {
+            Some(user) if espresso_core::protocol::Role::any_can_act_as(&user.roles, role) => {
+                signed_in.with_value(|signed_in| signed_in(user))
+            }
+            Some(user) => {
+                view! {
+                    <section class="panel not-allowed" data-testid="not-allowed">
+                        <h2>"This account cannot use this screen"</h2>
+                        <p class="lede">
+                            <strong>{user.email.clone()}</strong>
+                            " is signed in, but it is not set up for this screen. Ask the shop's owner to add it (espresso-server users grant), or sign in with another account."
+                        </p>
+                        <button class="button-primary" on:click=move |_| sign_out(backend, session)>
+                            "Sign in with another account"
+                        </button>
+                    </section>
+                }
+                .into_any()
+            }
+            None => view! {
+                <SignIn backend=backend title=title.clone() lede=lede.clone()
+                    on_signed_in=on_signed_in/>
+            }
+            .into_any(),
+        }
+    }
+}
