@@ -322,6 +322,14 @@ pub async fn click(driver: &WebDriver, css: &str) -> anyhow::Result<()> {
         },
     )
     .await?;
+    // As a person would: scroll it to the middle of the screen first (a sticky bar may cover
+    // the edges).
+    driver
+        .execute(
+            "arguments[0].scrollIntoView({block: 'center', inline: 'center'});",
+            vec![serde_json::to_value(&element)?],
+        )
+        .await?;
     element.click().await?;
     Ok(())
 }

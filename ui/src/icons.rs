@@ -123,3 +123,19 @@ pub fn Icon(symbol: Symbol) -> impl IntoView {
         </svg>
     }
 }
+
+/// A hanging "Closed" sign: the customer's closed screens and the display's closed panel.
+#[component]
+pub fn ClosedSign() -> impl IntoView {
+    view! {
+        <svg class="closed-sign-art" viewBox="0 0 200 130" role="img" aria-label="Closed">
+            <circle cx="100" cy="10" r="6" fill="currentColor"/>
+            <path d="M100 12L40 52M100 12l60 40" fill="none" stroke="currentColor" stroke-width="4"
+                stroke-linecap="round"/>
+            <rect x="14" y="48" width="172" height="74" rx="14" fill="var(--foam)"
+                stroke="currentColor" stroke-width="5"/>
+            <text x="100" y="97" text-anchor="middle" font-size="34" font-weight="700" textLength="136" lengthAdjust="spacingAndGlyphs"
+                fill="var(--late)" font-family="system-ui, sans-serif">"CLOSED"</text>
+        </svg>
+    }
+}

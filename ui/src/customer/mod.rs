@@ -1,11 +1,401 @@
-//! The customer app (being built).
+//! The customer app: scan the booth's QR code, sign in, choose a drink, follow it live.
+//!
+//! One column, one primary action per screen. What the screen shows is derived from the
+//! customer's live view (`MyOrdersView`): a reload, a locked phone or a dropped network comes
+//! back to the same place, caught up. The booth code from the QR link (`?code=`) starts an order
+//! once; it is then dropped from the address so a reload never tries it again.
 
+mod menu;
+mod refusal;
+mod status;
+mod story;
+
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use espresso_core::protocol::{ErrorCode, EventType, Order, OrderState, Role, User};
+use espresso_core::view::MyOrdersView;
 use leptos::prelude::*;
 
 use crate::app::Ctx;
+use crate::backend::BackendError;
+use crate::feed::{Connection, ConnectionBadge, Feed, use_feed};
+use crate::icons::{ClosedSign, DrinkIcon, Icon, Symbol};
+use crate::signin::{Gate, SessionState};
+use crate::util::{chime, load_flag, notify, query_param, set_query_param, vibrate};
+
+use menu::Menu;
+use refusal::Refusal;
+use status::{Finished, NamePrompt, Status};
+use story::{History, Receipt};
+
+/// The customer's live orders in this shop.
+pub type MyFeed = Feed<MyOrdersView>;
 
 #[component]
 pub fn CustomerApp(ctx: Ctx) -> impl IntoView {
-    let _ = ctx;
-    view! { <main class="app"><p class="lede">"This screen is being set up."</p></main> }
+    let backend = ctx.backend;
+    let signed_in: Rc<dyn Fn(User) -> AnyView> =
+        Rc::new(move |user| view! { <Ordering ctx=ctx.clone() user=user/> }.into_any());
+    let arriving_with_code = query_param("code").is_some();
+    let lede = if arriving_with_code {
+        "Your drink is one step away. We'll email you a 6-digit code: no password, no app."
+    } else {
+        "We'll email you a 6-digit code: no password, no app."
+    };
+    view! {
+        <main class="app customer">
+            <header class="customer-brand">
+                <DrinkIcon icon="cappuccino"/>
+                <span>"Espresso"</span>
+            </header>
+            <Gate backend=backend role=Role::Customer title="Sign in to order" lede=lede
+                signed_in=signed_in/>
+        </main>
+    }
+}
+
+/// What the main screen is showing; changes only when the kind of screen changes, so a
+/// screen's own state (the drink being chosen) survives live updates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Phase {
+    Loading,
+    AskName,
+    Starting,
+    Refused,
+    Menu(String),
+    Status(String),
+    Finished(String),
+    Idle,
+}
+
+/// Which page of the app is open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Page {
+    Main,
+    History,
+    Receipt(String),
+}
+
+#[component]
+fn Ordering(ctx: Ctx, user: User) -> impl IntoView {
+    let backend = ctx.backend;
+    let shop = ctx.shop.clone();
+    let session = use_context::<SessionState>();
+    let my_id = user.id.clone();
+    let alerted = StoredValue::new(HashSet::<String>::new());
+    let on_event: Rc<dyn Fn(&espresso_core::protocol::Event)> = {
+        let my_id = my_id.clone();
+        Rc::new(move |event| {
+            let Some(order) = &event.order else { return };
+            if event.kind == EventType::OrderCompleted && order.customer.id == my_id {
+                let first = alerted
+                    .try_update_value(|seen| seen.insert(order.id.clone()))
+                    .unwrap_or(false);
+                if first {
+                    ready_alert(order);
+                }
+            }
+        })
+    };
+    let feed: MyFeed = use_feed(
+        backend.get(),
+        shop.clone(),
+        MyOrdersView::new(shop.clone(), user.id.clone()),
+        Some(on_event),
+    );
+    Effect::new(move |_| {
+        if feed.connection.get() == Connection::SignedOut
+            && let Some(session) = session
+        {
+            session.signed_out();
+        }
+    });
+
+    // The first name is asked once per account on this device, before the first order (an
+    // order carries the name it was started with).
+    let asked_key = format!("name-asked.{}", user.id);
+    let name_settled = RwSignal::new(load_flag(&asked_key, false));
+    if !name_settled.get_untracked() {
+        let backend = backend.get();
+        leptos::task::spawn_local(async move {
+            if let Ok(me) = backend.me().await
+                && me.display_name.is_some()
+            {
+                name_settled.try_set(true);
+            }
+        });
+    }
+
+    let page = RwSignal::new(Page::Main);
+    let scan_code = RwSignal::new(query_param("code"));
+    let starting = RwSignal::new(false);
+    let refusal = RwSignal::new(None::<BackendError>);
+    let notice = RwSignal::new(None::<String>);
+    // The order this screen follows, so its end (cancelled, timed out, collected) is shown
+    // until the customer is done with it.
+    let followed = RwSignal::new(None::<String>);
+    // The order as the start call returned it, until the live view has it.
+    let started = RwSignal::new(None::<Order>);
+
+    let start = {
+        let shop = shop.clone();
+        move |code: String| {
+            let backend = backend.get();
+            let shop = shop.clone();
+            starting.set(true);
+            refusal.set(None);
+            leptos::task::spawn_local(async move {
+                let result = backend.start_order(&shop, &code, None).await;
+                starting.try_set(false);
+                match result {
+                    Ok(order) => {
+                        forget_code(scan_code);
+                        followed.try_set(Some(order.id.clone()));
+                        started.try_set(Some(order));
+                    }
+                    Err(error) => {
+                        let keep_code = error.is_transient()
+                            || matches!(
+                                error.code(),
+                                Some(ErrorCode::ShopClosed | ErrorCode::QueueFull)
+                            );
+                        if !keep_code {
+                            forget_code(scan_code);
+                        }
+                        if error.code() == Some(&ErrorCode::OpenOrderExists) {
+                            notice.try_set(Some(
+                                "You already have an order on the way: here it is.".into(),
+                            ));
+                        } else if matches!(error, BackendError::SignedOut) {
+                            if let Some(session) = session {
+                                session.signed_out();
+                            }
+                        } else {
+                            refusal.try_set(Some(error));
+                        }
+                    }
+                }
+            });
+        }
+    };
+    let start = StoredValue::new_local(start);
+
+    // The open order, from the live view (or from the start call until the view has it).
+    let current = Memo::new(move |_| {
+        let from_view = feed.view.with(|view| view.current().cloned());
+        from_view.or_else(|| {
+            started.get().filter(|order| {
+                feed.view
+                    .with(|view| !view.history().iter().any(|done| done.id == order.id))
+            })
+        })
+    });
+
+    // Arriving from a QR link: start the order once the view is loaded, unless one is open.
+    Effect::new(move |_| {
+        if !feed.loaded.get() || !name_settled.get() || starting.get_untracked() {
+            return;
+        }
+        let Some(code) = scan_code.get() else { return };
+        if refusal.get_untracked().is_some() {
+            return;
+        }
+        if current.get_untracked().is_some() {
+            forget_code(scan_code);
+            notice.set(Some(
+                "You already have an order on the way: here it is.".into(),
+            ));
+            return;
+        }
+        start.with_value(|start| start(code));
+    });
+
+    Effect::new(move |_| {
+        if let Some(order) = current.get() {
+            if followed.get_untracked().as_deref() != Some(order.id.as_str()) {
+                followed.set(Some(order.id));
+            }
+        }
+    });
+
+    let phase = Memo::new(move |_| {
+        if starting.get() {
+            return Phase::Starting;
+        }
+        if refusal.with(Option::is_some) {
+            return Phase::Refused;
+        }
+        if !feed.loaded.get() {
+            return Phase::Loading;
+        }
+        if let Some(order) = current.get() {
+            return match order.state {
+                OrderState::AwaitingDrink => Phase::Menu(order.id),
+                _ => Phase::Status(order.id),
+            };
+        }
+        // About to start an order (which carries the name it starts with): ask first, once.
+        if !name_settled.get() && scan_code.with(Option::is_some) {
+            return Phase::AskName;
+        }
+        if let Some(id) = followed.get() {
+            let finished = feed.view.with(|view| {
+                view.history()
+                    .iter()
+                    .any(|order| order.id == id && order.state.is_finished())
+            });
+            if finished {
+                return Phase::Finished(id);
+            }
+        }
+        Phase::Idle
+    });
+
+    let shop_name = move || {
+        feed.view
+            .with(|view| view.shop().map(|shop| shop.name.clone()))
+            .unwrap_or_else(|| "Espresso".to_owned())
+    };
+    let retry = Callback::new(move |()| {
+        refusal.set(None);
+        if let Some(code) = scan_code.get_untracked() {
+            start.with_value(|start| start(code));
+        }
+    });
+    let dismiss = Callback::new(move |()| refusal.set(None));
+    let done = Callback::new(move |()| {
+        followed.set(None);
+        started.set(None);
+    });
+    let open_page = Callback::new(move |next: Page| page.set(next));
+
+    view! {
+        <header class="customer-bar">
+            <span class="brand">{shop_name}</span>
+            <ConnectionBadge connection=feed.connection/>
+            <button class="button-link" data-testid="open-history"
+                on:click=move |_| page.set(Page::History)>
+                <Icon symbol=Symbol::Receipt/>
+                <span>"My orders"</span>
+            </button>
+        </header>
+        <p class="notice" role="status" data-testid="notice">{move || notice.get().unwrap_or_default()}</p>
+        {move || match page.get() {
+            Page::History => view! {
+                <History feed=feed backend=backend on_open=open_page user_email=user.email.clone()/>
+            }.into_any(),
+            Page::Receipt(order_id) => view! {
+                <Receipt backend=backend shop=shop.clone() order_id=order_id on_open=open_page/>
+            }.into_any(),
+            Page::Main => {
+                let shop = shop.clone();
+                let asked_key = asked_key.clone();
+                (move || match phase.get() {
+                    Phase::Loading => view! {
+                        <p class="loading" aria-busy="true">"Loading your order…"</p>
+                    }.into_any(),
+                    Phase::AskName => view! {
+                        <NamePrompt backend=backend asked_key=asked_key.clone()
+                            on_done=Callback::new(move |()| name_settled.set(true))/>
+                    }.into_any(),
+                    Phase::Starting => view! {
+                        <section class="panel center" data-testid="starting">
+                            <h2>"Starting your order…"</h2>
+                        </section>
+                    }.into_any(),
+                    Phase::Refused => view! {
+                        <Refusal
+                            error=refusal.get_untracked().unwrap_or(BackendError::Timeout)
+                            can_retry=scan_code.get_untracked().is_some()
+                            on_retry=retry
+                            on_dismiss=dismiss
+                        />
+                    }.into_any(),
+                    Phase::Menu(order_id) => view! {
+                        <Menu feed=feed backend=backend shop=shop.clone() order_id=order_id/>
+                    }.into_any(),
+                    Phase::Status(order_id) => view! {
+                        <Status feed=feed backend=backend shop=shop.clone() order_id=order_id/>
+                    }.into_any(),
+                    Phase::Finished(order_id) => view! {
+                        <Finished feed=feed order_id=order_id on_done=done on_open=open_page/>
+                    }.into_any(),
+                    Phase::Idle => view! { <Idle feed=feed/> }.into_any(),
+                })
+                .into_any()
+            }
+        }}
+    }
+}
+
+/// Drop the booth code from the page's address: it has done its job (or cannot).
+fn forget_code(scan_code: RwSignal<Option<String>>) {
+    scan_code.try_set(None);
+    set_query_param("code", None);
+}
+
+/// The order is ready: buzz, chime and notify, where the platform allows.
+fn ready_alert(order: &Order) {
+    vibrate(&[200, 100, 200, 100, 400]);
+    chime(true);
+    let number = order.number.map(|n| format!(" #{n}")).unwrap_or_default();
+    notify(
+        &format!("Your drink{number} is ready"),
+        "Pick it up at the bar. Look for your number on the big screen.",
+    );
+}
+
+/// No open order: how to get one.
+#[component]
+fn Idle(feed: MyFeed) -> impl IntoView {
+    let open = move || feed.view.with(|view| view.shop_open());
+    move || {
+        match open() {
+        Some(false) => view! {
+            <section class="panel center closed-sign" data-testid="shop-closed">
+                <ClosedSign/>
+                <h2>"We're closed right now"</h2>
+                <p class="lede">"The bar opens again soon. When it does, scan the code on the big screen to order."</p>
+            </section>
+        }
+        .into_any(),
+        _ => view! {
+            <section class="panel center" data-testid="scan-prompt">
+                <div class="scan-art" aria-hidden="true">
+                    <svg viewBox="0 0 48 48" fill="none" stroke="currentColor" stroke-width="3"
+                        stroke-linecap="round" stroke-linejoin="round">
+                        <path d="M6 16V8a2 2 0 0 1 2-2h8M32 6h8a2 2 0 0 1 2 2v8M42 32v8a2 2 0 0 1-2 2h-8M16 42H8a2 2 0 0 1-2-2v-8"/>
+                        <path d="M14 14h8v8h-8zM26 26h8v8h-8zM26 14h8v8h-8zM14 26h8v8h-8z"/>
+                    </svg>
+                </div>
+                <h2>"Scan the code on the big screen"</h2>
+                <p class="lede">"Point your phone's camera at the QR code by the bar to start an order."</p>
+            </section>
+        }
+        .into_any(),
+    }
+    }
+}
+
+/// The drink in words, e.g. "Flat White · Oat milk".
+pub fn describe_drink(order: &Order) -> String {
+    match &order.drink {
+        Some(drink) if drink.options.is_empty() => drink.name.clone(),
+        Some(drink) => {
+            let options: Vec<String> = drink
+                .options
+                .iter()
+                .map(|(group, choice)| {
+                    if group == "milk" {
+                        format!("{choice} milk")
+                    } else {
+                        choice.clone()
+                    }
+                })
+                .collect();
+            format!("{} · {}", drink.name, options.join(", "))
+        }
+        None => "No drink chosen yet".to_owned(),
+    }
 }

@@ -1,0 +1,258 @@
+//! The customer app in headless Chromium with a phone viewport (390×844) against the real
+//! server: from the booth's QR link to a drink that is ready, and every refusal on its own
+//! screen. The barista's side is driven through the API with the real client.
+
+use espresso_core::Client;
+use espresso_core::protocol::{LimitsPatch, Order, OrderState, Role, ShopPatch};
+use espresso_tests::{
+    Browser, STEP_DEADLINE, TestServer, click, sign_in_on_page, wait_for, wait_for_element,
+    wait_for_text, wait_until_gone,
+};
+use fantoccini::Locator;
+
+const PHONE: (u32, u32) = (390, 844);
+
+/// The shop's order with this number, as the barista sees it.
+async fn order_numbered(barista: &Client, number: u32) -> anyhow::Result<Order> {
+    wait_for(
+        &format!("order #{number} on the bar"),
+        STEP_DEADLINE,
+        || async {
+            let orders = barista.orders("main", &[], None).await?;
+            Ok(orders.into_iter().find(|o| o.number == Some(number)))
+        },
+    )
+    .await
+}
+
+#[tokio::test]
+#[ignore = "needs the web build and Chromium: run through `cargo xtask test`"]
+async fn a_customer_orders_from_the_qr_code_and_sees_it_ready_without_reloading()
+-> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let admin = server.open_shop().await?;
+    let barista = server
+        .sign_in("barista@espresso.test", &[Role::Barista])
+        .await?;
+    let booth = admin.booth_code("main").await?;
+    let browser = Browser::start(PHONE.0, PHONE.1).await?;
+    let driver = &browser.driver;
+
+    // Given the phone opened the booth's QR link,
+    driver.goto(&booth.order_url).await?;
+    wait_for_text(driver, "#sign-in-title", "Sign in to order").await?;
+    browser.screenshot("customer-1-sign-in-390x844").await?;
+
+    // when the customer signs in with the code from the mail,
+    sign_in_on_page(driver, &server, "ana@example.com").await?;
+    // (Asked once for a first name for the board; she skips it.)
+    click(driver, "[data-testid=name-skip]").await?;
+
+    // then the order has started: the menu, with the time left to choose.
+    wait_for_element(driver, "[data-testid=menu]").await?;
+    let countdown =
+        wait_for_text(driver, "[data-testid=choose-countdown]", "left to choose").await?;
+    assert!(
+        countdown.starts_with('4') || countdown.starts_with('5'),
+        "{countdown}"
+    );
+    // The code did its job and left the address: a reload will not redeem it again.
+    assert!(!driver.current_url().await?.as_str().contains("code="));
+
+    // A milk drink cannot be ordered before the milk is chosen.
+    click(driver, "[data-testid=drink-flat_white]").await?;
+    wait_for_text(driver, "[data-testid=missing]", "Choose your milk").await?;
+    let order_now = driver.find(Locator::Css("[data-testid=order-now]")).await?;
+    assert!(
+        !order_now.is_enabled().await?,
+        "ordering without milk must not be possible"
+    );
+    click(driver, "[data-testid=option-milk-oat]").await?;
+    wait_for_text(driver, "[data-testid=summary]", "Flat White · Oat milk").await?;
+    browser.screenshot("customer-2-menu-390x844").await?;
+    click(driver, "[data-testid=order-now]").await?;
+
+    // The order is queued with its number as the hero.
+    wait_for_text(driver, "[data-testid=status-headline]", "in the queue").await?;
+    wait_for_text(driver, "[data-testid=order-number]", "#1").await?;
+    browser.screenshot("customer-3-queued-390x844").await?;
+
+    // A reload mid-order comes back to the live status.
+    driver.refresh().await?;
+    wait_for_text(driver, "[data-testid=order-number]", "#1").await?;
+    wait_for_text(driver, "[data-testid=status-drink]", "Flat White").await?;
+
+    // When a barista starts it, then completes it, the page follows without a reload.
+    let order = order_numbered(&barista, 1).await?;
+    barista.claim("main", &order.id).await?;
+    wait_for_text(driver, "[data-testid=status-headline]", "being made").await?;
+    barista.complete("main", &order.id).await?;
+    wait_for_text(driver, "[data-testid=status-headline]", "Ready").await?;
+    browser.screenshot("customer-4-ready-390x844").await?;
+
+    // Handed over: the end screen and a receipt with the order's journey.
+    barista.collect("main", &order.id).await?;
+    wait_for_element(driver, "[data-testid=finished-collected]").await?;
+    click(driver, "[data-testid=open-receipt]").await?;
+    let journey = wait_for_text(driver, "[data-testid=journey]", "Handed over").await?;
+    for step in [
+        "Scanned the code",
+        "Ordered",
+        "started making it",
+        "Ready to pick up",
+    ] {
+        assert!(journey.contains(step), "{step:?} missing from {journey:?}");
+    }
+    browser.screenshot("customer-5-receipt-390x844").await?;
+
+    // The history lists the order.
+    click(driver, "[data-testid=back]").await?;
+    let history = wait_for_text(driver, "[data-testid=history]", "Collected").await?;
+    assert!(history.contains("#1"), "{history}");
+
+    // Scanning again the same day: the daily limit (one drink) says when it resets.
+    driver.goto(&booth.order_url).await?;
+    let refusal = wait_for_text(
+        driver,
+        "[data-testid=refusal-daily-limit]",
+        "all your drinks",
+    )
+    .await?;
+    assert!(refusal.contains("You can order again in"), "{refusal}");
+    browser.screenshot("customer-6-daily-limit-390x844").await?;
+
+    browser.close().await?;
+    server.stop().await
+}
+
+#[tokio::test]
+#[ignore = "needs the web build and Chromium: run through `cargo xtask test`"]
+async fn a_closed_shop_and_a_used_up_code_each_say_what_to_do() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    // A closed shop whose booth code starts one order only.
+    let admin = server
+        .sign_in("owner@espresso.test", &[Role::Admin])
+        .await?;
+    let limits = LimitsPatch {
+        drinks_per_code: Some(1),
+        ..LimitsPatch::default()
+    };
+    admin
+        .patch_shop(
+            "main",
+            &ShopPatch {
+                limits: Some(limits),
+                ..ShopPatch::default()
+            },
+        )
+        .await?;
+    let booth = admin.booth_code("main").await?;
+    assert_eq!(booth.remaining, 1);
+    let browser = Browser::start(PHONE.0, PHONE.1).await?;
+    let driver = &browser.driver;
+
+    // A customer scans while the shop is closed: the closed screen, with "try again".
+    driver.goto(&booth.order_url).await?;
+    sign_in_on_page(driver, &server, "cleo@example.com").await?;
+    click(driver, "[data-testid=name-skip]").await?;
+    wait_for_text(driver, "[data-testid=refusal-closed]", "closed").await?;
+    browser
+        .screenshot("customer-refusal-closed-390x844")
+        .await?;
+
+    // The shop opens; trying again starts the order (and uses the code up).
+    admin.set_shop_open("main", true).await?;
+    click(driver, "[data-testid=try-again]").await?;
+    wait_for_element(driver, "[data-testid=menu]").await?;
+
+    // An unavailable drink is shown but cannot be chosen.
+    admin
+        .set_item_available("main", "cappuccino", false)
+        .await?;
+    wait_for_text(
+        driver,
+        "[data-testid=drink-cappuccino]",
+        "Not available right now",
+    )
+    .await?;
+    let cappuccino = driver
+        .find(Locator::Css("[data-testid=drink-cappuccino]"))
+        .await?;
+    assert!(!cappuccino.is_enabled().await?);
+
+    // She changes her mind and cancels before choosing.
+    click(driver, "[data-testid=cancel-start]").await?;
+    wait_for_element(driver, "[data-testid=finished-cancelled]").await?;
+    click(driver, "[data-testid=finished-done]").await?;
+    wait_for_element(driver, "[data-testid=scan-prompt]").await?;
+
+    // Someone else scans the same (used up) code: the screen says to scan the new one.
+    click(driver, "[data-testid=open-history]").await?;
+    click(driver, "[data-testid=sign-out]").await?;
+    wait_for_element(driver, "[data-testid=email]").await?;
+    driver.goto(&booth.order_url).await?;
+    sign_in_on_page(driver, &server, "dan@example.com").await?;
+    click(driver, "[data-testid=name-skip]").await?;
+    let refusal = wait_for_text(driver, "[data-testid=refusal-code-used-up]", "used up").await?;
+    assert!(refusal.contains("Scan the new code"), "{refusal}");
+    browser
+        .screenshot("customer-refusal-used-up-390x844")
+        .await?;
+    click(driver, "[data-testid=refusal-ok]").await?;
+    wait_until_gone(driver, "[data-testid=refusal-code-used-up]").await?;
+
+    browser.close().await?;
+    server.stop().await
+}
+
+#[tokio::test]
+#[ignore = "needs the web build and Chromium: run through `cargo xtask test`"]
+async fn a_queued_order_can_be_cancelled_after_confirming() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let admin = server.open_shop().await?;
+    let booth = admin.booth_code("main").await?;
+    let browser = Browser::start(320, 640).await?;
+    let driver = &browser.driver;
+
+    driver.goto(&booth.order_url).await?;
+    sign_in_on_page(driver, &server, "eve@example.com").await?;
+
+    // The first name, asked once before the first order, goes on the board.
+    let name = wait_for_element(driver, "[data-testid=name-input]").await?;
+    name.send_keys("Eve").await?;
+    browser.screenshot("customer-name-320x640").await?;
+    click(driver, "[data-testid=name-save]").await?;
+    wait_until_gone(driver, "[data-testid=name-prompt]").await?;
+    click(driver, "[data-testid=drink-espresso]").await?;
+    click(driver, "[data-testid=order-now]").await?;
+    wait_for_text(driver, "[data-testid=status-headline]", "in the queue").await?;
+    wait_for_text(driver, "[data-testid=status]", "For Eve").await?;
+    // The bar sees the name on the order.
+    let named = wait_for("the name on the order", STEP_DEADLINE, || async {
+        let orders = admin.orders("main", &[OrderState::Queued], None).await?;
+        Ok(orders
+            .into_iter()
+            .find(|o| o.customer.display_name.is_some()))
+    })
+    .await?;
+    assert_eq!(named.customer.display_name.as_deref(), Some("Eve"));
+    browser.screenshot("customer-queued-320x640").await?;
+
+    // Cancel asks first; "keep my order" keeps it.
+    click(driver, "[data-testid=cancel-order]").await?;
+    click(driver, "[data-testid=confirm-cancel-no]").await?;
+    wait_until_gone(driver, "[data-testid=confirm-cancel]").await?;
+    click(driver, "[data-testid=cancel-order]").await?;
+    browser
+        .screenshot("customer-confirm-cancel-320x640")
+        .await?;
+    click(driver, "[data-testid=confirm-cancel-yes]").await?;
+    wait_for_text(driver, "[data-testid=finished-cancelled]", "cancelled").await?;
+
+    let cancelled = admin.orders("main", &[OrderState::Cancelled], None).await?;
+    assert_eq!(cancelled.len(), 1);
+    assert_eq!(cancelled[0].id, named.id);
+
+    browser.close().await?;
+    server.stop().await
+}

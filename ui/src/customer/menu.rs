@@ -1,0 +1,272 @@
+//! Choosing the drink: cards with icons, options one per group (required groups enforced), a
+//! summary and "Order now", within the order's time to choose.
+
+use std::collections::BTreeMap;
+
+use espresso_core::protocol::{DrinkChoice, ErrorCode, MenuItem};
+use leptos::prelude::*;
+
+use super::MyFeed;
+use crate::backend::{BackendError, BackendRef};
+use crate::icons::DrinkIcon;
+use crate::util::{clock_text, seconds_until, use_clock};
+
+/// What is missing before this choice can be ordered, in words (`None`: ready to order).
+pub fn missing_choice(item: &MenuItem, options: &BTreeMap<String, String>) -> Option<String> {
+    item.modifiers
+        .iter()
+        .find(|group| group.required && !options.contains_key(&group.id))
+        .map(|group| format!("Choose your {}", group.name.to_lowercase()))
+}
+
+/// The words for a refusal of the chosen drink.
+fn choice_error(error: &BackendError) -> String {
+    match error.code() {
+        Some(ErrorCode::ItemUnavailable) => {
+            "Sorry, that drink just ran out. Please choose another one.".into()
+        }
+        Some(ErrorCode::DrinkInvalid) => "That choice is not on the menu any more.".into(),
+        Some(ErrorCode::InvalidTransition) => "This order can no longer be changed.".into(),
+        _ if error.is_transient() => {
+            "We cannot reach the bar right now. Check your connection and try again.".into()
+        }
+        _ => error
+            .problem()
+            .map(|p| p.title.clone())
+            .unwrap_or_else(|| error.to_string()),
+    }
+}
+
+#[component]
+pub fn Menu(feed: MyFeed, backend: BackendRef, shop: String, order_id: String) -> impl IntoView {
+    let clock = use_clock(1_000);
+    let chosen = RwSignal::new(None::<String>);
+    let options = RwSignal::new(BTreeMap::<String, String>::new());
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let menu = Memo::new(move |_| {
+        feed.view
+            .with(|view| view.shop().map(|shop| shop.menu.clone()))
+            .unwrap_or_default()
+    });
+    let deadline = {
+        let order_id = order_id.clone();
+        Memo::new(move |_| {
+            feed.view.with(|view| {
+                view.current()
+                    .filter(|order| order.id == order_id)
+                    .and_then(|order| order.deadline_at)
+            })
+        })
+    };
+    let item = move || {
+        let id = chosen.get()?;
+        menu.with(|menu| menu.iter().find(|item| item.id == id).cloned())
+    };
+    // A drink that goes off the menu while chosen is unchosen.
+    Effect::new(move |_| {
+        if let Some(id) = chosen.get() {
+            let available =
+                menu.with(|menu| menu.iter().any(|item| item.id == id && item.available));
+            if !available {
+                chosen.set(None);
+                options.set(BTreeMap::new());
+                error.set(Some(
+                    "Sorry, that drink just ran out. Please choose another one.".into(),
+                ));
+            }
+        }
+    });
+
+    let order_now = {
+        let shop = shop.clone();
+        let order_id = order_id.clone();
+        move || {
+            let Some(item_id) = chosen.get_untracked() else {
+                return;
+            };
+            if busy.get_untracked() {
+                return;
+            }
+            let drink = DrinkChoice {
+                item_id,
+                options: options.get_untracked(),
+            };
+            let backend = backend.get();
+            let (shop, order_id) = (shop.clone(), order_id.clone());
+            busy.set(true);
+            error.set(None);
+            leptos::task::spawn_local(async move {
+                if let Err(e) = backend.choose_drink(&shop, &order_id, drink).await {
+                    error.try_set(Some(choice_error(&e)));
+                }
+                busy.try_set(false);
+            });
+        }
+    };
+    let order_now = StoredValue::new_local(order_now);
+    let cancel = move |_| {
+        let backend = backend.get();
+        let (shop, order_id) = (shop.clone(), order_id.clone());
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            if let Err(e) = backend
+                .cancel_order(&shop, &order_id, Some("changed my mind".into()))
+                .await
+            {
+                error.try_set(Some(choice_error(&e)));
+            }
+            busy.try_set(false);
+        });
+    };
+
+    view! {
+        <section class="menu" data-testid="menu" aria-labelledby="menu-title">
+            <div class="menu-head">
+                <h2 id="menu-title">"Choose your drink"</h2>
+                {move || deadline.get().map(|at| {
+                    let left = seconds_until(at, clock.get());
+                    view! {
+                        <p class=move || if left < 60 { "countdown urgent" } else { "countdown" }
+                            data-testid="choose-countdown" role="timer">
+                            <span class="num">{clock_text(left)}</span>
+                            " left to choose"
+                        </p>
+                    }
+                })}
+            </div>
+            <div class="drink-grid" role="radiogroup" aria-label="Drinks">
+                <For each=move || menu.get() key=|item| (item.id.clone(), item.available) let:item>
+                    {
+                        let id = item.id.clone();
+                        let id_for_click = item.id.clone();
+                        let available = item.available;
+                        let selected = move || chosen.get().as_deref() == Some(id.as_str());
+                        view! {
+                            <button
+                                class="drink-card"
+                                class:selected=selected.clone()
+                                role="radio"
+                                aria-checked=move || if selected() { "true" } else { "false" }
+                                disabled=!available
+                                data-testid=format!("drink-{}", item.id)
+                                on:click=move |_| {
+                                    if chosen.get_untracked().as_deref() != Some(id_for_click.as_str()) {
+                                        chosen.set(Some(id_for_click.clone()));
+                                        options.set(BTreeMap::new());
+                                        error.set(None);
+                                    }
+                                }
+                            >
+                                <DrinkIcon icon=item.icon.clone()/>
+                                <span class="drink-name">{item.name.clone()}</span>
+                                {(!available).then(|| view! {
+                                    <span class="drink-note">"Not available right now"</span>
+                                })}
+                            </button>
+                        }
+                    }
+                </For>
+            </div>
+            {move || item().map(|item| {
+                let groups = item.modifiers.clone();
+                view! {
+                    <div class="modifiers">
+                        {groups.into_iter().map(|group| {
+                            let group_id = group.id.clone();
+                            let required = group.required;
+                            view! {
+                                <fieldset class="modifier" data-testid=format!("modifier-{}", group.id)>
+                                    <legend>
+                                        {group.name.clone()}
+                                        <span class="hint">{if required { " (choose one)" } else { " (optional)" }}</span>
+                                    </legend>
+                                    <div class="option-row">
+                                        {group.options.iter().map(|option| {
+                                            let option = option.clone();
+                                            let group_id = group_id.clone();
+                                            let is_on = {
+                                                let (group_id, option) = (group_id.clone(), option.clone());
+                                                move || options.with(|o| o.get(&group_id) == Some(&option))
+                                            };
+                                            view! {
+                                                <button class="option" class:selected=is_on.clone()
+                                                    aria-pressed=move || if is_on() { "true" } else { "false" }
+                                                    data-testid=format!("option-{}-{}", group_id, option.to_lowercase())
+                                                    on:click={
+                                                        let (group_id, option) = (group_id.clone(), option.clone());
+                                                        move |_| options.update(|o| {
+                                                            if o.get(&group_id) == Some(&option) && !required {
+                                                                o.remove(&group_id);
+                                                            } else {
+                                                                o.insert(group_id.clone(), option.clone());
+                                                            }
+                                                        })
+                                                    }>
+                                                    {option.clone()}
+                                                </button>
+                                            }
+                                        }).collect_view()}
+                                    </div>
+                                </fieldset>
+                            }
+                        }).collect_view()}
+                    </div>
+                }
+            })}
+            <p class="hint missing" data-testid="missing">
+                {move || item().and_then(|item| options.with(|o| missing_choice(&item, o)))}
+            </p>
+            <p class="error" role="alert" data-testid="menu-error">{move || error.get().unwrap_or_default()}</p>
+            <div class="order-bar">
+                <p class="summary" data-testid="summary">
+                    {move || match item() {
+                        None => "Tap a drink to choose it.".to_owned(),
+                        Some(item) => options.with(|o| {
+                            let mut text = item.name.clone();
+                            for (group, choice) in o {
+                                let label = if group == "milk" { format!("{choice} milk") } else { choice.clone() };
+                                text.push_str(" · ");
+                                text.push_str(&label);
+                            }
+                            text
+                        }),
+                    }}
+                </p>
+                <button class="button-primary wide" data-testid="order-now"
+                    disabled=move || {
+                        busy.get()
+                            || item().is_none_or(|item| options.with(|o| missing_choice(&item, o).is_some()))
+                    }
+                    on:click=move |_| order_now.with_value(|go| go())>
+                    {move || if busy.get() { "Ordering…" } else { "Order now" }}
+                </button>
+            </div>
+            <button class="button-link cancel-start" data-testid="cancel-start" disabled=move || busy.get()
+                on:click=cancel>
+                "Not now, cancel"
+            </button>
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use espresso_core::protocol::Shop;
+
+    #[test]
+    fn a_required_group_must_be_chosen_before_ordering() {
+        let shop = Shop::default_main();
+        let flat_white = shop.item("flat_white").unwrap();
+        let mut options = BTreeMap::new();
+        assert_eq!(
+            missing_choice(flat_white, &options).as_deref(),
+            Some("Choose your milk")
+        );
+        options.insert("milk".to_owned(), "Oat".to_owned());
+        assert_eq!(missing_choice(flat_white, &options), None);
+        let americano = shop.item("americano").unwrap();
+        assert_eq!(missing_choice(americano, &BTreeMap::new()), None);
+    }
+}

@@ -1,0 +1,324 @@
+//! Following the order: the number as the hero, three steps (in queue → being made → ready),
+//! cancel while allowed, and how it ended.
+
+use espresso_core::protocol::{CancelledBy, ErrorCode, Order, OrderState, TimeoutStage};
+use leptos::prelude::*;
+
+use super::{MyFeed, Page, describe_drink};
+use crate::backend::BackendRef;
+use crate::icons::{Icon, Symbol};
+use crate::util::{ask_to_notify, save_flag};
+
+/// The three steps and which one the order is at (0-based), `None` when it is not on them.
+pub fn step_of(state: OrderState) -> Option<usize> {
+    match state {
+        OrderState::Queued => Some(0),
+        OrderState::InProgress => Some(1),
+        OrderState::Ready => Some(2),
+        _ => None,
+    }
+}
+
+const STEPS: [&str; 3] = ["In the queue", "Being made", "Ready"];
+
+fn order_in(feed: MyFeed, order_id: &str) -> Option<Order> {
+    feed.view.with(|view| {
+        view.current()
+            .filter(|order| order.id == order_id)
+            .cloned()
+            .or_else(|| {
+                view.history()
+                    .into_iter()
+                    .find(|order| order.id == order_id)
+                    .cloned()
+            })
+    })
+}
+
+#[component]
+pub fn Status(feed: MyFeed, backend: BackendRef, shop: String, order_id: String) -> impl IntoView {
+    let order = {
+        let order_id = order_id.clone();
+        Memo::new(move |_| order_in(feed, &order_id))
+    };
+    let state = Memo::new(move |_| order.get().map(|o| o.state));
+    let confirming = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+
+    let cancel = move |_| {
+        let backend = backend.get();
+        let (shop, order_id) = (shop.clone(), order_id.clone());
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match backend.cancel_order(&shop, &order_id, None).await {
+                Ok(_) => {
+                    confirming.try_set(false);
+                }
+                Err(e) if e.code() == Some(&ErrorCode::InvalidTransition) => {
+                    confirming.try_set(false);
+                    error.try_set(Some(
+                        "Too late to cancel: the barista has started on your drink.".into(),
+                    ));
+                }
+                Err(e) => {
+                    error.try_set(Some(if e.is_transient() {
+                        "We can't reach the bar right now. Try again in a moment.".into()
+                    } else {
+                        e.to_string()
+                    }));
+                }
+            }
+            busy.try_set(false);
+        });
+    };
+
+    let headline = move || match state.get() {
+        Some(OrderState::Queued) => "You're in the queue",
+        Some(OrderState::InProgress) => "Your drink is being made",
+        Some(OrderState::Ready) => "Ready! Pick it up at the bar",
+        _ => "",
+    };
+    let hint = move || match state.get() {
+        Some(OrderState::Queued) => "We'll let you know the moment it's ready.",
+        Some(OrderState::InProgress) => "Almost there. Keep an eye on the big screen.",
+        Some(OrderState::Ready) => "Look for your number on the big screen.",
+        _ => "",
+    };
+
+    view! {
+        <section class=move || format!("status-screen state-{}", state.get().map(OrderState::as_str).unwrap_or(""))
+            data-testid="status">
+            <div class="hero panel center">
+                <p class="hero-label">"Your order"</p>
+                <p class="order-number num" data-testid="order-number">
+                    {move || order.get().and_then(|o| o.number).map(|n| format!("#{n}")).unwrap_or_default()}
+                </p>
+                <p class="drink-line" data-testid="status-drink">
+                    {move || order.get().map(|o| describe_drink(&o)).unwrap_or_default()}
+                </p>
+                {move || order.get().and_then(|o| o.customer.display_name).map(|name| view! {
+                    <p class="name-line">"For " <strong>{name}</strong></p>
+                })}
+            </div>
+            <ol class="steps" aria-label="Progress">
+                {STEPS.iter().enumerate().map(|(i, label)| {
+                    let class = move || {
+                        let at = state.get().and_then(step_of);
+                        match at {
+                            Some(at) if i < at => "step done",
+                            Some(at) if i == at => "step current",
+                            _ => "step",
+                        }
+                    };
+                    view! {
+                        <li class=class aria-current=move || {
+                            (state.get().and_then(step_of) == Some(i)).then_some("step")
+                        }>
+                            <span class="step-dot" aria-hidden="true">
+                                {move || (state.get().and_then(step_of).is_some_and(|at| i < at)).then(|| view! { <Icon symbol=Symbol::Check/> })}
+                            </span>
+                            <span class="step-label">{*label}</span>
+                        </li>
+                    }
+                }).collect_view()}
+            </ol>
+            <div class="status-words" aria-live="polite">
+                <h2 data-testid="status-headline">{headline}</h2>
+                <p class="lede">{hint}</p>
+            </div>
+            {move || (state.get() != Some(OrderState::Ready)).then(|| view! { <NotifyOffer/> })}
+            <p class="error" role="alert" data-testid="status-error">{move || error.get().unwrap_or_default()}</p>
+            {move || (state.get() == Some(OrderState::Queued)).then(|| {
+                if confirming.get() {
+                    view! {
+                        <div class="panel confirm" role="alertdialog" aria-labelledby="confirm-cancel"
+                            data-testid="confirm-cancel">
+                            <h3 id="confirm-cancel">"Cancel your order?"</h3>
+                            <p class="lede">"Your drink hasn't been started yet. You can order again with a new scan."</p>
+                            <div class="row">
+                                <button class="button-danger filled" data-testid="confirm-cancel-yes"
+                                    disabled=move || busy.get() on:click=cancel.clone()>
+                                    "Yes, cancel it"
+                                </button>
+                                <button class="button-link" data-testid="confirm-cancel-no"
+                                    on:click=move |_| confirming.set(false)>
+                                    "Keep my order"
+                                </button>
+                            </div>
+                        </div>
+                    }.into_any()
+                } else {
+                    view! {
+                        <button class="button-danger" data-testid="cancel-order"
+                            on:click=move |_| { error.set(None); confirming.set(true); }>
+                            "Cancel order"
+                        </button>
+                    }.into_any()
+                }
+            })}
+        </section>
+    }
+}
+
+/// "Tell me when it's ready": asks for notification permission once, from a tap.
+#[component]
+fn NotifyOffer() -> impl IntoView {
+    let permission = web_sys::Notification::permission();
+    let asked = RwSignal::new(permission != web_sys::NotificationPermission::Default);
+    move || {
+        (!asked.get()).then(|| {
+            view! {
+                <button class="button-secondary notify-offer" data-testid="notify-me"
+                    on:click=move |_| { ask_to_notify(); asked.set(true); }>
+                    <Icon symbol=Symbol::Bell/>
+                    "Notify me when it's ready"
+                </button>
+            }
+        })
+    }
+}
+
+/// Asked once per account on this device, before the first order, skippable: the first name
+/// shown on the board next to the number.
+#[component]
+pub fn NamePrompt(backend: BackendRef, asked_key: String, on_done: Callback<()>) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let close = move || {
+        save_flag(&asked_key, true);
+        on_done.run(());
+    };
+    let close = StoredValue::new(close);
+    let save = move || {
+        let value = name.get_untracked().trim().to_owned();
+        if value.is_empty() {
+            error.set(Some("Type a name, or skip.".into()));
+            return;
+        }
+        if value.chars().count() > 32 {
+            error.set(Some("Please keep it to 32 letters.".into()));
+            return;
+        }
+        let backend = backend.get();
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match backend.set_display_name(Some(value)).await {
+                Ok(_) => close.with_value(|close| close()),
+                Err(e) => {
+                    error.try_set(Some(
+                        e.problem()
+                            .and_then(|p| p.detail.clone())
+                            .unwrap_or_else(|| e.to_string()),
+                    ));
+                }
+            }
+            busy.try_set(false);
+        });
+    };
+    let save = StoredValue::new(save);
+    view! {
+        <form class="panel name-prompt" data-testid="name-prompt"
+            on:submit=move |ev| { ev.prevent_default(); save.with_value(|save| save()); }>
+            <h2>"What should we call you?"</h2>
+            <p class="lede">"Your first name shows next to your order number on the big screen. Optional."</p>
+            <label class="field">
+                <span class="field-label">"First name"</span>
+                <input type="text" name="name" autocomplete="given-name" maxlength="32"
+                    data-testid="name-input"
+                    prop:value=move || name.get()
+                    on:input=move |ev| name.set(event_target_value(&ev))/>
+            </label>
+            <p class="error" role="alert">{move || error.get().unwrap_or_default()}</p>
+            <button class="button-primary wide" type="submit" data-testid="name-save"
+                disabled=move || busy.get()>"Continue"</button>
+            <button class="button-link" type="button" data-testid="name-skip"
+                on:click=move |_| close.with_value(|close| close())>"Skip"</button>
+        </form>
+    }
+}
+
+/// How the order ended, until the customer is done with it.
+#[component]
+pub fn Finished(
+    feed: MyFeed,
+    order_id: String,
+    on_done: Callback<()>,
+    on_open: Callback<Page>,
+) -> impl IntoView {
+    let Some(order) = order_in(feed, &order_id) else {
+        return view! { <p class="loading">"Loading…"</p> }.into_any();
+    };
+    let number = order.number.map(|n| format!("#{n}")).unwrap_or_default();
+    let (kind, title, body): (&str, String, String) = match order.state {
+        OrderState::Collected => (
+            "collected",
+            "Enjoy your coffee!".into(),
+            format!("Order {number} is handed over. Thanks for stopping by."),
+        ),
+        OrderState::Cancelled => match order.cancelled_by {
+            Some(CancelledBy::Staff) => (
+                "cancelled",
+                "The bar cancelled your order".into(),
+                match &order.cancel_reason {
+                    Some(reason) => format!("The barista said: \u{201c}{reason}\u{201d}. Sorry about that."),
+                    None => "Sorry about that. Please ask at the bar.".into(),
+                },
+            ),
+            _ => (
+                "cancelled",
+                "Your order is cancelled".into(),
+                "Nothing to pay, nothing to pick up. Scan the code on the big screen to order again."
+                    .into(),
+            ),
+        },
+        OrderState::TimedOut => match order.timeout_stage {
+            Some(TimeoutStage::Barista) => (
+                "timed-out",
+                "Sorry, we couldn't make it in time".into(),
+                "The bar was too busy to make your drink. Please ask a barista, or order again."
+                    .into(),
+            ),
+            _ => (
+                "timed-out",
+                "Time ran out".into(),
+                "No drink was chosen within 5 minutes, so the order was closed. Scan the code on the big screen to start again."
+                    .into(),
+            ),
+        },
+        _ => ("open", String::new(), String::new()),
+    };
+    let symbol = if kind == "collected" {
+        Symbol::Check
+    } else {
+        Symbol::Cross
+    };
+    let receipt_id = order.id.clone();
+    view! {
+        <section class=format!("panel center finished finished-{kind}") data-testid=format!("finished-{kind}")>
+            <div class="refusal-art"><Icon symbol=symbol/></div>
+            <h2>{title}</h2>
+            <p class="lede">{body}</p>
+            <button class="button-primary wide" data-testid="finished-done"
+                on:click=move |_| on_done.run(())>"Done"</button>
+            <button class="button-link" data-testid="open-receipt"
+                on:click=move |_| on_open.run(Page::Receipt(receipt_id.clone()))>"See the receipt"</button>
+        </section>
+    }
+    .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_steps_follow_the_order() {
+        assert_eq!(step_of(OrderState::Queued), Some(0));
+        assert_eq!(step_of(OrderState::InProgress), Some(1));
+        assert_eq!(step_of(OrderState::Ready), Some(2));
+        assert_eq!(step_of(OrderState::AwaitingDrink), None);
+        assert_eq!(step_of(OrderState::Collected), None);
+    }
+}
