@@ -1,11 +1,30 @@
-//! espresso-app: the thin Tauri shell. It owns the native core's `Client` and exposes its calls
-//! as Tauri commands, one to one with the UI's `Backend` seam. It holds no business rules.
+//! espresso-app: the thin Tauri shell. It owns the native core's `Client` (session in the OS
+//! keyring, or a private file where no Secret Service runs) and exposes its calls as Tauri
+//! commands, one to one with the UI's `Backend` seam (`ui/src/backend/mod.rs`): same names,
+//! same snake_case argument names, errors as the core's serialised `ClientError`. Live updates
+//! go to the UI through a Tauri `Channel` per subscription. It holds no business rules.
 
-use espresso_core::Client;
-use espresso_core::protocol::Health;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use espresso_core::client::live::{LiveConfig, LiveStream, LiveUpdate};
+use espresso_core::protocol::{
+    BoothCode, DrinkChoice, Health, Me, Order, OrderDetail, OrderState, OtpChallenge, Shop, Stats,
+    User,
+};
+use espresso_core::session::{MemoryStore, SessionStore};
+use espresso_core::{Client, ClientError};
+use serde::Deserialize;
+use tauri::Manager;
+use tauri::ipc::Channel;
 
 /// The server the shell talks to when none is configured.
 pub const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:8080";
+
+/// The keyring entry the session is kept under (per server, so two servers never mix).
+const KEYRING_SERVICE: &str = "espresso";
 
 /// The server URL for this run: `ESPRESSO_SERVER_URL`, else [`DEFAULT_SERVER_URL`].
 pub fn server_url_from_env() -> String {
@@ -17,34 +36,275 @@ pub fn server_url_from_env() -> String {
 
 /// State shared by the commands.
 pub struct Shell {
-    client: Result<Client, String>,
+    server_url: String,
+    client: Result<Client, ClientError>,
+    streams: Mutex<HashMap<u64, LiveStream>>,
+    next_stream: AtomicU64,
 }
 
 impl Shell {
-    pub fn new(server_url: &str) -> Self {
+    /// A shell for `server_url` keeping its session in `store`.
+    pub fn new(server_url: &str, store: Arc<dyn SessionStore>) -> Self {
         Self {
-            client: Client::new(server_url).map_err(|e| e.to_string()),
+            server_url: server_url.to_owned(),
+            client: Client::with_store(server_url, store),
+            streams: Mutex::new(HashMap::new()),
+            next_stream: AtomicU64::new(1),
         }
     }
 
-    fn client(&self) -> Result<&Client, String> {
+    /// A shell whose session lives in memory only (tests).
+    pub fn in_memory(server_url: &str) -> Self {
+        Self::new(server_url, Arc::new(MemoryStore::new()))
+    }
+
+    fn client(&self) -> Result<&Client, ClientError> {
         self.client.as_ref().map_err(Clone::clone)
+    }
+
+    fn streams(&self) -> std::sync::MutexGuard<'_, HashMap<u64, LiveStream>> {
+        self.streams.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-/// `Backend::health`: is the server up, and which version is it.
-#[tauri::command]
-async fn health(shell: tauri::State<'_, Shell>) -> Result<Health, String> {
-    shell.client()?.health().await.map_err(|e| e.to_string())
+/// The session store of this machine: the OS keyring if it answers, else a private file in the
+/// app's data folder.
+fn session_store(server_url: &str, data_dir: Option<PathBuf>) -> Arc<dyn SessionStore> {
+    let fallback = data_dir
+        .unwrap_or_else(std::env::temp_dir)
+        .join("session.json");
+    espresso_core::session::platform_store(KEYRING_SERVICE, server_url, fallback)
+}
+
+type Answer<T> = Result<T, ClientError>;
+type State<'a> = tauri::State<'a, Shell>;
+
+/// A barista's move of an order; the UI's `StaffAction`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StaffAction {
+    Claim,
+    Unclaim,
+    Complete,
+    Collect,
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn server_url(shell: State<'_>) -> Answer<String> {
+    Ok(shell.server_url.clone())
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn health(shell: State<'_>) -> Answer<Health> {
+    shell.client()?.health().await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn user(shell: State<'_>, app: Option<String>) -> Answer<Option<User>> {
+    let _ = app;
+    Ok(shell.client()?.user())
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn request_code(shell: State<'_>, email: String) -> Answer<OtpChallenge> {
+    shell.client()?.request_code(&email).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn verify_code(shell: State<'_>, challenge_id: String, code: String) -> Answer<User> {
+    Ok(shell
+        .client()?
+        .verify_code(&challenge_id, &code)
+        .await?
+        .user)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn sign_out(shell: State<'_>) -> Answer<()> {
+    shell.client()?.sign_out().await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn me(shell: State<'_>) -> Answer<Me> {
+    shell.client()?.me().await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn set_display_name(shell: State<'_>, name: Option<String>) -> Answer<Me> {
+    shell.client()?.set_display_name(name.as_deref()).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn shop(shell: State<'_>, shop: String) -> Answer<Shop> {
+    shell.client()?.shop(&shop).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn set_shop_open(shell: State<'_>, shop: String, open: bool) -> Answer<Shop> {
+    shell.client()?.set_shop_open(&shop, open).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn set_item_available(
+    shell: State<'_>,
+    shop: String,
+    item_id: String,
+    available: bool,
+) -> Answer<Shop> {
+    shell
+        .client()?
+        .set_item_available(&shop, &item_id, available)
+        .await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn stats(shell: State<'_>, shop: String) -> Answer<Stats> {
+    shell.client()?.stats(&shop).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn booth_code(shell: State<'_>, shop: String) -> Answer<BoothCode> {
+    shell.client()?.booth_code(&shop).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn start_order(
+    shell: State<'_>,
+    shop: String,
+    code: String,
+    drink: Option<DrinkChoice>,
+) -> Answer<Order> {
+    shell.client()?.start_order(&shop, &code, drink).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn choose_drink(
+    shell: State<'_>,
+    shop: String,
+    order_id: String,
+    drink: DrinkChoice,
+) -> Answer<Order> {
+    shell.client()?.choose_drink(&shop, &order_id, &drink).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn cancel_order(
+    shell: State<'_>,
+    shop: String,
+    order_id: String,
+    reason: Option<String>,
+) -> Answer<Order> {
+    shell
+        .client()?
+        .cancel_order(&shop, &order_id, reason.as_deref())
+        .await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn order_action(
+    shell: State<'_>,
+    shop: String,
+    order_id: String,
+    action: StaffAction,
+) -> Answer<Order> {
+    let client = shell.client()?;
+    match action {
+        StaffAction::Claim => client.claim(&shop, &order_id).await,
+        StaffAction::Unclaim => client.unclaim(&shop, &order_id).await,
+        StaffAction::Complete => client.complete(&shop, &order_id).await,
+        StaffAction::Collect => client.collect(&shop, &order_id).await,
+    }
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn orders(
+    shell: State<'_>,
+    shop: String,
+    states: Vec<OrderState>,
+    limit: Option<u32>,
+) -> Answer<Vec<Order>> {
+    shell.client()?.orders(&shop, &states, limit).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn order(shell: State<'_>, shop: String, order_id: String) -> Answer<OrderDetail> {
+    shell.client()?.order(&shop, &order_id).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+async fn my_orders(shell: State<'_>) -> Answer<Vec<Order>> {
+    shell.client()?.my_orders().await
+}
+
+/// Follow `shop` live; every update goes to `on_update` in order. Returns the subscription's
+/// id for [`live_close`].
+#[tauri::command(rename_all = "snake_case")]
+async fn live_subscribe(
+    shell: State<'_>,
+    shop: String,
+    since: Option<u64>,
+    on_update: Channel<LiveUpdate>,
+) -> Answer<u64> {
+    let client = shell.client()?;
+    let (stream, mut updates) =
+        LiveStream::connect_with(client, &shop, since, LiveConfig::default());
+    let id = shell.next_stream.fetch_add(1, Ordering::Relaxed);
+    shell.streams().insert(id, stream);
+    tauri::async_runtime::spawn(async move {
+        while let Some(update) = updates.next().await {
+            if on_update.send(update).is_err() {
+                break;
+            }
+        }
+    });
+    Ok(id)
+}
+
+/// Close a subscription (dropping its stream closes the socket).
+#[tauri::command(rename_all = "snake_case")]
+async fn live_close(shell: State<'_>, id: u64) -> Answer<()> {
+    shell.streams().remove(&id);
+    Ok(())
 }
 
 /// Start the shell. Panics only if the window system cannot start at all.
 pub fn run() {
-    let shell = Shell::new(&server_url_from_env());
+    let url = server_url_from_env();
     #[allow(clippy::expect_used)]
     tauri::Builder::default()
-        .manage(shell)
-        .invoke_handler(tauri::generate_handler![health])
+        .setup(move |app| {
+            let data_dir = app.path().app_data_dir().ok();
+            if let Some(dir) = &data_dir {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let store = session_store(&url, data_dir);
+            app.manage(Shell::new(&url, store));
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            server_url,
+            health,
+            user,
+            request_code,
+            verify_code,
+            sign_out,
+            me,
+            set_display_name,
+            shop,
+            set_shop_open,
+            set_item_available,
+            stats,
+            booth_code,
+            start_order,
+            choose_drink,
+            cancel_order,
+            order_action,
+            orders,
+            order,
+            my_orders,
+            live_subscribe,
+            live_close,
+        ])
         .run(tauri::generate_context!())
         .expect("the window system could not start");
 }
@@ -56,14 +316,36 @@ mod tests {
     #[tokio::test]
     async fn an_unreachable_server_is_reported_not_panicked() {
         // Port 9 (discard) on loopback refuses connections.
-        let shell = Shell::new("http://127.0.0.1:9");
+        let shell = Shell::in_memory("http://127.0.0.1:9");
         let error = shell.client().unwrap().health().await.unwrap_err();
         assert!(error.to_string().contains("cannot reach"), "{error}");
+        // The UI gets it as a tagged error it can match on.
+        let json = serde_json::to_value(&error).unwrap();
+        assert_eq!(json["kind"], "network");
     }
 
     #[test]
     fn a_bad_server_url_is_kept_as_a_readable_error() {
-        let shell = Shell::new("::not a url::");
-        assert!(shell.client().unwrap_err().contains("invalid server URL"));
+        let shell = Shell::in_memory("::not a url::");
+        assert!(
+            shell
+                .client()
+                .unwrap_err()
+                .to_string()
+                .contains("invalid server URL")
+        );
+    }
+
+    #[test]
+    fn staff_actions_read_as_the_ui_writes_them() {
+        for (wire, expected) in [
+            ("\"claim\"", "Claim"),
+            ("\"unclaim\"", "Unclaim"),
+            ("\"complete\"", "Complete"),
+            ("\"collect\"", "Collect"),
+        ] {
+            let action: StaffAction = serde_json::from_str(wire).unwrap();
+            assert_eq!(format!("{action:?}"), expected);
+        }
     }
 }
