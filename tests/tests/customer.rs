@@ -207,8 +207,9 @@ async fn a_closed_shop_and_a_used_up_code_each_say_what_to_do() -> anyhow::Resul
 
 #[tokio::test]
 #[ignore = "needs the web build and Chromium: run through `cargo xtask test`"]
-async fn a_queued_order_can_be_cancelled_after_confirming() -> anyhow::Result<()> {
-    let server = TestServer::start().await?;
+async fn a_queued_order_survives_the_network_dropping_and_can_be_cancelled_after_confirming()
+-> anyhow::Result<()> {
+    let mut server = TestServer::start().await?;
     let admin = server.open_shop().await?;
     let booth = admin.booth_code("main").await?;
     let browser = Browser::start(320, 640).await?;
@@ -237,6 +238,19 @@ async fn a_queued_order_can_be_cancelled_after_confirming() -> anyhow::Result<()
     .await?;
     assert_eq!(named.customer.display_name.as_deref(), Some("Eve"));
     browser.screenshot("customer-queued-320x640").await?;
+
+    // The bar's server goes away: the page says so and keeps the order; when the server is
+    // back the page reconnects by itself and follows again.
+    wait_for_text(driver, "[data-testid=connection]", "Live").await?;
+    server.stop_for_now().await?;
+    wait_for_text(driver, "[data-testid=connection]", "Reconnecting").await?;
+    wait_for_text(driver, "[data-testid=order-number]", "#1").await?;
+    server.start_again().await?;
+    wait_for_text(driver, "[data-testid=connection]", "Live").await?;
+    admin.claim("main", &named.id).await?;
+    wait_for_text(driver, "[data-testid=status-headline]", "being made").await?;
+    admin.unclaim("main", &named.id).await?;
+    wait_for_text(driver, "[data-testid=status-headline]", "in the queue").await?;
 
     // Cancel asks first; "keep my order" keeps it.
     click(driver, "[data-testid=cancel-order]").await?;
