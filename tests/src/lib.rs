@@ -441,6 +441,9 @@ impl Browser {
             }
         });
         let driver = connect(&process.url(), caps).await?;
+        // `--window-size` sizes the window, not the page: make the page itself width×height,
+        // the size the screenshots are named after.
+        exact_viewport(&driver, width, height).await?;
         Ok(Self {
             driver,
             _chromedriver: process,
@@ -457,6 +460,34 @@ impl Browser {
         self.driver.close().await?;
         Ok(())
     }
+}
+
+/// Resize the window so that the page (the viewport) is exactly `width`×`height`.
+async fn exact_viewport(driver: &WebDriver, width: u32, height: u32) -> anyhow::Result<()> {
+    let frame = driver
+        .execute(
+            "return [outerWidth - innerWidth, outerHeight - innerHeight];",
+            vec![],
+        )
+        .await?;
+    let frame: Vec<u32> = serde_json::from_value(frame).unwrap_or_default();
+    let (dw, dh) = (
+        frame.first().copied().unwrap_or(0),
+        frame.get(1).copied().unwrap_or(0),
+    );
+    driver.set_window_size(width + dw, height + dh).await?;
+    wait_for(
+        &format!("a {width}×{height} viewport"),
+        STEP_DEADLINE,
+        || async {
+            let size = driver
+                .execute("return [innerWidth, innerHeight];", vec![])
+                .await?;
+            let size: Vec<u32> = serde_json::from_value(size)?;
+            Ok((size == [width, height]).then_some(()))
+        },
+    )
+    .await
 }
 
 /// Connect a WebDriver client with `caps`.

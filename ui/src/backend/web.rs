@@ -9,7 +9,11 @@ use espresso_core::protocol::{
     BoothCode, DrinkChoice, Health, Me, Order, OrderDetail, OrderState, OtpChallenge, Shop, Stats,
     User,
 };
-use espresso_core::session::LocalStorageStore;
+#[cfg(target_arch = "wasm32")]
+use espresso_core::session::LocalStorageStore as PageStore;
+// Natively (unit tests only) there is no localStorage.
+#[cfg(not(target_arch = "wasm32"))]
+use espresso_core::session::MemoryStore as PageStore;
 use espresso_core::{Client, ClientError};
 
 use super::{AppRole, Backend, BackendResult, LiveHandle, OnLiveUpdate, StaffAction};
@@ -25,10 +29,7 @@ impl WebBackend {
         let origin = web_sys::window()
             .and_then(|w| w.location().origin().ok())
             .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
-        let store = Arc::new(LocalStorageStore::new(format!(
-            "espresso.session.{}",
-            app.key()
-        )));
+        let store = Arc::new(page_store(app));
         Self {
             client: Client::with_store(&origin, store),
         }
@@ -37,6 +38,16 @@ impl WebBackend {
     fn client(&self) -> BackendResult<&Client> {
         self.client.as_ref().map_err(Clone::clone)
     }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn page_store(app: AppRole) -> PageStore {
+    PageStore::new(format!("espresso.session.{}", app.key()))
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn page_store(_app: AppRole) -> PageStore {
+    PageStore::new()
 }
 
 #[async_trait(?Send)]

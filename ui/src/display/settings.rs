@@ -1,0 +1,131 @@
+//! The staff's settings panel, out of customers' sight: opened with the `S` key or three taps in
+//! the top-left corner (the panel says so itself). Server, shop, chime, full screen, sign-out.
+
+use espresso_core::protocol::User;
+use leptos::prelude::*;
+
+use super::kiosk::toggle_full_screen;
+use crate::backend::BackendRef;
+use crate::icons::{Icon, Symbol};
+use crate::signin::{SessionState, sign_out};
+use crate::util::save_flag;
+
+/// The saved preference for the ready chime.
+pub const CHIME_FLAG: &str = "display.chime";
+
+#[component]
+pub fn Settings(
+    backend: BackendRef,
+    shop: String,
+    user: User,
+    chime_on: RwSignal<bool>,
+    open: RwSignal<bool>,
+    session: Option<SessionState>,
+) -> impl IntoView {
+    let server = RwSignal::new(None::<String>);
+    {
+        let backend = backend.get();
+        leptos::task::spawn_local(async move {
+            let url = backend
+                .server_url()
+                .await
+                .unwrap_or_else(|error| format!("unknown ({error})"));
+            server.try_set(Some(url));
+        });
+    }
+    let shop_field = RwSignal::new(shop.clone());
+    let switch_shop = move || {
+        let wanted = shop_field.get_untracked().trim().to_owned();
+        if wanted.is_empty() {
+            return;
+        }
+        if let Some(window) = web_sys::window() {
+            let query = format!("?shop={}", js_sys::encode_uri_component(&wanted));
+            let _ = window.location().set_search(&query);
+        }
+    };
+    let close = move || open.set(false);
+
+    view! {
+        <div class="settings-backdrop" on:click=move |_| close()>
+            <section class="panel settings" data-testid="settings" role="dialog" aria-modal="true"
+                aria-labelledby="settings-title" on:click=|ev| ev.stop_propagation()>
+                <div class="row-between">
+                    <h2 id="settings-title">"Display settings"</h2>
+                    <button class="button-secondary" data-testid="settings-close"
+                        on:click=move |_| close()>
+                        "Close"
+                    </button>
+                </div>
+                <p class="hint" data-testid="settings-gesture">
+                    "Only staff see this panel. Open it with the S key, or tap the top-left corner "
+                    "of the screen three times. Close it with Esc. F switches full screen."
+                </p>
+                <dl class="settings-facts">
+                    <dt>"Server"</dt>
+                    <dd class="settings-server" data-testid="settings-server">
+                        {move || server.get().unwrap_or_else(|| "…".to_owned())}
+                    </dd>
+                    <dt>"Signed in as"</dt>
+                    <dd data-testid="settings-user">{user.email.clone()}</dd>
+                </dl>
+                <form class="row settings-shop" on:submit=move |ev| {
+                    ev.prevent_default();
+                    switch_shop();
+                }>
+                    <label class="field">
+                        <span class="field-label">"Shop"</span>
+                        <input type="text" name="shop" autocomplete="off" spellcheck="false"
+                            data-testid="settings-shop"
+                            prop:value=move || shop_field.get()
+                            on:input=move |ev| shop_field.set(event_target_value(&ev))/>
+                    </label>
+                    <button class="button-secondary" type="submit" data-testid="settings-switch-shop"
+                        disabled=move || {
+                            let wanted = shop_field.get();
+                            wanted.trim().is_empty() || wanted.trim() == shop
+                        }>
+                        "Show this shop"
+                    </button>
+                </form>
+                <p class="hint">"Changing the shop reloads the page."</p>
+                <div class="row">
+                    <button class="button-secondary settings-chime" data-testid="settings-chime"
+                        aria-pressed=move || chime_on.get().to_string()
+                        on:click=move |_| {
+                            let on = !chime_on.get_untracked();
+                            chime_on.set(on);
+                            save_flag(CHIME_FLAG, on);
+                            if on {
+                                crate::util::chime(true);
+                            }
+                        }>
+                        {move || if chime_on.get() {
+                            view! { <Icon symbol=Symbol::Bell/> "Chime on" }.into_any()
+                        } else {
+                            view! { <Icon symbol=Symbol::BellOff/> "Chime off" }.into_any()
+                        }}
+                    </button>
+                    <button class="button-secondary" data-testid="settings-full-screen"
+                        on:click=move |_| toggle_full_screen()>
+                        "Full screen"
+                    </button>
+                </div>
+                <p class="hint">
+                    "The chime sounds when an order is ready. Browsers play sound only after a "
+                    "first tap or key press on the page."
+                </p>
+                <div class="row-between settings-footer">
+                    <button class="button-danger" data-testid="sign-out" on:click=move |_| {
+                        if let Some(session) = session {
+                            open.set(false);
+                            sign_out(backend, session);
+                        }
+                    }>
+                        "Sign out of this display"
+                    </button>
+                </div>
+            </section>
+        </div>
+    }
+}
