@@ -62,8 +62,10 @@ pub trait FeedView: Clone + Send + Sync + 'static {
     fn fetch(backend: Rc<dyn Backend>, shop: String) -> Fetch<Self::Snapshot>;
     fn load(&mut self, snapshot: Self::Snapshot, head: u64);
     fn apply_event(&mut self, seq: u64, event: &Event) -> bool;
-    fn seen(&self) -> u64;
 }
+
+/// Called with each live event after the view applied it (sounds, notifications).
+pub type OnEvent = Rc<dyn Fn(&Event)>;
 
 /// What a queue screen loads: the orders on the bar, the shop, and (where the role may see
 /// them) the booth code and the numbers.
@@ -106,10 +108,6 @@ impl FeedView for QueueView {
     fn apply_event(&mut self, seq: u64, event: &Event) -> bool {
         self.apply(seq, event)
     }
-
-    fn seen(&self) -> u64 {
-        self.last_seq()
-    }
 }
 
 impl FeedView for MyOrdersView {
@@ -130,10 +128,6 @@ impl FeedView for MyOrdersView {
 
     fn apply_event(&mut self, seq: u64, event: &Event) -> bool {
         self.apply(seq, event)
-    }
-
-    fn seen(&self) -> u64 {
-        self.last_seq()
     }
 }
 
@@ -164,7 +158,7 @@ pub fn use_feed<V: FeedView>(
     backend: Rc<dyn Backend>,
     shop: String,
     initial: V,
-    on_event: Option<Rc<dyn Fn(&Event)>>,
+    on_event: Option<OnEvent>,
 ) -> Feed<V> {
     let feed = Feed {
         view: RwSignal::new(initial),

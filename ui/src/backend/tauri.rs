@@ -266,11 +266,10 @@ impl Backend for TauriBackend {
                         let subscription = value.as_f64();
                         id.set(subscription);
                         // Closed before the shell answered: close it there too.
-                        if closed.get() {
-                            if let Some(subscription) = subscription {
-                                let _ =
-                                    call::<()>("live_close", json!({ "id": subscription })).await;
-                            }
+                        if closed.get()
+                            && let Some(subscription) = subscription
+                        {
+                            let _ = call::<()>("live_close", json!({ "id": subscription })).await;
                         }
                     }
                     Err(error) => on_update(LiveUpdate::Status(LiveStatus::Ended(

@@ -1,11 +1,162 @@
-//! The barista app (being built).
+//! The barista app: a tablet queue for a rush. Three columns (Queue, Making, Ready) fed live;
+//! every move is shown at once and snaps back with the reason when the server refuses it; a
+//! keyboard or bump bar runs it as well as fingers do.
+//!
+//! - [`model`]: what the board shows (pure, tested natively).
+//! - [`desk`]: the shared state and the calls (optimistic moves, messages, the shop).
+//! - [`card`], [`toolbar`], [`keys`]: the pieces on screen.
 
+mod card;
+mod desk;
+mod keys;
+mod model;
+mod toolbar;
+
+use std::rc::Rc;
+
+use espresso_core::protocol::{EventType, Role, User};
+use espresso_core::view::QueueView;
 use leptos::prelude::*;
 
 use crate::app::Ctx;
+use crate::feed::{Connection, use_feed};
+use crate::signin::{Gate, SessionState, sign_out};
+use crate::util::use_clock;
+
+use card::Card;
+use desk::Desk;
+use keys::{KeyHelp, use_keys, use_scroll_to_selection};
+use model::CardModel;
+use toolbar::{CancelDialog, CloseShopDialog, MenuDialog, Toolbar};
 
 #[component]
 pub fn BaristaApp(ctx: Ctx) -> impl IntoView {
-    let _ = ctx;
-    view! { <main class="app"><p class="lede">"This screen is being set up."</p></main> }
+    let backend = ctx.backend;
+    let signed_in: Rc<dyn Fn(User) -> AnyView> =
+        Rc::new(move |user| view! { <Bar ctx=ctx.clone() user=user/> }.into_any());
+    view! {
+        <main class="app barista">
+            <Gate backend=backend role=Role::Barista title="Barista sign-in"
+                lede="Sign in with your staff email. We'll email you a 6-digit code."
+                signed_in=signed_in/>
+        </main>
+    }
+}
+
+/// The board, once a barista is signed in.
+#[component]
+fn Bar(ctx: Ctx, user: User) -> impl IntoView {
+    let session = use_context::<SessionState>();
+    let clock = use_clock(1_000);
+    // The feed calls back on each event; the desk exists once the feed does, so the callback
+    // reaches it through this slot.
+    let desk_slot = StoredValue::new(None::<Desk>);
+    let on_event: Rc<dyn Fn(&espresso_core::protocol::Event)> = Rc::new(move |event| {
+        if event.kind == EventType::OrderPlaced
+            && let Some(order) = &event.order
+            && let Some(desk) = desk_slot.try_get_value().flatten()
+        {
+            desk.arrived(order.id.clone());
+        }
+    });
+    let feed = use_feed(
+        ctx.backend.get(),
+        ctx.shop.clone(),
+        QueueView::new(ctx.shop.clone()),
+        Some(on_event),
+    );
+    let desk = Desk::new(ctx.backend, ctx.shop.clone(), user.id.clone(), feed, clock);
+    desk_slot.set_value(Some(desk));
+
+    Effect::new(move |_| {
+        if feed.connection.get() == Connection::SignedOut
+            && let Some(session) = session
+        {
+            session.signed_out();
+        }
+    });
+    use_keys(desk);
+    use_scroll_to_selection(desk);
+
+    let backend = ctx.backend;
+    let on_sign_out = Callback::new(move |()| {
+        if let Some(session) = session {
+            sign_out(backend, session);
+        }
+    });
+
+    let loading = move || !feed.loaded.get();
+    let load_error = move || {
+        feed.load_error
+            .get()
+            .map(|error| format!("Could not load the queue ({error}). Trying again…"))
+    };
+
+    view! {
+        <div class="barista-board" data-testid="barista-board">
+            <Toolbar desk=desk email=user.email.clone() on_sign_out=on_sign_out/>
+            <div class="barista-flash-slot" aria-live="polite">
+                {move || desk.flash.get().map(|flash| view! {
+                    <p class=if flash.bad { "barista-flash bad" } else { "barista-flash" }
+                        role="status" data-testid="flash">
+                        <span>{flash.text.clone()}</span>
+                        <button class="button-link" on:click=move |_| desk.flash.set(None)>"Dismiss"</button>
+                    </p>
+                })}
+                {move || load_error().map(|text| view! {
+                    <p class="barista-flash bad" role="status" data-testid="load-error">{text}</p>
+                })}
+            </div>
+            <Show when=move || desk.shop().is_some_and(|shop| !shop.open)>
+                <p class="closed-banner" data-testid="closed-banner">
+                    "The shop is closed: no new orders come in. Finish the ones on the board."
+                </p>
+            </Show>
+            <div class="b-columns" aria-busy=move || loading().to_string()>
+                <Column desk=desk title="Queue" testid="col-queue" empty="No orders waiting."
+                    cards=Signal::derive(move || desk.board.with(|b| b.queue.clone()))/>
+                <Column desk=desk title="Making" testid="col-making" empty="Nothing being made. Tap Make on a queued order."
+                    cards=Signal::derive(move || desk.board.with(|b| b.making.clone()))/>
+                <Column desk=desk title="Ready" testid="col-ready" empty="Nothing waiting to be collected."
+                    cards=Signal::derive(move || desk.board.with(|b| b.ready.clone()))/>
+            </div>
+            <div class="typed" aria-live="polite" data-testid="typed">
+                {move || {
+                    let typed = desk.typed.get();
+                    (!typed.is_empty() && desk.selected.get().is_some()).then(|| format!("#{typed}"))
+                }}
+            </div>
+            <KeyHelp desk=desk/>
+            <CloseShopDialog desk=desk/>
+            <MenuDialog desk=desk/>
+            <CancelDialog desk=desk/>
+        </div>
+    }
+}
+
+#[component]
+fn Column(
+    desk: Desk,
+    title: &'static str,
+    testid: &'static str,
+    empty: &'static str,
+    cards: Signal<Vec<CardModel>>,
+) -> impl IntoView {
+    let count = move || cards.with(Vec::len);
+    view! {
+        <section class="b-column" data-testid=testid aria-label=title>
+            <h2 class="b-column-title">
+                {title}
+                <span class="b-column-count num" data-testid="column-count">{count}</span>
+            </h2>
+            <div class="b-column-cards">
+                <For each=move || cards.get() key=|card| card.clone() children=move |card| {
+                    view! { <Card desk=desk card=card/> }
+                }/>
+                <Show when=move || count() == 0 && desk.feed.loaded.get()>
+                    <p class="b-column-empty">{empty}</p>
+                </Show>
+            </div>
+        </section>
+    }
 }

@@ -212,10 +212,10 @@ fn Ordering(ctx: Ctx, user: User) -> impl IntoView {
     });
 
     Effect::new(move |_| {
-        if let Some(order) = current.get() {
-            if followed.get_untracked().as_deref() != Some(order.id.as_str()) {
-                followed.set(Some(order.id));
-            }
+        if let Some(order) = current.get()
+            && followed.get_untracked().as_deref() != Some(order.id.as_str())
+        {
+            followed.set(Some(order.id));
         }
     });
 
