@@ -5,7 +5,7 @@
 use espresso_core::Client;
 use espresso_core::protocol::{LimitsPatch, Order, OrderState, Role, ShopPatch};
 use espresso_tests::{
-    Browser, STEP_DEADLINE, TestServer, click, sign_in_on_page, wait_for, wait_for_element,
+    Browser, STEP_DEADLINE, TestServer, click, fill, sign_in_on_page, wait_for, wait_for_element,
     wait_for_text, wait_until_gone,
 };
 use fantoccini::Locator;
@@ -151,9 +151,30 @@ async fn a_closed_shop_and_a_used_up_code_each_say_what_to_do() -> anyhow::Resul
     let browser = Browser::start(PHONE.0, PHONE.1).await?;
     let driver = &browser.driver;
 
-    // A customer scans while the shop is closed: the closed screen, with "try again".
+    // A customer scans while the shop is closed. She mistypes the emailed code first: the
+    // form says so and how many tries are left.
     driver.goto(&booth.order_url).await?;
-    sign_in_on_page(driver, &server, "cleo@example.com").await?;
+    let seen = server.mails_to("cleo@example.com").len();
+    fill(driver, "[data-testid=email]", "cleo@example.com").await?;
+    click(driver, "[data-testid=send-code]").await?;
+    let code = server.code_after("cleo@example.com", seen).await?;
+    wait_for_text(
+        driver,
+        "[data-testid=resend-countdown]",
+        "Send a new code in 0:",
+    )
+    .await?;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    fill(driver, "[data-testid=otp]", wrong).await?;
+    wait_for_text(
+        driver,
+        "[data-testid=sign-in-error]",
+        "You have 4 tries left",
+    )
+    .await?;
+    browser.screenshot("customer-wrong-code-390x844").await?;
+    fill(driver, "[data-testid=otp]", &code).await?;
+    // Then the closed screen, with "try again".
     click(driver, "[data-testid=name-skip]").await?;
     wait_for_text(driver, "[data-testid=refusal-closed]", "closed").await?;
     browser
