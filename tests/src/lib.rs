@@ -443,7 +443,7 @@ impl Browser {
         let driver = connect(&process.url(), caps).await?;
         // `--window-size` sizes the window, not the page: make the page itself width×height,
         // the size the screenshots are named after.
-        exact_viewport(&driver, width, height).await?;
+        set_viewport(&driver, width, height).await?;
         Ok(Self {
             driver,
             _chromedriver: process,
@@ -463,7 +463,7 @@ impl Browser {
 }
 
 /// Resize the window so that the page (the viewport) is exactly `width`×`height`.
-async fn exact_viewport(driver: &WebDriver, width: u32, height: u32) -> anyhow::Result<()> {
+pub async fn set_viewport(driver: &WebDriver, width: u32, height: u32) -> anyhow::Result<()> {
     let frame = driver
         .execute(
             "return [outerWidth - innerWidth, outerHeight - innerHeight];",

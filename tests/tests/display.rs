@@ -10,8 +10,8 @@ use anyhow::{Context, bail};
 use espresso_core::Client;
 use espresso_core::protocol::{DrinkChoice, LimitsPatch, Order, Role, ShopPatch};
 use espresso_tests::{
-    Browser, STEP_DEADLINE, TestServer, click, fill, sign_in_on_page, wait_for, wait_for_element,
-    wait_for_text, wait_until_gone,
+    Browser, STEP_DEADLINE, TestServer, click, fill, set_viewport, sign_in_on_page, wait_for,
+    wait_for_element, wait_for_text, wait_until_gone,
 };
 use fantoccini::Client as WebDriver;
 use fantoccini::Locator;
@@ -473,35 +473,6 @@ async fn a_busy_board_fits_a_tv_and_a_portrait_screen_and_settings_stay_hidden()
 
     browser.close().await?;
     server.stop().await
-}
-
-/// Size the window so that the page itself (the viewport) is `width` × `height`, as on a
-/// screen of that resolution in full screen.
-async fn set_viewport(driver: &WebDriver, width: u32, height: u32) -> anyhow::Result<()> {
-    let chrome = driver
-        .execute(
-            "return [outerWidth - innerWidth, outerHeight - innerHeight];",
-            vec![],
-        )
-        .await?;
-    let chrome: Vec<u32> = serde_json::from_value(chrome).unwrap_or_default();
-    let (dw, dh) = (
-        chrome.first().copied().unwrap_or(0),
-        chrome.get(1).copied().unwrap_or(0),
-    );
-    driver.set_window_size(width + dw, height + dh).await?;
-    wait_for(
-        &format!("a {width}×{height} viewport"),
-        STEP_DEADLINE,
-        || async {
-            let size = driver
-                .execute("return [innerWidth, innerHeight];", vec![])
-                .await?;
-            let size: Vec<u32> = serde_json::from_value(size)?;
-            Ok((size == [width, height]).then_some(()))
-        },
-    )
-    .await
 }
 
 /// Wait until no CSS animation runs (the newest ready order pulses once).
