@@ -16,5 +16,5 @@ pub mod view;
     all(feature = "web", target_arch = "wasm32")
 ))]
 pub use client::live::{LiveConfig, LiveEnd, LiveStatus, LiveStream, LiveUpdate, LiveUpdates};
-pub use client::{Backoff, Client, ClientError, RetryPolicy};
+pub use client::{Backoff, Client, ClientError, RetryPolicy, StaffAction};
 pub use session::{MemoryStore, SessionStore, StoreError};

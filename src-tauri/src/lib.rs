@@ -15,8 +15,7 @@ use espresso_core::protocol::{
     User,
 };
 use espresso_core::session::{MemoryStore, SessionStore};
-use espresso_core::{Client, ClientError};
-use serde::Deserialize;
+use espresso_core::{Client, ClientError, StaffAction};
 use tauri::Manager;
 use tauri::ipc::Channel;
 
@@ -78,16 +77,6 @@ fn session_store(server_url: &str, data_dir: Option<PathBuf>) -> Arc<dyn Session
 
 type Answer<T> = Result<T, ClientError>;
 type State<'a> = tauri::State<'a, Shell>;
-
-/// A barista's move of an order; the UI's `StaffAction`.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StaffAction {
-    Claim,
-    Unclaim,
-    Complete,
-    Collect,
-}
 
 #[tauri::command(rename_all = "snake_case")]
 async fn server_url(shell: State<'_>) -> Answer<String> {
@@ -207,13 +196,7 @@ async fn order_action(
     order_id: String,
     action: StaffAction,
 ) -> Answer<Order> {
-    let client = shell.client()?;
-    match action {
-        StaffAction::Claim => client.claim(&shop, &order_id).await,
-        StaffAction::Unclaim => client.unclaim(&shop, &order_id).await,
-        StaffAction::Complete => client.complete(&shop, &order_id).await,
-        StaffAction::Collect => client.collect(&shop, &order_id).await,
-    }
+    shell.client()?.act(&shop, &order_id, action).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -338,14 +321,15 @@ mod tests {
 
     #[test]
     fn staff_actions_read_as_the_ui_writes_them() {
-        for (wire, expected) in [
-            ("\"claim\"", "Claim"),
-            ("\"unclaim\"", "Unclaim"),
-            ("\"complete\"", "Complete"),
-            ("\"collect\"", "Collect"),
+        for action in [
+            StaffAction::Claim,
+            StaffAction::Unclaim,
+            StaffAction::Complete,
+            StaffAction::Collect,
         ] {
-            let action: StaffAction = serde_json::from_str(wire).unwrap();
-            assert_eq!(format!("{action:?}"), expected);
+            let wire = serde_json::to_string(&action).unwrap();
+            assert_eq!(wire, format!("\"{}\"", action.as_str()));
+            assert_eq!(serde_json::from_str::<StaffAction>(&wire).unwrap(), action);
         }
     }
 }

@@ -4,7 +4,7 @@
 use reqwest::Method;
 
 use super::transport::{Auth, Call};
-use super::{Client, ClientError};
+use super::{Client, ClientError, StaffAction};
 use crate::protocol::{
     BoothCode, CancelOrder, DrinkChoice, Health, Me, MePatch, MenuItem, MenuItemPatch, Order,
     OrderDetail, OrderList, OrderState, OtpChallenge, OtpRequest, OtpVerify, Role, RolesUpdate,
@@ -228,6 +228,16 @@ impl Client {
     /// `POST …/orders/{id}/collect` (barista): handed over.
     pub async fn collect(&self, shop: &str, order_id: &str) -> Result<Order, ClientError> {
         self.order_action(shop, order_id, "collect").await
+    }
+
+    /// One of the barista's moves by value (what a UI button or a shell command carries).
+    pub async fn act(
+        &self,
+        shop: &str,
+        order_id: &str,
+        action: StaffAction,
+    ) -> Result<Order, ClientError> {
+        self.order_action(shop, order_id, action.as_str()).await
     }
 
     async fn order_action(

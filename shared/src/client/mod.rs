@@ -33,6 +33,32 @@ use url::Url;
 pub use error::ClientError;
 pub use retry::{Backoff, RetryPolicy};
 
+/// A barista's move of an order: the `POST …/orders/{id}/{action}` routes, as a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StaffAction {
+    /// Start making it (`queued` → `in_progress`).
+    Claim,
+    /// Back to the queue (`in_progress` → `queued`).
+    Unclaim,
+    /// Made (`in_progress` → `ready`).
+    Complete,
+    /// Handed over (`ready` → `collected`).
+    Collect,
+}
+
+impl StaffAction {
+    /// The route's last segment, e.g. `claim`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StaffAction::Claim => "claim",
+            StaffAction::Unclaim => "unclaim",
+            StaffAction::Complete => "complete",
+            StaffAction::Collect => "collect",
+        }
+    }
+}
+
 use crate::protocol::{Session, User};
 use crate::session::{MemoryStore, SessionStore, StoreError};
 

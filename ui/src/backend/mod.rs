@@ -20,25 +20,12 @@ use espresso_core::protocol::{
     User,
 };
 use leptos::prelude::{GetValue, LocalStorage, StoredValue};
-use serde::{Deserialize, Serialize};
 
 /// A failure as the core reports it (network, signed out, or the server's refusal with its code).
 pub type BackendError = ClientError;
 pub type BackendResult<T> = Result<T, BackendError>;
 
-/// A barista's move of an order (the POST `…/orders/{id}/{action}` routes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StaffAction {
-    /// Start making it (`queued` → `in_progress`).
-    Claim,
-    /// Back to the queue (`in_progress` → `queued`).
-    Unclaim,
-    /// Made (`in_progress` → `ready`).
-    Complete,
-    /// Handed over (`ready` → `collected`).
-    Collect,
-}
+pub use espresso_core::StaffAction;
 
 /// Which of the three apps is asking: each keeps its own session, so one browser (or one test)
 /// can be a customer on `/order` and a barista on `/barista` at once.

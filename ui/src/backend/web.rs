@@ -155,13 +155,7 @@ impl Backend for WebBackend {
         order_id: &str,
         action: StaffAction,
     ) -> BackendResult<Order> {
-        let client = self.client()?;
-        match action {
-            StaffAction::Claim => client.claim(shop, order_id).await,
-            StaffAction::Unclaim => client.unclaim(shop, order_id).await,
-            StaffAction::Complete => client.complete(shop, order_id).await,
-            StaffAction::Collect => client.collect(shop, order_id).await,
-        }
+        self.client()?.act(shop, order_id, action).await
     }
 
     async fn orders(
