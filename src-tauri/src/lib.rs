@@ -25,6 +25,88 @@ pub const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:8080";
 /// The keyring entry the session is kept under (per server, so two servers never mix).
 const KEYRING_SERVICE: &str = "espresso";
 
+/// Which app this shell is: the window it opens. `ESPRESSO_FLAVOUR` at run time, else the one
+/// it was built as (`ESPRESSO_FLAVOUR` at build time, set by `cargo xtask bundle`), else the
+/// start page that links the three.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    /// The start page linking the three apps (a development build).
+    Home,
+    /// A phone-sized window on the ordering app.
+    Customer,
+    /// A tablet-landscape window on the barista's queue.
+    Barista,
+    /// The booth screen: full screen, no decorations, always on top.
+    Display,
+}
+
+impl Flavour {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "" | "home" => Some(Flavour::Home),
+            "customer" => Some(Flavour::Customer),
+            "barista" => Some(Flavour::Barista),
+            "display" => Some(Flavour::Display),
+            _ => None,
+        }
+    }
+
+    /// This run's flavour (see the type's documentation); an unknown name is the start page.
+    pub fn from_env() -> Self {
+        std::env::var("ESPRESSO_FLAVOUR")
+            .ok()
+            .or_else(|| option_env!("ESPRESSO_FLAVOUR").map(str::to_owned))
+            .and_then(|name| Flavour::parse(&name))
+            .unwrap_or(Flavour::Home)
+    }
+
+    /// The page the window opens, for `shop`.
+    pub fn page(self, shop: &str) -> String {
+        match self {
+            Flavour::Home => "index.html".to_owned(),
+            Flavour::Customer => format!("order?shop={shop}"),
+            Flavour::Barista => format!("barista?shop={shop}"),
+            Flavour::Display => format!("display?shop={shop}"),
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Flavour::Home | Flavour::Customer => "Espresso",
+            Flavour::Barista => "Espresso Barista",
+            Flavour::Display => "Espresso Display",
+        }
+    }
+
+    /// The window's inner size (the display is full screen instead).
+    fn size(self) -> (f64, f64) {
+        match self {
+            Flavour::Home => (1024.0, 768.0),
+            Flavour::Customer => (420.0, 860.0),
+            Flavour::Barista | Flavour::Display => (1280.0, 800.0),
+        }
+    }
+}
+
+/// Open this flavour's one window (label `main`, which the capabilities name).
+fn open_window(app: &tauri::App, flavour: Flavour, shop: &str) -> tauri::Result<()> {
+    let (width, height) = flavour.size();
+    let url = tauri::WebviewUrl::App(flavour.page(shop).into());
+    let window = tauri::WebviewWindowBuilder::new(app, "main", url)
+        .title(flavour.title())
+        .inner_size(width, height)
+        .min_inner_size(320.0, 480.0);
+    let window = match flavour {
+        Flavour::Display => window
+            .fullscreen(true)
+            .decorations(false)
+            .always_on_top(true),
+        _ => window,
+    };
+    window.build()?;
+    Ok(())
+}
+
 /// The server URL for this run: `ESPRESSO_SERVER_URL`, else [`DEFAULT_SERVER_URL`].
 pub fn server_url_from_env() -> String {
     std::env::var("ESPRESSO_SERVER_URL")
@@ -262,6 +344,8 @@ pub fn run() {
             }
             let store = session_store(&url, data_dir);
             app.manage(Shell::new(&url, store));
+            let shop = std::env::var("ESPRESSO_SHOP").unwrap_or_else(|_| "main".to_owned());
+            open_window(app, Flavour::from_env(), &shop)?;
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -317,6 +401,15 @@ mod tests {
                 .to_string()
                 .contains("invalid server URL")
         );
+    }
+
+    #[test]
+    fn each_flavour_opens_its_app() {
+        assert_eq!(Flavour::parse("Barista"), Some(Flavour::Barista));
+        assert_eq!(Flavour::parse(""), Some(Flavour::Home));
+        assert_eq!(Flavour::parse("kiosk"), None);
+        assert_eq!(Flavour::Display.page("main"), "display?shop=main");
+        assert_eq!(Flavour::Customer.page("pop-up"), "order?shop=pop-up");
     }
 
     #[test]

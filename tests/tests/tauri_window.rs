@@ -5,10 +5,12 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::Context;
+use espresso_core::protocol::{DrinkChoice, Role};
 use espresso_tests::{
-    DriverProcess, TestServer, connect, free_port, save_screenshot, wait_for_text,
+    DriverProcess, STEP_DEADLINE, TestServer, click, connect, free_port, save_screenshot,
+    sign_in_on_page, wait_for, wait_for_element, wait_for_text,
 };
-use fantoccini::Locator;
+use fantoccini::{Client as WebDriver, Locator};
 
 fn required_path(var: &str) -> anyhow::Result<PathBuf> {
     let path = std::env::var_os(var)
@@ -61,6 +63,141 @@ async fn the_window_checks_the_server_through_the_native_core_on_click() -> anyh
     assert!(up.contains(env!("CARGO_PKG_VERSION")), "{up}");
     save_screenshot(&window, "skeleton-tauri-window").await?;
 
+    window.close().await?;
+    server.stop().await
+}
+
+/// Start the app (through tauri-driver) with these environment variables; the driver process
+/// must outlive the session.
+async fn open_app(env: &[(&str, &str)]) -> anyhow::Result<(DriverProcess, WebDriver)> {
+    let app = required_path("ESPRESSO_APP_BIN")?;
+    let tauri_driver = required_path("TAURI_DRIVER")?;
+    let (port, native_port) = (free_port()?, free_port()?);
+    let mut command = Command::new(tauri_driver);
+    command.args([
+        "--port",
+        &port.to_string(),
+        "--native-port",
+        &native_port.to_string(),
+    ]);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let driver_process = DriverProcess::spawn(command, port).await?;
+    let caps = serde_json::json!({
+        "browserName": "wry",
+        "tauri:options": { "application": app }
+    });
+    let window = connect(&driver_process.url(), caps).await?;
+    Ok((driver_process, window))
+}
+
+/// The card of order `number` in a barista column.
+fn card_in(column: &str, number: u32) -> String {
+    format!("[data-testid=col-{column}] [data-testid=order-card][data-number=\"{number}\"]")
+}
+
+#[tokio::test]
+#[ignore = "needs the app binary, tauri-driver and a display: run through `cargo xtask test`"]
+async fn the_barista_app_signs_in_works_an_order_live_and_comes_back_signed_in()
+-> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let admin = server.open_shop().await?;
+    let email = "tablet@espresso.test";
+    server.grant(email, &[Role::Barista]).await?;
+    let url = server.url();
+    let env = [
+        ("ESPRESSO_SERVER_URL", url.as_str()),
+        ("ESPRESSO_FLAVOUR", "barista"),
+    ];
+
+    // The tablet app opens on the barista's sign-in; the code comes by mail.
+    let (driver_process, window) = open_app(&env).await?;
+    wait_for_text(&window, "#sign-in-title", "").await?;
+    sign_in_on_page(&window, &server, email).await?;
+    wait_for_element(&window, "[data-testid=barista-board]").await?;
+    wait_for_text(&window, "[data-testid=connection]", "Live").await?;
+
+    // A customer orders: the card arrives live through the shell's live stream.
+    let customer = server.sign_in("kim@example.com", &[]).await?;
+    let code = admin.booth_code("main").await?.code;
+    let drink = DrinkChoice {
+        item_id: "espresso".into(),
+        options: Default::default(),
+    };
+    let order = customer.start_order("main", &code, Some(drink)).await?;
+    let number = order.number.context("a queued order has its number")?;
+    wait_for_element(&window, &card_in("queue", number)).await?;
+    click(
+        &window,
+        &format!("{} [data-testid=make]", card_in("queue", number)),
+    )
+    .await?;
+    wait_for_element(&window, &card_in("making", number)).await?;
+    click(
+        &window,
+        &format!("{} [data-testid=done]", card_in("making", number)),
+    )
+    .await?;
+    wait_for_element(&window, &card_in("ready", number)).await?;
+    let ready = wait_for(
+        "the order to be ready on the server",
+        STEP_DEADLINE,
+        || async {
+            let mine = customer.my_orders().await?;
+            Ok(mine.into_iter().find(|o| {
+                o.id == order.id && o.state == espresso_core::protocol::OrderState::Ready
+            }))
+        },
+    )
+    .await?;
+    assert_eq!(ready.number, Some(number));
+    save_screenshot(&window, "tauri-barista-1280x800").await?;
+
+    // The tablet restarts: the app comes back signed in (the session is in the OS keyring).
+    window.close().await?;
+    drop(driver_process);
+    let (_driver_process, window) = open_app(&env).await?;
+    wait_for_element(&window, &card_in("ready", number)).await?;
+    let signed_in = window
+        .find_all(Locator::Css("[data-testid=email]"))
+        .await?
+        .is_empty();
+    assert!(signed_in, "the restarted app must not ask to sign in again");
+
+    window.close().await?;
+    server.stop().await
+}
+
+#[tokio::test]
+#[ignore = "needs the app binary, tauri-driver and a display: run through `cargo xtask test`"]
+async fn the_display_app_opens_full_screen_on_the_booth_screen() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    server.open_shop().await?;
+    let email = "booth@espresso.test";
+    server.grant(email, &[Role::Display]).await?;
+    let url = server.url();
+    let (_driver_process, window) = open_app(&[
+        ("ESPRESSO_SERVER_URL", url.as_str()),
+        ("ESPRESSO_FLAVOUR", "display"),
+    ])
+    .await?;
+    wait_for_text(&window, "#sign-in-title", "").await?;
+    let size = window
+        .execute(
+            "return [innerWidth, innerHeight, screen.width, screen.height];",
+            vec![],
+        )
+        .await?;
+    let size: Vec<u32> = serde_json::from_value(size)?;
+    assert_eq!(
+        size[..2],
+        size[2..],
+        "the display fills the screen: {size:?}"
+    );
+    sign_in_on_page(&window, &server, email).await?;
+    wait_for_element(&window, "[data-testid=qr] svg").await?;
+    save_screenshot(&window, "tauri-display").await?;
     window.close().await?;
     server.stop().await
 }
