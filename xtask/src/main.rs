@@ -6,7 +6,9 @@
 //! - `test`    set up, build everything once, run every test (unit, integration, browser, window)
 //! - `build-ui`   the web build of the three apps into `dist/`
 //! - `check-wasm` compile every wasm32 build (the core's `web` feature and the UI)
+//! - `bundle`  an installable package (.deb) of each app flavour (customer, barista, display)
 
+mod bundle;
 mod ctx;
 mod run;
 mod setup;
@@ -30,6 +32,8 @@ commands:
   test         set up, build, and run every test; a summary at the end
   build-ui     build the web apps (wasm) into dist/
   check-wasm   compile the wasm32 builds (core `web` feature and the UI)
+  bundle [customer|barista|display]
+               a .deb of each app flavour (all three without an argument)
 
 environment:
   CARGO_TARGET_DIR   build outputs (default ~/.cache/espresso/target, shared between clones)
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
         "run" => run::run(&ctx, rest),
         "test" => test::test(&ctx, rest),
         "build-ui" => setup::setup(&ctx).and_then(|()| ui::build_ui(&ctx)),
+        "bundle" => bundle::bundle(&ctx, rest),
         "check-wasm" => setup::setup(&ctx).and_then(|()| ui::check_wasm(&ctx)),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");

@@ -1,0 +1,51 @@
+//! `cargo xtask bundle [customer|barista|display]`: an installable package of each app flavour.
+//!
+//! One shell, three flavours: `src-tauri/flavours/<flavour>.json` overlays the root
+//! `tauri.conf.json` (product name, identifier, binary name) and `ESPRESSO_FLAVOUR` at build
+//! time bakes in which window the app opens (`espresso_app_lib::Flavour`). The Tauri CLI (npm,
+//! installed by setup) builds the release binary with the web build embedded and bundles it.
+//! Here (Debian) that is a `.deb`; an AppImage needs tools downloaded at build time, which this
+//! offline machine cannot fetch.
+
+use std::process::Command;
+
+use crate::ctx::{Ctx, Result, run};
+use crate::{setup, ui};
+
+pub const FLAVOURS: [&str; 3] = ["customer", "barista", "display"];
+
+pub fn bundle(ctx: &Ctx, args: &[String]) -> Result {
+    let flavours: Vec<&str> = match args {
+        [] => FLAVOURS.to_vec(),
+        [one] if FLAVOURS.contains(&one.as_str()) => vec![one.as_str()],
+        _ => {
+            return Err(format!(
+                "usage: cargo xtask bundle [{}]",
+                FLAVOURS.join("|")
+            ));
+        }
+    };
+    setup::setup(ctx)?;
+    ui::build_ui(ctx)?;
+    let cli = ctx.root.join("node_modules/.bin/tauri");
+    if !cli.exists() {
+        return Err("the Tauri CLI is missing: run `cargo xtask setup`".into());
+    }
+    for flavour in flavours {
+        let overlay = ctx
+            .root
+            .join("src-tauri/flavours")
+            .join(format!("{flavour}.json"));
+        let mut build = Command::new(&cli);
+        build
+            .args(["build", "--bundles", "deb", "--config"])
+            .arg(&overlay)
+            .current_dir(ctx.root.join("src-tauri"))
+            .env("CARGO_TARGET_DIR", &ctx.target_dir)
+            .env("ESPRESSO_FLAVOUR", flavour);
+        run(&mut build)?;
+        let debs = ctx.target_dir.join("release/bundle/deb");
+        eprintln!("bundle: {flavour} → {}", debs.display());
+    }
+    Ok(())
+}
