@@ -5,9 +5,9 @@
 //! go to the UI through a Tauri `Channel` per subscription. It holds no business rules.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use espresso_core::client::live::{LiveConfig, LiveStream, LiveUpdate};
 use espresso_core::protocol::{
@@ -107,40 +107,100 @@ fn open_window(app: &tauri::App, flavour: Flavour, shop: &str) -> tauri::Result<
     Ok(())
 }
 
-/// The server URL for this run: `ESPRESSO_SERVER_URL`, else [`DEFAULT_SERVER_URL`].
-pub fn server_url_from_env() -> String {
+/// The server URL for this run: `ESPRESSO_SERVER_URL`, else the one chosen in the app (saved
+/// in `saved`), else [`DEFAULT_SERVER_URL`].
+pub fn server_url_for_run(saved: Option<&Path>) -> String {
     std::env::var("ESPRESSO_SERVER_URL")
         .ok()
-        .filter(|url| !url.trim().is_empty())
+        .or_else(|| saved.and_then(|path| std::fs::read_to_string(path).ok()))
+        .map(|url| url.trim().to_owned())
+        .filter(|url| !url.is_empty())
         .unwrap_or_else(|| DEFAULT_SERVER_URL.to_owned())
+}
+
+/// The server this app talks to and its client (the session saved for that server).
+struct Connection {
+    server_url: String,
+    client: Result<Client, ClientError>,
 }
 
 /// State shared by the commands.
 pub struct Shell {
-    server_url: String,
-    client: Result<Client, ClientError>,
+    connection: RwLock<Connection>,
+    /// Where the app keeps its files (the chosen server, the session where no keyring runs);
+    /// `None`: nothing is saved (tests).
+    data_dir: Option<PathBuf>,
     streams: Mutex<HashMap<u64, LiveStream>>,
     next_stream: AtomicU64,
 }
 
 impl Shell {
-    /// A shell for `server_url` keeping its session in `store`.
-    pub fn new(server_url: &str, store: Arc<dyn SessionStore>) -> Self {
+    /// A shell for `server_url` keeping its files in `data_dir` and its session in the OS
+    /// keyring (or a file there).
+    pub fn new(server_url: &str, data_dir: Option<PathBuf>) -> Self {
+        let store = session_store(server_url, data_dir.as_deref());
+        Self::with_store(server_url, store, data_dir)
+    }
+
+    fn with_store(
+        server_url: &str,
+        store: Arc<dyn SessionStore>,
+        data_dir: Option<PathBuf>,
+    ) -> Self {
         Self {
-            server_url: server_url.to_owned(),
-            client: Client::with_store(server_url, store),
+            connection: RwLock::new(Connection {
+                server_url: server_url.to_owned(),
+                client: Client::with_store(server_url, store),
+            }),
+            data_dir,
             streams: Mutex::new(HashMap::new()),
             next_stream: AtomicU64::new(1),
         }
     }
 
-    /// A shell whose session lives in memory only (tests).
+    /// A shell whose session lives in memory only and that saves nothing (tests).
     pub fn in_memory(server_url: &str) -> Self {
-        Self::new(server_url, Arc::new(MemoryStore::new()))
+        Self::with_store(server_url, Arc::new(MemoryStore::new()), None)
     }
 
-    fn client(&self) -> Result<&Client, ClientError> {
-        self.client.as_ref().map_err(Clone::clone)
+    fn connection(&self) -> std::sync::RwLockReadGuard<'_, Connection> {
+        self.connection
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The client (a cheap clone sharing the session).
+    fn client(&self) -> Result<Client, ClientError> {
+        self.connection().client.clone()
+    }
+
+    fn server_url(&self) -> String {
+        self.connection().server_url.clone()
+    }
+
+    /// Talk to another server from now on (and at the next start): it must answer `/healthz`
+    /// first. Its own saved session (if any) comes with it; open live streams are closed.
+    pub async fn switch_server(&self, url: &str) -> Result<(), ClientError> {
+        let url = url.trim().trim_end_matches('/').to_owned();
+        let store: Arc<dyn SessionStore> = match &self.data_dir {
+            Some(_) => session_store(&url, self.data_dir.as_deref()),
+            None => Arc::new(MemoryStore::new()),
+        };
+        let client = Client::with_store(&url, store)?;
+        client.health().await?;
+        if let Some(dir) = &self.data_dir {
+            std::fs::write(dir.join(SAVED_SERVER), &url)
+                .map_err(|e| ClientError::Network(format!("cannot save the server: {e}")))?;
+        }
+        self.streams().clear();
+        *self
+            .connection
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Connection {
+            server_url: url,
+            client: Ok(client),
+        };
+        Ok(())
     }
 
     fn streams(&self) -> std::sync::MutexGuard<'_, HashMap<u64, LiveStream>> {
@@ -148,10 +208,14 @@ impl Shell {
     }
 }
 
+/// The file in the app's data folder that keeps the server chosen in the app.
+const SAVED_SERVER: &str = "server.txt";
+
 /// The session store of this machine: the OS keyring if it answers, else a private file in the
-/// app's data folder.
-fn session_store(server_url: &str, data_dir: Option<PathBuf>) -> Arc<dyn SessionStore> {
+/// app's data folder. One entry per server, so two servers' sessions never mix.
+fn session_store(server_url: &str, data_dir: Option<&Path>) -> Arc<dyn SessionStore> {
     let fallback = data_dir
+        .map(Path::to_path_buf)
         .unwrap_or_else(std::env::temp_dir)
         .join("session.json");
     espresso_core::session::platform_store(KEYRING_SERVICE, server_url, fallback)
@@ -162,7 +226,13 @@ type State<'a> = tauri::State<'a, Shell>;
 
 #[tauri::command(rename_all = "snake_case")]
 async fn server_url(shell: State<'_>) -> Answer<String> {
-    Ok(shell.server_url.clone())
+    Ok(shell.server_url())
+}
+
+/// First-run setup and later changes: the server this app talks to (checked, then saved).
+#[tauri::command(rename_all = "snake_case")]
+async fn set_server_url(shell: State<'_>, url: String) -> Answer<()> {
+    shell.switch_server(&url).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -312,7 +382,7 @@ async fn live_subscribe(
 ) -> Answer<u64> {
     let client = shell.client()?;
     let (stream, mut updates) =
-        LiveStream::connect_with(client, &shop, since, LiveConfig::default());
+        LiveStream::connect_with(&client, &shop, since, LiveConfig::default());
     let id = shell.next_stream.fetch_add(1, Ordering::Relaxed);
     shell.streams().insert(id, stream);
     tauri::async_runtime::spawn(async move {
@@ -332,9 +402,10 @@ async fn live_close(shell: State<'_>, id: u64) -> Answer<()> {
     Ok(())
 }
 
-/// Start the shell. Panics only if the window system cannot start at all.
+/// Start the shell. Panics only if the window system cannot start at all. On Android and iOS
+/// this is the app's entry point (`tauri::mobile_entry_point`).
+#[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
-    let url = server_url_from_env();
     #[allow(clippy::expect_used)]
     tauri::Builder::default()
         .setup(move |app| {
@@ -342,14 +413,16 @@ pub fn run() {
             if let Some(dir) = &data_dir {
                 let _ = std::fs::create_dir_all(dir);
             }
-            let store = session_store(&url, data_dir);
-            app.manage(Shell::new(&url, store));
+            let saved = data_dir.as_ref().map(|dir| dir.join(SAVED_SERVER));
+            let url = server_url_for_run(saved.as_deref());
+            app.manage(Shell::new(&url, data_dir));
             let shop = std::env::var("ESPRESSO_SHOP").unwrap_or_else(|_| "main".to_owned());
             open_window(app, Flavour::from_env(), &shop)?;
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
             server_url,
+            set_server_url,
             health,
             user,
             request_code,
@@ -389,6 +462,29 @@ mod tests {
         // The UI gets it as a tagged error it can match on.
         let json = serde_json::to_value(&error).unwrap();
         assert_eq!(json["kind"], "network");
+    }
+
+    #[tokio::test]
+    async fn a_server_that_does_not_answer_is_not_switched_to() {
+        let shell = Shell::in_memory("http://127.0.0.1:9");
+        let error = shell.switch_server("http://127.0.0.1:9/other").await;
+        assert!(error.is_err());
+        assert_eq!(shell.server_url(), "http://127.0.0.1:9");
+        assert!(shell.switch_server("not a url").await.is_err());
+    }
+
+    #[test]
+    fn the_saved_server_is_used_when_the_environment_names_none() {
+        let dir = std::env::temp_dir().join(format!("espresso-app-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let saved = dir.join(SAVED_SERVER);
+        std::fs::write(&saved, "http://cafe-laptop:8080\n").unwrap();
+        // (ESPRESSO_SERVER_URL is not set in unit tests.)
+        if std::env::var_os("ESPRESSO_SERVER_URL").is_none() {
+            assert_eq!(server_url_for_run(Some(&saved)), "http://cafe-laptop:8080");
+            assert_eq!(server_url_for_run(None), DEFAULT_SERVER_URL);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

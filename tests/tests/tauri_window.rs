@@ -7,7 +7,7 @@ use std::process::Command;
 use anyhow::Context;
 use espresso_core::protocol::{DrinkChoice, Role};
 use espresso_tests::{
-    DriverProcess, STEP_DEADLINE, TestServer, click, connect, free_port, save_screenshot,
+    DriverProcess, STEP_DEADLINE, TestServer, click, connect, fill, free_port, save_screenshot,
     sign_in_on_page, wait_for, wait_for_element, wait_for_text,
 };
 use fantoccini::{Client as WebDriver, Locator};
@@ -23,6 +23,7 @@ fn required_path(var: &str) -> anyhow::Result<PathBuf> {
 #[tokio::test]
 #[ignore = "needs the app binary, tauri-driver and a display: run through `cargo xtask test`"]
 async fn the_window_checks_the_server_through_the_native_core_on_click() -> anyhow::Result<()> {
+    let _one_window = ONE_WINDOW.lock().await;
     let app = required_path("ESPRESSO_APP_BIN")?;
     let tauri_driver = required_path("TAURI_DRIVER")?;
 
@@ -67,6 +68,9 @@ async fn the_window_checks_the_server_through_the_native_core_on_click() -> anyh
     server.stop().await
 }
 
+/// One window at a time: they share the virtual display (and the display app takes all of it).
+static ONE_WINDOW: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Start the app (through tauri-driver) with these environment variables; the driver process
 /// must outlive the session.
 async fn open_app(env: &[(&str, &str)]) -> anyhow::Result<(DriverProcess, WebDriver)> {
@@ -101,6 +105,7 @@ fn card_in(column: &str, number: u32) -> String {
 #[ignore = "needs the app binary, tauri-driver and a display: run through `cargo xtask test`"]
 async fn the_barista_app_signs_in_works_an_order_live_and_comes_back_signed_in()
 -> anyhow::Result<()> {
+    let _one_window = ONE_WINDOW.lock().await;
     let server = TestServer::start().await?;
     let admin = server.open_shop().await?;
     let email = "tablet@espresso.test";
@@ -172,6 +177,7 @@ async fn the_barista_app_signs_in_works_an_order_live_and_comes_back_signed_in()
 #[tokio::test]
 #[ignore = "needs the app binary, tauri-driver and a display: run through `cargo xtask test`"]
 async fn the_display_app_opens_full_screen_on_the_booth_screen() -> anyhow::Result<()> {
+    let _one_window = ONE_WINDOW.lock().await;
     let server = TestServer::start().await?;
     server.open_shop().await?;
     let email = "booth@espresso.test";
@@ -200,4 +206,45 @@ async fn the_display_app_opens_full_screen_on_the_booth_screen() -> anyhow::Resu
     save_screenshot(&window, "tauri-display").await?;
     window.close().await?;
     server.stop().await
+}
+
+#[tokio::test]
+#[ignore = "needs the app binary, tauri-driver and a display: run through `cargo xtask test`"]
+async fn first_run_setup_points_the_customer_app_at_the_cafes_server_and_keeps_it()
+-> anyhow::Result<()> {
+    let _one_window = ONE_WINDOW.lock().await;
+    let server = TestServer::start().await?;
+    let url = server.url();
+    // A fresh install: its own data folder, no server configured (the default has no server).
+    let data = tempfile::tempdir()?;
+    let data_home = data.path().display().to_string();
+    let env = [
+        ("XDG_DATA_HOME", data_home.as_str()),
+        ("ESPRESSO_FLAVOUR", "customer"),
+    ];
+
+    let (driver_process, window) = open_app(&env).await?;
+    let line = wait_for_text(&window, "[data-testid=server-line]", "Server:").await?;
+    assert!(line.contains(espresso_app_default()), "{line}");
+    click(&window, "[data-testid=server-change]").await?;
+    fill(&window, "[data-testid=server-url]", &url).await?;
+    click(&window, "[data-testid=server-save]").await?;
+    wait_for_text(&window, "[data-testid=server-line]", &url).await?;
+    sign_in_on_page(&window, &server, "lou@example.com").await?;
+    wait_for_element(&window, "[data-testid=shop-closed]").await?;
+    save_screenshot(&window, "tauri-customer").await?;
+
+    // Started again, the app is still on the café's server and still signed in.
+    window.close().await?;
+    drop(driver_process);
+    let (_driver_process, window) = open_app(&env).await?;
+    wait_for_element(&window, "[data-testid=shop-closed]").await?;
+
+    window.close().await?;
+    server.stop().await
+}
+
+/// The server a fresh install talks to.
+fn espresso_app_default() -> &'static str {
+    "http://127.0.0.1:8080"
 }

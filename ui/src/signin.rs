@@ -340,8 +340,94 @@ pub fn Gate(
             None => view! {
                 <SignIn backend=backend title=title.clone() lede=lede.clone()
                     on_signed_in=on_signed_in/>
+                <ServerSetting backend=backend/>
             }
             .into_any(),
         }
+    }
+}
+
+/// In the installed apps: which server this app talks to, and changing it (first-run setup).
+/// A browser shows nothing: its server is the page's own.
+#[component]
+pub fn ServerSetting(backend: BackendRef) -> impl IntoView {
+    let in_app = backend.get().via() == "app";
+    let current = RwSignal::new(None::<String>);
+    let editing = RwSignal::new(false);
+    let draft = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    if in_app {
+        let backend = backend.get();
+        leptos::task::spawn_local(async move {
+            if let Ok(url) = backend.server_url().await {
+                current.try_set(Some(url));
+            }
+        });
+    }
+    let save = move || {
+        let url = draft.get_untracked().trim().to_owned();
+        let backend = backend.get();
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            match backend.set_server_url(&url).await {
+                // Start over on the new server (its own saved session, its own shop).
+                Ok(()) => {
+                    if let Some(window) = web_sys::window() {
+                        let _ = window.location().reload();
+                    }
+                }
+                Err(e) => {
+                    error.try_set(Some(format!("That server did not answer: {e}")));
+                }
+            }
+            busy.try_set(false);
+        });
+    };
+    let save = StoredValue::new_local(save);
+    move || {
+        if !in_app {
+            return None;
+        }
+        Some(if editing.get() {
+            view! {
+                <form class="panel server-setting" data-testid="server-setting"
+                    on:submit=move |ev| { ev.prevent_default(); save.with_value(|save| save()); }>
+                    <label class="field">
+                        <span class="field-label">"Server address"</span>
+                        <input type="url" inputmode="url" placeholder="http://192.168.1.20:8080"
+                            data-testid="server-url"
+                            prop:value=move || draft.get()
+                            on:input=move |ev| draft.set(event_target_value(&ev))/>
+                    </label>
+                    <p class="hint">"The address the café's Espresso server prints when it starts."</p>
+                    <p class="error" role="alert">{move || error.get().unwrap_or_default()}</p>
+                    <div class="row">
+                        <button class="button-primary" type="submit" data-testid="server-save"
+                            disabled=move || busy.get()>
+                            {move || if busy.get() { "Checking…" } else { "Connect" }}
+                        </button>
+                        <button class="button-link" type="button"
+                            on:click=move |_| editing.set(false)>"Keep the current one"</button>
+                    </div>
+                </form>
+            }
+            .into_any()
+        } else {
+            view! {
+                <p class="hint server-line" data-testid="server-line">
+                    "Server: " <strong>{move || current.get().unwrap_or_default()}</strong> " "
+                    <button class="button-link" data-testid="server-change"
+                        on:click=move |_| {
+                            draft.set(current.get_untracked().unwrap_or_default());
+                            editing.set(true);
+                        }>
+                        "Change"
+                    </button>
+                </p>
+            }
+            .into_any()
+        })
     }
 }

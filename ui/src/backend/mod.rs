@@ -83,6 +83,10 @@ pub trait Backend {
     /// The server this app talks to.
     async fn server_url(&self) -> BackendResult<String>;
 
+    /// Talk to another server (the installed apps' first-run setup); it must answer first. In a
+    /// browser the server is the page's own, so this is refused.
+    async fn set_server_url(&self, url: &str) -> BackendResult<()>;
+
     /// Is the server up, and which version is it.
     async fn health(&self) -> BackendResult<Health>;
 

@@ -93,6 +93,10 @@ impl Backend for TauriBackend {
         call("server_url", json!({})).await
     }
 
+    async fn set_server_url(&self, url: &str) -> BackendResult<()> {
+        call("set_server_url", json!({ "url": url })).await
+    }
+
     async fn health(&self) -> BackendResult<Health> {
         call("health", json!({})).await
     }

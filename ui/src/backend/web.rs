@@ -65,6 +65,12 @@ impl Backend for WebBackend {
             .to_owned())
     }
 
+    async fn set_server_url(&self, _url: &str) -> BackendResult<()> {
+        Err(ClientError::BadUrl(
+            "in a browser the server is the one that served this page".into(),
+        ))
+    }
+
     async fn health(&self) -> BackendResult<Health> {
         self.client()?.health().await
     }
