@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use espresso_core::client::live::{LiveConfig, LiveStream, LiveUpdate};
@@ -395,6 +395,14 @@ async fn live_subscribe(
     Ok(id)
 }
 
+/// Quit the app (the display's hidden settings: the only way the booth screen closes).
+#[tauri::command(rename_all = "snake_case")]
+async fn quit_app(app: tauri::AppHandle) -> Answer<()> {
+    MAY_CLOSE.store(true, Ordering::SeqCst);
+    app.exit(0);
+    Ok(())
+}
+
 /// Close a subscription (dropping its stream closes the socket).
 #[tauri::command(rename_all = "snake_case")]
 async fn live_close(shell: State<'_>, id: u64) -> Answer<()> {
@@ -402,12 +410,29 @@ async fn live_close(shell: State<'_>, id: u64) -> Answer<()> {
     Ok(())
 }
 
+/// Whether the display may close: only after its hidden settings asked (`quit_app`).
+static MAY_CLOSE: AtomicBool = AtomicBool::new(false);
+
 /// Start the shell. Panics only if the window system cannot start at all. On Android and iOS
 /// this is the app's entry point (`tauri::mobile_entry_point`).
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
+    let flavour = Flavour::from_env();
+    let mut builder = tauri::Builder::default();
+    if flavour == Flavour::Barista {
+        // One queue per tablet: a second start brings the open window forward. The window's
+        // size and place are remembered.
+        builder = builder
+            .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+                if let Some(window) = app.get_webview_window("main") {
+                    let _ = window.unminimize();
+                    let _ = window.set_focus();
+                }
+            }))
+            .plugin(tauri_plugin_window_state::Builder::default().build());
+    }
     #[allow(clippy::expect_used)]
-    tauri::Builder::default()
+    builder
         .setup(move |app| {
             let data_dir = app.path().app_data_dir().ok();
             if let Some(dir) = &data_dir {
@@ -417,8 +442,17 @@ pub fn run() {
             let url = server_url_for_run(saved.as_deref());
             app.manage(Shell::new(&url, data_dir));
             let shop = std::env::var("ESPRESSO_SHOP").unwrap_or_else(|_| "main".to_owned());
-            open_window(app, Flavour::from_env(), &shop)?;
+            open_window(app, flavour, &shop)?;
             Ok(())
+        })
+        .on_window_event(move |_window, event| {
+            // The booth screen is not closed by a passer-by's Alt+F4: only from its settings.
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event
+                && flavour == Flavour::Display
+                && !MAY_CLOSE.load(Ordering::SeqCst)
+            {
+                api.prevent_close();
+            }
         })
         .invoke_handler(tauri::generate_handler![
             server_url,
@@ -444,6 +478,7 @@ pub fn run() {
             my_orders,
             live_subscribe,
             live_close,
+            quit_app,
         ])
         .run(tauri::generate_context!())
         .expect("the window system could not start");

@@ -87,6 +87,10 @@ pub trait Backend {
     /// browser the server is the page's own, so this is refused.
     async fn set_server_url(&self, url: &str) -> BackendResult<()>;
 
+    /// Close the installed app (the display's hidden settings; the kiosk window refuses other
+    /// ways to close). A browser tab cannot close itself: refused.
+    async fn quit_app(&self) -> BackendResult<()>;
+
     /// Is the server up, and which version is it.
     async fn health(&self) -> BackendResult<Health>;
 

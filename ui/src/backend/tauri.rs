@@ -97,6 +97,10 @@ impl Backend for TauriBackend {
         call("set_server_url", json!({ "url": url })).await
     }
 
+    async fn quit_app(&self) -> BackendResult<()> {
+        call("quit_app", json!({})).await
+    }
+
     async fn health(&self) -> BackendResult<Health> {
         call("health", json!({})).await
     }

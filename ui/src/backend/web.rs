@@ -71,6 +71,12 @@ impl Backend for WebBackend {
         ))
     }
 
+    async fn quit_app(&self) -> BackendResult<()> {
+        Err(ClientError::BadUrl(
+            "a browser tab is closed by the browser".into(),
+        ))
+    }
+
     async fn health(&self) -> BackendResult<Health> {
         self.client()?.health().await
     }

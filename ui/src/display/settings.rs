@@ -124,6 +124,17 @@ pub fn Settings(
                     }>
                         "Sign out of this display"
                     </button>
+                    // The installed kiosk closes only from here (it ignores Alt+F4 and the like).
+                    {(backend.get().via() == "app").then(|| view! {
+                        <button class="button-secondary" data-testid="quit-app" on:click=move |_| {
+                            let backend = backend.get();
+                            leptos::task::spawn_local(async move {
+                                let _ = backend.quit_app().await;
+                            });
+                        }>
+                            "Quit the display app"
+                        </button>
+                    })}
                 </div>
             </section>
         </div>
