@@ -6,10 +6,13 @@
 //! tails that. SQL stays portable (INTEGER times in ms, TEXT JSON), so a PostgreSQL store can
 //! follow without touching the workflow.
 //!
-//! WAL mode with `synchronous=FULL`: a command acknowledged to a client survives kill -9.
+//! WAL mode with `synchronous=NORMAL` and group commit ([`durability`]): a command is
+//! acknowledged to a client, and its events reach the live hub, only once a sync of the WAL that
+//! started after its commit is done, so an acknowledged command survives kill -9 and power loss.
 
 mod auth;
 mod codes;
+pub mod durability;
 mod events;
 mod idempotency;
 mod orders;
@@ -60,7 +63,7 @@ pub struct Committed {
 pub struct SqliteStore {
     pool: SqlitePool,
     write: Arc<Mutex<()>>,
-    tail: broadcast::Sender<Committed>,
+    durability: durability::Durability,
     public_url: Arc<str>,
 }
 
@@ -75,6 +78,7 @@ impl SqliteStore {
     /// `sqlite::memory:`), apply migrations and make sure shop `main` exists.
     /// `public_url` is where phones reach the server (booth codes' `order_url`).
     pub async fn open(url: &str, public_url: &str) -> anyhow::Result<Self> {
+        let mut file = None;
         let options = if url == "sqlite::memory:" {
             SqliteConnectOptions::from_str(url)?
         } else {
@@ -91,13 +95,15 @@ impl SqliteStore {
                     format!("cannot create the database folder {}", parent.display())
                 })?;
             }
+            file = Some(std::path::PathBuf::from(path));
             SqliteConnectOptions::new()
                 .filename(path)
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
         };
         let options = options
-            .synchronous(SqliteSynchronous::Full)
+            // Commits do not wait for the disk; `Durability::wait` does, for a whole batch.
+            .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         // An in-memory database exists once per connection: keep exactly one.
@@ -115,7 +121,7 @@ impl SqliteStore {
         let store = Self {
             pool,
             write: Arc::new(Mutex::new(())),
-            tail,
+            durability: durability::Durability::new(file, tail),
             public_url: public_url.trim_end_matches('/').into(),
         };
         store.ensure_main_shop().await?;
@@ -130,9 +136,19 @@ impl SqliteStore {
         &self.public_url
     }
 
-    /// Committed events, in `seq` order per shop, from now on.
+    /// Committed events, in `seq` order per shop, from now on (each once it is durable).
     pub fn tail(&self) -> broadcast::Receiver<Committed> {
-        self.tail.subscribe()
+        self.durability.subscribe()
+    }
+
+    /// Return once every command committed before this call is on disk (group commit).
+    pub async fn durable(&self) -> std::io::Result<()> {
+        self.durability.wait().await
+    }
+
+    /// How many WAL syncs have run since the store opened (each covers a batch of commits).
+    pub fn syncs(&self) -> u64 {
+        self.durability.syncs()
     }
 
     /// Take the write lock: one writing transaction at a time, events published in order.
@@ -149,12 +165,10 @@ impl SqliteStore {
         self.pool.begin_with("BEGIN IMMEDIATE").await
     }
 
-    /// Publish committed events (call while still holding the write lock).
+    /// Publish committed events (call while still holding the write lock): they reach the live
+    /// hub, in this order, once the sync that covers them is done.
     pub(crate) fn publish(&self, committed: Vec<Committed>) {
-        for event in committed {
-            // No receiver is fine: nobody is watching.
-            let _ = self.tail.send(event);
-        }
+        self.durability.publish(committed);
     }
 
     /// Is the database answering? (`/readyz`)

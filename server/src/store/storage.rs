@@ -165,6 +165,10 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<UserRecord, sqlx::Error>;
     async fn set_display_name(&self, user_id: &str, name: Option<&str>) -> Result<(), sqlx::Error>;
     async fn ping(&self) -> Result<(), sqlx::Error>;
+    /// Return once every command committed before this call is durable (group commit).
+    async fn durable(&self) -> std::io::Result<()>;
+    /// How many syncs have made commits durable since the store opened.
+    fn syncs(&self) -> u64;
 }
 
 #[async_trait]
@@ -433,6 +437,14 @@ impl Storage for SqliteStore {
 
     async fn set_display_name(&self, user_id: &str, name: Option<&str>) -> Result<(), sqlx::Error> {
         SqliteStore::set_display_name(self, user_id, name).await
+    }
+
+    async fn durable(&self) -> std::io::Result<()> {
+        SqliteStore::durable(self).await
+    }
+
+    fn syncs(&self) -> u64 {
+        SqliteStore::syncs(self)
     }
 
     async fn ping(&self) -> Result<(), sqlx::Error> {
