@@ -135,5 +135,7 @@ pub async fn render(State(state): State<AppState>) -> Response {
         "espresso_mail_failures_total {}",
         crate::mailer::failures()
     );
+    out.push_str("# HELP espresso_store_syncs_total Syncs of the database's write-ahead log (group commit: each makes a batch of commands durable).\n# TYPE espresso_store_syncs_total counter\n");
+    let _ = writeln!(out, "espresso_store_syncs_total {}", state.store().syncs());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

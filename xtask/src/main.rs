@@ -7,9 +7,12 @@
 //! - `build-ui`   the web build of the three apps into `dist/`
 //! - `check-wasm` compile every wasm32 build (the core's `web` feature and the UI)
 //! - `bundle`  an installable package (.deb) of each app flavour (customer, barista, display)
+//! - `bench`   every figure of docs/BENCHMARKS.md (release server + order robot, sizes, criterion)
 
+mod bench;
 mod bundle;
 mod ctx;
+mod json;
 mod run;
 mod setup;
 mod test;
@@ -34,6 +37,10 @@ commands:
   check-wasm   compile the wasm32 builds (core `web` feature and the UI)
   bundle [customer|barista|display]
                a .deb of each app flavour (all three without an argument)
+  bench        release server + order robot: fan-out with 1,000 sockets, lifecycles/s, RSS
+               with 10,000 idle sockets, start-up; wasm and Tauri sizes; criterion benches
+                 --quick            shorter runs (a try-out, not the figures)
+                 --no-tauri         skip the Tauri shell's release build
 
 environment:
   CARGO_TARGET_DIR   build outputs (default ~/.cache/espresso/target, shared between clones)
@@ -60,6 +67,7 @@ fn main() -> ExitCode {
         "test" => test::test(&ctx, rest),
         "build-ui" => setup::setup(&ctx).and_then(|()| ui::build_ui(&ctx)),
         "bundle" => bundle::bundle(&ctx, rest),
+        "bench" => bench::bench(&ctx, rest),
         "check-wasm" => setup::setup(&ctx).and_then(|()| ui::check_wasm(&ctx)),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");

@@ -1,0 +1,589 @@
+//! `cargo xtask bench`: every figure of docs/BENCHMARKS.md, from a clean checkout.
+//!
+//! A release-built server on SQLite (a fresh database for each run), driven by the release-built
+//! order robot (`tests/robot`), for:
+//! - fan-out: barista action → every display socket and the customer saw it, with 1,000 sockets;
+//! - throughput: full order lifecycles per second (scan → choose → claim → complete → collect);
+//! - memory: the server's RSS holding 10,000 idle live sockets;
+//! - start-up: process start → listening, and → `/healthz` answering (empty and loaded database);
+//! - sizes: the web build's wasm (gzipped) and the Tauri shell's release binary;
+//! - criterion micro-benchmarks: the workflow's `decide`/`apply`, the views' reducers.
+//!
+//! Not part of `cargo xtask test`: figures are printed, and the goals (DESIGN.md "Quality bars")
+//! beside them; nothing here passes or fails on a figure.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::ctx::{Ctx, Result, describe, output, step};
+use crate::{json, setup, ui};
+
+const ADMIN: &str = "robot-admin@robot.espresso.test";
+
+/// How long each load run lasts (`--quick` shortens them for a try-out).
+struct Plan {
+    run_s: u64,
+    criterion: &'static [&'static str],
+}
+
+const FULL: Plan = Plan {
+    run_s: 30,
+    criterion: &["--warm-up-time", "1", "--measurement-time", "3"],
+};
+const QUICK: Plan = Plan {
+    run_s: 8,
+    criterion: &["--warm-up-time", "0.5", "--measurement-time", "1"],
+};
+
+/// One line of the final table.
+struct Figure {
+    what: String,
+    value: String,
+    goal: &'static str,
+}
+
+pub fn bench(ctx: &Ctx, args: &[String]) -> Result {
+    let mut plan = &FULL;
+    let mut tauri = true;
+    for arg in args {
+        match arg.as_str() {
+            "--quick" => plan = &QUICK,
+            "--no-tauri" => tauri = false,
+            other => return Err(format!("unknown option {other:?} (see `cargo xtask help`)")),
+        }
+    }
+    let start = Instant::now();
+    let mut figures = Vec::new();
+    step("setup", || setup::setup(ctx))?;
+    step("release build: server and robot", || {
+        let mut build = ctx.cargo();
+        build.args([
+            "build",
+            "--release",
+            "-p",
+            "espresso-server",
+            "-p",
+            "espresso-robot",
+        ]);
+        crate::ctx::run(&mut build)
+    })?;
+    let bench_dir = ctx.target_dir.join("bench");
+    std::fs::create_dir_all(&bench_dir)
+        .map_err(|e| format!("cannot create {}: {e}", bench_dir.display()))?;
+
+    step("fan-out: 1,000 display sockets", || {
+        let server = BenchServer::start(ctx, &bench_dir.join("fanout"))?;
+        let summary = server.robot(
+            ctx,
+            &[
+                "--customers",
+                "100",
+                "--baristas",
+                "4",
+                "--watchers",
+                "1000",
+                "--rate",
+                "20",
+                "--make-time",
+                "0ms..500ms",
+            ],
+            plan.run_s,
+        )?;
+        let each = summary.get("fanout_each");
+        let all = summary.get("fanout_all");
+        figures.push(Figure {
+            what: "fan-out, barista action → each of 1,000 displays + the customer".into(),
+            value: percentiles(each),
+            goal: "p99 ≤ 5 ms",
+        });
+        figures.push(Figure {
+            what: "fan-out, barista action → the last of them".into(),
+            value: percentiles(all),
+            goal: "",
+        });
+        figures.push(Figure {
+            what: "  (that run: barista calls claim / complete)".into(),
+            value: format!(
+                "{} / {}",
+                percentiles(summary.get("api").get("claim")),
+                percentiles(summary.get("api").get("complete"))
+            ),
+            goal: "",
+        });
+        server.stop()
+    })?;
+
+    let mut loaded_db = None;
+    step("throughput: full lifecycles per second", || {
+        let server = BenchServer::start(ctx, &bench_dir.join("throughput"))?;
+        let summary = server.robot(
+            ctx,
+            &[
+                "--customers",
+                "400",
+                "--baristas",
+                "8",
+                "--watchers",
+                "2",
+                "--rate",
+                "0",
+                "--make-time",
+                "0ms..0ms",
+                "--cancel-rate",
+                "0",
+            ],
+            plan.run_s,
+        )?;
+        figures.push(Figure {
+            what: "full order lifecycles per second (5 commands each)".into(),
+            value: format!(
+                "{:.0}/s ({} in {:.0} s; {} errors)",
+                summary.get("lifecycles_per_s").num(),
+                summary.get("lifecycles_completed").num(),
+                summary.get("timed_phase_s").num(),
+                error_count(&summary),
+            ),
+            goal: "≥ 2,000/s on 2 cores",
+        });
+        for call in ["start_order", "choose_drink", "claim", "complete", "collect"] {
+            figures.push(Figure {
+                what: format!("  {call} under that load"),
+                value: percentiles(summary.get("api").get(call)),
+                goal: "",
+            });
+        }
+        figures.push(Figure {
+            what: "  WAL syncs (group commit) during that run".into(),
+            value: server.metric("espresso_store_syncs_total").map_or_else(
+                || "unknown".into(),
+                |syncs| {
+                    let commands = summary.get("lifecycles_completed").num() * 5.0;
+                    format!("{syncs:.0} ({:.1} commands per sync)", commands / syncs.max(1.0))
+                },
+            ),
+            goal: "",
+        });
+        loaded_db = Some(server.database.clone());
+        server.stop()
+    })?;
+
+    step("memory: 10,000 idle live sockets", || {
+        let server = BenchServer::start(ctx, &bench_dir.join("idle"))?;
+        let summary = server.robot(
+            ctx,
+            &["--customers", "0", "--baristas", "0", "--watchers", "10000"],
+            10,
+        )?;
+        let before = summary.get("server_rss_before_bytes").num();
+        let peak = summary.get("server_rss_peak_bytes").num();
+        let watchers = summary.get("watchers");
+        figures.push(Figure {
+            what: "server RSS with 10,000 idle live sockets".into(),
+            value: format!(
+                "{:.0} MB ({:.0} MB before; {} of {} connected in {:.1} s)",
+                peak / 1e6,
+                before / 1e6,
+                watchers.get("connected").num(),
+                watchers.get("requested").num(),
+                watchers.get("connect_s").num(),
+            ),
+            goal: "< 200 MB",
+        });
+        server.stop()
+    })?;
+
+    step("start-up time", || {
+        let empty = (0..5)
+            .map(|i| BenchServer::time_start(ctx, &bench_dir.join(format!("start-{i}")), None))
+            .collect::<Result<Vec<_>>>()?;
+        figures.push(Figure {
+            what: "start-up → /healthz answers, new database (median of 5)".into(),
+            value: format!("{:.0} ms", median_ms(&empty)),
+            goal: "",
+        });
+        if let Some(db) = &loaded_db {
+            let loaded = (0..5)
+                .map(|i| {
+                    BenchServer::time_start(ctx, &bench_dir.join(format!("start-l{i}")), Some(db))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            figures.push(Figure {
+                what: "start-up → /healthz answers, database of the throughput run".into(),
+                value: format!("{:.0} ms", median_ms(&loaded)),
+                goal: "",
+            });
+        }
+        Ok(())
+    })?;
+
+    step("web build: wasm size", || {
+        ui::build_ui(ctx)?;
+        let wasm = ctx.dist().join("app_bg.wasm");
+        let raw = std::fs::metadata(&wasm).map_err(|e| format!("{}: {e}", wasm.display()))?;
+        let gz = gzip_size(&wasm)?;
+        figures.push(Figure {
+            what: "web build wasm, gzipped (the three apps' one build)".into(),
+            value: format!("{:.0} KB ({:.0} KB raw)", gz as f64 / 1e3, raw.len() as f64 / 1e3),
+            goal: "≤ 400 KB per app",
+        });
+        Ok(())
+    })?;
+
+    if tauri {
+        step("Tauri shell: release binary size", || {
+            let mut build = ctx.cargo();
+            build.args([
+                "build",
+                "--release",
+                "-p",
+                "espresso-app",
+                "--features",
+                "espresso-app/custom-protocol",
+            ]);
+            crate::ctx::run(&mut build)?;
+            let binary = ctx.target_dir.join("release/espresso-app");
+            let size = file_size(&binary)?;
+            let stripped = bench_dir.join("espresso-app.stripped");
+            let stripped_size = output(
+                Command::new("strip")
+                    .arg("-o")
+                    .arg(&stripped)
+                    .arg(&binary),
+            )
+            .and_then(|_| file_size(&stripped).ok());
+            figures.push(Figure {
+                what: "Tauri shell release binary (web build embedded)".into(),
+                value: match stripped_size {
+                    Some(s) => format!("{:.1} MB ({:.1} MB stripped)", mb(size), mb(s)),
+                    None => format!("{:.1} MB", mb(size)),
+                },
+                goal: "",
+            });
+            Ok(())
+        })?;
+    }
+
+    step("criterion: workflow decide/apply and the views", || {
+        for (package, bench) in [("espresso-server", "workflow"), ("espresso-core", "views")] {
+            let mut run = ctx.cargo();
+            run.args(["bench", "-p", package, "--bench", bench, "--"])
+                .args(plan.criterion)
+                .stdout(Stdio::piped());
+            for (name, time) in criterion_results(&mut run)? {
+                figures.push(Figure {
+                    what: name,
+                    value: time,
+                    goal: "",
+                });
+            }
+        }
+        Ok(())
+    })?;
+
+    print_table(&figures, start.elapsed());
+    Ok(())
+}
+
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+fn file_size(path: &Path) -> Result<u64> {
+    std::fs::metadata(path)
+        .map(|m| m.len())
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn gzip_size(path: &Path) -> Result<u64> {
+    let out = Command::new("gzip")
+        .args(["-9", "-c"])
+        .arg(path)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("gzip: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("gzip {} failed", path.display()));
+    }
+    Ok(out.stdout.len() as u64)
+}
+
+fn percentiles(stats: &json::Value) -> String {
+    if stats.get("count").num() == 0.0 {
+        return "no samples".into();
+    }
+    format!(
+        "p50 {:.2} · p95 {:.2} · p99 {:.2} · max {:.1} ms (n={})",
+        stats.get("p50_ms").num(),
+        stats.get("p95_ms").num(),
+        stats.get("p99_ms").num(),
+        stats.get("max_ms").num(),
+        stats.get("count").num(),
+    )
+}
+
+fn error_count(summary: &json::Value) -> u64 {
+    summary
+        .get("errors")
+        .entries()
+        .iter()
+        .map(|(_, n)| n.num() as u64)
+        .sum()
+}
+
+fn median_ms(samples: &[Duration]) -> f64 {
+    let mut ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1e3).collect();
+    ms.sort_by(f64::total_cmp);
+    ms.get(ms.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Criterion's lines that are not a bench's name.
+const NOT_A_NAME: &[&str] = &["Found ", "Benchmarking ", "Performance ", "No change", "Change within", "Running ", "Gnuplot", "WARNING", "Warning"];
+
+/// Run a criterion bench, echoing it, and return `(name, "time [low est high]")` per bench.
+fn criterion_results(command: &mut Command) -> Result<Vec<(String, String)>> {
+    let shown = describe(command);
+    let mut child = command
+        .stdin(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start `{shown}`: {e}"))?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut results = Vec::new();
+    let mut name = String::new();
+    for line in BufReader::new(stdout)
+        .lines()
+        .map_while(std::result::Result::ok)
+    {
+        println!("{line}");
+        let trimmed = line.trim();
+        if let Some((before, after)) = trimmed.split_once("time:") {
+            // `name  time: [...]`, or the name alone on the line before (long names).
+            if !before.trim().is_empty() {
+                name = before.trim().to_owned();
+            }
+            let estimate = after
+                .trim()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .split_whitespace()
+                .collect::<Vec<_>>();
+            // [low unit est unit high unit]: the middle estimate
+            let value = match estimate.as_slice() {
+                [_, _, est, unit, ..] => format!("{est} {unit}"),
+                _ => after.trim().to_owned(),
+            };
+            results.push((format!("criterion: {name}"), value));
+        } else if !line.starts_with(' ')
+            && !trimmed.is_empty()
+            && !NOT_A_NAME.iter().any(|p| trimmed.starts_with(p))
+        {
+            name = trimmed.to_owned();
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err(format!("`{shown}` failed ({status})"));
+    }
+    Ok(results)
+}
+
+fn print_table(figures: &[Figure], elapsed: Duration) {
+    let machine = machine();
+    let width = figures.iter().map(|f| f.what.chars().count()).max().unwrap_or(0);
+    println!();
+    println!("Espresso benchmarks — {machine}");
+    println!();
+    for figure in figures {
+        let pad = width - figure.what.chars().count();
+        print!("  {}{}  {}", figure.what, " ".repeat(pad), figure.value);
+        if figure.goal.is_empty() {
+            println!();
+        } else {
+            println!("   [goal: {}]", figure.goal);
+        }
+    }
+    println!();
+    println!("cargo xtask bench: {:.0} s in all", elapsed.as_secs_f64());
+}
+
+/// "2 cores, 24 GB RAM, Linux 6.x" from /proc.
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let ram_kb = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        })
+        .unwrap_or(0);
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    format!(
+        "{cores} cores ({cpu}), {:.0} GB RAM",
+        ram_kb as f64 / 1024.0 / 1024.0
+    )
+}
+
+/// A release server on a fresh database in `dir`, mail to `dir/mail`, the robot's admin.
+struct BenchServer {
+    child: Child,
+    url: String,
+    dir: PathBuf,
+    database: PathBuf,
+}
+
+impl BenchServer {
+    fn command(ctx: &Ctx, dir: &Path, database: &Path) -> Command {
+        let mut command = Command::new(ctx.target_dir.join("release/espresso-server"));
+        command
+            .arg("serve")
+            .args(["--addr", "127.0.0.1:0"])
+            .arg("--database")
+            .arg(format!("sqlite://{}", database.display()))
+            .arg("--mailer")
+            .arg(format!("dir:{}", dir.join("mail").display()))
+            .args(["--admin", ADMIN])
+            // The robot signs hundreds of people in from one address.
+            .env("ESPRESSO_OTP_IP_LIMIT_PER_HOUR", "1000000")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped());
+        command
+    }
+
+    fn fresh(dir: &Path) -> Result<()> {
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))
+    }
+
+    fn start(ctx: &Ctx, dir: &Path) -> Result<Self> {
+        Self::fresh(dir)?;
+        let database = dir.join("espresso.db");
+        let log = std::fs::File::create(dir.join("server.log")).map_err(|e| e.to_string())?;
+        let mut child = Self::command(ctx, dir, &database)
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("cannot start the release server: {e}"))?;
+        let url = listening_url(&mut child)?;
+        Ok(Self {
+            child,
+            url,
+            dir: dir.to_path_buf(),
+            database,
+        })
+    }
+
+    /// Spawn → `/healthz` answers 200, on a copy of `database` (or a new one).
+    fn time_start(ctx: &Ctx, dir: &Path, database: Option<&Path>) -> Result<Duration> {
+        Self::fresh(dir)?;
+        let target = dir.join("espresso.db");
+        if let Some(source) = database {
+            std::fs::copy(source, &target).map_err(|e| format!("copy database: {e}"))?;
+        }
+        let started = Instant::now();
+        let mut child = Self::command(ctx, dir, &target)
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start the release server: {e}"))?;
+        let url = listening_url(&mut child)?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !healthz(&url) {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return Err(format!("{url}/healthz did not answer within 30 s"));
+            }
+            // Listening already: each try is a connect; no sleep, so the figure stays exact.
+            std::thread::yield_now();
+        }
+        let took = started.elapsed();
+        let _ = child.kill();
+        let _ = child.wait();
+        Ok(took)
+    }
+
+    /// Run the release robot against this server for `seconds`; its JSON summary.
+    fn robot(&self, ctx: &Ctx, args: &[&str], seconds: u64) -> Result<json::Value> {
+        let summary = self.dir.join("robot.json");
+        let mut robot = Command::new(ctx.target_dir.join("release/espresso-robot"));
+        robot
+            .args(["--server", &self.url])
+            .arg("--mail-dir")
+            .arg(self.dir.join("mail"))
+            .args(["--admin", ADMIN])
+            .args(["--duration", &format!("{seconds}s")])
+            .args(["--server-pid", &self.child.id().to_string()])
+            .arg("--json")
+            .arg(&summary)
+            .args(args);
+        crate::ctx::run(&mut robot)?;
+        let text = std::fs::read_to_string(&summary)
+            .map_err(|e| format!("the robot wrote no summary ({}): {e}", summary.display()))?;
+        json::parse(&text).map_err(|e| format!("{}: {e}", summary.display()))
+    }
+
+    /// A counter from `/metrics`.
+    fn metric(&self, name: &str) -> Option<f64> {
+        let body = http_get(&self.url, "/metrics")?;
+        body.lines()
+            .filter(|l| !l.starts_with('#'))
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+    }
+
+    fn stop(mut self) -> Result {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        Ok(())
+    }
+}
+
+impl Drop for BenchServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The server's first stdout line is `listening on http://127.0.0.1:PORT`; the rest is drained.
+fn listening_url(child: &mut Child) -> Result<String> {
+    let stdout = child.stdout.take().ok_or("server stdout missing")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines
+        .next()
+        .and_then(std::result::Result::ok)
+        .ok_or("the server printed nothing (see its log)")?;
+    let url = first
+        .strip_prefix("listening on ")
+        .ok_or_else(|| format!("unexpected first line from the server: {first:?}"))?
+        .trim()
+        .to_owned();
+    std::thread::spawn(move || for _ in lines.by_ref() {});
+    Ok(url)
+}
+
+fn healthz(url: &str) -> bool {
+    http_get(url, "/healthz").is_some()
+}
+
+/// A plain HTTP/1.0 GET (xtask has no HTTP client): the body if the answer is 200.
+fn http_get(url: &str, path: &str) -> Option<String> {
+    let host = url.strip_prefix("http://")?.trim_end_matches('/');
+    let mut stream = TcpStream::connect(host).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    let (head, body) = answer.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.0 200")
+        .then_some(())
+        .or_else(|| head.starts_with("HTTP/1.1 200").then_some(()))?;
+    Some(body.to_owned())
+}
