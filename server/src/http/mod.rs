@@ -92,7 +92,9 @@ impl AppState {
 
 /// The whole router. Built once per server; tests drive it with `tower::ServiceExt::oneshot`.
 pub fn router(state: AppState) -> Router {
-    let assets = ServeDir::new(&state.inner.web_dir);
+    // The web build ships `.gz` beside its wasm, JS and CSS (`cargo xtask build-ui`): browsers
+    // that accept gzip get those bytes as they are.
+    let assets = ServeDir::new(&state.inner.web_dir).precompressed_gzip();
     let api = Router::new()
         .merge(auth::routes())
         .merge(shops::routes())
@@ -257,5 +259,32 @@ mod tests {
                 .unwrap();
             assert_eq!(response.status(), StatusCode::OK, "{path}");
         }
+    }
+
+    #[tokio::test]
+    async fn the_web_build_goes_out_gzipped_to_browsers_that_accept_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("app_bg.wasm"), b"\0asm plain").unwrap();
+        std::fs::write(dir.path().join("app_bg.wasm.gz"), b"gzipped bytes").unwrap();
+        let get = |accept: Option<&str>| {
+            let mut request = Request::get("/app_bg.wasm");
+            if let Some(accept) = accept {
+                request = request.header(header::ACCEPT_ENCODING, accept);
+            }
+            request.body(Body::empty()).unwrap()
+        };
+        let router = app(dir.path().to_path_buf()).await;
+
+        let gzipped = router.clone().oneshot(get(Some("gzip, br"))).await.unwrap();
+        assert_eq!(gzipped.status(), StatusCode::OK);
+        assert_eq!(gzipped.headers()[header::CONTENT_ENCODING], "gzip");
+        assert_eq!(gzipped.headers()[header::CONTENT_TYPE], "application/wasm");
+        let body = axum::body::to_bytes(gzipped.into_body(), 1 << 16).await.unwrap();
+        assert_eq!(&body[..], b"gzipped bytes");
+
+        let plain = router.oneshot(get(None)).await.unwrap();
+        assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
+        let body = axum::body::to_bytes(plain.into_body(), 1 << 16).await.unwrap();
+        assert_eq!(&body[..], b"\0asm plain");
     }
 }
