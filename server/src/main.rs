@@ -68,6 +68,7 @@ async fn main() -> anyhow::Result<()> {
     espresso_server::telemetry::init();
     match Cli::parse().command {
         Command::Serve(config) => {
+            raise_open_files_limit();
             let admin = config.admin.clone();
             let server = espresso_server::Server::start(config).await?;
             if let Some(email) = admin {
@@ -96,5 +97,14 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string(&granted?.user())?);
             Ok(())
         }
+    }
+}
+
+/// Every live screen is a socket and so an open file: lift the soft limit (often 1,024) to the
+/// hard one, so a conference floor of phones and displays is not refused at the door.
+fn raise_open_files_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open files limit"),
+        Err(error) => tracing::warn!(%error, "cannot raise the open files limit"),
     }
 }

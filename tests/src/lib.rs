@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use espresso_core::Client;
 use espresso_core::protocol::Role;
+use espresso_robot::mailbox;
 use espresso_server::Server;
 use espresso_server::config::ServeConfig;
 use fantoccini::{Client as WebDriver, ClientBuilder, Locator};
@@ -153,41 +154,15 @@ impl TestServer {
         Ok(())
     }
 
-    /// The names of the mails sent to `email` so far, oldest first.
+    /// The names of the mails sent to `email` so far, oldest first (the order robot's
+    /// [`mailbox`](espresso_robot::mailbox), which reads codes the same way).
     pub fn mails_to(&self, email: &str) -> Vec<PathBuf> {
-        let suffix = format!("-{}.eml", email.trim().to_lowercase());
-        let mut mails: Vec<PathBuf> = std::fs::read_dir(self.mail_dir())
-            .map(|entries| {
-                entries
-                    .filter_map(Result::ok)
-                    .map(|entry| entry.path())
-                    .filter(|path| {
-                        path.file_name()
-                            .and_then(|name| name.to_str())
-                            .is_some_and(|name| name.ends_with(&suffix) && !name.starts_with('.'))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        mails.sort();
-        mails
+        mailbox::mails_to(&self.mail_dir(), email)
     }
 
     /// Wait for a mail to `email` beyond the first `seen` ones and return its 6-digit code.
     pub async fn code_after(&self, email: &str, seen: usize) -> anyhow::Result<String> {
-        wait_for(
-            &format!("a sign-in code mailed to {email}"),
-            STEP_DEADLINE,
-            || async {
-                let mails = self.mails_to(email);
-                let Some(path) = mails.get(seen..).and_then(|new| new.last()) else {
-                    return Ok(None);
-                };
-                let message = std::fs::read_to_string(path)?;
-                Ok(code_in(&message))
-            },
-        )
-        .await
+        Ok(mailbox::wait_for_code(&self.mail_dir(), email, seen, STEP_DEADLINE).await?)
     }
 
     /// A native client of this server (the same core the apps use), signed out.
@@ -222,15 +197,7 @@ impl TestServer {
 }
 
 /// The 6-digit line of a mail the `dir:` mailer wrote.
-pub fn code_in(message: &str) -> Option<String> {
-    let body = message
-        .split_once("\r\n\r\n")
-        .map_or(message, |(_, body)| body);
-    body.lines()
-        .map(str::trim)
-        .find(|line| line.len() == 6 && line.bytes().all(|b| b.is_ascii_digit()))
-        .map(str::to_owned)
-}
+pub use espresso_robot::mailbox::code_in;
 
 /// A port on loopback that was free a moment ago.
 pub fn free_port() -> anyhow::Result<u16> {

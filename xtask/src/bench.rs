@@ -232,6 +232,45 @@ pub fn bench(ctx: &Ctx, args: &[String]) -> Result {
         Ok(())
     })?;
 
+    step("first screen in a fresh browser (headless Chromium)", || {
+        let server = BenchServer::start(ctx, &bench_dir.join("first-screen"))?;
+        let mut example = ctx.cargo();
+        example
+            .args([
+                "run",
+                "--quiet",
+                "-p",
+                "espresso-tests",
+                "--example",
+                "first_screen",
+                "--",
+            ])
+            .arg(&server.url)
+            .arg("5")
+            .stdout(Stdio::piped());
+        let shown = describe(&example);
+        let out = example
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot start `{shown}`: {e}"))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        print!("{text}");
+        if !out.status.success() {
+            return Err(format!("`{shown}` failed ({})", out.status));
+        }
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("first screen: ") {
+                let (app, figure) = rest.split_once(' ').unwrap_or((rest, ""));
+                figures.push(Figure {
+                    what: format!("first screen of the {app} app, cold (median of 5)"),
+                    value: figure.to_owned(),
+                    goal: "< 1 s",
+                });
+            }
+        }
+        server.stop()
+    })?;
+
     if tauri {
         step("Tauri shell: release binary size", || {
             let mut build = ctx.cargo();
@@ -452,6 +491,8 @@ impl BenchServer {
             .arg("--mailer")
             .arg(format!("dir:{}", dir.join("mail").display()))
             .args(["--admin", ADMIN])
+            .arg("--web-dir")
+            .arg(ctx.dist())
             // The robot signs hundreds of people in from one address.
             .env("ESPRESSO_OTP_IP_LIMIT_PER_HOUR", "1000000")
             .env("RUST_LOG", "warn")

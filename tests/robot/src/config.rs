@@ -1,0 +1,267 @@
+//! What a run does ([`Config`]) and how it is told to stop early ([`Stop`]).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::parse::TimeRange;
+
+/// The domain of the robot's accounts: `robot-customer-1@robot.espresso.test`, …
+pub const EMAIL_DOMAIN: &str = "robot.espresso.test";
+
+/// How order starts are spaced across all customers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Pace {
+    /// Orders started per second across all customers; 0 = as fast as they can.
+    Rate(f64),
+    /// A random gap between one start and the next (the booth demo).
+    Gaps(TimeRange),
+}
+
+/// How the run shows that it is alive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// A spinner with the live counts (a terminal).
+    Bar,
+    /// One quiet status line (the booth demo).
+    StatusLine,
+    /// Nothing (not a terminal, tests).
+    Hidden,
+}
+
+/// One run of the robot.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The server, e.g. `http://127.0.0.1:8080`.
+    pub server: String,
+    pub shop: String,
+    pub customers: usize,
+    pub baristas: usize,
+    /// Live sockets of the display account, acting as booth screens.
+    pub watchers: usize,
+    pub pace: Pace,
+    /// How long new orders start; `None`: until stopped.
+    pub duration: Option<Duration>,
+    /// After `duration`, how long open orders may take to end.
+    pub drain: Duration,
+    /// Fraction of orders their customer cancels while queued.
+    pub cancel_rate: f64,
+    /// How long after queuing such a customer cancels.
+    pub cancel_after: TimeRange,
+    pub make_time: TimeRange,
+    /// From "ready" to handed over.
+    pub handover: TimeRange,
+    /// The server's `--mailer dir:PATH` folder.
+    pub mail_dir: Option<PathBuf>,
+    /// An admin account: opens the shop, grants roles, lifts the booth's limits (restored at
+    /// the end).
+    pub admin: Option<String>,
+    /// The server's process, for its memory; else found by the port it listens on.
+    pub server_pid: Option<u32>,
+    /// Sign-ins at once before the run.
+    pub sign_in_concurrency: usize,
+    /// Longest wait for every live socket's `welcome`.
+    pub connect_deadline: Duration,
+    pub progress: Progress,
+    /// The domain of the robot's accounts.
+    pub email_domain: String,
+}
+
+impl Config {
+    /// A load run: 10 customers, 2 baristas, as fast as they can for 30 s, 2–8 s per drink.
+    pub fn new(server: impl Into<String>) -> Self {
+        let make_time = TimeRange::new(Duration::from_secs(2), Duration::from_secs(8));
+        Self {
+            server: server.into(),
+            shop: "main".to_owned(),
+            customers: 10,
+            baristas: 2,
+            watchers: 0,
+            pace: Pace::Rate(0.0),
+            duration: Some(Duration::from_secs(30)),
+            drain: Duration::from_secs(60),
+            cancel_rate: 0.1,
+            cancel_after: TimeRange::new(Duration::ZERO, Duration::from_millis(500)),
+            handover: Self::handover_for(make_time),
+            make_time,
+            mail_dir: None,
+            admin: None,
+            server_pid: None,
+            sign_in_concurrency: 32,
+            connect_deadline: Duration::from_secs(60),
+            progress: Progress::Hidden,
+            email_domain: EMAIL_DOMAIN.to_owned(),
+        }
+    }
+
+    /// The booth demo: 3 customers and 1 barista, a new order every 20–40 s, 20–60 s to make,
+    /// handed over 10–30 s later, until stopped.
+    pub fn demo(server: impl Into<String>) -> Self {
+        Self {
+            customers: 3,
+            baristas: 1,
+            pace: Pace::Gaps(TimeRange::new(
+                Duration::from_secs(20),
+                Duration::from_secs(40),
+            )),
+            duration: None,
+            cancel_after: TimeRange::new(Duration::from_secs(5), Duration::from_secs(15)),
+            make_time: TimeRange::new(Duration::from_secs(20), Duration::from_secs(60)),
+            handover: TimeRange::new(Duration::from_secs(10), Duration::from_secs(30)),
+            progress: Progress::StatusLine,
+            ..Self::new(server)
+        }
+    }
+
+    /// The hand-over that goes with a make-time range: an eighth of it (2–8 s → 0.25–1 s).
+    pub fn handover_for(make_time: TimeRange) -> TimeRange {
+        make_time.scaled(0.125)
+    }
+
+    pub fn customer_email(&self, i: usize) -> String {
+        format!("robot-customer-{i}@{}", self.email_domain)
+    }
+
+    pub fn barista_email(&self, i: usize) -> String {
+        format!("robot-barista-{i}@{}", self.email_domain)
+    }
+
+    pub fn display_email(&self) -> String {
+        format!("robot-display@{}", self.email_domain)
+    }
+
+    /// The display account is needed for the booth code (customers) and the watchers.
+    pub fn needs_display(&self) -> bool {
+        self.customers > 0 || self.watchers > 0
+    }
+
+    /// Sockets this process will hold at most: the live streams plus an HTTP connection or
+    /// two per person, and some to spare.
+    pub fn sockets_needed(&self) -> u64 {
+        let streams = self.watchers + self.customers + self.baristas + 1;
+        let http = 2 * (self.customers + self.baristas) + 4;
+        u64::try_from(streams + http + 64).unwrap_or(u64::MAX)
+    }
+
+    /// Refuse what cannot run, in words.
+    pub fn validate(&self) -> Result<(), String> {
+        let people = self.customers + self.baristas + self.watchers;
+        if people == 0 {
+            return Err("nothing to do: give --customers, --baristas or --watchers".into());
+        }
+        if self.mail_dir.is_none() && (self.needs_display() || self.baristas > 0) {
+            return Err(
+                "--mail-dir is needed: simulated people read their sign-in codes from \
+                        the server's `--mailer dir:PATH` folder"
+                    .into(),
+            );
+        }
+        if self.customers > 0 && self.baristas == 0 && self.duration.is_none() {
+            return Err("customers without a barista would wait forever: give --baristas".into());
+        }
+        if !(0.0..=1.0).contains(&self.cancel_rate) {
+            return Err("--cancel-rate must be between 0 and 1".into());
+        }
+        if let Pace::Rate(rate) = self.pace
+            && (!rate.is_finite() || rate < 0.0)
+        {
+            return Err("--rate must be 0 or more".into());
+        }
+        if let Err(error) = espresso_core::Client::new(&self.server) {
+            return Err(format!("--server {:?}: {error}", self.server));
+        }
+        if self.shop.trim().is_empty() {
+            return Err("--shop must not be empty".into());
+        }
+        if self.sign_in_concurrency == 0 {
+            return Err("sign-in concurrency must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// Tells a running robot to stop: no new orders, no drain; it cleans up, restores the shop
+/// and returns its summary. Clones share the signal.
+#[derive(Debug, Clone)]
+pub struct Stop {
+    sender: Arc<watch::Sender<bool>>,
+}
+
+impl Default for Stop {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Stop {
+    pub fn new() -> Self {
+        Self {
+            sender: Arc::new(watch::channel(false).0),
+        }
+    }
+
+    pub fn stop(&self) {
+        self.sender.send_replace(true);
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        *self.sender.borrow()
+    }
+
+    /// Resolves once [`Stop::stop`] was called.
+    pub async fn stopped(&self) {
+        let mut receiver = self.sender.subscribe();
+        // The sender lives in `self`: waiting cannot fail.
+        let _ = receiver.wait_for(|stopped| *stopped).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_is_a_gentle_endless_stream() {
+        let demo = Config::demo("http://127.0.0.1:8080");
+        assert_eq!((demo.customers, demo.baristas), (3, 1));
+        assert_eq!(demo.duration, None);
+        assert_eq!(demo.make_time.to_string(), "20s..1m");
+        assert_eq!(demo.handover.to_string(), "10s..30s");
+        assert!(matches!(demo.pace, Pace::Gaps(gap) if gap.to_string() == "20s..40s"));
+    }
+
+    #[test]
+    fn the_hand_over_scales_with_the_make_time() {
+        let load = Config::new("http://127.0.0.1:8080");
+        assert_eq!(load.handover.to_string(), "250ms..1s");
+        let fast = Config::handover_for(TimeRange::parse("0..200ms").unwrap());
+        assert_eq!(fast.to_string(), "0s..25ms");
+    }
+
+    #[test]
+    fn a_run_without_people_or_without_a_mail_folder_is_refused() {
+        let mut config = Config::new("http://127.0.0.1:8080");
+        assert!(config.validate().unwrap_err().contains("--mail-dir"));
+        config.mail_dir = Some("/tmp/mail".into());
+        assert_eq!(config.validate(), Ok(()));
+        config.server = "cafe-laptop:8080".into();
+        assert!(config.validate().unwrap_err().contains("--server"));
+        config.server = "http://cafe-laptop:8080".into();
+        config.customers = 0;
+        config.baristas = 0;
+        assert!(config.validate().unwrap_err().contains("nothing to do"));
+    }
+
+    #[tokio::test]
+    async fn stop_reaches_every_clone() {
+        let stop = Stop::new();
+        let clone = stop.clone();
+        let waiter = tokio::spawn(async move { clone.stopped().await });
+        assert!(!stop.is_stopped());
+        stop.stop();
+        waiter.await.unwrap();
+        assert!(stop.is_stopped());
+    }
+}

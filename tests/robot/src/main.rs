@@ -1,0 +1,73 @@
+//! `espresso-robot`: see `espresso-robot --help` and the README's "The order robot".
+//!
+//! Exit codes: 0 done, 1 the run failed (server unreachable, sign-in refused, …), 2 bad flags,
+//! 130 a second Ctrl-C (quit without restoring the shop).
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+use espresso_robot::cli::Args;
+use espresso_robot::{Stop, run};
+
+fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        // --help and --version exit 0; a bad flag prints clap's message and exits 2.
+        Err(error) => error.exit(),
+    };
+    let json = args.json.clone();
+    let config = match args.into_config(std::io::stdout().is_terminal()) {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("error: {message}\n\nFor more information, try '--help'.");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let stop = Stop::new();
+        tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                if tokio::signal::ctrl_c().await.is_err() {
+                    return;
+                }
+                eprintln!(
+                    "\nstopping: cleaning up and restoring the shop… (Ctrl-C again to quit at once)"
+                );
+                stop.stop();
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    eprintln!("quit without restoring the shop's limits and open state");
+                    std::process::exit(130);
+                }
+            }
+        });
+        match run(config, stop).await {
+            Ok(summary) => {
+                print!("{}", summary.table());
+                if let Some(path) = json {
+                    let text = serde_json::to_string_pretty(&summary.to_json()).unwrap_or_default();
+                    if let Err(error) = std::fs::write(&path, text + "\n") {
+                        eprintln!("error: cannot write {}: {error}", path.display());
+                        return ExitCode::FAILURE;
+                    }
+                }
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}

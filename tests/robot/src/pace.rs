@@ -1,0 +1,163 @@
+//! When the next order may start: a token bucket shared by every customer (`--rate`), or a
+//! random gap between orders (the booth demo). The arithmetic is pure ([`TokenBucket::take`]
+//! is told the time), so it is tested without a clock.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::parse::TimeRange;
+
+/// A token bucket: `rate` tokens a second, at most `burst` saved up. Each start takes one.
+/// Tokens may go below zero: a start that finds none reserves the next one and is told how
+/// long to wait for it, so waiting customers are served in turn at exactly `rate`.
+#[derive(Debug, Clone)]
+pub struct TokenBucket {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl TokenBucket {
+    /// A full bucket at `now`. `rate` > 0; `burst` ≥ 1.
+    pub fn new(rate: f64, burst: f64, now: Instant) -> Self {
+        let burst = burst.max(1.0);
+        Self {
+            rate,
+            burst,
+            tokens: burst,
+            last: now,
+        }
+    }
+
+    /// Take a token at `now`: how long to wait until it is yours (zero: at once).
+    pub fn take(&mut self, now: Instant) -> Duration {
+        if now > self.last {
+            let earned = now.duration_since(self.last).as_secs_f64() * self.rate;
+            self.tokens = (self.tokens + earned).min(self.burst);
+            self.last = now;
+        }
+        self.tokens -= 1.0;
+        if self.tokens >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-self.tokens / self.rate)
+        }
+    }
+}
+
+/// How order starts are spaced across all customers.
+#[derive(Debug)]
+pub enum Pacer {
+    /// Every free customer starts at once (`--rate 0`).
+    Unlimited,
+    /// `--rate R`: R starts a second, evenly spaced.
+    Rate(Mutex<TokenBucket>),
+    /// A random gap between one start and the next (the booth demo's gentle stream).
+    Gaps {
+        gap: TimeRange,
+        next: Mutex<Option<Instant>>,
+    },
+}
+
+impl Pacer {
+    /// `rate` starts a second across all customers; 0 = no limit.
+    pub fn rate(rate: f64) -> Self {
+        if rate > 0.0 {
+            Pacer::Rate(Mutex::new(TokenBucket::new(rate, 1.0, Instant::now())))
+        } else {
+            Pacer::Unlimited
+        }
+    }
+
+    /// One start every `gap` (drawn anew each time); the first one at once.
+    pub fn gaps(gap: TimeRange) -> Self {
+        Pacer::Gaps {
+            gap,
+            next: Mutex::new(None),
+        }
+    }
+
+    /// Reserve the next start: the instant it may happen.
+    pub fn reserve(&self) -> Instant {
+        let now = Instant::now();
+        match self {
+            Pacer::Unlimited => now,
+            Pacer::Rate(bucket) => {
+                let wait = lock(bucket).take(now);
+                now + wait
+            }
+            Pacer::Gaps { gap, next } => {
+                let mut next = lock(next);
+                let at = next.map_or(now, |at| at.max(now));
+                *next = Some(at + gap.sample(&mut rand::rng()));
+                at
+            }
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn a_full_bucket_lets_a_burst_through_then_spaces_starts_at_the_rate() {
+        let t0 = Instant::now();
+        let mut bucket = TokenBucket::new(10.0, 2.0, t0);
+        assert_eq!(bucket.take(t0), Duration::ZERO);
+        assert_eq!(bucket.take(t0), Duration::ZERO);
+        // Empty: the next ones queue up 100 ms apart.
+        assert_eq!(bucket.take(t0), ms(100));
+        assert_eq!(bucket.take(t0), ms(200));
+    }
+
+    #[test]
+    fn tokens_come_back_with_time_but_never_more_than_the_burst() {
+        let t0 = Instant::now();
+        let mut bucket = TokenBucket::new(10.0, 1.0, t0);
+        assert_eq!(bucket.take(t0), Duration::ZERO);
+        assert_eq!(bucket.take(t0 + ms(100)), Duration::ZERO);
+        // A long pause saves up one token only.
+        assert_eq!(bucket.take(t0 + ms(10_000)), Duration::ZERO);
+        assert_eq!(bucket.take(t0 + ms(10_000)), ms(100));
+    }
+
+    #[test]
+    fn over_a_second_of_steady_demand_the_rate_is_kept() {
+        let t0 = Instant::now();
+        let mut bucket = TokenBucket::new(50.0, 1.0, t0);
+        // 200 customers ask at once: the last one starts after (200 - 1) / 50 s.
+        let waits: Vec<Duration> = (0..200).map(|_| bucket.take(t0)).collect();
+        let last = waits.last().copied().unwrap_or_default();
+        assert!((last.as_secs_f64() - 199.0 / 50.0).abs() < 1e-6, "{last:?}");
+        assert!(waits.windows(2).all(|w| w[1] > w[0]));
+    }
+
+    #[test]
+    fn gaps_space_starts_by_a_drawn_gap() {
+        let pacer = Pacer::gaps(TimeRange::new(ms(1000), ms(2000)));
+        let first = pacer.reserve();
+        let second = pacer.reserve();
+        let gap = second.duration_since(first);
+        assert!((ms(1000)..=ms(2000)).contains(&gap), "{gap:?}");
+    }
+
+    #[test]
+    fn unlimited_never_waits() {
+        let pacer = Pacer::rate(0.0);
+        let before = Instant::now();
+        assert!(pacer.reserve() <= Instant::now());
+        assert!(pacer.reserve() >= before);
+    }
+}

@@ -1,0 +1,204 @@
+//! The server's memory (VmRSS) and limits, read from Linux's `/proc`; and the robot's own
+//! open-files limit.
+//!
+//! Without `--server-pid` the server is found as the process listening on the server URL's
+//! port: its listening socket's inode in `/proc/net/tcp{,6}`, then the process whose
+//! `/proc/PID/fd` links to `socket:[inode]`. Elsewhere than Linux (or for a server on another
+//! machine) nothing is found and the report says so.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// `st` of a listening socket in `/proc/net/tcp`.
+const TCP_LISTEN: &str = "0A";
+
+/// The inodes of the sockets listening on `port` in a `/proc/net/tcp` or `tcp6` table.
+pub fn listening_inodes(table: &str, port: u16) -> Vec<u64> {
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let local = fields.get(1)?;
+            let state = fields.get(3)?;
+            let inode = fields.get(9)?;
+            let (_addr, local_port) = local.rsplit_once(':')?;
+            let local_port = u16::from_str_radix(local_port, 16).ok()?;
+            (local_port == port && *state == TCP_LISTEN)
+                .then(|| inode.parse().ok())
+                .flatten()
+        })
+        .filter(|inode| *inode != 0)
+        .collect()
+}
+
+/// `VmRSS` of a `/proc/PID/status`, in bytes.
+pub fn vm_rss_in(status: &str) -> Option<u64> {
+    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// The soft `Max open files` of a `/proc/PID/limits`.
+pub fn max_open_files_in(limits: &str) -> Option<u64> {
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))?;
+    let soft = line
+        .trim_start_matches("Max open files")
+        .split_whitespace()
+        .next()?;
+    match soft {
+        "unlimited" => Some(u64::MAX),
+        number => number.parse().ok(),
+    }
+}
+
+/// The server's resident memory now, in bytes.
+pub fn vm_rss(pid: u32) -> Option<u64> {
+    vm_rss_in(&std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?)
+}
+
+/// The server's soft open-files limit.
+pub fn max_open_files(pid: u32) -> Option<u64> {
+    max_open_files_in(&std::fs::read_to_string(format!("/proc/{pid}/limits")).ok()?)
+}
+
+/// The process listening on TCP `port` on this machine, if `/proc` shows it (and lets us look).
+pub fn find_listener(port: u16) -> Option<u32> {
+    let inodes: HashSet<u64> = ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|table| std::fs::read_to_string(table).ok())
+        .flat_map(|table| listening_inodes(&table, port))
+        .collect();
+    if inodes.is_empty() {
+        return None;
+    }
+    let wanted: HashSet<String> = inodes.iter().map(|i| format!("socket:[{i}]")).collect();
+    let processes = std::fs::read_dir("/proc").ok()?;
+    processes.filter_map(Result::ok).find_map(|process| {
+        let pid: u32 = process.file_name().to_str()?.parse().ok()?;
+        holds_socket(&process.path(), &wanted).then_some(pid)
+    })
+}
+
+fn holds_socket(process: &Path, wanted: &HashSet<String>) -> bool {
+    let Ok(fds) = std::fs::read_dir(process.join("fd")) else {
+        return false;
+    };
+    fds.filter_map(Result::ok).any(|fd| {
+        std::fs::read_link(fd.path())
+            .ok()
+            .and_then(|target| target.to_str().map(|t| wanted.contains(t)))
+            .unwrap_or(false)
+    })
+}
+
+/// The server's RSS sampled every second: the first sample (before the sockets) and the peak.
+#[derive(Debug, Clone)]
+pub struct RssSampler {
+    pid: Option<u32>,
+    peak: Arc<AtomicU64>,
+}
+
+impl RssSampler {
+    /// Start sampling `pid` (nothing if `None`) on the current tokio runtime; the task ends
+    /// when the sampler and its clones are gone.
+    pub fn start(pid: Option<u32>) -> Self {
+        let sampler = Self {
+            pid,
+            peak: Arc::new(AtomicU64::new(0)),
+        };
+        if let Some(pid) = pid {
+            let peak = Arc::downgrade(&sampler.peak);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(1));
+                loop {
+                    tick.tick().await;
+                    let Some(peak) = peak.upgrade() else { break };
+                    if let Some(rss) = vm_rss(pid) {
+                        peak.fetch_max(rss, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+        sampler
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
+    /// One sample now (also counted toward the peak).
+    pub fn sample(&self) -> Option<u64> {
+        let rss = vm_rss(self.pid?)?;
+        self.peak.fetch_max(rss, Ordering::Relaxed);
+        Some(rss)
+    }
+
+    /// The highest sample so far.
+    pub fn peak(&self) -> Option<u64> {
+        self.pid?;
+        match self.peak.load(Ordering::Relaxed) {
+            0 => None,
+            peak => Some(peak),
+        }
+    }
+}
+
+/// The robot's open-files limit after raising the soft limit to the hard one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FilesLimit {
+    pub before: u64,
+    pub now: u64,
+}
+
+/// Raise this process's soft `RLIMIT_NOFILE` to its hard limit (thousands of sockets need it).
+pub fn raise_files_limit() -> std::io::Result<FilesLimit> {
+    let before = rlimit::Resource::NOFILE.get_soft().unwrap_or(0);
+    let now = rlimit::increase_nofile_limit(u64::MAX)?;
+    Ok(FilesLimit { before, now })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TCP: &str = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0
+   1: 0100007F:1F90 0100007F:C350 01 00000000:00000000 00:00000000 00000000     0        0 5151 1 0000000000000000 20 4 30 10 -1
+   2: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 777 1 0000000000000000 100 0 0 10 0
+";
+
+    #[test]
+    fn only_the_listening_socket_on_the_port_is_found() {
+        assert_eq!(listening_inodes(TCP, 8080), [4242]);
+        assert_eq!(listening_inodes(TCP, 22), [777]);
+        assert!(listening_inodes(TCP, 9999).is_empty());
+        assert!(listening_inodes("", 8080).is_empty());
+    }
+
+    #[test]
+    fn rss_and_the_files_limit_are_read_from_proc_text() {
+        let status =
+            "Name:\tespresso-server\nVmPeak:\t  99999 kB\nVmRSS:\t   25600 kB\nThreads:\t5\n";
+        assert_eq!(vm_rss_in(status), Some(25_600 * 1024));
+        assert_eq!(vm_rss_in("Name: x\n"), None);
+        let limits = "Limit                     Soft Limit           Hard Limit           Units\n\
+                      Max open files            1024                 524288               files\n";
+        assert_eq!(max_open_files_in(limits), Some(1024));
+    }
+
+    #[test]
+    fn this_process_is_found_listening_on_its_own_port() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        if Path::new("/proc/net/tcp").exists() {
+            assert_eq!(find_listener(port), Some(std::process::id()));
+            assert!(vm_rss(std::process::id()).is_some_and(|rss| rss > 0));
+        }
+    }
+}
