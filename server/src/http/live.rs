@@ -15,6 +15,9 @@ use crate::error::ApiError;
 /// A client sends one small `hello`; anything bigger is not one.
 const MAX_CLIENT_MESSAGE_BYTES: usize = 16 * 1024;
 
+/// What a live socket buffers of what its client sends (a hello is far smaller).
+const LIVE_READ_BUFFER_BYTES: usize = 4 * 1024;
+
 pub fn routes() -> Router<AppState> {
     Router::new().route("/live", get(live))
 }
@@ -59,6 +62,12 @@ async fn live(
         Ok(upgrade) => {
             let hub = state.live_hub().clone();
             upgrade
+                // Clients send a hello and pongs, never more than a few hundred bytes: a small
+                // read buffer instead of tungstenite's 128 KiB, which each of thousands of idle
+                // display sockets would otherwise hold (docs/BENCHMARKS.md, memory).
+                .read_buffer_size(LIVE_READ_BUFFER_BYTES)
+                // Frames go out as they are sent (each is flushed anyway): no 128 KiB staging.
+                .write_buffer_size(0)
                 .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
                 .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
                 .on_upgrade(move |socket| async move { hub.serve(socket).await })
