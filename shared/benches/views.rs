@@ -82,7 +82,11 @@ fn rush(orders: u32, customer_of: impl Fn(u32) -> String) -> Vec<(u64, Event)> {
             push(EventType::OrderCollected, &o, s);
         }
     }
-    events.into_iter().zip(1..).map(|(e, seq)| (seq, e)).collect()
+    events
+        .into_iter()
+        .zip(1..)
+        .map(|(e, seq)| (seq, e))
+        .collect()
 }
 
 fn benches(c: &mut Criterion) {
@@ -103,13 +107,16 @@ fn benches(c: &mut Criterion) {
     for (seq, event) in &events {
         seen.apply(*seq, event);
     }
-    c.bench_function("QueueView: 1,000 events seen before (resume duplicates)", |b| {
-        b.iter(|| {
-            for (seq, event) in &events {
-                black_box(seen.apply(*seq, black_box(event)));
-            }
-        });
-    });
+    c.bench_function(
+        "QueueView: 1,000 events seen before (resume duplicates)",
+        |b| {
+            b.iter(|| {
+                for (seq, event) in &events {
+                    black_box(seen.apply(*seq, black_box(event)));
+                }
+            });
+        },
+    );
 
     // A busy board: 100 orders waiting, as a display renders it each second.
     let mut busy = QueueView::new(MAIN_SHOP_ID);

@@ -148,7 +148,13 @@ pub fn bench(ctx: &Ctx, args: &[String]) -> Result {
             ),
             goal: "≥ 2,000/s on 2 cores",
         });
-        for call in ["start_order", "choose_drink", "claim", "complete", "collect"] {
+        for call in [
+            "start_order",
+            "choose_drink",
+            "claim",
+            "complete",
+            "collect",
+        ] {
             figures.push(Figure {
                 what: format!("  {call} under that load"),
                 value: percentiles(summary.get("api").get(call)),
@@ -161,7 +167,10 @@ pub fn bench(ctx: &Ctx, args: &[String]) -> Result {
                 || "unknown".into(),
                 |syncs| {
                     let commands = summary.get("lifecycles_completed").num() * 5.0;
-                    format!("{syncs:.0} ({:.1} commands per sync)", commands / syncs.max(1.0))
+                    format!(
+                        "{syncs:.0} ({:.1} commands per sync)",
+                        commands / syncs.max(1.0)
+                    )
                 },
             ),
             goal: "",
@@ -226,50 +235,57 @@ pub fn bench(ctx: &Ctx, args: &[String]) -> Result {
         let gz = gzip_size(&wasm)?;
         figures.push(Figure {
             what: "web build wasm, gzipped (the three apps' one build)".into(),
-            value: format!("{:.0} KB ({:.0} KB raw)", gz as f64 / 1e3, raw.len() as f64 / 1e3),
+            value: format!(
+                "{:.0} KB ({:.0} KB raw)",
+                gz as f64 / 1e3,
+                raw.len() as f64 / 1e3
+            ),
             goal: "≤ 400 KB per app",
         });
         Ok(())
     })?;
 
-    step("first screen in a fresh browser (headless Chromium)", || {
-        let server = BenchServer::start(ctx, &bench_dir.join("first-screen"))?;
-        let mut example = ctx.cargo();
-        example
-            .args([
-                "run",
-                "--quiet",
-                "-p",
-                "espresso-tests",
-                "--example",
-                "first_screen",
-                "--",
-            ])
-            .arg(&server.url)
-            .arg("5")
-            .stdout(Stdio::piped());
-        let shown = describe(&example);
-        let out = example
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot start `{shown}`: {e}"))?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        print!("{text}");
-        if !out.status.success() {
-            return Err(format!("`{shown}` failed ({})", out.status));
-        }
-        for line in text.lines() {
-            if let Some(rest) = line.strip_prefix("first screen: ") {
-                let (app, figure) = rest.split_once(' ').unwrap_or((rest, ""));
-                figures.push(Figure {
-                    what: format!("first screen of the {app} app, cold (median of 5)"),
-                    value: figure.to_owned(),
-                    goal: "< 1 s",
-                });
+    step(
+        "first screen in a fresh browser (headless Chromium)",
+        || {
+            let server = BenchServer::start(ctx, &bench_dir.join("first-screen"))?;
+            let mut example = ctx.cargo();
+            example
+                .args([
+                    "run",
+                    "--quiet",
+                    "-p",
+                    "espresso-tests",
+                    "--example",
+                    "first_screen",
+                    "--",
+                ])
+                .arg(&server.url)
+                .arg("5")
+                .stdout(Stdio::piped());
+            let shown = describe(&example);
+            let out = example
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| format!("cannot start `{shown}`: {e}"))?;
+            let text = String::from_utf8_lossy(&out.stdout);
+            print!("{text}");
+            if !out.status.success() {
+                return Err(format!("`{shown}` failed ({})", out.status));
             }
-        }
-        server.stop()
-    })?;
+            for line in text.lines() {
+                if let Some(rest) = line.strip_prefix("first screen: ") {
+                    let (app, figure) = rest.split_once(' ').unwrap_or((rest, ""));
+                    figures.push(Figure {
+                        what: format!("first screen of the {app} app, cold (median of 5)"),
+                        value: figure.to_owned(),
+                        goal: "< 1 s",
+                    });
+                }
+            }
+            server.stop()
+        },
+    )?;
 
     if tauri {
         step("Tauri shell: release binary size", || {
@@ -286,13 +302,8 @@ pub fn bench(ctx: &Ctx, args: &[String]) -> Result {
             let binary = ctx.target_dir.join("release/espresso-app");
             let size = file_size(&binary)?;
             let stripped = bench_dir.join("espresso-app.stripped");
-            let stripped_size = output(
-                Command::new("strip")
-                    .arg("-o")
-                    .arg(&stripped)
-                    .arg(&binary),
-            )
-            .and_then(|_| file_size(&stripped).ok());
+            let stripped_size = output(Command::new("strip").arg("-o").arg(&stripped).arg(&binary))
+                .and_then(|_| file_size(&stripped).ok());
             figures.push(Figure {
                 what: "Tauri shell release binary (web build embedded)".into(),
                 value: match stripped_size {
@@ -379,7 +390,17 @@ fn median_ms(samples: &[Duration]) -> f64 {
 }
 
 /// Criterion's lines that are not a bench's name.
-const NOT_A_NAME: &[&str] = &["Found ", "Benchmarking ", "Performance ", "No change", "Change within", "Running ", "Gnuplot", "WARNING", "Warning"];
+const NOT_A_NAME: &[&str] = &[
+    "Found ",
+    "Benchmarking ",
+    "Performance ",
+    "No change",
+    "Change within",
+    "Running ",
+    "Gnuplot",
+    "WARNING",
+    "Warning",
+];
 
 /// Run a criterion bench, echoing it, and return `(name, "time [low est high]")` per bench.
 fn criterion_results(command: &mut Command) -> Result<Vec<(String, String)>> {
@@ -430,7 +451,11 @@ fn criterion_results(command: &mut Command) -> Result<Vec<(String, String)>> {
 
 fn print_table(figures: &[Figure], elapsed: Duration) {
     let machine = machine();
-    let width = figures.iter().map(|f| f.what.chars().count()).max().unwrap_or(0);
+    let width = figures
+        .iter()
+        .map(|f| f.what.chars().count())
+        .max()
+        .unwrap_or(0);
     println!();
     println!("Espresso benchmarks — {machine}");
     println!();

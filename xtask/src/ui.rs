@@ -85,7 +85,9 @@ pub fn check_wasm(ctx: &Ctx) -> Result {
 /// a third of the bytes, and nothing is compressed per request.
 fn precompress(dir: &Path) -> Result {
     let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))? {
+    for entry in
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+    {
         let path = entry.map_err(|e| e.to_string())?.path();
         let compressible = path
             .extension()

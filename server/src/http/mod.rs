@@ -279,12 +279,16 @@ mod tests {
         assert_eq!(gzipped.status(), StatusCode::OK);
         assert_eq!(gzipped.headers()[header::CONTENT_ENCODING], "gzip");
         assert_eq!(gzipped.headers()[header::CONTENT_TYPE], "application/wasm");
-        let body = axum::body::to_bytes(gzipped.into_body(), 1 << 16).await.unwrap();
+        let body = axum::body::to_bytes(gzipped.into_body(), 1 << 16)
+            .await
+            .unwrap();
         assert_eq!(&body[..], b"gzipped bytes");
 
         let plain = router.oneshot(get(None)).await.unwrap();
         assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
-        let body = axum::body::to_bytes(plain.into_body(), 1 << 16).await.unwrap();
+        let body = axum::body::to_bytes(plain.into_body(), 1 << 16)
+            .await
+            .unwrap();
         assert_eq!(&body[..], b"\0asm plain");
     }
 }

@@ -25,6 +25,7 @@ impl SqliteStore {
         user_id: &str,
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
+        let _write = self.write().await;
         sqlx::query("INSERT INTO token_families (id, user_id, created_ms) VALUES (?1, ?2, ?3)")
             .bind(id)
             .bind(user_id)
@@ -42,6 +43,7 @@ impl SqliteStore {
         user_id: &str,
         expires: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
+        let _write = self.write().await;
         sqlx::query(
             "INSERT INTO tokens (token_hash, kind, family_id, user_id, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
         )
@@ -105,6 +107,7 @@ impl SqliteStore {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, sqlx::Error> {
+        let _write = self.write().await;
         let done = sqlx::query(
             "UPDATE tokens SET used_ms = ?2
              WHERE token_hash = ?1 AND kind = 'refresh' AND used_ms IS NULL",
@@ -123,6 +126,7 @@ impl SqliteStore {
         family_id: &str,
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
+        let _write = self.write().await;
         sqlx::query(
             "UPDATE token_families SET revoked_ms = ?2 WHERE id = ?1 AND revoked_ms IS NULL",
         )
@@ -139,6 +143,7 @@ impl SqliteStore {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
+        let _write = self.write().await;
         sqlx::query(
             "UPDATE token_families SET revoked_ms = ?2
              WHERE revoked_ms IS NULL AND id = (SELECT family_id FROM tokens WHERE token_hash = ?1)",
@@ -154,6 +159,7 @@ impl SqliteStore {
     /// token. A spent
     /// refresh token is kept until it expires, so its reuse is still caught until then.
     pub async fn prune_tokens(&self, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+        let _write = self.write().await;
         let mut tx = self.begin_write().await?;
         let tokens = sqlx::query("DELETE FROM tokens WHERE expires_ms < ?1")
             .bind(to_ms(before))

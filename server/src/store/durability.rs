@@ -190,7 +190,10 @@ mod tests {
             shop: "main".into(),
             seq,
             customer_id: None,
-            event: StdArc::new(Event::shop_updated(Shop::default_main(), chrono::Utc::now())),
+            event: StdArc::new(Event::shop_updated(
+                Shop::default_main(),
+                chrono::Utc::now(),
+            )),
         }
     }
 
@@ -254,7 +257,10 @@ mod tests {
         std::fs::write(&file, b"x").expect("file");
         let (tail, _) = broadcast::channel(8);
         let durability = Durability::new(Some(file.join("db")), tail);
-        let error = durability.wait().await.expect_err("cannot open a WAL under a file");
+        let error = durability
+            .wait()
+            .await
+            .expect_err("cannot open a WAL under a file");
         assert_ne!(error.kind(), io::ErrorKind::NotFound);
     }
 }

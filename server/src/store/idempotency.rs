@@ -41,6 +41,7 @@ impl SqliteStore {
         body: &str,
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
+        let _write = self.write().await;
         sqlx::query(
             "INSERT INTO idempotency_keys (scope, key, request_hash, status, body, created_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (scope, key) DO NOTHING",
@@ -58,6 +59,7 @@ impl SqliteStore {
 
     /// Forget keys older than [`KEY_TTL`].
     pub async fn prune_idempotency(&self, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+        let _write = self.write().await;
         sqlx::query("DELETE FROM idempotency_keys WHERE created_ms < ?1")
             .bind(to_ms(now - KEY_TTL))
             .execute(&self.pool)

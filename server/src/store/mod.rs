@@ -151,7 +151,10 @@ impl SqliteStore {
         self.durability.syncs()
     }
 
-    /// Take the write lock: one writing transaction at a time, events published in order.
+    /// Take the write lock: one writing transaction at a time, events published in order. Every
+    /// write takes it, including single statements: SQLite has one writer, and a connection that
+    /// finds the database locked sleeps in its busy handler (milliseconds at a time), which under
+    /// load costs far more than waiting here in line.
     pub(crate) async fn write(&self) -> MutexGuard<'_, ()> {
         self.write.lock().await
     }

@@ -172,8 +172,10 @@ impl SqliteStore {
     ) -> ApiResult<(Option<Order>, Vec<Committed>)> {
         let mut committed = Vec::with_capacity(decided.len() + 1);
         let mut placed = false;
+        let mut collected = false;
         for event in &decided {
             placed |= matches!(event, OrderEvent::Placed { .. });
+            collected |= matches!(event, OrderEvent::Collected { .. });
             order = workflow::apply(order, event);
             let Some(after) = order.clone() else { continue };
             let customer_id = after.customer.id.clone();
@@ -238,8 +240,17 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
+        if collected && let Some(drink) = &current.drink {
+            super::stats::count_served(
+                tx,
+                &current.shop,
+                &business_day(current.created_at),
+                &drink.item_id,
+            )
+            .await?;
+        }
         if counts_moved {
-            let stats = super::stats::stats_in(tx, &current.shop, now).await?;
+            let stats = super::stats::stats_in(tx, &facts.shop, now).await?;
             let event = Event::stats_updated(current.shop.clone(), stats, now);
             committed.push(events::append(tx, event, None).await?);
         }
@@ -336,6 +347,7 @@ impl SqliteStore {
 impl SqliteStore {
     /// Forget an order's deadline (it could not fire).
     pub async fn drop_deadline(&self, order_id: &str) -> Result<(), sqlx::Error> {
+        let _write = self.write().await;
         sqlx::query("DELETE FROM deadlines WHERE order_id = ?1")
             .bind(order_id)
             .execute(&self.pool)

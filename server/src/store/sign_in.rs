@@ -26,6 +26,7 @@ pub struct OtpChallengeRow {
 
 impl SqliteStore {
     pub async fn insert_otp_challenge(&self, row: &OtpChallengeRow) -> Result<(), sqlx::Error> {
+        let _write = self.write().await;
         sqlx::query(
             "INSERT INTO otp_challenges (id, email, code_hash, created_ms, expires_ms, attempts, consumed_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -75,6 +76,7 @@ impl SqliteStore {
         max_attempts: u32,
         now: DateTime<Utc>,
     ) -> Result<bool, sqlx::Error> {
+        let _write = self.write().await;
         let done = sqlx::query(
             "UPDATE otp_challenges SET consumed_ms = ?2
              WHERE id = ?1 AND consumed_ms IS NULL AND attempts < ?3 AND expires_ms > ?2",
@@ -102,6 +104,7 @@ impl SqliteStore {
 
     /// Forget challenges that expired before `before` (they can only answer `code_expired`).
     pub async fn prune_otp_challenges(&self, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+        let _write = self.write().await;
         sqlx::query("DELETE FROM otp_challenges WHERE expires_ms < ?1")
             .bind(to_ms(before))
             .execute(&self.pool)
@@ -153,6 +156,7 @@ impl SqliteStore {
 
     /// Drop every rate-limit hit older than `before` (buckets nobody asks about again).
     pub async fn prune_rate_hits(&self, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+        let _write = self.write().await;
         sqlx::query("DELETE FROM rate_hits WHERE at_ms < ?1")
             .bind(to_ms(before))
             .execute(&self.pool)

@@ -1,8 +1,10 @@
 //! Queue statistics: counts by state, served today, and wait times (queued → ready) averaged
 //! over the last 10 finished orders, overall and per drink.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Utc};
-use espresso_core::protocol::{ItemStats, Stats};
+use espresso_core::protocol::{ItemStats, Shop, Stats};
 use sqlx::{Row, SqliteConnection};
 
 use super::{SqliteStore, business_day};
@@ -15,22 +17,44 @@ impl SqliteStore {
     pub async fn stats(&self, shop: &str, now: DateTime<Utc>) -> ApiResult<Stats> {
         let mut conn = self.pool.acquire().await?;
         // Make sure the shop exists (404 otherwise).
-        super::shops::load_shop(&mut conn, shop).await?;
-        stats_in(&mut conn, shop, now).await
+        let shop = super::shops::load_shop(&mut conn, shop).await?;
+        stats_in(&mut conn, &shop, now).await
     }
 }
 
-pub(super) async fn stats_in(
+/// Count one more drink handed over (in the transaction that collects it).
+pub(super) async fn count_served(
     conn: &mut SqliteConnection,
     shop: &str,
+    business_day: &str,
+    item_id: &str,
+) -> ApiResult<()> {
+    sqlx::query(
+        "INSERT INTO served_counts (shop, business_day, item_id, served) VALUES (?1, ?2, ?3, 1)
+         ON CONFLICT (shop, business_day, item_id) DO UPDATE SET served = served + 1",
+    )
+    .bind(shop)
+    .bind(business_day)
+    .bind(item_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The shop's stats. Every command that moves an order publishes them, so each query reads a
+/// bounded number of rows through an index, however long the day has been: the open orders
+/// by state, today's served counters, and the last [`WINDOW`] made orders overall and per drink
+/// on the menu (or served today).
+pub(super) async fn stats_in(
+    conn: &mut SqliteConnection,
+    shop: &Shop,
     now: DateTime<Utc>,
 ) -> ApiResult<Stats> {
     let rows = sqlx::query(
-        "SELECT state, COUNT(*) AS n, SUM(CASE WHEN business_day = ?2 THEN 1 ELSE 0 END) AS today
-         FROM orders WHERE shop = ?1 AND state IN ('queued','in_progress','ready','collected') GROUP BY state",
+        "SELECT state, COUNT(*) AS n FROM orders
+         WHERE shop = ?1 AND state IN ('queued','in_progress','ready') GROUP BY state",
     )
-    .bind(shop)
-    .bind(business_day(now))
+    .bind(&shop.id)
     .fetch_all(&mut *conn)
     .await?;
     let mut stats = Stats::default();
@@ -41,43 +65,51 @@ pub(super) async fn stats_in(
             "queued" => stats.queue_length = n,
             "in_progress" => stats.in_progress = n,
             "ready" => stats.ready = n,
-            "collected" => {
-                stats.served_today =
-                    u32::try_from(row.try_get::<i64, _>("today")?).unwrap_or(u32::MAX);
-            }
             _ => {}
         }
     }
-    // Wait = ready - placed, over the last WINDOW made orders (overall and per drink); read
-    // from indexed columns, so a command's stats cost no more with a long day behind it.
+    let served: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT item_id, served FROM served_counts WHERE shop = ?1 AND business_day = ?2",
+    )
+    .bind(&shop.id)
+    .bind(business_day(now))
+    .fetch_all(&mut *conn)
+    .await?;
+    let total: i64 = served.iter().map(|(_, n)| n).sum();
+    stats.served_today = u32::try_from(total).unwrap_or(u32::MAX);
+    // Wait = ready - placed, over the last WINDOW made orders (overall and per drink).
     let overall: Option<f64> = sqlx::query_scalar(
         "SELECT AVG(wait) FROM (SELECT ready_ms - placed_ms AS wait FROM orders
          WHERE shop = ?1 AND ready_ms IS NOT NULL ORDER BY ready_ms DESC LIMIT ?2)",
     )
-    .bind(shop)
+    .bind(&shop.id)
     .bind(WINDOW)
     .fetch_one(&mut *conn)
     .await?;
     stats.avg_wait_s = overall.map(ms_to_s);
-    let rows = sqlx::query(
-        "SELECT item_id,
-                AVG(CASE WHEN rank <= ?2 THEN wait END) AS avg_wait,
-                SUM(CASE WHEN state = 'collected' AND business_day = ?3 THEN 1 ELSE 0 END) AS served
-         FROM (SELECT item_id, state, business_day, ready_ms - placed_ms AS wait,
-                      ROW_NUMBER() OVER (PARTITION BY item_id ORDER BY ready_ms DESC) AS rank
-               FROM orders WHERE shop = ?1 AND ready_ms IS NOT NULL)
-         GROUP BY item_id ORDER BY item_id",
-    )
-    .bind(shop)
-    .bind(WINDOW)
-    .bind(business_day(now))
-    .fetch_all(&mut *conn)
-    .await?;
-    for row in rows {
+    let mut items: BTreeSet<&str> = shop.menu.iter().map(|item| item.id.as_str()).collect();
+    items.extend(served.iter().map(|(item, _)| item.as_str()));
+    for item_id in items {
+        let avg_wait: Option<f64> = sqlx::query_scalar(
+            "SELECT AVG(wait) FROM (SELECT ready_ms - placed_ms AS wait FROM orders
+             WHERE shop = ?1 AND item_id = ?2 AND ready_ms IS NOT NULL
+             ORDER BY ready_ms DESC LIMIT ?3)",
+        )
+        .bind(&shop.id)
+        .bind(item_id)
+        .bind(WINDOW)
+        .fetch_one(&mut *conn)
+        .await?;
+        // A drink never made yet has nothing to say.
+        let Some(avg_wait) = avg_wait else { continue };
+        let served_today = served
+            .iter()
+            .find_map(|(item, n)| (item == item_id).then_some(*n))
+            .unwrap_or(0);
         stats.by_item.push(ItemStats {
-            item_id: row.try_get("item_id")?,
-            served: u32::try_from(row.try_get::<i64, _>("served")?).unwrap_or(u32::MAX),
-            avg_wait_s: row.try_get::<Option<f64>, _>("avg_wait")?.map(ms_to_s),
+            item_id: item_id.to_owned(),
+            served: u32::try_from(served_today).unwrap_or(u32::MAX),
+            avg_wait_s: Some(ms_to_s(avg_wait)),
         });
     }
     Ok(stats)

@@ -117,6 +117,7 @@ impl SqliteStore {
         email: &str,
         now: DateTime<Utc>,
     ) -> Result<UserRecord, sqlx::Error> {
+        let _write = self.write().await;
         let email = normalise_email(email);
         sqlx::query(
             "INSERT INTO users (id, email, display_name, created_ms) VALUES (?1, ?2, NULL, ?3)
@@ -134,6 +135,7 @@ impl SqliteStore {
 
     /// Replace the user's staff roles (`customer` is implicit and always kept).
     pub async fn set_roles(&self, user_id: &str, roles: &[Role]) -> Result<(), sqlx::Error> {
+        let _write = self.write().await;
         let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM user_roles WHERE user_id = ?1")
             .bind(user_id)
@@ -160,6 +162,7 @@ impl SqliteStore {
     ) -> Result<UserRecord, sqlx::Error> {
         let user = self.ensure_user(email, now).await?;
         if role != Role::Customer {
+            let _write = self.write().await;
             sqlx::query(
                 "INSERT INTO user_roles (user_id, role) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
             )
@@ -178,6 +181,7 @@ impl SqliteStore {
         user_id: &str,
         name: Option<&str>,
     ) -> Result<(), sqlx::Error> {
+        let _write = self.write().await;
         sqlx::query("UPDATE users SET display_name = ?2 WHERE id = ?1")
             .bind(user_id)
             .bind(name)
