@@ -11,7 +11,9 @@ use espresso_core::protocol::{ErrorCode, OtpChallenge, User};
 use leptos::prelude::*;
 
 use crate::backend::{BackendError, BackendRef};
-use crate::util::{clock_text, now, seconds_until, use_clock};
+use crate::util::{
+    clock_text, is_shop_name, now, query_param, reload_for_shop, seconds_until, use_clock,
+};
 
 /// The words for a sign-in refusal.
 pub fn sign_in_error(error: &BackendError) -> String {
@@ -264,6 +266,15 @@ mod tests {
         assert!(sign_in_error(&limited).contains("1:30"));
         assert!(sign_in_error(&BackendError::Timeout).contains("cannot reach"));
     }
+
+    #[test]
+    fn the_setup_says_which_shop_is_unknown_and_when_the_server_is_away() {
+        let unknown = BackendError::from(Problem::new(ErrorCode::NotFound));
+        let words = setup_error(&unknown, "pop-up");
+        assert!(words.contains("no shop called “pop-up”"), "{words}");
+        let away = setup_error(&BackendError::Timeout, "main");
+        assert!(away.starts_with("That server did not answer"), "{away}");
+    }
 }
 
 /// Who is signed in to this app, shared by its screens (`use_context::<SessionState>()`).
@@ -347,14 +358,17 @@ pub fn Gate(
     }
 }
 
-/// In the installed apps: which server this app talks to, and changing it (first-run setup).
-/// A browser shows nothing: its server is the page's own.
+/// In the installed apps: which server this app talks to and which shop it serves, and
+/// changing them (first-run setup). A browser shows nothing: its server is the page's own and
+/// its shop the page's `?shop=`.
 #[component]
 pub fn ServerSetting(backend: BackendRef) -> impl IntoView {
     let in_app = backend.get().via() == "app";
     let current = RwSignal::new(None::<String>);
+    let shop = query_param("shop").unwrap_or_else(|| "main".to_owned());
     let editing = RwSignal::new(false);
     let draft = RwSignal::new(String::new());
+    let draft_shop = RwSignal::new(shop.clone());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     if in_app {
@@ -367,19 +381,20 @@ pub fn ServerSetting(backend: BackendRef) -> impl IntoView {
     }
     let save = move || {
         let url = draft.get_untracked().trim().to_owned();
+        let wanted = draft_shop.get_untracked().trim().to_owned();
+        if !is_shop_name(&wanted) {
+            error.set(Some(SHOP_NAME_HINT.to_owned()));
+            return;
+        }
         let backend = backend.get();
         busy.set(true);
         error.set(None);
         leptos::task::spawn_local(async move {
-            match backend.set_server_url(&url).await {
-                // Start over on the new server (its own saved session, its own shop).
-                Ok(()) => {
-                    if let Some(window) = web_sys::window() {
-                        let _ = window.location().reload();
-                    }
-                }
+            match backend.set_server(&url, &wanted).await {
+                // Start over on the new server (its own saved session) and shop.
+                Ok(()) => reload_for_shop(&wanted),
                 Err(e) => {
-                    error.try_set(Some(format!("That server did not answer: {e}")));
+                    error.try_set(Some(setup_error(&e, &wanted)));
                 }
             }
             busy.try_set(false);
@@ -402,7 +417,17 @@ pub fn ServerSetting(backend: BackendRef) -> impl IntoView {
                             on:input=move |ev| draft.set(event_target_value(&ev))/>
                     </label>
                     <p class="hint">"The address the café's Espresso server prints when it starts."</p>
-                    <p class="error" role="alert">{move || error.get().unwrap_or_default()}</p>
+                    <label class="field">
+                        <span class="field-label">"Shop"</span>
+                        <input type="text" autocomplete="off" spellcheck="false" placeholder="main"
+                            data-testid="server-shop"
+                            prop:value=move || draft_shop.get()
+                            on:input=move |ev| draft_shop.set(event_target_value(&ev))/>
+                    </label>
+                    <p class="hint">"Usually main. It is the name after ?shop= in the booth's address."</p>
+                    <p class="error" role="alert" data-testid="server-error">
+                        {move || error.get().unwrap_or_default()}
+                    </p>
                     <div class="row">
                         <button class="button-primary" type="submit" data-testid="server-save"
                             disabled=move || busy.get()>
@@ -415,12 +440,15 @@ pub fn ServerSetting(backend: BackendRef) -> impl IntoView {
             }
             .into_any()
         } else {
+            let shop = shop.clone();
             view! {
                 <p class="hint server-line" data-testid="server-line">
-                    "Server: " <strong>{move || current.get().unwrap_or_default()}</strong> " "
+                    "Server: " <strong>{move || current.get().unwrap_or_default()}</strong>
+                    " · Shop: " <strong data-testid="server-line-shop">{shop}</strong> " "
                     <button class="button-link" data-testid="server-change"
                         on:click=move |_| {
                             draft.set(current.get_untracked().unwrap_or_default());
+                            error.set(None);
                             editing.set(true);
                         }>
                         "Change"
@@ -429,5 +457,19 @@ pub fn ServerSetting(backend: BackendRef) -> impl IntoView {
             }
             .into_any()
         })
+    }
+}
+
+/// What a shop name may be, in words.
+pub const SHOP_NAME_HINT: &str = "A shop's name is letters, digits, - or _ (usually main), as after ?shop= in the booth's address.";
+
+/// Why the first-run setup did not take the server and shop, in words.
+pub fn setup_error(error: &BackendError, shop: &str) -> String {
+    if error.code() == Some(&ErrorCode::NotFound) {
+        format!(
+            "That server has no shop called “{shop}”. Check the name with the café (usually main)."
+        )
+    } else {
+        format!("That server did not answer: {error}")
     }
 }

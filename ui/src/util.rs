@@ -30,6 +30,23 @@ pub fn query_param(name: &str) -> Option<String> {
     params.get(name).filter(|value| !value.trim().is_empty())
 }
 
+/// A shop's name as the server's paths and the pages' `?shop=` have it: 1 to 64 letters, digits,
+/// `-` or `_`.
+pub fn is_shop_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Open this page again for `shop` (a reload: the app starts over on it).
+pub fn reload_for_shop(shop: &str) {
+    if let Some(window) = web_sys::window() {
+        let query = format!("?shop={}", js_sys::encode_uri_component(shop));
+        let _ = window.location().set_search(&query);
+    }
+}
+
 /// Replace one query parameter (or remove it with `None`) without reloading the page or adding
 /// a history entry. Used to drop a redeemed booth code from the address, so a reload does not
 /// try to redeem it again.
@@ -163,32 +180,27 @@ pub fn chime(high: bool) {
     }
 }
 
-/// Buzz the phone where the platform allows (`navigator.vibrate`).
+/// Buzz the phone where the platform allows (`navigator.vibrate`; Safari and WebKitGTK, so the
+/// installed apps' windows, have none: calling it there would throw).
 pub fn vibrate(pattern_ms: &[u32]) {
     if let Some(window) = web_sys::window() {
+        let navigator = window.navigator();
+        if !js_sys::Reflect::has(&navigator, &"vibrate".into()).unwrap_or(false) {
+            return;
+        }
         let pattern = js_sys::Array::new();
         for ms in pattern_ms {
             pattern.push(&wasm_bindgen::JsValue::from(*ms));
         }
-        let _ = window.navigator().vibrate_with_pattern(&pattern);
+        let _ = navigator.vibrate_with_pattern(&pattern);
     }
 }
 
-/// Show a system notification if the user allowed them (never asks by itself).
-pub fn notify(title: &str, body: &str) {
-    if web_sys::Notification::permission() != web_sys::NotificationPermission::Granted {
-        return;
-    }
-    let options = web_sys::NotificationOptions::new();
-    options.set_body(body);
-    let _ = web_sys::Notification::new_with_options(title, &options);
-}
-
-/// Ask for permission to notify (call from a tap: browsers ignore it otherwise).
-pub fn ask_to_notify() {
-    if web_sys::Notification::permission() == web_sys::NotificationPermission::Default {
-        let _ = web_sys::Notification::request_permission();
-    }
+/// Whether the person is looking at this page: it is shown and has the keyboard focus.
+pub fn page_in_front() -> bool {
+    web_sys::window()
+        .and_then(|window| window.document())
+        .is_some_and(|document| !document.hidden() && document.has_focus().unwrap_or(true))
 }
 
 /// Ask the screen to stay on (Screen Wake Lock API, where the browser has it). Returns whether
@@ -242,5 +254,15 @@ mod tests {
         assert_eq!(duration_words(61), "2 min");
         assert_eq!(duration_words(3_600), "1 h");
         assert_eq!(duration_words(7_800), "2 h 10 min");
+    }
+
+    #[test]
+    fn shop_names_are_what_the_server_can_have() {
+        assert!(is_shop_name("main"));
+        assert!(is_shop_name("pop-up_2"));
+        assert!(!is_shop_name(""));
+        assert!(!is_shop_name("pop up"));
+        assert!(!is_shop_name("a/b"));
+        assert!(!is_shop_name(&"x".repeat(65)));
     }
 }

@@ -5,9 +5,14 @@
 //! time bakes in which window the app opens (`espresso_app_lib::Flavour`). The Tauri CLI (npm,
 //! installed by setup) builds the release binary with the web build embedded and bundles it.
 //! Here (Debian) that is a `.deb`; an AppImage needs tools downloaded at build time, which this
-//! offline machine cannot fetch.
+//! offline machine cannot fetch. The overlay also carries the flavour's icons
+//! (`src-tauri/icons/<flavour>/`, generated from `src-tauri/icons/source/<flavour>.svg` by
+//! `tauri icon` and kept in the repository, so a build needs no image tools) and, for the
+//! customer, the `espresso://` link scheme its `.desktop` file declares.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Instant, SystemTime};
 
 use crate::ctx::{Ctx, Result, run};
 use crate::{setup, ui};
@@ -43,9 +48,33 @@ pub fn bundle(ctx: &Ctx, args: &[String]) -> Result {
             .current_dir(ctx.root.join("src-tauri"))
             .env("CARGO_TARGET_DIR", &ctx.target_dir)
             .env("ESPRESSO_FLAVOUR", flavour);
+        let started = (Instant::now(), SystemTime::now());
         run(&mut build)?;
         let debs = ctx.target_dir.join("release/bundle/deb");
-        eprintln!("bundle: {flavour} → {}", debs.display());
+        match newest_deb(&debs, started.1) {
+            Some((deb, bytes)) => eprintln!(
+                "bundle: {flavour} → {} ({:.1} MB) in {:.0?}",
+                deb.display(),
+                bytes as f64 / 1_000_000.0,
+                started.0.elapsed()
+            ),
+            None => eprintln!("bundle: {flavour} → {}", debs.display()),
+        }
     }
     Ok(())
+}
+
+/// The `.deb` in `dir` written since `since`, and its size.
+fn newest_deb(dir: &Path, since: SystemTime) -> Option<(PathBuf, u64)> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(std::result::Result::ok)
+        .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "deb"))
+        .filter_map(|entry| {
+            let meta = entry.metadata().ok()?;
+            let modified = meta.modified().ok()?;
+            (modified >= since).then(|| (modified, entry.path(), meta.len()))
+        })
+        .max_by_key(|(modified, _, _)| *modified)
+        .map(|(_, path, bytes)| (path, bytes))
 }

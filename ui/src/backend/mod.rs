@@ -46,6 +46,16 @@ impl AppRole {
     }
 }
 
+/// Whether this app may show system notifications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NotifyPermission {
+    Granted,
+    Denied,
+    /// Not decided yet: ask (from a tap; browsers ignore it otherwise).
+    Ask,
+}
+
 /// Where live updates go. Called on the UI thread, in order.
 pub type OnLiveUpdate = Rc<dyn Fn(LiveUpdate)>;
 
@@ -83,9 +93,25 @@ pub trait Backend {
     /// The server this app talks to.
     async fn server_url(&self) -> BackendResult<String>;
 
-    /// Talk to another server (the installed apps' first-run setup); it must answer first. In a
-    /// browser the server is the page's own, so this is refused.
-    async fn set_server_url(&self, url: &str) -> BackendResult<()>;
+    /// Talk to another server about `shop` (the installed apps' first-run setup): the server
+    /// must answer and know the shop first (else its `not_found`); both are kept for the next
+    /// start. In a browser the server is the page's own and the shop its `?shop=`: refused.
+    async fn set_server(&self, url: &str, shop: &str) -> BackendResult<()>;
+
+    /// Serve another shop of the same server from now on (checked, then kept for the next
+    /// start). In a browser the shop is the page's `?shop=`: refused.
+    async fn set_shop(&self, shop: &str) -> BackendResult<()>;
+
+    // --- System notifications -------------------------------------------------------------
+
+    /// Show a system notification if this app may (it never asks by itself). Where none can be
+    /// shown (no permission, no notification service) nothing happens: it never fails the UI.
+    async fn notify(&self, title: &str, body: &str);
+
+    async fn notification_permission(&self) -> NotifyPermission;
+
+    /// Ask the user (call from a tap); answers what they chose.
+    async fn request_notification_permission(&self) -> NotifyPermission;
 
     /// Close the installed app (the display's hidden settings; the kiosk window refuses other
     /// ways to close). A browser tab cannot close itself: refused.

@@ -22,7 +22,9 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 use wasm_bindgen::prelude::*;
 
-use super::{AppRole, Backend, BackendResult, LiveHandle, OnLiveUpdate, StaffAction};
+use super::{
+    AppRole, Backend, BackendResult, LiveHandle, NotifyPermission, OnLiveUpdate, StaffAction,
+};
 
 #[wasm_bindgen]
 extern "C" {
@@ -93,8 +95,29 @@ impl Backend for TauriBackend {
         call("server_url", json!({})).await
     }
 
-    async fn set_server_url(&self, url: &str) -> BackendResult<()> {
-        call("set_server_url", json!({ "url": url })).await
+    async fn set_server(&self, url: &str, shop: &str) -> BackendResult<()> {
+        call("set_server", json!({ "url": url, "shop": shop })).await
+    }
+
+    async fn set_shop(&self, shop: &str) -> BackendResult<()> {
+        call("set_shop", json!({ "shop": shop })).await
+    }
+
+    async fn notify(&self, title: &str, body: &str) {
+        // Whether it could be shown changes nothing here (the shell never fails it anyway).
+        let _ = call::<()>("notify", json!({ "title": title, "body": body })).await;
+    }
+
+    async fn notification_permission(&self) -> NotifyPermission {
+        call("notification_permission", json!({}))
+            .await
+            .unwrap_or(NotifyPermission::Denied)
+    }
+
+    async fn request_notification_permission(&self) -> NotifyPermission {
+        call("request_notification_permission", json!({}))
+            .await
+            .unwrap_or(NotifyPermission::Denied)
     }
 
     async fn quit_app(&self) -> BackendResult<()> {

@@ -16,7 +16,9 @@ use espresso_core::session::LocalStorageStore as PageStore;
 use espresso_core::session::MemoryStore as PageStore;
 use espresso_core::{Client, ClientError};
 
-use super::{AppRole, Backend, BackendResult, LiveHandle, OnLiveUpdate, StaffAction};
+use super::{
+    AppRole, Backend, BackendResult, LiveHandle, NotifyPermission, OnLiveUpdate, StaffAction,
+};
 
 pub struct WebBackend {
     client: Result<Client, ClientError>,
@@ -37,6 +39,19 @@ impl WebBackend {
 
     fn client(&self) -> BackendResult<&Client> {
         self.client.as_ref().map_err(Clone::clone)
+    }
+}
+
+/// The page's Notification permission (browsers without the Notification API: denied).
+fn page_permission() -> NotifyPermission {
+    let has_api = js_sys::Reflect::has(&js_sys::global(), &"Notification".into()).unwrap_or(false);
+    if !has_api {
+        return NotifyPermission::Denied;
+    }
+    match web_sys::Notification::permission() {
+        web_sys::NotificationPermission::Granted => NotifyPermission::Granted,
+        web_sys::NotificationPermission::Default => NotifyPermission::Ask,
+        _ => NotifyPermission::Denied,
     }
 }
 
@@ -65,10 +80,40 @@ impl Backend for WebBackend {
             .to_owned())
     }
 
-    async fn set_server_url(&self, _url: &str) -> BackendResult<()> {
+    async fn set_server(&self, _url: &str, _shop: &str) -> BackendResult<()> {
         Err(ClientError::BadUrl(
             "in a browser the server is the one that served this page".into(),
         ))
+    }
+
+    async fn set_shop(&self, _shop: &str) -> BackendResult<()> {
+        Err(ClientError::BadUrl(
+            "in a browser the shop is the page's own (?shop=)".into(),
+        ))
+    }
+
+    async fn notify(&self, title: &str, body: &str) {
+        if page_permission() != NotifyPermission::Granted {
+            return;
+        }
+        let options = web_sys::NotificationOptions::new();
+        options.set_body(body);
+        let _ = web_sys::Notification::new_with_options(title, &options);
+    }
+
+    async fn notification_permission(&self) -> NotifyPermission {
+        page_permission()
+    }
+
+    async fn request_notification_permission(&self) -> NotifyPermission {
+        if page_permission() != NotifyPermission::Ask {
+            return page_permission();
+        }
+        // Asked now, while the tap that led here still counts as the user's.
+        if let Ok(asked) = web_sys::Notification::request_permission() {
+            let _ = wasm_bindgen_futures::JsFuture::from(asked).await;
+        }
+        page_permission()
     }
 
     async fn quit_app(&self) -> BackendResult<()> {

@@ -8,7 +8,9 @@ use espresso_core::protocol::{Order, Shop};
 use espresso_core::view::QueueView;
 use leptos::prelude::*;
 
-use super::model::{Board, Move, build_board, overlay_settled, predicted, refusal_words};
+use super::model::{
+    Board, Move, build_board, new_order_notice, overlay_settled, predicted, refusal_words,
+};
 use crate::backend::BackendRef;
 use crate::feed::Feed;
 use crate::util::{load_flag, save_flag};
@@ -73,6 +75,7 @@ pub struct Desk {
     pub items_busy: RwSignal<BTreeSet<String>>,
     generation: StoredValue<u64>,
     last_chime: StoredValue<f64>,
+    last_notice: StoredValue<f64>,
     overlay_generation: StoredValue<BTreeMap<String, u64>>,
 }
 
@@ -120,6 +123,7 @@ impl Desk {
             items_busy: RwSignal::new(BTreeSet::new()),
             generation: StoredValue::new(0),
             last_chime: StoredValue::new(0.0),
+            last_notice: StoredValue::new(0.0),
             overlay_generation: StoredValue::new(BTreeMap::new()),
         };
         // Drop the overlays the live view has caught up with.
@@ -357,14 +361,22 @@ impl Desk {
         );
     }
 
-    /// A new order arrived: chime (unless muted) and highlight it for a moment.
-    pub fn arrived(self, id: String) {
-        // One chime for a burst of orders, not one each.
+    /// A new order arrived: chime (unless muted) and highlight it for a moment; a system
+    /// notification when the board is not in front (another app, another tab, minimised).
+    pub fn arrived(self, order: &Order) {
+        let id = order.id.clone();
+        // One chime and one notification for a burst of orders, not one each.
         let now = js_sys::Date::now();
         let quiet = now - self.last_chime.get_value() > CHIME_GAP_MS;
         if !self.muted.get_untracked() && quiet {
             self.last_chime.set_value(now);
             crate::util::chime(true);
+        }
+        if now - self.last_notice.get_value() > CHIME_GAP_MS && !crate::util::page_in_front() {
+            self.last_notice.set_value(now);
+            let (title, body) = new_order_notice(order);
+            let backend = self.backend.get();
+            leptos::task::spawn_local(async move { backend.notify(&title, &body).await });
         }
         self.fresh.try_update(|fresh| _ = fresh.insert(id.clone()));
         set_timeout(

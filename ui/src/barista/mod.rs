@@ -56,7 +56,7 @@ fn Bar(ctx: Ctx, user: User) -> impl IntoView {
             && let Some(order) = &event.order
             && let Some(desk) = desk_slot.try_get_value().flatten()
         {
-            desk.arrived(order.id.clone());
+            desk.arrived(order);
         }
     });
     let feed = use_feed(

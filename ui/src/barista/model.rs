@@ -410,6 +410,35 @@ pub fn options_text(
         .join(" · ")
 }
 
+/// The words of the "new order" notification: "New order #12", "Flat White · Oat milk, for Sam".
+pub fn new_order_notice(order: &Order) -> (String, String) {
+    let title = match order.number {
+        Some(number) => format!("New order #{number}"),
+        None => "New order".to_owned(),
+    };
+    let mut body = match &order.drink {
+        Some(drink) => {
+            let options = options_text(&drink.options, None);
+            if options.is_empty() {
+                drink.name.clone()
+            } else {
+                format!("{} · {options}", drink.name)
+            }
+        }
+        None => "A drink is on its way to the queue".to_owned(),
+    };
+    if let Some(name) = order
+        .customer
+        .display_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+    {
+        body.push_str(&format!(", for {name}"));
+    }
+    (title, body)
+}
+
 /// The digits typed so far for a number, after one more: keeps typing a longer number while
 /// some card's number starts with them, else starts again from this digit.
 pub fn typed_number(board: &Board, so_far: &str, digit: char) -> String {
@@ -456,6 +485,21 @@ mod tests {
             cancelled_by: None,
             timeout_stage: None,
         }
+    }
+
+    #[test]
+    fn a_new_order_is_announced_by_number_drink_and_name() {
+        let mut new = order("a", 12, OrderState::Queued, None);
+        assert_eq!(
+            new_order_notice(&new),
+            (
+                "New order #12".to_owned(),
+                "Flat White · Oat milk, for Sam".to_owned()
+            )
+        );
+        new.customer.display_name = None;
+        new.drink.as_mut().unwrap().options.clear();
+        assert_eq!(new_order_notice(&new).1, "Flat White");
     }
 
     fn view(orders: Vec<Order>) -> QueueView {

@@ -18,11 +18,11 @@ use espresso_core::view::MyOrdersView;
 use leptos::prelude::*;
 
 use crate::app::Ctx;
-use crate::backend::BackendError;
+use crate::backend::{BackendError, BackendRef};
 use crate::feed::{Connection, ConnectionBadge, Feed, use_feed};
 use crate::icons::{ClosedSign, DrinkIcon, Icon, Symbol};
 use crate::signin::{Gate, SessionState};
-use crate::util::{chime, load_flag, notify, query_param, set_query_param, vibrate};
+use crate::util::{chime, load_flag, query_param, set_query_param, vibrate};
 
 use menu::Menu;
 use refusal::Refusal;
@@ -93,7 +93,7 @@ fn Ordering(ctx: Ctx, user: User) -> impl IntoView {
                     .try_update_value(|seen| seen.insert(order.id.clone()))
                     .unwrap_or(false);
                 if first {
-                    ready_alert(order);
+                    ready_alert(backend, order);
                 }
             }
         })
@@ -335,15 +335,22 @@ fn forget_code(scan_code: RwSignal<Option<String>>) {
     set_query_param("code", None);
 }
 
-/// The order is ready: buzz, chime and notify, where the platform allows.
-fn ready_alert(order: &Order) {
+/// The order is ready: buzz, chime and a system notification, where the platform allows.
+fn ready_alert(backend: BackendRef, order: &Order) {
     vibrate(&[200, 100, 200, 100, 400]);
     chime(true);
+    let (title, body) = ready_notice(order);
+    let backend = backend.get();
+    leptos::task::spawn_local(async move { backend.notify(&title, &body).await });
+}
+
+/// The words of the "ready" notification.
+pub fn ready_notice(order: &Order) -> (String, String) {
     let number = order.number.map(|n| format!(" #{n}")).unwrap_or_default();
-    notify(
-        &format!("Your drink{number} is ready"),
-        "Pick it up at the bar. Look for your number on the big screen.",
-    );
+    (
+        format!("Your drink{number} is ready"),
+        "Pick it up at the bar. Look for your number on the big screen.".to_owned(),
+    )
 }
 
 /// No open order: how to get one.

@@ -5,9 +5,9 @@ use espresso_core::protocol::{CancelledBy, ErrorCode, Order, OrderState, Timeout
 use leptos::prelude::*;
 
 use super::{MyFeed, Page, describe_drink};
-use crate::backend::BackendRef;
+use crate::backend::{BackendRef, NotifyPermission};
 use crate::icons::{Icon, Symbol};
-use crate::util::{ask_to_notify, save_flag};
+use crate::util::save_flag;
 
 /// The three steps and which one the order is at (0-based), `None` when it is not on them.
 pub fn step_of(state: OrderState) -> Option<usize> {
@@ -127,7 +127,7 @@ pub fn Status(feed: MyFeed, backend: BackendRef, shop: String, order_id: String)
                 <h2 data-testid="status-headline">{headline}</h2>
                 <p class="lede">{hint}</p>
             </div>
-            {move || (state.get() != Some(OrderState::Ready)).then(|| view! { <NotifyOffer/> })}
+            {move || (state.get() != Some(OrderState::Ready)).then(|| view! { <NotifyOffer backend=backend/> })}
             <p class="error" role="alert" data-testid="status-error">{move || error.get().unwrap_or_default()}</p>
             {move || (state.get() == Some(OrderState::Queued)).then(|| {
                 if confirming.get() {
@@ -161,16 +161,30 @@ pub fn Status(feed: MyFeed, backend: BackendRef, shop: String, order_id: String)
     }
 }
 
-/// "Tell me when it's ready": asks for notification permission once, from a tap.
+/// "Tell me when it's ready": asks for notification permission once, from a tap. Not shown
+/// where the question is settled (allowed or refused; the installed desktop apps may always).
 #[component]
-fn NotifyOffer() -> impl IntoView {
-    let permission = web_sys::Notification::permission();
-    let asked = RwSignal::new(permission != web_sys::NotificationPermission::Default);
+fn NotifyOffer(backend: BackendRef) -> impl IntoView {
+    let asked = RwSignal::new(true);
+    {
+        let backend = backend.get();
+        leptos::task::spawn_local(async move {
+            let permission = backend.notification_permission().await;
+            asked.try_set(permission != NotifyPermission::Ask);
+        });
+    }
+    let ask = move || {
+        asked.set(true);
+        let backend = backend.get();
+        leptos::task::spawn_local(async move {
+            let _ = backend.request_notification_permission().await;
+        });
+    };
     move || {
         (!asked.get()).then(|| {
             view! {
                 <button class="button-secondary notify-offer" data-testid="notify-me"
-                    on:click=move |_| { ask_to_notify(); asked.set(true); }>
+                    on:click=move |_| ask()>
                     <Icon symbol=Symbol::Bell/>
                     "Notify me when it's ready"
                 </button>

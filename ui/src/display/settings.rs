@@ -7,8 +7,8 @@ use leptos::prelude::*;
 use super::kiosk::toggle_full_screen;
 use crate::backend::BackendRef;
 use crate::icons::{Icon, Symbol};
-use crate::signin::{SessionState, sign_out};
-use crate::util::save_flag;
+use crate::signin::{SHOP_NAME_HINT, SessionState, setup_error, sign_out};
+use crate::util::{is_shop_name, reload_for_shop, save_flag};
 
 /// The saved preference for the ready chime.
 pub const CHIME_FLAG: &str = "display.chime";
@@ -34,15 +34,32 @@ pub fn Settings(
         });
     }
     let shop_field = RwSignal::new(shop.clone());
+    let shop_error = RwSignal::new(None::<String>);
     let switch_shop = move || {
         let wanted = shop_field.get_untracked().trim().to_owned();
         if wanted.is_empty() {
             return;
         }
-        if let Some(window) = web_sys::window() {
-            let query = format!("?shop={}", js_sys::encode_uri_component(&wanted));
-            let _ = window.location().set_search(&query);
+        if backend.get().via() != "app" {
+            // A browser's shop is the page's `?shop=`.
+            reload_for_shop(&wanted);
+            return;
         }
+        // The installed app keeps the shop for its next start, once the server knows it.
+        if !is_shop_name(&wanted) {
+            shop_error.set(Some(SHOP_NAME_HINT.to_owned()));
+            return;
+        }
+        shop_error.set(None);
+        let backend = backend.get();
+        leptos::task::spawn_local(async move {
+            match backend.set_shop(&wanted).await {
+                Ok(()) => reload_for_shop(&wanted),
+                Err(error) => {
+                    shop_error.try_set(Some(setup_error(&error, &wanted)));
+                }
+            }
+        });
     };
     let close = move || open.set(false);
 
@@ -88,6 +105,9 @@ pub fn Settings(
                         "Show this shop"
                     </button>
                 </form>
+                <p class="error" role="alert" data-testid="settings-shop-error">
+                    {move || shop_error.get().unwrap_or_default()}
+                </p>
                 <p class="hint">"Changing the shop reloads the page."</p>
                 <div class="row">
                     <button class="button-secondary settings-chime" data-testid="settings-chime"
