@@ -123,9 +123,9 @@ pub fn bench(ctx: &Ctx, args: &[String]) -> Result {
             ctx,
             &[
                 "--customers",
-                "400",
+                "300",
                 "--baristas",
-                "8",
+                "24",
                 "--watchers",
                 "2",
                 "--rate",
