@@ -171,22 +171,6 @@ fn eml(to: &str, code: &str, at: DateTime<Utc>) -> String {
     )
 }
 
-/// A file-name-safe form of an address (a validated email already is; this is the guard for
-/// anything else: no path separators, no leading dot).
-fn file_safe(to: &str) -> String {
-    to.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "@.+-_".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect::<String>()
-        .trim_start_matches('.')
-        .to_owned()
-}
-
 /// Write `dir/<timestamp>-<to>.eml`: first a hidden temporary file, then a rename, so a reader
 /// polling the folder never sees half a message. The timestamp (UTC, microseconds) makes names
 /// sort by time.
@@ -194,7 +178,11 @@ async fn write_eml(dir: &Path, to: &str, code: &str, at: DateTime<Utc>) -> anyho
     tokio::fs::create_dir_all(dir)
         .await
         .with_context(|| format!("cannot create the mail folder {}", dir.display()))?;
-    let name = format!("{}-{}.eml", at.format("%Y%m%dT%H%M%S%.6fZ"), file_safe(to));
+    let name = format!(
+        "{}-{}.eml",
+        at.format("%Y%m%dT%H%M%S%.6fZ"),
+        espresso_core::maildir::file_safe_address(to)
+    );
     let path = dir.join(&name);
     let temporary = dir.join(format!(".{name}.tmp"));
     tokio::fs::write(&temporary, eml(to, code, at))
@@ -286,7 +274,13 @@ mod tests {
 
     #[test]
     fn file_names_cannot_escape_the_folder() {
-        assert_eq!(file_safe("../../etc/passwd"), "_.._etc_passwd");
-        assert_eq!(file_safe("ann@example.com"), "ann@example.com");
+        assert_eq!(
+            espresso_core::maildir::file_safe_address("../../etc/passwd"),
+            "_.._etc_passwd"
+        );
+        assert_eq!(
+            espresso_core::maildir::file_safe_address("ann@example.com"),
+            "ann@example.com"
+        );
     }
 }

@@ -6,6 +6,7 @@
 //!   browser). It must never hold business rules: those live in the server's workflow.
 
 pub mod client;
+pub mod maildir;
 pub mod protocol;
 pub mod qr;
 pub mod session;

@@ -141,6 +141,24 @@ impl Client {
         })
     }
 
+    /// A client for the same server with a session of its own (empty, kept in memory), sharing
+    /// this one's HTTP connections and TLS set-up, which are costly to build (the system's root
+    /// certificates). For a tool that acts as many people at once, like the order robot.
+    pub fn another_session(&self) -> Self {
+        Self {
+            base: self.base.clone(),
+            http: self.http.clone(),
+            retry: self.retry,
+            request_timeout: self.request_timeout,
+            auth: Arc::new(AuthState {
+                session: Mutex::new(None),
+                store: Arc::new(MemoryStore::new()),
+                refreshing: futures::lock::Mutex::new(()),
+                store_error: Mutex::new(None),
+            }),
+        }
+    }
+
     /// The same client (sharing the session) with another retry policy.
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
@@ -325,6 +343,24 @@ mod tests {
         client.set_session(None);
         assert!(!clone.is_signed_in());
         assert_eq!(store.load().unwrap(), None);
+    }
+
+    #[test]
+    fn another_session_is_someone_else_on_the_same_server() {
+        let store = Arc::new(MemoryStore::new());
+        store.save(&session("a1")).unwrap();
+        let barista =
+            Client::with_store("http://cafe.example:8080/espresso", store.clone()).unwrap();
+        let customer = barista.another_session();
+        assert_eq!(customer.base_url(), barista.base_url());
+        assert!(!customer.is_signed_in(), "starts signed out");
+        customer.set_session(Some(session("c1")));
+        assert_eq!(barista.access_token().as_deref(), Some("a1"), "untouched");
+        assert_eq!(
+            store.load().unwrap(),
+            Some(session("a1")),
+            "nor its saved session"
+        );
     }
 
     #[test]

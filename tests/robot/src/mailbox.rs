@@ -44,20 +44,7 @@ impl std::error::Error for NoCode {}
 /// The part of a message's file name after the timestamp, as the mailer writes it for `email`:
 /// lowercase, and any character other than letters, digits and `@.+-_` replaced by `_`.
 fn file_name_for(email: &str) -> String {
-    email
-        .trim()
-        .to_lowercase()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "@.+-_".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect::<String>()
-        .trim_start_matches('.')
-        .to_owned()
+    espresso_core::maildir::file_safe_address(&email.trim().to_lowercase())
 }
 
 /// The messages mailed to `email` in `dir` so far, oldest first. A missing folder has none.

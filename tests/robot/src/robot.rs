@@ -388,13 +388,7 @@ async fn drive(
         .mail_dir
         .clone()
         .unwrap_or_else(|| PathBuf::from("."));
-    let signer = SignIn::new(
-        &config.server,
-        mail_dir,
-        stop.clone(),
-        calls.clone(),
-        ui.clone(),
-    );
+    let signer = SignIn::new(probe, mail_dir, stop.clone(), calls.clone(), ui.clone());
     let shop_id = config.shop.as_str();
     let shop = probe
         .shop(shop_id)

@@ -26,7 +26,9 @@ pub const IP_LIMIT_ENV: &str = "ESPRESSO_OTP_IP_LIMIT_PER_HOUR";
 /// What every sign-in needs; cheap to clone into tasks.
 #[derive(Debug, Clone)]
 pub struct SignIn {
-    pub server: String,
+    /// Every simulated person gets [`Client::another_session`] of it: one HTTP client, one TLS
+    /// set-up for the whole crowd.
+    base: Client,
     pub mail_dir: PathBuf,
     pub stop: Stop,
     pub calls: Arc<Mutex<CallStats>>,
@@ -36,14 +38,14 @@ pub struct SignIn {
 
 impl SignIn {
     pub fn new(
-        server: &str,
+        base: &Client,
         mail_dir: PathBuf,
         stop: Stop,
         calls: Arc<Mutex<CallStats>>,
         ui: Ui,
     ) -> Self {
         Self {
-            server: server.to_owned(),
+            base: base.another_session(),
             mail_dir,
             stop,
             calls,
@@ -79,12 +81,7 @@ impl SignIn {
 
     /// A client signed in as `email` through the one-time-code flow.
     pub async fn sign_in(&self, email: &str) -> anyhow::Result<Client> {
-        // A client loads the system's TLS roots (tens of ms of CPU with OpenSSL 3): off the
-        // async workers, which keep serving the sockets already open.
-        let server = self.server.clone();
-        let client = tokio::task::spawn_blocking(move || Client::new(&server))
-            .await
-            .context("creating a client failed")??;
+        let client = self.base.another_session();
         let challenge = loop {
             if self.stop.is_stopped() {
                 bail!("stopped while signing in");
