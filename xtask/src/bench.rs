@@ -263,7 +263,8 @@ pub fn bench(ctx: &Ctx, args: &[String]) -> Result {
                 ])
                 .arg(&server.url)
                 .arg("5")
-                .stdout(Stdio::piped());
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit());
             let shown = describe(&example);
             let out = example
                 .stdin(Stdio::null())
