@@ -18,6 +18,7 @@ use espresso_core::session::FileStore;
 use espresso_core::{
     Client, ClientError, LiveConfig, LiveEnd, LiveStatus, LiveStream, LiveUpdate, LiveUpdates,
 };
+use espresso_robot::mailbox;
 use espresso_server::Server;
 use espresso_server::config::ServeConfig;
 use espresso_tests::wait_for;
@@ -128,53 +129,14 @@ impl Cafe {
 
     /// The one-time-code flow: ask for a code, read it from the newest mail, verify it.
     async fn sign_in_client(&self, client: &Client, email: &str) -> anyhow::Result<()> {
-        let before = mails_to(&self.mail_dir(), email).len();
+        let before = mailbox::mails_to(&self.mail_dir(), email).len();
         let challenge = client.request_code(email).await?;
-        let mail_dir = self.mail_dir();
-        let code = wait_for(&format!("the sign-in mail to {email}"), PATIENCE, || {
-            let mails = mails_to(&mail_dir, email);
-            async move {
-                if mails.len() <= before {
-                    return Ok(None);
-                }
-                let newest = mails.last().context("a mail")?;
-                let text = std::fs::read_to_string(newest)?;
-                Ok(one_time_code(&text))
-            }
-        })
-        .await?;
+        let code = mailbox::wait_for_code(&self.mail_dir(), email, before, PATIENCE).await?;
         let session = client.verify_code(&challenge.challenge_id, &code).await?;
         assert_eq!(session.user.email, email);
         assert!(client.is_signed_in());
         Ok(())
     }
-}
-
-/// The mails to `email` in the `dir:` mailer's folder, oldest first (names start with the time).
-fn mails_to(dir: &Path, email: &str) -> Vec<PathBuf> {
-    let suffix = format!("-{email}.eml");
-    let mut mails: Vec<_> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|entry| entry.path())
-        .filter(|path| {
-            path.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.ends_with(&suffix) && !n.starts_with('.'))
-        })
-        .collect();
-    mails.sort();
-    mails
-}
-
-/// The 6-digit code: the line of the body that is exactly six digits.
-fn one_time_code(mail: &str) -> Option<String> {
-    let (_headers, body) = mail.split_once("\r\n\r\n")?;
-    body.lines()
-        .map(str::trim)
-        .find(|line| line.len() == 6 && line.bytes().all(|b| b.is_ascii_digit()))
-        .map(str::to_owned)
 }
 
 fn espresso() -> DrinkChoice {
