@@ -98,7 +98,7 @@ pub fn bench(ctx: &Ctx, args: &[String]) -> Result {
     let start = Instant::now();
     let mut figures = Vec::new();
     step("setup", || setup::setup(ctx))?;
-    step("release build: server and robot", || {
+    step("release build: server, robot and store bench", || {
         let mut build = ctx.cargo();
         build.args([
             "build",
@@ -110,11 +110,12 @@ pub fn bench(ctx: &Ctx, args: &[String]) -> Result {
             "-p",
             "espresso-store-bench",
         ]);
-        crate::ctx::run(&mut build)
+        crate::ctx::run(&mut build)?;
+        // At once, before another checkout sharing the target folder (a worktree) builds its
+        // own server over `release/espresso-server`: the runs below use these copies.
+        keep_binaries(ctx)
     })?;
     let bench_dir = ctx.target_dir.join("bench");
-    std::fs::create_dir_all(&bench_dir)
-        .map_err(|e| format!("cannot create {}: {e}", bench_dir.display()))?;
 
     // Two paces: a booth's (a drink every couple of seconds), and a rush that keeps the bar
     // busy. Both with 1,000 display sockets, the robot on the same cores as the server.
@@ -417,7 +418,7 @@ pub fn bench(ctx: &Ctx, args: &[String]) -> Result {
         })?;
     }
 
-    print_table(&figures, start.elapsed());
+    print_table(ctx, &figures, start.elapsed());
     Ok(())
 }
 
@@ -453,7 +454,7 @@ fn server_cpu(summary: &json::Value) -> String {
 fn store_bench(ctx: &Ctx, dir: &Path, plan: &Plan, figures: &mut Vec<Figure>) -> Result {
     BenchServer::fresh(dir)?;
     let out = dir.join("store.json");
-    let mut run = Command::new(ctx.target_dir.join("release/espresso-store-bench"));
+    let mut run = Command::new(binary(ctx, "espresso-store-bench"));
     run.args(["--seconds", &plan.store_s.to_string(), "--tasks", "64"])
         .arg("--dir")
         .arg(dir)
@@ -615,7 +616,41 @@ fn criterion_results(command: &mut Command) -> Result<Vec<(String, String)>> {
     Ok(results)
 }
 
-fn print_table(figures: &[Figure], elapsed: Duration) {
+/// Where the bench keeps the release binaries it built (see [`keep_binaries`]).
+fn binary(ctx: &Ctx, name: &str) -> PathBuf {
+    ctx.target_dir.join("bench/bin").join(name)
+}
+
+/// Copy the release binaries just built out of `release/`, which every checkout sharing the
+/// target folder writes, so every run measures this checkout's build.
+fn keep_binaries(ctx: &Ctx) -> Result {
+    for name in ["espresso-server", "espresso-robot", "espresso-store-bench"] {
+        let built = ctx.target_dir.join("release").join(name);
+        let kept = binary(ctx, name);
+        if let Some(dir) = kept.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        // Unlink first: a copy over a binary still running would be refused.
+        let _ = std::fs::remove_file(&kept);
+        std::fs::copy(&built, &kept)
+            .map_err(|e| format!("cannot copy {} to {}: {e}", built.display(), kept.display()))?;
+    }
+    Ok(())
+}
+
+/// The checkout measured: `git describe --always --dirty`.
+fn commit(ctx: &Ctx) -> String {
+    output(
+        Command::new("git")
+            .arg("-C")
+            .arg(&ctx.root)
+            .args(["describe", "--always", "--dirty"]),
+    )
+    .map_or_else(|| "unknown".into(), |c| c.trim().to_owned())
+}
+
+fn print_table(ctx: &Ctx, figures: &[Figure], elapsed: Duration) {
     let machine = machine();
     let width = figures
         .iter()
@@ -623,7 +658,7 @@ fn print_table(figures: &[Figure], elapsed: Duration) {
         .max()
         .unwrap_or(0);
     println!();
-    println!("Espresso benchmarks — {machine}");
+    println!("Espresso benchmarks — {machine}; commit {}", commit(ctx));
     println!();
     for figure in figures {
         let pad = width - figure.what.chars().count();
@@ -673,7 +708,7 @@ struct BenchServer {
 
 impl BenchServer {
     fn command(ctx: &Ctx, dir: &Path, database: &Path) -> Command {
-        let mut command = Command::new(ctx.target_dir.join("release/espresso-server"));
+        let mut command = Command::new(binary(ctx, "espresso-server"));
         command
             .arg("serve")
             .args(["--addr", "127.0.0.1:0"])
@@ -745,7 +780,7 @@ impl BenchServer {
     /// Run the release robot against this server for `seconds`; its JSON summary.
     fn robot(&self, ctx: &Ctx, args: &[&str], seconds: u64) -> Result<json::Value> {
         let summary = self.dir.join("robot.json");
-        let mut robot = Command::new(ctx.target_dir.join("release/espresso-robot"));
+        let mut robot = Command::new(binary(ctx, "espresso-robot"));
         robot
             .args(["--server", &self.url])
             .arg("--mail-dir")
