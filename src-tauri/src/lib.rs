@@ -6,9 +6,11 @@
 //!
 //! Per flavour it adds what an installed app needs: system notifications (all), one instance
 //! and a remembered window (barista), one instance and the `espresso://order` link (customer),
-//! a kiosk window (display), and each flavour's own icon.
+//! a kiosk window that covers its monitor and keeps the screen awake (display, see [`kiosk`]),
+//! and each flavour's own icon.
 
 mod deep_link;
+pub mod kiosk;
 mod settings;
 
 use std::collections::HashMap;
@@ -119,7 +121,9 @@ impl Flavour {
     }
 }
 
-/// Open this flavour's one window (label `main`, which the capabilities name) on `page`.
+/// Open this flavour's one window (label `main`, which the capabilities name) on `page`. The
+/// booth screen opens over the primary monitor, asks for full screen, keeps covering its monitor
+/// and keeps the screen awake ([`kiosk`]).
 fn open_window(app: &tauri::App, flavour: Flavour, page: String) -> tauri::Result<()> {
     let (width, height) = flavour.size();
     let url = tauri::WebviewUrl::App(page.into());
@@ -129,13 +133,33 @@ fn open_window(app: &tauri::App, flavour: Flavour, page: String) -> tauri::Resul
         .inner_size(width, height)
         .min_inner_size(320.0, 480.0);
     let window = match flavour {
-        Flavour::Display => window
-            .fullscreen(true)
-            .decorations(false)
-            .always_on_top(true),
+        Flavour::Display => {
+            let window = window
+                .fullscreen(true)
+                .decorations(false)
+                .always_on_top(true);
+            // Already the monitor's size when it first shows (the builder takes logical pixels).
+            match app.primary_monitor().ok().flatten() {
+                Some(monitor) => {
+                    let scale = monitor.scale_factor();
+                    let (position, size) = (monitor.position(), monitor.size());
+                    window
+                        .position(f64::from(position.x) / scale, f64::from(position.y) / scale)
+                        .inner_size(
+                            f64::from(size.width) / scale,
+                            f64::from(size.height) / scale,
+                        )
+                }
+                None => window,
+            }
+        }
         _ => window,
     };
-    window.build()?;
+    let window = window.build()?;
+    if flavour == Flavour::Display {
+        kiosk::keep_filling(window);
+        kiosk::keep_awake(flavour.title());
+    }
     Ok(())
 }
 
@@ -621,13 +645,24 @@ pub fn run() {
             open_window(app, flavour, page)?;
             Ok(())
         })
-        .on_window_event(move |_window, event| {
-            // The booth screen is not closed by a passer-by's Alt+F4: only from its settings.
-            if let tauri::WindowEvent::CloseRequested { api, .. } = event
-                && flavour == Flavour::Display
-                && !MAY_CLOSE.load(Ordering::SeqCst)
-            {
-                api.prevent_close();
+        .on_window_event(move |window, event| {
+            if flavour != Flavour::Display {
+                return;
+            }
+            match event {
+                // The booth screen is not closed by a passer-by's Alt+F4: only from its settings.
+                tauri::WindowEvent::CloseRequested { api, .. }
+                    if !MAY_CLOSE.load(Ordering::SeqCst) =>
+                {
+                    api.prevent_close();
+                }
+                // Another monitor or another scale: cover it (a regular check catches the rest).
+                tauri::WindowEvent::ScaleFactorChanged { .. } => {
+                    if let Some(window) = window.app_handle().get_webview_window(window.label()) {
+                        let _ = kiosk::fill_monitor(&window);
+                    }
+                }
+                _ => {}
             }
         })
         .invoke_handler(tauri::generate_handler![
@@ -660,8 +695,14 @@ pub fn run() {
             live_close,
             quit_app,
         ])
-        .run(context)
-        .expect("the window system could not start");
+        .build(context)
+        .expect("the window system could not start")
+        .run(|_app, event| {
+            // The booth screen lets the screen sleep again when it quits.
+            if let tauri::RunEvent::Exit = event {
+                kiosk::let_sleep();
+            }
+        });
 }
 
 /// The desktop's plugins, registered before the others (one instance must be settled first).
@@ -883,6 +924,47 @@ mod tests {
         assert_ne!(rgba(Flavour::Customer), rgba(Flavour::Barista));
         assert_ne!(rgba(Flavour::Barista), rgba(Flavour::Display));
         assert_ne!(rgba(Flavour::Customer), rgba(Flavour::Display));
+    }
+
+    #[test]
+    fn the_display_package_installs_its_autostart_and_restart() {
+        let overlay: serde_json::Value =
+            serde_json::from_str(include_str!("../flavours/display.json")).unwrap();
+        let binary = overlay["mainBinaryName"].as_str().unwrap();
+        let files = overlay["bundle"]["linux"]["deb"]["files"]
+            .as_object()
+            .unwrap();
+        for (installed, source) in files {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(source.as_str().unwrap());
+            assert!(path.is_file(), "{installed}: {} is missing", path.display());
+        }
+        let unit = include_str!("../flavours/display/espresso-display.service");
+        assert!(files.contains_key("/usr/lib/systemd/user/espresso-display.service"));
+        for line in [
+            format!("ExecStart=/usr/bin/{binary}").as_str(),
+            "Restart=always",
+            "RestartSec=2",
+            "RestartPreventExitStatus=0",
+            "StartLimitIntervalSec=0",
+            "WantedBy=graphical-session.target",
+        ] {
+            assert!(unit.lines().any(|l| l == line), "{line:?} in the unit");
+        }
+        let session = include_str!("../flavours/display/espresso-display-session");
+        assert!(files.contains_key("/usr/bin/espresso-display-session"));
+        assert!(session.contains(&format!("/usr/bin/{binary}")), "{session}");
+        assert!(session.contains("espresso-display.service"), "{session}");
+        let autostart = include_str!("../flavours/display/espresso-display-autostart.desktop");
+        assert!(autostart.contains("Exec=/usr/bin/espresso-display-session"));
+        // The session script is executable in the repository (the package copies its mode).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("flavours/display/espresso-display-session");
+            let mode = std::fs::metadata(script).unwrap().permissions().mode();
+            assert_eq!(mode & 0o111, 0o111, "{mode:o}");
+        }
     }
 
     #[test]
