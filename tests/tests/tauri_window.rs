@@ -304,52 +304,10 @@ async fn the_barista_app_signs_in_works_an_order_live_and_comes_back_signed_in()
     server.stop().await
 }
 
-#[tokio::test]
-#[ignore = "needs the app binary, tauri-driver and a display: run through `cargo xtask test`"]
-async fn the_display_app_opens_full_screen_on_the_booth_screen() -> anyhow::Result<()> {
-    let _one_window = ONE_WINDOW.lock().await;
-    let server = TestServer::start().await?;
-    server.open_shop().await?;
-    let email = "booth@espresso.test";
-    server.grant(email, &[Role::Display]).await?;
-    let url = server.url();
-    let (_driver_process, window) = open_app(&[
-        ("ESPRESSO_SERVER_URL", url.as_str()),
-        ("ESPRESSO_FLAVOUR", "display"),
-    ])
-    .await?;
-    wait_for_text(&window, "#sign-in-title", "").await?;
-    let size = window
-        .execute(
-            "return [innerWidth, innerHeight, screen.width, screen.height];",
-            vec![],
-        )
-        .await?;
-    let size: Vec<u32> = serde_json::from_value(size)?;
-    assert_eq!(
-        size[..2],
-        size[2..],
-        "the display fills the screen: {size:?}"
-    );
-    sign_in_on_page(&window, &server, email).await?;
-    wait_for_element(&window, "[data-testid=qr] svg").await?;
-    screenshot(&window, "tauri-display").await?;
-
-    // The kiosk quits from its hidden settings (S), and only from there.
-    window
-        .find(Locator::Css("body"))
-        .await?
-        .send_keys("s")
-        .await?;
-    let quit = wait_for_element(&window, "[data-testid=quit-app]").await?;
-    // The app may be gone before the click is answered; what counts is that it quits.
-    let _ = quit.click().await;
-    wait_for("the display app to quit", STEP_DEADLINE, || async {
-        Ok(window.title().await.is_err().then_some(()))
-    })
-    .await?;
-    server.stop().await
-}
+// The display app (the booth screen) has its own suite, `kiosk.rs`: each test on an X server
+// of its own at a monitor size none of the windows has by default, measured from outside the
+// app (this suite's shared 1280×800 screen is the display's old default size, where "fills the
+// screen" could not fail). It also signs in, shows the board and quits from the hidden settings.
 
 #[tokio::test]
 #[ignore = "needs the app binary, tauri-driver and a display: run through `cargo xtask test`"]

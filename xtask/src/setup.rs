@@ -29,6 +29,18 @@ const APT: &[(&str, &str)] = &[
         "WebKitWebDriver, drives the Tauri window",
     ),
     ("imagemagick", "screenshots of the virtual display"),
+    (
+        "x11-utils",
+        "xwininfo: the window tests measure windows from outside the app",
+    ),
+    (
+        "x11-xserver-utils",
+        "xrandr: the window tests change the virtual monitor",
+    ),
+    (
+        "openbox",
+        "a light window manager: the booth screen is tested with and without one",
+    ),
     ("chromium", "browser end-to-end tests"),
     ("chromium-driver", "chromedriver, drives Chromium"),
     ("gnome-keyring", "a Secret Service for keyring tests"),
