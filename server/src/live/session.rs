@@ -392,7 +392,7 @@ mod tests {
 
     async fn open_shop(store: &crate::store::SqliteStore) {
         store
-            .update_shop("main", Utc::now(), |shop| {
+            .change_shop("main", Utc::now(), |shop| {
                 shop.open = !shop.open;
                 Ok(())
             })
