@@ -384,4 +384,24 @@ impl SqliteStore {
         self.auth_cache.invalidate();
         pruned
     }
+
+    /// Make every access token (and with `refresh_too` every refresh token) expired now: for
+    /// tests of how clients recover, without writing SQL into the schema.
+    #[doc(hidden)]
+    pub async fn expire_every_token(&self, refresh_too: bool) -> StoreResult<()> {
+        let done = self
+            .writer
+            .run(move |work| {
+                let sql = if refresh_too {
+                    "UPDATE tokens SET expires_ms = 0"
+                } else {
+                    "UPDATE tokens SET expires_ms = 0 WHERE kind = 'access'"
+                };
+                work.conn.execute(sql, [])?;
+                Ok(())
+            })
+            .await;
+        self.auth_cache.invalidate();
+        done
+    }
 }

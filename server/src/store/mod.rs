@@ -20,6 +20,8 @@ mod shops;
 pub mod sign_in;
 mod stats;
 mod storage;
+#[cfg(test)]
+mod tests;
 mod users;
 pub mod writer;
 
