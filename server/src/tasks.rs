@@ -96,7 +96,7 @@ impl DeadlineRunner {
                     let state = answer.done().map(|order| order.state);
                     tracing::info!(%shop, %order_id, ?stage, %due_at, ?state, "deadline fired");
                 }
-                Err(error) if *error.code() == ErrorCode::Internal => {
+                Err(error) if error.code() == ErrorCode::Internal => {
                     // The database failed: the row stays, and is tried again later.
                     DEADLINES.retried.fetch_add(1, Ordering::Relaxed);
                     let wait = self

@@ -235,7 +235,7 @@ async fn patch_menu_item(
             Utc::now(),
             Box::new(move |s| {
                 let item = s.menu.iter_mut().find(|i| i.id == item_id).ok_or_else(|| {
-                    ApiError::detail(ErrorCode::NotFound, format!("no menu item {item_id:?}"))
+                    crate::store::StoreError::not_found(format!("no menu item {item_id:?}"))
                 })?;
                 item.available = patch.available;
                 Ok(())

@@ -5,14 +5,13 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use espresso_core::protocol::{BoothCode, ErrorCode, Event, EventType};
+use espresso_core::protocol::{BoothCode, Event, EventType};
 use rand::Rng;
 use rusqlite::params;
 use sqlx::Row;
 
 use super::memory::CodeRow;
-use super::{SqliteStore, StoreError, to_ms};
-use crate::error::{ApiError, ApiResult};
+use super::{SqliteStore, StoreError, StoreResult, to_ms};
 use crate::workflow::CodeCheck;
 
 /// How long a code stays redeemable after its window ended.
@@ -32,7 +31,7 @@ fn new_code() -> String {
 impl SqliteStore {
     /// The shop's current code, issuing a new one (and logging `code.rotated`) if the last one's
     /// window has ended. What it answers is committed (and so durable) before it is shown.
-    pub async fn current_code(&self, shop: &str, now: DateTime<Utc>) -> ApiResult<BoothCode> {
+    pub async fn current_code(&self, shop: &str, now: DateTime<Utc>) -> StoreResult<BoothCode> {
         if let Some(code) = self.latest_code(shop, now).await? {
             return Ok(code);
         }
@@ -40,14 +39,15 @@ impl SqliteStore {
         let public_url = self.public_url.clone();
         self.writer
             .run(move |work| {
-                let state = work.memory.shop(work.conn, &shop)?.ok_or_else(|| {
-                    ApiError::detail(ErrorCode::NotFound, format!("no shop {shop:?}"))
-                })?;
+                let state = work
+                    .memory
+                    .shop(work.conn, &shop)?
+                    .ok_or_else(|| StoreError::not_found(format!("no shop {shop:?}")))?;
                 // Someone may have rotated while this job waited its turn.
                 if let Some(row) = state.current_code(now) {
                     return Ok(row.booth_code(&public_url, &shop));
                 }
-                let limits = state.shop.limits.clone();
+                let limits = state.shop.limits;
                 let issued = to_ms(now);
                 let row = CodeRow {
                     code: new_code(),
@@ -91,7 +91,7 @@ impl SqliteStore {
     }
 
     /// The newest code of the shop if its window has not ended (from the read pool).
-    async fn latest_code(&self, shop: &str, now: DateTime<Utc>) -> ApiResult<Option<BoothCode>> {
+    async fn latest_code(&self, shop: &str, now: DateTime<Utc>) -> StoreResult<Option<BoothCode>> {
         let row = sqlx::query(
             "SELECT code, issued_ms, expires_ms, remaining FROM booth_codes
              WHERE shop = ?1 ORDER BY issued_ms DESC LIMIT 1",
@@ -119,14 +119,15 @@ impl SqliteStore {
         shop: &str,
         code: &str,
         now: DateTime<Utc>,
-    ) -> ApiResult<CodeCheck> {
+    ) -> StoreResult<CodeCheck> {
         let shop = shop.to_owned();
         let code = code.to_owned();
         self.writer
             .run(move |work| {
-                let state = work.memory.shop(work.conn, &shop)?.ok_or_else(|| {
-                    ApiError::detail(ErrorCode::NotFound, format!("no shop {shop:?}"))
-                })?;
+                let state = work
+                    .memory
+                    .shop(work.conn, &shop)?
+                    .ok_or_else(|| StoreError::not_found(format!("no shop {shop:?}")))?;
                 Ok(state.check_code(&code, now))
             })
             .await

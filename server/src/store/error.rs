@@ -3,6 +3,10 @@
 
 use std::sync::Arc;
 
+use espresso_core::protocol::{ErrorCode, Problem};
+
+use crate::workflow::WorkflowError;
+
 /// Why storage could not do what it was asked.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
@@ -18,6 +22,10 @@ pub enum StoreError {
     /// The writer has stopped (the server is shutting down).
     #[error("the database writer has stopped")]
     Stopped,
+    /// A command was refused (the workflow said no, no such shop or order, a key reused): the
+    /// problem the caller is answered with. Nothing was written.
+    #[error("{0}")]
+    Refused(Box<Problem>),
 }
 
 impl StoreError {
@@ -33,6 +41,24 @@ impl StoreError {
         Self::Missing(what.to_string().into())
     }
 
+    /// A refusal with this code and detail.
+    pub fn refused(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self::Refused(Box::new(Problem::new(code).with_detail(detail)))
+    }
+
+    /// `not_found`, saying what is missing.
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::refused(ErrorCode::NotFound, detail)
+    }
+
+    /// The stable code a caller is answered with (`internal` for anything but a refusal).
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Refused(problem) => problem.code.clone(),
+            _ => ErrorCode::Internal,
+        }
+    }
+
     /// Could trying again later succeed? (A deadline that failed for this reason is kept.)
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::Database(_) | Self::Stopped)
@@ -41,6 +67,18 @@ impl StoreError {
 
 /// What storage answers.
 pub type StoreResult<T> = Result<T, StoreError>;
+
+impl From<Problem> for StoreError {
+    fn from(problem: Problem) -> Self {
+        Self::Refused(Box::new(problem))
+    }
+}
+
+impl From<WorkflowError> for StoreError {
+    fn from(error: WorkflowError) -> Self {
+        Self::Refused(Box::new(error.to_problem()))
+    }
+}
 
 impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> Self {

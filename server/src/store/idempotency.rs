@@ -9,9 +9,8 @@ use espresso_core::protocol::ErrorCode;
 use rusqlite::{Connection, OptionalExtension, params};
 use sqlx::Row;
 
-use super::error::StoreResult;
+use super::error::{StoreError, StoreResult};
 use super::{SqliteStore, to_ms};
-use crate::error::{ApiError, ApiResult};
 
 /// What a request with an `Idempotency-Key` asks storage to remember with its answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +50,7 @@ impl<T> Answer<T> {
 
 /// The answer already given to `remember`'s key, if any (inside the writer's transaction).
 /// The same key with another body is refused with 422 `idempotency_key_reused`.
-pub(super) fn replay(conn: &Connection, remember: &Remember) -> ApiResult<Option<StoredAnswer>> {
+pub(super) fn replay(conn: &Connection, remember: &Remember) -> StoreResult<Option<StoredAnswer>> {
     let stored = conn
         .prepare_cached(
             "SELECT request_hash, status, body FROM idempotency_keys WHERE scope = ?1 AND key = ?2",
@@ -70,7 +69,7 @@ pub(super) fn replay(conn: &Connection, remember: &Remember) -> ApiResult<Option
         return Ok(None);
     };
     if hash != remember.request_hash {
-        return Err(ApiError::detail(
+        return Err(StoreError::refused(
             ErrorCode::IdempotencyKeyReused,
             "this Idempotency-Key was used for a request with another body",
         ));

@@ -5,15 +5,14 @@
 
 use chrono::{DateTime, Utc};
 use espresso_core::protocol::{
-    CustomerRef, DrinkChoice, ErrorCode, Event, EventType, Order, OrderState, TimeoutStage,
+    CustomerRef, DrinkChoice, Event, EventType, Order, OrderState, TimeoutStage,
 };
 use rusqlite::{OptionalExtension, params};
 use sqlx::Row;
 
 use super::idempotency::{self, Answer, Remember};
 use super::writer::Work;
-use super::{SqliteStore, business_day, from_ms, to_ms};
-use crate::error::{ApiError, ApiResult};
+use super::{SqliteStore, StoreError, StoreResult, business_day, from_ms, to_ms};
 use crate::workflow::{self, Admission, Command, Context, OrderEvent};
 
 /// A command on an existing order (starting one is [`Storage::start_order`]).
@@ -26,12 +25,12 @@ fn stage_name(stage: TimeoutStage) -> &'static str {
     }
 }
 
-fn no_shop(id: &str) -> ApiError {
-    ApiError::detail(ErrorCode::NotFound, format!("no shop {id:?}"))
+fn no_shop(id: &str) -> StoreError {
+    StoreError::not_found(format!("no shop {id:?}"))
 }
 
 /// A closed order (not in memory), read inside the writer's transaction.
-fn stored_order(work: &Work<'_>, shop: &str, id: &str) -> ApiResult<Option<Order>> {
+fn stored_order(work: &Work<'_>, shop: &str, id: &str) -> StoreResult<Option<Order>> {
     let body: Option<String> = work
         .conn
         .prepare_cached("SELECT body FROM orders WHERE id = ?1 AND shop = ?2")
@@ -49,7 +48,7 @@ fn write_decision(
     work: &mut Work<'_>,
     before: Option<&Order>,
     decided: &[OrderEvent],
-) -> ApiResult<Option<Order>> {
+) -> StoreResult<Option<Order>> {
     let mut order = before.cloned();
     for event in decided {
         order = workflow::apply(order, event);
@@ -173,7 +172,7 @@ fn track(
     before: Option<&Order>,
     after: &Order,
     decided: &[OrderEvent],
-) -> ApiResult<()> {
+) -> StoreResult<()> {
     let shop_id = after.shop.clone();
     let state = work
         .memory
@@ -196,7 +195,7 @@ fn track(
 }
 
 /// The answer remembered for this key, if the command already ran (then it does not run again).
-fn replayed(work: &Work<'_>, remember: Option<&Remember>) -> ApiResult<Option<Answer<Order>>> {
+fn replayed(work: &Work<'_>, remember: Option<&Remember>) -> StoreResult<Option<Answer<Order>>> {
     let Some(remember) = remember else {
         return Ok(None);
     };
@@ -215,7 +214,7 @@ impl SqliteStore {
         drink: Option<DrinkChoice>,
         now: DateTime<Utc>,
         remember: Option<Remember>,
-    ) -> ApiResult<Answer<Order>> {
+    ) -> StoreResult<Answer<Order>> {
         let shop_id = shop_id.to_owned();
         let code = code.to_owned();
         let public_url = self.public_url.clone();
@@ -250,13 +249,13 @@ impl SqliteStore {
                 };
                 let decided = workflow::decide(None, &command, &ctx)?;
                 let order = write_decision(work, None, &decided)?
-                    .ok_or_else(|| ApiError::internal("a start produced no order"))?;
+                    .ok_or_else(|| StoreError::database("a start produced no order"))?;
                 // The workflow admitted the code, so it has uses left.
                 let mut row = work
                     .memory
                     .shop(work.conn, &shop_id)?
                     .and_then(|s| s.codes.iter().find(|r| r.code == code).cloned())
-                    .ok_or_else(|| ApiError::internal("booth code could not be redeemed"))?;
+                    .ok_or_else(|| StoreError::database("booth code could not be redeemed"))?;
                 row.remaining -= 1;
                 work.conn
                     .prepare_cached(
@@ -295,7 +294,7 @@ impl SqliteStore {
         command: OrderCommand,
         now: DateTime<Utc>,
         remember: Option<Remember>,
-    ) -> ApiResult<Answer<Order>> {
+    ) -> StoreResult<Answer<Order>> {
         let shop_id = shop_id.to_owned();
         let order_id = order_id.to_owned();
         self.writer
@@ -314,7 +313,7 @@ impl SqliteStore {
                 let current = match open {
                     Some(order) => order,
                     None => stored_order(work, &shop_id, &order_id)?
-                        .ok_or_else(|| ApiError::new(ErrorCode::NotFound))?,
+                        .ok_or_else(|| StoreError::not_found("no such order"))?,
                 };
                 let ctx = Context {
                     now,
@@ -326,7 +325,7 @@ impl SqliteStore {
                     return Ok(Answer::Done(current));
                 }
                 let order = write_decision(work, Some(&current), &decided)?
-                    .ok_or_else(|| ApiError::internal("an order command removed the order"))?;
+                    .ok_or_else(|| StoreError::database("an order command removed the order"))?;
                 if let Some(remember) = &remember {
                     idempotency::remember(
                         work.conn,
@@ -346,14 +345,14 @@ impl SqliteStore {
     pub(crate) async fn memory_stats(
         &self,
         shop: &str,
-    ) -> ApiResult<espresso_core::protocol::Stats> {
+    ) -> StoreResult<espresso_core::protocol::Stats> {
         let shop = shop.to_owned();
         self.writer
-            .run(move |work| Ok(work.memory.stats(work.conn, &shop, Utc::now())?))
+            .run(move |work| work.memory.stats(work.conn, &shop, Utc::now()))
             .await
     }
     /// One order of the shop, as stored.
-    pub async fn order(&self, shop: &str, id: &str) -> ApiResult<Option<Order>> {
+    pub async fn order(&self, shop: &str, id: &str) -> StoreResult<Option<Order>> {
         let body: Option<String> =
             sqlx::query_scalar("SELECT body FROM orders WHERE id = ?1 AND shop = ?2")
                 .bind(id)
@@ -370,7 +369,7 @@ impl SqliteStore {
         shop: &str,
         states: &[OrderState],
         limit: u32,
-    ) -> ApiResult<Vec<Order>> {
+    ) -> StoreResult<Vec<Order>> {
         let rows: Vec<String> = sqlx::query_scalar(
             "SELECT body FROM orders WHERE shop = ?1 AND state IN (SELECT value FROM json_each(?2))
              ORDER BY business_day, number, created_ms LIMIT ?3",
@@ -386,7 +385,7 @@ impl SqliteStore {
     }
 
     /// A customer's orders, newest first.
-    pub async fn orders_of(&self, customer_id: &str, limit: u32) -> ApiResult<Vec<Order>> {
+    pub async fn orders_of(&self, customer_id: &str, limit: u32) -> StoreResult<Vec<Order>> {
         let rows: Vec<String> = sqlx::query_scalar(
             "SELECT body FROM orders WHERE customer_id = ?1 ORDER BY created_ms DESC LIMIT ?2",
         )

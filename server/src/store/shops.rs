@@ -1,15 +1,15 @@
 //! Shops: their state (open, menu, limits) and changes to it, each a `shop.updated` event.
 
 use chrono::{DateTime, Utc};
-use espresso_core::protocol::{ErrorCode, Event, Shop};
+use espresso_core::protocol::{Event, Shop};
 use rusqlite::params;
 
 use super::idempotency::{self, Answer, Remember};
 use super::{SqliteStore, StoreError, StoreResult, to_ms};
-use crate::error::{ApiError, ApiResult};
 
-/// A change to a shop, run by the writer against the shop as it is (it may refuse).
-pub type ShopChange = Box<dyn FnOnce(&mut Shop) -> ApiResult<()> + Send + 'static>;
+/// A change to a shop, run by the writer against the shop as it is (it may refuse with
+/// [`StoreError::Refused`]).
+pub type ShopChange = Box<dyn FnOnce(&mut Shop) -> StoreResult<()> + Send + 'static>;
 
 impl SqliteStore {
     /// Create shop `main` (closed, the original's menu) on a new database.
@@ -33,14 +33,13 @@ impl SqliteStore {
     }
 
     /// The shop, or `not_found`.
-    pub async fn shop(&self, id: &str) -> ApiResult<Shop> {
+    pub async fn shop(&self, id: &str) -> StoreResult<Shop> {
         let body: Option<String> = sqlx::query_scalar("SELECT body FROM shops WHERE id = ?1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await
             .map_err(StoreError::from)?;
-        let body =
-            body.ok_or_else(|| ApiError::detail(ErrorCode::NotFound, format!("no shop {id:?}")))?;
+        let body = body.ok_or_else(|| StoreError::not_found(format!("no shop {id:?}")))?;
         Ok(serde_json::from_str(&body)?)
     }
 
@@ -58,7 +57,7 @@ impl SqliteStore {
         now: DateTime<Utc>,
         change: ShopChange,
         remember: Option<Remember>,
-    ) -> ApiResult<Answer<Shop>> {
+    ) -> StoreResult<Answer<Shop>> {
         let id = id.to_owned();
         self.writer
             .run(move |work| {
@@ -67,9 +66,10 @@ impl SqliteStore {
                 {
                     return Ok(Answer::Replayed(answer));
                 }
-                let state = work.memory.shop(work.conn, &id)?.ok_or_else(|| {
-                    ApiError::detail(ErrorCode::NotFound, format!("no shop {id:?}"))
-                })?;
+                let state = work
+                    .memory
+                    .shop(work.conn, &id)?
+                    .ok_or_else(|| StoreError::not_found(format!("no shop {id:?}")))?;
                 let mut shop = (*state.shop).clone();
                 change(&mut shop)?;
                 let body = serde_json::to_string(&shop)?;
@@ -95,11 +95,11 @@ impl SqliteStore {
         &self,
         id: &str,
         now: DateTime<Utc>,
-        change: impl FnOnce(&mut Shop) -> ApiResult<()> + Send + 'static,
-    ) -> ApiResult<Shop> {
+        change: impl FnOnce(&mut Shop) -> StoreResult<()> + Send + 'static,
+    ) -> StoreResult<Shop> {
         match self.update_shop(id, now, Box::new(change), None).await? {
             Answer::Done(shop) => Ok(shop),
-            Answer::Replayed(_) => Err(ApiError::internal("a change without a key was replayed")),
+            Answer::Replayed(_) => Err(StoreError::database("a change without a key was replayed")),
         }
     }
 }

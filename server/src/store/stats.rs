@@ -8,18 +8,17 @@ use espresso_core::protocol::{ItemStats, Shop, Stats};
 use sqlx::{Row, SqliteConnection};
 
 use super::{SqliteStore, StoreError, StoreResult, business_day};
-use crate::error::ApiResult;
 
 /// How many finished orders the averages look back over (as memory's).
 const WINDOW: i64 = super::memory::WAIT_WINDOW as i64;
 
 impl SqliteStore {
     /// The shop's stats from the read pool (the writer publishes the same from memory).
-    pub async fn stats(&self, shop: &str, now: DateTime<Utc>) -> ApiResult<Stats> {
+    pub async fn stats(&self, shop: &str, now: DateTime<Utc>) -> StoreResult<Stats> {
         // Make sure the shop exists (404 otherwise).
         let shop = self.shop(shop).await?;
         let mut conn = self.pool.acquire().await.map_err(StoreError::from)?;
-        Ok(stats_in(&mut conn, &shop, now).await?)
+        stats_in(&mut conn, &shop, now).await
     }
 }
 

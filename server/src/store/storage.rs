@@ -9,7 +9,8 @@
 //! - events appended in the command's transaction with a gap-free per-shop `seq`, published
 //!   through [`Storage::tail`] only once durable, in `seq` order;
 //! - the `Idempotency-Key` answer ([`Remember`]) stored in the same transaction as the command;
-//! - its own errors as [`StoreError`] (refusals of the workflow stay `ApiError` problems).
+//! - its own errors as [`StoreError`]: a refusal is [`StoreError::Refused`] with the problem to
+//!   answer; anything else is the database's.
 
 use std::sync::Arc;
 
@@ -26,7 +27,6 @@ use super::{
     Answer, Committed, EventRow, NewPair, OrderCommand, RefreshTokenRow, Remember, Rotation,
     ShopChange, SqliteStore, StoreError, StoreResult, UserRecord,
 };
-use crate::error::ApiResult;
 
 /// A due deadline: (shop, order id, stage, due at).
 pub type DueDeadline = (String, String, TimeoutStage, DateTime<Utc>);
@@ -48,7 +48,7 @@ pub trait Storage: Send + Sync + 'static {
         now: DateTime<Utc>,
         change: ShopChange,
         remember: Option<Remember>,
-    ) -> ApiResult<Answer<Shop>>;
+    ) -> StoreResult<Answer<Shop>>;
     async fn admit_rate_hits(
         &self,
         buckets: &[(String, DateTime<Utc>)],
@@ -87,7 +87,7 @@ pub trait Storage: Send + Sync + 'static {
     async fn prune_tokens(&self, before: DateTime<Utc>) -> StoreResult<u64>;
     async fn revoke_family_of_token(&self, token_hash: &str, now: DateTime<Utc>)
     -> StoreResult<()>;
-    async fn current_code(&self, shop: &str, now: DateTime<Utc>) -> ApiResult<BoothCode>;
+    async fn current_code(&self, shop: &str, now: DateTime<Utc>) -> StoreResult<BoothCode>;
     async fn head(&self, shop: &str) -> StoreResult<u64>;
     async fn oldest_seq(&self, shop: &str) -> StoreResult<Option<u64>>;
     async fn events_after(&self, shop: &str, since: u64, limit: u32) -> StoreResult<Vec<EventRow>>;
@@ -115,7 +115,7 @@ pub trait Storage: Send + Sync + 'static {
         drink: Option<DrinkChoice>,
         now: DateTime<Utc>,
         remember: Option<Remember>,
-    ) -> ApiResult<Answer<Order>>;
+    ) -> StoreResult<Answer<Order>>;
     async fn order_command(
         &self,
         shop_id: &str,
@@ -123,26 +123,26 @@ pub trait Storage: Send + Sync + 'static {
         command: OrderCommand,
         now: DateTime<Utc>,
         remember: Option<Remember>,
-    ) -> ApiResult<Answer<Order>>;
-    async fn order(&self, shop: &str, id: &str) -> ApiResult<Option<Order>>;
+    ) -> StoreResult<Answer<Order>>;
+    async fn order(&self, shop: &str, id: &str) -> StoreResult<Option<Order>>;
     async fn orders_in(
         &self,
         shop: &str,
         states: &[OrderState],
         limit: u32,
-    ) -> ApiResult<Vec<Order>>;
-    async fn orders_of(&self, customer_id: &str, limit: u32) -> ApiResult<Vec<Order>>;
+    ) -> StoreResult<Vec<Order>>;
+    async fn orders_of(&self, customer_id: &str, limit: u32) -> StoreResult<Vec<Order>>;
     async fn due_deadlines(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<DueDeadline>>;
     async fn next_deadline(&self) -> StoreResult<Option<DateTime<Utc>>>;
     async fn drop_deadline(&self, order_id: &str) -> StoreResult<()>;
-    async fn shop(&self, id: &str) -> ApiResult<Shop>;
+    async fn shop(&self, id: &str) -> StoreResult<Shop>;
     async fn shop_ids(&self) -> StoreResult<Vec<String>>;
     async fn insert_otp_challenge(&self, row: &OtpChallengeRow) -> StoreResult<()>;
     async fn otp_challenge(&self, id: &str) -> StoreResult<Option<OtpChallengeRow>>;
     async fn count_wrong_otp(&self, id: &str) -> StoreResult<Option<u32>>;
     async fn prune_otp_challenges(&self, before: DateTime<Utc>) -> StoreResult<u64>;
     async fn prune_rate_hits(&self, before: DateTime<Utc>) -> StoreResult<u64>;
-    async fn stats(&self, shop: &str, now: DateTime<Utc>) -> ApiResult<Stats>;
+    async fn stats(&self, shop: &str, now: DateTime<Utc>) -> StoreResult<Stats>;
     async fn order_counts(&self) -> StoreResult<Vec<(String, String, i64)>>;
     async fn user_by_id(&self, id: &str) -> StoreResult<Option<UserRecord>>;
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
@@ -171,7 +171,7 @@ impl Storage for SqliteStore {
         now: DateTime<Utc>,
         change: ShopChange,
         remember: Option<Remember>,
-    ) -> ApiResult<Answer<Shop>> {
+    ) -> StoreResult<Answer<Shop>> {
         SqliteStore::update_shop(self, id, now, change, remember).await
     }
 
@@ -242,7 +242,7 @@ impl Storage for SqliteStore {
         SqliteStore::revoke_family_of_token(self, token_hash, now).await
     }
 
-    async fn current_code(&self, shop: &str, now: DateTime<Utc>) -> ApiResult<BoothCode> {
+    async fn current_code(&self, shop: &str, now: DateTime<Utc>) -> StoreResult<BoothCode> {
         SqliteStore::current_code(self, shop, now).await
     }
 
@@ -294,7 +294,7 @@ impl Storage for SqliteStore {
         drink: Option<DrinkChoice>,
         now: DateTime<Utc>,
         remember: Option<Remember>,
-    ) -> ApiResult<Answer<Order>> {
+    ) -> StoreResult<Answer<Order>> {
         SqliteStore::start_order(self, shop_id, customer, code, drink, now, remember).await
     }
 
@@ -305,11 +305,11 @@ impl Storage for SqliteStore {
         command: OrderCommand,
         now: DateTime<Utc>,
         remember: Option<Remember>,
-    ) -> ApiResult<Answer<Order>> {
+    ) -> StoreResult<Answer<Order>> {
         SqliteStore::order_command(self, shop_id, order_id, command, now, remember).await
     }
 
-    async fn order(&self, shop: &str, id: &str) -> ApiResult<Option<Order>> {
+    async fn order(&self, shop: &str, id: &str) -> StoreResult<Option<Order>> {
         SqliteStore::order(self, shop, id).await
     }
 
@@ -318,11 +318,11 @@ impl Storage for SqliteStore {
         shop: &str,
         states: &[OrderState],
         limit: u32,
-    ) -> ApiResult<Vec<Order>> {
+    ) -> StoreResult<Vec<Order>> {
         SqliteStore::orders_in(self, shop, states, limit).await
     }
 
-    async fn orders_of(&self, customer_id: &str, limit: u32) -> ApiResult<Vec<Order>> {
+    async fn orders_of(&self, customer_id: &str, limit: u32) -> StoreResult<Vec<Order>> {
         SqliteStore::orders_of(self, customer_id, limit).await
     }
 
@@ -338,7 +338,7 @@ impl Storage for SqliteStore {
         SqliteStore::drop_deadline(self, order_id).await
     }
 
-    async fn shop(&self, id: &str) -> ApiResult<Shop> {
+    async fn shop(&self, id: &str) -> StoreResult<Shop> {
         SqliteStore::shop(self, id).await
     }
 
@@ -366,7 +366,7 @@ impl Storage for SqliteStore {
         SqliteStore::prune_rate_hits(self, before).await
     }
 
-    async fn stats(&self, shop: &str, now: DateTime<Utc>) -> ApiResult<Stats> {
+    async fn stats(&self, shop: &str, now: DateTime<Utc>) -> StoreResult<Stats> {
         SqliteStore::stats(self, shop, now).await
     }
 
@@ -415,6 +415,9 @@ impl From<SqliteStore> for Arc<dyn Storage> {
 
 impl From<StoreError> for crate::error::ApiError {
     fn from(error: StoreError) -> Self {
-        Self::internal(error)
+        match error {
+            StoreError::Refused(problem) => Self(problem),
+            other => Self::internal(other),
+        }
     }
 }

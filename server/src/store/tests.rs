@@ -152,7 +152,7 @@ async fn concurrent_scans_of_one_code_start_exactly_its_drinks_and_the_log_has_n
     for scan in scans {
         match scan.await.unwrap() {
             Ok(_) => started += 1,
-            Err(error) if *error.code() == ErrorCode::CodeExhausted => exhausted += 1,
+            Err(error) if error.code() == ErrorCode::CodeExhausted => exhausted += 1,
             Err(error) => panic!("unexpected refusal: {error}"),
         }
     }
@@ -254,7 +254,7 @@ async fn a_retried_command_answers_the_first_answer_and_runs_once() {
         )
         .await
         .unwrap_err();
-    assert_eq!(*reused.code(), ErrorCode::IdempotencyKeyReused);
+    assert_eq!(reused.code(), ErrorCode::IdempotencyKeyReused);
     let now = store.order("main", &order.id).await.unwrap().unwrap();
     assert_eq!(now.state, OrderState::InProgress);
 }
@@ -289,7 +289,7 @@ async fn what_memory_decides_from_survives_a_reopen() {
         .start_order("main", ann, &code, drink("espresso"), Utc::now(), None)
         .await
         .unwrap_err();
-    assert_eq!(*refused.code(), ErrorCode::OpenOrderExists);
+    assert_eq!(refused.code(), ErrorCode::OpenOrderExists);
     let second = store
         .start_order("main", bob, &code, drink("espresso"), Utc::now(), None)
         .await
@@ -377,7 +377,7 @@ async fn a_customer_unknown_to_the_database_is_refused_and_changes_nothing() {
         )
         .await
         .unwrap_err();
-    assert_eq!(*error.code(), ErrorCode::Internal);
+    assert_eq!(error.code(), ErrorCode::Internal);
     assert_eq!(store.head("main").await.unwrap(), head);
     assert_eq!(
         store
