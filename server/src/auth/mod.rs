@@ -23,16 +23,25 @@ pub const REFRESH_TOKEN_TTL: Duration = Duration::days(30);
 
 /// SHA-256 of a secret, hex: what the database keeps of codes and tokens.
 pub fn hash_secret(secret: &str) -> String {
-    let digest = Sha256::digest(secret.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(secret.as_bytes()))
+}
+
+/// Lower-case hex (every request hashes its token: no `format!` per byte).
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
 }
 
 /// A new opaque token: `prefix` + 32 random bytes (CSPRNG), hex.
 pub fn new_token(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{prefix}{hex}")
+    format!("{prefix}{}", hex(&bytes))
 }
 
 /// The signed-in user behind an access token, if it is valid now.
@@ -145,6 +154,21 @@ mod tests {
         let user = store.ensure_user("ann@example.com", now).await.unwrap();
         let session = open_session(&store, &user, now).await.unwrap();
         (store, session, now)
+    }
+
+    #[test]
+    fn a_secret_hashes_to_the_sha256_hex_everyone_computes() {
+        assert_eq!(
+            hash_secret("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let token = new_token("at_");
+        assert_eq!(token.len(), 3 + 64);
+        assert!(
+            token[3..]
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
     }
 
     #[tokio::test]

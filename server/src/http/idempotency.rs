@@ -69,25 +69,25 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             .into_response();
         }
     };
-    let caller = match request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' ').map(|(_, t)| t.trim().to_owned()))
-    {
+    let path = request.uri().path().to_owned();
+    if path.starts_with("/auth/") || path.starts_with("/api/v1/auth/") {
+        return next.run(request).await;
+    }
+    let (mut parts, body) = request.into_parts();
+    let caller = match super::extract::bearer(&parts).map(str::to_owned) {
         Some(token) => match auth::authenticate(state.store(), &token, Utc::now()).await {
-            Ok(Some(user)) => user.id,
+            Ok(Some(user)) => {
+                let id = user.id.clone();
+                // The handler's `Caller` is this one: no second lookup.
+                parts.extensions.insert(super::extract::Caller(user));
+                id
+            }
             Ok(None) => "anonymous".to_owned(),
             Err(error) => return error.into_response(),
         },
         None => "anonymous".to_owned(),
     };
-    let path = request.uri().path().to_owned();
-    if path.starts_with("/auth/") || path.starts_with("/api/v1/auth/") {
-        return next.run(request).await;
-    }
-    let scope = format!("{caller} {} {path}", request.method());
-    let (parts, body) = request.into_parts();
+    let scope = format!("{caller} {} {path}", parts.method);
     let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => bytes,
         Err(_) => {

@@ -254,6 +254,11 @@ impl WriterDatabase {
             if self.durable { "FULL" } else { "OFF" },
         )?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // 16 MiB of page cache: the pages commands touch stay in memory (no re-reads).
+        conn.pragma_update(None, "cache_size", -16_384)?;
+        // Savepoints keep the pages they may have to restore in memory, not in a temporary
+        // file written for every page each command touches.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.set_prepared_statement_cache_capacity(64);
         Ok(conn)
     }
@@ -312,7 +317,7 @@ fn run_batch(
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let mut log = BatchLog::default();
     for job in jobs.iter_mut() {
-        conn.execute_batch("SAVEPOINT job")?;
+        conn.prepare_cached("SAVEPOINT job")?.execute([])?;
         log.start_job();
         let ran = std::panic::catch_unwind(AssertUnwindSafe(|| {
             job.run(&mut Work {
@@ -322,7 +327,9 @@ fn run_batch(
             })
         }));
         match ran {
-            Ok(true) => conn.execute_batch("RELEASE job")?,
+            Ok(true) => {
+                conn.prepare_cached("RELEASE job")?.execute([])?;
+            }
             Ok(false) => {
                 log.undo_job();
                 conn.execute_batch("ROLLBACK TO job; RELEASE job")?;
