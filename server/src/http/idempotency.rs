@@ -87,7 +87,9 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         },
         None => "anonymous".to_owned(),
     };
-    let scope = format!("{caller} {} {path}", parts.method);
+    // The path first: a command on an order is keyed under that order's (time-ordered) id, so
+    // the keys of the orders being worked on sit together in the index.
+    let scope = format!("{path} {} {caller}", parts.method);
     let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => bytes,
         Err(_) => {

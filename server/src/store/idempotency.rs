@@ -48,24 +48,37 @@ impl<T> Answer<T> {
     }
 }
 
+/// Keys are kept at least this long (API.md: ≥ 24 h).
+pub const KEY_TTL: Duration = Duration::hours(25);
+
+/// Where a remembered answer's body is.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Answered<'a> {
+    /// The answer is the order or the shop that this event of the command carries.
+    Event { shop: &'a str, seq: u64 },
+    /// The answer itself.
+    Body(&'a str),
+}
+
 /// The answer already given to `remember`'s key, if any (inside the writer's transaction).
 /// The same key with another body is refused with 422 `idempotency_key_reused`.
 pub(super) fn replay(conn: &Connection, remember: &Remember) -> StoreResult<Option<StoredAnswer>> {
     let stored = conn
         .prepare_cached(
-            "SELECT request_hash, status, body FROM idempotency_keys WHERE scope = ?1 AND key = ?2",
-        )
-        .map_err(super::StoreError::from)?
+            "SELECT request_hash, status, body, shop, seq FROM idempotency_keys
+             WHERE scope = ?1 AND key = ?2",
+        )?
         .query_row(params![remember.scope, remember.key], |row| {
             Ok((
                 row.get::<_, String>(0)?,
                 row.get::<_, i64>(1)?,
                 row.get::<_, String>(2)?,
+                row.get::<_, Option<String>>(3)?,
+                row.get::<_, Option<i64>>(4)?,
             ))
         })
-        .optional()
-        .map_err(super::StoreError::from)?;
-    let Some((hash, status, body)) = stored else {
+        .optional()?;
+    let Some((hash, status, body, shop, seq)) = stored else {
         return Ok(None);
     };
     if hash != remember.request_hash {
@@ -74,22 +87,52 @@ pub(super) fn replay(conn: &Connection, remember: &Remember) -> StoreResult<Opti
             "this Idempotency-Key was used for a request with another body",
         ));
     }
+    let body = match (shop, seq) {
+        (Some(shop), Some(seq)) => answer_in_event(conn, &shop, u64::try_from(seq).unwrap_or(0))?,
+        _ => body,
+    };
     Ok(Some(StoredAnswer {
         status: u16::try_from(status).unwrap_or(200),
         body,
     }))
 }
 
-/// Remember `body` as the answer to `remember`'s key (inside the job that made the change).
+/// The order (or the shop) that event `seq` of `shop` carries, as the command answered it.
+fn answer_in_event(conn: &Connection, shop: &str, seq: u64) -> StoreResult<String> {
+    let body: String = conn
+        .prepare_cached("SELECT body FROM events WHERE shop = ?1 AND seq = ?2")?
+        .query_row(
+            params![shop, i64::try_from(seq).unwrap_or(i64::MAX)],
+            |row| row.get(0),
+        )?;
+    let event: espresso_core::protocol::Event = serde_json::from_str(&body)?;
+    if let Some(order) = &event.order {
+        Ok(serde_json::to_string(order)?)
+    } else if let Some(shop) = &event.shop_state {
+        Ok(serde_json::to_string(shop)?)
+    } else {
+        Err(StoreError::corrupt(format!(
+            "event {seq} carries no answer to replay"
+        )))
+    }
+}
+
+/// Remember the answer to `remember`'s key (inside the job that made the change).
 pub(super) fn remember(
     conn: &Connection,
     remember: &Remember,
-    body: &str,
+    answered: Answered<'_>,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
+    let (body, shop, seq) = match answered {
+        Answered::Event { shop, seq } => {
+            ("", Some(shop), Some(i64::try_from(seq).unwrap_or(i64::MAX)))
+        }
+        Answered::Body(body) => (body, None, None),
+    };
     conn.prepare_cached(
-        "INSERT INTO idempotency_keys (scope, key, request_hash, status, body, created_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (scope, key) DO NOTHING",
+        "INSERT INTO idempotency_keys (scope, key, request_hash, status, body, created_ms, shop, seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (scope, key) DO NOTHING",
     )?
     .execute(params![
         remember.scope,
@@ -97,13 +140,12 @@ pub(super) fn remember(
         remember.request_hash,
         i64::from(remember.status),
         body,
-        to_ms(now)
+        to_ms(now),
+        shop,
+        seq
     ])?;
     Ok(())
 }
-
-/// Keys are kept at least this long (API.md: ≥ 24 h).
-pub const KEY_TTL: Duration = Duration::hours(25);
 
 impl SqliteStore {
     /// The remembered (request hash, status, body) of `key` in `scope`.
@@ -147,7 +189,7 @@ impl SqliteStore {
         };
         let body = body.to_owned();
         self.writer
-            .run(move |work| remember(work.conn, &record, &body, now))
+            .run(move |work| remember(work.conn, &record, Answered::Body(&body), now))
             .await
     }
 

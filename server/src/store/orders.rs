@@ -48,14 +48,15 @@ fn write_decision(
     work: &mut Work<'_>,
     before: Option<&Order>,
     decided: &[OrderEvent],
-) -> StoreResult<Option<Order>> {
+) -> StoreResult<Option<(Order, u64)>> {
     let mut order = before.cloned();
+    let mut last_seq = 0;
     for event in decided {
         order = workflow::apply(order, event);
         let Some(after) = order.clone() else { continue };
         let customer_id = after.customer.id.clone();
         let api_event = Event::order(event.event_type(), after, event.at());
-        work.append(api_event, Some(&customer_id))?;
+        last_seq = work.append(api_event, Some(&customer_id))?;
     }
     let Some(after) = &order else {
         return Ok(None);
@@ -158,7 +159,7 @@ fn write_decision(
         ])
         .map_err(db)?;
     }
-    Ok(order)
+    Ok(order.map(|order| (order, last_seq)))
 }
 
 /// When the command was decided (the events carry it).
@@ -248,7 +249,7 @@ impl SqliteStore {
                     next_number,
                 };
                 let decided = workflow::decide(None, &command, &ctx)?;
-                let order = write_decision(work, None, &decided)?
+                let (order, answer_seq) = write_decision(work, None, &decided)?
                     .ok_or_else(|| StoreError::database("a start produced no order"))?;
                 // The workflow admitted the code, so it has uses left.
                 let mut row = work
@@ -273,7 +274,10 @@ impl SqliteStore {
                     idempotency::remember(
                         work.conn,
                         remember,
-                        &serde_json::to_string(&order)?,
+                        idempotency::Answered::Event {
+                            shop: &shop_id,
+                            seq: answer_seq,
+                        },
                         now,
                     )?;
                 }
@@ -324,13 +328,16 @@ impl SqliteStore {
                 if decided.is_empty() {
                     return Ok(Answer::Done(current));
                 }
-                let order = write_decision(work, Some(&current), &decided)?
+                let (order, answer_seq) = write_decision(work, Some(&current), &decided)?
                     .ok_or_else(|| StoreError::database("an order command removed the order"))?;
                 if let Some(remember) = &remember {
                     idempotency::remember(
                         work.conn,
                         remember,
-                        &serde_json::to_string(&order)?,
+                        idempotency::Answered::Event {
+                            shop: &shop_id,
+                            seq: answer_seq,
+                        },
                         now,
                     )?;
                 }

@@ -78,9 +78,10 @@ impl SqliteStore {
                     .map_err(StoreError::from)?
                     .execute(params![id, body, to_ms(now)])
                     .map_err(StoreError::from)?;
-                work.append(Event::shop_updated(shop.clone(), now), None)?;
+                let seq = work.append(Event::shop_updated(shop.clone(), now), None)?;
                 if let Some(remember) = &remember {
-                    idempotency::remember(work.conn, remember, &body, now)?;
+                    let answered = idempotency::Answered::Event { shop: &id, seq };
+                    idempotency::remember(work.conn, remember, answered, now)?;
                 }
                 if let Some(state) = work.memory.shop(work.conn, &id)? {
                     state.set_shop(shop.clone());
