@@ -139,6 +139,47 @@ async fn the_robot_runs_whole_lifecycles_that_every_screen_sees_and_restores_the
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn baristas_share_one_screen_and_still_make_every_drink() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    server.grant(ADMIN, &[Role::Admin]).await?;
+    let config = Config {
+        customers: 8,
+        baristas: 4,
+        barista_screens: Some(1),
+        watchers: 1,
+        cancel_rate: 0.0,
+        ..quick(&server)
+    };
+    let summary = run_robot(config, Stop::new()).await?;
+    let table = summary.table();
+    assert_eq!(
+        (summary.baristas, summary.barista_screens),
+        (4, 1),
+        "{table}"
+    );
+    assert!(table.contains("4 baristas at 1 staff screen"), "{table}");
+    assert!(summary.lifecycles_completed > 0, "{table}");
+    // Four baristas at one screen call out what they take: nobody's claim is refused as an
+    // error, and every order ends.
+    assert!(summary.calls.errors.is_empty(), "{table}");
+    assert_eq!(summary.unfinished, 0, "{table}");
+    assert_eq!(
+        summary.orders_started,
+        summary.lifecycles_completed + summary.cancelled + summary.timed_out,
+        "{table}"
+    );
+    // The server runs in this process here: its CPU is read from /proc all the same.
+    if std::path::Path::new("/proc/self/stat").exists() {
+        assert!(summary.server_cpu_timed.is_some(), "{table}");
+        assert!(
+            summary.to_json()["server_cpu_per_lifecycle_ms"].is_number(),
+            "{table}"
+        );
+    }
+    server.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watchers_alone_connect_hold_their_sockets_and_report_it() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
     server.grant(ADMIN, &[Role::Admin]).await?;

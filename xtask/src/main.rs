@@ -37,10 +37,13 @@ commands:
   check-wasm   compile the wasm32 builds (core `web` feature and the UI)
   bundle [customer|barista|display]
                a .deb of each app flavour (all three without an argument)
-  bench        release server + order robot: fan-out with 1,000 sockets, lifecycles/s, RSS
-               with 10,000 idle sockets, start-up; wasm and Tauri sizes; criterion benches
+  bench        release server + order robot: fan-out with 1,000 sockets, lifecycles/s and
+               server CPU per lifecycle, RSS with 10,000 idle sockets, start-up; the store's
+               commands/s beside raw SQLite; wasm and Tauri sizes; criterion benches
                  --quick            shorter runs (a try-out, not the figures)
                  --no-tauri         skip the Tauri shell's release build
+                 --only STEPS       just these, comma-separated: fanout, throughput, memory,
+                                    startup, store, wasm, first-screen, tauri, criterion
 
 environment:
   CARGO_TARGET_DIR   build outputs (default ~/.cache/espresso/target, shared between clones)

@@ -43,9 +43,16 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub customers: Option<usize>,
 
-    /// Simulated baristas, each with their own account and staff stream [default: 2; demo: 1].
+    /// Simulated baristas, each with their own account [default: 2; demo: 1].
     #[arg(long, value_name = "M")]
     pub baristas: Option<usize>,
+
+    /// Staff live streams the baristas share, as a bar shares a few tablets: each is folded
+    /// into a queue and barista i works from screen i mod N (they call out what they take, so
+    /// no two claim the same order; a claim that loses to a stale screen counts as a lost race)
+    /// [default: the baristas, at most 3].
+    #[arg(long, value_name = "N")]
+    pub barista_screens: Option<usize>,
 
     /// Orders started per second across all customers; 0 = as fast as they can
     /// [default: 0; demo: one every 20–40 s].
@@ -117,6 +124,7 @@ impl Args {
         if let Some(baristas) = self.baristas {
             config.baristas = baristas;
         }
+        config.barista_screens = self.barista_screens;
         if let Some(rate) = self.rate {
             config.pace = Pace::Rate(rate);
         }
@@ -190,6 +198,8 @@ mod tests {
             "admin@robot.espresso.test",
             "--cancel-rate",
             "5%",
+            "--barista-screens",
+            "1",
         ])
         .unwrap();
         assert_eq!(
@@ -201,6 +211,7 @@ mod tests {
         assert_eq!(config.make_time.to_string(), "0s..200ms");
         assert_eq!(config.handover.to_string(), "0s..25ms");
         assert_eq!(config.cancel_rate, 0.05);
+        assert_eq!(config.screens(), 1);
         assert_eq!(config.admin.as_deref(), Some("admin@robot.espresso.test"));
     }
 

@@ -11,6 +11,9 @@ use crate::parse::TimeRange;
 /// The domain of the robot's accounts: `robot-customer-1@robot.espresso.test`, …
 pub const EMAIL_DOMAIN: &str = "robot.espresso.test";
 
+/// Staff screens at a bar unless told otherwise: a few tablets, not one per barista.
+pub const DEFAULT_SCREENS: usize = 3;
+
 /// How order starts are spaced across all customers.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Pace {
@@ -39,6 +42,10 @@ pub struct Config {
     pub shop: String,
     pub customers: usize,
     pub baristas: usize,
+    /// Staff live streams the baristas share (the bar's tablets), each folded into a
+    /// `QueueView`; barista `i` works from screen `i % screens`. `None`: one per barista up to
+    /// three ([`Config::screens`]).
+    pub barista_screens: Option<usize>,
     /// Live sockets of the display account, acting as booth screens.
     pub watchers: usize,
     pub pace: Pace,
@@ -78,6 +85,7 @@ impl Config {
             shop: "main".to_owned(),
             customers: 10,
             baristas: 2,
+            barista_screens: None,
             watchers: 0,
             pace: Pace::Rate(0.0),
             duration: Some(Duration::from_secs(30)),
@@ -132,6 +140,14 @@ impl Config {
         format!("robot-display@{}", self.email_domain)
     }
 
+    /// Staff live streams the baristas share: `barista_screens`, or one per barista up to
+    /// [`DEFAULT_SCREENS`]; never more than there are baristas.
+    pub fn screens(&self) -> usize {
+        self.barista_screens
+            .unwrap_or(DEFAULT_SCREENS)
+            .min(self.baristas)
+    }
+
     /// The display account is needed for the booth code (customers) and the watchers.
     pub fn needs_display(&self) -> bool {
         self.customers > 0 || self.watchers > 0
@@ -140,7 +156,7 @@ impl Config {
     /// Sockets this process will hold at most: the live streams plus an HTTP connection or
     /// two per person, and some to spare.
     pub fn sockets_needed(&self) -> u64 {
-        let streams = self.watchers + self.customers + self.baristas + 1;
+        let streams = self.watchers + self.customers + self.screens() + 1;
         let http = 2 * (self.customers + self.baristas) + 4;
         u64::try_from(streams + http + 64).unwrap_or(u64::MAX)
     }
@@ -160,6 +176,9 @@ impl Config {
         }
         if self.customers > 0 && self.baristas == 0 && self.duration.is_none() {
             return Err("customers without a barista would wait forever: give --baristas".into());
+        }
+        if self.baristas > 0 && self.barista_screens == Some(0) {
+            return Err("--barista-screens must be at least 1: baristas work from a screen".into());
         }
         if !(0.0..=1.0).contains(&self.cancel_rate) {
             return Err("--cancel-rate must be between 0 and 1".into());
@@ -252,6 +271,21 @@ mod tests {
         config.customers = 0;
         config.baristas = 0;
         assert!(config.validate().unwrap_err().contains("nothing to do"));
+    }
+
+    #[test]
+    fn baristas_share_a_few_screens() {
+        let mut config = Config::new("http://127.0.0.1:8080");
+        config.mail_dir = Some("/tmp/mail".into());
+        assert_eq!((config.baristas, config.screens()), (2, 2));
+        config.baristas = 24;
+        assert_eq!(config.screens(), DEFAULT_SCREENS);
+        config.barista_screens = Some(8);
+        assert_eq!(config.screens(), 8);
+        config.barista_screens = Some(30);
+        assert_eq!(config.screens(), 24, "never more screens than baristas");
+        config.barista_screens = Some(0);
+        assert!(config.validate().unwrap_err().contains("--barista-screens"));
     }
 
     #[tokio::test]

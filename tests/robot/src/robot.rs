@@ -3,12 +3,13 @@
 //! 1. **Setup**: the admin (if given) grants the robot's roles, opens the shop and lifts the
 //!    booth's limits (remembered, restored at the end whatever happens); then everyone signs in,
 //!    a bounded number at a time.
-//! 2. **Sockets**: watchers (the display account's booth screens), each barista's staff stream
-//!    (folded into a `QueueView`) and each customer's own stream connect; the run waits for
-//!    their `welcome`s.
+//! 2. **Sockets**: watchers (the display account's booth screens), the bar's staff screens
+//!    (a few staff streams the baristas share, each folded into a `QueueView`) and each
+//!    customer's own stream connect; the run waits for their `welcome`s.
 //! 3. **Timed phase**: customers start orders (paced across all of them), choose a drink,
-//!    follow it live and sometimes cancel while queued; baristas claim the oldest queued order,
-//!    make it, complete it and hand it over.
+//!    follow it live and sometimes cancel while queued; baristas claim the oldest queued order
+//!    on their screen that no other robot barista took, make it, complete it and hand it over.
+//!    The server's CPU time (utime + stime from `/proc`) is read at its start and end.
 //! 4. **Drain**: no new orders; open ones may end. Then the receivers catch up, the sockets
 //!    close, leftovers are cleaned up and the shop is restored.
 //!
@@ -213,6 +214,11 @@ impl Shared {
 
     fn expected(&self, key: impl Into<String>) {
         lock(&self.calls).expected(key);
+    }
+
+    /// Another barista was first (a stale screen, or a person at the booth).
+    fn lost_race(&self) {
+        lock(&self.calls).lost_races += 1;
     }
 
     fn is_ours(&self, order_id: &str) -> bool {
@@ -573,9 +579,11 @@ async fn drive(
         ));
         inboxes.push(rx);
     }
-    let mut views = Vec::with_capacity(baristas.len());
+    // The bar's screens: the first few baristas' tablets, shared by all of them.
+    let screens = config.screens();
+    let mut views = Vec::with_capacity(screens);
     let mut feeds = JoinSet::new();
-    for client in &baristas {
+    for client in baristas.iter().take(screens) {
         let view = Arc::new(Mutex::new(QueueView::new(shop_id)));
         let (changed, changed_rx) = watch::channel(0_u64);
         feeds.spawn(barista_stream(
@@ -619,17 +627,18 @@ async fn drive(
             config.watchers
         ));
     }
-    let person_streams = (config.customers + config.baristas) as u64;
+    let person_streams = (config.customers + screens) as u64;
     streams.wait(person_streams, deadline, stop).await;
     if streams.welcomed_count() < person_streams && !stop.is_stopped() {
         shared.phase.send_replace(Phase::Closing);
         bail!(
-            "only {} of {person_streams} customer and barista live streams connected within {deadline:?}",
+            "only {} of {person_streams} customer and staff-screen live streams connected within {deadline:?}",
             streams.welcomed_count()
         );
     }
 
     // --- Timed phase -------------------------------------------------------------------------
+    let cpu_start = sampler.pid().and_then(rss::cpu_time);
     let timed_start = Instant::now();
     shared.timed.store(true, Ordering::Relaxed);
     shared.phase.send_replace(Phase::Timed);
@@ -638,8 +647,15 @@ async fn drive(
         shoppers.spawn(customer(shared.clone(), index, client.clone(), inbox));
     }
     let mut bar = JoinSet::new();
-    for (client, (view, changed)) in baristas.iter().zip(views) {
-        bar.spawn(barista(shared.clone(), client.clone(), view, changed));
+    for (index, client) in baristas.iter().enumerate() {
+        if let Some((view, changed)) = views.get(index % screens.max(1)) {
+            bar.spawn(barista(
+                shared.clone(),
+                client.clone(),
+                view.clone(),
+                changed.clone(),
+            ));
+        }
     }
     let progress = tokio::spawn(progress(shared.clone(), timed_start));
     match config.duration {
@@ -653,6 +669,10 @@ async fn drive(
     }
     let timed_phase = timed_start.elapsed();
     shared.timed.store(false, Ordering::Relaxed);
+    let cpu_end = sampler.pid().and_then(rss::cpu_time);
+    let server_cpu_timed = cpu_start
+        .zip(cpu_end)
+        .map(|(start, end)| end.saturating_sub(start));
 
     // --- Drain ----------------------------------------------------------------------------------
     let drain_start = Instant::now();
@@ -705,6 +725,7 @@ async fn drive(
         shop: config.shop.clone(),
         customers: config.customers,
         baristas: config.baristas,
+        barista_screens: screens,
         setup: describe(config),
         elapsed: Duration::ZERO,
         timed_phase,
@@ -727,6 +748,7 @@ async fn drive(
         server_pid: None,
         server_rss_before,
         server_rss_peak: None,
+        server_cpu_timed,
         notes: Vec::new(),
     })
 }
@@ -920,7 +942,8 @@ async fn customer_stream(
     latencies
 }
 
-/// A barista's tablet: the staff stream folded into the barista's `QueueView`.
+/// One of the bar's tablets: a staff stream folded into a `QueueView` that the baristas
+/// working from it share.
 async fn barista_stream(
     shared: Arc<Shared>,
     client: Client,
@@ -1188,8 +1211,9 @@ async fn follow(
     }
 }
 
-/// A simulated barista: take the oldest queued order of a robot customer nobody took, make it, mark it ready, and
-/// hand it over a little later (while making the next one).
+/// A simulated barista at a shared screen: take the oldest queued order of a robot customer
+/// that no robot barista took (they call out what they take), make it, mark it ready, and hand
+/// it over a little later (while making the next one).
 async fn barista(
     shared: Arc<Shared>,
     client: Client,
@@ -1280,17 +1304,24 @@ async fn act(shared: &Shared, client: &Client, order_id: &str, action: StaffActi
             if ours {
                 shared.fanout.failed(order_id, kind);
             }
+            let state = error.problem().and_then(|p| p.state);
             match error.code() {
-                // Another barista (a person at the booth, or a stale view) was first.
-                Some(ErrorCode::AlreadyClaimed) => shared.expected("already_claimed"),
+                // Another barista (a person at the booth, or a screen a moment behind) was
+                // first: a lost race, not an error.
+                Some(ErrorCode::AlreadyClaimed) => shared.lost_race(),
                 // The customer cancelled (or it timed out) just before.
                 Some(ErrorCode::InvalidTransition)
-                    if error
-                        .problem()
-                        .and_then(|p| p.state)
-                        .is_some_and(OrderState::is_finished) =>
+                    if matches!(state, Some(OrderState::Cancelled | OrderState::TimedOut)) =>
                 {
                     shared.expected("invalid_transition");
+                }
+                // A claim of an order the screen still showed queued, but that another
+                // barista already took further (made, or even handed over).
+                Some(ErrorCode::InvalidTransition)
+                    if action == StaffAction::Claim
+                        && matches!(state, Some(OrderState::Ready | OrderState::Collected)) =>
+                {
+                    shared.lost_race();
                 }
                 _ => shared.client_error(&error),
             }

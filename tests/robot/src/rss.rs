@@ -1,5 +1,5 @@
-//! The server's memory (VmRSS) and limits, read from Linux's `/proc`; and the robot's own
-//! open-files limit.
+//! The server's memory (VmRSS), CPU time (utime + stime) and limits, read from Linux's
+//! `/proc`; and the robot's own open-files limit.
 //!
 //! Without `--server-pid` the server is found as the process listening on the server URL's
 //! port: its listening socket's inode in `/proc/net/tcp{,6}`, then the process whose
@@ -8,8 +8,8 @@
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// `st` of a listening socket in `/proc/net/tcp`.
@@ -55,6 +55,44 @@ pub fn max_open_files_in(limits: &str) -> Option<u64> {
         "unlimited" => Some(u64::MAX),
         number => number.parse().ok(),
     }
+}
+
+/// `utime + stime` of a `/proc/PID/stat`, in clock ticks: the CPU the process (all its
+/// threads, those that ended too) has used, in user and kernel mode.
+pub fn cpu_ticks_in(stat: &str) -> Option<u64> {
+    // `pid (comm) state ppid …`: comm may hold spaces and parentheses; the fields after the
+    // last `)` start at field 3 (state), so utime (14) and stime (15) are the 12th and 13th.
+    let (_, after) = stat.rsplit_once(')')?;
+    let mut fields = after.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// Clock ticks per second of `/proc`'s times (`getconf CLK_TCK`; 100 on Linux unless told).
+fn ticks_per_second() -> u64 {
+    static TICKS: OnceLock<u64> = OnceLock::new();
+    *TICKS.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .filter(|out| out.status.success())
+            .and_then(|out| String::from_utf8(out.stdout).ok()?.trim().parse().ok())
+            .filter(|ticks| *ticks > 0)
+            .unwrap_or(100)
+    })
+}
+
+/// The CPU time the process has used so far (user + system, every thread), to the clock tick
+/// (10 ms).
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    let ticks = cpu_ticks_in(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)?;
+    let per_second = ticks_per_second();
+    Some(
+        Duration::from_secs(ticks / per_second)
+            + Duration::from_nanos((ticks % per_second) * 1_000_000_000 / per_second),
+    )
 }
 
 /// The server's resident memory now, in bytes.
@@ -190,6 +228,25 @@ mod tests {
         let limits = "Limit                     Soft Limit           Hard Limit           Units\n\
                       Max open files            1024                 524288               files\n";
         assert_eq!(max_open_files_in(limits), Some(1024));
+    }
+
+    #[test]
+    fn cpu_ticks_are_utime_plus_stime_whatever_the_command_name() {
+        let stat = "4242 (espresso (x) 1) S 1 4242 4242 0 -1 4194560 9000 0 0 0 \
+                    1234 567 0 0 20 0 9 0 12345 999999 6000 18446744073709551615";
+        assert_eq!(cpu_ticks_in(stat), Some(1234 + 567));
+        assert_eq!(cpu_ticks_in("4242 (x) S 1 2"), None);
+        // This process spins a little: its CPU time is there and does not go backwards.
+        let pid = std::process::id();
+        let before = cpu_time(pid).unwrap_or_default();
+        let mut x = 0_u64;
+        for i in 0..2_000_000_u64 {
+            x = x.wrapping_mul(31).wrapping_add(i);
+        }
+        assert!(x != 1);
+        if Path::new("/proc/self/stat").exists() {
+            assert!(cpu_time(pid).is_some_and(|after| after >= before));
+        }
     }
 
     #[test]

@@ -158,8 +158,11 @@ pub struct CallStats {
     pub calls: BTreeMap<&'static str, Histogram>,
     /// Failures by [`error_key`] (and the robot's own: `live_reconnect`, …).
     pub errors: BTreeMap<String, u64>,
-    /// Refusals that are part of the job (another barista was first, a code rotated).
+    /// Refusals that are part of the job (a customer cancelled first, a code rotated).
     pub expected: BTreeMap<String, u64>,
+    /// Barista moves refused because another barista was first (`already_claimed`, or a claim
+    /// of an order a screen still showed queued): lost races, neither errors nor failures.
+    pub lost_races: u64,
 }
 
 impl CallStats {
@@ -185,6 +188,7 @@ impl CallStats {
         for (key, n) in &other.expected {
             *self.expected.entry(key.clone()).or_default() += n;
         }
+        self.lost_races += other.lost_races;
     }
 
     pub fn error_total(&self) -> u64 {

@@ -18,6 +18,8 @@ pub struct Summary {
     pub shop: String,
     pub customers: usize,
     pub baristas: usize,
+    /// Staff live streams the baristas shared.
+    pub barista_screens: usize,
     /// How the run was paced, in words (`as fast as they can, make 2s..8s, …`).
     pub setup: String,
     /// From the start of the run (sign-ins included) to the end table.
@@ -53,6 +55,9 @@ pub struct Summary {
     pub server_pid: Option<u32>,
     pub server_rss_before: Option<u64>,
     pub server_rss_peak: Option<u64>,
+    /// The server's CPU time (user + system) over the timed phase; `None` when its process is
+    /// not known.
+    pub server_cpu_timed: Option<Duration>,
     /// Things the person running it should know (limits, restore failures, …).
     pub notes: Vec<String>,
 }
@@ -79,6 +84,11 @@ struct Json<'a> {
     expected_refusals: &'a BTreeMap<String, u64>,
     unfinished: u64,
     fanout_missed: u64,
+    lost_races: u64,
+    barista_screens: usize,
+    server_cpu_ms: Option<f64>,
+    server_cpu_per_lifecycle_ms: Option<f64>,
+    server_cpu_cores: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -120,6 +130,20 @@ impl Summary {
         per_second(self.lifecycles_in_timed_phase, self.timed_phase)
     }
 
+    /// The server's CPU time over the timed phase per lifecycle collected in it, in ms: the
+    /// cost of an order that does not depend on how much of the machine the robot takes.
+    pub fn server_cpu_per_lifecycle_ms(&self) -> Option<f64> {
+        let cpu = self.server_cpu_timed?;
+        (self.lifecycles_in_timed_phase > 0)
+            .then(|| cpu.as_secs_f64() * 1e3 / self.lifecycles_in_timed_phase as f64)
+    }
+
+    /// How many cores the server kept busy on average over the timed phase.
+    pub fn server_cpu_cores(&self) -> Option<f64> {
+        let cpu = self.server_cpu_timed?;
+        (!self.timed_phase.is_zero()).then(|| cpu.as_secs_f64() / self.timed_phase.as_secs_f64())
+    }
+
     /// The JSON summary:
     ///
     /// `{"elapsed_s", "timed_phase_s", "orders_started", "lifecycles_completed", "cancelled",
@@ -127,7 +151,9 @@ impl Summary {
     /// "p95_ms", "p99_ms", "max_ms"}}, "fanout_each": {…}, "fanout_all": {…}, "errors":
     /// {"<code>": n}, "watchers": {"requested", "connected", "connect_s"},
     /// "server_rss_before_bytes", "server_rss_peak_bytes"}` (RSS null when unknown), plus
-    /// `"expected_refusals": {"<code>": n}`, `"unfinished"` and `"fanout_missed"`.
+    /// `"expected_refusals": {"<code>": n}`, `"unfinished"`, `"fanout_missed"`, `"lost_races"`,
+    /// `"barista_screens"`, and the server's CPU over the timed phase: `"server_cpu_ms"`,
+    /// `"server_cpu_per_lifecycle_ms"`, `"server_cpu_cores"` (null when unknown).
     pub fn to_json(&self) -> serde_json::Value {
         let json = Json {
             elapsed_s: self.elapsed.as_secs_f64(),
@@ -157,6 +183,11 @@ impl Summary {
             expected_refusals: &self.calls.expected,
             unfinished: self.unfinished,
             fanout_missed: self.fanout_missed,
+            lost_races: self.calls.lost_races,
+            barista_screens: self.barista_screens,
+            server_cpu_ms: self.server_cpu_timed.map(|cpu| cpu.as_secs_f64() * 1e3),
+            server_cpu_per_lifecycle_ms: self.server_cpu_per_lifecycle_ms(),
+            server_cpu_cores: self.server_cpu_cores(),
         };
         serde_json::to_value(json).unwrap_or(serde_json::Value::Null)
     }
@@ -188,9 +219,10 @@ impl Summary {
             (
                 "people",
                 format!(
-                    "{}, {}, {}",
+                    "{}, {} at {}, {}",
                     plural(self.customers as u64, "customer"),
                     plural(self.baristas as u64, "barista"),
+                    plural(self.barista_screens as u64, "staff screen"),
                     plural(self.watchers_requested, "watcher")
                 ),
             ),
@@ -284,6 +316,11 @@ impl Summary {
             "expected refusals",
             counts(&self.calls.expected)
         )?;
+        writeln!(
+            out,
+            "  {:<22}{} (another barista was first)",
+            "lost races", self.calls.lost_races
+        )?;
         let rss = match (
             self.server_pid,
             self.server_rss_before,
@@ -306,6 +343,21 @@ impl Summary {
             _ => "unknown".to_owned(),
         };
         writeln!(out, "  {:<22}{}", "server RSS", rss)?;
+        let cpu = match (self.server_cpu_timed, self.server_cpu_per_lifecycle_ms()) {
+            (Some(cpu), per) => {
+                let mut line = format!(
+                    "{:.0} ms over the timed phase ({:.2} cores)",
+                    cpu.as_secs_f64() * 1e3,
+                    self.server_cpu_cores().unwrap_or(0.0)
+                );
+                if let Some(per) = per {
+                    let _ = write!(line, "; {per:.2} ms per lifecycle");
+                }
+                line
+            }
+            (None, _) => "unknown".to_owned(),
+        };
+        writeln!(out, "  {:<22}{}", "server CPU", cpu)?;
         for note in &self.notes {
             writeln!(out, "  note: {note}")?;
         }
@@ -337,6 +389,7 @@ mod tests {
             fanout_each: each,
             watchers_requested: 5,
             watchers_connected: 5,
+            server_cpu_timed: Some(Duration::from_millis(1_600)),
             ..Summary::default()
         }
     }
@@ -372,6 +425,15 @@ mod tests {
         assert_eq!(json["watchers"]["connected"], 5);
         assert!(json["server_rss_peak_bytes"].is_null());
         assert_eq!(json["expected_refusals"]["already_claimed"], 1);
+        // 1.6 s of server CPU over 20 s, 80 lifecycles collected in them.
+        let near = |key: &str, want: f64| {
+            let got = json[key].as_f64().unwrap_or(f64::NAN);
+            assert!((got - want).abs() < 1e-9, "{key}: {got} vs {want}");
+        };
+        near("server_cpu_ms", 1600.0);
+        near("server_cpu_per_lifecycle_ms", 20.0);
+        near("server_cpu_cores", 0.08);
+        assert_eq!(json["lost_races"], 0);
     }
 
     #[test]
@@ -382,6 +444,18 @@ mod tests {
             "{table}"
         );
         assert!(table.contains("server RSS            unknown"), "{table}");
+        assert!(
+            table.contains("server CPU            1600 ms over the timed phase (0.08 cores); 20.00 ms per lifecycle"),
+            "{table}"
+        );
+        let unknown = Summary {
+            server_cpu_timed: None,
+            ..summary()
+        };
+        assert!(
+            unknown.table().contains("server CPU            unknown"),
+            "{table}"
+        );
         assert!(
             table.contains("errors                queue_full 1"),
             "{table}"
