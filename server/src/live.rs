@@ -630,7 +630,7 @@ mod tests {
         let hub = Hub::new(store.clone());
         let mut subscription = hub.subscribe("main", Viewer::public());
         store
-            .update_shop("main", Utc::now(), |shop| {
+            .change_shop("main", Utc::now(), |shop| {
                 shop.open = true;
                 Ok(())
             })

@@ -10,6 +10,11 @@ use espresso_server::config::DEFAULT_DATABASE;
 use espresso_server::config::ServeConfig;
 use espresso_server::store::SqliteStore;
 
+/// mimalloc rather than the system allocator: a request allocates many small buffers on one
+/// worker thread and frees them on another; measured in docs/BENCHMARKS.md.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(name = "espresso-server", version, about = "The Espresso coffee-bar server", long_about = None)]
 struct Cli {

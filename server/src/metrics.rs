@@ -137,5 +137,19 @@ pub async fn render(State(state): State<AppState>) -> Response {
     );
     out.push_str("# HELP espresso_store_syncs_total Syncs of the database's write-ahead log (group commit: each makes a batch of commands durable).\n# TYPE espresso_store_syncs_total counter\n");
     let _ = writeln!(out, "espresso_store_syncs_total {}", state.store().syncs());
+    let deadlines = &crate::tasks::DEADLINES;
+    out.push_str("# HELP espresso_deadlines_total Deadlines by outcome: fired, dropped (can never fire), retried (a passing failure).\n");
+    out.push_str("# TYPE espresso_deadlines_total counter\n");
+    for (outcome, count) in [
+        ("fired", &deadlines.fired),
+        ("dropped", &deadlines.dropped),
+        ("retried", &deadlines.retried),
+    ] {
+        let _ = writeln!(
+            out,
+            "espresso_deadlines_total{{outcome=\"{outcome}\"}} {}",
+            count.load(std::sync::atomic::Ordering::Relaxed)
+        );
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

@@ -4,9 +4,12 @@
 //! workflow an `Expire`, which does nothing for an order that has moved on. So a deadline that
 //! fell due while the server was down fires on start, and one fired twice changes nothing.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use espresso_core::protocol::ErrorCode;
 use tokio::task::JoinHandle;
 
 use crate::store::{SharedStore, Store};
@@ -35,35 +38,92 @@ pub async fn housekeeping(store: &Store) {
     }
 }
 
-/// Fire every due deadline now, oldest first. Returns how many fired or were dropped.
-pub async fn fire_due_deadlines(store: &Store) -> usize {
-    let now = Utc::now();
-    let due = match store.due_deadlines(now, 200).await {
-        Ok(due) => due,
-        Err(error) => {
-            tracing::warn!(%error, "cannot read due deadlines");
-            return 0;
-        }
-    };
-    let count = due.len();
-    for (shop, order_id, stage, due_at) in due {
-        match store
-            .order_command(&shop, &order_id, Command::Expire { stage }, now)
-            .await
-        {
-            Ok(order) => {
-                tracing::info!(%shop, %order_id, ?stage, %due_at, state = %order.state, "deadline fired")
-            }
+/// What the deadline loop has done since the process started (`/metrics`).
+pub static DEADLINES: DeadlineCounts = DeadlineCounts {
+    fired: AtomicU64::new(0),
+    dropped: AtomicU64::new(0),
+    retried: AtomicU64::new(0),
+};
+
+pub struct DeadlineCounts {
+    /// Deadlines that reached their order (whether or not it had moved on).
+    pub fired: AtomicU64,
+    /// Deadlines that can never fire (their order refuses them for good): removed.
+    pub dropped: AtomicU64,
+    /// Attempts that failed for a reason that may pass (the database): kept, tried again later.
+    pub retried: AtomicU64,
+}
+
+/// First wait before a deadline that failed for a passing reason is tried again; it doubles up
+/// to [`RETRY_MAX`].
+const RETRY_FIRST: Duration = Duration::from_millis(500);
+const RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// Fires due deadlines; remembers which failed for a passing reason and when to try them again.
+#[derive(Default)]
+pub struct DeadlineRunner {
+    backoff: HashMap<String, (Duration, Instant)>,
+}
+
+impl DeadlineRunner {
+    /// Fire every due deadline now, oldest first. Returns how many were attempted.
+    pub async fn fire_due(&mut self, store: &Store) -> usize {
+        let now = Utc::now();
+        let due = match store.due_deadlines(now, 200).await {
+            Ok(due) => due,
             Err(error) => {
-                // An order that cannot take its deadline would be retried forever: drop the row.
-                tracing::warn!(%shop, %order_id, code = %error.code(), "deadline could not fire; dropped");
-                if let Err(error) = store.drop_deadline(&order_id).await {
-                    tracing::warn!(%error, %order_id, "cannot drop deadline");
+                tracing::warn!(%error, "cannot read due deadlines");
+                return 0;
+            }
+        };
+        let mut attempted = 0;
+        for (shop, order_id, stage, due_at) in due {
+            if self
+                .backoff
+                .get(&order_id)
+                .is_some_and(|(_, next)| *next > Instant::now())
+            {
+                continue;
+            }
+            attempted += 1;
+            match store
+                .order_command(&shop, &order_id, Command::Expire { stage }, now, None)
+                .await
+            {
+                Ok(answer) => {
+                    self.backoff.remove(&order_id);
+                    DEADLINES.fired.fetch_add(1, Ordering::Relaxed);
+                    let state = answer.done().map(|order| order.state);
+                    tracing::info!(%shop, %order_id, ?stage, %due_at, ?state, "deadline fired");
+                }
+                Err(error) if error.code() == ErrorCode::Internal => {
+                    // The database failed: the row stays, and is tried again later.
+                    DEADLINES.retried.fetch_add(1, Ordering::Relaxed);
+                    let wait = self
+                        .backoff
+                        .get(&order_id)
+                        .map_or(RETRY_FIRST, |(wait, _)| (*wait * 2).min(RETRY_MAX));
+                    tracing::warn!(%shop, %order_id, ?wait, "deadline could not fire; will try again");
+                    self.backoff.insert(order_id, (wait, Instant::now() + wait));
+                }
+                Err(error) => {
+                    // The order refuses it for good (it is gone): drop the row.
+                    self.backoff.remove(&order_id);
+                    DEADLINES.dropped.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(%shop, %order_id, code = %error.code(), "deadline can never fire; dropped");
+                    if let Err(error) = store.drop_deadline(&order_id).await {
+                        tracing::warn!(%error, %order_id, "cannot drop deadline");
+                    }
                 }
             }
         }
+        attempted
     }
-    count
+}
+
+/// Fire every due deadline now, oldest first (once; see [`DeadlineRunner`]).
+pub async fn fire_due_deadlines(store: &Store) -> usize {
+    DeadlineRunner::default().fire_due(store).await
 }
 
 /// Rotate the booth code of every open shop whose window has ended.
@@ -89,8 +149,9 @@ pub fn spawn(store: SharedStore) -> Vec<JoinHandle<()>> {
     let deadlines = {
         let store = store.clone();
         tokio::spawn(async move {
+            let mut runner = DeadlineRunner::default();
             loop {
-                fire_due_deadlines(&*store).await;
+                runner.fire_due(&*store).await;
                 let wait = match store.next_deadline().await {
                     Ok(Some(next)) => (next - Utc::now())
                         .to_std()
@@ -179,10 +240,7 @@ mod tests {
 
         // A session being opened (its family written, its tokens not yet) survives a sweep.
         let now = t0 + Duration::days(31);
-        store.create_family("fam_new", &user.id, now).await.unwrap();
+        crate::auth::open_session(&store, &user, now).await.unwrap();
         store.prune_tokens(now).await.unwrap();
-        crate::auth::issue_pair(&store, &user, "fam_new", now)
-            .await
-            .unwrap();
     }
 }

@@ -239,3 +239,208 @@ async fn orders_acknowledged_before_a_kill_9_are_all_there_after_restart() {
         .collect();
     assert_eq!(numbers, vec![1, 2, 3, 4, 5]);
 }
+
+/// How far along its lifecycle an order's state is (a command in flight at the kill may or may
+/// not have committed; an acknowledged one must have).
+fn progress(state: &str) -> u8 {
+    match state {
+        "awaiting_drink" => 0,
+        "queued" => 1,
+        "in_progress" => 2,
+        "ready" => 3,
+        "collected" => 4,
+        other => panic!("unexpected state {other}"),
+    }
+}
+
+#[tokio::test]
+async fn a_kill_9_under_load_loses_no_acknowledged_command_and_a_deadline_due_meanwhile_fires_once()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    grant(dir.path(), "owner@cafe.test", "admin");
+    let server = serve(dir.path());
+    let owner = sign_in(&http, &server, dir.path(), "owner@cafe.test").await;
+    let limits = json!({ "open": true, "limits": {
+        "drinks_per_code": 1000, "max_queue": 1000, "max_orders_per_day": 0, "customer_timeout_s": 1
+    }});
+    call(
+        &http,
+        &server,
+        &owner,
+        reqwest::Method::PATCH,
+        "/shops/main",
+        Some(limits),
+    )
+    .await;
+    let code: Value = call(
+        &http,
+        &server,
+        &owner,
+        reqwest::Method::GET,
+        "/shops/main/code",
+        None,
+    )
+    .await;
+    let code = code["code"].as_str().unwrap().to_owned();
+
+    // One customer starts an order and never chooses: its 1 s deadline falls due while the
+    // server is down.
+    let idle = sign_in(&http, &server, dir.path(), "idle@example.com").await;
+    let waiting = call(
+        &http,
+        &server,
+        &idle,
+        reqwest::Method::POST,
+        "/shops/main/orders",
+        Some(json!({ "code": code })),
+    )
+    .await;
+    let waiting = waiting["id"].as_str().unwrap().to_owned();
+
+    let mut customers = Vec::new();
+    for i in 0..12 {
+        customers.push(sign_in(&http, &server, dir.path(), &format!("load{i}@example.com")).await);
+    }
+    // Each customer's lifecycle, worked by the owner as barista, as fast as the server answers;
+    // every acknowledged answer is recorded (order id → the furthest acknowledged state).
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashMap::<
+        String,
+        u8,
+    >::new()));
+    let url = server.url.clone();
+    let workers: Vec<_> = customers
+        .into_iter()
+        .map(|customer| {
+            let http = http.clone();
+            let owner = owner.clone();
+            let code = code.clone();
+            let url = url.clone();
+            let acknowledged = acknowledged.clone();
+            tokio::spawn(async move {
+                let post = |token: &str, path: String, body: Option<Value>| {
+                    let mut request = http.post(format!("{url}/api/v1{path}")).bearer_auth(token);
+                    if let Some(body) = body {
+                        request = request.json(&body);
+                    }
+                    request.send()
+                };
+                loop {
+                    let body =
+                        json!({ "code": code, "drink": { "item_id": "espresso", "options": {} } });
+                    let Ok(response) =
+                        post(&customer, "/shops/main/orders".into(), Some(body)).await
+                    else {
+                        return;
+                    };
+                    let Ok(order) = response.json::<Value>().await else {
+                        return;
+                    };
+                    let Some(id) = order["id"].as_str().map(str::to_owned) else {
+                        return;
+                    };
+                    acknowledged
+                        .lock()
+                        .unwrap()
+                        .insert(id.clone(), progress(order["state"].as_str().unwrap()));
+                    for step in ["claim", "complete", "collect"] {
+                        let Ok(response) =
+                            post(&owner, format!("/shops/main/orders/{id}/{step}"), None).await
+                        else {
+                            return;
+                        };
+                        let Ok(order) = response.json::<Value>().await else {
+                            return;
+                        };
+                        let Some(state) = order["state"].as_str() else {
+                            return;
+                        };
+                        acknowledged
+                            .lock()
+                            .unwrap()
+                            .insert(id.clone(), progress(state));
+                    }
+                }
+            })
+        })
+        .collect();
+    // Let the load run, then SIGKILL in the middle of it.
+    let until = Instant::now() + Duration::from_secs(10);
+    while acknowledged.lock().unwrap().len() < 60 && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(server);
+    for worker in workers {
+        let _ = worker.await;
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(
+        acknowledged.len() >= 20,
+        "the load ran: {} orders",
+        acknowledged.len()
+    );
+    // Past the idle order's deadline before the server is back.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    let server = serve(dir.path());
+    for (id, reached) in &acknowledged {
+        let detail = call(
+            &http,
+            &server,
+            &owner,
+            reqwest::Method::GET,
+            &format!("/shops/main/orders/{id}"),
+            None,
+        )
+        .await;
+        let state = detail["state"].as_str().unwrap();
+        assert!(
+            progress(state) >= *reached,
+            "order {id}: acknowledged {reached}, found {state}"
+        );
+    }
+    // The deadline that fell due during the crash fires once, at start.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let timed_out = |detail: &Value| {
+        detail["journey"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|step| step["type"] == "order.timed_out")
+            .count()
+    };
+    loop {
+        let detail = call(
+            &http,
+            &server,
+            &idle,
+            reqwest::Method::GET,
+            &format!("/shops/main/orders/{waiting}"),
+            None,
+        )
+        .await;
+        if detail["state"] == "timed_out" {
+            assert_eq!(timed_out(&detail), 1);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the idle order never timed out: {detail}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // And once only, also across another restart.
+    drop(server);
+    let server = serve(dir.path());
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let detail = call(
+        &http,
+        &server,
+        &idle,
+        reqwest::Method::GET,
+        &format!("/shops/main/orders/{waiting}"),
+        None,
+    )
+    .await;
+    assert_eq!(timed_out(&detail), 1, "{detail}");
+}

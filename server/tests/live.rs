@@ -84,9 +84,12 @@ impl Cafe {
     /// A `shop.updated` that leaves the shop closed (so no booth code rotates in between).
     async fn rename(&self, name: &str) -> u64 {
         self.store()
-            .update_shop("main", Utc::now(), |shop| {
-                shop.name = name.into();
-                Ok(())
+            .change_shop("main", Utc::now(), {
+                let name = name.to_owned();
+                move |shop| {
+                    shop.name = name;
+                    Ok(())
+                }
             })
             .await
             .unwrap();
@@ -95,7 +98,7 @@ impl Cafe {
 
     async fn open_shop(&self) {
         self.store()
-            .update_shop("main", Utc::now(), |shop| {
+            .change_shop("main", Utc::now(), |shop| {
                 shop.open = true;
                 Ok(())
             })
@@ -112,7 +115,7 @@ impl Cafe {
             display_name: None,
         };
         self.store()
-            .start_order("main", customer, &code, None, now)
+            .start_order("main", customer, &code, None, now, None)
             .await
             .unwrap();
     }
@@ -345,7 +348,7 @@ async fn resuming_while_events_keep_coming_has_no_gap_and_no_duplicate() {
     let writer = tokio::spawn(async move {
         for n in 21..=120 {
             store
-                .update_shop("main", Utc::now(), |shop| {
+                .change_shop("main", Utc::now(), move |shop| {
                     shop.name = format!("Café {n}");
                     Ok(())
                 })

@@ -100,13 +100,9 @@ impl Cafe {
 
     /// Make every access token (and, with `refresh_too`, every refresh token) expired.
     async fn expire_tokens(&self, refresh_too: bool) -> anyhow::Result<()> {
-        let sql = if refresh_too {
-            "UPDATE tokens SET expires_ms = 0"
-        } else {
-            "UPDATE tokens SET expires_ms = 0 WHERE kind = 'access'"
-        };
-        sqlx::query(sql)
-            .execute(self.server().store().pool())
+        self.server()
+            .store()
+            .expire_every_token(refresh_too)
             .await?;
         Ok(())
     }

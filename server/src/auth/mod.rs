@@ -13,7 +13,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::error::{ApiError, ApiResult};
-use crate::store::{Store, UserRecord};
+use crate::store::{NewPair, Rotation, Store, UserRecord};
 
 pub use profile::{grant, grant_admin};
 pub use rate_limit::RateLimits;
@@ -23,16 +23,25 @@ pub const REFRESH_TOKEN_TTL: Duration = Duration::days(30);
 
 /// SHA-256 of a secret, hex: what the database keeps of codes and tokens.
 pub fn hash_secret(secret: &str) -> String {
-    let digest = Sha256::digest(secret.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(secret.as_bytes()))
+}
+
+/// Lower-case hex (every request hashes its token: no `format!` per byte).
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
 }
 
 /// A new opaque token: `prefix` + 32 random bytes (CSPRNG), hex.
 pub fn new_token(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{prefix}{hex}")
+    format!("{prefix}{}", hex(&bytes))
 }
 
 /// The signed-in user behind an access token, if it is valid now.
@@ -41,13 +50,43 @@ pub async fn authenticate(
     access_token: &str,
     now: DateTime<Utc>,
 ) -> ApiResult<Option<UserRecord>> {
-    let Some(user_id) = store
-        .access_token_user(&hash_secret(access_token), now)
-        .await?
-    else {
-        return Ok(None);
-    };
-    Ok(store.user_by_id(&user_id).await?)
+    Ok(store.authenticate(&hash_secret(access_token), now).await?)
+}
+
+/// A new token pair: the tokens to hand out, and what storage keeps of them (hashes).
+pub struct IssuedPair {
+    pub access: String,
+    pub refresh: String,
+    pub stored: NewPair,
+}
+
+impl IssuedPair {
+    pub fn new(now: DateTime<Utc>) -> Self {
+        let access = new_token("at_");
+        let refresh = new_token("rt_");
+        let stored = NewPair {
+            access_hash: hash_secret(&access),
+            access_expires: now + ACCESS_TOKEN_TTL,
+            refresh_hash: hash_secret(&refresh),
+            refresh_expires: now + REFRESH_TOKEN_TTL,
+        };
+        Self {
+            access,
+            refresh,
+            stored,
+        }
+    }
+
+    /// The session a client receives.
+    pub fn session(self, user: &UserRecord) -> Session {
+        Session {
+            access_token: self.access,
+            refresh_token: self.refresh,
+            token_type: TokenType::Bearer,
+            expires_in_s: u64::try_from(ACCESS_TOKEN_TTL.num_seconds()).unwrap_or(900),
+            user: user.user(),
+        }
+    }
 }
 
 /// Start a session for `user`: a new token family with one access and one refresh token.
@@ -57,72 +96,39 @@ pub async fn open_session(
     now: DateTime<Utc>,
 ) -> ApiResult<Session> {
     let family = crate::store::new_id("fam");
-    store.create_family(&family, &user.id, now).await?;
-    issue_pair(store, user, &family, now).await
-}
-
-/// A fresh access + refresh token pair in `family`.
-pub async fn issue_pair(
-    store: &Store,
-    user: &UserRecord,
-    family: &str,
-    now: DateTime<Utc>,
-) -> ApiResult<Session> {
-    let access = new_token("at_");
-    let refresh = new_token("rt_");
+    let pair = IssuedPair::new(now);
     store
-        .insert_token(
-            &hash_secret(&access),
-            "access",
-            family,
-            &user.id,
-            now + ACCESS_TOKEN_TTL,
-        )
+        .open_session(&family, &user.id, pair.stored.clone(), now)
         .await?;
-    store
-        .insert_token(
-            &hash_secret(&refresh),
-            "refresh",
-            family,
-            &user.id,
-            now + REFRESH_TOKEN_TTL,
-        )
-        .await?;
-    Ok(Session {
-        access_token: access,
-        refresh_token: refresh,
-        token_type: TokenType::Bearer,
-        expires_in_s: u64::try_from(ACCESS_TOKEN_TTL.num_seconds()).unwrap_or(900),
-        user: user.user(),
-    })
+    Ok(pair.session(user))
 }
 
 /// `POST /auth/refresh`: trade a refresh token for a new pair in the same family; the old one
 /// is spent. Presenting a spent one again means it was copied (or a client retried blindly):
-/// the whole family is revoked, so whoever holds its other tokens is signed out too.
+/// the whole family is revoked, so whoever holds its other tokens is signed out too. Looking,
+/// spending and issuing are one transaction: a failure spends nothing, so a retry is no reuse.
 pub async fn refresh(store: &Store, refresh_token: &str, now: DateTime<Utc>) -> ApiResult<Session> {
-    let hash = hash_secret(refresh_token);
-    let Some(token) = store.refresh_token(&hash).await? else {
-        return Err(session_ended("unknown refresh token"));
-    };
-    if token.family_revoked {
-        return Err(session_ended("this session was signed out"));
+    let pair = IssuedPair::new(now);
+    match store
+        .rotate_refresh(&hash_secret(refresh_token), pair.stored.clone(), now)
+        .await?
+    {
+        Rotation::Rotated { user, .. } => Ok(pair.session(&user)),
+        Rotation::Unknown => Err(session_ended("unknown refresh token")),
+        Rotation::Revoked => Err(session_ended("this session was signed out")),
+        Rotation::Expired => Err(session_ended("the refresh token has expired")),
+        Rotation::NoUser => Err(session_ended("the user no longer exists")),
+        Rotation::Reused { family_id } => {
+            tracing::warn!(
+                family_id,
+                "a spent refresh token was presented again: session revoked"
+            );
+            Err(ApiError::detail(
+                ErrorCode::TokenReused,
+                "this refresh token was already used; the session is revoked",
+            ))
+        }
     }
-    if token.used.is_some() {
-        return Err(reused(store, &token.family_id, now).await);
-    }
-    if now >= token.expires {
-        return Err(session_ended("the refresh token has expired"));
-    }
-    // Conditional update: of two requests racing with the same token, only one rotates; the
-    // other is a reuse like any other.
-    if !store.spend_refresh_token(&hash, now).await? {
-        return Err(reused(store, &token.family_id, now).await);
-    }
-    let Some(user) = store.user_by_id(&token.user_id).await? else {
-        return Err(session_ended("the user no longer exists"));
-    };
-    issue_pair(store, &user, &token.family_id, now).await
 }
 
 /// `POST /auth/logout`: end the session the access token belongs to (its refresh family).
@@ -130,20 +136,6 @@ pub async fn sign_out(store: &Store, access_token: &str, now: DateTime<Utc>) -> 
     Ok(store
         .revoke_family_of_token(&hash_secret(access_token), now)
         .await?)
-}
-
-async fn reused(store: &Store, family_id: &str, now: DateTime<Utc>) -> ApiError {
-    tracing::warn!(
-        family_id,
-        "a spent refresh token was presented again: session revoked"
-    );
-    match store.revoke_family(family_id, now).await {
-        Ok(()) => ApiError::detail(
-            ErrorCode::TokenReused,
-            "this refresh token was already used; the session is revoked",
-        ),
-        Err(error) => ApiError::from(error),
-    }
 }
 
 fn session_ended(detail: &str) -> ApiError {
@@ -162,6 +154,21 @@ mod tests {
         let user = store.ensure_user("ann@example.com", now).await.unwrap();
         let session = open_session(&store, &user, now).await.unwrap();
         (store, session, now)
+    }
+
+    #[test]
+    fn a_secret_hashes_to_the_sha256_hex_everyone_computes() {
+        assert_eq!(
+            hash_secret("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let token = new_token("at_");
+        assert_eq!(token.len(), 3 + 64);
+        assert!(
+            token[3..]
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
     }
 
     #[tokio::test]

@@ -15,9 +15,9 @@ use espresso_core::protocol::{ErrorCode, OtpChallenge, OtpVerify, Problem, Sessi
 use rand::Rng;
 use subtle::ConstantTimeEq;
 
+use super::hash_secret;
 use super::profile::parse_email;
 use super::rate_limit::{self, RateLimits};
-use super::{hash_secret, open_session};
 use crate::error::{ApiError, ApiResult};
 use crate::mailer::Mailer;
 use crate::store::sign_in::OtpChallengeRow;
@@ -164,15 +164,23 @@ pub async fn verify(store: &Store, request: &OtpVerify, now: DateTime<Utc>) -> A
     };
     match judge(&challenge, &request.code, now) {
         Verdict::Accept => {
-            // Conditional update: of two requests racing with the right code, one signs in.
-            if !store
-                .consume_otp_challenge(&challenge.id, MAX_ATTEMPTS, now)
+            // One job: the challenge consumed (conditionally: of two requests racing with the
+            // right code, one signs in), the user created on first use, the session opened.
+            let family = crate::store::new_id("fam");
+            let pair = super::IssuedPair::new(now);
+            let Some(user) = store
+                .sign_in(
+                    &challenge.id,
+                    MAX_ATTEMPTS,
+                    &family,
+                    pair.stored.clone(),
+                    now,
+                )
                 .await?
-            {
+            else {
                 return Err(spent());
-            }
-            let user = store.ensure_user(&challenge.email, now).await?;
-            open_session(store, &user, now).await
+            };
+            Ok(pair.session(&user))
         }
         Verdict::Wrong => match store.count_wrong_otp(&challenge.id).await? {
             Some(wrong) if wrong < MAX_ATTEMPTS => Err(ApiError::from(

@@ -128,15 +128,16 @@ pub async fn admit(store: &Store, checks: &[(String, Rule)], now: DateTime<Utc>)
         .iter()
         .map(|(bucket, rule)| (bucket.clone(), now - rule.window))
         .collect();
+    let rules: Vec<Rule> = checks.iter().map(|(_, rule)| *rule).collect();
     let verdict = store
         .admit_rate_hits(
             &buckets,
             now,
-            Box::new(|hits| {
-                let wait = checks
+            Box::new(move |hits| {
+                let wait = rules
                     .iter()
                     .zip(hits)
-                    .filter_map(|((_, rule), hits)| rule.check(hits, now).err())
+                    .filter_map(|(rule, hits)| rule.check(hits, now).err())
                     .max();
                 wait.map_or(Ok(()), Err)
             }),

@@ -99,6 +99,10 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // The idempotency layer may have looked the caller up already.
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
         let token = bearer(parts).ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated))?;
         match auth::authenticate(state.store(), token, Utc::now()).await? {
             Some(user) => Ok(Self(user)),

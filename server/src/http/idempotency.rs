@@ -1,7 +1,13 @@
 //! `Idempotency-Key` on every mutating route (API.md Conventions): a retry with the same key
 //! and body gets the first answer again and changes nothing; the same key with another body is
 //! refused with 422 `idempotency_key_reused`. Keys are per caller and route, kept ≥ 24 h.
-//! Server errors (5xx) are not remembered, so a retry after one can still succeed.
+//!
+//! Commands on shops and orders (every POST/PUT/PATCH under `/shops/`) remember their answer in
+//! the same transaction as the change: this layer only hands them the key ([`Idempotency`]),
+//! and the store finds a retry's first answer before running anything. Sign-in routes remember
+//! nothing (their answers carry tokens, which are never stored in clear). Other routes keep the
+//! answer here, after the handler. Server errors (5xx) are not remembered, so a retry after one
+//! can still succeed.
 
 use std::sync::Arc;
 
@@ -17,6 +23,7 @@ use tokio::sync::Mutex;
 use super::{AppState, MAX_BODY_BYTES};
 use crate::auth::{self, hash_secret};
 use crate::error::ApiError;
+use crate::store::{Answer, Remember};
 
 pub const HEADER: &str = "idempotency-key";
 const MAX_KEY_LEN: usize = 255;
@@ -62,21 +69,27 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             .into_response();
         }
     };
-    let caller = match request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' ').map(|(_, t)| t.trim().to_owned()))
-    {
+    let path = request.uri().path().to_owned();
+    if path.starts_with("/auth/") || path.starts_with("/api/v1/auth/") {
+        return next.run(request).await;
+    }
+    let (mut parts, body) = request.into_parts();
+    let caller = match super::extract::bearer(&parts).map(str::to_owned) {
         Some(token) => match auth::authenticate(state.store(), &token, Utc::now()).await {
-            Ok(Some(user)) => user.id,
+            Ok(Some(user)) => {
+                let id = user.id.clone();
+                // The handler's `Caller` is this one: no second lookup.
+                parts.extensions.insert(super::extract::Caller(user));
+                id
+            }
             Ok(None) => "anonymous".to_owned(),
             Err(error) => return error.into_response(),
         },
         None => "anonymous".to_owned(),
     };
-    let scope = format!("{caller} {} {}", request.method(), request.uri().path());
-    let (parts, body) = request.into_parts();
+    // The path first: a command on an order is keyed under that order's (time-ordered) id, so
+    // the keys of the orders being worked on sit together in the index.
+    let scope = format!("{path} {} {caller}", parts.method);
     let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => bytes,
         Err(_) => {
@@ -85,6 +98,15 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         }
     };
     let request_hash = hash_secret(&String::from_utf8_lossy(&bytes));
+    if path.starts_with("/shops/") || path.starts_with("/api/v1/shops/") {
+        let mut request = Request::from_parts(parts, Body::from(bytes));
+        request.extensions_mut().insert(Idempotency {
+            scope,
+            key,
+            request_hash,
+        });
+        return next.run(request).await;
+    }
 
     let _guard = state
         .key_locks()
@@ -133,6 +155,48 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         tracing::warn!(%error, "cannot remember an idempotent answer");
     }
     Response::from_parts(parts, Body::from(body))
+}
+
+/// The key of a command whose store call remembers its answer in the command's transaction.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    scope: String,
+    key: String,
+    request_hash: String,
+}
+
+/// The request's [`Idempotency`], if it sent a key (an extractor; never refuses).
+pub struct Idempotent(pub Option<Idempotency>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Idempotent {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.extensions.get::<Idempotency>().cloned()))
+    }
+}
+
+impl Idempotent {
+    /// What the store keeps with the command's answer, which has `status` when it succeeds.
+    pub fn remember(self, status: StatusCode) -> Option<Remember> {
+        self.0.map(|idempotency| Remember {
+            scope: idempotency.scope,
+            key: idempotency.key,
+            request_hash: idempotency.request_hash,
+            status: status.as_u16(),
+        })
+    }
+}
+
+/// A command's answer: `value` with `status` if it ran now, the first answer if it is a retry.
+pub fn answer<T: serde::Serialize>(answer: Answer<T>, status: StatusCode) -> Response {
+    match answer {
+        Answer::Done(value) => (status, axum::Json(value)).into_response(),
+        Answer::Replayed(stored) => replay(stored.status, stored.body),
+    }
 }
 
 fn replay(status: u16, body: String) -> Response {

@@ -104,8 +104,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             idempotency::layer,
-        ))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), durable));
+        ));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -124,28 +123,6 @@ pub fn router(state: AppState) -> Router {
             crate::metrics::track,
         ))
         .with_state(state)
-}
-
-/// Group commit: a command's answer leaves only once what it committed is on disk (see
-/// `store::durability`). Reads do not wait.
-async fn durable(
-    State(state): State<AppState>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let writes = matches!(
-        *request.method(),
-        axum::http::Method::POST
-            | axum::http::Method::PUT
-            | axum::http::Method::PATCH
-            | axum::http::Method::DELETE
-    );
-    let response = next.run(request).await;
-    if writes && let Err(error) = state.store().durable().await {
-        tracing::error!(%error, "a command committed but could not be made durable");
-        return ApiError::internal("the database could not confirm the write").into_response();
-    }
-    response
 }
 
 async fn api_not_found() -> ApiError {

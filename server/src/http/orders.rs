@@ -3,6 +3,7 @@
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post, put};
 use chrono::Utc;
 use espresso_core::protocol::{
@@ -13,6 +14,7 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::extract::{ApiBytes, ApiJson, ApiQuery, Caller};
+use super::idempotency::{Idempotent, answer};
 use super::openapi::IdempotencyKey;
 use crate::error::{ApiError, ApiResult};
 use crate::workflow::Command;
@@ -60,8 +62,9 @@ async fn start_order(
     State(state): State<AppState>,
     caller: Caller,
     Path(shop): Path<String>,
+    idempotent: Idempotent,
     ApiJson(body): ApiJson<StartOrder>,
-) -> ApiResult<(StatusCode, ApiJson<Order>)> {
+) -> ApiResult<Response> {
     let code = body.code.trim();
     if code.is_empty() || code.len() > MAX_CODE_LEN {
         return Err(ApiError::detail(
@@ -73,11 +76,18 @@ async fn start_order(
         id: caller.0.id.clone(),
         display_name: caller.0.display_name.clone(),
     };
-    let order = state
+    let done = state
         .store()
-        .start_order(&shop, customer, code, body.drink, Utc::now())
+        .start_order(
+            &shop,
+            customer,
+            code,
+            body.drink,
+            Utc::now(),
+            idempotent.remember(StatusCode::CREATED),
+        )
         .await?;
-    Ok((StatusCode::CREATED, ApiJson(order)))
+    Ok(answer(done, StatusCode::CREATED))
 }
 
 async fn command(
@@ -85,13 +95,19 @@ async fn command(
     shop: &str,
     id: &str,
     command: Command,
-) -> ApiResult<ApiJson<Order>> {
-    Ok(ApiJson(
-        state
-            .store()
-            .order_command(shop, id, command, Utc::now())
-            .await?,
-    ))
+    idempotent: Idempotent,
+) -> ApiResult<Response> {
+    let done = state
+        .store()
+        .order_command(
+            shop,
+            id,
+            command,
+            Utc::now(),
+            idempotent.remember(StatusCode::OK),
+        )
+        .await?;
+    Ok(answer(done, StatusCode::OK))
 }
 
 /// Choose the drink
@@ -121,8 +137,9 @@ async fn choose_drink(
     State(state): State<AppState>,
     caller: Caller,
     Path((shop, id)): Path<(String, String)>,
+    idempotent: Idempotent,
     ApiJson(drink): ApiJson<DrinkChoice>,
-) -> ApiResult<ApiJson<Order>> {
+) -> ApiResult<Response> {
     command(
         &state,
         &shop,
@@ -131,6 +148,7 @@ async fn choose_drink(
             by: caller.actor(),
             drink,
         },
+        idempotent,
     )
     .await
 }
@@ -161,8 +179,9 @@ async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
     Path((shop, id)): Path<(String, String)>,
+    idempotent: Idempotent,
     ApiBytes(body): ApiBytes,
-) -> ApiResult<ApiJson<Order>> {
+) -> ApiResult<Response> {
     let reason = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
@@ -184,6 +203,7 @@ async fn cancel(
             by: caller.actor(),
             reason,
         },
+        idempotent,
     )
     .await
 }
@@ -211,8 +231,16 @@ async fn claim(
     State(state): State<AppState>,
     caller: Caller,
     Path((shop, id)): Path<(String, String)>,
-) -> ApiResult<ApiJson<Order>> {
-    command(&state, &shop, &id, Command::Claim { by: caller.actor() }).await
+    idempotent: Idempotent,
+) -> ApiResult<Response> {
+    command(
+        &state,
+        &shop,
+        &id,
+        Command::Claim { by: caller.actor() },
+        idempotent,
+    )
+    .await
 }
 
 /// Give an order back (barista)
@@ -238,8 +266,16 @@ async fn unclaim(
     State(state): State<AppState>,
     caller: Caller,
     Path((shop, id)): Path<(String, String)>,
-) -> ApiResult<ApiJson<Order>> {
-    command(&state, &shop, &id, Command::Unclaim { by: caller.actor() }).await
+    idempotent: Idempotent,
+) -> ApiResult<Response> {
+    command(
+        &state,
+        &shop,
+        &id,
+        Command::Unclaim { by: caller.actor() },
+        idempotent,
+    )
+    .await
 }
 
 /// Mark an order ready (barista)
@@ -265,8 +301,16 @@ async fn complete(
     State(state): State<AppState>,
     caller: Caller,
     Path((shop, id)): Path<(String, String)>,
-) -> ApiResult<ApiJson<Order>> {
-    command(&state, &shop, &id, Command::Complete { by: caller.actor() }).await
+    idempotent: Idempotent,
+) -> ApiResult<Response> {
+    command(
+        &state,
+        &shop,
+        &id,
+        Command::Complete { by: caller.actor() },
+        idempotent,
+    )
+    .await
 }
 
 /// Mark an order collected (barista)
@@ -292,8 +336,16 @@ async fn collect(
     State(state): State<AppState>,
     caller: Caller,
     Path((shop, id)): Path<(String, String)>,
-) -> ApiResult<ApiJson<Order>> {
-    command(&state, &shop, &id, Command::Collect { by: caller.actor() }).await
+    idempotent: Idempotent,
+) -> ApiResult<Response> {
+    command(
+        &state,
+        &shop,
+        &id,
+        Command::Collect { by: caller.actor() },
+        idempotent,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

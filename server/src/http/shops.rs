@@ -4,6 +4,8 @@ use std::collections::HashSet;
 
 use axum::Router;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, patch};
 use chrono::Utc;
 use espresso_core::protocol::{
@@ -12,6 +14,7 @@ use espresso_core::protocol::{
 
 use super::AppState;
 use super::extract::{ApiJson, Caller};
+use super::idempotency::{Idempotent, answer};
 use super::openapi::IdempotencyKey;
 use crate::error::{ApiError, ApiResult};
 
@@ -69,9 +72,10 @@ async fn get_shop(
 async fn patch_shop(
     State(state): State<AppState>,
     caller: Caller,
+    idempotent: Idempotent,
     Path(shop): Path<String>,
     ApiJson(patch): ApiJson<ShopPatch>,
-) -> ApiResult<ApiJson<Shop>> {
+) -> ApiResult<Response> {
     caller.require(if patch.needs_admin() {
         Role::Admin
     } else {
@@ -104,13 +108,14 @@ async fn patch_shop(
         .update_shop(
             &shop,
             Utc::now(),
-            Box::new(|s| {
+            Box::new(move |s| {
                 s.apply(&patch);
                 Ok(())
             }),
+            idempotent.remember(StatusCode::OK),
         )
         .await?;
-    Ok(ApiJson(shop))
+    Ok(answer(shop, StatusCode::OK))
 }
 
 /// Replace the menu (admin)
@@ -138,9 +143,10 @@ async fn patch_shop(
 async fn put_menu(
     State(state): State<AppState>,
     caller: Caller,
+    idempotent: Idempotent,
     Path(shop): Path<String>,
     ApiJson(menu): ApiJson<Vec<MenuItem>>,
-) -> ApiResult<ApiJson<Shop>> {
+) -> ApiResult<Response> {
     caller.require(Role::Admin)?;
     validate_menu(&menu)?;
     let shop = state
@@ -148,13 +154,14 @@ async fn put_menu(
         .update_shop(
             &shop,
             Utc::now(),
-            Box::new(|s| {
+            Box::new(move |s| {
                 s.menu = menu;
                 Ok(())
             }),
+            idempotent.remember(StatusCode::OK),
         )
         .await?;
-    Ok(ApiJson(shop))
+    Ok(answer(shop, StatusCode::OK))
 }
 
 fn validate_menu(menu: &[MenuItem]) -> ApiResult<()> {
@@ -216,25 +223,27 @@ fn validate_menu(menu: &[MenuItem]) -> ApiResult<()> {
 async fn patch_menu_item(
     State(state): State<AppState>,
     caller: Caller,
+    idempotent: Idempotent,
     Path((shop, item_id)): Path<(String, String)>,
     ApiJson(patch): ApiJson<MenuItemPatch>,
-) -> ApiResult<ApiJson<Shop>> {
+) -> ApiResult<Response> {
     caller.require(Role::Barista)?;
     let shop = state
         .store()
         .update_shop(
             &shop,
             Utc::now(),
-            Box::new(|s| {
+            Box::new(move |s| {
                 let item = s.menu.iter_mut().find(|i| i.id == item_id).ok_or_else(|| {
-                    ApiError::detail(ErrorCode::NotFound, format!("no menu item {item_id:?}"))
+                    crate::store::StoreError::not_found(format!("no menu item {item_id:?}"))
                 })?;
                 item.available = patch.available;
                 Ok(())
             }),
+            idempotent.remember(StatusCode::OK),
         )
         .await?;
-    Ok(ApiJson(shop))
+    Ok(answer(shop, StatusCode::OK))
 }
 
 /// A shop's live numbers

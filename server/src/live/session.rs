@@ -133,7 +133,7 @@ async fn session<S: Socket>(hub: &Hub, connection: &mut Connection<'_, S>) -> En
     };
     match store.shop(&shop).await {
         Ok(_) => {}
-        Err(error) if *error.code() == ErrorCode::NotFound => {
+        Err(error) if error.code() == ErrorCode::NotFound => {
             return End::Close(Closing::NOT_FOUND);
         }
         Err(_) => return End::Close(Closing::INTERNAL),
@@ -392,7 +392,7 @@ mod tests {
 
     async fn open_shop(store: &crate::store::SqliteStore) {
         store
-            .update_shop("main", Utc::now(), |shop| {
+            .change_shop("main", Utc::now(), |shop| {
                 shop.open = !shop.open;
                 Ok(())
             })

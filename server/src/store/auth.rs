@@ -1,11 +1,17 @@
 //! Storage of sessions: token families and token hashes (never the tokens themselves). The rules
-//! (what a used or expired token means) live in `crate::auth`; this file only keeps the rows and
-//! makes rotation atomic. One-time codes and rate limits are in `sign_in`.
+//! (what a used or expired token means) live in `crate::auth`; this file keeps the rows, makes
+//! sign-in and rotation one writer job each, and keeps who each live access token belongs to in
+//! a bounded cache ([`AuthCache`]) so a request does not read the database to know its caller.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
 use sqlx::Row;
 
-use super::{SqliteStore, from_ms, to_ms};
+use super::users::{UserRecord, load_user_tx};
+use super::{SqliteStore, StoreResult, from_ms, to_ms};
 
 /// A refresh token as stored, with the state of its family.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,43 +24,267 @@ pub struct RefreshTokenRow {
     pub family_revoked: bool,
 }
 
-impl SqliteStore {
-    pub async fn create_family(
-        &self,
-        id: &str,
-        user_id: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), sqlx::Error> {
-        let _write = self.write().await;
-        sqlx::query("INSERT INTO token_families (id, user_id, created_ms) VALUES (?1, ?2, ?3)")
-            .bind(id)
-            .bind(user_id)
-            .bind(to_ms(now))
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
+/// The hashes of a new access + refresh token pair, and when each expires.
+#[derive(Debug, Clone)]
+pub struct NewPair {
+    pub access_hash: String,
+    pub access_expires: DateTime<Utc>,
+    pub refresh_hash: String,
+    pub refresh_expires: DateTime<Utc>,
+}
+
+/// What presenting a refresh token came to (one writer job: look, judge, spend, issue).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// Spent; the new pair is stored in the same family.
+    Rotated {
+        user: UserRecord,
+        family_id: String,
+    },
+    Unknown,
+    /// Its session was signed out.
+    Revoked,
+    /// It was spent before: the whole family is now revoked.
+    Reused {
+        family_id: String,
+    },
+    Expired,
+    /// The user is gone.
+    NoUser,
+}
+
+/// Who each live access token belongs to, by token hash (bounded; emptied on any sign-out,
+/// revocation or role change, so a cached answer is never staler than the last such change).
+#[derive(Default)]
+pub struct AuthCache {
+    inner: Mutex<CacheInner>,
+}
+
+#[derive(Default)]
+struct CacheInner {
+    /// Bumped by every invalidation: a lookup that started before one may not fill the cache.
+    generation: u64,
+    users: HashMap<String, (UserRecord, i64)>,
+}
+
+/// More cached tokens than this and the cache starts over (a café has far fewer).
+const CACHE_CAP: usize = 100_000;
+
+impl AuthCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheInner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub async fn insert_token(
+    fn get(&self, token_hash: &str, now: DateTime<Utc>) -> Result<UserRecord, u64> {
+        let inner = self.lock();
+        match inner.users.get(token_hash) {
+            Some((user, expires_ms)) if *expires_ms > to_ms(now) => Ok(user.clone()),
+            _ => Err(inner.generation),
+        }
+    }
+
+    fn insert(&self, generation: u64, token_hash: String, user: UserRecord, expires_ms: i64) {
+        let mut inner = self.lock();
+        if inner.generation != generation {
+            return;
+        }
+        if inner.users.len() >= CACHE_CAP {
+            inner.users.clear();
+        }
+        inner.users.insert(token_hash, (user, expires_ms));
+    }
+
+    /// Forget every cached token (after a change that may end or alter some).
+    pub fn invalidate(&self) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        inner.users.clear();
+    }
+}
+
+fn insert_pair(
+    conn: &Connection,
+    family_id: &str,
+    user_id: &str,
+    pair: &NewPair,
+) -> StoreResult<()> {
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO tokens (token_hash, kind, family_id, user_id, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    insert.execute(params![
+        pair.access_hash,
+        "access",
+        family_id,
+        user_id,
+        to_ms(pair.access_expires)
+    ])?;
+    insert.execute(params![
+        pair.refresh_hash,
+        "refresh",
+        family_id,
+        user_id,
+        to_ms(pair.refresh_expires)
+    ])?;
+    Ok(())
+}
+
+fn revoke(conn: &Connection, family_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+    conn.prepare_cached(
+        "UPDATE token_families SET revoked_ms = ?2 WHERE id = ?1 AND revoked_ms IS NULL",
+    )?
+    .execute(params![family_id, to_ms(now)])?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// The signed-in user behind an access token's hash, if it is live at `now`: from the cache,
+    /// or from the read pool (then cached).
+    pub async fn authenticate(
         &self,
         token_hash: &str,
-        kind: &str,
-        family_id: &str,
-        user_id: &str,
-        expires: DateTime<Utc>,
-    ) -> Result<(), sqlx::Error> {
-        let _write = self.write().await;
-        sqlx::query(
-            "INSERT INTO tokens (token_hash, kind, family_id, user_id, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserRecord>> {
+        let generation = match self.auth_cache.get(token_hash, now) {
+            Ok(user) => return Ok(Some(user)),
+            Err(generation) => generation,
+        };
+        let row = sqlx::query(
+            "SELECT t.user_id, t.expires_ms FROM tokens t JOIN token_families f ON f.id = t.family_id
+             WHERE t.token_hash = ?1 AND t.kind = 'access' AND t.expires_ms > ?2 AND f.revoked_ms IS NULL",
         )
         .bind(token_hash)
-        .bind(kind)
-        .bind(family_id)
-        .bind(user_id)
-        .bind(to_ms(expires))
-        .execute(&self.pool)
-        .await
-        .map(|_| ())
+        .bind(to_ms(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let user_id: String = row.try_get("user_id")?;
+        let expires_ms: i64 = row.try_get("expires_ms")?;
+        let Some(user) = self.user_by_id(&user_id).await? else {
+            return Ok(None);
+        };
+        self.auth_cache
+            .insert(generation, token_hash.to_owned(), user.clone(), expires_ms);
+        Ok(Some(user))
+    }
+
+    /// A new session for `user_id`: its family and first token pair, one job.
+    pub async fn open_session(
+        &self,
+        family_id: &str,
+        user_id: &str,
+        pair: NewPair,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let family_id = family_id.to_owned();
+        let user_id = user_id.to_owned();
+        self.writer
+            .run(move |work| {
+                work.conn
+                    .prepare_cached(
+                        "INSERT INTO token_families (id, user_id, created_ms) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(params![family_id, user_id, to_ms(now)])?;
+                insert_pair(work.conn, &family_id, &user_id, &pair)
+            })
+            .await
+    }
+
+    /// Sign in with a right one-time code, as one job: the challenge is consumed (if it still
+    /// may be: not consumed, under `max_attempts`, not expired), the user created on first
+    /// sign-in, and a session opened. `None`: another request consumed it first.
+    pub async fn sign_in(
+        &self,
+        challenge_id: &str,
+        max_attempts: u32,
+        family_id: &str,
+        pair: NewPair,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserRecord>> {
+        let challenge_id = challenge_id.to_owned();
+        let family_id = family_id.to_owned();
+        self.writer
+            .run(move |work| {
+                let conn = work.conn;
+                let email: Option<String> = conn
+                    .prepare_cached(
+                        "UPDATE otp_challenges SET consumed_ms = ?2
+                         WHERE id = ?1 AND consumed_ms IS NULL AND attempts < ?3 AND expires_ms > ?2
+                         RETURNING email",
+                    )?
+                    .query_row(
+                        params![challenge_id, to_ms(now), i64::from(max_attempts)],
+                        |row| row.get(0),
+                    )
+                    .optional()?;
+                let Some(email) = email else { return Ok(None) };
+                let user = super::users::ensure_user_tx(conn, &email, now)?;
+                conn.prepare_cached(
+                    "INSERT INTO token_families (id, user_id, created_ms) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![family_id, user.id, to_ms(now)])?;
+                insert_pair(conn, &family_id, &user.id, &pair)?;
+                Ok(Some(user))
+            })
+            .await
+    }
+
+    /// Trade a refresh token for `pair`, as one job (see [`Rotation`]). A spent token presented
+    /// again revokes its family.
+    pub async fn rotate_refresh(
+        &self,
+        token_hash: &str,
+        pair: NewPair,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Rotation> {
+        let token_hash = token_hash.to_owned();
+        let rotation = self
+            .writer
+            .run(move |work| {
+                let conn = work.conn;
+                let row = conn
+                    .prepare_cached(
+                        "SELECT t.family_id, t.user_id, t.expires_ms, t.used_ms, f.revoked_ms
+                         FROM tokens t JOIN token_families f ON f.id = t.family_id
+                         WHERE t.token_hash = ?1 AND t.kind = 'refresh'",
+                    )?
+                    .query_row([&token_hash], |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, i64>(2)?,
+                            row.get::<_, Option<i64>>(3)?,
+                            row.get::<_, Option<i64>>(4)?,
+                        ))
+                    })
+                    .optional()?;
+                let Some((family_id, user_id, expires_ms, used, revoked)) = row else {
+                    return Ok(Rotation::Unknown);
+                };
+                if revoked.is_some() {
+                    return Ok(Rotation::Revoked);
+                }
+                if used.is_some() {
+                    revoke(conn, &family_id, now)?;
+                    return Ok(Rotation::Reused { family_id });
+                }
+                if to_ms(now) >= expires_ms {
+                    return Ok(Rotation::Expired);
+                }
+                let Some(user) = load_user_tx(conn, &user_id)? else {
+                    return Ok(Rotation::NoUser);
+                };
+                conn.prepare_cached(
+                    "UPDATE tokens SET used_ms = ?2 WHERE token_hash = ?1 AND kind = 'refresh'",
+                )?
+                .execute(params![token_hash, to_ms(now)])?;
+                insert_pair(conn, &family_id, &user.id, &pair)?;
+                Ok(Rotation::Rotated { user, family_id })
+            })
+            .await;
+        if matches!(rotation, Ok(Rotation::Reused { .. })) {
+            self.auth_cache.invalidate();
+        }
+        rotation
     }
 
     /// The user of a live access token: not expired, family not revoked.
@@ -62,22 +292,15 @@ impl SqliteStore {
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
-    ) -> Result<Option<String>, sqlx::Error> {
-        sqlx::query_scalar(
-            "SELECT t.user_id FROM tokens t JOIN token_families f ON f.id = t.family_id
-             WHERE t.token_hash = ?1 AND t.kind = 'access' AND t.expires_ms > ?2 AND f.revoked_ms IS NULL",
-        )
-        .bind(token_hash)
-        .bind(to_ms(now))
-        .fetch_optional(&self.pool)
-        .await
+    ) -> StoreResult<Option<String>> {
+        Ok(self
+            .authenticate(token_hash, now)
+            .await?
+            .map(|user| user.id))
     }
 
     /// A refresh token by its hash, whatever its state (the caller decides what the state means).
-    pub async fn refresh_token(
-        &self,
-        token_hash: &str,
-    ) -> Result<Option<RefreshTokenRow>, sqlx::Error> {
+    pub async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRow>> {
         let Some(row) = sqlx::query(
             "SELECT t.family_id, t.user_id, t.expires_ms, t.used_ms, f.revoked_ms
              FROM tokens t JOIN token_families f ON f.id = t.family_id
@@ -100,41 +323,16 @@ impl SqliteStore {
         }))
     }
 
-    /// Mark a refresh token used. `false` if it already was: a concurrent replay lost the race
-    /// and must be treated as reuse.
-    pub async fn spend_refresh_token(
-        &self,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool, sqlx::Error> {
-        let _write = self.write().await;
-        let done = sqlx::query(
-            "UPDATE tokens SET used_ms = ?2
-             WHERE token_hash = ?1 AND kind = 'refresh' AND used_ms IS NULL",
-        )
-        .bind(token_hash)
-        .bind(to_ms(now))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// End a session: every token of the family stops working (access tokens included, see
-    /// [`SqliteStore::access_token_user`]). Revoking twice keeps the first time.
-    pub async fn revoke_family(
-        &self,
-        family_id: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), sqlx::Error> {
-        let _write = self.write().await;
-        sqlx::query(
-            "UPDATE token_families SET revoked_ms = ?2 WHERE id = ?1 AND revoked_ms IS NULL",
-        )
-        .bind(family_id)
-        .bind(to_ms(now))
-        .execute(&self.pool)
-        .await
-        .map(|_| ())
+    /// End a session: every token of the family stops working (access tokens included).
+    /// Revoking twice keeps the first time.
+    pub async fn revoke_family(&self, family_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        let family_id = family_id.to_owned();
+        let done = self
+            .writer
+            .run(move |work| revoke(work.conn, &family_id, now))
+            .await;
+        self.auth_cache.invalidate();
+        done
     }
 
     /// Revoke the family of whichever token has this hash (sign-out with an access token).
@@ -142,40 +340,68 @@ impl SqliteStore {
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
-    ) -> Result<(), sqlx::Error> {
-        let _write = self.write().await;
-        sqlx::query(
-            "UPDATE token_families SET revoked_ms = ?2
-             WHERE revoked_ms IS NULL AND id = (SELECT family_id FROM tokens WHERE token_hash = ?1)",
-        )
-        .bind(token_hash)
-        .bind(to_ms(now))
-        .execute(&self.pool)
-        .await
-        .map(|_| ())
+    ) -> StoreResult<()> {
+        let token_hash = token_hash.to_owned();
+        let done = self
+            .writer
+            .run(move |work| {
+                work.conn
+                    .prepare_cached(
+                        "UPDATE token_families SET revoked_ms = ?2
+                         WHERE revoked_ms IS NULL
+                           AND id = (SELECT family_id FROM tokens WHERE token_hash = ?1)",
+                    )?
+                    .execute(params![token_hash, to_ms(now)])?;
+                Ok(())
+            })
+            .await;
+        self.auth_cache.invalidate();
+        done
     }
 
     /// Forget tokens that expired before `before`, and sessions (older than that) left with no
-    /// token. A spent
-    /// refresh token is kept until it expires, so its reuse is still caught until then.
-    pub async fn prune_tokens(&self, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
-        let _write = self.write().await;
-        let mut tx = self.begin_write().await?;
-        let tokens = sqlx::query("DELETE FROM tokens WHERE expires_ms < ?1")
-            .bind(to_ms(before))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        // Only families older than the cutoff: a sign-in creates its family a moment before
-        // its tokens, and must not lose it to a sweep in between.
-        sqlx::query(
-            "DELETE FROM token_families
-             WHERE created_ms < ?1 AND id NOT IN (SELECT family_id FROM tokens)",
-        )
-        .bind(to_ms(before))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(tokens)
+    /// token. A spent refresh token is kept until it expires, so its reuse is still caught
+    /// until then.
+    pub async fn prune_tokens(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let pruned = self
+            .writer
+            .run(move |work| {
+                let tokens = work
+                    .conn
+                    .prepare_cached("DELETE FROM tokens WHERE expires_ms < ?1")?
+                    .execute([to_ms(before)])?;
+                // Only families older than the cutoff: a sign-in creates its family a moment
+                // before its tokens, and must not lose it to a sweep in between.
+                work.conn
+                    .prepare_cached(
+                        "DELETE FROM token_families
+                         WHERE created_ms < ?1 AND id NOT IN (SELECT family_id FROM tokens)",
+                    )?
+                    .execute([to_ms(before)])?;
+                Ok(tokens as u64)
+            })
+            .await;
+        self.auth_cache.invalidate();
+        pruned
+    }
+
+    /// Make every access token (and with `refresh_too` every refresh token) expired now: for
+    /// tests of how clients recover, without writing SQL into the schema.
+    #[doc(hidden)]
+    pub async fn expire_every_token(&self, refresh_too: bool) -> StoreResult<()> {
+        let done = self
+            .writer
+            .run(move |work| {
+                let sql = if refresh_too {
+                    "UPDATE tokens SET expires_ms = 0"
+                } else {
+                    "UPDATE tokens SET expires_ms = 0 WHERE kind = 'access'"
+                };
+                work.conn.execute(sql, [])?;
+                Ok(())
+            })
+            .await;
+        self.auth_cache.invalidate();
+        done
     }
 }

@@ -5,12 +5,13 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use espresso_core::protocol::{BoothCode, Event};
+use espresso_core::protocol::{BoothCode, Event, EventType};
 use rand::Rng;
-use sqlx::{Row, SqliteConnection};
+use rusqlite::params;
+use sqlx::Row;
 
-use super::{SqliteStore, events, from_ms, shops::load_shop, to_ms};
-use crate::error::ApiResult;
+use super::memory::CodeRow;
+use super::{SqliteStore, StoreError, StoreResult, to_ms};
 use crate::workflow::CodeCheck;
 
 /// How long a code stays redeemable after its window ended.
@@ -28,167 +29,109 @@ fn new_code() -> String {
 }
 
 impl SqliteStore {
-    fn booth_code(
-        &self,
-        shop: &str,
-        code: String,
-        issued: i64,
-        expires: i64,
-        remaining: i64,
-    ) -> BoothCode {
-        BoothCode {
-            order_url: format!("{}/order?shop={shop}&code={code}", self.public_url),
-            code,
-            issued_at: from_ms(issued),
-            expires_at: from_ms(expires),
-            remaining: u32::try_from(remaining.max(0)).unwrap_or(0),
-        }
-    }
-
     /// The shop's current code, issuing a new one (and logging `code.rotated`) if the last one's
-    /// window has ended.
-    pub async fn current_code(&self, shop: &str, now: DateTime<Utc>) -> ApiResult<BoothCode> {
+    /// window has ended. What it answers is committed (and so durable) before it is shown.
+    pub async fn current_code(&self, shop: &str, now: DateTime<Utc>) -> StoreResult<BoothCode> {
         if let Some(code) = self.latest_code(shop, now).await? {
             return Ok(code);
         }
-        let _write = self.write().await;
-        let mut tx = self.begin_write().await?;
-        // Someone may have rotated while we waited for the lock.
-        if let Some(code) = latest_valid(self, &mut tx, shop, now).await? {
-            return Ok(code);
-        }
-        let shop_state = load_shop(&mut tx, shop).await?;
-        let limits = shop_state.limits;
-        let issued = to_ms(now);
-        let expires = issued + i64::from(limits.code_rotation_s) * 1000;
-        let code = new_code();
-        sqlx::query(
-            "INSERT INTO booth_codes (shop, code, issued_ms, expires_ms, remaining) VALUES (?1, ?2, ?3, ?4, ?5)",
+        let shop = shop.to_owned();
+        let public_url = self.public_url.clone();
+        self.writer
+            .run(move |work| {
+                let state = work
+                    .memory
+                    .shop(work.conn, &shop)?
+                    .ok_or_else(|| StoreError::not_found(format!("no shop {shop:?}")))?;
+                // Someone may have rotated while this job waited its turn.
+                if let Some(row) = state.current_code(now) {
+                    return Ok(row.booth_code(&public_url, &shop));
+                }
+                let limits = state.shop.limits;
+                let issued = to_ms(now);
+                let row = CodeRow {
+                    code: new_code(),
+                    issued_ms: issued,
+                    expires_ms: issued + i64::from(limits.code_rotation_s) * 1000,
+                    remaining: i64::from(limits.drinks_per_code),
+                };
+                let db = StoreError::from;
+                work.conn
+                    .prepare_cached(
+                        "INSERT INTO booth_codes (shop, code, issued_ms, expires_ms, remaining)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )
+                    .map_err(db)?
+                    .execute(params![
+                        shop,
+                        row.code,
+                        row.issued_ms,
+                        row.expires_ms,
+                        row.remaining
+                    ])
+                    .map_err(db)?;
+                // Codes past their grace are of no use to anyone.
+                let cutoff = issued - i64::try_from(CODE_GRACE.as_millis()).unwrap_or(0);
+                work.conn
+                    .prepare_cached("DELETE FROM booth_codes WHERE shop = ?1 AND expires_ms < ?2")
+                    .map_err(db)?
+                    .execute(params![shop, cutoff])
+                    .map_err(db)?;
+                let booth = row.booth_code(&public_url, &shop);
+                work.append(
+                    Event::code(EventType::CodeRotated, &shop, booth.clone(), now),
+                    None,
+                )?;
+                if let Some(state) = work.memory.shop(work.conn, &shop)? {
+                    state.rotated(row, cutoff);
+                }
+                Ok(booth)
+            })
+            .await
+    }
+
+    /// The newest code of the shop if its window has not ended (from the read pool).
+    async fn latest_code(&self, shop: &str, now: DateTime<Utc>) -> StoreResult<Option<BoothCode>> {
+        let row = sqlx::query(
+            "SELECT code, issued_ms, expires_ms, remaining FROM booth_codes
+             WHERE shop = ?1 ORDER BY issued_ms DESC LIMIT 1",
         )
         .bind(shop)
-        .bind(&code)
-        .bind(issued)
-        .bind(expires)
-        .bind(i64::from(limits.drinks_per_code))
-        .execute(&mut *tx)
-        .await?;
-        // Codes past their grace are of no use to anyone.
-        sqlx::query("DELETE FROM booth_codes WHERE shop = ?1 AND expires_ms < ?2")
-            .bind(shop)
-            .bind(issued - i64::try_from(CODE_GRACE.as_millis()).unwrap_or(0))
-            .execute(&mut *tx)
-            .await?;
-        let booth = self.booth_code(
-            shop,
-            code,
-            issued,
-            expires,
-            i64::from(limits.drinks_per_code),
-        );
-        let committed = events::append(
-            &mut tx,
-            Event::code(
-                espresso_core::protocol::EventType::CodeRotated,
-                shop,
-                booth.clone(),
-                now,
-            ),
-            None,
-        )
-        .await?;
-        tx.commit().await?;
-        self.publish(vec![committed]);
-        Ok(booth)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::from)?;
+        let Some(row) = row else { return Ok(None) };
+        let row = CodeRow {
+            code: row.try_get("code").map_err(StoreError::from)?,
+            issued_ms: row.try_get("issued_ms").map_err(StoreError::from)?,
+            expires_ms: row.try_get("expires_ms").map_err(StoreError::from)?,
+            remaining: row.try_get("remaining").map_err(StoreError::from)?,
+        };
+        if row.expires_ms <= to_ms(now) {
+            return Ok(None);
+        }
+        Ok(Some(row.booth_code(&self.public_url, shop)))
     }
 
-    async fn latest_code(&self, shop: &str, now: DateTime<Utc>) -> ApiResult<Option<BoothCode>> {
-        let mut conn = self.pool.acquire().await?;
-        latest_valid(self, &mut conn, shop, now).await
+    /// What a scanned code is worth now, as the writer sees it.
+    pub async fn check_code(
+        &self,
+        shop: &str,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<CodeCheck> {
+        let shop = shop.to_owned();
+        let code = code.to_owned();
+        self.writer
+            .run(move |work| {
+                let state = work
+                    .memory
+                    .shop(work.conn, &shop)?
+                    .ok_or_else(|| StoreError::not_found(format!("no shop {shop:?}")))?;
+                Ok(state.check_code(&code, now))
+            })
+            .await
     }
-}
-
-/// The newest code of the shop if its window has not ended.
-async fn latest_valid(
-    store: &SqliteStore,
-    conn: &mut SqliteConnection,
-    shop: &str,
-    now: DateTime<Utc>,
-) -> ApiResult<Option<BoothCode>> {
-    let row = sqlx::query(
-        "SELECT code, issued_ms, expires_ms, remaining FROM booth_codes
-         WHERE shop = ?1 ORDER BY issued_ms DESC LIMIT 1",
-    )
-    .bind(shop)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let expires: i64 = row.try_get("expires_ms")?;
-    if expires <= to_ms(now) {
-        return Ok(None);
-    }
-    Ok(Some(store.booth_code(
-        shop,
-        row.try_get("code")?,
-        row.try_get("issued_ms")?,
-        expires,
-        row.try_get("remaining")?,
-    )))
-}
-
-/// What a scanned code is worth now (inside the start's transaction).
-pub(super) async fn check(
-    conn: &mut SqliteConnection,
-    shop: &str,
-    code: &str,
-    now: DateTime<Utc>,
-) -> Result<CodeCheck, sqlx::Error> {
-    let row =
-        sqlx::query("SELECT expires_ms, remaining FROM booth_codes WHERE shop = ?1 AND code = ?2")
-            .bind(shop)
-            .bind(code)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let Some(row) = row else {
-        return Ok(CodeCheck::Invalid);
-    };
-    let expires: i64 = row.try_get("expires_ms")?;
-    let remaining: i64 = row.try_get("remaining")?;
-    let grace = i64::try_from(CODE_GRACE.as_millis()).unwrap_or(0);
-    Ok(if to_ms(now) >= expires + grace {
-        CodeCheck::Expired
-    } else if remaining <= 0 {
-        CodeCheck::Exhausted
-    } else {
-        CodeCheck::Valid
-    })
-}
-
-/// Use one order of the code (the start was accepted); returns the code after, for `code.redeemed`.
-pub(super) async fn redeem(
-    store: &SqliteStore,
-    conn: &mut SqliteConnection,
-    shop: &str,
-    code: &str,
-) -> Result<Option<BoothCode>, sqlx::Error> {
-    let row = sqlx::query(
-        "UPDATE booth_codes SET remaining = remaining - 1
-         WHERE shop = ?1 AND code = ?2 AND remaining > 0
-         RETURNING issued_ms, expires_ms, remaining",
-    )
-    .bind(shop)
-    .bind(code)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.map(|row| {
-        Ok(store.booth_code(
-            shop,
-            code.to_owned(),
-            row.try_get("issued_ms")?,
-            row.try_get("expires_ms")?,
-            row.try_get("remaining")?,
-        ))
-    })
-    .transpose()
 }
 
 #[cfg(test)]
@@ -204,8 +147,7 @@ mod tests {
     }
 
     async fn check_at(store: &SqliteStore, code: &str, at: DateTime<Utc>) -> CodeCheck {
-        let mut conn = store.pool().acquire().await.unwrap();
-        check(&mut conn, "main", code, at).await.unwrap()
+        store.check_code("main", code, at).await.unwrap()
     }
 
     #[tokio::test]

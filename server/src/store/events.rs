@@ -1,11 +1,10 @@
-//! The event log: append (inside a writing transaction) and read back (replay, journeys).
-
-use std::sync::Arc;
+//! The event log, read back (replay, journeys). Events are appended by the writer
+//! ([`super::writer::Work::append`]).
 
 use espresso_core::protocol::{Event, JourneyStep};
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 
-use super::{Committed, SqliteStore, to_ms};
+use super::{SqliteStore, StoreResult};
 
 /// One stored event with who may see it.
 #[derive(Debug, Clone)]
@@ -15,45 +14,9 @@ pub struct EventRow {
     pub event: Event,
 }
 
-/// Append `event` with the shop's next `seq`; returns what to publish after the commit.
-pub(crate) async fn append(
-    tx: &mut SqliteConnection,
-    event: Event,
-    customer_id: Option<&str>,
-) -> Result<Committed, sqlx::Error> {
-    let seq: i64 = sqlx::query_scalar(
-        "INSERT INTO shop_heads (shop, seq) VALUES (?1, 1)
-         ON CONFLICT (shop) DO UPDATE SET seq = shop_heads.seq + 1
-         RETURNING seq",
-    )
-    .bind(&event.shop)
-    .fetch_one(&mut *tx)
-    .await?;
-    let body = serde_json::to_string(&event).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    sqlx::query(
-        "INSERT INTO events (shop, seq, type, at_ms, order_id, customer_id, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )
-    .bind(&event.shop)
-    .bind(seq)
-    .bind(event.kind.as_str())
-    .bind(to_ms(event.at))
-    .bind(event.order.as_ref().map(|o| o.id.as_str()))
-    .bind(customer_id)
-    .bind(body)
-    .execute(&mut *tx)
-    .await?;
-    Ok(Committed {
-        shop: event.shop.clone(),
-        seq: u64::try_from(seq).unwrap_or_default(),
-        customer_id: customer_id.map(str::to_owned),
-        event: Arc::new(event),
-    })
-}
-
 impl SqliteStore {
     /// The newest `seq` of the shop (0 before any event).
-    pub async fn head(&self, shop: &str) -> Result<u64, sqlx::Error> {
+    pub async fn head(&self, shop: &str) -> StoreResult<u64> {
         let seq: Option<i64> = sqlx::query_scalar("SELECT seq FROM shop_heads WHERE shop = ?1")
             .bind(shop)
             .fetch_optional(&self.pool)
@@ -63,7 +26,7 @@ impl SqliteStore {
 
     /// The oldest `seq` still in the log (None: the log is empty). A client whose `since` is
     /// older than this minus one missed events that are gone: it must reset.
-    pub async fn oldest_seq(&self, shop: &str) -> Result<Option<u64>, sqlx::Error> {
+    pub async fn oldest_seq(&self, shop: &str) -> StoreResult<Option<u64>> {
         let seq: Option<i64> = sqlx::query_scalar("SELECT MIN(seq) FROM events WHERE shop = ?1")
             .bind(shop)
             .fetch_one(&self.pool)
@@ -77,7 +40,7 @@ impl SqliteStore {
         shop: &str,
         since: u64,
         limit: u32,
-    ) -> Result<Vec<EventRow>, sqlx::Error> {
+    ) -> StoreResult<Vec<EventRow>> {
         let rows = sqlx::query(
             "SELECT seq, customer_id, body FROM events
              WHERE shop = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
@@ -87,18 +50,19 @@ impl SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(read_row).collect()
+        Ok(rows.iter().map(read_row).collect::<Result<_, _>>()?)
     }
 
     /// The order's journey: every event about it, in order.
-    pub async fn journey(&self, order_id: &str) -> Result<Vec<JourneyStep>, sqlx::Error> {
+    pub async fn journey(&self, order_id: &str) -> StoreResult<Vec<JourneyStep>> {
         let rows = sqlx::query(
             "SELECT seq, customer_id, body FROM events WHERE order_id = ?1 ORDER BY seq",
         )
         .bind(order_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
+        Ok(rows
+            .iter()
             .map(|row| {
                 let row = read_row(row)?;
                 Ok(JourneyStep {
@@ -107,7 +71,7 @@ impl SqliteStore {
                     at: row.event.at,
                 })
             })
-            .collect()
+            .collect::<Result<_, sqlx::Error>>()?)
     }
 }
 

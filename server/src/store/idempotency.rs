@@ -1,12 +1,151 @@
 //! Remembered answers of requests sent with an `Idempotency-Key`.
+//!
+//! A command that changes an order or a shop remembers its answer in the same transaction as
+//! the change ([`remember`] inside the writer's job), and a retry finds it there before running
+//! again ([`replay`]): a crash can never leave a change without its answer, or the reverse.
 
 use chrono::{DateTime, Duration, Utc};
+use espresso_core::protocol::ErrorCode;
+use rusqlite::{Connection, OptionalExtension, params};
 use sqlx::Row;
 
+use super::error::{StoreError, StoreResult};
 use super::{SqliteStore, to_ms};
+
+/// What a request with an `Idempotency-Key` asks storage to remember with its answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remember {
+    /// The caller and the route.
+    pub scope: String,
+    pub key: String,
+    /// A hash of the request's body: the same key with another body is refused.
+    pub request_hash: String,
+    /// The status the route answers with when the command succeeds.
+    pub status: u16,
+}
+
+/// An answer given before to the same key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAnswer {
+    pub status: u16,
+    pub body: String,
+}
+
+/// What a command with an `Idempotency-Key` answers: done now, or the first answer again.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer<T> {
+    Done(T),
+    Replayed(StoredAnswer),
+}
+
+impl<T> Answer<T> {
+    /// The value of a command that ran now (`None`: a replay).
+    pub fn done(self) -> Option<T> {
+        match self {
+            Self::Done(value) => Some(value),
+            Self::Replayed(_) => None,
+        }
+    }
+}
 
 /// Keys are kept at least this long (API.md: ≥ 24 h).
 pub const KEY_TTL: Duration = Duration::hours(25);
+
+/// Where a remembered answer's body is.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Answered<'a> {
+    /// The answer is the order or the shop that this event of the command carries.
+    Event { shop: &'a str, seq: u64 },
+    /// The answer itself.
+    Body(&'a str),
+}
+
+/// The answer already given to `remember`'s key, if any (inside the writer's transaction).
+/// The same key with another body is refused with 422 `idempotency_key_reused`.
+pub(super) fn replay(conn: &Connection, remember: &Remember) -> StoreResult<Option<StoredAnswer>> {
+    let stored = conn
+        .prepare_cached(
+            "SELECT request_hash, status, body, shop, seq FROM idempotency_keys
+             WHERE scope = ?1 AND key = ?2",
+        )?
+        .query_row(params![remember.scope, remember.key], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, Option<String>>(3)?,
+                row.get::<_, Option<i64>>(4)?,
+            ))
+        })
+        .optional()?;
+    let Some((hash, status, body, shop, seq)) = stored else {
+        return Ok(None);
+    };
+    if hash != remember.request_hash {
+        return Err(StoreError::refused(
+            ErrorCode::IdempotencyKeyReused,
+            "this Idempotency-Key was used for a request with another body",
+        ));
+    }
+    let body = match (shop, seq) {
+        (Some(shop), Some(seq)) => answer_in_event(conn, &shop, u64::try_from(seq).unwrap_or(0))?,
+        _ => body,
+    };
+    Ok(Some(StoredAnswer {
+        status: u16::try_from(status).unwrap_or(200),
+        body,
+    }))
+}
+
+/// The order (or the shop) that event `seq` of `shop` carries, as the command answered it.
+fn answer_in_event(conn: &Connection, shop: &str, seq: u64) -> StoreResult<String> {
+    let body: String = conn
+        .prepare_cached("SELECT body FROM events WHERE shop = ?1 AND seq = ?2")?
+        .query_row(
+            params![shop, i64::try_from(seq).unwrap_or(i64::MAX)],
+            |row| row.get(0),
+        )?;
+    let event: espresso_core::protocol::Event = serde_json::from_str(&body)?;
+    if let Some(order) = &event.order {
+        Ok(serde_json::to_string(order)?)
+    } else if let Some(shop) = &event.shop_state {
+        Ok(serde_json::to_string(shop)?)
+    } else {
+        Err(StoreError::corrupt(format!(
+            "event {seq} carries no answer to replay"
+        )))
+    }
+}
+
+/// Remember the answer to `remember`'s key (inside the job that made the change).
+pub(super) fn remember(
+    conn: &Connection,
+    remember: &Remember,
+    answered: Answered<'_>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let (body, shop, seq) = match answered {
+        Answered::Event { shop, seq } => {
+            ("", Some(shop), Some(i64::try_from(seq).unwrap_or(i64::MAX)))
+        }
+        Answered::Body(body) => (body, None, None),
+    };
+    conn.prepare_cached(
+        "INSERT INTO idempotency_keys (scope, key, request_hash, status, body, created_ms, shop, seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (scope, key) DO NOTHING",
+    )?
+    .execute(params![
+        remember.scope,
+        remember.key,
+        remember.request_hash,
+        i64::from(remember.status),
+        body,
+        to_ms(now),
+        shop,
+        seq
+    ])?;
+    Ok(())
+}
 
 impl SqliteStore {
     /// The remembered (request hash, status, body) of `key` in `scope`.
@@ -14,7 +153,7 @@ impl SqliteStore {
         &self,
         scope: &str,
         key: &str,
-    ) -> Result<Option<(String, u16, String)>, sqlx::Error> {
+    ) -> StoreResult<Option<(String, u16, String)>> {
         let row = sqlx::query(
             "SELECT request_hash, status, body FROM idempotency_keys WHERE scope = ?1 AND key = ?2",
         )
@@ -32,6 +171,7 @@ impl SqliteStore {
         .transpose()
     }
 
+    /// Remember an answer on its own (routes whose change is not a writer job of its own).
     pub async fn remember_answer(
         &self,
         scope: &str,
@@ -40,30 +180,29 @@ impl SqliteStore {
         status: u16,
         body: &str,
         now: DateTime<Utc>,
-    ) -> Result<(), sqlx::Error> {
-        let _write = self.write().await;
-        sqlx::query(
-            "INSERT INTO idempotency_keys (scope, key, request_hash, status, body, created_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (scope, key) DO NOTHING",
-        )
-        .bind(scope)
-        .bind(key)
-        .bind(request_hash)
-        .bind(i64::from(status))
-        .bind(body)
-        .bind(to_ms(now))
-        .execute(&self.pool)
-        .await
-        .map(|_| ())
+    ) -> StoreResult<()> {
+        let record = Remember {
+            scope: scope.to_owned(),
+            key: key.to_owned(),
+            request_hash: request_hash.to_owned(),
+            status,
+        };
+        let body = body.to_owned();
+        self.writer
+            .run(move |work| remember(work.conn, &record, Answered::Body(&body), now))
+            .await
     }
 
     /// Forget keys older than [`KEY_TTL`].
-    pub async fn prune_idempotency(&self, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
-        let _write = self.write().await;
-        sqlx::query("DELETE FROM idempotency_keys WHERE created_ms < ?1")
-            .bind(to_ms(now - KEY_TTL))
-            .execute(&self.pool)
+    pub async fn prune_idempotency(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        self.writer
+            .run(move |work| {
+                let n = work
+                    .conn
+                    .prepare_cached("DELETE FROM idempotency_keys WHERE created_ms < ?1")?
+                    .execute([to_ms(now - KEY_TTL)])?;
+                Ok(n as u64)
+            })
             .await
-            .map(|r| r.rows_affected())
     }
 }

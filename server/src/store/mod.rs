@@ -1,26 +1,29 @@
 //! Storage: the one place that reads and writes the database (SQLite, one file).
 //!
-//! Every change is one transaction that also appends its events to the log with the shop's next
-//! gap-free `seq`. Writes are serialised by [`SqliteStore::write`] (SQLite has one writer anyway), so
-//! events leave through [`Storage::tail`] in `seq` order right after their commit; the live hub
-//! tails that. SQL stays portable (INTEGER times in ms, TEXT JSON), so a PostgreSQL store can
-//! follow without touching the workflow.
-//!
-//! WAL mode with `synchronous=NORMAL` and group commit ([`durability`]): a command is
-//! acknowledged to a client, and its events reach the live hub, only once a sync of the WAL that
-//! started after its commit is done, so an acknowledged command survives kill -9 and power loss.
+//! Writes go through the one writer ([`writer`]): a thread that owns the write connection and
+//! each shop's state in memory ([`memory`]), runs whatever commands are waiting as one
+//! transaction (a savepoint each) and makes them durable with the batch's one commit (WAL,
+//! `synchronous=FULL`). Every change also appends its events to the shop's log with the next
+//! gap-free `seq`; they leave through [`Storage::tail`] in `seq` order once durable, and a
+//! command is answered only then. Reads go to a pool of read connections and never wait for the
+//! writer. SQL stays portable (INTEGER times in ms, TEXT JSON), so a PostgreSQL store can
+//! implement the same [`Storage`] seam.
 
 mod auth;
 mod codes;
-pub mod durability;
+mod error;
 mod events;
-mod idempotency;
+pub mod idempotency;
+pub mod memory;
 mod orders;
 mod shops;
 pub mod sign_in;
 mod stats;
 mod storage;
+#[cfg(test)]
+mod tests;
 mod users;
+pub mod writer;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -33,12 +36,16 @@ use rand::Rng;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use tokio::sync::{Mutex, MutexGuard, broadcast};
+use tokio::sync::broadcast;
 
+pub use auth::{AuthCache, NewPair, RefreshTokenRow, Rotation};
 pub use codes::CODE_GRACE;
+pub use error::{StoreError, StoreResult};
 pub use events::EventRow;
+pub use idempotency::{Answer, Remember, StoredAnswer};
 pub use orders::OrderCommand;
-pub use storage::{DueDeadline, RateVerdict, ShopChange, Storage};
+pub use shops::ShopChange;
+pub use storage::{DueDeadline, Storage};
 pub use users::UserRecord;
 
 /// What the rest of the server holds: storage behind the [`Storage`] trait.
@@ -47,7 +54,7 @@ pub type Store = dyn Storage;
 pub type SharedStore = std::sync::Arc<dyn Storage>;
 
 /// How many committed events the tail buffers for a slow reader before it lags.
-const TAIL_CAPACITY: usize = 4096;
+const TAIL_CAPACITY: usize = 16384;
 
 /// One event as committed: what the live hub fans out.
 #[derive(Debug, Clone)]
@@ -61,10 +68,14 @@ pub struct Committed {
 
 #[derive(Clone)]
 pub struct SqliteStore {
+    /// Read connections (WAL readers see every committed batch).
     pool: SqlitePool,
-    write: Arc<Mutex<()>>,
-    durability: durability::Durability,
+    writer: writer::Writer,
+    tail: broadcast::Sender<Committed>,
+    auth_cache: Arc<AuthCache>,
     public_url: Arc<str>,
+    /// A throwaway database's folder (`sqlite::memory:`), removed with the last handle.
+    _scratch: Option<Arc<tempfile::TempDir>>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -74,13 +85,17 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl SqliteStore {
-    /// Open (creating if needed) the database named by `url` (`sqlite://PATH` or
-    /// `sqlite::memory:`), apply migrations and make sure shop `main` exists.
-    /// `public_url` is where phones reach the server (booth codes' `order_url`).
+    /// Open (creating if needed) the database named by `url` (`sqlite://PATH`, or
+    /// `sqlite::memory:` for a throwaway one in a temporary folder), apply migrations, start the
+    /// writer and make sure shop `main` exists. `public_url` is where phones reach the server
+    /// (booth codes' `order_url`).
     pub async fn open(url: &str, public_url: &str) -> anyhow::Result<Self> {
-        let mut file = None;
-        let options = if url == "sqlite::memory:" {
-            SqliteConnectOptions::from_str(url)?
+        let (path, durable, scratch) = if url == "sqlite::memory:" {
+            let dir = tempfile::Builder::new()
+                .prefix("espresso-db-")
+                .tempdir()
+                .context("cannot create a folder for a throwaway database")?;
+            (dir.path().join("espresso.db"), false, Some(Arc::new(dir)))
         } else {
             let path = url
                 .strip_prefix("sqlite://")
@@ -95,21 +110,18 @@ impl SqliteStore {
                     format!("cannot create the database folder {}", parent.display())
                 })?;
             }
-            file = Some(std::path::PathBuf::from(path));
-            SqliteConnectOptions::new()
-                .filename(path)
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
+            (std::path::PathBuf::from(path), true, None)
         };
-        let options = options
-            // Commits do not wait for the disk; `Durability::wait` does, for a whole batch.
+        let options = SqliteConnectOptions::from_str("sqlite:")?
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // These connections only read (and migrate, before the writer starts).
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
-        // An in-memory database exists once per connection: keep exactly one.
-        let max = if url == "sqlite::memory:" { 1 } else { 8 };
         let pool = SqlitePoolOptions::new()
-            .max_connections(max)
+            .max_connections(8)
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open the database {url}"))?;
@@ -118,13 +130,24 @@ impl SqliteStore {
             .await
             .context("cannot migrate the database")?;
         let (tail, _) = broadcast::channel(TAIL_CAPACITY);
+        let writer = writer::Writer::start(
+            &writer::WriterDatabase { path, durable },
+            tail.clone(),
+            memory::Memory::default(),
+        )
+        .context("cannot start the database writer")?;
         let store = Self {
             pool,
-            write: Arc::new(Mutex::new(())),
-            durability: durability::Durability::new(file, tail),
+            writer,
+            tail,
+            auth_cache: Arc::new(AuthCache::default()),
             public_url: public_url.trim_end_matches('/').into(),
+            _scratch: scratch,
         };
-        store.ensure_main_shop().await?;
+        store
+            .ensure_main_shop()
+            .await
+            .context("cannot create shop main")?;
         Ok(store)
     }
 
@@ -138,48 +161,26 @@ impl SqliteStore {
 
     /// Committed events, in `seq` order per shop, from now on (each once it is durable).
     pub fn tail(&self) -> broadcast::Receiver<Committed> {
-        self.durability.subscribe()
+        self.tail.subscribe()
     }
 
-    /// Return once every command committed before this call is on disk (group commit).
-    pub async fn durable(&self) -> std::io::Result<()> {
-        self.durability.wait().await
+    /// What the writer has done (commits, jobs, failed batches).
+    pub fn writer_stats(&self) -> &writer::WriterStats {
+        self.writer.stats()
     }
 
-    /// How many WAL syncs have run since the store opened (each covers a batch of commits).
+    /// How many commits (each one sync of the WAL, covering a batch) since the store opened.
     pub fn syncs(&self) -> u64 {
-        self.durability.syncs()
-    }
-
-    /// Take the write lock: one writing transaction at a time, events published in order. Every
-    /// write takes it, including single statements: SQLite has one writer, and a connection that
-    /// finds the database locked sleeps in its busy handler (milliseconds at a time), which under
-    /// load costs far more than waiting here in line.
-    pub(crate) async fn write(&self) -> MutexGuard<'_, ()> {
-        self.write.lock().await
-    }
-
-    /// A writing transaction. `BEGIN IMMEDIATE` takes SQLite's write lock up front (waiting
-    /// under `busy_timeout`), so a transaction that reads and then writes can never be refused
-    /// for a write that another connection committed in between (SQLITE_BUSY_SNAPSHOT).
-    pub(crate) async fn begin_write(
-        &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
-    }
-
-    /// Publish committed events (call while still holding the write lock): they reach the live
-    /// hub, in this order, once the sync that covers them is done.
-    pub(crate) fn publish(&self, committed: Vec<Committed>) {
-        self.durability.publish(committed);
+        self.writer
+            .stats()
+            .commits
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Is the database answering? (`/readyz`)
-    pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
+    pub async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 
     pub async fn close(&self) {
@@ -201,12 +202,43 @@ pub fn business_day(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d").to_string()
 }
 
-/// A random opaque id (`prefix_` + 20 base-32 characters, ~100 bits).
+/// A new opaque id: `prefix_`, 9 characters of the time (ms) then 16 random ones (80 bits), in an
+/// alphabet in ASCII order. Ids made later sort later, so the rows and index entries of recent
+/// orders, sessions and users sit together in a few database pages (a command dirties those, not
+/// a random page per index), and nobody can guess one.
 pub fn new_id(prefix: &str) -> String {
-    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    new_id_at(
+        prefix,
+        u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0),
+    )
+}
+
+fn new_id_at(prefix: &str, ms: u64) -> String {
+    const ALPHABET: &[u8] = b"23456789abcdefghijkmnpqrstuvwxyz";
+    let mut id = String::with_capacity(prefix.len() + 26);
+    id.push_str(prefix);
+    id.push('_');
+    for shift in (0..9).rev() {
+        id.push(ALPHABET[((ms >> (shift * 5)) & 31) as usize] as char);
+    }
     let mut rng = rand::rng();
-    let tail: String = (0..20)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect();
-    format!("{prefix}_{tail}")
+    id.extend((0..16).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char));
+    id
+}
+
+#[cfg(test)]
+mod id_tests {
+    #[test]
+    fn ids_made_later_sort_later_and_do_not_repeat() {
+        let now = 1_795_000_000_000;
+        for later in [now + 1, now + 31, now + 1_000, now + 86_400_000] {
+            let (first, second) = (super::new_id_at("ord", now), super::new_id_at("ord", later));
+            assert!(first < second, "{first} then {second}");
+        }
+        let first = super::new_id("ord");
+        assert_eq!(first.len(), "ord_".len() + 25);
+        let many: std::collections::HashSet<String> =
+            (0..10_000).map(|_| super::new_id("ord")).collect();
+        assert_eq!(many.len(), 10_000);
+    }
 }

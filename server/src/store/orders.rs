@@ -1,94 +1,212 @@
-//! Orders: each command is one transaction that gathers the facts, lets the workflow decide,
-//! stores the order, its deadline row and its events, then publishes the events.
+//! Orders: each command is a job of the writer ([`super::writer`]) that decides against the
+//! shop's state in memory ([`super::memory`]), writes the order row, its deadline row (only
+//! when the deadline moved), its events and — when the caller sent an `Idempotency-Key` — the
+//! answer, all in one savepoint of the batch's transaction. Reads go to the read pool.
 
 use chrono::{DateTime, Utc};
 use espresso_core::protocol::{
-    CustomerRef, DrinkChoice, ErrorCode, Event, EventType, Order, OrderState, Shop,
+    CustomerRef, DrinkChoice, Event, EventType, Order, OrderState, TimeoutStage,
 };
-use sqlx::{Row, SqliteConnection};
+use rusqlite::{OptionalExtension, params};
+use sqlx::Row;
 
-use super::{
-    Committed, SqliteStore, business_day, codes, events, from_ms, shops::load_shop, to_ms,
-};
-use crate::error::{ApiError, ApiResult};
+use super::idempotency::{self, Answer, Remember};
+use super::writer::Work;
+use super::{SqliteStore, StoreError, StoreResult, business_day, from_ms, to_ms};
 use crate::workflow::{self, Admission, Command, Context, OrderEvent};
 
 /// A command on an existing order (starting one is [`Storage::start_order`]).
 pub type OrderCommand = Command;
 
-/// The facts of the order's shop, read inside the transaction.
-struct Facts {
-    shop: Shop,
-    next_number: u32,
-    day: String,
+fn stage_name(stage: TimeoutStage) -> &'static str {
+    match stage {
+        TimeoutStage::Customer => "customer",
+        TimeoutStage::Barista => "barista",
+    }
 }
 
-async fn facts(conn: &mut SqliteConnection, shop_id: &str, now: DateTime<Utc>) -> ApiResult<Facts> {
-    let shop = load_shop(conn, shop_id).await?;
-    let day = business_day(now);
-    let last: Option<i64> = sqlx::query_scalar(
-        "SELECT last_number FROM order_numbers WHERE shop = ?1 AND business_day = ?2",
-    )
-    .bind(shop_id)
-    .bind(&day)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let next_number = u32::try_from(last.unwrap_or(0) + 1).unwrap_or(u32::MAX);
-    Ok(Facts {
-        shop,
-        next_number,
-        day,
-    })
+fn no_shop(id: &str) -> StoreError {
+    StoreError::not_found(format!("no shop {id:?}"))
 }
 
-async fn load_order(conn: &mut SqliteConnection, shop: &str, id: &str) -> ApiResult<Option<Order>> {
-    let body: Option<String> =
-        sqlx::query_scalar("SELECT body FROM orders WHERE id = ?1 AND shop = ?2")
-            .bind(id)
-            .bind(shop)
-            .fetch_optional(&mut *conn)
-            .await?;
+/// A closed order (not in memory), read inside the writer's transaction.
+fn stored_order(work: &Work<'_>, shop: &str, id: &str) -> StoreResult<Option<Order>> {
+    let body: Option<String> = work
+        .conn
+        .prepare_cached("SELECT body FROM orders WHERE id = ?1 AND shop = ?2")
+        .map_err(super::StoreError::from)?
+        .query_row(params![id, shop], |row| row.get(0))
+        .optional()
+        .map_err(super::StoreError::from)?;
     Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
 }
 
-async fn admission(
-    conn: &mut SqliteConnection,
-    shop: &str,
-    customer_id: &str,
-    code: &str,
-    day: &str,
-    now: DateTime<Utc>,
-) -> ApiResult<Admission> {
-    let code = codes::check(conn, shop, code, now).await?;
-    let row = sqlx::query(
-        "SELECT
-           COALESCE(SUM(CASE WHEN state IN ('awaiting_drink','queued','in_progress','ready') THEN 1 ELSE 0 END), 0) AS open,
-           COALESCE(SUM(CASE WHEN business_day = ?3 AND state NOT IN ('cancelled','timed_out') THEN 1 ELSE 0 END), 0) AS today
-         FROM orders WHERE shop = ?1 AND customer_id = ?2",
-    )
-    .bind(shop)
-    .bind(customer_id)
-    .bind(day)
-    .fetch_one(&mut *conn)
-    .await?;
-    let queue: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM orders WHERE shop = ?1 AND state IN ('queued','in_progress')",
-    )
-    .bind(shop)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(Admission {
-        code,
-        has_open_order: row.try_get::<i64, _>("open")? > 0,
-        orders_today: u32::try_from(row.try_get::<i64, _>("today")?).unwrap_or(u32::MAX),
-        queue_length: u32::try_from(queue).unwrap_or(u32::MAX),
-    })
+/// Write what `decided` did to `before`: its events, the order row, the deadline row if it
+/// moved, the day's order number if one was handed out, the served count if it was collected.
+/// Returns the order after. Memory is not touched (see [`track`]).
+fn write_decision(
+    work: &mut Work<'_>,
+    before: Option<&Order>,
+    decided: &[OrderEvent],
+) -> StoreResult<Option<(Order, u64)>> {
+    let mut order = before.cloned();
+    let mut last_seq = 0;
+    for event in decided {
+        order = workflow::apply(order, event);
+        let Some(after) = order.clone() else { continue };
+        let customer_id = after.customer.id.clone();
+        let api_event = Event::order(event.event_type(), after, event.at());
+        last_seq = work.append(api_event, Some(&customer_id))?;
+    }
+    let Some(after) = &order else {
+        return Ok(None);
+    };
+    let conn = work.conn;
+    let db = super::StoreError::from;
+    let body = serde_json::to_string(after)?;
+    if before.is_none() {
+        conn.prepare_cached(
+            "INSERT INTO orders (id, shop, customer_id, state, number, business_day, created_ms,
+                                 item_id, placed_ms, ready_ms, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )
+        .map_err(db)?
+        .execute(params![
+            after.id,
+            after.shop,
+            after.customer.id,
+            after.state.as_str(),
+            after.number.map(i64::from),
+            business_day(after.created_at),
+            to_ms(after.created_at),
+            after.drink.as_ref().map(|d| d.item_id.as_str()),
+            after.placed_at.map(to_ms),
+            after.ready_at.map(to_ms),
+            body,
+        ])
+        .map_err(db)?;
+    } else {
+        conn.prepare_cached(
+            "UPDATE orders SET state = ?2, number = ?3, item_id = ?4, placed_ms = ?5,
+                               ready_ms = ?6, body = ?7
+             WHERE id = ?1",
+        )
+        .map_err(db)?
+        .execute(params![
+            after.id,
+            after.state.as_str(),
+            after.number.map(i64::from),
+            after.drink.as_ref().map(|d| d.item_id.as_str()),
+            after.placed_at.map(to_ms),
+            after.ready_at.map(to_ms),
+            body,
+        ])
+        .map_err(db)?;
+    }
+    let placed = decided
+        .iter()
+        .any(|e| matches!(e, OrderEvent::Placed { .. }));
+    if placed && let Some(number) = after.number {
+        conn.prepare_cached(
+            "INSERT INTO order_numbers (shop, business_day, last_number) VALUES (?1, ?2, ?3)
+             ON CONFLICT (shop, business_day) DO UPDATE SET last_number = excluded.last_number",
+        )
+        .map_err(db)?
+        .execute(params![
+            after.shop,
+            business_day(decided_at(decided)),
+            i64::from(number)
+        ])
+        .map_err(db)?;
+    }
+    let deadline_before = before.and_then(workflow::pending_deadline);
+    let deadline_after = workflow::pending_deadline(after);
+    if deadline_before != deadline_after {
+        if deadline_before.is_some() {
+            conn.prepare_cached("DELETE FROM deadlines WHERE order_id = ?1")
+                .map_err(db)?
+                .execute([&after.id])
+                .map_err(db)?;
+        }
+        if let Some(deadline) = deadline_after {
+            conn.prepare_cached(
+                "INSERT INTO deadlines (order_id, shop, stage, due_ms) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (order_id) DO UPDATE SET stage = excluded.stage, due_ms = excluded.due_ms",
+            )
+            .map_err(db)?
+            .execute(params![
+                after.id,
+                after.shop,
+                stage_name(deadline.stage),
+                to_ms(deadline.due_at)
+            ])
+            .map_err(db)?;
+        }
+    }
+    let collected = decided
+        .iter()
+        .any(|e| matches!(e, OrderEvent::Collected { .. }));
+    if collected && let Some(drink) = &after.drink {
+        conn.prepare_cached(
+            "INSERT INTO served_counts (shop, business_day, item_id, served) VALUES (?1, ?2, ?3, 1)
+             ON CONFLICT (shop, business_day, item_id) DO UPDATE SET served = served + 1",
+        )
+        .map_err(db)?
+        .execute(params![
+            after.shop,
+            business_day(after.created_at),
+            drink.item_id
+        ])
+        .map_err(db)?;
+    }
+    Ok(order.map(|order| (order, last_seq)))
+}
+
+/// When the command was decided (the events carry it).
+fn decided_at(decided: &[OrderEvent]) -> DateTime<Utc> {
+    decided.last().map_or_else(Utc::now, OrderEvent::at)
+}
+
+/// Memory follows what was written (only once every statement of the job succeeded).
+fn track(
+    work: &mut Work<'_>,
+    before: Option<&Order>,
+    after: &Order,
+    decided: &[OrderEvent],
+) -> StoreResult<()> {
+    let shop_id = after.shop.clone();
+    let state = work
+        .memory
+        .shop(work.conn, &shop_id)?
+        .ok_or_else(|| no_shop(&shop_id))?;
+    state.track(before, after);
+    for event in decided {
+        if let OrderEvent::Placed { number, at, .. } = event {
+            state.numbered(&business_day(*at), *number);
+        }
+    }
+    // Every change past creation moves a count or a wait time.
+    if decided
+        .iter()
+        .any(|e| !matches!(e, OrderEvent::Created { .. }))
+    {
+        work.stats_moved(&shop_id);
+    }
+    Ok(())
+}
+
+/// The answer remembered for this key, if the command already ran (then it does not run again).
+fn replayed(work: &Work<'_>, remember: Option<&Remember>) -> StoreResult<Option<Answer<Order>>> {
+    let Some(remember) = remember else {
+        return Ok(None);
+    };
+    Ok(idempotency::replay(work.conn, remember)?.map(Answer::Replayed))
 }
 
 impl SqliteStore {
     /// A customer scanned `code`: start an order (queued at once if `drink` is given).
-    /// Admission, the code's redemption and the events are one transaction, so concurrent
-    /// scans never start more orders than the code allows.
+    /// Admission, the code's redemption and the events are one job of the writer, so
+    /// concurrent scans never start more orders than the code allows.
     pub async fn start_order(
         &self,
         shop_id: &str,
@@ -96,37 +214,80 @@ impl SqliteStore {
         code: &str,
         drink: Option<DrinkChoice>,
         now: DateTime<Utc>,
-    ) -> ApiResult<Order> {
-        let _write = self.write().await;
-        let mut tx = self.begin_write().await?;
-        let facts = facts(&mut tx, shop_id, now).await?;
-        let admission = admission(&mut tx, shop_id, &customer.id, code, &facts.day, now).await?;
-        let command = Command::Start {
-            order_id: super::new_id("ord"),
-            customer,
-            drink,
-            admission,
-        };
-        let ctx = Context {
-            now,
-            shop: &facts.shop,
-            next_number: facts.next_number,
-        };
-        let decided = workflow::decide(None, &command, &ctx)?;
-        let (order, mut committed) = self
-            .store_decision(&mut tx, &facts, None, decided, now)
-            .await?;
-        let order = order.ok_or_else(|| ApiError::internal("a start produced no order"))?;
-        if let Some(booth) = codes::redeem(self, &mut tx, shop_id, code).await? {
-            let event = Event::code(EventType::CodeRedeemed, shop_id, booth, now);
-            committed.push(events::append(&mut tx, event, None).await?);
-        } else {
-            // The workflow admitted the code, so it had uses left in this transaction.
-            return Err(ApiError::internal("booth code could not be redeemed"));
-        }
-        tx.commit().await?;
-        self.publish(committed);
-        Ok(order)
+        remember: Option<Remember>,
+    ) -> StoreResult<Answer<Order>> {
+        let shop_id = shop_id.to_owned();
+        let code = code.to_owned();
+        let public_url = self.public_url.clone();
+        self.writer
+            .run(move |work| {
+                if let Some(answer) = replayed(work, remember.as_ref())? {
+                    return Ok(answer);
+                }
+                let day = business_day(now);
+                let state = work
+                    .memory
+                    .shop(work.conn, &shop_id)?
+                    .ok_or_else(|| no_shop(&shop_id))?;
+                let admission = Admission {
+                    code: state.check_code(&code, now),
+                    has_open_order: state.has_open_order(&customer.id),
+                    orders_today: state.orders_today(work.conn, &day, &customer.id)?,
+                    queue_length: state.queue_length(),
+                };
+                let next_number = state.next_number(work.conn, &day)?;
+                let shop = state.shop.clone();
+                let command = Command::Start {
+                    order_id: super::new_id("ord"),
+                    customer,
+                    drink,
+                    admission,
+                };
+                let ctx = Context {
+                    now,
+                    shop: &shop,
+                    next_number,
+                };
+                let decided = workflow::decide(None, &command, &ctx)?;
+                let (order, answer_seq) = write_decision(work, None, &decided)?
+                    .ok_or_else(|| StoreError::database("a start produced no order"))?;
+                // The workflow admitted the code, so it has uses left.
+                let mut row = work
+                    .memory
+                    .shop(work.conn, &shop_id)?
+                    .and_then(|s| s.codes.iter().find(|r| r.code == code).cloned())
+                    .ok_or_else(|| StoreError::database("booth code could not be redeemed"))?;
+                row.remaining -= 1;
+                work.conn
+                    .prepare_cached(
+                        "UPDATE booth_codes SET remaining = ?3 WHERE shop = ?1 AND code = ?2",
+                    )
+                    .map_err(super::StoreError::from)?
+                    .execute(params![shop_id, code, row.remaining])
+                    .map_err(super::StoreError::from)?;
+                let booth = row.booth_code(&public_url, &shop_id);
+                work.append(
+                    Event::code(EventType::CodeRedeemed, &shop_id, booth, now),
+                    None,
+                )?;
+                if let Some(remember) = &remember {
+                    idempotency::remember(
+                        work.conn,
+                        remember,
+                        idempotency::Answered::Event {
+                            shop: &shop_id,
+                            seq: answer_seq,
+                        },
+                        now,
+                    )?;
+                }
+                track(work, None, &order, &decided)?;
+                if let Some(state) = work.memory.shop(work.conn, &shop_id)? {
+                    state.redeemed(&code);
+                }
+                Ok(Answer::Done(order))
+            })
+            .await
     }
 
     /// Run `command` on an existing order of `shop_id`.
@@ -136,131 +297,77 @@ impl SqliteStore {
         order_id: &str,
         command: OrderCommand,
         now: DateTime<Utc>,
-    ) -> ApiResult<Order> {
-        let _write = self.write().await;
-        let mut tx = self.begin_write().await?;
-        let facts = facts(&mut tx, shop_id, now).await?;
-        let current = load_order(&mut tx, shop_id, order_id).await?;
-        let Some(current) = current else {
-            return Err(ApiError::new(ErrorCode::NotFound));
-        };
-        let ctx = Context {
-            now,
-            shop: &facts.shop,
-            next_number: facts.next_number,
-        };
-        let decided = workflow::decide(Some(&current), &command, &ctx)?;
-        if decided.is_empty() {
-            return Ok(current);
-        }
-        let (order, committed) = self
-            .store_decision(&mut tx, &facts, Some(current), decided, now)
-            .await?;
-        tx.commit().await?;
-        self.publish(committed);
-        order.ok_or_else(|| ApiError::internal("an order command removed the order"))
+        remember: Option<Remember>,
+    ) -> StoreResult<Answer<Order>> {
+        let shop_id = shop_id.to_owned();
+        let order_id = order_id.to_owned();
+        self.writer
+            .run(move |work| {
+                if let Some(answer) = replayed(work, remember.as_ref())? {
+                    return Ok(answer);
+                }
+                let day = business_day(now);
+                let state = work
+                    .memory
+                    .shop(work.conn, &shop_id)?
+                    .ok_or_else(|| no_shop(&shop_id))?;
+                let open = state.open_order(&order_id).cloned();
+                let next_number = state.next_number(work.conn, &day)?;
+                let shop = state.shop.clone();
+                let current = match open {
+                    Some(order) => order,
+                    None => stored_order(work, &shop_id, &order_id)?
+                        .ok_or_else(|| StoreError::not_found("no such order"))?,
+                };
+                let ctx = Context {
+                    now,
+                    shop: &shop,
+                    next_number,
+                };
+                let decided = workflow::decide(Some(&current), &command, &ctx)?;
+                if decided.is_empty() {
+                    return Ok(Answer::Done(current));
+                }
+                let (order, answer_seq) = write_decision(work, Some(&current), &decided)?
+                    .ok_or_else(|| StoreError::database("an order command removed the order"))?;
+                if let Some(remember) = &remember {
+                    idempotency::remember(
+                        work.conn,
+                        remember,
+                        idempotency::Answered::Event {
+                            shop: &shop_id,
+                            seq: answer_seq,
+                        },
+                        now,
+                    )?;
+                }
+                track(work, Some(&current), &order, &decided)?;
+                Ok(Answer::Done(order))
+            })
+            .await
     }
 
-    /// Fold the events, store the order, its deadline row and the events.
-    async fn store_decision(
+    /// The open orders' numbers as memory has them (tests compare them with the database).
+    #[cfg(test)]
+    pub(crate) async fn memory_stats(
         &self,
-        tx: &mut SqliteConnection,
-        facts: &Facts,
-        mut order: Option<Order>,
-        decided: Vec<OrderEvent>,
-        now: DateTime<Utc>,
-    ) -> ApiResult<(Option<Order>, Vec<Committed>)> {
-        let mut committed = Vec::with_capacity(decided.len() + 1);
-        let mut placed = false;
-        let mut collected = false;
-        for event in &decided {
-            placed |= matches!(event, OrderEvent::Placed { .. });
-            collected |= matches!(event, OrderEvent::Collected { .. });
-            order = workflow::apply(order, event);
-            let Some(after) = order.clone() else { continue };
-            let customer_id = after.customer.id.clone();
-            let api_event = Event::order(event.event_type(), after, event.at());
-            committed.push(events::append(tx, api_event, Some(&customer_id)).await?);
-        }
-        let Some(current) = &order else {
-            return Ok((None, committed));
-        };
-        // Every change past creation moves a count or a wait time.
-        let counts_moved = decided
-            .iter()
-            .any(|e| !matches!(e, OrderEvent::Created { .. }));
-        sqlx::query(
-            "INSERT INTO orders (id, shop, customer_id, state, number, business_day, created_ms,
-                                 item_id, placed_ms, ready_ms, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-             ON CONFLICT (id) DO UPDATE SET state = excluded.state, number = excluded.number,
-               item_id = excluded.item_id, placed_ms = excluded.placed_ms,
-               ready_ms = excluded.ready_ms, body = excluded.body",
-        )
-        .bind(&current.id)
-        .bind(&current.shop)
-        .bind(&current.customer.id)
-        .bind(current.state.as_str())
-        .bind(current.number.map(i64::from))
-        .bind(business_day(current.created_at))
-        .bind(to_ms(current.created_at))
-        .bind(current.drink.as_ref().map(|d| d.item_id.as_str()))
-        .bind(current.placed_at.map(to_ms))
-        .bind(current.ready_at.map(to_ms))
-        .bind(serde_json::to_string(current)?)
-        .execute(&mut *tx)
-        .await?;
-        if placed && let Some(number) = current.number {
-            sqlx::query(
-                "INSERT INTO order_numbers (shop, business_day, last_number) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (shop, business_day) DO UPDATE SET last_number = excluded.last_number",
-            )
-            .bind(&current.shop)
-            .bind(&facts.day)
-            .bind(i64::from(number))
-            .execute(&mut *tx)
-            .await?;
-        }
-        sqlx::query("DELETE FROM deadlines WHERE order_id = ?1")
-            .bind(&current.id)
-            .execute(&mut *tx)
-            .await?;
-        if let Some(deadline) = workflow::pending_deadline(current) {
-            let stage = match deadline.stage {
-                espresso_core::protocol::TimeoutStage::Customer => "customer",
-                espresso_core::protocol::TimeoutStage::Barista => "barista",
-            };
-            sqlx::query(
-                "INSERT INTO deadlines (order_id, shop, stage, due_ms) VALUES (?1, ?2, ?3, ?4)",
-            )
-            .bind(&current.id)
-            .bind(&current.shop)
-            .bind(stage)
-            .bind(to_ms(deadline.due_at))
-            .execute(&mut *tx)
-            .await?;
-        }
-        if collected && let Some(drink) = &current.drink {
-            super::stats::count_served(
-                tx,
-                &current.shop,
-                &business_day(current.created_at),
-                &drink.item_id,
-            )
-            .await?;
-        }
-        if counts_moved {
-            let stats = super::stats::stats_in(tx, &facts.shop, now).await?;
-            let event = Event::stats_updated(current.shop.clone(), stats, now);
-            committed.push(events::append(tx, event, None).await?);
-        }
-        Ok((order, committed))
+        shop: &str,
+    ) -> StoreResult<espresso_core::protocol::Stats> {
+        let shop = shop.to_owned();
+        self.writer
+            .run(move |work| work.memory.stats(work.conn, &shop, Utc::now()))
+            .await
     }
-
     /// One order of the shop, as stored.
-    pub async fn order(&self, shop: &str, id: &str) -> ApiResult<Option<Order>> {
-        let mut conn = self.pool.acquire().await?;
-        load_order(&mut conn, shop, id).await
+    pub async fn order(&self, shop: &str, id: &str) -> StoreResult<Option<Order>> {
+        let body: Option<String> =
+            sqlx::query_scalar("SELECT body FROM orders WHERE id = ?1 AND shop = ?2")
+                .bind(id)
+                .bind(shop)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(super::StoreError::from)?;
+        Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
     }
 
     /// The shop's orders in `states`, by number, at most `limit`.
@@ -269,7 +376,7 @@ impl SqliteStore {
         shop: &str,
         states: &[OrderState],
         limit: u32,
-    ) -> ApiResult<Vec<Order>> {
+    ) -> StoreResult<Vec<Order>> {
         let rows: Vec<String> = sqlx::query_scalar(
             "SELECT body FROM orders WHERE shop = ?1 AND state IN (SELECT value FROM json_each(?2))
              ORDER BY business_day, number, created_ms LIMIT ?3",
@@ -285,7 +392,7 @@ impl SqliteStore {
     }
 
     /// A customer's orders, newest first.
-    pub async fn orders_of(&self, customer_id: &str, limit: u32) -> ApiResult<Vec<Order>> {
+    pub async fn orders_of(&self, customer_id: &str, limit: u32) -> StoreResult<Vec<Order>> {
         let rows: Vec<String> = sqlx::query_scalar(
             "SELECT body FROM orders WHERE customer_id = ?1 ORDER BY created_ms DESC LIMIT ?2",
         )
@@ -296,20 +403,12 @@ impl SqliteStore {
         rows.iter().map(|b| Ok(serde_json::from_str(b)?)).collect()
     }
 
-    /// Deadlines due at `now`: (shop, order id, stage).
+    /// Deadlines due at `now`: (shop, order id, stage, due at), oldest first.
     pub async fn due_deadlines(
         &self,
         now: DateTime<Utc>,
         limit: u32,
-    ) -> Result<
-        Vec<(
-            String,
-            String,
-            espresso_core::protocol::TimeoutStage,
-            DateTime<Utc>,
-        )>,
-        sqlx::Error,
-    > {
+    ) -> super::StoreResult<Vec<super::DueDeadline>> {
         let rows = sqlx::query(
             "SELECT shop, order_id, stage, due_ms FROM deadlines WHERE due_ms <= ?1 ORDER BY due_ms LIMIT ?2",
         )
@@ -317,13 +416,14 @@ impl SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
+        Ok(rows
+            .into_iter()
             .map(|row| {
                 let stage: String = row.try_get("stage")?;
                 let stage = if stage == "customer" {
-                    espresso_core::protocol::TimeoutStage::Customer
+                    TimeoutStage::Customer
                 } else {
-                    espresso_core::protocol::TimeoutStage::Barista
+                    TimeoutStage::Barista
                 };
                 Ok((
                     row.try_get("shop")?,
@@ -332,11 +432,11 @@ impl SqliteStore {
                     from_ms(row.try_get("due_ms")?),
                 ))
             })
-            .collect()
+            .collect::<Result<_, sqlx::Error>>()?)
     }
 
     /// When the next deadline falls due, if any.
-    pub async fn next_deadline(&self) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    pub async fn next_deadline(&self) -> super::StoreResult<Option<DateTime<Utc>>> {
         let ms: Option<i64> = sqlx::query_scalar("SELECT MIN(due_ms) FROM deadlines")
             .fetch_one(&self.pool)
             .await?;
@@ -345,13 +445,16 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
-    /// Forget an order's deadline (it could not fire).
-    pub async fn drop_deadline(&self, order_id: &str) -> Result<(), sqlx::Error> {
-        let _write = self.write().await;
-        sqlx::query("DELETE FROM deadlines WHERE order_id = ?1")
-            .bind(order_id)
-            .execute(&self.pool)
+    /// Forget an order's deadline (it can never fire: its order is gone or refuses it for good).
+    pub async fn drop_deadline(&self, order_id: &str) -> super::StoreResult<()> {
+        let order_id = order_id.to_owned();
+        self.writer
+            .run(move |work| {
+                work.conn
+                    .prepare_cached("DELETE FROM deadlines WHERE order_id = ?1")?
+                    .execute([&order_id])?;
+                Ok(())
+            })
             .await
-            .map(|_| ())
     }
 }

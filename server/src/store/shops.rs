@@ -1,36 +1,53 @@
 //! Shops: their state (open, menu, limits) and changes to it, each a `shop.updated` event.
 
 use chrono::{DateTime, Utc};
-use espresso_core::protocol::{ErrorCode, Event, Shop};
-use sqlx::SqliteConnection;
+use espresso_core::protocol::{Event, Shop};
+use rusqlite::params;
 
-use super::{SqliteStore, events, to_ms};
-use crate::error::{ApiError, ApiResult};
+use super::idempotency::{self, Answer, Remember};
+use super::{SqliteStore, StoreError, StoreResult, to_ms};
+
+/// A change to a shop, run by the writer against the shop as it is (it may refuse with
+/// [`StoreError::Refused`]).
+pub type ShopChange = Box<dyn FnOnce(&mut Shop) -> StoreResult<()> + Send + 'static>;
 
 impl SqliteStore {
     /// Create shop `main` (closed, the original's menu) on a new database.
-    pub(super) async fn ensure_main_shop(&self) -> anyhow::Result<()> {
-        let shop = Shop::default_main();
-        sqlx::query("INSERT INTO shops (id, body, updated_ms) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO NOTHING")
-            .bind(&shop.id)
-            .bind(serde_json::to_string(&shop)?)
-            .bind(to_ms(Utc::now()))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    pub(super) async fn ensure_main_shop(&self) -> StoreResult<()> {
+        self.writer
+            .run(|work| {
+                let shop = Shop::default_main();
+                work.conn
+                    .prepare_cached(
+                        "INSERT INTO shops (id, body, updated_ms) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (id) DO NOTHING",
+                    )?
+                    .execute(params![
+                        shop.id,
+                        serde_json::to_string(&shop)?,
+                        to_ms(Utc::now())
+                    ])?;
+                Ok(())
+            })
+            .await
     }
 
     /// The shop, or `not_found`.
-    pub async fn shop(&self, id: &str) -> ApiResult<Shop> {
-        let mut conn = self.pool.acquire().await?;
-        load_shop(&mut conn, id).await
+    pub async fn shop(&self, id: &str) -> StoreResult<Shop> {
+        let body: Option<String> = sqlx::query_scalar("SELECT body FROM shops WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::from)?;
+        let body = body.ok_or_else(|| StoreError::not_found(format!("no shop {id:?}")))?;
+        Ok(serde_json::from_str(&body)?)
     }
 
     /// Every shop id (for background tasks).
-    pub async fn shop_ids(&self) -> Result<Vec<String>, sqlx::Error> {
-        sqlx::query_scalar("SELECT id FROM shops ORDER BY id")
+    pub async fn shop_ids(&self) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT id FROM shops ORDER BY id")
             .fetch_all(&self.pool)
-            .await
+            .await?)
     }
 
     /// Change a shop with `change` (which may refuse), store it and log `shop.updated`.
@@ -38,34 +55,54 @@ impl SqliteStore {
         &self,
         id: &str,
         now: DateTime<Utc>,
-        change: impl FnOnce(&mut Shop) -> ApiResult<()>,
-    ) -> ApiResult<Shop> {
-        let _write = self.write().await;
-        let mut tx = self.begin_write().await?;
-        let mut shop = load_shop(&mut tx, id).await?;
-        change(&mut shop)?;
-        sqlx::query("UPDATE shops SET body = ?2, updated_ms = ?3 WHERE id = ?1")
-            .bind(id)
-            .bind(serde_json::to_string(&shop)?)
-            .bind(to_ms(now))
-            .execute(&mut *tx)
-            .await?;
-        let committed =
-            events::append(&mut tx, Event::shop_updated(shop.clone(), now), None).await?;
-        tx.commit().await?;
-        self.publish(vec![committed]);
-        Ok(shop)
+        change: ShopChange,
+        remember: Option<Remember>,
+    ) -> StoreResult<Answer<Shop>> {
+        let id = id.to_owned();
+        self.writer
+            .run(move |work| {
+                if let Some(remember) = &remember
+                    && let Some(answer) = idempotency::replay(work.conn, remember)?
+                {
+                    return Ok(Answer::Replayed(answer));
+                }
+                let state = work
+                    .memory
+                    .shop(work.conn, &id)?
+                    .ok_or_else(|| StoreError::not_found(format!("no shop {id:?}")))?;
+                let mut shop = (*state.shop).clone();
+                change(&mut shop)?;
+                let body = serde_json::to_string(&shop)?;
+                work.conn
+                    .prepare_cached("UPDATE shops SET body = ?2, updated_ms = ?3 WHERE id = ?1")
+                    .map_err(StoreError::from)?
+                    .execute(params![id, body, to_ms(now)])
+                    .map_err(StoreError::from)?;
+                let seq = work.append(Event::shop_updated(shop.clone(), now), None)?;
+                if let Some(remember) = &remember {
+                    let answered = idempotency::Answered::Event { shop: &id, seq };
+                    idempotency::remember(work.conn, remember, answered, now)?;
+                }
+                if let Some(state) = work.memory.shop(work.conn, &id)? {
+                    state.set_shop(shop.clone());
+                }
+                Ok(Answer::Done(shop))
+            })
+            .await
     }
-}
 
-pub(super) async fn load_shop(conn: &mut SqliteConnection, id: &str) -> ApiResult<Shop> {
-    let body: Option<String> = sqlx::query_scalar("SELECT body FROM shops WHERE id = ?1")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let body =
-        body.ok_or_else(|| ApiError::detail(ErrorCode::NotFound, format!("no shop {id:?}")))?;
-    Ok(serde_json::from_str(&body)?)
+    /// Change a shop with no `Idempotency-Key` (tools, tests): the shop after.
+    pub async fn change_shop(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+        change: impl FnOnce(&mut Shop) -> StoreResult<()> + Send + 'static,
+    ) -> StoreResult<Shop> {
+        match self.update_shop(id, now, Box::new(change), None).await? {
+            Answer::Done(shop) => Ok(shop),
+            Answer::Replayed(_) => Err(StoreError::database("a change without a key was replayed")),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -97,7 +134,7 @@ mod tests {
         };
         for i in 0..100 {
             store
-                .update_shop("main", Utc::now(), |shop| {
+                .change_shop("main", Utc::now(), move |shop| {
                     shop.name = format!("Espresso {i}");
                     Ok(())
                 })

@@ -4,9 +4,10 @@
 //! atomic.
 
 use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
 use sqlx::Row;
 
-use super::{SqliteStore, from_ms, to_ms};
+use super::{SqliteStore, StoreResult, from_ms, to_ms};
 
 /// A one-time-code challenge as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,25 +26,30 @@ pub struct OtpChallengeRow {
 }
 
 impl SqliteStore {
-    pub async fn insert_otp_challenge(&self, row: &OtpChallengeRow) -> Result<(), sqlx::Error> {
-        let _write = self.write().await;
-        sqlx::query(
-            "INSERT INTO otp_challenges (id, email, code_hash, created_ms, expires_ms, attempts, consumed_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )
-        .bind(&row.id)
-        .bind(&row.email)
-        .bind(&row.code_hash)
-        .bind(to_ms(row.created))
-        .bind(to_ms(row.expires))
-        .bind(i64::from(row.attempts))
-        .bind(row.consumed.map(to_ms))
-        .execute(&self.pool)
-        .await
-        .map(|_| ())
+    pub async fn insert_otp_challenge(&self, row: &OtpChallengeRow) -> StoreResult<()> {
+        let row = row.clone();
+        self.writer
+            .run(move |work| {
+                work.conn
+                    .prepare_cached(
+                        "INSERT INTO otp_challenges (id, email, code_hash, created_ms, expires_ms, attempts, consumed_ms)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    )?
+                    .execute(params![
+                        row.id,
+                        row.email,
+                        row.code_hash,
+                        to_ms(row.created),
+                        to_ms(row.expires),
+                        i64::from(row.attempts),
+                        row.consumed.map(to_ms)
+                    ])?;
+                Ok(())
+            })
+            .await
     }
 
-    pub async fn otp_challenge(&self, id: &str) -> Result<Option<OtpChallengeRow>, sqlx::Error> {
+    pub async fn otp_challenge(&self, id: &str) -> StoreResult<Option<OtpChallengeRow>> {
         let Some(row) = sqlx::query(
             "SELECT id, email, code_hash, created_ms, expires_ms, attempts, consumed_ms
              FROM otp_challenges WHERE id = ?1",
@@ -67,100 +73,86 @@ impl SqliteStore {
         }))
     }
 
-    /// Mark the challenge used, if it still may be: not consumed, fewer than `max_attempts`
-    /// wrong tries, not expired. `false` when another request got there first (a race between
-    /// two verifies of the same code must sign in only once).
-    pub async fn consume_otp_challenge(
-        &self,
-        id: &str,
-        max_attempts: u32,
-        now: DateTime<Utc>,
-    ) -> Result<bool, sqlx::Error> {
-        let _write = self.write().await;
-        let done = sqlx::query(
-            "UPDATE otp_challenges SET consumed_ms = ?2
-             WHERE id = ?1 AND consumed_ms IS NULL AND attempts < ?3 AND expires_ms > ?2",
-        )
-        .bind(id)
-        .bind(to_ms(now))
-        .bind(i64::from(max_attempts))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
     /// Count one wrong code; the number of wrong codes so far, or `None` if the challenge is gone
-    /// or already consumed. One statement, so concurrent wrong tries each count.
-    pub async fn count_wrong_otp(&self, id: &str) -> Result<Option<u32>, sqlx::Error> {
-        let attempts: Option<i64> = sqlx::query_scalar(
-            "UPDATE otp_challenges SET attempts = attempts + 1
-             WHERE id = ?1 AND consumed_ms IS NULL RETURNING attempts",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(attempts.map(|n| u32::try_from(n).unwrap_or(u32::MAX)))
+    /// or already consumed.
+    pub async fn count_wrong_otp(&self, id: &str) -> StoreResult<Option<u32>> {
+        let id = id.to_owned();
+        self.writer
+            .run(move |work| {
+                let attempts: Option<i64> = work
+                    .conn
+                    .prepare_cached(
+                        "UPDATE otp_challenges SET attempts = attempts + 1
+                         WHERE id = ?1 AND consumed_ms IS NULL RETURNING attempts",
+                    )?
+                    .query_row([&id], |row| row.get(0))
+                    .optional()?;
+                Ok(attempts.map(|n| u32::try_from(n).unwrap_or(u32::MAX)))
+            })
+            .await
     }
 
     /// Forget challenges that expired before `before` (they can only answer `code_expired`).
-    pub async fn prune_otp_challenges(&self, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
-        let _write = self.write().await;
-        sqlx::query("DELETE FROM otp_challenges WHERE expires_ms < ?1")
-            .bind(to_ms(before))
-            .execute(&self.pool)
+    pub async fn prune_otp_challenges(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.writer
+            .run(move |work| {
+                let n = work
+                    .conn
+                    .prepare_cached("DELETE FROM otp_challenges WHERE expires_ms < ?1")?
+                    .execute([to_ms(before)])?;
+                Ok(n as u64)
+            })
             .await
-            .map(|done| done.rows_affected())
     }
 
     /// Read the hits of each `(bucket, since)` after `since` (oldest first) and, if `admit`
     /// accepts them, record one more hit in every bucket at `now`. Older hits of those buckets are
-    /// dropped on the way. Atomic with respect to every other caller: it runs under the write
-    /// lock, so two racing requests cannot both slip under a limit. (Plain statements rather than
-    /// one transaction: a deferred SQLite transaction that reads and then writes can fail with
-    /// "database is locked" when a writer outside the lock commits in between.)
-    pub async fn admit_rate_hits<E>(
+    /// dropped on the way. One writer job, so two racing requests cannot both slip under a limit.
+    pub async fn admit_rate_hits<E: Send + 'static>(
         &self,
         buckets: &[(String, DateTime<Utc>)],
         now: DateTime<Utc>,
-        admit: impl FnOnce(&[Vec<DateTime<Utc>>]) -> Result<(), E>,
-    ) -> Result<Result<(), E>, sqlx::Error> {
-        let _write = self.write().await;
-        let mut hits = Vec::with_capacity(buckets.len());
-        for (bucket, since) in buckets {
-            sqlx::query("DELETE FROM rate_hits WHERE bucket = ?1 AND at_ms <= ?2")
-                .bind(bucket)
-                .bind(to_ms(*since))
-                .execute(&self.pool)
-                .await?;
-            let times: Vec<i64> = sqlx::query_scalar(
-                "SELECT at_ms FROM rate_hits WHERE bucket = ?1 AND at_ms > ?2 ORDER BY at_ms",
-            )
-            .bind(bucket)
-            .bind(to_ms(*since))
-            .fetch_all(&self.pool)
-            .await?;
-            hits.push(times.into_iter().map(from_ms).collect::<Vec<_>>());
-        }
-        if let Err(refusal) = admit(&hits) {
-            return Ok(Err(refusal));
-        }
-        for (bucket, _) in buckets {
-            sqlx::query("INSERT INTO rate_hits (bucket, at_ms) VALUES (?1, ?2)")
-                .bind(bucket)
-                .bind(to_ms(now))
-                .execute(&self.pool)
-                .await?;
-        }
-        Ok(Ok(()))
+        admit: impl FnOnce(&[Vec<DateTime<Utc>>]) -> Result<(), E> + Send + 'static,
+    ) -> StoreResult<Result<(), E>> {
+        let buckets = buckets.to_vec();
+        self.writer
+            .run(move |work| {
+                let conn = work.conn;
+                let mut hits = Vec::with_capacity(buckets.len());
+                for (bucket, since) in &buckets {
+                    conn.prepare_cached("DELETE FROM rate_hits WHERE bucket = ?1 AND at_ms <= ?2")?
+                        .execute(params![bucket, to_ms(*since)])?;
+                    let times = conn
+                        .prepare_cached(
+                            "SELECT at_ms FROM rate_hits WHERE bucket = ?1 AND at_ms > ?2 ORDER BY at_ms",
+                        )?
+                        .query_map(params![bucket, to_ms(*since)], |row| row.get::<_, i64>(0))?
+                        .map(|at| at.map(from_ms))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    hits.push(times);
+                }
+                if let Err(refusal) = admit(&hits) {
+                    return Ok(Err(refusal));
+                }
+                for (bucket, _) in &buckets {
+                    conn.prepare_cached("INSERT INTO rate_hits (bucket, at_ms) VALUES (?1, ?2)")?
+                        .execute(params![bucket, to_ms(now)])?;
+                }
+                Ok(Ok(()))
+            })
+            .await
     }
 
     /// Drop every rate-limit hit older than `before` (buckets nobody asks about again).
-    pub async fn prune_rate_hits(&self, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
-        let _write = self.write().await;
-        sqlx::query("DELETE FROM rate_hits WHERE at_ms < ?1")
-            .bind(to_ms(before))
-            .execute(&self.pool)
+    pub async fn prune_rate_hits(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.writer
+            .run(move |work| {
+                let n = work
+                    .conn
+                    .prepare_cached("DELETE FROM rate_hits WHERE at_ms < ?1")?
+                    .execute([to_ms(before)])?;
+                Ok(n as u64)
+            })
             .await
-            .map(|done| done.rows_affected())
     }
 }

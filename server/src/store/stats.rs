@@ -7,49 +7,30 @@ use chrono::{DateTime, Utc};
 use espresso_core::protocol::{ItemStats, Shop, Stats};
 use sqlx::{Row, SqliteConnection};
 
-use super::{SqliteStore, business_day};
-use crate::error::ApiResult;
+use super::{SqliteStore, StoreError, StoreResult, business_day};
 
-/// How many finished orders the averages look back over.
-const WINDOW: i64 = 10;
+/// How many finished orders the averages look back over (as memory's).
+const WINDOW: i64 = super::memory::WAIT_WINDOW as i64;
 
 impl SqliteStore {
-    pub async fn stats(&self, shop: &str, now: DateTime<Utc>) -> ApiResult<Stats> {
-        let mut conn = self.pool.acquire().await?;
+    /// The shop's stats from the read pool (the writer publishes the same from memory).
+    pub async fn stats(&self, shop: &str, now: DateTime<Utc>) -> StoreResult<Stats> {
         // Make sure the shop exists (404 otherwise).
-        let shop = super::shops::load_shop(&mut conn, shop).await?;
+        let shop = self.shop(shop).await?;
+        let mut conn = self.pool.acquire().await.map_err(StoreError::from)?;
         stats_in(&mut conn, &shop, now).await
     }
-}
-
-/// Count one more drink handed over (in the transaction that collects it).
-pub(super) async fn count_served(
-    conn: &mut SqliteConnection,
-    shop: &str,
-    business_day: &str,
-    item_id: &str,
-) -> ApiResult<()> {
-    sqlx::query(
-        "INSERT INTO served_counts (shop, business_day, item_id, served) VALUES (?1, ?2, ?3, 1)
-         ON CONFLICT (shop, business_day, item_id) DO UPDATE SET served = served + 1",
-    )
-    .bind(shop)
-    .bind(business_day)
-    .bind(item_id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 /// The shop's stats. Every command that moves an order publishes them, so each query reads a
 /// bounded number of rows through an index, however long the day has been: the open orders
 /// by state, today's served counters, and the last [`WINDOW`] made orders overall and per drink
 /// on the menu (or served today).
-pub(super) async fn stats_in(
+async fn stats_in(
     conn: &mut SqliteConnection,
     shop: &Shop,
     now: DateTime<Utc>,
-) -> ApiResult<Stats> {
+) -> StoreResult<Stats> {
     let rows = sqlx::query(
         "SELECT state, COUNT(*) AS n FROM orders
          WHERE shop = ?1 AND state IN ('queued','in_progress','ready') GROUP BY state",
@@ -123,11 +104,12 @@ fn ms_to_s(ms: f64) -> u64 {
 
 impl SqliteStore {
     /// (shop, state, count) of every order (for `/metrics`).
-    pub async fn order_counts(&self) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+    pub async fn order_counts(&self) -> StoreResult<Vec<(String, String, i64)>> {
         let rows = sqlx::query("SELECT shop, state, COUNT(*) AS n FROM orders GROUP BY shop, state ORDER BY shop, state")
             .fetch_all(&self.pool)
             .await?;
-        rows.into_iter()
+        Ok(rows
+            .into_iter()
             .map(|row| {
                 Ok((
                     row.try_get("shop")?,
@@ -135,6 +117,6 @@ impl SqliteStore {
                     row.try_get("n")?,
                 ))
             })
-            .collect()
+            .collect::<Result<_, sqlx::Error>>()?)
     }
 }

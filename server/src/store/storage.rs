@@ -1,9 +1,16 @@
 //! The storage seam: everything the server asks of its database, as one trait.
 //!
 //! Handlers, the live hub, the auth flows and the background tasks see only `dyn Storage`
-//! ([`super::Store`]); [`SqliteStore`] is the implementation today. A PostgreSQL one implements
-//! the same trait (LISTEN/NOTIFY feeding [`Storage::tail`], deadlines claimed with
-//! `FOR UPDATE SKIP LOCKED`) without touching the workflow or the handlers.
+//! ([`super::Store`]); [`SqliteStore`] is the implementation today. What a second backend must
+//! provide to implement it:
+//! - a serialisation point per shop for order commands (SQLite: the one writer; PostgreSQL: the
+//!   shop row locked in each command's transaction), so admission checks, order numbers and
+//!   booth-code redemptions hold under concurrency;
+//! - events appended in the command's transaction with a gap-free per-shop `seq`, published
+//!   through [`Storage::tail`] only once durable, in `seq` order;
+//! - the `Idempotency-Key` answer ([`Remember`]) stored in the same transaction as the command;
+//! - its own errors as [`StoreError`]: a refusal is [`StoreError::Refused`] with the problem to
+//!   answer; anything else is the database's.
 
 use std::sync::Arc;
 
@@ -15,25 +22,23 @@ use espresso_core::protocol::{
 };
 use tokio::sync::broadcast;
 
-use super::auth::RefreshTokenRow;
 use super::sign_in::OtpChallengeRow;
-use super::{Committed, EventRow, OrderCommand, SqliteStore, UserRecord};
-use crate::error::ApiResult;
+use super::{
+    Answer, Committed, EventRow, NewPair, OrderCommand, RefreshTokenRow, Remember, Rotation,
+    ShopChange, SqliteStore, StoreError, StoreResult, UserRecord,
+};
 
 /// A due deadline: (shop, order id, stage, due at).
 pub type DueDeadline = (String, String, TimeoutStage, DateTime<Utc>);
 
-/// A change to a shop, applied inside the storage's transaction (it may refuse).
-pub type ShopChange<'a> = Box<dyn FnOnce(&mut Shop) -> ApiResult<()> + Send + 'a>;
-
 /// Decides from the hits already counted in each bucket whether to admit one more (Err: wait).
-pub type RateVerdict<'a> =
-    Box<dyn FnOnce(&[Vec<DateTime<Utc>>]) -> Result<(), Duration> + Send + 'a>;
+pub type RateVerdict =
+    Box<dyn FnOnce(&[Vec<DateTime<Utc>>]) -> Result<(), Duration> + Send + 'static>;
 
 /// What every part of the server may ask of storage.
 #[async_trait]
 pub trait Storage: Send + Sync + 'static {
-    /// Committed events, in `seq` order per shop, from now on.
+    /// Committed events, in `seq` order per shop, from now on (each once durable).
     fn tail(&self) -> broadcast::Receiver<Committed>;
     /// Where phones reach this server (booth codes' `order_url`).
     fn public_url(&self) -> &str;
@@ -41,62 +46,57 @@ pub trait Storage: Send + Sync + 'static {
         &self,
         id: &str,
         now: DateTime<Utc>,
-        change: ShopChange<'_>,
-    ) -> ApiResult<Shop>;
+        change: ShopChange,
+        remember: Option<Remember>,
+    ) -> StoreResult<Answer<Shop>>;
     async fn admit_rate_hits(
         &self,
         buckets: &[(String, DateTime<Utc>)],
         now: DateTime<Utc>,
-        verdict: RateVerdict<'_>,
-    ) -> Result<Result<(), Duration>, sqlx::Error>;
-    async fn create_family(
+        verdict: RateVerdict,
+    ) -> StoreResult<Result<(), Duration>>;
+    async fn open_session(
         &self,
-        id: &str,
-        user_id: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), sqlx::Error>;
-    async fn insert_token(
-        &self,
-        token_hash: &str,
-        kind: &str,
         family_id: &str,
         user_id: &str,
-        expires: DateTime<Utc>,
-    ) -> Result<(), sqlx::Error>;
-    async fn access_token_user(
+        pair: NewPair,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn sign_in(
+        &self,
+        challenge_id: &str,
+        max_attempts: u32,
+        family_id: &str,
+        pair: NewPair,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserRecord>>;
+    async fn rotate_refresh(
+        &self,
+        token_hash: &str,
+        pair: NewPair,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Rotation>;
+    /// The user behind a live access token (cached; never staler than the last revocation).
+    async fn authenticate(
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
-    ) -> Result<Option<String>, sqlx::Error>;
-    async fn refresh_token(&self, token_hash: &str)
-    -> Result<Option<RefreshTokenRow>, sqlx::Error>;
-    async fn spend_refresh_token(
-        &self,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool, sqlx::Error>;
-    async fn revoke_family(&self, family_id: &str, now: DateTime<Utc>) -> Result<(), sqlx::Error>;
-    async fn prune_tokens(&self, before: DateTime<Utc>) -> Result<u64, sqlx::Error>;
-    async fn revoke_family_of_token(
-        &self,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), sqlx::Error>;
-    async fn current_code(&self, shop: &str, now: DateTime<Utc>) -> ApiResult<BoothCode>;
-    async fn head(&self, shop: &str) -> Result<u64, sqlx::Error>;
-    async fn oldest_seq(&self, shop: &str) -> Result<Option<u64>, sqlx::Error>;
-    async fn events_after(
-        &self,
-        shop: &str,
-        since: u64,
-        limit: u32,
-    ) -> Result<Vec<EventRow>, sqlx::Error>;
-    async fn journey(&self, order_id: &str) -> Result<Vec<JourneyStep>, sqlx::Error>;
+    ) -> StoreResult<Option<UserRecord>>;
+    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRow>>;
+    async fn revoke_family(&self, family_id: &str, now: DateTime<Utc>) -> StoreResult<()>;
+    async fn prune_tokens(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+    async fn revoke_family_of_token(&self, token_hash: &str, now: DateTime<Utc>)
+    -> StoreResult<()>;
+    async fn current_code(&self, shop: &str, now: DateTime<Utc>) -> StoreResult<BoothCode>;
+    async fn head(&self, shop: &str) -> StoreResult<u64>;
+    async fn oldest_seq(&self, shop: &str) -> StoreResult<Option<u64>>;
+    async fn events_after(&self, shop: &str, since: u64, limit: u32) -> StoreResult<Vec<EventRow>>;
+    async fn journey(&self, order_id: &str) -> StoreResult<Vec<JourneyStep>>;
     async fn idempotent_answer(
         &self,
         scope: &str,
         key: &str,
-    ) -> Result<Option<(String, u16, String)>, sqlx::Error>;
+    ) -> StoreResult<Option<(String, u16, String)>>;
     async fn remember_answer(
         &self,
         scope: &str,
@@ -105,8 +105,8 @@ pub trait Storage: Send + Sync + 'static {
         status: u16,
         body: &str,
         now: DateTime<Utc>,
-    ) -> Result<(), sqlx::Error>;
-    async fn prune_idempotency(&self, now: DateTime<Utc>) -> Result<u64, sqlx::Error>;
+    ) -> StoreResult<()>;
+    async fn prune_idempotency(&self, now: DateTime<Utc>) -> StoreResult<u64>;
     async fn start_order(
         &self,
         shop_id: &str,
@@ -114,60 +114,44 @@ pub trait Storage: Send + Sync + 'static {
         code: &str,
         drink: Option<DrinkChoice>,
         now: DateTime<Utc>,
-    ) -> ApiResult<Order>;
+        remember: Option<Remember>,
+    ) -> StoreResult<Answer<Order>>;
     async fn order_command(
         &self,
         shop_id: &str,
         order_id: &str,
         command: OrderCommand,
         now: DateTime<Utc>,
-    ) -> ApiResult<Order>;
-    async fn order(&self, shop: &str, id: &str) -> ApiResult<Option<Order>>;
+        remember: Option<Remember>,
+    ) -> StoreResult<Answer<Order>>;
+    async fn order(&self, shop: &str, id: &str) -> StoreResult<Option<Order>>;
     async fn orders_in(
         &self,
         shop: &str,
         states: &[OrderState],
         limit: u32,
-    ) -> ApiResult<Vec<Order>>;
-    async fn orders_of(&self, customer_id: &str, limit: u32) -> ApiResult<Vec<Order>>;
-    async fn due_deadlines(
-        &self,
-        now: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<DueDeadline>, sqlx::Error>;
-    async fn next_deadline(&self) -> Result<Option<DateTime<Utc>>, sqlx::Error>;
-    async fn drop_deadline(&self, order_id: &str) -> Result<(), sqlx::Error>;
-    async fn shop(&self, id: &str) -> ApiResult<Shop>;
-    async fn shop_ids(&self) -> Result<Vec<String>, sqlx::Error>;
-    async fn insert_otp_challenge(&self, row: &OtpChallengeRow) -> Result<(), sqlx::Error>;
-    async fn otp_challenge(&self, id: &str) -> Result<Option<OtpChallengeRow>, sqlx::Error>;
-    async fn consume_otp_challenge(
-        &self,
-        id: &str,
-        max_attempts: u32,
-        now: DateTime<Utc>,
-    ) -> Result<bool, sqlx::Error>;
-    async fn count_wrong_otp(&self, id: &str) -> Result<Option<u32>, sqlx::Error>;
-    async fn prune_otp_challenges(&self, before: DateTime<Utc>) -> Result<u64, sqlx::Error>;
-    async fn prune_rate_hits(&self, before: DateTime<Utc>) -> Result<u64, sqlx::Error>;
-    async fn stats(&self, shop: &str, now: DateTime<Utc>) -> ApiResult<Stats>;
-    async fn order_counts(&self) -> Result<Vec<(String, String, i64)>, sqlx::Error>;
-    async fn user_by_id(&self, id: &str) -> Result<Option<UserRecord>, sqlx::Error>;
-    async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, sqlx::Error>;
-    async fn ensure_user(&self, email: &str, now: DateTime<Utc>)
-    -> Result<UserRecord, sqlx::Error>;
-    async fn set_roles(&self, user_id: &str, roles: &[Role]) -> Result<(), sqlx::Error>;
-    async fn grant(
-        &self,
-        email: &str,
-        role: Role,
-        now: DateTime<Utc>,
-    ) -> Result<UserRecord, sqlx::Error>;
-    async fn set_display_name(&self, user_id: &str, name: Option<&str>) -> Result<(), sqlx::Error>;
-    async fn ping(&self) -> Result<(), sqlx::Error>;
-    /// Return once every command committed before this call is durable (group commit).
-    async fn durable(&self) -> std::io::Result<()>;
-    /// How many syncs have made commits durable since the store opened.
+    ) -> StoreResult<Vec<Order>>;
+    async fn orders_of(&self, customer_id: &str, limit: u32) -> StoreResult<Vec<Order>>;
+    async fn due_deadlines(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<DueDeadline>>;
+    async fn next_deadline(&self) -> StoreResult<Option<DateTime<Utc>>>;
+    async fn drop_deadline(&self, order_id: &str) -> StoreResult<()>;
+    async fn shop(&self, id: &str) -> StoreResult<Shop>;
+    async fn shop_ids(&self) -> StoreResult<Vec<String>>;
+    async fn insert_otp_challenge(&self, row: &OtpChallengeRow) -> StoreResult<()>;
+    async fn otp_challenge(&self, id: &str) -> StoreResult<Option<OtpChallengeRow>>;
+    async fn count_wrong_otp(&self, id: &str) -> StoreResult<Option<u32>>;
+    async fn prune_otp_challenges(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+    async fn prune_rate_hits(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+    async fn stats(&self, shop: &str, now: DateTime<Utc>) -> StoreResult<Stats>;
+    async fn order_counts(&self) -> StoreResult<Vec<(String, String, i64)>>;
+    async fn user_by_id(&self, id: &str) -> StoreResult<Option<UserRecord>>;
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
+    async fn ensure_user(&self, email: &str, now: DateTime<Utc>) -> StoreResult<UserRecord>;
+    async fn set_roles(&self, user_id: &str, roles: &[Role]) -> StoreResult<()>;
+    async fn grant(&self, email: &str, role: Role, now: DateTime<Utc>) -> StoreResult<UserRecord>;
+    async fn set_display_name(&self, user_id: &str, name: Option<&str>) -> StoreResult<()>;
+    async fn ping(&self) -> StoreResult<()>;
+    /// How many commits have made writes durable since the store opened (each one sync).
     fn syncs(&self) -> u64;
 }
 
@@ -185,101 +169,96 @@ impl Storage for SqliteStore {
         &self,
         id: &str,
         now: DateTime<Utc>,
-        change: ShopChange<'_>,
-    ) -> ApiResult<Shop> {
-        SqliteStore::update_shop(self, id, now, change).await
+        change: ShopChange,
+        remember: Option<Remember>,
+    ) -> StoreResult<Answer<Shop>> {
+        SqliteStore::update_shop(self, id, now, change, remember).await
     }
 
     async fn admit_rate_hits(
         &self,
         buckets: &[(String, DateTime<Utc>)],
         now: DateTime<Utc>,
-        verdict: RateVerdict<'_>,
-    ) -> Result<Result<(), Duration>, sqlx::Error> {
+        verdict: RateVerdict,
+    ) -> StoreResult<Result<(), Duration>> {
         SqliteStore::admit_rate_hits(self, buckets, now, verdict).await
     }
 
-    async fn create_family(
+    async fn open_session(
         &self,
-        id: &str,
-        user_id: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), sqlx::Error> {
-        SqliteStore::create_family(self, id, user_id, now).await
-    }
-
-    async fn insert_token(
-        &self,
-        token_hash: &str,
-        kind: &str,
         family_id: &str,
         user_id: &str,
-        expires: DateTime<Utc>,
-    ) -> Result<(), sqlx::Error> {
-        SqliteStore::insert_token(self, token_hash, kind, family_id, user_id, expires).await
+        pair: NewPair,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        SqliteStore::open_session(self, family_id, user_id, pair, now).await
     }
 
-    async fn access_token_user(
+    async fn sign_in(
+        &self,
+        challenge_id: &str,
+        max_attempts: u32,
+        family_id: &str,
+        pair: NewPair,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserRecord>> {
+        SqliteStore::sign_in(self, challenge_id, max_attempts, family_id, pair, now).await
+    }
+
+    async fn rotate_refresh(
+        &self,
+        token_hash: &str,
+        pair: NewPair,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Rotation> {
+        SqliteStore::rotate_refresh(self, token_hash, pair, now).await
+    }
+
+    async fn authenticate(
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
-    ) -> Result<Option<String>, sqlx::Error> {
-        SqliteStore::access_token_user(self, token_hash, now).await
+    ) -> StoreResult<Option<UserRecord>> {
+        SqliteStore::authenticate(self, token_hash, now).await
     }
 
-    async fn refresh_token(
-        &self,
-        token_hash: &str,
-    ) -> Result<Option<RefreshTokenRow>, sqlx::Error> {
+    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRow>> {
         SqliteStore::refresh_token(self, token_hash).await
     }
 
-    async fn spend_refresh_token(
-        &self,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool, sqlx::Error> {
-        SqliteStore::spend_refresh_token(self, token_hash, now).await
+    async fn revoke_family(&self, family_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        SqliteStore::revoke_family(self, family_id, now).await
     }
 
-    async fn revoke_family(&self, family_id: &str, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-        SqliteStore::revoke_family(self, family_id, now).await
+    async fn prune_tokens(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        SqliteStore::prune_tokens(self, before).await
     }
 
     async fn revoke_family_of_token(
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
-    ) -> Result<(), sqlx::Error> {
+    ) -> StoreResult<()> {
         SqliteStore::revoke_family_of_token(self, token_hash, now).await
     }
 
-    async fn prune_tokens(&self, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
-        SqliteStore::prune_tokens(self, before).await
-    }
-
-    async fn current_code(&self, shop: &str, now: DateTime<Utc>) -> ApiResult<BoothCode> {
+    async fn current_code(&self, shop: &str, now: DateTime<Utc>) -> StoreResult<BoothCode> {
         SqliteStore::current_code(self, shop, now).await
     }
 
-    async fn head(&self, shop: &str) -> Result<u64, sqlx::Error> {
+    async fn head(&self, shop: &str) -> StoreResult<u64> {
         SqliteStore::head(self, shop).await
     }
 
-    async fn oldest_seq(&self, shop: &str) -> Result<Option<u64>, sqlx::Error> {
+    async fn oldest_seq(&self, shop: &str) -> StoreResult<Option<u64>> {
         SqliteStore::oldest_seq(self, shop).await
     }
 
-    async fn events_after(
-        &self,
-        shop: &str,
-        since: u64,
-        limit: u32,
-    ) -> Result<Vec<EventRow>, sqlx::Error> {
+    async fn events_after(&self, shop: &str, since: u64, limit: u32) -> StoreResult<Vec<EventRow>> {
         SqliteStore::events_after(self, shop, since, limit).await
     }
 
-    async fn journey(&self, order_id: &str) -> Result<Vec<JourneyStep>, sqlx::Error> {
+    async fn journey(&self, order_id: &str) -> StoreResult<Vec<JourneyStep>> {
         SqliteStore::journey(self, order_id).await
     }
 
@@ -287,7 +266,7 @@ impl Storage for SqliteStore {
         &self,
         scope: &str,
         key: &str,
-    ) -> Result<Option<(String, u16, String)>, sqlx::Error> {
+    ) -> StoreResult<Option<(String, u16, String)>> {
         SqliteStore::idempotent_answer(self, scope, key).await
     }
 
@@ -299,11 +278,11 @@ impl Storage for SqliteStore {
         status: u16,
         body: &str,
         now: DateTime<Utc>,
-    ) -> Result<(), sqlx::Error> {
+    ) -> StoreResult<()> {
         SqliteStore::remember_answer(self, scope, key, request_hash, status, body, now).await
     }
 
-    async fn prune_idempotency(&self, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    async fn prune_idempotency(&self, now: DateTime<Utc>) -> StoreResult<u64> {
         SqliteStore::prune_idempotency(self, now).await
     }
 
@@ -314,8 +293,9 @@ impl Storage for SqliteStore {
         code: &str,
         drink: Option<DrinkChoice>,
         now: DateTime<Utc>,
-    ) -> ApiResult<Order> {
-        SqliteStore::start_order(self, shop_id, customer, code, drink, now).await
+        remember: Option<Remember>,
+    ) -> StoreResult<Answer<Order>> {
+        SqliteStore::start_order(self, shop_id, customer, code, drink, now, remember).await
     }
 
     async fn order_command(
@@ -324,11 +304,12 @@ impl Storage for SqliteStore {
         order_id: &str,
         command: OrderCommand,
         now: DateTime<Utc>,
-    ) -> ApiResult<Order> {
-        SqliteStore::order_command(self, shop_id, order_id, command, now).await
+        remember: Option<Remember>,
+    ) -> StoreResult<Answer<Order>> {
+        SqliteStore::order_command(self, shop_id, order_id, command, now, remember).await
     }
 
-    async fn order(&self, shop: &str, id: &str) -> ApiResult<Option<Order>> {
+    async fn order(&self, shop: &str, id: &str) -> StoreResult<Option<Order>> {
         SqliteStore::order(self, shop, id).await
     }
 
@@ -337,123 +318,106 @@ impl Storage for SqliteStore {
         shop: &str,
         states: &[OrderState],
         limit: u32,
-    ) -> ApiResult<Vec<Order>> {
+    ) -> StoreResult<Vec<Order>> {
         SqliteStore::orders_in(self, shop, states, limit).await
     }
 
-    async fn orders_of(&self, customer_id: &str, limit: u32) -> ApiResult<Vec<Order>> {
+    async fn orders_of(&self, customer_id: &str, limit: u32) -> StoreResult<Vec<Order>> {
         SqliteStore::orders_of(self, customer_id, limit).await
     }
 
-    async fn due_deadlines(
-        &self,
-        now: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<DueDeadline>, sqlx::Error> {
+    async fn due_deadlines(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<DueDeadline>> {
         SqliteStore::due_deadlines(self, now, limit).await
     }
 
-    async fn next_deadline(&self) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    async fn next_deadline(&self) -> StoreResult<Option<DateTime<Utc>>> {
         SqliteStore::next_deadline(self).await
     }
 
-    async fn drop_deadline(&self, order_id: &str) -> Result<(), sqlx::Error> {
+    async fn drop_deadline(&self, order_id: &str) -> StoreResult<()> {
         SqliteStore::drop_deadline(self, order_id).await
     }
 
-    async fn shop(&self, id: &str) -> ApiResult<Shop> {
+    async fn shop(&self, id: &str) -> StoreResult<Shop> {
         SqliteStore::shop(self, id).await
     }
 
-    async fn shop_ids(&self) -> Result<Vec<String>, sqlx::Error> {
+    async fn shop_ids(&self) -> StoreResult<Vec<String>> {
         SqliteStore::shop_ids(self).await
     }
 
-    async fn insert_otp_challenge(&self, row: &OtpChallengeRow) -> Result<(), sqlx::Error> {
+    async fn insert_otp_challenge(&self, row: &OtpChallengeRow) -> StoreResult<()> {
         SqliteStore::insert_otp_challenge(self, row).await
     }
 
-    async fn otp_challenge(&self, id: &str) -> Result<Option<OtpChallengeRow>, sqlx::Error> {
+    async fn otp_challenge(&self, id: &str) -> StoreResult<Option<OtpChallengeRow>> {
         SqliteStore::otp_challenge(self, id).await
     }
 
-    async fn consume_otp_challenge(
-        &self,
-        id: &str,
-        max_attempts: u32,
-        now: DateTime<Utc>,
-    ) -> Result<bool, sqlx::Error> {
-        SqliteStore::consume_otp_challenge(self, id, max_attempts, now).await
-    }
-
-    async fn count_wrong_otp(&self, id: &str) -> Result<Option<u32>, sqlx::Error> {
+    async fn count_wrong_otp(&self, id: &str) -> StoreResult<Option<u32>> {
         SqliteStore::count_wrong_otp(self, id).await
     }
 
-    async fn prune_otp_challenges(&self, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    async fn prune_otp_challenges(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         SqliteStore::prune_otp_challenges(self, before).await
     }
 
-    async fn prune_rate_hits(&self, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    async fn prune_rate_hits(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         SqliteStore::prune_rate_hits(self, before).await
     }
 
-    async fn stats(&self, shop: &str, now: DateTime<Utc>) -> ApiResult<Stats> {
+    async fn stats(&self, shop: &str, now: DateTime<Utc>) -> StoreResult<Stats> {
         SqliteStore::stats(self, shop, now).await
     }
 
-    async fn order_counts(&self) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+    async fn order_counts(&self) -> StoreResult<Vec<(String, String, i64)>> {
         SqliteStore::order_counts(self).await
     }
 
-    async fn user_by_id(&self, id: &str) -> Result<Option<UserRecord>, sqlx::Error> {
+    async fn user_by_id(&self, id: &str) -> StoreResult<Option<UserRecord>> {
         SqliteStore::user_by_id(self, id).await
     }
 
-    async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, sqlx::Error> {
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
         SqliteStore::user_by_email(self, email).await
     }
 
-    async fn ensure_user(
-        &self,
-        email: &str,
-        now: DateTime<Utc>,
-    ) -> Result<UserRecord, sqlx::Error> {
+    async fn ensure_user(&self, email: &str, now: DateTime<Utc>) -> StoreResult<UserRecord> {
         SqliteStore::ensure_user(self, email, now).await
     }
 
-    async fn set_roles(&self, user_id: &str, roles: &[Role]) -> Result<(), sqlx::Error> {
+    async fn set_roles(&self, user_id: &str, roles: &[Role]) -> StoreResult<()> {
         SqliteStore::set_roles(self, user_id, roles).await
     }
 
-    async fn grant(
-        &self,
-        email: &str,
-        role: Role,
-        now: DateTime<Utc>,
-    ) -> Result<UserRecord, sqlx::Error> {
+    async fn grant(&self, email: &str, role: Role, now: DateTime<Utc>) -> StoreResult<UserRecord> {
         SqliteStore::grant(self, email, role, now).await
     }
 
-    async fn set_display_name(&self, user_id: &str, name: Option<&str>) -> Result<(), sqlx::Error> {
+    async fn set_display_name(&self, user_id: &str, name: Option<&str>) -> StoreResult<()> {
         SqliteStore::set_display_name(self, user_id, name).await
     }
 
-    async fn durable(&self) -> std::io::Result<()> {
-        SqliteStore::durable(self).await
+    async fn ping(&self) -> StoreResult<()> {
+        SqliteStore::ping(self).await
     }
 
     fn syncs(&self) -> u64 {
         SqliteStore::syncs(self)
-    }
-
-    async fn ping(&self) -> Result<(), sqlx::Error> {
-        SqliteStore::ping(self).await
     }
 }
 
 impl From<SqliteStore> for Arc<dyn Storage> {
     fn from(store: SqliteStore) -> Self {
         Arc::new(store)
+    }
+}
+
+impl From<StoreError> for crate::error::ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Refused(problem) => Self(problem),
+            other => Self::internal(other),
+        }
     }
 }

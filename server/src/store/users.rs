@@ -2,9 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use espresso_core::protocol::{Me, Role, User};
+use rusqlite::{Connection, OptionalExtension, params};
 use sqlx::Row;
 
-use super::{SqliteStore, new_id, to_ms};
+use super::{SqliteStore, StoreError, StoreResult, new_id, to_ms};
 
 /// A user as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,8 +70,79 @@ enum By {
     Email,
 }
 
+fn roles_of(names: &[String]) -> Vec<Role> {
+    let mut roles = vec![Role::Customer];
+    roles.extend(
+        names
+            .iter()
+            .filter_map(|n| parse_role(n))
+            .filter(|r| *r != Role::Customer),
+    );
+    roles
+}
+
+/// The user with this id, inside the writer's transaction.
+pub(super) fn load_user_tx(conn: &Connection, id: &str) -> StoreResult<Option<UserRecord>> {
+    load_tx(conn, By::Id, id)
+}
+
+fn load_tx(conn: &Connection, by: By, value: &str) -> StoreResult<Option<UserRecord>> {
+    let sql = match by {
+        By::Id => "SELECT id, email, display_name FROM users WHERE id = ?1",
+        By::Email => "SELECT id, email, display_name FROM users WHERE email = ?1",
+    };
+    let Some((id, email, display_name)) = conn
+        .prepare_cached(sql)?
+        .query_row([value], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, Option<String>>(2)?,
+            ))
+        })
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let names = conn
+        .prepare_cached("SELECT role FROM user_roles WHERE user_id = ?1 ORDER BY role")?
+        .query_map([&id], |row| row.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(UserRecord {
+        id,
+        email,
+        display_name,
+        roles: roles_of(&names),
+    }))
+}
+
+/// The user with this email, created if new (inside the writer's transaction).
+pub(super) fn ensure_user_tx(
+    conn: &Connection,
+    email: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<UserRecord> {
+    let email = normalise_email(email);
+    conn.prepare_cached(
+        "INSERT INTO users (id, email, display_name, created_ms) VALUES (?1, ?2, NULL, ?3)
+         ON CONFLICT (email) DO NOTHING",
+    )?
+    .execute(params![new_id("usr"), email, to_ms(now)])?;
+    load_tx(conn, By::Email, &email)?.ok_or_else(|| StoreError::missing("the user just created"))
+}
+
+fn grant_tx(conn: &Connection, user_id: &str, role: Role) -> StoreResult<()> {
+    if role != Role::Customer {
+        conn.prepare_cached(
+            "INSERT INTO user_roles (user_id, role) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![user_id, role_name(role)])?;
+    }
+    Ok(())
+}
+
 impl SqliteStore {
-    async fn load_user(&self, by: By, value: &str) -> Result<Option<UserRecord>, sqlx::Error> {
+    async fn load_user(&self, by: By, value: &str) -> StoreResult<Option<UserRecord>> {
         let sql = match by {
             By::Id => "SELECT id, email, display_name FROM users WHERE id = ?1",
             By::Email => "SELECT id, email, display_name FROM users WHERE email = ?1",
@@ -88,69 +160,48 @@ impl SqliteStore {
                 .bind(&id)
                 .fetch_all(&self.pool)
                 .await?;
-        let mut roles = vec![Role::Customer];
-        roles.extend(
-            names
-                .iter()
-                .filter_map(|n| parse_role(n))
-                .filter(|r| *r != Role::Customer),
-        );
         Ok(Some(UserRecord {
             id,
             email: row.try_get("email")?,
             display_name: row.try_get("display_name")?,
-            roles,
+            roles: roles_of(&names),
         }))
     }
 
-    pub async fn user_by_id(&self, id: &str) -> Result<Option<UserRecord>, sqlx::Error> {
+    pub async fn user_by_id(&self, id: &str) -> StoreResult<Option<UserRecord>> {
         self.load_user(By::Id, id).await
     }
 
-    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, sqlx::Error> {
+    pub async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
         self.load_user(By::Email, &normalise_email(email)).await
     }
 
     /// The user with this email, created on first sign-in.
-    pub async fn ensure_user(
-        &self,
-        email: &str,
-        now: DateTime<Utc>,
-    ) -> Result<UserRecord, sqlx::Error> {
-        let _write = self.write().await;
-        let email = normalise_email(email);
-        sqlx::query(
-            "INSERT INTO users (id, email, display_name, created_ms) VALUES (?1, ?2, NULL, ?3)
-             ON CONFLICT (email) DO NOTHING",
-        )
-        .bind(new_id("usr"))
-        .bind(&email)
-        .bind(to_ms(now))
-        .execute(&self.pool)
-        .await?;
-        self.load_user(By::Email, &email)
-            .await?
-            .ok_or(sqlx::Error::RowNotFound)
+    pub async fn ensure_user(&self, email: &str, now: DateTime<Utc>) -> StoreResult<UserRecord> {
+        let email = email.to_owned();
+        self.writer
+            .run(move |work| ensure_user_tx(work.conn, &email, now))
+            .await
     }
 
     /// Replace the user's staff roles (`customer` is implicit and always kept).
-    pub async fn set_roles(&self, user_id: &str, roles: &[Role]) -> Result<(), sqlx::Error> {
-        let _write = self.write().await;
-        let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM user_roles WHERE user_id = ?1")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        for role in roles.iter().filter(|r| **r != Role::Customer) {
-            sqlx::query(
-                "INSERT INTO user_roles (user_id, role) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-            )
-            .bind(user_id)
-            .bind(role_name(*role))
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await
+    pub async fn set_roles(&self, user_id: &str, roles: &[Role]) -> StoreResult<()> {
+        let user_id = user_id.to_owned();
+        let roles = roles.to_vec();
+        let done = self
+            .writer
+            .run(move |work| {
+                work.conn
+                    .prepare_cached("DELETE FROM user_roles WHERE user_id = ?1")?
+                    .execute([&user_id])?;
+                for role in roles {
+                    grant_tx(work.conn, &user_id, role)?;
+                }
+                Ok(())
+            })
+            .await;
+        self.auth_cache.invalidate();
+        done
     }
 
     /// Add one role to the user with this email (creating the user if needed).
@@ -159,34 +210,34 @@ impl SqliteStore {
         email: &str,
         role: Role,
         now: DateTime<Utc>,
-    ) -> Result<UserRecord, sqlx::Error> {
-        let user = self.ensure_user(email, now).await?;
-        if role != Role::Customer {
-            let _write = self.write().await;
-            sqlx::query(
-                "INSERT INTO user_roles (user_id, role) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-            )
-            .bind(&user.id)
-            .bind(role_name(role))
-            .execute(&self.pool)
-            .await?;
-        }
-        self.user_by_id(&user.id)
-            .await?
-            .ok_or(sqlx::Error::RowNotFound)
+    ) -> StoreResult<UserRecord> {
+        let email = email.to_owned();
+        let user = self
+            .writer
+            .run(move |work| {
+                let user = ensure_user_tx(work.conn, &email, now)?;
+                grant_tx(work.conn, &user.id, role)?;
+                load_tx(work.conn, By::Id, &user.id)?
+                    .ok_or_else(|| StoreError::missing("the user just granted"))
+            })
+            .await;
+        self.auth_cache.invalidate();
+        user
     }
 
-    pub async fn set_display_name(
-        &self,
-        user_id: &str,
-        name: Option<&str>,
-    ) -> Result<(), sqlx::Error> {
-        let _write = self.write().await;
-        sqlx::query("UPDATE users SET display_name = ?2 WHERE id = ?1")
-            .bind(user_id)
-            .bind(name)
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
+    pub async fn set_display_name(&self, user_id: &str, name: Option<&str>) -> StoreResult<()> {
+        let user_id = user_id.to_owned();
+        let name = name.map(str::to_owned);
+        let done = self
+            .writer
+            .run(move |work| {
+                work.conn
+                    .prepare_cached("UPDATE users SET display_name = ?2 WHERE id = ?1")?
+                    .execute(params![user_id, name])?;
+                Ok(())
+            })
+            .await;
+        self.auth_cache.invalidate();
+        done
     }
 }

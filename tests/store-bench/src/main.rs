@@ -287,8 +287,8 @@ mod store_api {
     use anyhow::Context;
     use chrono::Utc;
     use espresso_core::protocol::{CustomerRef, DrinkChoice, ErrorCode, Role, Shop};
-    use espresso_server::error::ApiResult;
-    use espresso_server::store::{OrderCommand, SharedStore, SqliteStore};
+
+    use espresso_server::store::{OrderCommand, Remember, SharedStore, SqliteStore};
     use espresso_server::workflow::Actor;
 
     const SHOP: &str = "main";
@@ -318,16 +318,19 @@ mod store_api {
                 .update_shop(
                     SHOP,
                     now,
-                    Box::new(|shop: &mut Shop| -> ApiResult<()> {
+                    Box::new(|shop: &mut Shop| {
                         shop.open = true;
                         shop.limits.drinks_per_code = 1_000_000_000;
                         shop.limits.max_queue = 1_000_000_000;
                         shop.limits.max_orders_per_day = 0;
                         Ok(())
                     }),
+                    None,
                 )
                 .await
-                .map_err(|e| anyhow::anyhow!("cannot open the shop: {:?}", e.code()))?;
+                .map_err(|e| anyhow::anyhow!("cannot open the shop: {:?}", e.code()))?
+                .done()
+                .context("a change without a key cannot be a replay")?;
             let drink = shop
                 .menu
                 .iter()
@@ -388,10 +391,11 @@ mod store_api {
                     &code,
                     Some(self.drink.clone()),
                     Utc::now(),
+                    Some(key(&format!("/shops/{SHOP}/orders POST {}", customer.id))),
                 )
                 .await;
             let order = match started {
-                Ok(order) => order,
+                Ok(answer) => answer.done().ok_or("a fresh key was replayed")?,
                 Err(error) => {
                     if matches!(
                         error.code(),
@@ -406,13 +410,17 @@ mod store_api {
             };
             durable(store, commands).await?;
             let by = || self.barista.clone();
-            for command in [
-                OrderCommand::Claim { by: by() },
-                OrderCommand::Complete { by: by() },
-                OrderCommand::Collect { by: by() },
+            for (step, command) in [
+                ("claim", OrderCommand::Claim { by: by() }),
+                ("complete", OrderCommand::Complete { by: by() }),
+                ("collect", OrderCommand::Collect { by: by() }),
             ] {
+                let scope = format!(
+                    "/shops/{SHOP}/orders/{}/{step} POST {}",
+                    order.id, self.barista.user_id
+                );
                 store
-                    .order_command(SHOP, &order.id, command, Utc::now())
+                    .order_command(SHOP, &order.id, command, Utc::now(), Some(key(&scope)))
                     .await
                     .map_err(|e| e.code().as_str().to_owned())?;
                 durable(store, commands).await?;
@@ -421,11 +429,22 @@ mod store_api {
         }
     }
 
-    /// Wait until what was committed is on disk (the HTTP layer answers only then); count it.
-    async fn durable(store: &SharedStore, commands: &AtomicU64) -> Result<(), String> {
-        store.durable().await.map_err(|e| format!("durable: {e}"))?;
+    /// Count a command: the store answers only once it is durable (its batch committed).
+    async fn durable(_store: &SharedStore, commands: &AtomicU64) -> Result<(), String> {
         commands.fetch_add(1, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// The `Idempotency-Key` every client sends, as the HTTP layer hands it to the store: each
+    /// command remembers its answer in its own transaction, as a real request's does.
+    fn key(scope: &str) -> Remember {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        Remember {
+            scope: scope.to_owned(),
+            key: format!("bench-{:016x}", NEXT.fetch_add(1, Ordering::Relaxed)),
+            request_hash: "bench".to_owned(),
+            status: 200,
+        }
     }
 }
 

@@ -1,0 +1,396 @@
+//! The writer and its memory against the database they keep: given a store on a real file, when
+//! commands run (concurrently, refused, retried, across a reopen), then what memory decided from
+//! is what the database says.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, Utc};
+use espresso_core::protocol::{CustomerRef, DrinkChoice, ErrorCode, EventType, OrderState, Role};
+
+use super::{Answer, Remember, SqliteStore};
+use crate::workflow::{Actor, Command};
+
+async fn open_at(dir: &tempfile::TempDir) -> SqliteStore {
+    let url = format!("sqlite://{}", dir.path().join("espresso.db").display());
+    SqliteStore::open(&url, "http://cafe.test").await.unwrap()
+}
+
+/// An open shop with room for many orders a code, a day and in the queue.
+async fn open_shop(store: &SqliteStore, drinks_per_code: u32) {
+    store
+        .change_shop("main", Utc::now(), move |shop| {
+            shop.open = true;
+            shop.limits.drinks_per_code = drinks_per_code;
+            shop.limits.max_queue = 1000;
+            shop.limits.max_orders_per_day = 0;
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
+fn customer(n: usize) -> CustomerRef {
+    CustomerRef {
+        id: format!("usr_{n}"),
+        display_name: None,
+    }
+}
+
+async fn person(store: &SqliteStore, n: usize) -> CustomerRef {
+    let user = store
+        .ensure_user(&format!("guest{n}@cafe.test"), Utc::now())
+        .await
+        .unwrap();
+    CustomerRef {
+        id: user.id,
+        display_name: None,
+    }
+}
+
+fn drink(item: &str) -> Option<DrinkChoice> {
+    let options = if item == "flat_white" {
+        BTreeMap::from([("milk".to_owned(), "Oat".to_owned())])
+    } else {
+        BTreeMap::new()
+    };
+    Some(DrinkChoice {
+        item_id: item.to_owned(),
+        options,
+    })
+}
+
+fn barista() -> Actor {
+    Actor::new("usr_barista", vec![Role::Customer, Role::Barista])
+}
+
+async fn run(store: &SqliteStore, order: &str, command: Command) -> espresso_core::protocol::Order {
+    store
+        .order_command("main", order, command, Utc::now(), None)
+        .await
+        .unwrap()
+        .done()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_stats_memory_publishes_are_the_stats_the_database_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_at(&dir).await;
+    open_shop(&store, 100).await;
+    let code = store.current_code("main", Utc::now()).await.unwrap().code;
+    let items = ["flat_white", "espresso", "americano"];
+    for n in 0..12 {
+        let who = person(&store, n).await;
+        let order = store
+            .start_order("main", who, &code, drink(items[n % 3]), Utc::now(), None)
+            .await
+            .unwrap()
+            .done()
+            .unwrap();
+        // Leave some queued, some in progress, some ready, some handed over, one cancelled.
+        if n % 6 == 5 {
+            run(
+                &store,
+                &order.id,
+                Command::Cancel {
+                    by: barista(),
+                    reason: None,
+                },
+            )
+            .await;
+            continue;
+        }
+        if n % 6 >= 1 {
+            run(&store, &order.id, Command::Claim { by: barista() }).await;
+        }
+        if n % 6 >= 2 {
+            run(&store, &order.id, Command::Complete { by: barista() }).await;
+        }
+        if n % 6 >= 3 {
+            run(&store, &order.id, Command::Collect { by: barista() }).await;
+        }
+    }
+    let from_memory = store.memory_stats("main").await.unwrap();
+    let from_database = store.stats("main", Utc::now()).await.unwrap();
+    assert_eq!(from_memory, from_database);
+    assert_eq!(from_memory.queue_length, 2);
+    assert_eq!(from_memory.in_progress, 2);
+    assert_eq!(from_memory.served_today, 4);
+    assert!(!from_memory.by_item.is_empty());
+
+    // And after a reopen, memory reloaded from the file says the same.
+    drop(store);
+    let store = open_at(&dir).await;
+    assert_eq!(store.memory_stats("main").await.unwrap(), from_database);
+}
+
+#[tokio::test]
+async fn concurrent_scans_of_one_code_start_exactly_its_drinks_and_the_log_has_no_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_at(&dir).await;
+    open_shop(&store, 10).await;
+    let code = store.current_code("main", Utc::now()).await.unwrap().code;
+    let head_before = store.head("main").await.unwrap();
+    let mut people = Vec::new();
+    for n in 0..50 {
+        people.push(person(&store, n).await);
+    }
+    let scans: Vec<_> = people
+        .into_iter()
+        .map(|who| {
+            let store = store.clone();
+            let code = code.clone();
+            tokio::spawn(async move {
+                store
+                    .start_order("main", who, &code, drink("espresso"), Utc::now(), None)
+                    .await
+            })
+        })
+        .collect();
+    let mut started = 0;
+    let mut exhausted = 0;
+    for scan in scans {
+        match scan.await.unwrap() {
+            Ok(_) => started += 1,
+            Err(error) if error.code() == ErrorCode::CodeExhausted => exhausted += 1,
+            Err(error) => panic!("unexpected refusal: {error}"),
+        }
+    }
+    assert_eq!((started, exhausted), (10, 40));
+    // Refused scans appended nothing: the log runs on from the head without a gap.
+    let events = store.events_after("main", head_before, 1000).await.unwrap();
+    let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
+    let expected: Vec<u64> = (head_before + 1..=head_before + seqs.len() as u64).collect();
+    assert_eq!(seqs, expected);
+    assert_eq!(
+        store.head("main").await.unwrap(),
+        head_before + seqs.len() as u64
+    );
+    let placed = events
+        .iter()
+        .filter(|e| e.event.kind == EventType::OrderPlaced)
+        .count();
+    assert_eq!(placed, 10);
+    // Numbers 1..=10, each once.
+    let mut numbers: Vec<u32> = store
+        .orders_in("main", &[OrderState::Queued], 100)
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|o| o.number)
+        .collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=10).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_retried_command_answers_the_first_answer_and_runs_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_at(&dir).await;
+    open_shop(&store, 10).await;
+    let code = store.current_code("main", Utc::now()).await.unwrap().code;
+    let who = person(&store, 1).await;
+    let order = store
+        .start_order("main", who, &code, drink("espresso"), Utc::now(), None)
+        .await
+        .unwrap()
+        .done()
+        .unwrap();
+    let key = |hash: &str| {
+        Some(Remember {
+            scope: "usr_barista POST /shops/main/orders/x/claim".into(),
+            key: "k1".into(),
+            request_hash: hash.into(),
+            status: 200,
+        })
+    };
+    let first = store
+        .order_command(
+            "main",
+            &order.id,
+            Command::Claim { by: barista() },
+            Utc::now(),
+            key("h"),
+        )
+        .await
+        .unwrap();
+    let Answer::Done(claimed) = first else {
+        panic!("the first claim must run")
+    };
+    let again = store
+        .order_command(
+            "main",
+            &order.id,
+            Command::Claim { by: barista() },
+            Utc::now(),
+            key("h"),
+        )
+        .await
+        .unwrap();
+    let Answer::Replayed(stored) = again else {
+        panic!("the retry must be a replay")
+    };
+    assert_eq!(stored.status, 200);
+    assert_eq!(
+        serde_json::from_str::<espresso_core::protocol::Order>(&stored.body).unwrap(),
+        claimed
+    );
+    let claims = store
+        .journey(&order.id)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|step| step.kind == EventType::OrderClaimed)
+        .count();
+    assert_eq!(claims, 1);
+    // The same key with another body is refused, and changes nothing.
+    let reused = store
+        .order_command(
+            "main",
+            &order.id,
+            Command::Complete { by: barista() },
+            Utc::now(),
+            key("other"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(reused.code(), ErrorCode::IdempotencyKeyReused);
+    let now = store.order("main", &order.id).await.unwrap().unwrap();
+    assert_eq!(now.state, OrderState::InProgress);
+}
+
+#[tokio::test]
+async fn what_memory_decides_from_survives_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_at(&dir).await;
+    open_shop(&store, 10).await;
+    let code = store.current_code("main", Utc::now()).await.unwrap().code;
+    let ann = person(&store, 1).await;
+    let bob = person(&store, 2).await;
+    let first = store
+        .start_order(
+            "main",
+            ann.clone(),
+            &code,
+            drink("espresso"),
+            Utc::now(),
+            None,
+        )
+        .await
+        .unwrap()
+        .done()
+        .unwrap();
+    assert_eq!(first.number, Some(1));
+    drop(store);
+
+    let store = open_at(&dir).await;
+    // Ann's order is still open; the code has one use fewer; numbers go on.
+    let refused = store
+        .start_order("main", ann, &code, drink("espresso"), Utc::now(), None)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::OpenOrderExists);
+    let second = store
+        .start_order("main", bob, &code, drink("espresso"), Utc::now(), None)
+        .await
+        .unwrap()
+        .done()
+        .unwrap();
+    assert_eq!(second.number, Some(2));
+    assert_eq!(
+        store
+            .current_code("main", Utc::now())
+            .await
+            .unwrap()
+            .remaining,
+        8
+    );
+}
+
+#[tokio::test]
+async fn a_cached_access_token_stops_working_at_sign_out_and_follows_role_changes() {
+    let store = SqliteStore::open("sqlite::memory:", "http://cafe.test")
+        .await
+        .unwrap();
+    let now = Utc::now();
+    let user = store.ensure_user("ann@cafe.test", now).await.unwrap();
+    let session = crate::auth::open_session(&store, &user, now).await.unwrap();
+    let seen = crate::auth::authenticate(&store, &session.access_token, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(seen.roles, vec![Role::Customer]);
+
+    store
+        .grant("ann@cafe.test", Role::Barista, now)
+        .await
+        .unwrap();
+    let seen = crate::auth::authenticate(&store, &session.access_token, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(seen.roles.contains(&Role::Barista), "{:?}", seen.roles);
+
+    crate::auth::sign_out(&store, &session.access_token, now)
+        .await
+        .unwrap();
+    assert!(
+        crate::auth::authenticate(&store, &session.access_token, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Cached or not, a token is refused once it has expired.
+    let other = crate::auth::open_session(&store, &user, now).await.unwrap();
+    let later = now + crate::auth::ACCESS_TOKEN_TTL + Duration::seconds(1);
+    assert!(
+        crate::auth::authenticate(&store, &other.access_token, now)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        crate::auth::authenticate(&store, &other.access_token, later)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_customer_unknown_to_the_database_is_refused_and_changes_nothing() {
+    // A foreign key refusal inside a job rolls that job back alone.
+    let store = SqliteStore::open("sqlite::memory:", "http://cafe.test")
+        .await
+        .unwrap();
+    open_shop(&store, 10).await;
+    let code = store.current_code("main", Utc::now()).await.unwrap().code;
+    let head = store.head("main").await.unwrap();
+    let error = store
+        .start_order(
+            "main",
+            customer(99),
+            &code,
+            drink("espresso"),
+            Utc::now(),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), ErrorCode::Internal);
+    assert_eq!(store.head("main").await.unwrap(), head);
+    assert_eq!(
+        store
+            .current_code("main", Utc::now())
+            .await
+            .unwrap()
+            .remaining,
+        10
+    );
+    // And the writer goes on.
+    let ann = person(&store, 1).await;
+    store
+        .start_order("main", ann, &code, drink("espresso"), Utc::now(), None)
+        .await
+        .unwrap();
+}
