@@ -97,8 +97,11 @@ pub fn bench(ctx: &Ctx, args: &[String]) -> Result {
     let wants = |name: &str| only.as_ref().is_none_or(|o| o.iter().any(|s| s == name));
     let start = Instant::now();
     let mut figures = Vec::new();
+    // The checkout as it is built (a commit while the runs go on does not change what is measured).
+    let mut measured = String::new();
     step("setup", || setup::setup(ctx))?;
     step("release build: server, robot and store bench", || {
+        measured = commit(ctx);
         let mut build = ctx.cargo();
         build.args([
             "build",
@@ -418,7 +421,7 @@ pub fn bench(ctx: &Ctx, args: &[String]) -> Result {
         })?;
     }
 
-    print_table(ctx, &figures, start.elapsed());
+    print_table(&measured, &figures, start.elapsed());
     Ok(())
 }
 
@@ -465,11 +468,11 @@ fn store_bench(ctx: &Ctx, dir: &Path, plan: &Plan, figures: &mut Vec<Figure>) ->
         .map_err(|e| format!("the store bench wrote no figures ({}): {e}", out.display()))?;
     let result = json::parse(&text).map_err(|e| format!("{}: {e}", out.display()))?;
     let store = result.get("store");
-    let errors: f64 = store
+    let errors: u64 = store
         .get("errors")
         .entries()
         .iter()
-        .map(|(_, n)| n.num())
+        .map(|(_, n)| n.num() as u64)
         .sum();
     figures.push(Figure {
         what: "store: order commands/s through SqliteStore (durable, 64 tasks)".into(),
@@ -650,7 +653,7 @@ fn commit(ctx: &Ctx) -> String {
     .map_or_else(|| "unknown".into(), |c| c.trim().to_owned())
 }
 
-fn print_table(ctx: &Ctx, figures: &[Figure], elapsed: Duration) {
+fn print_table(commit: &str, figures: &[Figure], elapsed: Duration) {
     let machine = machine();
     let width = figures
         .iter()
@@ -658,7 +661,7 @@ fn print_table(ctx: &Ctx, figures: &[Figure], elapsed: Duration) {
         .max()
         .unwrap_or(0);
     println!();
-    println!("Espresso benchmarks — {machine}; commit {}", commit(ctx));
+    println!("Espresso benchmarks — {machine}; commit {commit}");
     println!();
     for figure in figures {
         let pad = width - figure.what.chars().count();
