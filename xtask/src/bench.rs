@@ -18,6 +18,9 @@
 //!
 //! `--only fanout,throughput,memory,startup,store,wasm,first-screen,tauri,criterion` runs just
 //! those steps (e.g. `cargo xtask bench --only throughput,store` while working on the engine).
+//! `--binaries DIR` runs the `espresso-server`, `espresso-robot` and `espresso-store-bench` in
+//! DIR instead of building this checkout's (a copy kept from an earlier build: before and after
+//! a change, run one after the other on the same machine's load).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -77,6 +80,7 @@ pub fn bench(ctx: &Ctx, args: &[String]) -> Result {
     let mut plan = &FULL;
     let mut tauri = true;
     let mut only: Option<Vec<String>> = None;
+    let mut prebuilt: Option<PathBuf> = None;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -85,6 +89,10 @@ pub fn bench(ctx: &Ctx, args: &[String]) -> Result {
             "--only" => {
                 let list = args.next().ok_or("--only needs a list of steps")?;
                 only = Some(steps(list)?);
+            }
+            "--binaries" => {
+                let dir = args.next().ok_or("--binaries needs a folder")?;
+                prebuilt = Some(PathBuf::from(dir));
             }
             other => match other.strip_prefix("--only=") {
                 Some(list) => only = Some(steps(list)?),
@@ -100,24 +108,31 @@ pub fn bench(ctx: &Ctx, args: &[String]) -> Result {
     // The checkout as it is built (a commit while the runs go on does not change what is measured).
     let mut measured = String::new();
     step("setup", || setup::setup(ctx))?;
-    step("release build: server, robot and store bench", || {
-        measured = commit(ctx);
-        let mut build = ctx.cargo();
-        build.args([
-            "build",
-            "--release",
-            "-p",
-            "espresso-server",
-            "-p",
-            "espresso-robot",
-            "-p",
-            "espresso-store-bench",
-        ]);
-        crate::ctx::run(&mut build)?;
-        // At once, before another checkout sharing the target folder (a worktree) builds its
-        // own server over `release/espresso-server`: the runs below use these copies.
-        keep_binaries(ctx)
-    })?;
+    if let Some(dir) = &prebuilt {
+        step("prebuilt binaries: server, robot and store bench", || {
+            measured = format!("binaries of {}", dir.display());
+            keep_binaries(ctx, dir)
+        })?;
+    } else {
+        step("release build: server, robot and store bench", || {
+            measured = commit(ctx);
+            let mut build = ctx.cargo();
+            build.args([
+                "build",
+                "--release",
+                "-p",
+                "espresso-server",
+                "-p",
+                "espresso-robot",
+                "-p",
+                "espresso-store-bench",
+            ]);
+            crate::ctx::run(&mut build)?;
+            // At once, before another checkout sharing the target folder (a worktree) builds its
+            // own server over `release/espresso-server`: the runs below use these copies.
+            keep_binaries(ctx, &ctx.target_dir.join("release"))
+        })?;
+    }
     let bench_dir = ctx.target_dir.join("bench");
 
     // Two paces: a booth's (a drink every couple of seconds), and a rush that keeps the bar
@@ -624,11 +639,12 @@ fn binary(ctx: &Ctx, name: &str) -> PathBuf {
     ctx.target_dir.join("bench/bin").join(name)
 }
 
-/// Copy the release binaries just built out of `release/`, which every checkout sharing the
-/// target folder writes, so every run measures this checkout's build.
-fn keep_binaries(ctx: &Ctx) -> Result {
+/// Copy the release binaries from `from` (`release/`, which every checkout sharing the target
+/// folder writes, or `--binaries DIR`) to where the runs take them, so every run measures the
+/// same build.
+fn keep_binaries(ctx: &Ctx, from: &Path) -> Result {
     for name in ["espresso-server", "espresso-robot", "espresso-store-bench"] {
-        let built = ctx.target_dir.join("release").join(name);
+        let built = from.join(name);
         let kept = binary(ctx, name);
         if let Some(dir) = kept.parent() {
             std::fs::create_dir_all(dir)

@@ -44,6 +44,8 @@ commands:
                  --no-tauri         skip the Tauri shell's release build
                  --only STEPS       just these, comma-separated: fanout, throughput, memory,
                                     startup, store, wasm, first-screen, tauri, criterion
+                 --binaries DIR     run the espresso-server, -robot and -store-bench in DIR
+                                    (e.g. a copy of an earlier build) instead of building
 
 environment:
   CARGO_TARGET_DIR   build outputs (default ~/.cache/espresso/target, shared between clones)
