@@ -685,3 +685,77 @@ async fn bad_bodies_get_problems_not_server_errors() {
         assert_eq!(problem.code.as_str(), code);
     }
 }
+
+#[tokio::test]
+async fn an_admin_creates_a_second_shop_that_runs_on_its_own() {
+    let cafe = Cafe::open().await;
+    let admin = cafe.person("owner@cafe.test", &[Role::Admin]).await;
+    let barista = cafe.person("barista@cafe.test", &[Role::Barista]).await;
+    let ann = cafe.person("ann@example.com", &[]).await;
+    let event = json!({ "id": "reinvent-day-2", "name": "Espresso at Re:Invent" });
+
+    // Given only an admin may create one, with a valid id and name,
+    cafe.refused(
+        &barista,
+        Method::POST,
+        "/shops",
+        Some(event.clone()),
+        403,
+        "forbidden",
+    )
+    .await;
+    for bad in [
+        json!({ "id": "", "name": "Empty id" }),
+        json!({ "id": "has space", "name": "Space" }),
+        json!({ "id": "ok", "name": "   " }),
+        json!({ "id": "ok", "name": "x", "menu": [] }),
+    ] {
+        let (status, body) = cafe
+            .send(Some(&admin), Method::POST, "/shops", Some(bad.clone()))
+            .await;
+        assert_eq!(status.as_u16(), 422, "{bad}: {body}");
+    }
+    // when the admin creates it,
+    let (status, body) = cafe
+        .send(Some(&admin), Method::POST, "/shops", Some(event.clone()))
+        .await;
+    assert_eq!(status.as_u16(), 201, "{body}");
+    let shop: Shop = serde_json::from_value(body).unwrap();
+    assert_eq!((shop.id.as_str(), shop.open), ("reinvent-day-2", false));
+    assert_eq!(shop.name, "Espresso at Re:Invent");
+    // then the id is taken,
+    cafe.refused(
+        &admin,
+        Method::POST,
+        "/shops",
+        Some(event),
+        409,
+        "shop_exists",
+    )
+    .await;
+    // and the new shop has its own log, its own code and its own numbers: main is untouched.
+    assert_eq!(cafe.test.store().head("reinvent-day-2").await.unwrap(), 1);
+    let _: Shop = cafe
+        .ok(
+            &barista,
+            Method::PATCH,
+            "/shops/reinvent-day-2",
+            Some(json!({ "open": true })),
+        )
+        .await;
+    let code: Value = cafe
+        .ok(&barista, Method::GET, "/shops/reinvent-day-2/code", None)
+        .await;
+    let order: Value = cafe
+        .ok(
+            &ann,
+            Method::POST,
+            "/shops/reinvent-day-2/orders",
+            Some(json!({ "code": code["code"], "drink": { "item_id": "espresso" } })),
+        )
+        .await;
+    assert_eq!(order["number"], 1);
+    assert_eq!(order["shop"], "reinvent-day-2");
+    let main: Shop = cafe.ok(&ann, Method::GET, "/shops/main", None).await;
+    assert!(!main.open, "opening the event's shop leaves main closed");
+}

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use espresso_core::StaffAction;
-use espresso_core::protocol::{DrinkChoice, OrderState, Role, Shop};
+use espresso_core::protocol::{DrinkChoice, NewShop, OrderState, Role};
 use espresso_tests::{
     DriverProcess, STEP_DEADLINE, TestServer, click, connect, fill, free_port, save_screenshot,
     sign_in_on_page, wait_for, wait_for_element, wait_for_text,
@@ -370,27 +370,20 @@ async fn first_run_setup_points_the_customer_app_at_the_cafes_server_and_shop_an
     server.stop().await
 }
 
-/// A second shop on the test server, closed, with `main`'s menu. The API has no way to add one
-/// (a café runs one shop), so it goes straight into the server's database file, which the test
-/// server keeps beside its mail folder.
+/// A second shop on the test server, closed, with `main`'s menu: created by an admin through
+/// the API, as an owner would.
 async fn add_shop(server: &TestServer, id: &str, name: &str) -> anyhow::Result<()> {
-    let database = server.mail_dir().with_file_name("espresso.db");
-    anyhow::ensure!(database.exists(), "{} is missing", database.display());
-    let shop = Shop {
-        id: id.into(),
-        name: name.into(),
-        ..Shop::default_main()
-    };
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", database.display())).await?;
-    sqlx::query("INSERT INTO shops (id, body, updated_ms) VALUES (?1, ?2, ?3)")
-        .bind(id)
-        .bind(serde_json::to_string(&shop)?)
-        .bind(chrono::Utc::now().timestamp_millis())
-        .execute(&pool)
+    let owner = server.sign_in("owner@example.com", &[Role::Admin]).await?;
+    let shop = owner
+        .create_shop(&NewShop {
+            id: id.into(),
+            name: name.into(),
+        })
         .await?;
-    pool.close().await;
-    // The server sees it.
-    server.client()?.shop(id).await?;
+    anyhow::ensure!(
+        shop.id == id && !shop.open,
+        "a new shop starts closed: {shop:?}"
+    );
     Ok(())
 }
 

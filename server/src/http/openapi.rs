@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use espresso_core::protocol::{
     BoothCode, CancelOrder, CancelledBy, ClientFrame, CustomerRef, Drink, DrinkChoice, ErrorCode,
     Event, EventType, Health, HealthStatus, ItemStats, JourneyStep, Limits, LimitsPatch, Me,
-    MePatch, MenuItem, MenuItemPatch, Modifier, Order, OrderDetail, OrderList, OrderState,
+    MePatch, MenuItem, MenuItemPatch, Modifier, NewShop, Order, OrderDetail, OrderList, OrderState,
     OtpChallenge, OtpRequest, OtpVerify, Problem, RefreshRequest, Role, RolesUpdate, Scope,
     ServerFrame, Session, Shop, ShopPatch, StartOrder, Stats, TimeoutStage, TokenType, User,
 };
@@ -50,6 +50,7 @@ pub struct IdempotencyKey {
         auth::me,
         auth::patch_me,
         auth::put_roles,
+        shops::create_shop,
         shops::get_shop,
         shops::patch_shop,
         shops::put_menu,
@@ -91,6 +92,7 @@ pub struct IdempotencyKey {
         Modifier,
         Limits,
         ShopPatch,
+        NewShop,
         LimitsPatch,
         MenuItemPatch,
         Stats,

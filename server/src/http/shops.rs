@@ -9,7 +9,8 @@ use axum::response::Response;
 use axum::routing::{get, patch};
 use chrono::Utc;
 use espresso_core::protocol::{
-    BoothCode, ErrorCode, MenuItem, MenuItemPatch, Problem, Role, Shop, ShopPatch, Stats,
+    BoothCode, ErrorCode, MenuItem, MenuItemPatch, NewShop, Problem, Role, Shop, ShopPatch, Stats,
+    is_shop_id,
 };
 
 use super::AppState;
@@ -20,11 +21,63 @@ use crate::error::{ApiError, ApiResult};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/shops", axum::routing::post(create_shop))
         .route("/shops/{shop}", get(get_shop).patch(patch_shop))
         .route("/shops/{shop}/menu", axum::routing::put(put_menu))
         .route("/shops/{shop}/menu/{item_id}", patch(patch_menu_item))
         .route("/shops/{shop}/stats", get(get_stats))
         .route("/shops/{shop}/code", get(get_code))
+}
+
+/// Create a shop (admin)
+///
+/// A second counter, or tomorrow's event: `{id, name}`. It starts closed, with the original's
+/// menu and the default limits, and has its own booth code, queue, numbers and live stream.
+#[utoipa::path(
+    post,
+    path = "/api/v1/shops",
+    tag = "shops",
+    params(IdempotencyKey),
+    request_body = NewShop,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The new shop", body = Shop),
+        (status = 400, description = "`bad_request`: not JSON, or a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`shop_exists`: that id is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (the id or the name), `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+async fn create_shop(
+    State(state): State<AppState>,
+    caller: Caller,
+    idempotent: Idempotent,
+    ApiJson(new): ApiJson<NewShop>,
+) -> ApiResult<Response> {
+    caller.require(Role::Admin)?;
+    if !is_shop_id(&new.id) {
+        return Err(ApiError::detail(
+            ErrorCode::ValidationFailed,
+            "the id is 1 to 64 letters, digits, - or _",
+        ));
+    }
+    let name_length = new.name.trim().chars().count();
+    if name_length == 0 || name_length > 64 {
+        return Err(ApiError::detail(
+            ErrorCode::ValidationFailed,
+            "the name is 1 to 64 characters",
+        ));
+    }
+    let shop = state
+        .store()
+        .create_shop(
+            new.shop(),
+            Utc::now(),
+            idempotent.remember(StatusCode::CREATED),
+        )
+        .await?;
+    Ok(answer(shop, StatusCode::CREATED))
 }
 
 /// A shop

@@ -91,6 +91,47 @@ impl SqliteStore {
             .await
     }
 
+    /// Create `shop` (its id must be new: `shop_exists` otherwise) and log its first
+    /// `shop.updated`.
+    pub async fn create_shop(
+        &self,
+        shop: Shop,
+        now: DateTime<Utc>,
+        remember: Option<Remember>,
+    ) -> StoreResult<Answer<Shop>> {
+        self.writer
+            .run(move |work| {
+                if let Some(remember) = &remember
+                    && let Some(answer) = idempotency::replay(work.conn, remember)?
+                {
+                    return Ok(Answer::Replayed(answer));
+                }
+                let created = work
+                    .conn
+                    .prepare_cached(
+                        "INSERT INTO shops (id, body, updated_ms) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (id) DO NOTHING",
+                    )?
+                    .execute(params![shop.id, serde_json::to_string(&shop)?, to_ms(now)])?;
+                if created == 0 {
+                    return Err(StoreError::refused(
+                        espresso_core::protocol::ErrorCode::ShopExists,
+                        format!("there is already a shop {:?}", shop.id),
+                    ));
+                }
+                let seq = work.append(Event::shop_updated(shop.clone(), now), None)?;
+                if let Some(remember) = &remember {
+                    let answered = idempotency::Answered::Event {
+                        shop: &shop.id,
+                        seq,
+                    };
+                    idempotency::remember(work.conn, remember, answered, now)?;
+                }
+                Ok(Answer::Done(shop))
+            })
+            .await
+    }
+
     /// Change a shop with no `Idempotency-Key` (tools, tests): the shop after.
     pub async fn change_shop(
         &self,

@@ -49,6 +49,12 @@ pub trait Storage: Send + Sync + 'static {
         change: ShopChange,
         remember: Option<Remember>,
     ) -> StoreResult<Answer<Shop>>;
+    async fn create_shop(
+        &self,
+        shop: Shop,
+        now: DateTime<Utc>,
+        remember: Option<Remember>,
+    ) -> StoreResult<Answer<Shop>>;
     async fn admit_rate_hits(
         &self,
         buckets: &[(String, DateTime<Utc>)],
@@ -173,6 +179,15 @@ impl Storage for SqliteStore {
         remember: Option<Remember>,
     ) -> StoreResult<Answer<Shop>> {
         SqliteStore::update_shop(self, id, now, change, remember).await
+    }
+
+    async fn create_shop(
+        &self,
+        shop: Shop,
+        now: DateTime<Utc>,
+        remember: Option<Remember>,
+    ) -> StoreResult<Answer<Shop>> {
+        SqliteStore::create_shop(self, shop, now, remember).await
     }
 
     async fn admit_rate_hits(

@@ -6,9 +6,9 @@ use reqwest::Method;
 use super::transport::{Auth, Call};
 use super::{Client, ClientError, StaffAction};
 use crate::protocol::{
-    BoothCode, CancelOrder, DrinkChoice, Health, Me, MePatch, MenuItem, MenuItemPatch, Order,
-    OrderDetail, OrderList, OrderState, OtpChallenge, OtpRequest, OtpVerify, Role, RolesUpdate,
-    Session, Shop, ShopPatch, StartOrder, Stats, User,
+    BoothCode, CancelOrder, DrinkChoice, Health, Me, MePatch, MenuItem, MenuItemPatch, NewShop,
+    Order, OrderDetail, OrderList, OrderState, OtpChallenge, OtpRequest, OtpVerify, Role,
+    RolesUpdate, Session, Shop, ShopPatch, StartOrder, Stats, User,
 };
 
 impl Client {
@@ -109,6 +109,12 @@ impl Client {
     /// `GET /shops/{shop}`: the shop, open or not, with its menu and limits.
     pub async fn shop(&self, shop: &str) -> Result<Shop, ClientError> {
         let call = Call::new(Method::GET, self.api(&["shops", shop])?, Auth::IfSignedIn);
+        self.exchange(call).await?.json()
+    }
+
+    /// `POST /shops` (admin): a new shop, closed, with the original's menu.
+    pub async fn create_shop(&self, shop: &NewShop) -> Result<Shop, ClientError> {
+        let call = Call::new(Method::POST, self.api(&["shops"])?, Auth::Required).json(shop)?;
         self.exchange(call).await?.json()
     }
 

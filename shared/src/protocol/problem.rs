@@ -86,6 +86,8 @@ error_codes! {
     NotFound = "not_found", 404, "We could not find that";
     // Starting an order
     ShopClosed = "shop_closed", 409, "The shop is closed right now";
+    /// `POST /shops` with an id another shop has.
+    ShopExists = "shop_exists", 409, "There is already a shop with that id";
     QueueFull = "queue_full", 409, "The queue is full right now. Please try again in a few minutes";
     DailyLimitReached = "daily_limit_reached", 409, "You have had all your drinks for today";
     OpenOrderExists = "open_order_exists", 409, "You already have an order on the way";

@@ -107,6 +107,38 @@ fn set_if<T>(field: &mut T, value: Option<T>) {
     }
 }
 
+/// `POST /shops` (admin): a new shop — a second counter, tomorrow's event. It starts closed,
+/// with the original's menu and the default limits; change them like any shop's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewShop {
+    /// What its paths and the apps' `?shop=` use: 1 to 64 letters, digits, `-` or `_`
+    /// ([`is_shop_id`]); it cannot change later.
+    pub id: String,
+    /// What the apps show, e.g. "Espresso at Re:Invent".
+    pub name: String,
+}
+
+impl NewShop {
+    /// The shop it creates: closed, the original's menu, the default limits.
+    pub fn shop(&self) -> Shop {
+        Shop {
+            id: self.id.clone(),
+            name: self.name.trim().to_owned(),
+            ..Shop::default_main()
+        }
+    }
+}
+
+/// A shop id as paths and the pages' `?shop=` have it: 1 to 64 ASCII letters, digits, `-`, `_`.
+pub fn is_shop_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// `PATCH /api/v1/shops/{shop}`: a partial shop. A field left out (or null) stays as it is;
 /// `limits` is partial too. A barista may send `open` only; `name` and `limits` need an admin
 /// (see [`ShopPatch::needs_admin`]).
