@@ -135,7 +135,7 @@ pub async fn render(State(state): State<AppState>) -> Response {
         "espresso_mail_failures_total {}",
         crate::mailer::failures()
     );
-    out.push_str("# HELP espresso_store_syncs_total Syncs of the database's write-ahead log (group commit: each makes a batch of commands durable).\n# TYPE espresso_store_syncs_total counter\n");
+    out.push_str("# HELP espresso_store_syncs_total Commits of the database writer (group commit: each is one sync of the write-ahead log and makes a batch of commands durable).\n# TYPE espresso_store_syncs_total counter\n");
     let _ = writeln!(out, "espresso_store_syncs_total {}", state.store().syncs());
     let deadlines = &crate::tasks::DEADLINES;
     out.push_str("# HELP espresso_deadlines_total Deadlines by outcome: fired, dropped (can never fire), retried (a passing failure).\n");
