@@ -15,6 +15,9 @@ use crate::error::ApiError;
 /// A client sends one small `hello`; anything bigger is not one.
 const MAX_CLIENT_MESSAGE_BYTES: usize = 16 * 1024;
 
+/// How much of a burst of frames a live socket stages before writing.
+const LIVE_WRITE_BUFFER_BYTES: usize = 16 * 1024;
+
 /// What a live socket buffers of what its client sends (a hello is far smaller).
 const LIVE_READ_BUFFER_BYTES: usize = 4 * 1024;
 
@@ -66,8 +69,9 @@ async fn live(
                 // read buffer instead of tungstenite's 128 KiB, which each of thousands of idle
                 // display sockets would otherwise hold (docs/BENCHMARKS.md, memory).
                 .read_buffer_size(LIVE_READ_BUFFER_BYTES)
-                // Frames go out as they are sent (each is flushed anyway): no 128 KiB staging.
-                .write_buffer_size(0)
+                // A burst of events is fed then flushed as one write; 16 KiB staged at most (not
+                // tungstenite's 128 KiB), and only while a burst is going out.
+                .write_buffer_size(LIVE_WRITE_BUFFER_BYTES)
                 .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
                 .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
                 .on_upgrade(move |socket| async move { hub.serve(socket).await })

@@ -23,6 +23,10 @@ pub trait Socket: Send {
     /// The next message; None once the connection has ended.
     fn recv(&mut self) -> impl Future<Output = Option<Result<Message, axum::Error>>> + Send;
     fn send(&mut self, message: Message) -> impl Future<Output = Result<(), axum::Error>> + Send;
+    /// Queue a message without writing it out yet (see [`Socket::flush`]).
+    fn feed(&mut self, message: Message) -> impl Future<Output = Result<(), axum::Error>> + Send;
+    /// Write out what was fed.
+    fn flush(&mut self) -> impl Future<Output = Result<(), axum::Error>> + Send;
 }
 
 impl Socket for WebSocket {
@@ -33,7 +37,18 @@ impl Socket for WebSocket {
     fn send(&mut self, message: Message) -> impl Future<Output = Result<(), axum::Error>> + Send {
         WebSocket::send(self, message)
     }
+
+    fn feed(&mut self, message: Message) -> impl Future<Output = Result<(), axum::Error>> + Send {
+        futures::SinkExt::feed(self, message)
+    }
+
+    fn flush(&mut self) -> impl Future<Output = Result<(), axum::Error>> + Send {
+        futures::SinkExt::flush(self)
+    }
 }
+
+/// The most queued events one write to a socket carries.
+const MAX_BURST: usize = 64;
 
 /// `ServerFrame::Ping` as sent (checked against the type in the tests).
 const PING_FRAME: &str = r#"{"type":"ping"}"#;
@@ -188,6 +203,19 @@ impl<S: Socket> Connection<'_, S> {
         )
     }
 
+    /// Send `texts` in order with one write; false as [`Connection::send`].
+    async fn send_all(&mut self, texts: Vec<Utf8Bytes>) -> bool {
+        let socket = &mut self.socket;
+        let sent = timeout(self.config.send_timeout, async move {
+            for text in texts {
+                socket.feed(Message::Text(text)).await?;
+            }
+            socket.flush().await
+        })
+        .await;
+        matches!(sent, Ok(Ok(())))
+    }
+
     async fn send_frame(&mut self, frame: &ServerFrame) -> bool {
         match serde_json::to_string(frame) {
             Ok(text) => self.send(Message::Text(text.into())).await,
@@ -295,7 +323,19 @@ impl<S: Socket> Connection<'_, S> {
                     Some(queued) if queued.seq <= last => {}
                     Some(queued) => {
                         last = queued.seq;
-                        if !self.send(Message::Text(queued.text)).await {
+                        // Whatever else is already queued goes out with it, in one write.
+                        let mut burst = vec![queued.text];
+                        while burst.len() < MAX_BURST {
+                            match subscription.queue.try_recv() {
+                                Ok(next) if next.seq <= last => {}
+                                Ok(next) => {
+                                    last = next.seq;
+                                    burst.push(next.text);
+                                }
+                                Err(_) => break,
+                            }
+                        }
+                        if !self.send_all(burst).await {
                             return End::Gone;
                         }
                     }
@@ -340,6 +380,14 @@ mod tests {
 
         async fn send(&mut self, message: Message) -> Result<(), axum::Error> {
             self.outgoing.send(message).await.map_err(axum::Error::new)
+        }
+
+        async fn feed(&mut self, message: Message) -> Result<(), axum::Error> {
+            self.send(message).await
+        }
+
+        async fn flush(&mut self) -> Result<(), axum::Error> {
+            Ok(())
         }
     }
 
