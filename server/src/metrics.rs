@@ -106,10 +106,11 @@ pub async fn render(State(state): State<AppState>) -> Response {
     );
     match state.store().order_counts().await {
         Ok(counts) => {
-            for (shop, order_state, n) in counts {
+            for count in counts {
                 let _ = writeln!(
                     out,
-                    "espresso_orders{{shop=\"{shop}\",state=\"{order_state}\"}} {n}"
+                    "espresso_orders{{shop=\"{}\",state=\"{}\"}} {}",
+                    count.shop, count.state, count.count
                 );
             }
         }

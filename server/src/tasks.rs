@@ -12,7 +12,7 @@ use chrono::Utc;
 use espresso_core::protocol::ErrorCode;
 use tokio::task::JoinHandle;
 
-use crate::store::{SharedStore, Store};
+use crate::store::{DueDeadline, SharedStore, Store};
 use crate::workflow::Command;
 
 /// Longest the deadline loop sleeps before looking again (a deadline fires at most this late).
@@ -77,7 +77,13 @@ impl DeadlineRunner {
             }
         };
         let mut attempted = 0;
-        for (shop, order_id, stage, due_at) in due {
+        for DueDeadline {
+            shop,
+            order_id,
+            stage,
+            due_at,
+        } in due
+        {
             if self
                 .backoff
                 .get(&order_id)

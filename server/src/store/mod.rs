@@ -45,7 +45,7 @@ pub use events::EventRow;
 pub use idempotency::{Answer, Remember, StoredAnswer};
 pub use orders::OrderCommand;
 pub use shops::ShopChange;
-pub use storage::{DueDeadline, Storage};
+pub use storage::{DueDeadline, OrderCount, Storage};
 pub use users::UserRecord;
 
 /// What the rest of the server holds: storage behind the [`Storage`] trait.

@@ -425,12 +425,12 @@ impl SqliteStore {
                 } else {
                     TimeoutStage::Barista
                 };
-                Ok((
-                    row.try_get("shop")?,
-                    row.try_get("order_id")?,
+                Ok(super::DueDeadline {
+                    shop: row.try_get("shop")?,
+                    order_id: row.try_get("order_id")?,
                     stage,
-                    from_ms(row.try_get("due_ms")?),
-                ))
+                    due_at: from_ms(row.try_get("due_ms")?),
+                })
             })
             .collect::<Result<_, sqlx::Error>>()?)
     }

@@ -104,18 +104,18 @@ fn ms_to_s(ms: f64) -> u64 {
 
 impl SqliteStore {
     /// (shop, state, count) of every order (for `/metrics`).
-    pub async fn order_counts(&self) -> StoreResult<Vec<(String, String, i64)>> {
+    pub async fn order_counts(&self) -> StoreResult<Vec<super::OrderCount>> {
         let rows = sqlx::query("SELECT shop, state, COUNT(*) AS n FROM orders GROUP BY shop, state ORDER BY shop, state")
             .fetch_all(&self.pool)
             .await?;
         Ok(rows
             .into_iter()
             .map(|row| {
-                Ok((
-                    row.try_get("shop")?,
-                    row.try_get("state")?,
-                    row.try_get("n")?,
-                ))
+                Ok(super::OrderCount {
+                    shop: row.try_get("shop")?,
+                    state: row.try_get("state")?,
+                    count: row.try_get("n")?,
+                })
             })
             .collect::<Result<_, sqlx::Error>>()?)
     }

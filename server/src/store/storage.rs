@@ -28,8 +28,22 @@ use super::{
     ShopChange, SqliteStore, StoreError, StoreResult, UserRecord,
 };
 
-/// A due deadline: (shop, order id, stage, due at).
-pub type DueDeadline = (String, String, TimeoutStage, DateTime<Utc>);
+/// A deadline that has fallen due: which order, which stage, since when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueDeadline {
+    pub shop: String,
+    pub order_id: String,
+    pub stage: TimeoutStage,
+    pub due_at: DateTime<Utc>,
+}
+
+/// How many orders of a shop are in a state (`/metrics`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderCount {
+    pub shop: String,
+    pub state: String,
+    pub count: i64,
+}
 
 /// Decides from the hits already counted in each bucket whether to admit one more (Err: wait).
 pub type RateVerdict =
@@ -149,7 +163,7 @@ pub trait Storage: Send + Sync + 'static {
     async fn prune_otp_challenges(&self, before: DateTime<Utc>) -> StoreResult<u64>;
     async fn prune_rate_hits(&self, before: DateTime<Utc>) -> StoreResult<u64>;
     async fn stats(&self, shop: &str, now: DateTime<Utc>) -> StoreResult<Stats>;
-    async fn order_counts(&self) -> StoreResult<Vec<(String, String, i64)>>;
+    async fn order_counts(&self) -> StoreResult<Vec<OrderCount>>;
     async fn user_by_id(&self, id: &str) -> StoreResult<Option<UserRecord>>;
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
     async fn ensure_user(&self, email: &str, now: DateTime<Utc>) -> StoreResult<UserRecord>;
@@ -385,7 +399,7 @@ impl Storage for SqliteStore {
         SqliteStore::stats(self, shop, now).await
     }
 
-    async fn order_counts(&self) -> StoreResult<Vec<(String, String, i64)>> {
+    async fn order_counts(&self) -> StoreResult<Vec<OrderCount>> {
         SqliteStore::order_counts(self).await
     }
 
