@@ -281,6 +281,8 @@ mod tests {
             ("unsupported_media_type", 415),
             ("validation_failed", 422),
             ("internal", 500),
+            // Beyond API.md (OPERATIONS.md "Extensions"): POST /shops with a taken id.
+            ("shop_exists", 409),
         ];
         assert_eq!(
             ErrorCode::ALL.len(),
