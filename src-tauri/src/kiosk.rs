@@ -91,8 +91,8 @@ pub fn fill_monitor<R: Runtime>(window: &WebviewWindow<R>) -> tauri::Result<Opti
 }
 
 /// Keep the booth window over its monitor for as long as it is open: checked now and every
-/// [`CHECK_EVERY`] (there is no portable "monitors changed" event to wait for; a check is three
-/// small calls to the window system).
+/// [`CHECK_EVERY`] (Tauri has no "monitors changed" event to wait for; a check is a few small
+/// calls to the window system).
 pub fn keep_filling<R: Runtime>(window: WebviewWindow<R>) {
     if on_wayland() {
         eprintln!("espresso-app: on Wayland the compositor places the display (full screen asked)");
@@ -171,6 +171,9 @@ pub fn keep_awake(application: &'static str) {
 }
 
 fn hold_awake(application: &str) {
+    // On Wayland an X server is there for older programs only (Xwayland): its screensaver does
+    // not blank the screen. A kiosk compositor (cage) blanks nothing; a desktop's session bus
+    // service is asked below.
     let x11 = match suspend_x11_screensaver() {
         Ok(connection) => {
             eprintln!("espresso-app: screen kept awake: X11 screensaver and DPMS suspended");
@@ -224,6 +227,9 @@ pub fn let_sleep() {
 fn suspend_x11_screensaver() -> Result<x11rb::rust_connection::RustConnection, String> {
     use x11rb::connection::{Connection as _, RequestConnection as _};
     use x11rb::protocol::screensaver::{self, ConnectionExt as _};
+    if on_wayland() {
+        return Err("on Wayland the screen is not the X server's".into());
+    }
     if std::env::var_os("DISPLAY").is_none() {
         return Err("no X display (DISPLAY is not set)".into());
     }
