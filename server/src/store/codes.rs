@@ -39,10 +39,7 @@ impl SqliteStore {
         let public_url = self.public_url.clone();
         self.writer
             .run(move |work| {
-                let state = work
-                    .memory
-                    .shop(work.conn, &shop)?
-                    .ok_or_else(|| StoreError::not_found(format!("no shop {shop:?}")))?;
+                let state = work.memory.existing_shop(work.conn, &shop)?;
                 // Someone may have rotated while this job waited its turn.
                 if let Some(row) = state.current_code(now) {
                     return Ok(row.booth_code(&public_url, &shop));
@@ -124,10 +121,7 @@ impl SqliteStore {
         let code = code.to_owned();
         self.writer
             .run(move |work| {
-                let state = work
-                    .memory
-                    .shop(work.conn, &shop)?
-                    .ok_or_else(|| StoreError::not_found(format!("no shop {shop:?}")))?;
+                let state = work.memory.existing_shop(work.conn, &shop)?;
                 Ok(state.check_code(&code, now))
             })
             .await

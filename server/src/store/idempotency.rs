@@ -97,6 +97,18 @@ pub(super) fn replay(conn: &Connection, remember: &Remember) -> StoreResult<Opti
     }))
 }
 
+/// The first answer to `remember`'s key as a command's [`Answer`], if there was one (then the
+/// command does not run again); nothing without a key.
+pub(super) fn replayed<T>(
+    conn: &Connection,
+    remember: Option<&Remember>,
+) -> StoreResult<Option<Answer<T>>> {
+    match remember {
+        Some(remember) => Ok(replay(conn, remember)?.map(Answer::Replayed)),
+        None => Ok(None),
+    }
+}
+
 /// The order (or the shop) that event `seq` of `shop` carries, as the command answered it.
 fn answer_in_event(conn: &Connection, shop: &str, seq: u64) -> StoreResult<String> {
     let body: String = conn

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use espresso_core::protocol::{BoothCode, ItemStats, Order, OrderState, Shop, Stats};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::error::StoreResult;
+use super::error::{StoreError, StoreResult};
 use super::{business_day, from_ms, to_ms};
 use crate::workflow::CodeCheck;
 
@@ -124,6 +124,12 @@ impl Memory {
             self.shops.insert(id.to_owned(), state);
         }
         Ok(self.shops.get_mut(id))
+    }
+
+    /// The shop's state; `not_found` if there is no such shop.
+    pub fn existing_shop(&mut self, conn: &Connection, id: &str) -> StoreResult<&mut ShopState> {
+        self.shop(conn, id)?
+            .ok_or_else(|| StoreError::not_found(format!("no shop {id:?}")))
     }
 
     /// The shop's last committed `seq` (0 before any event).

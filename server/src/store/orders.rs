@@ -25,10 +25,6 @@ fn stage_name(stage: TimeoutStage) -> &'static str {
     }
 }
 
-fn no_shop(id: &str) -> StoreError {
-    StoreError::not_found(format!("no shop {id:?}"))
-}
-
 /// A closed order (not in memory), read inside the writer's transaction.
 fn stored_order(work: &Work<'_>, shop: &str, id: &str) -> StoreResult<Option<Order>> {
     let body: Option<String> = work
@@ -175,10 +171,7 @@ fn track(
     decided: &[OrderEvent],
 ) -> StoreResult<()> {
     let shop_id = after.shop.clone();
-    let state = work
-        .memory
-        .shop(work.conn, &shop_id)?
-        .ok_or_else(|| no_shop(&shop_id))?;
+    let state = work.memory.existing_shop(work.conn, &shop_id)?;
     state.track(before, after);
     for event in decided {
         if let OrderEvent::Placed { number, at, .. } = event {
@@ -193,14 +186,6 @@ fn track(
         work.stats_moved(&shop_id);
     }
     Ok(())
-}
-
-/// The answer remembered for this key, if the command already ran (then it does not run again).
-fn replayed(work: &Work<'_>, remember: Option<&Remember>) -> StoreResult<Option<Answer<Order>>> {
-    let Some(remember) = remember else {
-        return Ok(None);
-    };
-    Ok(idempotency::replay(work.conn, remember)?.map(Answer::Replayed))
 }
 
 impl SqliteStore {
@@ -221,14 +206,11 @@ impl SqliteStore {
         let public_url = self.public_url.clone();
         self.writer
             .run(move |work| {
-                if let Some(answer) = replayed(work, remember.as_ref())? {
+                if let Some(answer) = idempotency::replayed(work.conn, remember.as_ref())? {
                     return Ok(answer);
                 }
                 let day = business_day(now);
-                let state = work
-                    .memory
-                    .shop(work.conn, &shop_id)?
-                    .ok_or_else(|| no_shop(&shop_id))?;
+                let state = work.memory.existing_shop(work.conn, &shop_id)?;
                 let admission = Admission {
                     code: state.check_code(&code, now),
                     has_open_order: state.has_open_order(&customer.id),
@@ -303,14 +285,11 @@ impl SqliteStore {
         let order_id = order_id.to_owned();
         self.writer
             .run(move |work| {
-                if let Some(answer) = replayed(work, remember.as_ref())? {
+                if let Some(answer) = idempotency::replayed(work.conn, remember.as_ref())? {
                     return Ok(answer);
                 }
                 let day = business_day(now);
-                let state = work
-                    .memory
-                    .shop(work.conn, &shop_id)?
-                    .ok_or_else(|| no_shop(&shop_id))?;
+                let state = work.memory.existing_shop(work.conn, &shop_id)?;
                 let open = state.open_order(&order_id).cloned();
                 let next_number = state.next_number(work.conn, &day)?;
                 let shop = state.shop.clone();

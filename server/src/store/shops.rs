@@ -61,15 +61,10 @@ impl SqliteStore {
         let id = id.to_owned();
         self.writer
             .run(move |work| {
-                if let Some(remember) = &remember
-                    && let Some(answer) = idempotency::replay(work.conn, remember)?
-                {
-                    return Ok(Answer::Replayed(answer));
+                if let Some(answer) = idempotency::replayed(work.conn, remember.as_ref())? {
+                    return Ok(answer);
                 }
-                let state = work
-                    .memory
-                    .shop(work.conn, &id)?
-                    .ok_or_else(|| StoreError::not_found(format!("no shop {id:?}")))?;
+                let state = work.memory.existing_shop(work.conn, &id)?;
                 let mut shop = (*state.shop).clone();
                 change(&mut shop)?;
                 let body = serde_json::to_string(&shop)?;
@@ -101,10 +96,8 @@ impl SqliteStore {
     ) -> StoreResult<Answer<Shop>> {
         self.writer
             .run(move |work| {
-                if let Some(remember) = &remember
-                    && let Some(answer) = idempotency::replay(work.conn, remember)?
-                {
-                    return Ok(Answer::Replayed(answer));
+                if let Some(answer) = idempotency::replayed(work.conn, remember.as_ref())? {
+                    return Ok(answer);
                 }
                 let created = work
                     .conn
