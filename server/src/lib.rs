@@ -44,6 +44,13 @@ impl Server {
             .await
             .with_context(|| format!("cannot listen on {}", config.addr))?;
         let local_addr = listener.local_addr()?;
+        // Small writes (a live frame, an answer) leave at once instead of waiting for the
+        // previous one's acknowledgement (Nagle): screens see an action without that delay.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%error, "cannot set TCP_NODELAY on a connection");
+            }
+        });
         let (tx, rx) = oneshot::channel::<()>();
         let live = state.live_hub().clone();
         let app = http::router(state);
