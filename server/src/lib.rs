@@ -32,11 +32,14 @@ pub struct Server {
     background: Vec<JoinHandle<()>>,
     live: live::Hub,
     store: SqliteStore,
+    /// This process serves the database (see [`SqliteStore::lock_for_serving`]).
+    _serving: Option<std::fs::File>,
 }
 
 impl Server {
     /// Open storage, bind `config.addr` and start serving in the background.
     pub async fn start(config: ServeConfig) -> anyhow::Result<Self> {
+        let serving = SqliteStore::lock_for_serving(&config.database)?;
         let store = SqliteStore::open(&config.database, &config.public_url).await?;
         let mailer = mailer::Mailer::parse(&config.mailer)?;
         let state = http::AppState::new(store.clone(), config.web_dir.clone(), mailer);
@@ -75,6 +78,7 @@ impl Server {
             background,
             live,
             store,
+            _serving: serving,
         })
     }
 

@@ -444,3 +444,51 @@ async fn a_kill_9_under_load_loses_no_acknowledged_command_and_a_deadline_due_me
     .await;
     assert_eq!(timed_out(&detail), 1, "{detail}");
 }
+
+#[tokio::test]
+async fn a_second_server_on_the_same_database_is_refused_and_the_first_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = serve(dir.path());
+    // Given one server on the database, when a second one starts on it,
+    let mut second = Command::new(binary())
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--database",
+            &database(dir.path()),
+        ])
+        .args(["--web-dir", "/nonexistent"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the second server starts");
+    // then it stops at once and says why,
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = second.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = second.kill();
+            panic!("a second server is serving the same database");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(!status.success());
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut second.stderr.take().unwrap(), &mut said).unwrap();
+    assert!(said.contains("already serving"), "{said}");
+    // and the first still answers.
+    let health = reqwest::get(format!("{}/healthz", first.url))
+        .await
+        .unwrap();
+    assert!(health.status().is_success());
+    // Once the first is gone (kill -9 releases the lock), the database can be served again.
+    drop(first);
+    let again = serve(dir.path());
+    let health = reqwest::get(format!("{}/healthz", again.url))
+        .await
+        .unwrap();
+    assert!(health.status().is_success());
+}

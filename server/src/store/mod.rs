@@ -151,6 +151,45 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// Hold the database for one serving process: a second `espresso-server serve` on the same
+    /// SQLite file would keep its own shop state in memory and break the shop's invariants (order
+    /// numbers, booth-code uses, queue and daily limits). The lock is the OS's (released when the
+    /// process ends, also by kill -9); `None` for a throwaway database. Tools such as `users grant`
+    /// do not take it: they change no shop.
+    pub fn lock_for_serving(url: &str) -> anyhow::Result<Option<std::fs::File>> {
+        let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .filter(|_| url != "sqlite::memory:")
+        else {
+            return Ok(None);
+        };
+        let lock_path = format!("{path}.serving");
+        if let Some(parent) = std::path::Path::new(&lock_path).parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).with_context(|| {
+                format!("cannot create the database folder {}", parent.display())
+            })?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .with_context(|| format!("cannot open {lock_path}"))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+                "another espresso-server is already serving {path}: one server per SQLite \
+                 database (several servers need PostgreSQL)"
+            ),
+            Err(std::fs::TryLockError::Error(error)) => {
+                Err(error).with_context(|| format!("cannot lock {lock_path}"))
+            }
+        }
+    }
+
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
