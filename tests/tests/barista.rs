@@ -287,6 +287,7 @@ async fn two_baristas_race_for_one_order_and_exactly_one_gets_it() -> anyhow::Re
     let b = wait_for_element(&ben.driver, &make).await?;
 
     // Both tap Make at once.
+    let refusals_before = refused_calls(&server.url()).await?;
     let (a_tap, b_tap) = tokio::join!(a.click(), b.click());
     let store = server.store()?;
     let ana_id = store
@@ -326,7 +327,10 @@ async fn two_baristas_race_for_one_order_and_exactly_one_gets_it() -> anyhow::Re
         "Another barista is making this",
     )
     .await?;
-    if lost_tap.is_ok() {
+    // A tap can land after the winner's claim has already reached the loser's screen (the card
+    // moved, its button gone): then nothing is sent. If the loser's claim did reach the server,
+    // the server refused it (a 4xx answer), and the card must say why.
+    if lost_tap.is_ok() && refused_calls(&server.url()).await? > refusals_before {
         // The loser's tap reached the server, which refused it: the card says so.
         let note = wait_for_text(
             &loser.driver,
@@ -586,4 +590,24 @@ async fn a_busy_queue_runs_from_the_keyboard() -> anyhow::Result<()> {
 /// The keys to type a number.
 fn digits(number: u32) -> Vec<char> {
     number.to_string().chars().collect()
+}
+
+/// How many API calls the server has answered with a 4xx so far (its `/metrics`; the server
+/// runs on this test's runtime, so the call is async).
+async fn refused_calls(base: &str) -> anyhow::Result<u64> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await?;
+    let request = format!("GET /metrics HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).await?;
+    text.lines()
+        .find_map(|line| {
+            line.strip_prefix("espresso_http_request_duration_seconds_count{status=\"4xx\"} ")
+        })
+        .context("no 4xx count in /metrics")?
+        .trim()
+        .parse()
+        .context("a 4xx count that is not a number")
 }
