@@ -11,18 +11,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use sqlx::Row;
 
 use super::users::{UserRecord, load_user_tx};
-use super::{SqliteStore, StoreResult, from_ms, to_ms};
-
-/// A refresh token as stored, with the state of its family.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RefreshTokenRow {
-    pub family_id: String,
-    pub user_id: String,
-    pub expires: DateTime<Utc>,
-    /// When it was traded for a new pair; a second use is a replay.
-    pub used: Option<DateTime<Utc>>,
-    pub family_revoked: bool,
-}
+use super::{SqliteStore, StoreResult, to_ms};
 
 /// The hashes of a new access + refresh token pair, and when each expires.
 #[derive(Debug, Clone)]
@@ -285,42 +274,6 @@ impl SqliteStore {
             self.auth_cache.invalidate();
         }
         rotation
-    }
-
-    /// The user of a live access token: not expired, family not revoked.
-    pub async fn access_token_user(
-        &self,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<String>> {
-        Ok(self
-            .authenticate(token_hash, now)
-            .await?
-            .map(|user| user.id))
-    }
-
-    /// A refresh token by its hash, whatever its state (the caller decides what the state means).
-    pub async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRow>> {
-        let Some(row) = sqlx::query(
-            "SELECT t.family_id, t.user_id, t.expires_ms, t.used_ms, f.revoked_ms
-             FROM tokens t JOIN token_families f ON f.id = t.family_id
-             WHERE t.token_hash = ?1 AND t.kind = 'refresh'",
-        )
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await?
-        else {
-            return Ok(None);
-        };
-        let used: Option<i64> = row.try_get("used_ms")?;
-        let revoked: Option<i64> = row.try_get("revoked_ms")?;
-        Ok(Some(RefreshTokenRow {
-            family_id: row.try_get("family_id")?,
-            user_id: row.try_get("user_id")?,
-            expires: from_ms(row.try_get("expires_ms")?),
-            used: used.map(from_ms),
-            family_revoked: revoked.is_some(),
-        }))
     }
 
     /// End a session: every token of the family stops working (access tokens included).

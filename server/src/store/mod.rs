@@ -38,7 +38,7 @@ use sqlx::sqlite::{
 };
 use tokio::sync::broadcast;
 
-pub use auth::{AuthCache, NewPair, RefreshTokenRow, Rotation};
+pub use auth::{AuthCache, NewPair, Rotation};
 pub use codes::CODE_GRACE;
 pub use error::{StoreError, StoreResult};
 pub use events::EventRow;

@@ -24,8 +24,8 @@ use tokio::sync::broadcast;
 
 use super::sign_in::OtpChallengeRow;
 use super::{
-    Answer, Committed, EventRow, NewPair, OrderCommand, RefreshTokenRow, Remember, Rotation,
-    ShopChange, SqliteStore, StoreError, StoreResult, UserRecord,
+    Answer, Committed, EventRow, NewPair, OrderCommand, Remember, Rotation, ShopChange,
+    SqliteStore, StoreError, StoreResult, UserRecord,
 };
 
 /// A deadline that has fallen due: which order, which stage, since when.
@@ -102,7 +102,6 @@ pub trait Storage: Send + Sync + 'static {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<UserRecord>>;
-    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRow>>;
     async fn revoke_family(&self, family_id: &str, now: DateTime<Utc>) -> StoreResult<()>;
     async fn prune_tokens(&self, before: DateTime<Utc>) -> StoreResult<u64>;
     async fn revoke_family_of_token(&self, token_hash: &str, now: DateTime<Utc>)
@@ -249,10 +248,6 @@ impl Storage for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<UserRecord>> {
         SqliteStore::authenticate(self, token_hash, now).await
-    }
-
-    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRow>> {
-        SqliteStore::refresh_token(self, token_hash).await
     }
 
     async fn revoke_family(&self, family_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
