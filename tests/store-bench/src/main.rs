@@ -16,8 +16,8 @@
 //!   trait), on a new database file in `--dir`. The shop is opened and its limits lifted with
 //!   `update_shop`; then `--tasks` concurrent tasks, each its own customer, run whole
 //!   lifecycles: start with the current booth code and a drink (queued at once), claim,
-//!   complete, collect — 4 commands, each awaited until durable (`Storage::durable`, what the
-//!   HTTP layer waits for before it answers). No HTTP, no live sockets, no sign-in.
+//!   complete, collect — 4 commands, each with its `Idempotency-Key`, each answered only once its
+//!   batch is committed and synced, as the HTTP layer's are. No HTTP, no live sockets, no sign-in.
 //! - **raw SQLite**: rusqlite on the same SQLite build, WAL, `synchronous=FULL` (a commit is an
 //!   fsync of the WAL, as durable as the store's group commit), prepared cached statements, the
 //!   same tables and indexes as the server's schema. A command writes what an order command
@@ -408,7 +408,7 @@ mod store_api {
                     return Err(error.code().as_str().to_owned());
                 }
             };
-            durable(store, commands).await?;
+            commands.fetch_add(1, Ordering::Relaxed);
             let by = || self.barista.clone();
             for (step, command) in [
                 ("claim", OrderCommand::Claim { by: by() }),
@@ -423,16 +423,10 @@ mod store_api {
                     .order_command(SHOP, &order.id, command, Utc::now(), Some(key(&scope)))
                     .await
                     .map_err(|e| e.code().as_str().to_owned())?;
-                durable(store, commands).await?;
+                commands.fetch_add(1, Ordering::Relaxed);
             }
             Ok(())
         }
-    }
-
-    /// Count a command: the store answers only once it is durable (its batch committed).
-    async fn durable(_store: &SharedStore, commands: &AtomicU64) -> Result<(), String> {
-        commands.fetch_add(1, Ordering::Relaxed);
-        Ok(())
     }
 
     /// The `Idempotency-Key` every client sends, as the HTTP layer hands it to the store: each
