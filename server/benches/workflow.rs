@@ -8,7 +8,7 @@ use std::hint::black_box;
 
 use chrono::{DateTime, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
-use espresso_core::protocol::{CustomerRef, DrinkChoice, Order, Role, Shop};
+use espresso_protocol::{CustomerRef, DrinkChoice, Order, Role, Shop};
 use espresso_server::workflow::{self, Actor, Admission, CodeCheck, Command, Context, OrderEvent};
 
 fn open_shop() -> Shop {

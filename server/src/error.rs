@@ -3,7 +3,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use espresso_core::protocol::{ErrorCode, PROBLEM_CONTENT_TYPE, Problem};
+use espresso_protocol::{ErrorCode, PROBLEM_CONTENT_TYPE, Problem};
 
 use crate::workflow::WorkflowError;
 

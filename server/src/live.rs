@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
-use espresso_core::protocol::{EventType, IDLE_TIMEOUT_S, PING_INTERVAL_S, Scope, ServerFrame};
+use espresso_protocol::{EventType, IDLE_TIMEOUT_S, PING_INTERVAL_S, Scope, ServerFrame};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -33,7 +33,7 @@ pub use session::Socket;
 
 use crate::store::{Committed, SharedStore, Store, UserRecord};
 
-pub use espresso_core::protocol::{CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED};
+pub use espresso_protocol::{CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED};
 
 /// Timings and sizes of the live stream; the defaults are API.md's.
 #[derive(Debug, Clone)]
@@ -430,7 +430,7 @@ impl Drop for Subscription {
 mod tests {
     use super::*;
     use chrono::Utc;
-    use espresso_core::protocol::{BoothCode, Event, Role, Shop};
+    use espresso_protocol::{BoothCode, Event, Role, Shop};
 
     fn viewer(scope: Scope, user: Option<&str>) -> Viewer {
         Viewer {

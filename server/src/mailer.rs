@@ -181,7 +181,7 @@ async fn write_eml(dir: &Path, to: &str, code: &str, at: DateTime<Utc>) -> anyho
     let name = format!(
         "{}-{}.eml",
         at.format("%Y%m%dT%H%M%S%.6fZ"),
-        espresso_core::maildir::file_safe_address(to)
+        espresso_protocol::maildir::file_safe_address(to)
     );
     let path = dir.join(&name);
     let temporary = dir.join(format!(".{name}.tmp"));
@@ -275,11 +275,11 @@ mod tests {
     #[test]
     fn file_names_cannot_escape_the_folder() {
         assert_eq!(
-            espresso_core::maildir::file_safe_address("../../etc/passwd"),
+            espresso_protocol::maildir::file_safe_address("../../etc/passwd"),
             "_.._etc_passwd"
         );
         assert_eq!(
-            espresso_core::maildir::file_safe_address("ann@example.com"),
+            espresso_protocol::maildir::file_safe_address("ann@example.com"),
             "ann@example.com"
         );
     }

@@ -4,7 +4,7 @@
 use anyhow::Context;
 use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
-use espresso_core::protocol::Role;
+use espresso_protocol::Role;
 use espresso_server::auth;
 use espresso_server::config::DEFAULT_DATABASE;
 use espresso_server::config::ServeConfig;

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use espresso_core::protocol::ErrorCode;
+use espresso_protocol::ErrorCode;
 use tokio::task::JoinHandle;
 
 use crate::store::{DueDeadline, SharedStore, Store};

@@ -18,7 +18,7 @@
 //! business; which of them may touch this order, in this state, is decided here.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use espresso_core::protocol::{
+use espresso_protocol::{
     CancelledBy, CustomerRef, Drink, DrinkChoice, ErrorCode, EventType, MenuItem, Order,
     OrderState, Problem, Role, Shop, TimeoutStage,
 };

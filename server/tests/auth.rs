@@ -5,7 +5,7 @@
 mod common;
 
 use common::{TestServer, problem, request_code, sign_in, sign_in_as, verify};
-use espresso_core::protocol::{ErrorCode, Me, OtpChallenge, Role, TokenType, User};
+use espresso_protocol::{ErrorCode, Me, OtpChallenge, Role, TokenType, User};
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 
@@ -254,7 +254,7 @@ async fn a_refresh_rotates_and_replaying_the_old_token_ends_the_session() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let second: espresso_core::protocol::Session = serde_json::from_value(body).unwrap();
+    let second: espresso_protocol::Session = serde_json::from_value(body).unwrap();
     assert_ne!(second.refresh_token, first.refresh_token);
     assert_eq!(second.user, first.user);
     let (status, _) = server.get("/me", Some(&second.access_token)).await;

@@ -20,7 +20,7 @@ use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::routing::get;
 use chrono::Utc;
-use espresso_core::protocol::{CustomerRef, Event, EventType, Role, Scope, ServerFrame};
+use espresso_protocol::{CustomerRef, Event, EventType, Role, Scope, ServerFrame};
 use espresso_server::Server;
 use espresso_server::config::ServeConfig;
 use espresso_server::live::{CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED, Hub, LiveConfig};

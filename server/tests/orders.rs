@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use espresso_core::protocol::{
+use espresso_protocol::{
     BoothCode, Order, OrderDetail, OrderList, OrderState, Problem, Role, Shop, TimeoutStage,
 };
 use espresso_server::Server;

@@ -1,16 +1,17 @@
-//! espresso-core: the one definition of Espresso's protocol, shared by the server and every app.
+//! espresso-core: the client every app runs on, over the one definition of Espresso's protocol.
 //!
-//! - [`protocol`]: the wire types (JSON over HTTP and the live stream). No server-only dependencies:
-//!   this module compiles for wasm32 and for native targets alike.
+//! - [`protocol`], [`view`], [`maildir`]: the `espresso-protocol` crate, re-exported (the wire
+//!   types, the pure screen views, the mail folder's file names). The server depends on that crate
+//!   alone, not on this one.
 //! - [`client`]: the typed HTTP client the three apps use (feature `native` on desktop, `web` in the
 //!   browser). It must never hold business rules: those live in the server's workflow.
 
 pub mod client;
-pub mod maildir;
-pub mod protocol;
 pub mod qr;
 pub mod session;
-pub mod view;
+
+pub use espresso_protocol as protocol;
+pub use espresso_protocol::{maildir, view};
 
 #[cfg(any(
     all(feature = "native", not(target_arch = "wasm32")),

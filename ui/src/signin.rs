@@ -7,13 +7,11 @@
 
 use std::rc::Rc;
 
-use espresso_core::protocol::{ErrorCode, OtpChallenge, User};
+use espresso_core::protocol::{ErrorCode, OtpChallenge, User, is_shop_id};
 use leptos::prelude::*;
 
 use crate::backend::{BackendError, BackendRef};
-use crate::util::{
-    clock_text, is_shop_name, now, query_param, reload_for_shop, seconds_until, use_clock,
-};
+use crate::util::{clock_text, now, query_param, reload_for_shop, seconds_until, use_clock};
 
 /// The words for a sign-in refusal.
 pub fn sign_in_error(error: &BackendError) -> String {
@@ -382,7 +380,7 @@ pub fn ServerSetting(backend: BackendRef) -> impl IntoView {
     let save = move || {
         let url = draft.get_untracked().trim().to_owned();
         let wanted = draft_shop.get_untracked().trim().to_owned();
-        if !is_shop_name(&wanted) {
+        if !is_shop_id(&wanted) {
             error.set(Some(SHOP_NAME_HINT.to_owned()));
             return;
         }

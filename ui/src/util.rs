@@ -30,15 +30,6 @@ pub fn query_param(name: &str) -> Option<String> {
     params.get(name).filter(|value| !value.trim().is_empty())
 }
 
-/// A shop's name as the server's paths and the pages' `?shop=` have it: 1 to 64 letters, digits,
-/// `-` or `_`.
-pub fn is_shop_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 /// Open this page again for `shop` (a reload: the app starts over on it).
 pub fn reload_for_shop(shop: &str) {
     if let Some(window) = web_sys::window() {
@@ -254,15 +245,5 @@ mod tests {
         assert_eq!(duration_words(61), "2 min");
         assert_eq!(duration_words(3_600), "1 h");
         assert_eq!(duration_words(7_800), "2 h 10 min");
-    }
-
-    #[test]
-    fn shop_names_are_what_the_server_can_have() {
-        assert!(is_shop_name("main"));
-        assert!(is_shop_name("pop-up_2"));
-        assert!(!is_shop_name(""));
-        assert!(!is_shop_name("pop up"));
-        assert!(!is_shop_name("a/b"));
-        assert!(!is_shop_name(&"x".repeat(65)));
     }
 }

@@ -419,7 +419,10 @@ pub fn bench(ctx: &Ctx, args: &[String]) -> Result {
 
     if wants("criterion") {
         step("criterion: workflow decide/apply and the views", || {
-            for (package, bench) in [("espresso-server", "workflow"), ("espresso-core", "views")] {
+            for (package, bench) in [
+                ("espresso-server", "workflow"),
+                ("espresso-protocol", "views"),
+            ] {
                 let mut run = ctx.cargo();
                 run.args(["bench", "-p", package, "--bench", bench, "--"])
                     .args(plan.criterion)

@@ -34,7 +34,7 @@ commands:
                  -- ARGS            pass further flags to `espresso-server serve`
   test         set up, build, and run every test; a summary at the end
   build-ui     build the web apps (wasm) into dist/
-  check-wasm   compile the wasm32 builds (core `web` feature and the UI)
+  check-wasm   compile the wasm32 builds (protocol, core `web` feature, UI)
   bundle [customer|barista|display]
                a .deb of each app flavour (all three without an argument)
   bench        release server + order robot: fan-out with 1,000 sockets, lifecycles/s and

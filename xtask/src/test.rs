@@ -95,16 +95,18 @@ pub fn test(ctx: &Ctx, args: &[String]) -> Result {
     let start = Instant::now();
     step("setup", || setup::setup(ctx))?;
     step("web build (wasm32)", || ui::build_ui(ctx))?;
-    step("core `web` feature compiles for wasm32", || {
+    step("protocol and core `web` feature compile for wasm32", || {
         let mut check = ctx.cargo();
         check.args([
             "check",
             "--target",
             setup::WASM_TARGET,
             "-p",
+            "espresso-protocol",
+            "-p",
             "espresso-core",
         ]);
-        check.args(["--no-default-features", "--features", "web"]);
+        check.args(["--no-default-features", "--features", "espresso-core/web"]);
         setup::WasmToolchain::detect().apply(&mut check);
         crate::ctx::run(&mut check)
     })?;

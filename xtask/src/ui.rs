@@ -64,15 +64,18 @@ pub fn build_ui(ctx: &Ctx) -> Result {
     Ok(())
 }
 
-/// `cargo xtask check-wasm`: every wasm32 build compiles (the core alone with `web`, and the UI).
+/// `cargo xtask check-wasm`: every wasm32 build compiles (the protocol, the core alone with `web`,
+/// and the UI).
 pub fn check_wasm(ctx: &Ctx) -> Result {
     let mut core = wasm_cargo(ctx, "check");
     core.args([
         "-p",
+        "espresso-protocol",
+        "-p",
         "espresso-core",
         "--no-default-features",
         "--features",
-        "web",
+        "espresso-core/web",
     ]);
     run(&mut core)?;
     let mut ui = wasm_cargo(ctx, "check");

@@ -8,7 +8,7 @@ pub mod profile;
 pub mod rate_limit;
 
 use chrono::{DateTime, Duration, Utc};
-use espresso_core::protocol::{ErrorCode, Session, TokenType};
+use espresso_protocol::{ErrorCode, Session, TokenType};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 

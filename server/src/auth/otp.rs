@@ -11,7 +11,7 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, Utc};
-use espresso_core::protocol::{ErrorCode, OtpChallenge, OtpVerify, Problem, Session};
+use espresso_protocol::{ErrorCode, OtpChallenge, OtpVerify, Problem, Session};
 use rand::Rng;
 use subtle::ConstantTimeEq;
 

@@ -2,7 +2,7 @@
 //! Input from outside is checked here once, for the API and the command line alike.
 
 use chrono::{DateTime, Utc};
-use espresso_core::protocol::{ErrorCode, MAX_DISPLAY_NAME_CHARS, Role, User};
+use espresso_protocol::{ErrorCode, MAX_DISPLAY_NAME_CHARS, Role, User};
 
 use crate::error::{ApiError, ApiResult};
 use crate::store::{Store, UserRecord};

@@ -8,7 +8,7 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, Utc};
-use espresso_core::protocol::{ErrorCode, Problem};
+use espresso_protocol::{ErrorCode, Problem};
 
 use crate::error::{ApiError, ApiResult};
 use crate::store::Store;

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::routing::{get, post, put};
 use chrono::Utc;
-use espresso_core::protocol::{
+use espresso_protocol::{
     ErrorCode, Me, MePatch, OtpChallenge, OtpRequest, OtpVerify, Problem, RefreshRequest, Role,
     RolesUpdate, Session, User,
 };

@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use espresso_core::protocol::{ErrorCode, Role};
+use espresso_protocol::{ErrorCode, Role};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 

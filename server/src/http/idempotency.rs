@@ -17,7 +17,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use espresso_core::protocol::{ErrorCode, PROBLEM_CONTENT_TYPE};
+use espresso_protocol::{ErrorCode, PROBLEM_CONTENT_TYPE};
 use tokio::sync::Mutex;
 
 use super::{AppState, MAX_BODY_BYTES};

@@ -7,7 +7,7 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use espresso_core::protocol::{ErrorCode, Problem};
+use espresso_protocol::{ErrorCode, Problem};
 
 use super::AppState;
 use crate::error::ApiError;
@@ -116,7 +116,7 @@ mod tests {
         assert_ne!(response.status(), StatusCode::NOT_FOUND);
         assert_eq!(
             response.headers()[header::CONTENT_TYPE],
-            espresso_core::protocol::PROBLEM_CONTENT_TYPE
+            espresso_protocol::PROBLEM_CONTENT_TYPE
         );
     }
 }

@@ -17,7 +17,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use espresso_core::protocol::{ErrorCode, Health};
+use espresso_protocol::{ErrorCode, Health};
 use tower_http::services::ServeDir;
 
 use crate::error::ApiError;

@@ -1,12 +1,12 @@
 //! `GET /api/openapi.json`: the OpenAPI 3.1 document of API.md, generated from the code. The
 //! routes are described by `#[utoipa::path]` on their handlers, the bodies by the wire types of
-//! `espresso_core::protocol` (their `openapi` feature); this file only gathers them.
+//! `espresso_protocol` (its `openapi` feature); this file only gathers them.
 
 use std::sync::LazyLock;
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use espresso_core::protocol::{
+use espresso_protocol::{
     BoothCode, CancelOrder, CancelledBy, ClientFrame, CustomerRef, Drink, DrinkChoice, ErrorCode,
     Event, EventType, Health, HealthStatus, ItemStats, JourneyStep, Limits, LimitsPatch, Me,
     MePatch, MenuItem, MenuItemPatch, Modifier, NewShop, Order, OrderDetail, OrderList, OrderState,

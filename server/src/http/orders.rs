@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post, put};
 use chrono::Utc;
-use espresso_core::protocol::{
+use espresso_protocol::{
     CancelOrder, CustomerRef, DrinkChoice, ErrorCode, Order, OrderDetail, OrderList, OrderState,
     Problem, Role, StartOrder,
 };

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, patch};
 use chrono::Utc;
-use espresso_core::protocol::{
+use espresso_protocol::{
     BoothCode, ErrorCode, MenuItem, MenuItemPatch, NewShop, Problem, Role, Shop, ShopPatch, Stats,
     is_shop_id,
 };

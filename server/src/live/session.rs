@@ -9,7 +9,7 @@ use std::future::Future;
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
 use chrono::Utc;
-use espresso_core::protocol::{CLOSE_SLOW_CONSUMER, ClientFrame, ErrorCode, ServerFrame};
+use espresso_protocol::{CLOSE_SLOW_CONSUMER, ClientFrame, ErrorCode, ServerFrame};
 use tokio::time::{Instant, MissedTickBehavior, timeout, timeout_at};
 
 use super::{
@@ -364,7 +364,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use espresso_core::protocol::Scope;
+    use espresso_protocol::Scope;
     use tokio::sync::mpsc;
 
     /// A socket made of two channels; the test holds the other ends.

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use espresso_core::protocol::{BoothCode, Event, EventType};
+use espresso_protocol::{BoothCode, Event, EventType};
 use rand::Rng;
 use rusqlite::params;
 use sqlx::Row;
@@ -195,7 +195,7 @@ mod tests {
         let events = store.events_after("main", 0, 100).await.unwrap();
         let rotations = events
             .iter()
-            .filter(|e| e.event.kind == espresso_core::protocol::EventType::CodeRotated)
+            .filter(|e| e.event.kind == espresso_protocol::EventType::CodeRotated)
             .count();
         assert_eq!(rotations, 2);
     }

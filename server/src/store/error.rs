@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use espresso_core::protocol::{ErrorCode, Problem};
+use espresso_protocol::{ErrorCode, Problem};
 
 use crate::workflow::WorkflowError;
 

@@ -1,7 +1,7 @@
 //! The event log, read back (replay, journeys). Events are appended by the writer
 //! ([`super::writer::Work::append`]).
 
-use espresso_core::protocol::{Event, JourneyStep};
+use espresso_protocol::{Event, JourneyStep};
 use sqlx::Row;
 
 use super::{SqliteStore, StoreResult};

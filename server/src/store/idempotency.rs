@@ -5,7 +5,7 @@
 //! again ([`replay`]): a crash can never leave a change without its answer, or the reverse.
 
 use chrono::{DateTime, Duration, Utc};
-use espresso_core::protocol::ErrorCode;
+use espresso_protocol::ErrorCode;
 use rusqlite::{Connection, OptionalExtension, params};
 use sqlx::Row;
 
@@ -117,7 +117,7 @@ fn answer_in_event(conn: &Connection, shop: &str, seq: u64) -> StoreResult<Strin
             params![shop, i64::try_from(seq).unwrap_or(i64::MAX)],
             |row| row.get(0),
         )?;
-    let event: espresso_core::protocol::Event = serde_json::from_str(&body)?;
+    let event: espresso_protocol::Event = serde_json::from_str(&body)?;
     if let Some(order) = &event.order {
         Ok(serde_json::to_string(order)?)
     } else if let Some(shop) = &event.shop_state {

@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use espresso_core::protocol::{BoothCode, ItemStats, Order, OrderState, Shop, Stats};
+use espresso_protocol::{BoothCode, ItemStats, Order, OrderState, Shop, Stats};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::{StoreError, StoreResult};

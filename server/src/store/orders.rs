@@ -4,7 +4,7 @@
 //! answer, all in one savepoint of the batch's transaction. Reads go to the read pool.
 
 use chrono::{DateTime, Utc};
-use espresso_core::protocol::{
+use espresso_protocol::{
     CustomerRef, DrinkChoice, Event, EventType, Order, OrderState, TimeoutStage,
 };
 use rusqlite::{OptionalExtension, params};
@@ -328,10 +328,7 @@ impl SqliteStore {
 
     /// The open orders' numbers as memory has them (tests compare them with the database).
     #[cfg(test)]
-    pub(crate) async fn memory_stats(
-        &self,
-        shop: &str,
-    ) -> StoreResult<espresso_core::protocol::Stats> {
+    pub(crate) async fn memory_stats(&self, shop: &str) -> StoreResult<espresso_protocol::Stats> {
         let shop = shop.to_owned();
         self.writer
             .run(move |work| work.memory.stats(work.conn, &shop, Utc::now()))

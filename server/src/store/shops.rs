@@ -1,7 +1,7 @@
 //! Shops: their state (open, menu, limits) and changes to it, each a `shop.updated` event.
 
 use chrono::{DateTime, Utc};
-use espresso_core::protocol::{Event, Shop};
+use espresso_protocol::{Event, Shop};
 use rusqlite::params;
 
 use super::idempotency::{self, Answer, Remember};
@@ -108,7 +108,7 @@ impl SqliteStore {
                     .execute(params![shop.id, serde_json::to_string(&shop)?, to_ms(now)])?;
                 if created == 0 {
                     return Err(StoreError::refused(
-                        espresso_core::protocol::ErrorCode::ShopExists,
+                        espresso_protocol::ErrorCode::ShopExists,
                         format!("there is already a shop {:?}", shop.id),
                     ));
                 }

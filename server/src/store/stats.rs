@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use espresso_core::protocol::{ItemStats, Shop, Stats};
+use espresso_protocol::{ItemStats, Shop, Stats};
 use sqlx::{Row, SqliteConnection};
 
 use super::{SqliteStore, StoreError, StoreResult, business_day};

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use espresso_core::protocol::{
+use espresso_protocol::{
     BoothCode, CustomerRef, DrinkChoice, JourneyStep, Order, OrderState, Role, Shop, Stats,
     TimeoutStage,
 };

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{Duration, Utc};
-use espresso_core::protocol::{CustomerRef, DrinkChoice, ErrorCode, EventType, OrderState, Role};
+use espresso_protocol::{CustomerRef, DrinkChoice, ErrorCode, EventType, OrderState, Role};
 
 use super::{Answer, Remember, SqliteStore};
 use crate::workflow::{Actor, Command};
@@ -63,7 +63,7 @@ fn barista() -> Actor {
     Actor::new("usr_barista", vec![Role::Customer, Role::Barista])
 }
 
-async fn run(store: &SqliteStore, order: &str, command: Command) -> espresso_core::protocol::Order {
+async fn run(store: &SqliteStore, order: &str, command: Command) -> espresso_protocol::Order {
     store
         .order_command("main", order, command, Utc::now(), None)
         .await
@@ -232,7 +232,7 @@ async fn a_retried_command_answers_the_first_answer_and_runs_once() {
     };
     assert_eq!(stored.status, 200);
     assert_eq!(
-        serde_json::from_str::<espresso_core::protocol::Order>(&stored.body).unwrap(),
+        serde_json::from_str::<espresso_protocol::Order>(&stored.body).unwrap(),
         claimed
     );
     let claims = store

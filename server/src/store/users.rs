@@ -1,7 +1,7 @@
 //! Users and their roles. Everyone signed in is a `customer`; staff roles are granted.
 
 use chrono::{DateTime, Utc};
-use espresso_core::protocol::{Me, Role, User};
+use espresso_protocol::{Me, Role, User};
 use rusqlite::{Connection, OptionalExtension, params};
 use sqlx::Row;
 

@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
-use espresso_core::protocol::Event;
+use espresso_protocol::Event;
 use rusqlite::{Connection, OpenFlags, params};
 use tokio::sync::{broadcast, mpsc, oneshot};
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use espresso_core::protocol::{
+use espresso_protocol::{
     CancelledBy, CustomerRef, Drink, DrinkChoice, ErrorCode, EventType, Order, OrderState, Role,
     Shop, TimeoutStage,
 };

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::Utc;
-use espresso_core::protocol::{OtpChallenge, PROBLEM_CONTENT_TYPE, Problem, Role, Session};
+use espresso_protocol::{OtpChallenge, PROBLEM_CONTENT_TYPE, Problem, Role, Session};
 use espresso_server::Server;
 use espresso_server::config::ServeConfig;
 use espresso_server::store::Store;

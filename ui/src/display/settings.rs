@@ -1,14 +1,14 @@
 //! The staff's settings panel, out of customers' sight: opened with the `S` key or three taps in
 //! the top-left corner (the panel says so itself). Server, shop, chime, full screen, sign-out.
 
-use espresso_core::protocol::User;
+use espresso_core::protocol::{User, is_shop_id};
 use leptos::prelude::*;
 
 use super::kiosk::toggle_full_screen;
 use crate::backend::BackendRef;
 use crate::icons::{Icon, Symbol};
 use crate::signin::{SHOP_NAME_HINT, SessionState, setup_error, sign_out};
-use crate::util::{is_shop_name, reload_for_shop, save_flag};
+use crate::util::{reload_for_shop, save_flag};
 
 /// The saved preference for the ready chime.
 pub const CHIME_FLAG: &str = "display.chime";
@@ -46,7 +46,7 @@ pub fn Settings(
             return;
         }
         // The installed app keeps the shop for its next start, once the server knows it.
-        if !is_shop_name(&wanted) {
+        if !is_shop_id(&wanted) {
             shop_error.set(Some(SHOP_NAME_HINT.to_owned()));
             return;
         }

@@ -1,3 +1,12 @@
+//! espresso-protocol: the one definition of what Espresso's server and apps say to each other.
+//!
+//! - The wire types of API.md, version 1 (this crate's root).
+//! - [`view`]: the pure screen views folding the live stream into what a screen shows.
+//! - [`maildir`]: how the `dir:` mailer names its files.
+//!
+//! It has no HTTP client and no runtime (no reqwest, no tokio): the server depends on it alone,
+//! the client (`espresso-core`) re-exports it, and it compiles for wasm32.
+//!
 //! Wire types of API.md, version 1. Field names are snake_case on the wire; every type here
 //! is used by the server to answer and by the clients to read, so the two can never disagree.
 //!
@@ -16,9 +25,11 @@ mod code;
 mod event;
 mod health;
 mod live;
+pub mod maildir;
 mod order;
 mod problem;
 mod shop;
+pub mod view;
 
 pub use auth::{
     MAX_DISPLAY_NAME_CHARS, Me, MePatch, OtpChallenge, OtpRequest, OtpVerify, RefreshRequest, Role,

@@ -6,7 +6,7 @@
 //!   open).
 //!
 //! Every view follows the same rhythm: `load(orders, head)` with what REST returned (at start and
-//! after a [`LiveUpdate::Reset`](crate::client::live::LiveUpdate)), then
+//! after the client's `LiveUpdate::Reset`), then
 //! `apply(seq, &event)` for each live event. `apply` is idempotent by `seq`: an event at or below
 //! the last `seq` applied changes nothing, so a replay that overlaps, a duplicate or the same
 //! sequence twice leaves the view as it was. Order events carry the whole order after the change,
@@ -30,7 +30,7 @@ mod properties;
 
 use chrono::{DateTime, Utc};
 
-use crate::protocol::Order;
+use crate::Order;
 
 pub use my_orders::MyOrdersView;
 pub use queue::QueueView;
@@ -86,7 +86,7 @@ fn is_new(seq: u64, last_seq: u64) -> bool {
 mod tests {
     use super::fixtures::{at, order};
     use super::*;
-    use crate::protocol::OrderState;
+    use crate::OrderState;
 
     #[test]
     fn ageing_turns_warn_at_two_minutes_and_late_at_five() {

@@ -1,5 +1,5 @@
 //! The screens' reducers: `QueueView` (barista, display) and `MyOrdersView` (customer) folding
-//! the live stream. `cargo bench -p espresso-core --bench views`.
+//! the live stream. `cargo bench -p espresso-protocol --bench views`.
 //!
 //! What it shows: what one event costs a screen, and so how many events per second a display or
 //! tablet can follow (the wasm build runs the same code, a few times slower).
@@ -8,10 +8,8 @@ use std::hint::black_box;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
-use espresso_core::protocol::{
-    CustomerRef, Drink, Event, EventType, MAIN_SHOP_ID, Order, OrderState,
-};
-use espresso_core::view::{MyOrdersView, QueueView};
+use espresso_protocol::view::{MyOrdersView, QueueView};
+use espresso_protocol::{CustomerRef, Drink, Event, EventType, MAIN_SHOP_ID, Order, OrderState};
 
 fn at(s: i64) -> DateTime<Utc> {
     let t0: DateTime<Utc> = "2026-05-04T09:00:00Z".parse().expect("a valid instant");

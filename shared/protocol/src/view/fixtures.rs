@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::protocol::{
+use crate::{
     BoothCode, CustomerRef, Drink, Event, EventType, Limits, MAIN_SHOP_ID, Order, OrderState, Shop,
 };
 

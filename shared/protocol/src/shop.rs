@@ -289,6 +289,17 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn shop_ids_are_what_paths_and_pages_can_carry() {
+        assert!(is_shop_id("main"));
+        assert!(is_shop_id("pop-up_2"));
+        assert!(is_shop_id(&"x".repeat(64)));
+        assert!(!is_shop_id(""));
+        assert!(!is_shop_id("pop up"));
+        assert!(!is_shop_id("a/b"));
+        assert!(!is_shop_id(&"x".repeat(65)));
+    }
+
+    #[test]
     fn limits_default_to_api_md_table() {
         assert_eq!(
             serde_json::to_value(Limits::default()).unwrap(),

@@ -66,7 +66,7 @@ pub enum Scope {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{EventType, Stats};
+    use crate::{EventType, Stats};
     use serde_json::json;
 
     #[test]

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::is_new;
-use crate::protocol::{Event, EventType, Order, Shop};
+use crate::{Event, EventType, Order, Shop};
 
 /// The orders of one customer in one shop, open and finished, and the shop's state, folded from
 /// the events the customer's stream carries. See the [module](super) for how it is fed.
@@ -138,10 +138,10 @@ impl MyOrdersView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{OrderState, Stats};
     use crate::view::fixtures::{
         CUSTOMER, SHOP, at, code, created_at, event, of_customer, order, ready, shop,
     };
+    use crate::{OrderState, Stats};
 
     /// Given these events, applied with seqs 1, 2, 3…
     fn given(events: impl IntoIterator<Item = Event>) -> MyOrdersView {

@@ -8,7 +8,7 @@ use proptest::sample::Index;
 
 use super::fixtures::{CUSTOMER, SHOP, at, order, shop};
 use super::{MyOrdersView, QueueView};
-use crate::protocol::{Event, EventType, Order, OrderState};
+use crate::{Event, EventType, Order, OrderState};
 
 /// The orders a stream talks about: (id, customer, shop). An order never changes hands or shop.
 const ORDERS: [(&str, &str, &str); 5] = [

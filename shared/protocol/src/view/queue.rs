@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::is_new;
-use crate::protocol::{BoothCode, Event, EventType, Limits, Order, OrderState, Shop, Stats};
+use crate::{BoothCode, Event, EventType, Limits, Order, OrderState, Shop, Stats};
 
 /// The open orders of one shop, its state, its booth code and its numbers, folded from its
 /// events. See the [module](super) for how it is fed.
