@@ -22,14 +22,15 @@
 //! DIR instead of building this checkout's (a copy kept from an earlier build: before and after
 //! a change, run one after the other on the same machine's load).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
 use crate::ctx::{Ctx, Result, describe, output, step};
-use crate::{json, setup, ui};
+use crate::{setup, ui};
 
 const ADMIN: &str = "robot-admin@robot.espresso.test";
 
@@ -166,17 +167,17 @@ pub fn bench(ctx: &Ctx, args: &[String]) -> Result {
             )?;
             figures.push(Figure {
                 what: format!("fan-out ({pace}): action → each of 1,000 displays + customer"),
-                value: percentiles(summary.get("fanout_each")),
+                value: percentiles(&summary["fanout_each"]),
                 goal: "p99 ≤ 5 ms",
             });
             figures.push(Figure {
                 what: "  action → the last of the 1,001 to see it".into(),
-                value: percentiles(summary.get("fanout_all")),
+                value: percentiles(&summary["fanout_all"]),
                 goal: "",
             });
             figures.push(Figure {
                 what: "  the barista's claim call itself (HTTP, durable)".into(),
-                value: percentiles(summary.get("api").get("claim")),
+                value: percentiles(&summary["api"]["claim"]),
                 goal: "",
             });
             server.stop()
@@ -215,11 +216,11 @@ pub fn bench(ctx: &Ctx, args: &[String]) -> Result {
                 value: format!(
                     "{:.0}/s ({} in {:.0} s; {} errors, {} lost races; 300 customers, 24 baristas \
                  at {THROUGHPUT_SCREENS} screens)",
-                    summary.get("lifecycles_per_s").num(),
-                    summary.get("lifecycles_completed").num(),
-                    summary.get("timed_phase_s").num(),
+                    num(&summary["lifecycles_per_s"]),
+                    num(&summary["lifecycles_completed"]),
+                    num(&summary["timed_phase_s"]),
                     error_count(&summary),
-                    summary.get("lost_races").num(),
+                    num(&summary["lost_races"]),
                 ),
                 goal: "≥ 2,000/s on 2 cores",
             });
@@ -237,7 +238,7 @@ pub fn bench(ctx: &Ctx, args: &[String]) -> Result {
             ] {
                 figures.push(Figure {
                     what: format!("  {call} under that load"),
-                    value: percentiles(summary.get("api").get(call)),
+                    value: percentiles(&summary["api"][call]),
                     goal: "",
                 });
             }
@@ -246,7 +247,7 @@ pub fn bench(ctx: &Ctx, args: &[String]) -> Result {
                 value: server.metric("espresso_store_syncs_total").map_or_else(
                     || "unknown".into(),
                     |syncs| {
-                        let commands = summary.get("lifecycles_completed").num() * 5.0;
+                        let commands = num(&summary["lifecycles_completed"]) * 5.0;
                         format!(
                             "{syncs:.0} ({:.1} commands per sync)",
                             commands / syncs.max(1.0)
@@ -268,18 +269,18 @@ pub fn bench(ctx: &Ctx, args: &[String]) -> Result {
                 &["--customers", "0", "--baristas", "0", "--watchers", "10000"],
                 10,
             )?;
-            let before = summary.get("server_rss_before_bytes").num();
-            let peak = summary.get("server_rss_peak_bytes").num();
-            let watchers = summary.get("watchers");
+            let before = num(&summary["server_rss_before_bytes"]);
+            let peak = num(&summary["server_rss_peak_bytes"]);
+            let watchers = &summary["watchers"];
             figures.push(Figure {
                 what: "server RSS with 10,000 idle live sockets".into(),
                 value: format!(
                     "{:.0} MB ({:.0} MB before; {} of {} connected in {:.1} s)",
                     peak / 1e6,
                     before / 1e6,
-                    watchers.get("connected").num(),
-                    watchers.get("requested").num(),
-                    watchers.get("connect_s").num(),
+                    num(&watchers["connected"]),
+                    num(&watchers["requested"]),
+                    num(&watchers["connect_s"]),
                 ),
                 goal: "< 200 MB",
             });
@@ -458,16 +459,16 @@ fn steps(list: &str) -> Result<Vec<String>> {
 }
 
 /// The server's CPU per lifecycle from the robot's summary, with what it is made of.
-fn server_cpu(summary: &json::Value) -> String {
-    let per = summary.get("server_cpu_per_lifecycle_ms").num();
+fn server_cpu(summary: &Value) -> String {
+    let per = num(&summary["server_cpu_per_lifecycle_ms"]);
     if per.is_nan() {
         return "unknown (the robot could not read the server's /proc/PID/stat)".into();
     }
     format!(
         "{per:.2} ms ({:.1} s of CPU over the {:.0} s timed phase: {:.2} cores)",
-        summary.get("server_cpu_ms").num() / 1e3,
-        summary.get("timed_phase_s").num(),
-        summary.get("server_cpu_cores").num(),
+        num(&summary["server_cpu_ms"]) / 1e3,
+        num(&summary["timed_phase_s"]),
+        num(&summary["server_cpu_cores"]),
     )
 }
 
@@ -484,20 +485,16 @@ fn store_bench(ctx: &Ctx, dir: &Path, plan: &Plan, figures: &mut Vec<Figure>) ->
     crate::ctx::run(&mut run)?;
     let text = std::fs::read_to_string(&out)
         .map_err(|e| format!("the store bench wrote no figures ({}): {e}", out.display()))?;
-    let result = json::parse(&text).map_err(|e| format!("{}: {e}", out.display()))?;
-    let store = result.get("store");
-    let errors: u64 = store
-        .get("errors")
-        .entries()
-        .iter()
-        .map(|(_, n)| n.num() as u64)
-        .sum();
+    let result: Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", out.display()))?;
+    let store = &result["store"];
+    let errors = error_count(store);
     figures.push(Figure {
         what: "store: order commands/s through SqliteStore (durable, 64 tasks)".into(),
         value: format!(
             "{:.0} commands/s ({:.0} lifecycles/s of 4 commands; {errors} errors)",
-            store.get("commands_per_s").num(),
-            store.get("lifecycles_per_s").num(),
+            num(&store["commands_per_s"]),
+            num(&store["lifecycles_per_s"]),
         ),
         goal: "",
     });
@@ -511,13 +508,13 @@ fn store_bench(ctx: &Ctx, dir: &Path, plan: &Plan, figures: &mut Vec<Figure>) ->
             "  raw SQLite, same writes, 1 command per transaction",
         ),
     ] {
-        let raw = result.get(key);
+        let raw = &result[key];
         figures.push(Figure {
             what: what.into(),
             value: format!(
                 "{:.0} commands/s (store ÷ raw = {:.3})",
-                raw.get("commands_per_s").num(),
-                raw.get("store_ratio").num(),
+                num(&raw["commands_per_s"]),
+                num(&raw["store_ratio"]),
             ),
             goal: "",
         });
@@ -548,27 +545,30 @@ fn gzip_size(path: &Path) -> Result<u64> {
     Ok(out.stdout.len() as u64)
 }
 
-fn percentiles(stats: &json::Value) -> String {
-    if stats.get("count").num() == 0.0 {
+fn percentiles(stats: &Value) -> String {
+    if num(&stats["count"]) == 0.0 {
         return "no samples".into();
     }
     format!(
         "p50 {:.2} · p95 {:.2} · p99 {:.2} · max {:.1} ms (n={})",
-        stats.get("p50_ms").num(),
-        stats.get("p95_ms").num(),
-        stats.get("p99_ms").num(),
-        stats.get("max_ms").num(),
-        stats.get("count").num(),
+        num(&stats["p50_ms"]),
+        num(&stats["p95_ms"]),
+        num(&stats["p99_ms"]),
+        num(&stats["max_ms"]),
+        num(&stats["count"]),
     )
 }
 
-fn error_count(summary: &json::Value) -> u64 {
-    summary
-        .get("errors")
-        .entries()
-        .iter()
-        .map(|(_, n)| n.num() as u64)
-        .sum()
+/// The sum of an `errors` object's counts (a summary's or a store run's).
+fn error_count(summary: &Value) -> u64 {
+    summary["errors"]
+        .as_object()
+        .map_or(0, |errors| errors.values().filter_map(Value::as_u64).sum())
+}
+
+/// A figure of a summary, or NaN (which prints as such: a missing figure is never shown as 0).
+fn num(value: &Value) -> f64 {
+    value.as_f64().unwrap_or(f64::NAN)
 }
 
 fn median_ms(samples: &[Duration]) -> f64 {
@@ -800,7 +800,7 @@ impl BenchServer {
     }
 
     /// Run the release robot against this server for `seconds`; its JSON summary.
-    fn robot(&self, ctx: &Ctx, args: &[&str], seconds: u64) -> Result<json::Value> {
+    fn robot(&self, ctx: &Ctx, args: &[&str], seconds: u64) -> Result<Value> {
         let summary = self.dir.join("robot.json");
         let mut robot = Command::new(binary(ctx, "espresso-robot"));
         robot
@@ -816,7 +816,7 @@ impl BenchServer {
         crate::ctx::run(&mut robot)?;
         let text = std::fs::read_to_string(&summary)
             .map_err(|e| format!("the robot wrote no summary ({}): {e}", summary.display()))?;
-        json::parse(&text).map_err(|e| format!("{}: {e}", summary.display()))
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", summary.display()))
     }
 
     /// A counter from `/metrics`.
@@ -862,17 +862,64 @@ fn healthz(url: &str) -> bool {
     http_get(url, "/healthz").is_some()
 }
 
-/// A plain HTTP/1.0 GET (xtask has no HTTP client): the body if the answer is 200.
+/// A GET to the local server: the body if the answer is 200.
 fn http_get(url: &str, path: &str) -> Option<String> {
-    let host = url.strip_prefix("http://")?.trim_end_matches('/');
-    let mut stream = TcpStream::connect(host).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").ok()?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).ok()?;
-    let (head, body) = answer.split_once("\r\n\r\n")?;
-    head.starts_with("HTTP/1.0 200")
-        .then_some(())
-        .or_else(|| head.starts_with("HTTP/1.1 200").then_some(()))?;
-    Some(body.to_owned())
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(5)))
+        .build()
+        .into();
+    let mut answer = agent
+        .get(format!("{}{path}", url.trim_end_matches('/')))
+        .call()
+        .ok()?;
+    answer.body_mut().read_to_string().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    use super::*;
+
+    #[test]
+    fn reads_a_robot_summary() {
+        let summary: Value = serde_json::from_str(
+            r#"{"lifecycles_per_s": 512.5, "api": {"claim": {"count": 3, "p99_ms": 1.25e0}},
+                "errors": {"queue_full": 2, "network": 1}, "server_rss_peak_bytes": null}"#,
+        )
+        .expect("valid JSON");
+        assert_eq!(num(&summary["lifecycles_per_s"]), 512.5);
+        assert_eq!(num(&summary["api"]["claim"]["p99_ms"]), 1.25);
+        assert_eq!(error_count(&summary), 3);
+        assert!(num(&summary["server_rss_peak_bytes"]).is_nan());
+        assert!(num(&summary["missing"]["deeper"]).is_nan());
+        assert_eq!(error_count(&summary["api"]), 0);
+    }
+
+    /// One connection answered with `status` and the body `ok`.
+    fn answer_once(status: &'static str) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().expect("accept");
+            let mut request = [0u8; 1024];
+            let _ = stream.read(&mut request);
+            let _ = write!(stream, "HTTP/1.1 {status}\r\ncontent-length: 2\r\n\r\nok");
+        });
+        url
+    }
+
+    #[test]
+    fn http_get_gives_the_body_of_a_200_only() {
+        assert_eq!(
+            http_get(&answer_once("200 OK"), "/metrics").as_deref(),
+            Some("ok")
+        );
+        assert_eq!(
+            http_get(&answer_once("503 Service Unavailable"), "/healthz"),
+            None
+        );
+        assert!(!healthz("http://127.0.0.1:1"));
+    }
 }

@@ -12,7 +12,6 @@
 mod bench;
 mod bundle;
 mod ctx;
-mod json;
 mod run;
 mod setup;
 mod test;

@@ -181,47 +181,33 @@ fn wasm_bindgen_version(bin: &Path) -> Option<String> {
     out.split_whitespace().nth(1).map(str::to_owned)
 }
 
-/// `(name, version)` of package.json's devDependencies (a tiny reader: no JSON crate in xtask).
+/// `(name, version)` of package.json's devDependencies.
 fn npm_wanted(ctx: &Ctx) -> Result<Vec<(String, String)>> {
-    let text = std::fs::read_to_string(ctx.root.join("package.json"))
-        .map_err(|e| format!("cannot read package.json: {e}"))?;
-    let start = text
-        .find("\"devDependencies\"")
-        .ok_or("package.json has no devDependencies")?;
-    let body = &text[start..];
-    let open = body
-        .find('{')
+    let package = read_json(&ctx.root.join("package.json"))?;
+    let wanted = package["devDependencies"]
+        .as_object()
         .ok_or("package.json: devDependencies is not an object")?;
-    let close = body
-        .find('}')
-        .ok_or("package.json: devDependencies is not closed")?;
-    Ok(body[open + 1..close]
-        .split(',')
-        .filter_map(|pair| {
-            let (name, version) = pair.split_once(':')?;
-            let unquote = |s: &str| s.trim().trim_matches('"').to_owned();
-            Some((unquote(name), unquote(version)))
-        })
-        .filter(|(name, _)| !name.is_empty())
+    Ok(wanted
+        .iter()
+        .filter_map(|(name, version)| Some((name.clone(), version.as_str()?.to_owned())))
         .collect())
 }
 
 fn npm_installed_version(ctx: &Ctx, name: &str) -> Option<String> {
-    let text = std::fs::read_to_string(
-        ctx.root
+    let package = read_json(
+        &ctx.root
             .join("node_modules")
             .join(name)
             .join("package.json"),
     )
     .ok()?;
-    let at = text.find("\"version\"")?;
-    let rest = &text[at + "\"version\"".len()..];
-    let rest = rest
-        .trim_start()
-        .strip_prefix(':')?
-        .trim_start()
-        .strip_prefix('"')?;
-    Some(rest[..rest.find('"')?].to_owned())
+    package["version"].as_str().map(str::to_owned)
+}
+
+fn read_json(path: &Path) -> Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn checks(ctx: &Ctx) -> Result<Vec<Check>> {
