@@ -10,6 +10,7 @@ pub mod http;
 pub mod live;
 pub mod mailer;
 pub mod metrics;
+pub mod policy;
 pub mod store;
 pub mod tasks;
 pub mod telemetry;

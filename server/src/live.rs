@@ -31,6 +31,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 pub use session::Socket;
 
+use crate::policy;
 use crate::store::{Committed, SharedStore, Store, UserRecord};
 
 pub use espresso_protocol::{CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED};
@@ -77,20 +78,15 @@ impl Viewer {
     /// No token: `shop.updated` and `stats.updated` only.
     pub fn public() -> Self {
         Self {
-            scope: Scope::Public,
+            scope: policy::live_scope(None),
             user_id: None,
         }
     }
 
     /// A signed-in user: staff if any of their roles is a staff role, else a customer.
     pub fn of(user: &UserRecord) -> Self {
-        let scope = if user.roles.iter().any(|role| role.is_staff()) {
-            Scope::Staff
-        } else {
-            Scope::Customer
-        };
         Self {
-            scope,
+            scope: policy::live_scope(Some(&user.roles)),
             user_id: Some(user.id.clone()),
         }
     }
@@ -101,16 +97,7 @@ impl Viewer {
 
     /// May this viewer see an event of `kind` about `customer_id`'s order (of their shop)?
     pub fn sees(&self, kind: EventType, customer_id: Option<&str>) -> bool {
-        match self.scope {
-            Scope::Staff => true,
-            Scope::Customer => {
-                kind == EventType::ShopUpdated
-                    || (kind.is_order_event()
-                        && customer_id.is_some()
-                        && customer_id == self.user_id.as_deref())
-            }
-            Scope::Public => matches!(kind, EventType::ShopUpdated | EventType::StatsUpdated),
-        }
+        policy::live_sees(self.scope, self.user_id.as_deref(), kind, customer_id)
     }
 }
 

@@ -15,48 +15,18 @@
 //! (the time, the shop, the counts behind the admission checks, the next order number) is passed
 //! in, gathered by the storage in the same transaction that will append the events, so a
 //! decision is always made on one consistent snapshot. Who is signed in is the HTTP layer's
-//! business; which of them may touch this order, in this state, is decided here.
+//! business; which of them may touch this order, in this state, is decided here, with the rules
+//! of who may see and do what from [`crate::policy`].
 
 use chrono::{DateTime, TimeDelta, Utc};
 use espresso_protocol::{
     CancelledBy, CustomerRef, Drink, DrinkChoice, ErrorCode, EventType, MenuItem, Order,
-    OrderState, Problem, Role, Shop, TimeoutStage,
+    OrderState, Problem, Shop, TimeoutStage,
 };
 use serde::{Deserialize, Serialize};
 
-/// Who sends a command: a signed-in user and the roles they hold.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor {
-    pub user_id: String,
-    pub roles: Vec<Role>,
-}
-
-impl Actor {
-    pub fn new(user_id: impl Into<String>, roles: impl Into<Vec<Role>>) -> Self {
-        Self {
-            user_id: user_id.into(),
-            roles: roles.into(),
-        }
-    }
-
-    fn owns(&self, order: &Order) -> bool {
-        self.user_id == order.customer.id
-    }
-
-    /// Baristas and admins work the queue.
-    fn works_the_bar(&self) -> bool {
-        Role::any_can_act_as(&self.roles, Role::Barista)
-    }
-
-    fn is_admin(&self) -> bool {
-        self.roles.contains(&Role::Admin)
-    }
-
-    /// Staff see every order of the shop; a customer sees only their own.
-    fn can_see(&self, order: &Order) -> bool {
-        self.owns(order) || self.roles.iter().any(|role| role.is_staff())
-    }
-}
+use crate::policy::Action;
+pub use crate::policy::Actor;
 
 /// What the storage found when it looked up the scanned booth code (without redeeming it yet:
 /// it redeems only if the start is accepted, in the same transaction).
@@ -345,8 +315,7 @@ pub fn decide(
             if order.state != OrderState::InProgress {
                 return Err(invalid("unclaim", order));
             }
-            let claimer = order.barista_id.as_deref() == Some(by.user_id.as_str());
-            if !claimer && !by.is_admin() {
+            if !by.may_unclaim(order) {
                 return Err(WorkflowError::Forbidden(
                     "only the barista making it, or an admin, can put it back",
                 ));
@@ -634,9 +603,9 @@ fn cancelled_by(by: &Actor, order: &Order) -> Result<CancelledBy, WorkflowError>
     let before_ready = before_claim || order.state == OrderState::InProgress;
     if by.owns(order) && before_claim {
         Ok(CancelledBy::Customer)
-    } else if by.works_the_bar() && before_ready {
+    } else if by.may(Action::WorkTheBar) && before_ready {
         Ok(CancelledBy::Staff)
-    } else if by.owns(order) || by.works_the_bar() {
+    } else if by.owns(order) || by.may(Action::WorkTheBar) {
         Err(invalid("cancel", order))
     } else {
         Err(WorkflowError::Forbidden(
@@ -647,7 +616,7 @@ fn cancelled_by(by: &Actor, order: &Order) -> Result<CancelledBy, WorkflowError>
 
 /// Another customer's order does not exist for them (no existence leak).
 fn see(by: &Actor, order: &Order) -> Result<(), WorkflowError> {
-    if by.can_see(order) {
+    if by.may_see(order) {
         Ok(())
     } else {
         Err(WorkflowError::NotFound)
@@ -655,10 +624,10 @@ fn see(by: &Actor, order: &Order) -> Result<(), WorkflowError> {
 }
 
 fn barista(by: &Actor) -> Result<(), WorkflowError> {
-    if by.works_the_bar() {
+    if by.may(Action::WorkTheBar) {
         Ok(())
     } else {
-        Err(WorkflowError::Forbidden("only a barista can do that"))
+        Err(WorkflowError::Forbidden(Action::WorkTheBar.refusal()))
     }
 }
 

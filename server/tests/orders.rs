@@ -437,9 +437,21 @@ async fn staff_routes_refuse_customers_and_strangers() {
         (Method::PUT, "/shops/main/menu", Some(json!([]))),
         // The role is checked before the order is looked up: no such order is still 403.
         (Method::POST, "/shops/main/orders/no-such-order/claim", None),
-        (Method::POST, "/shops/main/orders/no-such-order/unclaim", None),
-        (Method::POST, "/shops/main/orders/no-such-order/complete", None),
-        (Method::POST, "/shops/main/orders/no-such-order/collect", None),
+        (
+            Method::POST,
+            "/shops/main/orders/no-such-order/unclaim",
+            None,
+        ),
+        (
+            Method::POST,
+            "/shops/main/orders/no-such-order/complete",
+            None,
+        ),
+        (
+            Method::POST,
+            "/shops/main/orders/no-such-order/collect",
+            None,
+        ),
     ] {
         cafe.refused(&ana, method.clone(), path, body.clone(), 403, "forbidden")
             .await;

@@ -11,7 +11,7 @@ use axum::http::request::Parts;
 use axum::routing::{get, post, put};
 use chrono::Utc;
 use espresso_protocol::{
-    ErrorCode, Me, MePatch, OtpChallenge, OtpRequest, OtpVerify, Problem, RefreshRequest, Role,
+    ErrorCode, Me, MePatch, OtpChallenge, OtpRequest, OtpVerify, Problem, RefreshRequest,
     RolesUpdate, Session, User,
 };
 
@@ -20,6 +20,7 @@ use super::extract::{ApiJson, Caller, bearer};
 use super::openapi::IdempotencyKey;
 use crate::auth;
 use crate::error::{ApiError, ApiResult};
+use crate::policy::Action;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -254,7 +255,7 @@ async fn put_roles(
     Path(email): Path<String>,
     ApiJson(body): ApiJson<RolesUpdate>,
 ) -> ApiResult<ApiJson<User>> {
-    caller.require(Role::Admin)?;
+    caller.require(Action::Administer)?;
     let user = auth::profile::assign_roles(state.store(), &email, &body.roles, Utc::now()).await?;
     tracing::info!(by = %caller.0.email, user = %user.email, roles = ?user.roles, "roles set");
     Ok(ApiJson(user))

@@ -7,13 +7,14 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use espresso_protocol::{ErrorCode, Role};
+use espresso_protocol::ErrorCode;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::AppState;
 use crate::auth;
 use crate::error::ApiError;
+use crate::policy::{self, Action};
 use crate::store::UserRecord;
 use crate::workflow::Actor;
 
@@ -65,20 +66,13 @@ impl Caller {
         Actor::new(self.0.id.clone(), self.0.roles.clone())
     }
 
-    /// 403 `forbidden` unless the caller holds `role` (admin holds every staff role).
-    pub fn require(&self, role: Role) -> Result<(), ApiError> {
-        if self.0.has(role) {
+    /// 403 `forbidden` unless the caller's roles allow `action` ([`crate::policy`]).
+    pub fn require(&self, action: Action) -> Result<(), ApiError> {
+        if policy::may(&self.0.roles, action) {
             Ok(())
         } else {
-            Err(ApiError::detail(
-                ErrorCode::Forbidden,
-                format!("this needs the {role:?} role").to_lowercase(),
-            ))
+            Err(ApiError::detail(ErrorCode::Forbidden, action.refusal()))
         }
-    }
-
-    pub fn is_staff(&self) -> bool {
-        self.0.roles.iter().any(|r| r.is_staff())
     }
 }
 

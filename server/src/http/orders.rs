@@ -8,7 +8,7 @@ use axum::routing::{get, post, put};
 use chrono::Utc;
 use espresso_protocol::{
     CancelOrder, CustomerRef, DrinkChoice, ErrorCode, Order, OrderDetail, OrderList, OrderState,
-    Problem, Role, StartOrder,
+    Problem, StartOrder,
 };
 use serde::Deserialize;
 
@@ -17,6 +17,7 @@ use super::extract::{ApiBytes, ApiJson, ApiQuery, Caller};
 use super::idempotency::{Idempotent, answer};
 use super::openapi::IdempotencyKey;
 use crate::error::{ApiError, ApiResult};
+use crate::policy::Action;
 use crate::workflow::Command;
 
 pub fn routes() -> Router<AppState> {
@@ -233,6 +234,8 @@ async fn claim(
     Path((shop, id)): Path<(String, String)>,
     idempotent: Idempotent,
 ) -> ApiResult<Response> {
+    // The role first: a customer is refused whether or not the order exists.
+    caller.require(Action::WorkTheBar)?;
     command(
         &state,
         &shop,
@@ -268,6 +271,8 @@ async fn unclaim(
     Path((shop, id)): Path<(String, String)>,
     idempotent: Idempotent,
 ) -> ApiResult<Response> {
+    // The role first: a customer is refused whether or not the order exists.
+    caller.require(Action::WorkTheBar)?;
     command(
         &state,
         &shop,
@@ -303,6 +308,8 @@ async fn complete(
     Path((shop, id)): Path<(String, String)>,
     idempotent: Idempotent,
 ) -> ApiResult<Response> {
+    // The role first: a customer is refused whether or not the order exists.
+    caller.require(Action::WorkTheBar)?;
     command(
         &state,
         &shop,
@@ -338,6 +345,8 @@ async fn collect(
     Path((shop, id)): Path<(String, String)>,
     idempotent: Idempotent,
 ) -> ApiResult<Response> {
+    // The role first: a customer is refused whether or not the order exists.
+    caller.require(Action::WorkTheBar)?;
     command(
         &state,
         &shop,
@@ -383,12 +392,7 @@ async fn list_orders(
     Path(shop): Path<String>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<ApiJson<OrderList>> {
-    if !(caller.0.has(Role::Barista) || caller.0.has(Role::Display)) {
-        return Err(ApiError::detail(
-            ErrorCode::Forbidden,
-            "the queue is for baristas and the display",
-        ));
-    }
+    caller.require(Action::ReadQueue)?;
     let states = match query.state.as_deref() {
         None | Some("") => vec![
             OrderState::Queued,
@@ -435,7 +439,7 @@ async fn get_order(
         .store()
         .order(&shop, &id)
         .await?
-        .filter(|o| o.customer.id == caller.0.id || caller.is_staff())
+        .filter(|order| caller.actor().may_see(order))
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound))?;
     let journey = state.store().journey(&order.id).await?;
     Ok(ApiJson(OrderDetail { order, journey }))

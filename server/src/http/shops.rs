@@ -9,7 +9,7 @@ use axum::response::Response;
 use axum::routing::{get, patch};
 use chrono::Utc;
 use espresso_protocol::{
-    BoothCode, ErrorCode, MenuItem, MenuItemPatch, NewShop, Problem, Role, Shop, ShopPatch, Stats,
+    BoothCode, ErrorCode, MenuItem, MenuItemPatch, NewShop, Problem, Shop, ShopPatch, Stats,
     is_shop_id,
 };
 
@@ -18,6 +18,7 @@ use super::extract::{ApiJson, Caller};
 use super::idempotency::{Idempotent, answer};
 use super::openapi::IdempotencyKey;
 use crate::error::{ApiError, ApiResult};
+use crate::policy::Action;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -55,7 +56,7 @@ async fn create_shop(
     idempotent: Idempotent,
     ApiJson(new): ApiJson<NewShop>,
 ) -> ApiResult<Response> {
-    caller.require(Role::Admin)?;
+    caller.require(Action::Administer)?;
     if !is_shop_id(&new.id) {
         return Err(ApiError::detail(
             ErrorCode::ValidationFailed,
@@ -130,9 +131,9 @@ async fn patch_shop(
     ApiJson(patch): ApiJson<ShopPatch>,
 ) -> ApiResult<Response> {
     caller.require(if patch.needs_admin() {
-        Role::Admin
+        Action::Administer
     } else {
-        Role::Barista
+        Action::WorkTheBar
     })?;
     if let Some(name) = &patch.name
         && (name.trim().is_empty() || name.chars().count() > 64)
@@ -200,7 +201,7 @@ async fn put_menu(
     Path(shop): Path<String>,
     ApiJson(menu): ApiJson<Vec<MenuItem>>,
 ) -> ApiResult<Response> {
-    caller.require(Role::Admin)?;
+    caller.require(Action::Administer)?;
     validate_menu(&menu)?;
     let shop = state
         .store()
@@ -280,7 +281,7 @@ async fn patch_menu_item(
     Path((shop, item_id)): Path<(String, String)>,
     ApiJson(patch): ApiJson<MenuItemPatch>,
 ) -> ApiResult<Response> {
-    caller.require(Role::Barista)?;
+    caller.require(Action::WorkTheBar)?;
     let shop = state
         .store()
         .update_shop(
@@ -342,12 +343,7 @@ async fn get_code(
     caller: Caller,
     Path(shop): Path<String>,
 ) -> ApiResult<ApiJson<BoothCode>> {
-    if !(caller.0.has(Role::Display) || caller.0.has(Role::Barista)) {
-        return Err(ApiError::detail(
-            ErrorCode::Forbidden,
-            "the booth code is for the display and baristas",
-        ));
-    }
+    caller.require(Action::ReadBoothCode)?;
     Ok(ApiJson(
         state.store().current_code(&shop, Utc::now()).await?,
     ))
