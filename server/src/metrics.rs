@@ -95,7 +95,12 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     path = "/metrics",
     tag = "operations",
     responses(
-        (status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain; version=0.0.4"),
+        (
+            status = 200,
+            description = "Prometheus text format 0.0.4",
+            body = String,
+            content_type = "text/plain; version=0.0.4"
+        ),
     ),
 )]
 pub async fn render(State(state): State<AppState>) -> Response {

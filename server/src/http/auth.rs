@@ -16,11 +16,25 @@ use espresso_protocol::{
 };
 
 use super::AppState;
+use super::doc::{
+    BadKey, IdempotencyKey, JsonBody, KeyReused, NotAnAdmin, Unauthenticated, UserPath, problems,
+};
 use super::extract::{ApiJson, Caller, bearer};
-use super::openapi::IdempotencyKey;
 use crate::auth;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::Action;
+
+problems! {
+    NotAnEmail: 422
+        "`validation_failed` (not an email address, unknown field), `idempotency_key_reused`";
+    WrongCode: 401 "`code_incorrect` (with `attempts_left`), `code_expired`, `code_locked`";
+    Invalid: 422 "`validation_failed`, `idempotency_key_reused`";
+    BadRefreshToken: 401
+        "`token_reused` (family revoked), `unauthenticated` (unknown or expired token)";
+    BadProfile: 422 "`validation_failed` (name too long, unknown field), `idempotency_key_reused`";
+    BadRoles: 422
+        "`validation_failed` (not an email address, unknown role), `idempotency_key_reused`";
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -58,13 +72,20 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     params(IdempotencyKey),
     request_body = OtpRequest,
     responses(
-        (status = 202, description = "A code was sent (or the email is unknown: same answer)", body = OtpChallenge),
-        (status = 400, description = "`bad_request`: not JSON, or a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "`payload_too_large`: body over 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` (not an email address, unknown field), `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited`: `retry_after_s` says when to try again", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds until a retry can succeed"))),
+        (
+            status = 202,
+            description = "A code was sent (or the email is unknown: same answer)",
+            body = OtpChallenge,
+        ),
+        JsonBody,
+        NotAnEmail,
+        (
+            status = 429,
+            description = "`rate_limited`: `retry_after_s` says when to try again",
+            body = Problem,
+            content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until a retry can succeed")),
+        ),
     ),
 )]
 async fn request_code(
@@ -97,11 +118,9 @@ async fn request_code(
     request_body = OtpVerify,
     responses(
         (status = 200, description = "Signed in", body = Session),
-        (status = 400, description = "`bad_request`: not JSON, or a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`code_incorrect` (with `attempts_left`), `code_expired`, `code_locked`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "`payload_too_large`: body over 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        JsonBody,
+        WrongCode,
+        Invalid,
     ),
 )]
 async fn verify_code(
@@ -124,12 +143,14 @@ async fn verify_code(
     params(IdempotencyKey),
     request_body = RefreshRequest,
     responses(
-        (status = 200, description = "A new token pair (the refresh token is rotated)", body = Session),
-        (status = 400, description = "`bad_request`: not JSON, or a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`token_reused` (family revoked), `unauthenticated` (unknown or expired token)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "`payload_too_large`: body over 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        (
+            status = 200,
+            description = "A new token pair (the refresh token is rotated)",
+            body = Session,
+        ),
+        JsonBody,
+        BadRefreshToken,
+        Invalid,
     ),
 )]
 async fn refresh(
@@ -152,9 +173,9 @@ async fn refresh(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Signed out"),
-        (status = 400, description = "`bad_request`: a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        BadKey,
+        Unauthenticated,
+        KeyReused,
     ),
 )]
 async fn logout(
@@ -178,7 +199,7 @@ async fn logout(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The signed-in user", body = Me),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
     ),
 )]
 async fn me(caller: Caller) -> ApiJson<Me> {
@@ -198,11 +219,9 @@ async fn me(caller: Caller) -> ApiJson<Me> {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The user after the change", body = Me),
-        (status = 400, description = "`bad_request`: not JSON, or a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "`payload_too_large`: body over 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` (name too long, unknown field), `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        JsonBody,
+        Unauthenticated,
+        BadProfile,
     ),
 )]
 async fn patch_me(
@@ -233,26 +252,21 @@ async fn patch_me(
     put,
     path = "/api/v1/users/{email}/roles",
     tag = "auth",
-    params(
-        ("email" = String, Path, description = "The user's email address"),
-        IdempotencyKey,
-    ),
+    params(UserPath, IdempotencyKey),
     request_body = RolesUpdate,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The user with the new roles", body = User),
-        (status = 400, description = "`bad_request`: not JSON, or a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "`payload_too_large`: body over 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` (not an email address, unknown role), `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        JsonBody,
+        Unauthenticated,
+        NotAnAdmin,
+        BadRoles,
     ),
 )]
 async fn put_roles(
     State(state): State<AppState>,
     caller: Caller,
-    Path(email): Path<String>,
+    Path(UserPath { email }): Path<UserPath>,
     ApiJson(body): ApiJson<RolesUpdate>,
 ) -> ApiResult<ApiJson<User>> {
     caller.require(Action::Administer)?;

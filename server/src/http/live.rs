@@ -10,7 +10,13 @@ use axum::routing::get;
 use espresso_protocol::{ErrorCode, Problem};
 
 use super::AppState;
+use super::doc::problems;
 use crate::error::ApiError;
+
+problems! {
+    NotAnUpgrade: 400 "`bad_request`: not a WebSocket upgrade";
+    CannotUpgrade: 426 "`bad_request` (status 426): the connection cannot be upgraded";
+}
 
 /// A client sends one small `hello`; anything bigger is not one.
 const MAX_CLIENT_MESSAGE_BYTES: usize = 16 * 1024;
@@ -52,9 +58,13 @@ pub fn routes() -> Router<AppState> {
         ("Sec-WebSocket-Key" = String, Header, description = "The WebSocket handshake key"),
     ),
     responses(
-        (status = 101, description = "Switching to the WebSocket: the client sends a `ClientFrame` (hello), the server sends `ServerFrame`s"),
-        (status = 400, description = "`bad_request`: not a WebSocket upgrade", body = Problem, content_type = "application/problem+json"),
-        (status = 426, description = "`bad_request` (status 426): the connection cannot be upgraded", body = Problem, content_type = "application/problem+json"),
+        (
+            status = 101,
+            description = "Switching to the WebSocket: the client sends a `ClientFrame` (hello), \
+                the server sends `ServerFrame`s"
+        ),
+        NotAnUpgrade,
+        CannotUpgrade,
     ),
 )]
 async fn live(

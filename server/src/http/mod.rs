@@ -2,6 +2,7 @@
 //! Handlers only translate between HTTP and the store/workflow; they hold no business rules.
 
 mod auth;
+mod doc;
 pub mod extract;
 mod idempotency;
 mod live;
@@ -151,7 +152,12 @@ async fn healthz() -> axum::Json<Health> {
     tag = "operations",
     responses(
         (status = 200, description = "Ready", body = String, content_type = "text/plain"),
-        (status = 503, description = "The database is not reachable", body = String, content_type = "text/plain"),
+        (
+            status = 503,
+            description = "The database is not reachable",
+            body = String,
+            content_type = "text/plain"
+        ),
     ),
 )]
 async fn readyz(State(state): State<AppState>) -> Response {
@@ -172,7 +178,8 @@ async fn app_page(State(state): State<AppState>) -> Response {
             StatusCode::SERVICE_UNAVAILABLE,
             Html(format!(
                 "<!doctype html><title>Espresso</title><h1>The web apps are not built</h1>\
-                 <p>No <code>{}</code>. Start Espresso with <code>cargo xtask run</code>, which builds them.</p>",
+                 <p>No <code>{}</code>. Start Espresso with <code>cargo xtask run</code>, \
+                 which builds them.</p>",
                 index.display()
             )),
         )

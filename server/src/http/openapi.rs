@@ -19,19 +19,6 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use super::{auth, live, orders, shops};
 use crate::error::ApiError;
 
-/// The `Idempotency-Key` header every mutating route (POST, PUT, PATCH) honours. Only its
-/// description is used (`params(IdempotencyKey)` on a route); it is read by the idempotency layer.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Header)]
-#[allow(dead_code)]
-pub struct IdempotencyKey {
-    /// Optional, at most 255 visible ASCII characters. A retry with the same key and body gets
-    /// the first answer again and changes nothing; the same key with another body is refused
-    /// with 422 `idempotency_key_reused`. Keys are kept at least 24 h, per caller and route.
-    #[param(rename = "Idempotency-Key", value_type = String, required = false, min_length = 1, max_length = 255)]
-    idempotency_key: Option<String>,
-}
-
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -166,7 +153,12 @@ static DOCUMENT_JSON: LazyLock<Result<String, String>> =
     get,
     path = "/api/openapi.json",
     tag = "operations",
-    responses((status = 200, description = "The OpenAPI document", body = Object, content_type = "application/json")),
+    responses((
+        status = 200,
+        description = "The OpenAPI document",
+        body = Object,
+        content_type = "application/json"
+    )),
 )]
 pub async fn serve() -> Response {
     match &*DOCUMENT_JSON {

@@ -8,17 +8,36 @@ use axum::routing::{get, post, put};
 use chrono::Utc;
 use espresso_protocol::{
     CancelOrder, CustomerRef, DrinkChoice, ErrorCode, Order, OrderDetail, OrderList, OrderState,
-    Problem, StartOrder,
+    StartOrder,
 };
 use serde::Deserialize;
 
 use super::AppState;
+use super::doc::{
+    BadJson, IdempotencyKey, JsonBody, NoOrder, NoShop, NotABarista, NotInThisState, OrderAction,
+    OrderPath, ShopPath, TooLarge, Unauthenticated, problems,
+};
 use super::extract::{ApiBytes, ApiJson, ApiQuery, Caller};
 use super::idempotency::{Idempotent, answer};
-use super::openapi::IdempotencyKey;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::Action;
 use crate::workflow::Command;
+
+problems! {
+    NotAdmitted: 409 "`shop_closed`, `queue_full`, `daily_limit_reached`, `open_order_exists`";
+    BadStart: 422
+        "`code_invalid`, `code_expired`, `code_exhausted`, `item_unavailable`, `drink_invalid`, \
+         `validation_failed`, `idempotency_key_reused`";
+    NotTheOwner: 403 "`forbidden`: only the customer chooses their drink";
+    BadDrink: 422
+        "`item_unavailable`, `drink_invalid`, `validation_failed`, `idempotency_key_reused`";
+    NeitherOwnerNorBarista: 403 "`forbidden`: neither the owner nor a barista";
+    BadReason: 422 "`validation_failed` (reason too long, unknown field), `idempotency_key_reused`";
+    AlreadyClaimed: 409 "`already_claimed`, `invalid_transition` (with the current `state`)";
+    NotTheClaimer: 403 "`forbidden`: not the claiming barista nor an admin";
+    NotBaristaOrDisplay: 403 "`forbidden`: not a barista or display";
+    UnknownState: 422 "`validation_failed`: an unknown state";
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -45,24 +64,22 @@ const MAX_CODE_LEN: usize = 64;
     post,
     path = "/api/v1/shops/{shop}/orders",
     tag = "orders",
-    params(("shop" = String, Path, description = "The shop id, e.g. `main`"), IdempotencyKey),
+    params(ShopPath, IdempotencyKey),
     request_body = StartOrder,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The new order", body = Order),
-        (status = 400, description = "`bad_request`: not JSON, or a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`: no such shop", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`shop_closed`, `queue_full`, `daily_limit_reached`, `open_order_exists`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "`payload_too_large`: body over 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`code_invalid`, `code_expired`, `code_exhausted`, `item_unavailable`, `drink_invalid`, `validation_failed`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        JsonBody,
+        Unauthenticated,
+        NoShop,
+        NotAdmitted,
+        BadStart,
     ),
 )]
 async fn start_order(
     State(state): State<AppState>,
     caller: Caller,
-    Path(shop): Path<String>,
+    Path(ShopPath { shop }): Path<ShopPath>,
     idempotent: Idempotent,
     ApiJson(body): ApiJson<StartOrder>,
 ) -> ApiResult<Response> {
@@ -119,25 +136,23 @@ async fn command(
     put,
     path = "/api/v1/shops/{shop}/orders/{id}/drink",
     tag = "orders",
-    params(("shop" = String, Path, description = "The shop id, e.g. `main`"), ("id" = String, Path, description = "The order id"), IdempotencyKey),
+    params(OrderPath, IdempotencyKey),
     request_body = DrinkChoice,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The order, now `queued`", body = Order),
-        (status = 400, description = "`bad_request`: not JSON, or a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: only the customer chooses their drink", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`: no such shop or order, or another customer's order", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` (with the current `state`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "`payload_too_large`: body over 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`item_unavailable`, `drink_invalid`, `validation_failed`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        JsonBody,
+        Unauthenticated,
+        NotTheOwner,
+        NoOrder,
+        NotInThisState,
+        BadDrink,
     ),
 )]
 async fn choose_drink(
     State(state): State<AppState>,
     caller: Caller,
-    Path((shop, id)): Path<(String, String)>,
+    Path(OrderPath { shop, id }): Path<OrderPath>,
     idempotent: Idempotent,
     ApiJson(drink): ApiJson<DrinkChoice>,
 ) -> ApiResult<Response> {
@@ -162,24 +177,27 @@ async fn choose_drink(
     post,
     path = "/api/v1/shops/{shop}/orders/{id}/cancel",
     tag = "orders",
-    params(("shop" = String, Path, description = "The shop id, e.g. `main`"), ("id" = String, Path, description = "The order id"), IdempotencyKey),
-    request_body(content = Option<CancelOrder>, description = "Optional: `{reason?}`; an empty body is no reason"),
+    params(OrderPath, IdempotencyKey),
+    request_body(
+        content = Option<CancelOrder>,
+        description = "Optional: `{reason?}`; an empty body is no reason"
+    ),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The order, now `cancelled`", body = Order),
-        (status = 400, description = "`bad_request`: not JSON, or a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: neither the owner nor a barista", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`: no such shop or order, or another customer's order", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` (with the current `state`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "`payload_too_large`: body over 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` (reason too long, unknown field), `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        BadJson,
+        Unauthenticated,
+        NeitherOwnerNorBarista,
+        NoOrder,
+        NotInThisState,
+        TooLarge,
+        BadReason,
     ),
 )]
 async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
-    Path((shop, id)): Path<(String, String)>,
+    Path(OrderPath { shop, id }): Path<OrderPath>,
     idempotent: Idempotent,
     ApiBytes(body): ApiBytes,
 ) -> ApiResult<Response> {
@@ -216,22 +234,19 @@ async fn cancel(
     post,
     path = "/api/v1/shops/{shop}/orders/{id}/claim",
     tag = "orders",
-    params(("shop" = String, Path, description = "The shop id, e.g. `main`"), ("id" = String, Path, description = "The order id"), IdempotencyKey),
+    params(OrderPath, IdempotencyKey),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The order, now `in_progress`", body = Order),
-        (status = 400, description = "`bad_request`: a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: not a barista", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`: no such shop or order, or another customer's order", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`already_claimed`, `invalid_transition` (with the current `state`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        OrderAction,
+        NotABarista,
+        AlreadyClaimed,
     ),
 )]
 async fn claim(
     State(state): State<AppState>,
     caller: Caller,
-    Path((shop, id)): Path<(String, String)>,
+    Path(OrderPath { shop, id }): Path<OrderPath>,
     idempotent: Idempotent,
 ) -> ApiResult<Response> {
     // The role first: a customer is refused whether or not the order exists.
@@ -253,22 +268,19 @@ async fn claim(
     post,
     path = "/api/v1/shops/{shop}/orders/{id}/unclaim",
     tag = "orders",
-    params(("shop" = String, Path, description = "The shop id, e.g. `main`"), ("id" = String, Path, description = "The order id"), IdempotencyKey),
+    params(OrderPath, IdempotencyKey),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The order, now `queued`", body = Order),
-        (status = 400, description = "`bad_request`: a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: not the claiming barista nor an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`: no such shop or order, or another customer's order", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` (with the current `state`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        OrderAction,
+        NotTheClaimer,
+        NotInThisState,
     ),
 )]
 async fn unclaim(
     State(state): State<AppState>,
     caller: Caller,
-    Path((shop, id)): Path<(String, String)>,
+    Path(OrderPath { shop, id }): Path<OrderPath>,
     idempotent: Idempotent,
 ) -> ApiResult<Response> {
     // The role first: a customer is refused whether or not the order exists.
@@ -290,22 +302,19 @@ async fn unclaim(
     post,
     path = "/api/v1/shops/{shop}/orders/{id}/complete",
     tag = "orders",
-    params(("shop" = String, Path, description = "The shop id, e.g. `main`"), ("id" = String, Path, description = "The order id"), IdempotencyKey),
+    params(OrderPath, IdempotencyKey),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The order, now `ready`", body = Order),
-        (status = 400, description = "`bad_request`: a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: not a barista", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`: no such shop or order, or another customer's order", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` (with the current `state`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        OrderAction,
+        NotABarista,
+        NotInThisState,
     ),
 )]
 async fn complete(
     State(state): State<AppState>,
     caller: Caller,
-    Path((shop, id)): Path<(String, String)>,
+    Path(OrderPath { shop, id }): Path<OrderPath>,
     idempotent: Idempotent,
 ) -> ApiResult<Response> {
     // The role first: a customer is refused whether or not the order exists.
@@ -327,22 +336,19 @@ async fn complete(
     post,
     path = "/api/v1/shops/{shop}/orders/{id}/collect",
     tag = "orders",
-    params(("shop" = String, Path, description = "The shop id, e.g. `main`"), ("id" = String, Path, description = "The order id"), IdempotencyKey),
+    params(OrderPath, IdempotencyKey),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The order, now `collected`", body = Order),
-        (status = 400, description = "`bad_request`: a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: not a barista", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`: no such shop or order, or another customer's order", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition` (with the current `state`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        OrderAction,
+        NotABarista,
+        NotInThisState,
     ),
 )]
 async fn collect(
     State(state): State<AppState>,
     caller: Caller,
-    Path((shop, id)): Path<(String, String)>,
+    Path(OrderPath { shop, id }): Path<OrderPath>,
     idempotent: Idempotent,
 ) -> ApiResult<Response> {
     // The role first: a customer is refused whether or not the order exists.
@@ -376,20 +382,20 @@ struct ListQuery {
     get,
     path = "/api/v1/shops/{shop}/orders",
     tag = "orders",
-    params(("shop" = String, Path, description = "The shop id, e.g. `main`"), ListQuery),
+    params(ShopPath, ListQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The orders, by number", body = OrderList),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: not a barista or display", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`: no such shop", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: an unknown state", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        NotBaristaOrDisplay,
+        NoShop,
+        UnknownState,
     ),
 )]
 async fn list_orders(
     State(state): State<AppState>,
     caller: Caller,
-    Path(shop): Path<String>,
+    Path(ShopPath { shop }): Path<ShopPath>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<ApiJson<OrderList>> {
     caller.require(Action::ReadQueue)?;
@@ -422,18 +428,18 @@ async fn list_orders(
     get,
     path = "/api/v1/shops/{shop}/orders/{id}",
     tag = "orders",
-    params(("shop" = String, Path, description = "The shop id, e.g. `main`"), ("id" = String, Path, description = "The order id")),
+    params(OrderPath),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The order plus `journey`", body = OrderDetail),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`: no such shop or order, or another customer's order", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        NoOrder,
     ),
 )]
 async fn get_order(
     State(state): State<AppState>,
     caller: Caller,
-    Path((shop, id)): Path<(String, String)>,
+    Path(OrderPath { shop, id }): Path<OrderPath>,
 ) -> ApiResult<ApiJson<OrderDetail>> {
     let order = state
         .store()
@@ -455,7 +461,7 @@ async fn get_order(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's orders, newest first", body = OrderList),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
     ),
 )]
 async fn my_orders(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<OrderList>> {

@@ -9,16 +9,32 @@ use axum::response::Response;
 use axum::routing::{get, patch};
 use chrono::Utc;
 use espresso_protocol::{
-    BoothCode, ErrorCode, MenuItem, MenuItemPatch, NewShop, Problem, Shop, ShopPatch, Stats,
-    is_shop_id,
+    BoothCode, ErrorCode, MenuItem, MenuItemPatch, NewShop, Shop, ShopPatch, Stats, is_shop_id,
 };
 
 use super::AppState;
+use super::doc::{
+    BadJson, IdempotencyKey, JsonBody, MenuItemPath, NoShop, NotABarista, NotAnAdmin, ShopPath,
+    Unauthenticated, problems,
+};
 use super::extract::{ApiJson, Caller};
 use super::idempotency::{Idempotent, answer};
-use super::openapi::IdempotencyKey;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::Action;
+
+problems! {
+    ShopExists: 409 "`shop_exists`: that id is taken";
+    BadNewShop: 422 "`validation_failed` (the id or the name), `idempotency_key_reused`";
+    MayNotPatch: 403 "`forbidden`: not a barista, or `name`/`limits` without admin";
+    BadShopPatch: 422
+        "`validation_failed` (empty name, a zero limit, unknown field), `idempotency_key_reused`";
+    BadMenu: 422
+        "`validation_failed` (duplicate ids, empty names, unknown field), \
+         `idempotency_key_reused`";
+    NoMenuItem: 404 "`not_found`: no such shop or menu item";
+    BadItemPatch: 422 "`validation_failed` (unknown field), `idempotency_key_reused`";
+    NotDisplayOrBarista: 403 "`forbidden`: not a display or barista";
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -43,11 +59,11 @@ pub fn routes() -> Router<AppState> {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The new shop", body = Shop),
-        (status = 400, description = "`bad_request`: not JSON, or a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`shop_exists`: that id is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` (the id or the name), `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        BadJson,
+        Unauthenticated,
+        NotAnAdmin,
+        ShopExists,
+        BadNewShop,
     ),
 )]
 async fn create_shop(
@@ -88,15 +104,15 @@ async fn create_shop(
     get,
     path = "/api/v1/shops/{shop}",
     tag = "shops",
-    params(("shop" = String, Path, description = "The shop id, e.g. `main`")),
+    params(ShopPath),
     responses(
         (status = 200, description = "The shop", body = Shop),
-        (status = 404, description = "`not_found`: no such shop", body = Problem, content_type = "application/problem+json"),
+        NoShop,
     ),
 )]
 async fn get_shop(
     State(state): State<AppState>,
-    Path(shop): Path<String>,
+    Path(ShopPath { shop }): Path<ShopPath>,
 ) -> ApiResult<ApiJson<Shop>> {
     Ok(ApiJson(state.store().shop(&shop).await?))
 }
@@ -109,25 +125,23 @@ async fn get_shop(
     patch,
     path = "/api/v1/shops/{shop}",
     tag = "shops",
-    params(("shop" = String, Path, description = "The shop id, e.g. `main`"), IdempotencyKey),
+    params(ShopPath, IdempotencyKey),
     request_body = ShopPatch,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The shop after the change", body = Shop),
-        (status = 400, description = "`bad_request`: not JSON, or a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: not a barista, or `name`/`limits` without admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`: no such shop", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "`payload_too_large`: body over 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` (empty name, a zero limit, unknown field), `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        JsonBody,
+        Unauthenticated,
+        MayNotPatch,
+        NoShop,
+        BadShopPatch,
     ),
 )]
 async fn patch_shop(
     State(state): State<AppState>,
     caller: Caller,
     idempotent: Idempotent,
-    Path(shop): Path<String>,
+    Path(ShopPath { shop }): Path<ShopPath>,
     ApiJson(patch): ApiJson<ShopPatch>,
 ) -> ApiResult<Response> {
     caller.require(if patch.needs_admin() {
@@ -180,25 +194,23 @@ async fn patch_shop(
     put,
     path = "/api/v1/shops/{shop}/menu",
     tag = "shops",
-    params(("shop" = String, Path, description = "The shop id, e.g. `main`"), IdempotencyKey),
+    params(ShopPath, IdempotencyKey),
     request_body = Vec<MenuItem>,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The shop with the new menu", body = Shop),
-        (status = 400, description = "`bad_request`: not JSON, or a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`: no such shop", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "`payload_too_large`: body over 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` (duplicate ids, empty names, unknown field), `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        JsonBody,
+        Unauthenticated,
+        NotAnAdmin,
+        NoShop,
+        BadMenu,
     ),
 )]
 async fn put_menu(
     State(state): State<AppState>,
     caller: Caller,
     idempotent: Idempotent,
-    Path(shop): Path<String>,
+    Path(ShopPath { shop }): Path<ShopPath>,
     ApiJson(menu): ApiJson<Vec<MenuItem>>,
 ) -> ApiResult<Response> {
     caller.require(Action::Administer)?;
@@ -256,29 +268,23 @@ fn validate_menu(menu: &[MenuItem]) -> ApiResult<()> {
     patch,
     path = "/api/v1/shops/{shop}/menu/{item_id}",
     tag = "shops",
-    params(
-        ("shop" = String, Path, description = "The shop id, e.g. `main`"),
-        ("item_id" = String, Path, description = "The menu item id, e.g. `flat_white`"),
-        IdempotencyKey,
-    ),
+    params(MenuItemPath, IdempotencyKey),
     request_body = MenuItemPatch,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The shop after the change", body = Shop),
-        (status = 400, description = "`bad_request`: not JSON, or a bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: not a barista", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`: no such shop or menu item", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "`payload_too_large`: body over 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` (unknown field), `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        JsonBody,
+        Unauthenticated,
+        NotABarista,
+        NoMenuItem,
+        BadItemPatch,
     ),
 )]
 async fn patch_menu_item(
     State(state): State<AppState>,
     caller: Caller,
     idempotent: Idempotent,
-    Path((shop, item_id)): Path<(String, String)>,
+    Path(MenuItemPath { shop, item_id }): Path<MenuItemPath>,
     ApiJson(patch): ApiJson<MenuItemPatch>,
 ) -> ApiResult<Response> {
     caller.require(Action::WorkTheBar)?;
@@ -308,15 +314,15 @@ async fn patch_menu_item(
     get,
     path = "/api/v1/shops/{shop}/stats",
     tag = "shops",
-    params(("shop" = String, Path, description = "The shop id, e.g. `main`")),
+    params(ShopPath),
     responses(
         (status = 200, description = "The numbers", body = Stats),
-        (status = 404, description = "`not_found`: no such shop", body = Problem, content_type = "application/problem+json"),
+        NoShop,
     ),
 )]
 async fn get_stats(
     State(state): State<AppState>,
-    Path(shop): Path<String>,
+    Path(ShopPath { shop }): Path<ShopPath>,
 ) -> ApiResult<ApiJson<Stats>> {
     Ok(ApiJson(state.store().stats(&shop, Utc::now()).await?))
 }
@@ -329,19 +335,19 @@ async fn get_stats(
     get,
     path = "/api/v1/shops/{shop}/code",
     tag = "shops",
-    params(("shop" = String, Path, description = "The shop id, e.g. `main`")),
+    params(ShopPath),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The current code", body = BoothCode),
-        (status = 401, description = "`unauthenticated`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: not a display or barista", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`: no such shop", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        NotDisplayOrBarista,
+        NoShop,
     ),
 )]
 async fn get_code(
     State(state): State<AppState>,
     caller: Caller,
-    Path(shop): Path<String>,
+    Path(ShopPath { shop }): Path<ShopPath>,
 ) -> ApiResult<ApiJson<BoothCode>> {
     caller.require(Action::ReadBoothCode)?;
     Ok(ApiJson(
