@@ -9,6 +9,7 @@ mod live;
 mod openapi;
 mod orders;
 mod shops;
+mod trace;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -106,7 +107,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             idempotency::layer,
         ));
-    Router::new()
+    let app = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(crate::metrics::render))
@@ -123,7 +124,8 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::metrics::track,
         ))
-        .with_state(state)
+        .with_state(state);
+    trace::traced(app)
 }
 
 async fn api_not_found() -> ApiError {

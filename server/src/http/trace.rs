@@ -1,0 +1,127 @@
+//! Request spans: every request gets an `x-request-id` (the caller's, or a new UUID), is traced
+//! in a `request` span that carries it (so every log line of its handler names it), and the
+//! answer carries the same header back.
+//!
+//! The span names the method and the path only: query strings (booth codes) and headers (tokens)
+//! are never logged. tower-http's request and response events are at `debug`
+//! (`RUST_LOG=tower_http=debug` shows one line each); a 5xx is logged at `error`.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderName, Request};
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::TraceLayer;
+
+/// The header that carries a request's id, both ways.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// `router` with the layers, outermost first: set the id, trace with it, copy it onto the answer.
+pub fn traced(router: Router) -> Router {
+    router
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(span))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+fn span(request: &Request<Body>) -> tracing::Span {
+    let id = request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %id,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// A log writer the test can read back.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("log buffer").extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn app() -> Router {
+        traced(Router::new().route(
+            "/hello",
+            get(|| async {
+                tracing::info!("inside the handler");
+                "hi"
+            }),
+        ))
+    }
+
+    /// Send `request` on this thread with a subscriber that captures every log line.
+    fn send(request: Request<Body>) -> (axum::response::Response, String) {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let response = tracing::subscriber::with_default(subscriber, || {
+            runtime
+                .block_on(app().oneshot(request))
+                .expect("infallible")
+        });
+        let log = String::from_utf8(captured.0.lock().expect("log buffer").clone()).expect("utf-8");
+        (response, log)
+    }
+
+    #[test]
+    fn a_request_without_an_id_gets_a_new_one_in_its_span_and_its_answer() {
+        let (response, log) = send(
+            Request::get("/hello?code=secret")
+                .body(Body::empty())
+                .unwrap(),
+        );
+        let id = response.headers()[&REQUEST_ID].to_str().unwrap().to_owned();
+        assert_eq!(id.len(), 36, "a UUID: {id}");
+        let handler_line = log
+            .lines()
+            .find(|line| line.contains("inside the handler"))
+            .unwrap_or_else(|| panic!("no handler line in {log}"));
+        assert!(
+            handler_line.contains(&format!("request_id={id}")),
+            "{handler_line}"
+        );
+        assert!(handler_line.contains("path=/hello"), "{handler_line}");
+        assert!(!log.contains("secret"), "the query is not logged: {log}");
+    }
+
+    #[test]
+    fn a_callers_id_is_kept_and_sent_back() {
+        let request = Request::get("/hello")
+            .header(&REQUEST_ID, "trace-me-42")
+            .body(Body::empty())
+            .unwrap();
+        let (response, log) = send(request);
+        assert_eq!(response.headers()[&REQUEST_ID], "trace-me-42");
+        assert!(log.contains("request_id=trace-me-42"), "{log}");
+    }
+}
