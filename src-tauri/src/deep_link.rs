@@ -3,9 +3,10 @@
 //! the QR code's web address opens in a browser), so the UI needs to know nothing about it.
 //! Anything else is ignored with a log line.
 
+use espresso_core::protocol::{App, is_shop_id};
+use tauri::{AppHandle, Manager, Runtime};
+use tauri_plugin_deep_link::DeepLinkExt;
 use url::Url;
-
-use crate::settings::is_shop_name;
 
 /// The link scheme of the customer app (its `.desktop` file declares
 /// `x-scheme-handler/espresso`; see `flavours/customer.json`).
@@ -51,8 +52,8 @@ impl OrderLink {
         }
         let shop = shop.ok_or("no shop in the link")?;
         let code = code.ok_or("no code in the link")?;
-        if !is_shop_name(&shop) {
-            return Err("the shop is not a shop name".into());
+        if !is_shop_id(&shop) {
+            return Err("the shop is not a shop id".into());
         }
         if !is_booth_code(&code) {
             return Err("the code is not a booth code".into());
@@ -81,7 +82,7 @@ impl OrderLink {
     /// The app's page for this link (relative to the app's origin).
     pub fn page(&self) -> String {
         // Both are plain [A-Za-z0-9_-]: nothing to escape.
-        format!("order?shop={}&code={}", self.shop, self.code)
+        format!("{}&code={}", App::Customer.page(&self.shop), self.code)
     }
 }
 
@@ -97,7 +98,68 @@ fn is_booth_code(code: &str) -> bool {
 /// Say that a link was not followed, without echoing a huge or odd argument in full.
 pub fn log_ignored(link: &str, why: &str) {
     let shown: String = link.chars().take(120).collect();
-    eprintln!("espresso-app: ignoring the link {shown:?}: {why}");
+    tracing::warn!(link = ?shown, "ignoring the link: {why}");
+}
+
+/// The customer app follows `espresso://` links: its bundle's config says so
+/// (`flavours/customer.json`, which also puts the scheme in its `.desktop` file); a build run as
+/// the customer flavour without that overlay gets the same setting here, so the deep-link plugin
+/// reads the same links either way.
+pub fn add_link_scheme(plugins: &mut tauri::utils::config::PluginConfig) {
+    plugins
+        .0
+        .entry("deep-link".to_owned())
+        .or_insert_with(|| serde_json::json!({ "desktop": { "schemes": [SCHEME] } }));
+}
+
+/// Open the order page of a link in the running app's window (a link opened while it runs).
+pub fn follow<R: Runtime>(app: &AppHandle<R>, link: &OrderLink) {
+    let Some(window) = app.get_webview_window("main") else {
+        log_ignored(&link.page(), "the window is not open");
+        return;
+    };
+    let target = window.url().and_then(|mut url| {
+        // The app's own origin (tauri://localhost when embedded, the dev server otherwise).
+        url.set_path(App::Customer.path());
+        url.set_query(Some(&format!("shop={}&code={}", link.shop, link.code)));
+        url.set_fragment(None);
+        window.navigate(url)
+    });
+    if let Err(error) = target {
+        log_ignored(&link.page(), &format!("cannot open it: {error}"));
+    }
+    let _ = window.unminimize();
+    let _ = window.set_focus();
+}
+
+/// The order link this run was started with, if any: as the deep-link plugin saw it (the only
+/// argument, or the system's "open URL" on macOS), else among the arguments (some launchers
+/// add their own).
+pub fn link_at_start(app: &tauri::App) -> Option<OrderLink> {
+    let from_plugin: Vec<String> = app
+        .deep_link()
+        .get_current()
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .iter()
+        .map(|url| url.to_string())
+        .collect();
+    OrderLink::find_in(&from_plugin).or_else(|| {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        OrderLink::find_in(args.iter().filter(|arg| !from_plugin.contains(arg)))
+    })
+}
+
+/// Follow the links opened while the app runs (the customer app).
+pub fn follow_links_opened_later(app: &tauri::App) {
+    let handle = app.handle().clone();
+    app.deep_link().on_open_url(move |event| {
+        let urls: Vec<String> = event.urls().iter().map(|u| u.to_string()).collect();
+        if let Some(link) = OrderLink::find_in(&urls) {
+            follow(&handle, &link);
+        }
+    });
 }
 
 #[cfg(test)]
@@ -150,6 +212,37 @@ mod tests {
         ] {
             assert!(OrderLink::parse(bad).is_err(), "{bad:?} must be refused");
         }
+    }
+
+    #[test]
+    fn only_the_customer_build_gets_the_link_scheme_and_a_bundle_keeps_its_own() {
+        let mut plugins = tauri::utils::config::PluginConfig::default();
+        add_link_scheme(&mut plugins);
+        assert_eq!(
+            plugins.0["deep-link"],
+            serde_json::json!({ "desktop": { "schemes": ["espresso"] } })
+        );
+        // The customer bundle's overlay declares the same scheme (and so its .desktop file).
+        let overlay: serde_json::Value =
+            serde_json::from_str(include_str!("../flavours/customer.json")).unwrap();
+        assert_eq!(
+            overlay["plugins"]["deep-link"]["desktop"]["schemes"],
+            serde_json::json!(["espresso"])
+        );
+        // Its `.desktop` file hands the link to the app (`%u`) and declares the scheme.
+        assert_eq!(
+            overlay["bundle"]["linux"]["deb"]["desktopTemplate"],
+            "flavours/customer.desktop"
+        );
+        let desktop = include_str!("../flavours/customer.desktop");
+        assert!(desktop.contains("Exec={{exec}} %u"), "{desktop}");
+        assert!(desktop.contains("MimeType={{mime_type}}"), "{desktop}");
+        let mut bundled = tauri::utils::config::PluginConfig::default();
+        bundled
+            .0
+            .insert("deep-link".into(), serde_json::json!({ "desktop": {} }));
+        add_link_scheme(&mut bundled);
+        assert_eq!(bundled.0["deep-link"], serde_json::json!({ "desktop": {} }));
     }
 
     #[test]

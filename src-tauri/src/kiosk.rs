@@ -95,7 +95,7 @@ pub fn fill_monitor<R: Runtime>(window: &WebviewWindow<R>) -> tauri::Result<Opti
 /// calls to the window system).
 pub fn keep_filling<R: Runtime>(window: WebviewWindow<R>) {
     if on_wayland() {
-        eprintln!("espresso-app: on Wayland the compositor places the display (full screen asked)");
+        tracing::info!("on Wayland the compositor places the display (full screen asked)");
         return;
     }
     // Each move and each error said once, not every second (a window manager may keep
@@ -104,9 +104,12 @@ pub fn keep_filling<R: Runtime>(window: WebviewWindow<R>) {
     let mut report = move |result: tauri::Result<Option<Area>>, when: &str| match result {
         Ok(Some(area)) => {
             if last_move != Some(area) {
-                eprintln!(
-                    "espresso-app: the display covers its monitor {}x{}+{}+{} ({when})",
-                    area.width, area.height, area.x, area.y
+                tracing::info!(
+                    "the display covers its monitor {}x{}+{}+{} ({when})",
+                    area.width,
+                    area.height,
+                    area.x,
+                    area.y
                 );
                 last_move = Some(area);
             }
@@ -115,7 +118,7 @@ pub fn keep_filling<R: Runtime>(window: WebviewWindow<R>) {
         Err(error) => {
             let error = error.to_string();
             if last_error.as_ref() != Some(&error) {
-                eprintln!("espresso-app: cannot place the display ({when}): {error}");
+                tracing::warn!("cannot place the display ({when}): {error}");
                 last_error = Some(error);
             }
         }
@@ -159,14 +162,13 @@ const SCREENSAVER_PATH: &str = "/org/freedesktop/ScreenSaver";
 static AWAKE: Mutex<Option<Awake>> = Mutex::new(None);
 
 /// Keep the screen awake until [`let_sleep`] (or until the process ends, whichever is first),
-/// asked from a thread of its own so the window does not wait for the session bus. Says on
-/// stderr what it did; never fails the app.
+/// asked from a thread of its own so the window does not wait for the session bus. Logs what it did; never fails the app.
 pub fn keep_awake(application: &'static str) {
     let asked = std::thread::Builder::new()
         .name("keep-awake".into())
         .spawn(move || hold_awake(application));
     if let Err(error) = asked {
-        eprintln!("espresso-app: cannot keep the screen awake: {error}");
+        tracing::warn!("cannot keep the screen awake: {error}");
     }
 }
 
@@ -176,22 +178,22 @@ fn hold_awake(application: &str) {
     // service is asked below.
     let x11 = match suspend_x11_screensaver() {
         Ok(connection) => {
-            eprintln!("espresso-app: screen kept awake: X11 screensaver and DPMS suspended");
+            tracing::info!("screen kept awake: X11 screensaver and DPMS suspended");
             Some(connection)
         }
         Err(why) => {
-            eprintln!("espresso-app: X11 screensaver not suspended: {why}");
+            tracing::info!("X11 screensaver not suspended: {why}");
             None
         }
     };
     let desktop = match inhibit_desktop_screensaver(application) {
         Ok(Some((connection, cookie))) => {
-            eprintln!("espresso-app: screen kept awake: {SCREENSAVER} inhibited (cookie {cookie})");
+            tracing::info!("screen kept awake: {SCREENSAVER} inhibited (cookie {cookie})");
             Some((connection, cookie))
         }
         Ok(None) => None,
         Err(error) => {
-            eprintln!("espresso-app: {SCREENSAVER} not inhibited: {error}");
+            tracing::info!("{SCREENSAVER} not inhibited: {error}");
             None
         }
     };
@@ -219,7 +221,7 @@ pub fn let_sleep() {
             &(cookie,),
         );
     }
-    eprintln!("espresso-app: the screen may sleep again");
+    tracing::info!("the screen may sleep again");
 }
 
 /// Suspend the X server's screensaver (and its DPMS timers) for as long as the returned

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use espresso_core::protocol::is_shop_id;
 use serde::{Deserialize, Serialize};
 
 /// The server the shell talks to when none is configured.
@@ -36,7 +37,7 @@ impl Settings {
             match serde_json::from_str::<Settings>(&text) {
                 Ok(settings) => return settings.tidy(),
                 Err(error) => {
-                    eprintln!("espresso-app: ignoring an unreadable {SETTINGS_FILE}: {error}")
+                    tracing::warn!(%error, "ignoring an unreadable {SETTINGS_FILE}")
                 }
             }
         }
@@ -94,21 +95,12 @@ pub fn shop_for_run(saved: &Settings) -> String {
 
 fn shop_from(env: Option<String>, saved: &Settings) -> String {
     let shop = pick(env, saved.shop.as_deref(), DEFAULT_SHOP);
-    if is_shop_name(&shop) {
+    if is_shop_id(&shop) {
         shop
     } else {
-        eprintln!("espresso-app: {shop:?} is not a shop name; using {DEFAULT_SHOP:?}");
+        tracing::warn!(?shop, "not a shop id; using {DEFAULT_SHOP:?}");
         DEFAULT_SHOP.to_owned()
     }
-}
-
-/// A shop's name as it appears in the server's paths (`/api/v1/shops/{shop}`) and in the pages'
-/// `?shop=`: 1 to 64 letters, digits, `-` or `_`.
-pub fn is_shop_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]
@@ -178,15 +170,5 @@ mod tests {
         std::fs::write(dir.join(SETTINGS_FILE), "{ not json").unwrap();
         assert_eq!(Settings::load(&dir), Settings::default());
         let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn shop_names_are_path_safe() {
-        assert!(is_shop_name("main"));
-        assert!(is_shop_name("Pop-Up_2"));
-        assert!(!is_shop_name(""));
-        assert!(!is_shop_name("a/b"));
-        assert!(!is_shop_name("café"));
-        assert!(!is_shop_name(&"x".repeat(65)));
     }
 }

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use espresso_core::StaffAction;
+use espresso_core::calls::{Call, NotifyPermission, Reply, command};
 use espresso_core::protocol::{DrinkChoice, NewShop, OrderState, Role};
 use espresso_tests::{
     DriverProcess, STEP_DEADLINE, TestServer, click, connect, fill, free_port, save_screenshot,
@@ -197,6 +198,13 @@ async fn invoke(
     }
 }
 
+/// Answer one app call through the shell's one command, as the UI does.
+async fn call(window: &WebDriver, call: Call) -> anyhow::Result<Reply> {
+    let name = call.name();
+    let answer = invoke(window, command::CALL, serde_json::json!({ "call": call })).await?;
+    serde_json::from_value(answer).with_context(|| format!("the answer to {name}"))
+}
+
 /// The card of order `number` in a barista column.
 fn card_in(column: &str, number: u32) -> String {
     format!("[data-testid=col-{column}] [data-testid=order-card][data-number=\"{number}\"]")
@@ -229,15 +237,14 @@ async fn the_barista_app_signs_in_works_an_order_live_and_comes_back_signed_in()
     // The notification plugin is loaded and the shell's command answers, even where no
     // notification service runs (as here): it logs and goes on.
     assert_eq!(
-        invoke(&window, "notification_permission", serde_json::json!({})).await?,
-        "granted"
+        call(&window, Call::NotificationPermission {}).await?,
+        Reply::NotificationPermission(NotifyPermission::Granted)
     );
-    invoke(
-        &window,
-        "notify",
-        serde_json::json!({ "title": "Espresso window test", "body": "The plugin is loaded" }),
-    )
-    .await?;
+    let notify = Call::Notify {
+        title: "Espresso window test".into(),
+        body: "The plugin is loaded".into(),
+    };
+    assert_eq!(call(&window, notify).await?, Reply::Notify(()));
     if let Some(watch) = &notifications {
         watch.wait_for("Espresso window test").await?;
     }

@@ -1,49 +1,31 @@
-//! The app shell: which of the three apps this page is, and the server status line they share.
+//! The app shell: which of the three apps this page is ([`App::from_path`]), what they all get
+//! ([`Ctx`], provided as context), and the server status line they share.
 
 use std::rc::Rc;
 
+use espresso_core::protocol::{App, MAIN_SHOP_ID};
 use leptos::prelude::*;
 
-use crate::backend::{self, AppRole, Backend, BackendRef};
+use crate::backend::{self, Backend, BackendRef, Calls};
 use crate::barista::BaristaApp;
+use crate::ctx::Ctx;
 use crate::customer::CustomerApp;
 use crate::display::DisplayApp;
 use crate::util::query_param;
 
-/// The three apps, chosen from the URL path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AppKind {
-    Home,
-    Customer,
-    Barista,
-    Display,
+fn title(app: App) -> &'static str {
+    match app {
+        App::Home | App::Customer => "Espresso",
+        App::Barista => "Espresso barista",
+        App::Display => "Espresso display",
+    }
 }
 
-impl AppKind {
-    pub fn from_path(path: &str) -> Self {
-        match path.trim_end_matches('/').rsplit('/').next().unwrap_or("") {
-            "order" => Self::Customer,
-            "barista" => Self::Barista,
-            "display" => Self::Display,
-            _ => Self::Home,
-        }
-    }
-
-    fn title(self) -> &'static str {
-        match self {
-            Self::Home => "Espresso",
-            Self::Customer => "Espresso",
-            Self::Barista => "Espresso barista",
-            Self::Display => "Espresso display",
-        }
-    }
-
-    fn theme(self) -> &'static str {
-        match self {
-            Self::Display => "theme-display",
-            Self::Barista => "theme-barista",
-            Self::Home | Self::Customer => "theme-customer",
-        }
+fn theme(app: App) -> &'static str {
+    match app {
+        App::Display => "theme-display",
+        App::Barista => "theme-barista",
+        App::Home | App::Customer => "theme-customer",
     }
 }
 
@@ -60,41 +42,28 @@ enum Check {
     Down(String),
 }
 
-/// What every app gets: how to reach the server, and which shop it serves (`?shop=`,
-/// default `main`).
-#[derive(Clone)]
-pub struct Ctx {
-    pub backend: BackendRef,
-    pub shop: String,
-}
-
 #[component]
 pub fn App() -> impl IntoView {
-    let kind = AppKind::from_path(&current_path());
-    let role = match kind {
-        AppKind::Barista => AppRole::Barista,
-        AppKind::Display => AppRole::Display,
-        AppKind::Home | AppKind::Customer => AppRole::Customer,
-    };
-    let backend = backend::detect(role);
+    let app = App::from_path(&current_path());
+    let backend = backend::detect(app);
     if let Some(document) = web_sys::window().and_then(|w| w.document()) {
-        document.set_title(kind.title());
+        document.set_title(title(app));
         if let Some(body) = document.body() {
-            body.set_class_name(kind.theme());
+            body.set_class_name(theme(app));
         }
     }
-    let ctx = Ctx {
+    provide_context(Ctx {
         backend: BackendRef::new(Rc::clone(&backend)),
-        shop: query_param("shop").unwrap_or_else(|| "main".to_owned()),
-    };
-    match kind {
-        AppKind::Customer => view! { <CustomerApp ctx=ctx/> }.into_any(),
-        AppKind::Barista => view! { <BaristaApp ctx=ctx/> }.into_any(),
-        AppKind::Display => view! { <DisplayApp ctx=ctx/> }.into_any(),
-        AppKind::Home => view! {
+        shop: query_param("shop").unwrap_or_else(|| MAIN_SHOP_ID.to_owned()),
+    });
+    match app {
+        App::Customer => view! { <CustomerApp/> }.into_any(),
+        App::Barista => view! { <BaristaApp/> }.into_any(),
+        App::Display => view! { <DisplayApp/> }.into_any(),
+        App::Home => view! {
             <main class="app theme-customer">
                 <header class="app-header">
-                    <h1>{kind.title()}</h1>
+                    <h1>{title(app)}</h1>
                 </header>
                 <Home/>
                 <ServerStatus backend=backend/>
@@ -106,11 +75,12 @@ pub fn App() -> impl IntoView {
 
 #[component]
 fn Home() -> impl IntoView {
+    let link = |app: App| format!("/{}", app.page(MAIN_SHOP_ID));
     view! {
         <nav class="home-links">
-            <a class="card-link" href="/order?shop=main">"Order a drink"</a>
-            <a class="card-link" href="/barista?shop=main">"Barista queue"</a>
-            <a class="card-link" href="/display?shop=main">"Booth display"</a>
+            <a class="card-link" href=link(App::Customer)>"Order a drink"</a>
+            <a class="card-link" href=link(App::Barista)>"Barista queue"</a>
+            <a class="card-link" href=link(App::Display)>"Booth display"</a>
         </nav>
     }
 }
@@ -146,19 +116,5 @@ pub fn ServerStatus(backend: Rc<dyn Backend>) -> impl IntoView {
                 "Check again"
             </button>
         </footer>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::AppKind;
-
-    #[test]
-    fn the_path_picks_the_app() {
-        assert_eq!(AppKind::from_path("/order"), AppKind::Customer);
-        assert_eq!(AppKind::from_path("/barista/"), AppKind::Barista);
-        assert_eq!(AppKind::from_path("/display"), AppKind::Display);
-        assert_eq!(AppKind::from_path("/"), AppKind::Home);
-        assert_eq!(AppKind::from_path("/index.html"), AppKind::Home);
     }
 }

@@ -17,7 +17,7 @@ use espresso_core::protocol::{BoothCode, Event, Order, Shop, Stats};
 use espresso_core::view::{MyOrdersView, QueueView};
 use leptos::prelude::*;
 
-use crate::backend::{Backend, BackendError, BackendResult, LiveHandle};
+use crate::backend::{Backend, BackendError, BackendResult, Calls, LiveHandle};
 
 /// The live connection as a screen shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,10 +81,10 @@ impl FeedView for QueueView {
 
     fn fetch(backend: Rc<dyn Backend>, shop: String) -> Fetch<QueueSnapshot> {
         Box::pin(async move {
-            let orders = backend.orders(&shop, Vec::new(), None).await?;
-            let shop_state = backend.shop(&shop).await?;
-            let code = backend.booth_code(&shop).await.ok();
-            let stats = backend.stats(&shop).await.ok();
+            let orders = backend.orders(shop.clone(), Vec::new(), None).await?;
+            let shop_state = backend.shop(shop.clone()).await?;
+            let code = backend.booth_code(shop.clone()).await.ok();
+            let stats = backend.stats(shop.clone()).await.ok();
             Ok(QueueSnapshot {
                 orders,
                 shop: shop_state,
@@ -116,7 +116,7 @@ impl FeedView for MyOrdersView {
     fn fetch(backend: Rc<dyn Backend>, shop: String) -> Fetch<(Vec<Order>, Shop)> {
         Box::pin(async move {
             let orders = backend.my_orders().await?;
-            let shop = backend.shop(&shop).await?;
+            let shop = backend.shop(shop.clone()).await?;
             Ok((orders, shop))
         })
     }

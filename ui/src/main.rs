@@ -7,6 +7,7 @@
 mod app;
 mod backend;
 mod barista;
+mod ctx;
 mod customer;
 mod display;
 mod feed;

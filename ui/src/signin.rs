@@ -10,7 +10,7 @@ use std::rc::Rc;
 use espresso_core::protocol::{ErrorCode, OtpChallenge, User, is_shop_id};
 use leptos::prelude::*;
 
-use crate::backend::{BackendError, BackendRef};
+use crate::backend::{BackendError, BackendRef, Calls};
 use crate::util::{clock_text, now, query_param, reload_for_shop, seconds_until, use_clock};
 
 /// The words for a sign-in refusal.
@@ -86,7 +86,7 @@ pub fn SignIn(
             busy.set(true);
             error.set(None);
             leptos::task::spawn_local(async move {
-                match backend.request_code(&address).await {
+                match backend.request_code(address.clone()).await {
                     Ok(challenge) => {
                         let resend_at =
                             now() + chrono::TimeDelta::seconds(challenge.resend_after_s as i64);
@@ -121,7 +121,7 @@ pub fn SignIn(
             error.set(None);
             leptos::task::spawn_local(async move {
                 match backend
-                    .verify_code(&current.challenge.challenge_id, &digits)
+                    .verify_code(current.challenge.challenge_id.clone(), digits.clone())
                     .await
                 {
                     Ok(user) => on_signed_in.run(user),
@@ -388,7 +388,7 @@ pub fn ServerSetting(backend: BackendRef) -> impl IntoView {
         busy.set(true);
         error.set(None);
         leptos::task::spawn_local(async move {
-            match backend.set_server(&url, &wanted).await {
+            match backend.set_server(url.clone(), wanted.clone()).await {
                 // Start over on the new server (its own saved session) and shop.
                 Ok(()) => reload_for_shop(&wanted),
                 Err(e) => {

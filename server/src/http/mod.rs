@@ -19,7 +19,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use espresso_protocol::{ErrorCode, Health};
+use espresso_protocol::{App, ErrorCode, Health};
 use tower_http::services::ServeDir;
 
 use crate::error::ApiError;
@@ -107,17 +107,16 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             idempotency::layer,
         ));
-    let app = Router::new()
+    let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(crate::metrics::render))
         .route("/api/openapi.json", get(openapi::serve))
-        .nest("/api/v1", api)
-        // The three apps are one single-page build; the page picks the app from the path.
-        .route("/", get(app_page))
-        .route("/order", get(app_page))
-        .route("/barista", get(app_page))
-        .route("/display", get(app_page))
+        .nest("/api/v1", api);
+    // The apps are one single-page build; the page picks the app from the path.
+    let app = App::ALL
+        .into_iter()
+        .fold(router, |router, app| router.route(app.path(), get(app_page)))
         .fallback_service(assets)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(

@@ -1,6 +1,7 @@
 //! espresso-protocol: the one definition of what Espresso's server and apps say to each other.
 //!
 //! - The wire types of API.md, version 1 (this crate's root).
+//! - [`App`]: the apps and their pages' paths.
 //! - [`view`]: the pure screen views folding the live stream into what a screen shows.
 //! - [`maildir`]: how the `dir:` mailer names its files.
 //!
@@ -20,6 +21,7 @@
 //! Nothing here may depend on the server (no tokio, no database): it compiles for wasm32.
 //! Business rules do not live here either: the server's workflow owns them.
 
+mod app;
 mod auth;
 mod code;
 mod event;
@@ -31,6 +33,7 @@ mod problem;
 mod shop;
 pub mod view;
 
+pub use app::App;
 pub use auth::{
     MAX_DISPLAY_NAME_CHARS, Me, MePatch, OtpChallenge, OtpRequest, OtpVerify, RefreshRequest, Role,
     RolesUpdate, Session, TokenType, User,

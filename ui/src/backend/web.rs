@@ -3,12 +3,9 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
+use espresso_core::calls::{Call, Host, LocalBoxFuture, Reply, Transport};
 use espresso_core::client::live::{LiveConfig, LiveEnd, LiveStatus, LiveStream, LiveUpdate};
-use espresso_core::protocol::{
-    BoothCode, DrinkChoice, Health, Me, Order, OrderDetail, OrderState, OtpChallenge, Shop, Stats,
-    User,
-};
+use espresso_core::protocol::App;
 #[cfg(target_arch = "wasm32")]
 use espresso_core::session::LocalStorageStore as PageStore;
 // Natively (unit tests only) there is no localStorage.
@@ -16,9 +13,7 @@ use espresso_core::session::LocalStorageStore as PageStore;
 use espresso_core::session::MemoryStore as PageStore;
 use espresso_core::{Client, ClientError};
 
-use super::{
-    AppRole, Backend, BackendResult, LiveHandle, NotifyPermission, OnLiveUpdate, StaffAction,
-};
+use super::{Backend, BackendResult, LiveHandle, NotifyPermission, OnLiveUpdate};
 
 pub struct WebBackend {
     client: Result<Client, ClientError>,
@@ -27,7 +22,7 @@ pub struct WebBackend {
 impl WebBackend {
     /// The server is the origin this page came from; each app keeps its session under its own
     /// `localStorage` key.
-    pub fn for_this_page(app: AppRole) -> Self {
+    pub fn for_this_page(app: App) -> Self {
         let origin = web_sys::window()
             .and_then(|w| w.location().origin().ok())
             .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
@@ -35,10 +30,6 @@ impl WebBackend {
         Self {
             client: Client::with_store(&origin, store),
         }
-    }
-
-    fn client(&self) -> BackendResult<&Client> {
-        self.client.as_ref().map_err(Clone::clone)
     }
 }
 
@@ -56,19 +47,27 @@ fn page_permission() -> NotifyPermission {
 }
 
 #[cfg(target_arch = "wasm32")]
-fn page_store(app: AppRole) -> PageStore {
-    PageStore::new(format!("espresso.session.{}", app.key()))
+fn page_store(app: App) -> PageStore {
+    PageStore::new(format!("espresso.session.{}", app.session_key()))
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-fn page_store(_app: AppRole) -> PageStore {
+fn page_store(_app: App) -> PageStore {
     PageStore::new()
 }
 
-#[async_trait(?Send)]
-impl Backend for WebBackend {
-    fn via(&self) -> &'static str {
-        "web"
+impl Transport for WebBackend {
+    /// The call runs here, in the page: the core's client for the server's calls, this page
+    /// for its own.
+    fn send(&self, call: Call) -> LocalBoxFuture<'_, BackendResult<Reply>> {
+        Box::pin(call.run(self))
+    }
+}
+
+/// A browser tab's answers to the host's calls.
+impl Host for WebBackend {
+    fn client(&self) -> BackendResult<Client> {
+        self.client.clone()
     }
 
     async fn server_url(&self) -> BackendResult<String> {
@@ -80,40 +79,40 @@ impl Backend for WebBackend {
             .to_owned())
     }
 
-    async fn set_server(&self, _url: &str, _shop: &str) -> BackendResult<()> {
+    async fn set_server(&self, _url: String, _shop: String) -> BackendResult<()> {
         Err(ClientError::BadUrl(
             "in a browser the server is the one that served this page".into(),
         ))
     }
 
-    async fn set_shop(&self, _shop: &str) -> BackendResult<()> {
+    async fn set_shop(&self, _shop: String) -> BackendResult<()> {
         Err(ClientError::BadUrl(
             "in a browser the shop is the page's own (?shop=)".into(),
         ))
     }
 
-    async fn notify(&self, title: &str, body: &str) {
-        if page_permission() != NotifyPermission::Granted {
-            return;
+    async fn notify(&self, title: String, body: String) -> BackendResult<()> {
+        if page_permission() == NotifyPermission::Granted {
+            let options = web_sys::NotificationOptions::new();
+            options.set_body(&body);
+            let _ = web_sys::Notification::new_with_options(&title, &options);
         }
-        let options = web_sys::NotificationOptions::new();
-        options.set_body(body);
-        let _ = web_sys::Notification::new_with_options(title, &options);
+        Ok(())
     }
 
-    async fn notification_permission(&self) -> NotifyPermission {
-        page_permission()
+    async fn notification_permission(&self) -> BackendResult<NotifyPermission> {
+        Ok(page_permission())
     }
 
-    async fn request_notification_permission(&self) -> NotifyPermission {
+    async fn request_notification_permission(&self) -> BackendResult<NotifyPermission> {
         if page_permission() != NotifyPermission::Ask {
-            return page_permission();
+            return Ok(page_permission());
         }
         // Asked now, while the tap that led here still counts as the user's.
         if let Ok(asked) = web_sys::Notification::request_permission() {
             let _ = wasm_bindgen_futures::JsFuture::from(asked).await;
         }
-        page_permission()
+        Ok(page_permission())
     }
 
     async fn quit_app(&self) -> BackendResult<()> {
@@ -121,119 +120,15 @@ impl Backend for WebBackend {
             "a browser tab is closed by the browser".into(),
         ))
     }
+}
 
-    async fn health(&self) -> BackendResult<Health> {
-        self.client()?.health().await
-    }
-
-    async fn user(&self) -> BackendResult<Option<User>> {
-        Ok(self.client()?.user())
-    }
-
-    async fn request_code(&self, email: &str) -> BackendResult<OtpChallenge> {
-        self.client()?.request_code(email).await
-    }
-
-    async fn verify_code(&self, challenge_id: &str, code: &str) -> BackendResult<User> {
-        Ok(self.client()?.verify_code(challenge_id, code).await?.user)
-    }
-
-    async fn sign_out(&self) -> BackendResult<()> {
-        self.client()?.sign_out().await
-    }
-
-    async fn me(&self) -> BackendResult<Me> {
-        self.client()?.me().await
-    }
-
-    async fn set_display_name(&self, name: Option<String>) -> BackendResult<Me> {
-        self.client()?.set_display_name(name.as_deref()).await
-    }
-
-    async fn shop(&self, shop: &str) -> BackendResult<Shop> {
-        self.client()?.shop(shop).await
-    }
-
-    async fn set_shop_open(&self, shop: &str, open: bool) -> BackendResult<Shop> {
-        self.client()?.set_shop_open(shop, open).await
-    }
-
-    async fn set_item_available(
-        &self,
-        shop: &str,
-        item_id: &str,
-        available: bool,
-    ) -> BackendResult<Shop> {
-        self.client()?
-            .set_item_available(shop, item_id, available)
-            .await
-    }
-
-    async fn stats(&self, shop: &str) -> BackendResult<Stats> {
-        self.client()?.stats(shop).await
-    }
-
-    async fn booth_code(&self, shop: &str) -> BackendResult<BoothCode> {
-        self.client()?.booth_code(shop).await
-    }
-
-    async fn start_order(
-        &self,
-        shop: &str,
-        code: &str,
-        drink: Option<DrinkChoice>,
-    ) -> BackendResult<Order> {
-        self.client()?.start_order(shop, code, drink).await
-    }
-
-    async fn choose_drink(
-        &self,
-        shop: &str,
-        order_id: &str,
-        drink: DrinkChoice,
-    ) -> BackendResult<Order> {
-        self.client()?.choose_drink(shop, order_id, &drink).await
-    }
-
-    async fn cancel_order(
-        &self,
-        shop: &str,
-        order_id: &str,
-        reason: Option<String>,
-    ) -> BackendResult<Order> {
-        self.client()?
-            .cancel_order(shop, order_id, reason.as_deref())
-            .await
-    }
-
-    async fn order_action(
-        &self,
-        shop: &str,
-        order_id: &str,
-        action: StaffAction,
-    ) -> BackendResult<Order> {
-        self.client()?.act(shop, order_id, action).await
-    }
-
-    async fn orders(
-        &self,
-        shop: &str,
-        states: Vec<OrderState>,
-        limit: Option<u32>,
-    ) -> BackendResult<Vec<Order>> {
-        self.client()?.orders(shop, &states, limit).await
-    }
-
-    async fn order(&self, shop: &str, order_id: &str) -> BackendResult<OrderDetail> {
-        self.client()?.order(shop, order_id).await
-    }
-
-    async fn my_orders(&self) -> BackendResult<Vec<Order>> {
-        self.client()?.my_orders().await
+impl Backend for WebBackend {
+    fn via(&self) -> &'static str {
+        "web"
     }
 
     fn live(&self, shop: &str, since: Option<u64>, on_update: OnLiveUpdate) -> LiveHandle {
-        let client = match self.client() {
+        let client = match &self.client {
             Ok(client) => client,
             Err(error) => {
                 on_update(LiveUpdate::Status(LiveStatus::Ended(LiveEnd::Failed(

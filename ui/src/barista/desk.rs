@@ -11,7 +11,7 @@ use leptos::prelude::*;
 use super::model::{
     Board, Move, build_board, new_order_notice, overlay_settled, predicted, refusal_words,
 };
-use crate::backend::BackendRef;
+use crate::backend::{BackendRef, Calls};
 use crate::feed::Feed;
 use crate::util::{load_flag, save_flag};
 
@@ -216,8 +216,8 @@ impl Desk {
         let shop = self.shop_id();
         leptos::task::spawn_local(async move {
             let result = match mv.staff_action() {
-                Some(action) => backend.order_action(&shop, &id, action).await,
-                None => backend.cancel_order(&shop, &id, reason).await,
+                Some(action) => backend.order_action(shop.clone(), id.clone(), action).await,
+                None => backend.cancel_order(shop.clone(), id.clone(), reason).await,
             };
             self.busy.try_update(|busy| _ = busy.remove(&id));
             match result {
@@ -376,7 +376,9 @@ impl Desk {
             self.last_notice.set_value(now);
             let (title, body) = new_order_notice(order);
             let backend = self.backend.get();
-            leptos::task::spawn_local(async move { backend.notify(&title, &body).await });
+            leptos::task::spawn_local(async move {
+                let _ = backend.notify(title, body).await;
+            });
         }
         self.fresh.try_update(|fresh| _ = fresh.insert(id.clone()));
         set_timeout(
@@ -406,7 +408,7 @@ impl Desk {
         let backend = self.backend.get();
         let shop = self.shop_id();
         leptos::task::spawn_local(async move {
-            match backend.set_shop_open(&shop, open).await {
+            match backend.set_shop_open(shop.clone(), open).await {
                 Ok(shop) => self.keep_shop(shop),
                 Err(error) => self.say(
                     format!(
@@ -430,7 +432,10 @@ impl Desk {
         let backend = self.backend.get();
         let shop = self.shop_id();
         leptos::task::spawn_local(async move {
-            match backend.set_item_available(&shop, &item_id, available).await {
+            match backend
+                .set_item_available(shop.clone(), item_id.clone(), available)
+                .await
+            {
                 Ok(shop) => self.keep_shop(shop),
                 Err(error) => self.say(
                     format!("Could not change the menu: {}", plain(&error)),

@@ -18,7 +18,7 @@ use espresso_core::protocol::{EventType, Role, User};
 use espresso_core::view::QueueView;
 use leptos::prelude::*;
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::feed::{Connection, use_feed};
 use crate::signin::{Gate, SessionState, sign_out};
 use crate::util::use_clock;
@@ -30,7 +30,8 @@ use model::CardModel;
 use toolbar::{CancelDialog, CloseShopDialog, MenuDialog, Toolbar};
 
 #[component]
-pub fn BaristaApp(ctx: Ctx) -> impl IntoView {
+pub fn BaristaApp() -> impl IntoView {
+    let ctx = Ctx::get();
     let backend = ctx.backend;
     let signed_in: Rc<dyn Fn(User) -> AnyView> =
         Rc::new(move |user| view! { <Bar ctx=ctx.clone() user=user/> }.into_any());

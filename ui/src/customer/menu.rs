@@ -7,7 +7,7 @@ use espresso_core::protocol::{DrinkChoice, ErrorCode, MenuItem};
 use leptos::prelude::*;
 
 use super::MyFeed;
-use crate::backend::{BackendError, BackendRef};
+use crate::backend::{BackendError, BackendRef, Calls};
 use crate::icons::DrinkIcon;
 use crate::util::{clock_text, seconds_until, use_clock};
 
@@ -97,7 +97,10 @@ pub fn Menu(feed: MyFeed, backend: BackendRef, shop: String, order_id: String) -
             busy.set(true);
             error.set(None);
             leptos::task::spawn_local(async move {
-                if let Err(e) = backend.choose_drink(&shop, &order_id, drink).await {
+                if let Err(e) = backend
+                    .choose_drink(shop.clone(), order_id.clone(), drink)
+                    .await
+                {
                     error.try_set(Some(choice_error(&e)));
                 }
                 busy.try_set(false);
@@ -111,7 +114,11 @@ pub fn Menu(feed: MyFeed, backend: BackendRef, shop: String, order_id: String) -
         busy.set(true);
         leptos::task::spawn_local(async move {
             if let Err(e) = backend
-                .cancel_order(&shop, &order_id, Some("changed my mind".into()))
+                .cancel_order(
+                    shop.clone(),
+                    order_id.clone(),
+                    Some("changed my mind".into()),
+                )
                 .await
             {
                 error.try_set(Some(choice_error(&e)));

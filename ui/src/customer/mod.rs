@@ -17,8 +17,8 @@ use espresso_core::protocol::{ErrorCode, EventType, Order, OrderState, Role, Use
 use espresso_core::view::MyOrdersView;
 use leptos::prelude::*;
 
-use crate::app::Ctx;
-use crate::backend::{BackendError, BackendRef};
+use crate::backend::{BackendError, BackendRef, Calls};
+use crate::ctx::Ctx;
 use crate::feed::{Connection, ConnectionBadge, Feed, use_feed};
 use crate::icons::{ClosedSign, DrinkIcon, Icon, Symbol};
 use crate::signin::{Gate, SessionState};
@@ -33,7 +33,8 @@ use story::{History, Receipt};
 pub type MyFeed = Feed<MyOrdersView>;
 
 #[component]
-pub fn CustomerApp(ctx: Ctx) -> impl IntoView {
+pub fn CustomerApp() -> impl IntoView {
+    let ctx = Ctx::get();
     let backend = ctx.backend;
     let signed_in: Rc<dyn Fn(User) -> AnyView> =
         Rc::new(move |user| view! { <Ordering ctx=ctx.clone() user=user/> }.into_any());
@@ -146,7 +147,7 @@ fn Ordering(ctx: Ctx, user: User) -> impl IntoView {
             starting.set(true);
             refusal.set(None);
             leptos::task::spawn_local(async move {
-                let result = backend.start_order(&shop, &code, None).await;
+                let result = backend.start_order(shop.clone(), code.clone(), None).await;
                 starting.try_set(false);
                 match result {
                     Ok(order) => {
@@ -341,7 +342,9 @@ fn ready_alert(backend: BackendRef, order: &Order) {
     chime(true);
     let (title, body) = ready_notice(order);
     let backend = backend.get();
-    leptos::task::spawn_local(async move { backend.notify(&title, &body).await });
+    leptos::task::spawn_local(async move {
+        let _ = backend.notify(title, body).await;
+    });
 }
 
 /// The words of the "ready" notification.

@@ -5,7 +5,7 @@ use espresso_core::protocol::{CancelledBy, ErrorCode, Order, OrderState, Timeout
 use leptos::prelude::*;
 
 use super::{MyFeed, Page, describe_drink};
-use crate::backend::{BackendRef, NotifyPermission};
+use crate::backend::{BackendRef, Calls, NotifyPermission};
 use crate::icons::{Icon, Symbol};
 use crate::util::save_flag;
 
@@ -51,7 +51,10 @@ pub fn Status(feed: MyFeed, backend: BackendRef, shop: String, order_id: String)
         let (shop, order_id) = (shop.clone(), order_id.clone());
         busy.set(true);
         leptos::task::spawn_local(async move {
-            match backend.cancel_order(&shop, &order_id, None).await {
+            match backend
+                .cancel_order(shop.clone(), order_id.clone(), None)
+                .await
+            {
                 Ok(_) => {
                     confirming.try_set(false);
                 }
@@ -169,7 +172,10 @@ fn NotifyOffer(backend: BackendRef) -> impl IntoView {
     {
         let backend = backend.get();
         leptos::task::spawn_local(async move {
-            let permission = backend.notification_permission().await;
+            let permission = backend
+                .notification_permission()
+                .await
+                .unwrap_or(NotifyPermission::Denied);
             asked.try_set(permission != NotifyPermission::Ask);
         });
     }

@@ -5,7 +5,7 @@ use espresso_core::protocol::{EventType, Order, OrderDetail, OrderState};
 use leptos::prelude::*;
 
 use super::{MyFeed, Page, describe_drink};
-use crate::backend::BackendRef;
+use crate::backend::{BackendRef, Calls};
 use crate::icons::{Icon, Symbol};
 use crate::signin::{SessionState, sign_out};
 use crate::util::time_of_day;
@@ -126,7 +126,7 @@ pub fn Receipt(
         let backend = backend.get();
         leptos::task::spawn_local(async move {
             let result = backend
-                .order(&shop, &order_id)
+                .order(shop.clone(), order_id.clone())
                 .await
                 .map_err(|e| e.to_string());
             detail.try_set(Some(result));

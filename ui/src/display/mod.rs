@@ -23,8 +23,8 @@ use espresso_core::view::QueueView;
 use leptos::ev;
 use leptos::prelude::*;
 
-use crate::app::Ctx;
 use crate::backend::BackendRef;
+use crate::ctx::Ctx;
 use crate::feed::{Connection, ConnectionBadge, use_feed};
 use crate::signin::{Gate, SessionState};
 use crate::util::{chime, load_flag, now, use_clock};
@@ -42,7 +42,8 @@ const TAP_WINDOW_MS: f64 = 1_500.0;
 const CHIME_FRESH: TimeDelta = TimeDelta::seconds(30);
 
 #[component]
-pub fn DisplayApp(ctx: Ctx) -> impl IntoView {
+pub fn DisplayApp() -> impl IntoView {
+    let ctx = Ctx::get();
     kiosk::keep_awake();
     let idle = kiosk::use_idle_cursor(CURSOR_IDLE_MS);
     let backend = ctx.backend;

@@ -7,7 +7,7 @@ use espresso_core::view::QueueView;
 use leptos::prelude::*;
 
 use super::layout::{CodeMode, code_mode, drinks_left, window_left};
-use crate::backend::BackendRef;
+use crate::backend::{BackendRef, Calls};
 use crate::feed::Feed;
 use crate::icons::{DrinkIcon, Icon, Symbol};
 use crate::util::{clock_text, seconds_until};
@@ -151,7 +151,7 @@ fn ask_for_a_late_code(
         let backend = backend.get();
         let shop = shop.get_value();
         leptos::task::spawn_local(async move {
-            if let Ok(code) = backend.booth_code(&shop).await {
+            if let Ok(code) = backend.booth_code(shop.clone()).await {
                 feed.view.try_update(|view| {
                     if view
                         .code()

@@ -5,7 +5,7 @@ use espresso_core::protocol::{User, is_shop_id};
 use leptos::prelude::*;
 
 use super::kiosk::toggle_full_screen;
-use crate::backend::BackendRef;
+use crate::backend::{BackendRef, Calls};
 use crate::icons::{Icon, Symbol};
 use crate::signin::{SHOP_NAME_HINT, SessionState, setup_error, sign_out};
 use crate::util::{reload_for_shop, save_flag};
@@ -53,7 +53,7 @@ pub fn Settings(
         shop_error.set(None);
         let backend = backend.get();
         leptos::task::spawn_local(async move {
-            match backend.set_shop(&wanted).await {
+            match backend.set_shop(wanted.clone()).await {
                 Ok(()) => reload_for_shop(&wanted),
                 Err(error) => {
                     shop_error.try_set(Some(setup_error(&error, &wanted)));
