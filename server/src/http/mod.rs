@@ -116,7 +116,9 @@ pub fn router(state: AppState) -> Router {
     // The apps are one single-page build; the page picks the app from the path.
     let app = App::ALL
         .into_iter()
-        .fold(router, |router, app| router.route(app.path(), get(app_page)))
+        .fold(router, |router, app| {
+            router.route(app.path(), get(app_page))
+        })
         .fallback_service(assets)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
