@@ -11,6 +11,8 @@ pub mod live;
 pub mod mailer;
 pub mod metrics;
 pub mod policy;
+pub mod private;
+pub mod serve;
 pub mod store;
 pub mod tasks;
 pub mod telemetry;
@@ -19,7 +21,6 @@ pub mod workflow;
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::ServeConfig;
@@ -28,8 +29,8 @@ use crate::store::SqliteStore;
 /// A running server: its bound address and a handle to stop it gracefully.
 pub struct Server {
     local_addr: SocketAddr,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: JoinHandle<std::io::Result<()>>,
+    tls: bool,
+    serving: serve::Serving,
     background: Vec<JoinHandle<()>>,
     live: live::Hub,
     store: SqliteStore,
@@ -40,46 +41,50 @@ pub struct Server {
 impl Server {
     /// Open storage, bind `config.addr` and start serving in the background.
     pub async fn start(config: ServeConfig) -> anyhow::Result<Self> {
-        let serving = SqliteStore::lock_for_serving(&config.database)?;
+        let lock = SqliteStore::lock_for_serving(&config.database)?;
         let store = SqliteStore::open(&config.database, &config.public_url).await?;
         let mailer = mailer::Mailer::parse(&config.mailer)?;
-        let state = http::AppState::new(store.clone(), config.web_dir.clone(), mailer);
+        let tls = match (&config.tls_cert, &config.tls_key) {
+            (Some(cert), Some(key)) => Some(serve::tls_acceptor(cert, key)?),
+            _ => None,
+        };
+        let sign_in_key = match config.secret_path() {
+            Some(path) => auth::SignInKey::load_or_create(&path)?,
+            None => auth::SignInKey::random(),
+        };
+        let options = http::Options {
+            request_timeout: config.request_timeout(),
+            trusted_proxies: config.trusted_proxies(),
+            tls: tls.is_some(),
+            sign_in_key,
+        };
+        let state =
+            http::AppState::with_options(store.clone(), config.web_dir.clone(), mailer, options);
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.addr))?;
         let local_addr = listener.local_addr()?;
-        // Small writes (a live frame, an answer) leave at once instead of waiting for the
-        // previous one's acknowledgement (Nagle): screens see an action without that delay.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
-            if let Err(error) = stream.set_nodelay(true) {
-                tracing::debug!(%error, "cannot set TCP_NODELAY on a connection");
-            }
-        });
-        let (tx, rx) = oneshot::channel::<()>();
         let live = state.live_hub().clone();
-        let app = http::router(state);
-        let task = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await
-        });
+        let limits = serve::Limits {
+            header_timeout: config.header_timeout(),
+            max_connections: config.max_connections,
+            max_per_address: config.max_connections_per_address,
+            shutdown_grace: config.shutdown_grace(),
+            trusted_proxies: config.trusted_proxies(),
+        };
+        let serving = serve::Serving::spawn(listener, http::router(state), limits, tls.clone());
         // Deadlines that fell due while the server was down fire now, before anyone is served late.
         let fired = tasks::fire_due_deadlines(&store).await;
         let background = tasks::spawn(store.clone().into());
         tracing::info!(%local_addr, web_dir = %config.web_dir.display(), fired, "espresso server started");
         Ok(Self {
             local_addr,
-            shutdown: Some(tx),
-            task,
+            tls: tls.is_some(),
+            serving,
             background,
             live,
             store,
-            _serving: serving,
+            _serving: lock,
         })
     }
 
@@ -92,9 +97,15 @@ impl Server {
         self.local_addr
     }
 
-    /// The base URL of this server, e.g. `http://127.0.0.1:8080`.
+    /// The base URL of this server, e.g. `http://127.0.0.1:8080` (`https://` with TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.local_addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.local_addr)
+    }
+
+    /// Connections open now, live sockets included.
+    pub fn open_connections(&self) -> usize {
+        self.serving.open_connections()
     }
 
     /// Serve until Ctrl-C or SIGTERM, then finish in-flight requests and close storage.
@@ -104,14 +115,13 @@ impl Server {
         self.stop().await
     }
 
-    /// Stop accepting, let in-flight requests finish, close the database.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+    /// Stop accepting, let in-flight requests finish (within the shutdown grace), close the
+    /// database.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.serving.shutdown();
         // Live sockets would hold graceful shutdown open: close them (1001), clients resume.
         self.live.shutdown();
-        (&mut self.task).await.context("server task panicked")??;
+        self.serving.done().await?;
         for task in &self.background {
             task.abort();
         }

@@ -51,6 +51,9 @@ pub struct LiveConfig {
     pub queue_capacity: usize,
     /// Events read from the log per query when replaying `since`.
     pub replay_page: u32,
+    /// How often a socket opened with a token checks it is still good, besides at once on a
+    /// sign-out, revocation or role change (so an expired token does not keep a socket open).
+    pub access_recheck: Duration,
 }
 
 impl Default for LiveConfig {
@@ -62,6 +65,7 @@ impl Default for LiveConfig {
             send_timeout: Duration::from_secs(10),
             queue_capacity: 1024,
             replay_page: 500,
+            access_recheck: Duration::from_secs(30),
         }
     }
 }
@@ -95,6 +99,10 @@ impl Viewer {
         self.scope
     }
 
+    pub fn user_id(&self) -> Option<&str> {
+        self.user_id.as_deref()
+    }
+
     /// May this viewer see an event of `kind` about `customer_id`'s order (of their shop)?
     pub fn sees(&self, kind: EventType, customer_id: Option<&str>) -> bool {
         policy::live_sees(self.scope, self.user_id.as_deref(), kind, customer_id)
@@ -110,12 +118,16 @@ pub enum Resume {
     Reset,
 }
 
+/// The most events a resume replays; a client further behind (`since: 0` on a long day) gets
+/// `reset` and reloads through REST, so no hello can make the server read the whole log.
+pub const MAX_REPLAY: u64 = 5_000;
+
 /// Where a client that saw everything up to `since` resumes, given the shop's `head` and the
 /// oldest `seq` the log still holds (None: it holds none).
 pub fn resume(since: u64, head: u64, oldest: Option<u64>) -> Resume {
     // Everything up to `retained_from - 1` is gone from the log (nothing is gone before a trim).
     let retained_from = oldest.unwrap_or(head.saturating_add(1));
-    if since > head || since.saturating_add(1) < retained_from {
+    if since > head || since.saturating_add(1) < retained_from || head - since > MAX_REPLAY {
         Resume::Reset
     } else {
         Resume::Replay
@@ -520,6 +532,14 @@ mod tests {
         // Everything trimmed: only a client that saw the head is still whole.
         assert_eq!(resume(7, 8, None), Resume::Reset);
         assert_eq!(resume(8, 8, None), Resume::Replay);
+    }
+
+    #[test]
+    fn resume_resets_a_client_too_far_behind_instead_of_reading_the_whole_log() {
+        let head = 3 * MAX_REPLAY;
+        assert_eq!(resume(0, head, Some(1)), Resume::Reset);
+        assert_eq!(resume(head - MAX_REPLAY, head, Some(1)), Resume::Replay);
+        assert_eq!(resume(head - MAX_REPLAY - 1, head, Some(1)), Resume::Reset);
     }
 
     #[test]

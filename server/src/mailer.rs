@@ -15,6 +15,9 @@ use chrono::{DateTime, Utc};
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
+/// The log target of the `log` mailer's codes (DEBUG): `RUST_LOG` filters name it.
+pub const CODES_TARGET: &str = "espresso_server::sign_in_codes";
+
 /// Sender of the `log` and `dir:` messages (nothing is really sent, the name only reads well).
 const LOCAL_FROM: &str = "Espresso <espresso@localhost>";
 
@@ -73,11 +76,19 @@ impl Mailer {
         }
     }
 
+    /// Whether this mailer writes codes into the server's log (a try-out mailer, not for a café
+    /// whose logs anyone else reads).
+    pub fn logs_codes(&self) -> bool {
+        matches!(self, Self::Log)
+    }
+
     /// Send the sign-in `code` to `to`. A failure is counted before it is returned.
     pub async fn send_code(&self, to: &str, code: &str) -> anyhow::Result<()> {
         let sent = match self {
             Self::Log => {
-                tracing::info!("sign-in code for {to}: {code}");
+                // Its own target at DEBUG, not an INFO line among the rest: logs shipped at
+                // INFO carry no codes. `serve` turns this target on when it uses this mailer.
+                tracing::debug!(target: CODES_TARGET, "sign-in code for {to}: {code}");
                 Ok(())
             }
             Self::Dir(dir) => write_eml(dir, to, code, Utc::now()).await.map(|_| ()),
@@ -175,9 +186,6 @@ fn eml(to: &str, code: &str, at: DateTime<Utc>) -> String {
 /// polling the folder never sees half a message. The timestamp (UTC, microseconds) makes names
 /// sort by time.
 async fn write_eml(dir: &Path, to: &str, code: &str, at: DateTime<Utc>) -> anyhow::Result<PathBuf> {
-    tokio::fs::create_dir_all(dir)
-        .await
-        .with_context(|| format!("cannot create the mail folder {}", dir.display()))?;
     let name = format!(
         "{}-{}.eml",
         at.format("%Y%m%dT%H%M%S%.6fZ"),
@@ -185,9 +193,17 @@ async fn write_eml(dir: &Path, to: &str, code: &str, at: DateTime<Utc>) -> anyho
     );
     let path = dir.join(&name);
     let temporary = dir.join(format!(".{name}.tmp"));
-    tokio::fs::write(&temporary, eml(to, code, at))
-        .await
-        .with_context(|| format!("cannot write {}", temporary.display()))?;
+    // A message holds a sign-in code: the folder 0700, the file 0600.
+    let (folder, file, message) = (dir.to_owned(), temporary.clone(), eml(to, code, at));
+    tokio::task::spawn_blocking(move || {
+        crate::private::create_dir(&folder)
+            .with_context(|| format!("cannot create the mail folder {}", folder.display()))?;
+        let _ = std::fs::remove_file(&file);
+        crate::private::write_new(&file, message.as_bytes())
+            .with_context(|| format!("cannot write {}", file.display()))
+    })
+    .await
+    .context("the mail writer stopped")??;
     tokio::fs::rename(&temporary, &path)
         .await
         .with_context(|| {

@@ -70,9 +70,18 @@ impl From<RoleArg> for Role {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    espresso_server::telemetry::init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    let log_mailer = matches!(&cli.command, Command::Serve(config) if config.mailer == "log");
+    espresso_server::telemetry::init(log_mailer);
+    match cli.command {
         Command::Serve(config) => {
+            if log_mailer && !config.addr.ip().is_loopback() {
+                tracing::warn!(
+                    "--mailer log writes sign-in codes into this log, and this server is reachable \
+                     from the network: whoever reads the log can sign in as anyone. Use \
+                     --mailer smtp://… for a real café (OPERATIONS.md)"
+                );
+            }
             raise_open_files_limit();
             let admin = config.admin.clone();
             let server = espresso_server::Server::start(config).await?;

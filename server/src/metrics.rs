@@ -11,7 +11,19 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use espresso_protocol::ErrorCode;
+
+use crate::error::ApiError;
 use crate::http::AppState;
+use crate::http::extract::{ClientIp, MaybeCaller};
+
+/// Connections closed at accept because a connection cap was reached (server/src/serve.rs).
+static CONNECTIONS_REFUSED: AtomicU64 = AtomicU64::new(0);
+
+/// Count a connection refused over a cap.
+pub fn connection_refused() {
+    CONNECTIONS_REFUSED.fetch_add(1, Ordering::Relaxed);
+}
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 11] = [
@@ -89,11 +101,14 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
 /// Metrics
 ///
 /// Prometheus text exposition: request latency by status class, orders by shop and state,
-/// the event head of each shop, open live connections and failed sign-in mails.
+/// the event head of each shop, open live connections and failed sign-in mails. From this
+/// machine (a scraper beside the server) without a token; from anywhere else only with an
+/// admin's bearer token (the figures tell how busy every shop is).
 #[utoipa::path(
     get,
     path = "/metrics",
     tag = "operations",
+    security((), ("bearer" = [])),
     responses(
         (
             status = 200,
@@ -101,9 +116,28 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
             body = String,
             content_type = "text/plain; version=0.0.4"
         ),
+        crate::http::doc::Unauthenticated,
+        crate::http::doc::NotAnAdmin,
     ),
 )]
-pub async fn render(State(state): State<AppState>) -> Response {
+pub async fn render(
+    State(state): State<AppState>,
+    ClientIp(client): ClientIp,
+    MaybeCaller(caller): MaybeCaller,
+) -> Response {
+    let local = client.is_some_and(|ip| ip.to_canonical().is_loopback());
+    if !local {
+        let allowed = match caller {
+            Some(caller) => caller.require(crate::policy::Action::Administer),
+            None => Err(ApiError::detail(
+                ErrorCode::Unauthenticated,
+                "metrics need an admin's token (or a request from this machine)",
+            )),
+        };
+        if let Err(refused) = allowed {
+            return refused.into_response();
+        }
+    }
     let mut out = String::with_capacity(4096);
     state.metrics().write_latency(&mut out);
     out.push_str(
@@ -134,6 +168,12 @@ pub async fn render(State(state): State<AppState>) -> Response {
         out,
         "espresso_live_connections {}",
         state.live_hub().connections()
+    );
+    out.push_str("# HELP espresso_connections_refused_total Connections closed at once because a connection cap (in all or per address) was reached.\n# TYPE espresso_connections_refused_total counter\n");
+    let _ = writeln!(
+        out,
+        "espresso_connections_refused_total {}",
+        CONNECTIONS_REFUSED.load(Ordering::Relaxed)
     );
     out.push_str("# HELP espresso_mail_failures_total Sign-in mails that could not be sent.\n# TYPE espresso_mail_failures_total counter\n");
     let _ = writeln!(

@@ -594,3 +594,68 @@ impl AsyncWrite for Mutable {
         Pin::new(&mut self.tcp).poll_shutdown(cx)
     }
 }
+
+/// The close frame, which must come within a second (the stale-access bound of SECURITY.md).
+async fn closed_within_a_second(ws: &mut Ws) -> CloseFrame {
+    timeout(Duration::from_secs(1), close_frame(ws))
+        .await
+        .expect("the socket was not closed within a second")
+}
+
+#[tokio::test]
+async fn a_staff_socket_is_closed_within_a_second_of_signing_out() {
+    let cafe = Cafe::open().await;
+    let (_, barista) = cafe.person("barista@cafe.test", &[Role::Barista]).await;
+    let mut ws = cafe.connect().await;
+    hello(&mut ws, Some(&barista), "main", None).await;
+    assert_eq!(welcome(&mut ws).await.1, Scope::Staff);
+    let status = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/logout", cafe.server.url()))
+        .bearer_auth(&barista)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, reqwest::StatusCode::NO_CONTENT);
+    let frame = closed_within_a_second(&mut ws).await;
+    assert_eq!(code_of(&frame), CLOSE_UNAUTHENTICATED);
+    assert_eq!(frame.reason.as_str(), "session ended");
+}
+
+#[tokio::test]
+async fn a_staff_socket_is_closed_within_a_second_of_losing_the_role_and_others_stay() {
+    let cafe = Cafe::open().await;
+    let (user, barista) = cafe.person("barista@cafe.test", &[Role::Barista]).await;
+    let (_, display) = cafe.person("booth@cafe.test", &[Role::Display]).await;
+    let mut ws = cafe.connect().await;
+    hello(&mut ws, Some(&barista), "main", None).await;
+    assert_eq!(welcome(&mut ws).await.1, Scope::Staff);
+    let mut other = cafe.connect().await;
+    hello(&mut other, Some(&display), "main", None).await;
+    assert_eq!(welcome(&mut other).await.1, Scope::Staff);
+
+    cafe.store().set_roles(&user.id, &[]).await.unwrap();
+    let frame = closed_within_a_second(&mut ws).await;
+    assert_eq!(code_of(&frame), CLOSE_UNAUTHENTICATED);
+    assert_eq!(frame.reason.as_str(), "access changed");
+    // Someone else's role change does not touch the booth screen: it still gets events.
+    let renamed = cafe.rename("Still here").await;
+    assert_eq!(next_event(&mut other).await.0, renamed);
+    // With the same token the former barista is a customer now.
+    let mut again = cafe.connect().await;
+    hello(&mut again, Some(&barista), "main", None).await;
+    assert_eq!(welcome(&mut again).await.1, Scope::Customer);
+}
+
+#[tokio::test]
+async fn a_socket_is_closed_when_its_access_token_expires() {
+    let cafe = Cafe::open().await;
+    let (_, barista) = cafe.person("barista@cafe.test", &[Role::Barista]).await;
+    let mut ws = cafe.connect().await;
+    hello(&mut ws, Some(&barista), "main", None).await;
+    welcome(&mut ws).await;
+    cafe.store().expire_every_token(false).await.unwrap();
+    let frame = closed_within_a_second(&mut ws).await;
+    assert_eq!(code_of(&frame), CLOSE_UNAUTHENTICATED);
+    assert_eq!(frame.reason.as_str(), "session ended");
+}

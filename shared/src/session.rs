@@ -192,7 +192,7 @@ mod file {
 }
 
 #[cfg(all(feature = "native", not(target_arch = "wasm32")))]
-pub use keyring_store::{KeyringStore, platform_store};
+pub use keyring_store::{KeyringStore, per_user_file, platform_store};
 
 #[cfg(all(feature = "native", not(target_arch = "wasm32")))]
 mod keyring_store {
@@ -256,13 +256,16 @@ mod keyring_store {
         }
     }
 
-    /// The best store this machine has: the OS keyring if it answers, else a [`FileStore`] at
-    /// `fallback` (a Linux kiosk without a Secret Service). The keyring is probed with one read.
+    /// The best store this machine has: the OS keyring if it answers, else a [`FileStore`]
+    /// beside `fallback` (a Linux kiosk without a Secret Service). The keyring is probed with one
+    /// read. Each `user` (the server's URL) has its own entry and its own file, so switching
+    /// servers never sends one server's tokens to another.
     pub fn platform_store(
         service: &str,
         user: &str,
         fallback: impl Into<PathBuf>,
     ) -> Arc<dyn SessionStore> {
+        let fallback = per_user_file(fallback.into(), user);
         match KeyringStore::new(service, user) {
             Ok(store) => match store.load() {
                 Err(StoreError::Unavailable(_)) => Arc::new(FileStore::new(fallback)),
@@ -270,6 +273,29 @@ mod keyring_store {
             },
             Err(_) => Arc::new(FileStore::new(fallback)),
         }
+    }
+
+    /// `dir/session.json` for `https://cafe.example:8443` → `dir/session-https-cafe.example-8443.json`:
+    /// one file per server, its name readable.
+    pub fn per_user_file(fallback: PathBuf, user: &str) -> PathBuf {
+        let stem = fallback.file_stem().map_or_else(
+            || "session".to_owned(),
+            |s| s.to_string_lossy().into_owned(),
+        );
+        let extension = fallback
+            .extension()
+            .map(|e| format!(".{}", e.to_string_lossy()))
+            .unwrap_or_default();
+        let mut slug = String::with_capacity(user.len());
+        for c in user.chars() {
+            if c.is_ascii_alphanumeric() || c == '.' {
+                slug.push(c);
+            } else if !slug.ends_with('-') {
+                slug.push('-');
+            }
+        }
+        let slug = slug.trim_matches('-');
+        fallback.with_file_name(format!("{stem}-{slug}{extension}"))
     }
 }
 
@@ -377,6 +403,26 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["session.json"], "no temporary file is left behind");
+    }
+
+    #[cfg(all(feature = "native", not(target_arch = "wasm32")))]
+    #[test]
+    fn each_server_has_its_own_fallback_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let fallback = dir.path().join("session.json");
+        let cafe = per_user_file(fallback.clone(), "https://cafe.example:8443");
+        let booth = per_user_file(fallback.clone(), "http://10.0.0.7:8080");
+        assert_eq!(
+            cafe,
+            dir.path().join("session-https-cafe.example-8443.json")
+        );
+        assert_ne!(cafe, booth);
+        FileStore::new(&cafe).save(&session("cafe-token")).unwrap();
+        assert_eq!(
+            FileStore::new(&booth).load().unwrap(),
+            None,
+            "switching servers found the other server's session"
+        );
     }
 
     #[cfg(unix)]

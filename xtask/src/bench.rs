@@ -743,6 +743,9 @@ impl BenchServer {
             .arg(ctx.dist())
             // The robot signs hundreds of people in from one address.
             .env("ESPRESSO_OTP_IP_LIMIT_PER_HOUR", "1000000")
+            // ...and opens thousands of sockets from it (older binaries ignore these).
+            .env("ESPRESSO_MAX_CONNECTIONS_PER_ADDRESS", "0")
+            .env("ESPRESSO_MAX_CONNECTIONS", "100000")
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped());

@@ -26,6 +26,88 @@ pub fn hash_secret(secret: &str) -> String {
     hex(&Sha256::digest(secret.as_bytes()))
 }
 
+/// The server's secret for one-time codes. A 6-digit code has a million values: a bare hash of
+/// it (as stored) is reversed in a second by anyone who reads the database. Keyed with this
+/// secret (HMAC-SHA-256), the stored hash is worthless without the secret file, which is
+/// created at first start, 0600, beside the database (`--secret-file`).
+#[derive(Clone)]
+pub struct SignInKey([u8; 32]);
+
+impl std::fmt::Debug for SignInKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SignInKey(…)")
+    }
+}
+
+impl SignInKey {
+    /// A key for this process only (a throwaway database, tests).
+    pub fn random() -> Self {
+        let mut key = [0u8; 32];
+        rand::rng().fill_bytes(&mut key);
+        Self(key)
+    }
+
+    /// Read the key from `path`, or create it there (0600, its folder 0700) on first start.
+    pub fn load_or_create(path: &std::path::Path) -> anyhow::Result<Self> {
+        use anyhow::Context as _;
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                crate::private::restrict_path(path)
+                    .with_context(|| format!("cannot restrict {}", path.display()))?;
+                Self::from_hex(text.trim()).with_context(|| {
+                    format!(
+                        "{} is not a secret this server wrote (64 hex digits)",
+                        path.display()
+                    )
+                })
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                if let Some(parent) = path.parent()
+                    && !parent.as_os_str().is_empty()
+                {
+                    crate::private::create_dir(parent)
+                        .with_context(|| format!("cannot create {}", parent.display()))?;
+                }
+                let key = Self::random();
+                match crate::private::write_new(path, hex(&key.0).as_bytes()) {
+                    Ok(()) => Ok(key),
+                    // Another process wrote it first: use theirs.
+                    Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                        Self::load_or_create(path)
+                    }
+                    Err(error) => {
+                        Err(error).with_context(|| format!("cannot write {}", path.display()))
+                    }
+                }
+            }
+            Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+
+    fn from_hex(text: &str) -> Option<Self> {
+        let bytes = text.as_bytes();
+        if bytes.len() != 64 {
+            return None;
+        }
+        let mut key = [0u8; 32];
+        for (i, pair) in bytes.chunks_exact(2).enumerate() {
+            let digit = |b: u8| char::from(b).to_digit(16);
+            let value = digit(pair[0])? * 16 + digit(pair[1])?;
+            key[i] = u8::try_from(value).ok()?;
+        }
+        Some(Self(key))
+    }
+
+    /// HMAC-SHA-256 of `message` under the key, hex.
+    pub fn sign(&self, message: &str) -> String {
+        use hmac::Mac as _;
+        let mut mac = hmac::Hmac::<Sha256>::new_from_slice(&self.0)
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        mac.update(message.as_bytes());
+        hex(&mac.finalize().into_bytes())
+    }
+}
+
 /// Lower-case hex (every request hashes its token: no `format!` per byte).
 fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -154,6 +236,26 @@ mod tests {
         let user = store.ensure_user("ann@example.com", now).await.unwrap();
         let session = open_session(&store, &user, now).await.unwrap();
         (store, session, now)
+    }
+
+    #[test]
+    fn the_sign_in_secret_is_created_once_0600_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data/espresso.db.secret");
+        let first = SignInKey::load_or_create(&path).unwrap();
+        let again = SignInKey::load_or_create(&path).unwrap();
+        assert_eq!(first.sign("otp_a:123456"), again.sign("otp_a:123456"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        std::fs::write(&path, "not a key").unwrap();
+        assert!(
+            SignInKey::load_or_create(&path).is_err(),
+            "a damaged secret is said, not replaced"
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use espresso_protocol::{ErrorCode, OtpChallenge, OtpVerify, Problem, Session};
 use rand::Rng;
 use subtle::ConstantTimeEq;
 
-use super::hash_secret;
+use super::SignInKey;
 use super::profile::parse_email;
 use super::rate_limit::{self, RateLimits};
 use crate::error::{ApiError, ApiResult};
@@ -39,10 +39,11 @@ pub fn new_code() -> String {
     format!("{:06}", rand::rng().random_range(0..1_000_000u32))
 }
 
-/// What is stored of a code: its hash together with the challenge id, so a code is only ever
-/// good for the challenge it was sent for.
-pub fn code_hash(challenge_id: &str, code: &str) -> String {
-    hash_secret(&format!("{challenge_id}:{code}"))
+/// What is stored of a code: its HMAC under the server's secret together with the challenge id,
+/// so a code is only ever good for the challenge it was sent for, and the database alone does
+/// not give it away (see [`SignInKey`]).
+pub fn code_hash(key: &SignInKey, challenge_id: &str, code: &str) -> String {
+    key.sign(&format!("{challenge_id}:{code}"))
 }
 
 /// A started sign-in: the answer for the client and the code for the mail (never for the client).
@@ -56,6 +57,7 @@ pub struct Issued {
 /// Check the email and the rate limits, then store a new challenge for it.
 pub async fn start(
     store: &Store,
+    key: &SignInKey,
     limits: &RateLimits,
     email: &str,
     client_ip: Option<IpAddr>,
@@ -66,6 +68,10 @@ pub async fn start(
         store,
         &[
             (rate_limit::ip_bucket(client_ip), limits.otp_per_ip),
+            (
+                rate_limit::email_address_bucket(&email, client_ip),
+                limits.otp_per_email_address,
+            ),
             (rate_limit::email_bucket(&email), limits.otp_per_email),
         ],
         now,
@@ -75,7 +81,7 @@ pub async fn start(
     let code = new_code();
     store
         .insert_otp_challenge(&OtpChallengeRow {
-            code_hash: code_hash(&id, &code),
+            code_hash: code_hash(key, &id, &code),
             id: id.clone(),
             email: email.clone(),
             created: now,
@@ -91,7 +97,7 @@ pub async fn start(
         challenge: OtpChallenge {
             challenge_id: id,
             expires_in_s: seconds(CODE_TTL),
-            resend_after_s: seconds(limits.otp_per_email.min_gap),
+            resend_after_s: seconds(limits.otp_per_email_address.min_gap),
         },
         email,
         code,
@@ -103,6 +109,7 @@ pub async fn start(
 /// failure is logged and counted ([`crate::mailer::failures`]), never shown to the client.
 pub async fn request(
     store: &Store,
+    key: &SignInKey,
     mailer: &Mailer,
     limits: &RateLimits,
     email: &str,
@@ -113,7 +120,7 @@ pub async fn request(
         challenge,
         email,
         code,
-    } = start(store, limits, email, client_ip, now).await?;
+    } = start(store, key, limits, email, client_ip, now).await?;
     let mailer = mailer.clone();
     tokio::spawn(async move {
         if let Err(error) = mailer.send_code(&email, &code).await {
@@ -138,7 +145,12 @@ pub enum Verdict {
 }
 
 /// Judge `code` against `challenge` at `now`. Pure: the caller applies the verdict.
-pub fn judge(challenge: &OtpChallengeRow, code: &str, now: DateTime<Utc>) -> Verdict {
+pub fn judge(
+    key: &SignInKey,
+    challenge: &OtpChallengeRow,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Verdict {
     if challenge.consumed.is_some() {
         return Verdict::Spent;
     }
@@ -148,7 +160,7 @@ pub fn judge(challenge: &OtpChallengeRow, code: &str, now: DateTime<Utc>) -> Ver
     if now >= challenge.expires {
         return Verdict::Expired;
     }
-    let presented = code_hash(&challenge.id, code.trim());
+    let presented = code_hash(key, &challenge.id, code.trim());
     // Constant time: how long the comparison takes must not tell how much of it matched.
     if bool::from(presented.as_bytes().ct_eq(challenge.code_hash.as_bytes())) {
         Verdict::Accept
@@ -158,11 +170,16 @@ pub fn judge(challenge: &OtpChallengeRow, code: &str, now: DateTime<Utc>) -> Ver
 }
 
 /// `POST /auth/otp/verify`: the code's owner gets a session; the user is created on first use.
-pub async fn verify(store: &Store, request: &OtpVerify, now: DateTime<Utc>) -> ApiResult<Session> {
+pub async fn verify(
+    store: &Store,
+    key: &SignInKey,
+    request: &OtpVerify,
+    now: DateTime<Utc>,
+) -> ApiResult<Session> {
     let Some(challenge) = store.otp_challenge(&request.challenge_id).await? else {
         return Err(spent());
     };
-    match judge(&challenge, &request.code, now) {
+    match judge(key, &challenge, &request.code, now) {
         Verdict::Accept => {
             // One job: the challenge consumed (conditionally: of two requests racing with the
             // right code, one signs in), the user created on first use, the session opened.
@@ -217,7 +234,16 @@ async fn sweep(store: &Store, limits: &RateLimits, now: DateTime<Utc>) {
     if let Err(error) = store.prune_otp_challenges(now - KEEP_EXPIRED).await {
         tracing::warn!(%error, "could not delete old sign-in challenges");
     }
-    let longest = limits.otp_per_ip.window.max(limits.otp_per_email.window);
+    let longest = [
+        limits.otp_per_ip.window,
+        limits.otp_per_email.window,
+        limits.otp_per_email_address.window,
+        limits.refresh_per_ip.window,
+        limits.remembered_per_caller.window,
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(Duration::hours(1));
     if let Err(error) = store.prune_rate_hits(now - longest).await {
         tracing::warn!(%error, "could not delete old rate-limit hits");
     }
@@ -242,8 +268,14 @@ mod tests {
             .unwrap()
     }
 
+    /// One key for the whole test module (as one server has one).
+    fn key() -> &'static SignInKey {
+        static KEY: std::sync::OnceLock<SignInKey> = std::sync::OnceLock::new();
+        KEY.get_or_init(SignInKey::random)
+    }
+
     async fn issue(store: &Store, email: &str, now: DateTime<Utc>) -> Issued {
-        start(store, &RateLimits::default(), email, None, now)
+        start(store, key(), &RateLimits::default(), email, None, now)
             .await
             .unwrap()
     }
@@ -271,8 +303,26 @@ mod tests {
 
     #[test]
     fn a_code_is_bound_to_its_challenge() {
-        assert_ne!(code_hash("otp_a", "123456"), code_hash("otp_b", "123456"));
-        assert_eq!(code_hash("otp_a", "123456"), code_hash("otp_a", "123456"));
+        assert_ne!(
+            code_hash(key(), "otp_a", "123456"),
+            code_hash(key(), "otp_b", "123456")
+        );
+        assert_eq!(
+            code_hash(key(), "otp_a", "123456"),
+            code_hash(key(), "otp_a", "123456")
+        );
+    }
+
+    #[test]
+    fn a_stored_code_cannot_be_checked_without_the_server_secret() {
+        // What an unkeyed hash would store: anyone with the database tries the million codes.
+        let bare = crate::auth::hash_secret("otp_a:123456");
+        assert_ne!(code_hash(key(), "otp_a", "123456"), bare);
+        let other_server = SignInKey::random();
+        assert_ne!(
+            code_hash(key(), "otp_a", "123456"),
+            code_hash(&other_server, "otp_a", "123456")
+        );
     }
 
     #[tokio::test]
@@ -297,9 +347,14 @@ mod tests {
         let store = store().await;
         let issued = issue(&store, "ann@example.com", t0()).await;
         let just_in_time = t0() + CODE_TTL - Duration::milliseconds(1);
-        let session = verify(&store, &verify_body(&issued, &issued.code), just_in_time)
-            .await
-            .unwrap();
+        let session = verify(
+            &store,
+            key(),
+            &verify_body(&issued, &issued.code),
+            just_in_time,
+        )
+        .await
+        .unwrap();
         assert_eq!(session.user.email, "ann@example.com");
     }
 
@@ -307,9 +362,14 @@ mod tests {
     async fn an_expired_code_is_refused_with_401_code_expired() {
         let store = store().await;
         let issued = issue(&store, "ann@example.com", t0()).await;
-        let error = verify(&store, &verify_body(&issued, &issued.code), t0() + CODE_TTL)
-            .await
-            .unwrap_err();
+        let error = verify(
+            &store,
+            key(),
+            &verify_body(&issued, &issued.code),
+            t0() + CODE_TTL,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(error.0.code, ErrorCode::CodeExpired);
         assert_eq!(error.0.status, 401);
         // No user was created by an expired code.
@@ -329,7 +389,7 @@ mod tests {
             challenge_id: "otp_nothing".into(),
             code: "123456".into(),
         };
-        let error = verify(&store, &body, t0()).await.unwrap_err();
+        let error = verify(&store, key(), &body, t0()).await.unwrap_err();
         assert_eq!(error.0.code, ErrorCode::CodeExpired);
         assert_eq!(error.0.status, 401);
     }
@@ -340,13 +400,13 @@ mod tests {
         let issued = issue(&store, "ann@example.com", t0()).await;
         let wrong = verify_body(&issued, &other_code(&issued.code));
         for left in (1..MAX_ATTEMPTS).rev() {
-            let error = verify(&store, &wrong, t0()).await.unwrap_err();
+            let error = verify(&store, key(), &wrong, t0()).await.unwrap_err();
             assert_eq!(error.0.code, ErrorCode::CodeIncorrect);
             assert_eq!(error.0.attempts_left, Some(left));
         }
-        let error = verify(&store, &wrong, t0()).await.unwrap_err();
+        let error = verify(&store, key(), &wrong, t0()).await.unwrap_err();
         assert_eq!(error.0.code, ErrorCode::CodeLocked);
-        let error = verify(&store, &verify_body(&issued, &issued.code), t0())
+        let error = verify(&store, key(), &verify_body(&issued, &issued.code), t0())
             .await
             .unwrap_err();
         assert_eq!(error.0.code, ErrorCode::CodeLocked);
@@ -358,7 +418,7 @@ mod tests {
         let store = store().await;
         let issued = issue(&store, "ann@example.com", t0()).await;
         let pasted = format!(" {}\n", issued.code);
-        verify(&store, &verify_body(&issued, &pasted), t0())
+        verify(&store, key(), &verify_body(&issued, &pasted), t0())
             .await
             .unwrap();
     }

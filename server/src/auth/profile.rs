@@ -79,7 +79,36 @@ pub fn parse_display_name(raw: Option<&str>) -> ApiResult<Option<String>> {
     if name.chars().any(char::is_control) {
         return Err(invalid("a display name cannot hold control characters"));
     }
+    if name.chars().any(is_invisible_format) {
+        return Err(invalid(
+            "a display name cannot hold invisible formatting characters (direction marks, \
+             zero-width spaces)",
+        ));
+    }
     Ok(Some(name.to_owned()))
+}
+
+/// Invisible format characters that can make a name on the board read as something else:
+/// direction overrides and isolates (a name that reverses what follows it), zero-width spaces
+/// and joiners of words, the byte-order mark, soft hyphen. Zero-width (non-)joiners stay: emoji
+/// sequences and several scripts need them.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'
+    )
 }
 
 /// Replace the roles of the user with this email (created if unknown, so staff can be set up
@@ -201,6 +230,25 @@ mod tests {
         let error = parse_display_name(Some(&"a".repeat(33))).unwrap_err();
         assert_eq!(error.0.code, ErrorCode::ValidationFailed);
         assert!(parse_display_name(Some("Ann\u{7}")).is_err());
+    }
+
+    #[test]
+    fn a_display_name_cannot_reverse_or_hide_what_the_board_shows() {
+        // "Ann" then a right-to-left override: the rest of the line would read backwards.
+        for sneaky in [
+            "Ann\u{202E}nimda",
+            "Ad\u{200B}min",
+            "\u{2066}Bob\u{2069}",
+            "\u{FEFF}Eve",
+        ] {
+            let error = parse_display_name(Some(sneaky)).unwrap_err();
+            assert_eq!(error.0.code, ErrorCode::ValidationFailed, "{sneaky:?}");
+        }
+        // What real names and emoji need still passes.
+        for fine in ["Zoë", "José María", "می‌خواهم", "👩\u{200D}💻 Ana", "李小龙"]
+        {
+            assert!(parse_display_name(Some(fine)).is_ok(), "{fine:?}");
+        }
     }
 
     #[tokio::test]

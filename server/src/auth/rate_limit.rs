@@ -1,5 +1,9 @@
-//! Sliding-window rate limits for sign-in codes: per email (a few codes an hour, and no resend
-//! within 30 s) and per client IP (a café's shared Wi-Fi sends many, so the default is generous).
+//! Sliding-window rate limits for sign-in codes: per email *and* client address (a few codes an
+//! hour, no resend within 30 s), per email from anywhere (looser: a cap on mail to one inbox), and
+//! per client address (a café's shared Wi-Fi sends many, so the default is generous).
+//!
+//! Keyed by email and address together, someone asking for a victim's codes from another address
+//! neither delays nor locks out the victim's own sign-in; only the looser per-email cap is shared.
 //!
 //! The rule, [`Rule::check`], is a pure function of the recent hits and `now`, so tests drive it
 //! with a fake clock. [`admit`] applies rules to the `rate_hits` table atomically. Only admitted
@@ -37,7 +41,11 @@ impl Rule {
     /// `hits` are the bucket's hits inside the window (`> now - window`), oldest first.
     pub fn check(&self, hits: &[DateTime<Utc>], now: DateTime<Utc>) -> Result<(), Duration> {
         let mut wait = Duration::zero();
-        if let Some(last) = hits.last() {
+        // Without a gap there is nothing to wait for after the last hit, even if that hit is
+        // stamped a moment after `now` (taken before another request's hit was stored).
+        if let Some(last) = hits.last()
+            && self.min_gap > Duration::zero()
+        {
             wait = wait.max(*last + self.min_gap - now);
         }
         let limit = usize::try_from(self.limit).unwrap_or(usize::MAX);
@@ -60,21 +68,32 @@ impl Rule {
 /// The sign-in limits of a server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimits {
-    /// Codes per email: 5 an hour, at most one per 30 s ("resend").
+    /// Codes per email from one client address: 5 an hour, at most one per 30 s ("resend").
+    pub otp_per_email_address: Rule,
+    /// Codes per email from all addresses together: 20 an hour (an inbox is not flooded).
     pub otp_per_email: Rule,
     /// Codes per client IP: 600 an hour (one café's Wi-Fi is one address).
     pub otp_per_ip: Rule,
+    /// Token refreshes per client IP: 1,200 an hour (every screen refreshes every 15 minutes;
+    /// each refresh keeps a row for 30 days).
+    pub refresh_per_ip: Rule,
+    /// New answers kept for `Idempotency-Key` retries per signed-in caller, on the routes that
+    /// keep them outside a command's transaction (profile, roles, new shops): 600 an hour.
+    pub remembered_per_caller: Rule,
 }
 
 impl Default for RateLimits {
     fn default() -> Self {
         Self {
-            otp_per_email: Rule {
+            otp_per_email_address: Rule {
                 limit: 5,
                 window: Duration::hours(1),
                 min_gap: super::otp::RESEND_AFTER,
             },
+            otp_per_email: Rule::per_hour(20),
             otp_per_ip: Rule::per_hour(600),
+            refresh_per_ip: Rule::per_hour(1_200),
+            remembered_per_caller: Rule::per_hour(600),
         }
     }
 }
@@ -119,6 +138,20 @@ pub fn ip_bucket(ip: Option<IpAddr>) -> String {
 
 pub fn email_bucket(email: &str) -> String {
     format!("otp:email:{email}")
+}
+
+/// One email from one client address (the address bucketed as in [`ip_bucket`]).
+pub fn email_address_bucket(email: &str, ip: Option<IpAddr>) -> String {
+    let address = ip_bucket(ip);
+    let address = address.strip_prefix("otp:ip:").unwrap_or(&address);
+    format!("otp:email-ip:{email}|{address}")
+}
+
+/// Token refreshes from one client address.
+pub fn refresh_bucket(ip: Option<IpAddr>) -> String {
+    let address = ip_bucket(ip);
+    let address = address.strip_prefix("otp:ip:").unwrap_or(&address);
+    format!("refresh:ip:{address}")
 }
 
 /// Count one hit in every bucket if all their rules allow it at `now`; otherwise change
@@ -184,9 +217,17 @@ mod tests {
 
     #[test]
     fn a_rule_with_a_gap_refuses_a_hit_too_soon_after_the_last() {
-        let rule = RateLimits::default().otp_per_email;
+        let rule = RateLimits::default().otp_per_email_address;
         assert_eq!(rule.check(&[t0()], t0() + secs(10)), Err(secs(20)));
         assert_eq!(rule.check(&[t0()], t0() + secs(30)), Ok(()));
+    }
+
+    #[test]
+    fn a_rule_without_a_gap_admits_a_hit_stamped_just_after_now() {
+        // Two requests at once: the other one's hit was stored with a later clock reading
+        // than this one's `now`. Under the limit, that must not read as "wait".
+        let rule = Rule::per_hour(600);
+        assert_eq!(rule.check(&[t0() + secs(1)], t0()), Ok(()));
     }
 
     #[test]
@@ -266,7 +307,7 @@ mod tests {
             .unwrap();
         let email = vec![(
             email_bucket("ann@example.com"),
-            RateLimits::default().otp_per_email,
+            RateLimits::default().otp_per_email_address,
         )];
         admit(&store, &email, t0()).await.unwrap();
         for s in 1..30 {

@@ -1,11 +1,8 @@
 //! Routes of API.md (auth): one-time-code sign-in, token refresh and sign-out, the signed-in
 //! user (`/me`) and role assignment. Handlers translate only; the rules are in `crate::auth`.
 
-use std::convert::Infallible;
-use std::net::{IpAddr, SocketAddr};
-
 use axum::Router;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::routing::{get, post, put};
@@ -19,7 +16,7 @@ use super::AppState;
 use super::doc::{
     BadKey, IdempotencyKey, JsonBody, KeyReused, NotAnAdmin, Unauthenticated, UserPath, problems,
 };
-use super::extract::{ApiJson, Caller, bearer};
+use super::extract::{ApiJson, Caller, ClientIp, bearer};
 use crate::auth;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::Action;
@@ -44,20 +41,6 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/logout", post(logout))
         .route("/me", get(me).patch(patch_me))
         .route("/users/{email}/roles", put(put_roles))
-}
-
-/// The peer address of the connection, when the server was started with connect info; without
-/// it every client counts as one (`X-Forwarded-For` is deliberately not trusted: any client can
-/// write it).
-struct ClientIp(Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let peer = ConnectInfo::<SocketAddr>::from_request_parts(parts, state).await;
-        Ok(Self(peer.ok().map(|ConnectInfo(addr)| addr.ip())))
-    }
 }
 
 /// Email me a one-time code
@@ -95,6 +78,7 @@ async fn request_code(
 ) -> ApiResult<(StatusCode, ApiJson<OtpChallenge>)> {
     let challenge = auth::otp::request(
         state.store(),
+        &state.options().sign_in_key,
         state.mailer(),
         state.rate_limits(),
         &body.email,
@@ -128,7 +112,13 @@ async fn verify_code(
     ApiJson(body): ApiJson<OtpVerify>,
 ) -> ApiResult<ApiJson<Session>> {
     Ok(ApiJson(
-        auth::otp::verify(state.store(), &body, Utc::now()).await?,
+        auth::otp::verify(
+            state.store(),
+            &state.options().sign_in_key,
+            &body,
+            Utc::now(),
+        )
+        .await?,
     ))
 }
 
@@ -151,12 +141,28 @@ async fn verify_code(
         JsonBody,
         BadRefreshToken,
         Invalid,
+        (
+            status = 429,
+            description = "`rate_limited`: too many refreshes from this address",
+            body = Problem,
+            content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until a retry can succeed")),
+        ),
     ),
 )]
 async fn refresh(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<RefreshRequest>,
 ) -> ApiResult<ApiJson<Session>> {
+    // Each refresh stores a token pair kept 30 days: a client may not refresh without bound.
+    let limit = state.rate_limits().refresh_per_ip;
+    auth::rate_limit::admit(
+        state.store(),
+        &[(auth::rate_limit::refresh_bucket(ip), limit)],
+        Utc::now(),
+    )
+    .await?;
     Ok(ApiJson(
         auth::refresh(state.store(), &body.refresh_token, Utc::now()).await?,
     ))

@@ -166,3 +166,32 @@ impl<S: Send + Sync> FromRequest<S> for ApiBytes {
         }
     }
 }
+
+/// The client's address: the connection's peer, or — only when the peer is a trusted proxy
+/// (`--trusted-proxy`) — the address that proxy put in `X-Forwarded-For` (any client can write
+/// that header, so it is not believed from anyone else). Without connect info (router tests)
+/// every client counts as one.
+pub struct ClientIp(pub Option<std::net::IpAddr>);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer =
+            axum::extract::ConnectInfo::<std::net::SocketAddr>::from_request_parts(parts, state)
+                .await;
+        let Ok(axum::extract::ConnectInfo(peer)) = peer else {
+            return Ok(Self(None));
+        };
+        let forwarded = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|value| value.to_str().ok());
+        Ok(Self(Some(
+            state.options().trusted_proxies.client(peer.ip(), forwarded),
+        )))
+    }
+}

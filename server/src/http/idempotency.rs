@@ -6,13 +6,19 @@
 //! the same transaction as the change: this layer only hands them the key ([`Idempotency`]),
 //! and the store finds a retry's first answer before running anything. Sign-in routes remember
 //! nothing (their answers carry tokens, which are never stored in clear). Other routes keep the
-//! answer here, after the handler. Server errors (5xx) are not remembered, so a retry after one
-//! can still succeed.
+//! answer here, after the handler.
+//!
+//! What is kept is bounded so nobody can fill the disk with it: only for routes that exist, only
+//! for signed-in callers (every mutating route but sign-in needs one), only successful answers (a
+//! refusal or a server error is not remembered; a retry is simply judged again), under a hashed
+//! scope (a fixed-size row whatever the path), and at most [`crate::auth::RateLimits`]'s
+//! `remembered_per_caller` new answers an hour per caller here (orders and shop commands are
+//! bounded by the workflow's own limits).
 
 use std::sync::Arc;
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -70,7 +76,11 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         }
     };
     let path = request.uri().path().to_owned();
-    if path.starts_with("/auth/") || path.starts_with("/api/v1/auth/") {
+    // No route, nothing to remember: the answer is a 404 anyway.
+    if request.extensions().get::<MatchedPath>().is_none()
+        || path.starts_with("/auth/")
+        || path.starts_with("/api/v1/auth/")
+    {
         return next.run(request).await;
     }
     let (mut parts, body) = request.into_parts();
@@ -82,10 +92,12 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
                 parts.extensions.insert(super::extract::Caller(user));
                 id
             }
-            Ok(None) => "anonymous".to_owned(),
+            // Not signed in: the route refuses it (401); nothing is remembered for anyone
+            // anonymous, so anonymous callers cannot share or fill the table.
+            Ok(None) => return next.run(Request::from_parts(parts, body)).await,
             Err(error) => return error.into_response(),
         },
-        None => "anonymous".to_owned(),
+        None => return next.run(Request::from_parts(parts, body)).await,
     };
     // The path first: a command on an order is keyed under that order's (time-ordered) id, so
     // the keys of the orders being worked on sit together in the index.
@@ -108,6 +120,8 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         return next.run(request).await;
     }
 
+    // A fixed-size row whatever the path's length.
+    let scope = hash_secret(&scope);
     let _guard = state
         .key_locks()
         .stripe(&format!("{scope} {key}"))
@@ -128,11 +142,17 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         Err(error) => return ApiError::from(error).into_response(),
     }
 
+    let rule = state.rate_limits().remembered_per_caller;
+    let bucket = format!("idem:{caller}");
+    if let Err(error) = auth::rate_limit::admit(state.store(), &[(bucket, rule)], Utc::now()).await
+    {
+        return error.into_response();
+    }
     let response = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
     let status = response.status();
-    if status.is_server_error() {
+    if !status.is_success() {
         return response;
     }
     let (parts, body) = response.into_parts();

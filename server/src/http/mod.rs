@@ -2,7 +2,7 @@
 //! Handlers only translate between HTTP and the store/workflow; they hold no business rules.
 
 mod auth;
-mod doc;
+pub(crate) mod doc;
 pub mod extract;
 mod idempotency;
 mod live;
@@ -28,6 +28,30 @@ use crate::store::{SharedStore, Store};
 /// Request bodies larger than this are refused with 413 (API.md).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// How the HTTP layer is set up (from `serve`'s flags; [`Options::default`] for tests).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// A request (its body included) that takes longer is answered 408 `request_timeout`.
+    pub request_timeout: std::time::Duration,
+    /// Proxies whose `X-Forwarded-For` names the client (sign-in limits per address).
+    pub trusted_proxies: crate::config::TrustedProxies,
+    /// Served over TLS: pages also say `Strict-Transport-Security`.
+    pub tls: bool,
+    /// The secret one-time codes are hashed with.
+    pub sign_in_key: crate::auth::SignInKey,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            request_timeout: std::time::Duration::from_secs(30),
+            trusted_proxies: crate::config::TrustedProxies::default(),
+            tls: false,
+            sign_in_key: crate::auth::SignInKey::random(),
+        }
+    }
+}
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
@@ -42,6 +66,7 @@ struct Inner {
     live_hub: crate::live::Hub,
     metrics: Arc<crate::metrics::Metrics>,
     rate_limits: crate::auth::RateLimits,
+    options: Options,
 }
 
 impl AppState {
@@ -49,6 +74,15 @@ impl AppState {
         store: impl Into<SharedStore>,
         web_dir: PathBuf,
         mailer: crate::mailer::Mailer,
+    ) -> Self {
+        Self::with_options(store, web_dir, mailer, Options::default())
+    }
+
+    pub fn with_options(
+        store: impl Into<SharedStore>,
+        web_dir: PathBuf,
+        mailer: crate::mailer::Mailer,
+        options: Options,
     ) -> Self {
         let store: SharedStore = store.into();
         Self {
@@ -61,6 +95,7 @@ impl AppState {
                 metrics: crate::metrics::Metrics::new(),
                 // Read once when the server starts (`ESPRESSO_OTP_IP_LIMIT_PER_HOUR`).
                 rate_limits: crate::auth::RateLimits::from_env(),
+                options,
             }),
         }
     }
@@ -72,6 +107,10 @@ impl AppState {
     /// Sign-in rate limits.
     pub fn rate_limits(&self) -> &crate::auth::RateLimits {
         &self.inner.rate_limits
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.inner.options
     }
 
     pub fn metrics(&self) -> &crate::metrics::Metrics {
@@ -120,13 +159,86 @@ pub fn router(state: AppState) -> Router {
             router.route(app.path(), get(app_page))
         })
         .fallback_service(assets)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            request_timeout,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::metrics::track,
         ))
         .with_state(state);
     trace::traced(app)
+}
+
+/// A request that is not answered within [`Options::request_timeout`] — a body trickling in, a
+/// client that stopped sending — gets 408 `request_timeout` and its connection is freed.
+async fn request_timeout(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let limit = state.options().request_timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            let mut response = ApiError::detail(
+                ErrorCode::RequestTimeout,
+                format!("the request took longer than {} s", limit.as_secs()),
+            )
+            .into_response();
+            // The rest of a half-sent body is not worth reading.
+            response.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+            response
+        }
+    }
+}
+
+/// The pages' Content-Security-Policy: scripts and styles from this origin only (wasm allowed;
+/// inline styles because the apps set `style` attributes), the live stream to this origin, no
+/// plugins, no framing (clickjacking), no `<base>` games.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self'; \
+     connect-src 'self'; manifest-src 'self'; worker-src 'self'; object-src 'none'; \
+     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Headers every answer carries: no content sniffing, no framing, no referrer (a booth link
+/// carries its code), and the pages' Content-Security-Policy; HSTS when served over TLS.
+async fn security_headers(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use header::HeaderValue;
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    if state.options().tls {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    response
 }
 
 async fn api_not_found() -> ApiError {

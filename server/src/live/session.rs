@@ -74,6 +74,17 @@ impl Closing {
         code: CLOSE_UNAUTHENTICATED,
         reason: "unauthenticated",
     };
+    /// The token the socket was opened with no longer holds (signed out, revoked, expired):
+    /// the client refreshes its session and resumes with `since`.
+    const SESSION_ENDED: Self = Self {
+        code: CLOSE_UNAUTHENTICATED,
+        reason: "session ended",
+    };
+    /// The user's roles changed: the client reconnects and gets its new scope.
+    const ACCESS_CHANGED: Self = Self {
+        code: CLOSE_UNAUTHENTICATED,
+        reason: "access changed",
+    };
     const NOT_FOUND: Self = Self {
         code: CLOSE_NOT_FOUND,
         reason: "not_found",
@@ -137,15 +148,26 @@ async fn session<S: Socket>(hub: &Hub, connection: &mut Connection<'_, S>) -> En
         Err(end) => return end,
     };
     let store = hub.store();
-    let viewer = match token {
+    // Subscribed before the token is checked: a sign-out right after the check is not missed.
+    let changes = token.as_ref().map(|_| store.access_changes());
+    let viewer = match &token {
         None => Viewer::public(),
-        Some(token) => match auth::authenticate(store, &token, Utc::now()).await {
+        Some(token) => match auth::authenticate(store, token, Utc::now()).await {
             Ok(Some(user)) => Viewer::of(&user),
             Ok(None) => return End::Close(Closing::UNAUTHENTICATED),
             // Already logged where it was turned into an ApiError.
             Err(_) => return End::Close(Closing::INTERNAL),
         },
     };
+    let mut access = token.zip(changes).map(|(token, changes)| Access {
+        token,
+        viewer: viewer.clone(),
+        changes,
+        every: tokio::time::interval_at(
+            Instant::now() + connection.config.access_recheck,
+            connection.config.access_recheck,
+        ),
+    });
     match store.shop(&shop).await {
         Ok(_) => {}
         Err(error) if error.code() == ErrorCode::NotFound => {
@@ -186,7 +208,61 @@ async fn session<S: Socket>(hub: &Hub, connection: &mut Connection<'_, S>) -> En
             },
         }
     }
-    connection.stream(&mut subscription, last).await
+    connection
+        .stream(&mut subscription, last, store, &mut access)
+        .await
+}
+
+/// What a socket opened with a token keeps checking: that the token still holds and still
+/// means the same viewer. Checked at once when access changes anywhere (sign-out, revocation,
+/// role change) and every [`LiveConfig::access_recheck`] (expiry).
+struct Access {
+    token: String,
+    viewer: Viewer,
+    changes: tokio::sync::broadcast::Receiver<crate::store::AccessChange>,
+    every: tokio::time::Interval,
+}
+
+impl Access {
+    /// Wait until a check is due.
+    async fn due(&mut self) {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            tokio::select! {
+                _ = self.every.tick() => return,
+                change = self.changes.recv() => match change {
+                    Ok(crate::store::AccessChange::User(user))
+                        if Some(&*user) != self.viewer.user_id() => {}
+                    // Missed some announcements: check, to be safe.
+                    Ok(_) | Err(RecvError::Lagged(_)) => return,
+                    // The store is closing: the periodic check goes on.
+                    Err(RecvError::Closed) => {
+                        self.every.tick().await;
+                        return;
+                    }
+                },
+            }
+        }
+    }
+
+    /// `None` while the token holds for the same viewer; else how to close.
+    async fn check(&self, store: &Store) -> Option<Closing> {
+        match auth::authenticate(store, &self.token, Utc::now()).await {
+            Ok(Some(user)) if Viewer::of(&user) == self.viewer => None,
+            Ok(Some(_)) => Some(Closing::ACCESS_CHANGED),
+            Ok(None) => Some(Closing::SESSION_ENDED),
+            // A database hiccup is not a reason to cut a screen off: check again later.
+            Err(_) => None,
+        }
+    }
+}
+
+/// When `access` has a check due; never for a socket without a token.
+async fn check_due(access: &mut Option<Access>) {
+    match access {
+        Some(access) => access.due().await,
+        None => std::future::pending().await,
+    }
 }
 
 struct Connection<'a, S> {
@@ -303,7 +379,13 @@ impl<S: Socket> Connection<'_, S> {
     }
 
     /// Live events after `last`, heartbeats and the idle check, until one side ends it.
-    async fn stream(&mut self, subscription: &mut Subscription, mut last: u64) -> End {
+    async fn stream(
+        &mut self,
+        subscription: &mut Subscription,
+        mut last: u64,
+        store: &Store,
+        access: &mut Option<Access>,
+    ) -> End {
         let config = self.config;
         let mut ping =
             tokio::time::interval_at(Instant::now() + config.ping_interval, config.ping_interval);
@@ -354,6 +436,15 @@ impl<S: Socket> Connection<'_, S> {
                     }
                 }
                 () = &mut idle => return End::Close(Closing::IDLE),
+                () = check_due(access) => {
+                    let closing = match access.as_ref() {
+                        Some(access) => access.check(store).await,
+                        None => None,
+                    };
+                    if let Some(closing) = closing {
+                        return End::Close(closing);
+                    }
+                }
             }
         }
     }

@@ -4,7 +4,7 @@
 //! a bounded cache ([`AuthCache`]) so a request does not read the database to know its caller.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -42,11 +42,32 @@ pub enum Rotation {
     NoUser,
 }
 
+/// Whose access may have ended or changed: what an open live socket re-checks its token on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessChange {
+    /// This user's roles changed.
+    User(Arc<str>),
+    /// Some session ended (sign-out, revocation, a reused refresh token, expiry): every socket
+    /// checks its own token.
+    Everyone,
+}
+
 /// Who each live access token belongs to, by token hash (bounded; emptied on any sign-out,
 /// revocation or role change, so a cached answer is never staler than the last such change).
-#[derive(Default)]
+/// Changes that may end or narrow someone's access are also announced ([`AccessChange`]), so
+/// live sockets opened with a token do not outlive it.
 pub struct AuthCache {
     inner: Mutex<CacheInner>,
+    changes: tokio::sync::broadcast::Sender<AccessChange>,
+}
+
+impl Default for AuthCache {
+    fn default() -> Self {
+        Self {
+            inner: Mutex::default(),
+            changes: tokio::sync::broadcast::channel(256).0,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -89,6 +110,17 @@ impl AuthCache {
         inner.generation += 1;
         inner.users.clear();
     }
+
+    /// Forget every cached token and tell live sockets whose access may have changed.
+    pub fn access_changed(&self, change: AccessChange) {
+        self.invalidate();
+        // Nobody listening (no live socket) is fine.
+        let _ = self.changes.send(change);
+    }
+
+    pub fn access_changes(&self) -> tokio::sync::broadcast::Receiver<AccessChange> {
+        self.changes.subscribe()
+    }
 }
 
 fn insert_pair(
@@ -126,6 +158,11 @@ fn revoke(conn: &Connection, family_id: &str, now: DateTime<Utc>) -> StoreResult
 }
 
 impl SqliteStore {
+    /// Announcements of access that may have ended or changed (see [`AccessChange`]).
+    pub fn access_changes(&self) -> tokio::sync::broadcast::Receiver<AccessChange> {
+        self.auth_cache.access_changes()
+    }
+
     /// The signed-in user behind an access token's hash, if it is live at `now`: from the cache,
     /// or from the read pool (then cached).
     pub async fn authenticate(
@@ -271,7 +308,7 @@ impl SqliteStore {
             })
             .await;
         if matches!(rotation, Ok(Rotation::Reused { .. })) {
-            self.auth_cache.invalidate();
+            self.auth_cache.access_changed(AccessChange::Everyone);
         }
         rotation
     }
@@ -284,7 +321,7 @@ impl SqliteStore {
             .writer
             .run(move |work| revoke(work.conn, &family_id, now))
             .await;
-        self.auth_cache.invalidate();
+        self.auth_cache.access_changed(AccessChange::Everyone);
         done
     }
 
@@ -308,7 +345,7 @@ impl SqliteStore {
                 Ok(())
             })
             .await;
-        self.auth_cache.invalidate();
+        self.auth_cache.access_changed(AccessChange::Everyone);
         done
     }
 
@@ -354,7 +391,7 @@ impl SqliteStore {
                 Ok(())
             })
             .await;
-        self.auth_cache.invalidate();
+        self.auth_cache.access_changed(AccessChange::Everyone);
         done
     }
 }

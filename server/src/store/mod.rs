@@ -38,7 +38,7 @@ use sqlx::sqlite::{
 };
 use tokio::sync::broadcast;
 
-pub use auth::{AuthCache, NewPair, Rotation};
+pub use auth::{AccessChange, AuthCache, NewPair, Rotation};
 pub use codes::CODE_GRACE;
 pub use error::{StoreError, StoreResult};
 pub use events::EventRow;
@@ -106,9 +106,18 @@ impl SqliteStore {
             if let Some(parent) = std::path::Path::new(path).parent()
                 && !parent.as_os_str().is_empty()
             {
-                std::fs::create_dir_all(parent).with_context(|| {
+                crate::private::create_dir(parent).with_context(|| {
                     format!("cannot create the database folder {}", parent.display())
                 })?;
+            }
+            // Readable by this user only: it holds emails, names and token hashes. SQLite gives
+            // the WAL and its index the database file's permissions; narrowing them covers
+            // files left by an older build.
+            crate::private::ensure_file(std::path::Path::new(path))
+                .with_context(|| format!("cannot create the database {path}"))?;
+            for suffix in ["-wal", "-shm"] {
+                crate::private::restrict_path(std::path::Path::new(&format!("{path}{suffix}")))
+                    .with_context(|| format!("cannot restrict {path}{suffix}"))?;
             }
             (std::path::PathBuf::from(path), true, None)
         };
@@ -168,7 +177,7 @@ impl SqliteStore {
         if let Some(parent) = std::path::Path::new(&lock_path).parent()
             && !parent.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(parent).with_context(|| {
+            crate::private::create_dir(parent).with_context(|| {
                 format!("cannot create the database folder {}", parent.display())
             })?;
         }

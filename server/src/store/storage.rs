@@ -24,8 +24,8 @@ use tokio::sync::broadcast;
 
 use super::sign_in::OtpChallengeRow;
 use super::{
-    Answer, Committed, EventRow, NewPair, OrderCommand, Remember, Rotation, ShopChange,
-    SqliteStore, StoreError, StoreResult, UserRecord,
+    AccessChange, Answer, Committed, EventRow, NewPair, OrderCommand, Remember, Rotation,
+    ShopChange, SqliteStore, StoreError, StoreResult, UserRecord,
 };
 
 /// A deadline that has fallen due: which order, which stage, since when.
@@ -56,6 +56,8 @@ pub trait Storage: Send + Sync + 'static {
     fn tail(&self) -> broadcast::Receiver<Committed>;
     /// Where phones reach this server (booth codes' `order_url`).
     fn public_url(&self) -> &str;
+    /// Announcements of sessions ended and roles changed: live sockets re-check their token.
+    fn access_changes(&self) -> broadcast::Receiver<AccessChange>;
     async fn update_shop(
         &self,
         id: &str,
@@ -182,6 +184,10 @@ impl Storage for SqliteStore {
 
     fn public_url(&self) -> &str {
         SqliteStore::public_url(self)
+    }
+
+    fn access_changes(&self) -> broadcast::Receiver<AccessChange> {
+        SqliteStore::access_changes(self)
     }
 
     async fn update_shop(

@@ -186,6 +186,7 @@ impl SqliteStore {
 
     /// Replace the user's staff roles (`customer` is implicit and always kept).
     pub async fn set_roles(&self, user_id: &str, roles: &[Role]) -> StoreResult<()> {
+        let changed = super::auth::AccessChange::User(user_id.into());
         let user_id = user_id.to_owned();
         let roles = roles.to_vec();
         let done = self
@@ -200,7 +201,7 @@ impl SqliteStore {
                 Ok(())
             })
             .await;
-        self.auth_cache.invalidate();
+        self.auth_cache.access_changed(changed);
         done
     }
 
@@ -221,7 +222,10 @@ impl SqliteStore {
                     .ok_or_else(|| StoreError::missing("the user just granted"))
             })
             .await;
-        self.auth_cache.invalidate();
+        if let Ok(user) = &user {
+            self.auth_cache
+                .access_changed(super::auth::AccessChange::User(user.id.as_str().into()));
+        }
         user
     }
 

@@ -105,6 +105,8 @@ error_codes! {
         "This request was already sent with different content";
     // Generic
     BadRequest = "bad_request", 400, "The request could not be read";
+    /// The request (its body included) did not arrive within the server's request timeout.
+    RequestTimeout = "request_timeout", 408, "The request took too long. Please try again";
     PayloadTooLarge = "payload_too_large", 413, "The request is too large";
     UnsupportedMediaType = "unsupported_media_type", 415, "The request must be JSON";
     /// Well-formed JSON with a wrong type, a missing or an unknown field, or a value out of range.
