@@ -285,6 +285,8 @@ mod tests {
             ("internal", 500),
             // Beyond API.md (OPERATIONS.md "Extensions"): POST /shops with a taken id.
             ("shop_exists", 409),
+            // A request not received within the server's request timeout (SECURITY.md).
+            ("request_timeout", 408),
         ];
         assert_eq!(
             ErrorCode::ALL.len(),
