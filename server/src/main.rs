@@ -25,7 +25,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the API, the live stream and the three web apps.
-    Serve(ServeConfig),
+    Serve(Box<ServeConfig>),
     /// Manage users without a running server (e.g. the first barista).
     Users {
         #[command(subcommand)]
@@ -84,7 +84,7 @@ async fn main() -> anyhow::Result<()> {
             }
             raise_open_files_limit();
             let admin = config.admin.clone();
-            let server = espresso_server::Server::start(config).await?;
+            let server = espresso_server::Server::start(*config).await?;
             if let Some(email) = admin {
                 // Through the server's own store, so it also works for an in-memory database.
                 let admin = auth::grant_admin(server.store(), &email, Utc::now())

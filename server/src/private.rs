@@ -65,7 +65,11 @@ mod tests {
     use std::os::unix::fs::PermissionsExt as _;
 
     fn mode(path: &Path) -> u32 {
-        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+        std::fs::metadata(path)
+            .expect("the file is there")
+            .permissions()
+            .mode()
+            & 0o777
     }
 
     #[test]
