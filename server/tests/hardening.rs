@@ -640,3 +640,54 @@ async fn sigterm_stops_the_real_server_within_its_grace_while_a_slow_client_is_c
     );
     drop(slow);
 }
+
+#[tokio::test]
+async fn unreadable_path_parameters_and_bodies_of_the_wrong_shape_are_problems() {
+    let server = TestServer::start().await;
+    let admin = common::sign_in_as(
+        &server,
+        "owner@example.com",
+        &[espresso_protocol::Role::Admin],
+    )
+    .await;
+    // A shop id that is not UTF-8: a problem, not axum's plain text.
+    let response = server
+        .http
+        .get(format!(
+            "{}/api/v1/shops/%FF%FE/orders",
+            server.server().url()
+        ))
+        .bearer_auth(&admin.access_token)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = common::read(response).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["code"], "bad_request");
+    // An array where the contract says object: serde would read it as the fields in order
+    // (name, open, limits) and open the shop.
+    let (status, body) = server
+        .send(
+            reqwest::Method::PATCH,
+            "/shops/main",
+            Some(&admin.access_token),
+            Some(json!([null, true, null])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["code"], "validation_failed");
+    // And an object where the contract says array.
+    let (status, body) = server
+        .send(
+            reqwest::Method::PUT,
+            "/shops/main/menu",
+            Some(&admin.access_token),
+            Some(json!({ "items": [] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    // Nothing changed: the shop is still closed, the menu as it was.
+    let (_, shop) = server.get("/shops/main", None).await;
+    assert_eq!(shop["open"], false);
+    assert!(!shop["menu"].as_array().unwrap().is_empty());
+}

@@ -2,7 +2,7 @@
 //! user (`/me`) and role assignment. Handlers translate only; the rules are in `crate::auth`.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::routing::{get, post, put};
@@ -16,7 +16,7 @@ use super::AppState;
 use super::doc::{
     BadKey, IdempotencyKey, JsonBody, KeyReused, NotAnAdmin, Unauthenticated, UserPath, problems,
 };
-use super::extract::{ApiJson, Caller, ClientIp, bearer};
+use super::extract::{ApiJson, ApiPath, Caller, ClientIp, bearer};
 use crate::auth;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::Action;
@@ -272,7 +272,7 @@ async fn patch_me(
 async fn put_roles(
     State(state): State<AppState>,
     caller: Caller,
-    Path(UserPath { email }): Path<UserPath>,
+    ApiPath(UserPath { email }): ApiPath<UserPath>,
     ApiJson(body): ApiJson<RolesUpdate>,
 ) -> ApiResult<ApiJson<User>> {
     caller.require(Action::Administer)?;

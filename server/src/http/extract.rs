@@ -18,7 +18,9 @@ use crate::policy::{self, Action};
 use crate::store::UserRecord;
 use crate::workflow::Actor;
 
-/// A JSON body (request) or answer (response); rejections become problems.
+/// A JSON object body (request) or answer (response); rejections become problems. A body that
+/// is not a JSON object (an array, a number) is refused, although serde would read an array
+/// as a struct's fields in order: the contract says object.
 pub struct ApiJson<T>(pub T);
 
 impl<T, S> FromRequest<S> for ApiJson<T>
@@ -29,11 +31,59 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(json_problem(&rejection)),
-        }
+        read_json(req, state, b'{', "a JSON object").await.map(Self)
     }
+}
+
+/// A JSON array body (`PUT …/menu`); rejections become problems, anything but an array is refused.
+pub struct ApiJsonList<T>(pub Vec<T>);
+
+impl<T, S> FromRequest<S> for ApiJsonList<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        read_json(req, state, b'[', "a JSON array").await.map(Self)
+    }
+}
+
+/// Read a JSON body whose first character must be `opens` (after white space).
+async fn read_json<T: DeserializeOwned, S: Send + Sync>(
+    req: Request,
+    state: &S,
+    opens: u8,
+    what: &str,
+) -> Result<T, ApiError> {
+    let json_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(str::trim)
+        .is_some_and(|mime| {
+            mime.eq_ignore_ascii_case("application/json")
+                || (mime.len() > 5 && mime[mime.len() - 5..].eq_ignore_ascii_case("+json"))
+        });
+    if !json_type {
+        return Err(ApiError::detail(
+            ErrorCode::UnsupportedMediaType,
+            "Expected request with `Content-Type: application/json`",
+        ));
+    }
+    let bytes = ApiBytes::from_request(req, state).await?.0;
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != opens) {
+        return Err(ApiError::detail(
+            ErrorCode::ValidationFailed,
+            format!("the body must be {what}"),
+        ));
+    }
+    axum::Json::<T>::from_bytes(&bytes)
+        .map(|axum::Json(value)| value)
+        .map_err(|rejection| json_problem(&rejection))
 }
 
 fn json_problem(rejection: &JsonRejection) -> ApiError {
@@ -144,6 +194,25 @@ where
             .map_err(|rejection| {
                 ApiError::detail(ErrorCode::ValidationFailed, rejection.body_text())
             })
+    }
+}
+
+/// Path parameters; one that cannot be read (not UTF-8, not the expected type) is a 400 problem
+/// like every other refusal, not axum's plain-text answer.
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Self(value))
+            .map_err(|rejection| ApiError::detail(ErrorCode::BadRequest, rejection.body_text()))
     }
 }
 

@@ -1,7 +1,7 @@
 //! Order routes (API.md "Orders"): translate HTTP into workflow commands on the store.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post, put};
@@ -17,7 +17,7 @@ use super::doc::{
     BadJson, IdempotencyKey, JsonBody, NoOrder, NoShop, NotABarista, NotInThisState, OrderAction,
     OrderPath, ShopPath, TooLarge, Unauthenticated, problems,
 };
-use super::extract::{ApiBytes, ApiJson, ApiQuery, Caller};
+use super::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery, Caller};
 use super::idempotency::{Idempotent, answer};
 use crate::error::{ApiError, ApiResult};
 use crate::policy::Action;
@@ -79,7 +79,7 @@ const MAX_CODE_LEN: usize = 64;
 async fn start_order(
     State(state): State<AppState>,
     caller: Caller,
-    Path(ShopPath { shop }): Path<ShopPath>,
+    ApiPath(ShopPath { shop }): ApiPath<ShopPath>,
     idempotent: Idempotent,
     ApiJson(body): ApiJson<StartOrder>,
 ) -> ApiResult<Response> {
@@ -152,7 +152,7 @@ async fn command(
 async fn choose_drink(
     State(state): State<AppState>,
     caller: Caller,
-    Path(OrderPath { shop, id }): Path<OrderPath>,
+    ApiPath(OrderPath { shop, id }): ApiPath<OrderPath>,
     idempotent: Idempotent,
     ApiJson(drink): ApiJson<DrinkChoice>,
 ) -> ApiResult<Response> {
@@ -197,7 +197,7 @@ async fn choose_drink(
 async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
-    Path(OrderPath { shop, id }): Path<OrderPath>,
+    ApiPath(OrderPath { shop, id }): ApiPath<OrderPath>,
     idempotent: Idempotent,
     ApiBytes(body): ApiBytes,
 ) -> ApiResult<Response> {
@@ -246,7 +246,7 @@ async fn cancel(
 async fn claim(
     State(state): State<AppState>,
     caller: Caller,
-    Path(OrderPath { shop, id }): Path<OrderPath>,
+    ApiPath(OrderPath { shop, id }): ApiPath<OrderPath>,
     idempotent: Idempotent,
 ) -> ApiResult<Response> {
     // The role first: a customer is refused whether or not the order exists.
@@ -280,7 +280,7 @@ async fn claim(
 async fn unclaim(
     State(state): State<AppState>,
     caller: Caller,
-    Path(OrderPath { shop, id }): Path<OrderPath>,
+    ApiPath(OrderPath { shop, id }): ApiPath<OrderPath>,
     idempotent: Idempotent,
 ) -> ApiResult<Response> {
     // The role first: a customer is refused whether or not the order exists.
@@ -314,7 +314,7 @@ async fn unclaim(
 async fn complete(
     State(state): State<AppState>,
     caller: Caller,
-    Path(OrderPath { shop, id }): Path<OrderPath>,
+    ApiPath(OrderPath { shop, id }): ApiPath<OrderPath>,
     idempotent: Idempotent,
 ) -> ApiResult<Response> {
     // The role first: a customer is refused whether or not the order exists.
@@ -348,7 +348,7 @@ async fn complete(
 async fn collect(
     State(state): State<AppState>,
     caller: Caller,
-    Path(OrderPath { shop, id }): Path<OrderPath>,
+    ApiPath(OrderPath { shop, id }): ApiPath<OrderPath>,
     idempotent: Idempotent,
 ) -> ApiResult<Response> {
     // The role first: a customer is refused whether or not the order exists.
@@ -395,7 +395,7 @@ struct ListQuery {
 async fn list_orders(
     State(state): State<AppState>,
     caller: Caller,
-    Path(ShopPath { shop }): Path<ShopPath>,
+    ApiPath(ShopPath { shop }): ApiPath<ShopPath>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<ApiJson<OrderList>> {
     caller.require(Action::ReadQueue)?;
@@ -439,7 +439,7 @@ async fn list_orders(
 async fn get_order(
     State(state): State<AppState>,
     caller: Caller,
-    Path(OrderPath { shop, id }): Path<OrderPath>,
+    ApiPath(OrderPath { shop, id }): ApiPath<OrderPath>,
 ) -> ApiResult<ApiJson<OrderDetail>> {
     let order = state
         .store()

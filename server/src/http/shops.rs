@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, patch};
@@ -17,7 +17,7 @@ use super::doc::{
     BadJson, IdempotencyKey, JsonBody, MenuItemPath, NoShop, NotABarista, NotAnAdmin, ShopPath,
     Unauthenticated, problems,
 };
-use super::extract::{ApiJson, Caller};
+use super::extract::{ApiJson, ApiJsonList, ApiPath, Caller};
 use super::idempotency::{Idempotent, answer};
 use crate::error::{ApiError, ApiResult};
 use crate::policy::Action;
@@ -112,7 +112,7 @@ async fn create_shop(
 )]
 async fn get_shop(
     State(state): State<AppState>,
-    Path(ShopPath { shop }): Path<ShopPath>,
+    ApiPath(ShopPath { shop }): ApiPath<ShopPath>,
 ) -> ApiResult<ApiJson<Shop>> {
     Ok(ApiJson(state.store().shop(&shop).await?))
 }
@@ -141,7 +141,7 @@ async fn patch_shop(
     State(state): State<AppState>,
     caller: Caller,
     idempotent: Idempotent,
-    Path(ShopPath { shop }): Path<ShopPath>,
+    ApiPath(ShopPath { shop }): ApiPath<ShopPath>,
     ApiJson(patch): ApiJson<ShopPatch>,
 ) -> ApiResult<Response> {
     caller.require(if patch.needs_admin() {
@@ -210,8 +210,8 @@ async fn put_menu(
     State(state): State<AppState>,
     caller: Caller,
     idempotent: Idempotent,
-    Path(ShopPath { shop }): Path<ShopPath>,
-    ApiJson(menu): ApiJson<Vec<MenuItem>>,
+    ApiPath(ShopPath { shop }): ApiPath<ShopPath>,
+    ApiJsonList(menu): ApiJsonList<MenuItem>,
 ) -> ApiResult<Response> {
     caller.require(Action::Administer)?;
     validate_menu(&menu)?;
@@ -284,7 +284,7 @@ async fn patch_menu_item(
     State(state): State<AppState>,
     caller: Caller,
     idempotent: Idempotent,
-    Path(MenuItemPath { shop, item_id }): Path<MenuItemPath>,
+    ApiPath(MenuItemPath { shop, item_id }): ApiPath<MenuItemPath>,
     ApiJson(patch): ApiJson<MenuItemPatch>,
 ) -> ApiResult<Response> {
     caller.require(Action::WorkTheBar)?;
@@ -322,7 +322,7 @@ async fn patch_menu_item(
 )]
 async fn get_stats(
     State(state): State<AppState>,
-    Path(ShopPath { shop }): Path<ShopPath>,
+    ApiPath(ShopPath { shop }): ApiPath<ShopPath>,
 ) -> ApiResult<ApiJson<Stats>> {
     Ok(ApiJson(state.store().stats(&shop, Utc::now()).await?))
 }
@@ -347,7 +347,7 @@ async fn get_stats(
 async fn get_code(
     State(state): State<AppState>,
     caller: Caller,
-    Path(ShopPath { shop }): Path<ShopPath>,
+    ApiPath(ShopPath { shop }): ApiPath<ShopPath>,
 ) -> ApiResult<ApiJson<BoothCode>> {
     caller.require(Action::ReadBoothCode)?;
     Ok(ApiJson(
