@@ -285,10 +285,17 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn app_page(State(state): State<AppState>) -> Response {
+/// A page of the apps: the single-page build's `index.html`, linking the web app manifest of the
+/// app its path opens, so each app installs as itself (its name, start page and orientation):
+/// the customer's phone app from `/order`, the barista's tablet app from `/barista`, the booth
+/// screen from `/display`.
+async fn app_page(State(state): State<AppState>, uri: axum::http::Uri) -> Response {
     let index = state.inner.web_dir.join("index.html");
     match tokio::fs::read_to_string(&index).await {
-        Ok(html) => ([(header::CACHE_CONTROL, "no-cache")], Html(html)).into_response(),
+        Ok(html) => {
+            let html = with_manifest_of(&html, App::from_path(uri.path()));
+            ([(header::CACHE_CONTROL, "no-cache")], Html(html)).into_response()
+        }
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Html(format!(
@@ -299,6 +306,20 @@ async fn app_page(State(state): State<AppState>) -> Response {
             )),
         )
             .into_response(),
+    }
+}
+
+/// The build links `/manifest.webmanifest` (the customer's, also for the start page); an app's
+/// own page links `/manifest-<app>.webmanifest` instead.
+fn with_manifest_of(html: &str, app: App) -> String {
+    const DEFAULT: &str = "href=\"/manifest.webmanifest\"";
+    match app {
+        App::Home => html.to_owned(),
+        app => html.replacen(
+            DEFAULT,
+            &format!("href=\"/manifest-{}.webmanifest\"", app.name()),
+            1,
+        ),
     }
 }
 
@@ -343,6 +364,41 @@ mod tests {
             .await
             .unwrap();
         assert!(String::from_utf8_lossy(&bytes).contains("cargo xtask run"));
+    }
+
+    #[tokio::test]
+    async fn each_app_page_links_its_own_manifest_which_installs_that_app() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("index.html"),
+            "<link rel=\"manifest\" href=\"/manifest.webmanifest\">",
+        )
+        .unwrap();
+        let statics = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/static");
+        for (path, name, orientation, display) in [
+            ("/order", "customer", "portrait", "standalone"),
+            ("/barista", "barista", "landscape", "standalone"),
+            ("/display", "display", "any", "fullscreen"),
+        ] {
+            let response = app(dir.path().to_owned())
+                .await
+                .oneshot(Request::get(path).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+                .await
+                .unwrap();
+            let page = String::from_utf8_lossy(&bytes);
+            let link = format!("/manifest-{name}.webmanifest");
+            assert!(page.contains(&link), "{path}: {page}");
+            let manifest: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(statics.join(&link[1..])).unwrap())
+                    .unwrap();
+            assert_eq!(manifest["start_url"], path, "{link}");
+            assert_eq!(manifest["id"], path, "{link}: each installs as its own app");
+            assert_eq!(manifest["orientation"], orientation, "{link}");
+            assert_eq!(manifest["display"], display, "{link}");
+        }
     }
 
     #[tokio::test]
