@@ -57,6 +57,7 @@ impl Server {
             trusted_proxies: config.trusted_proxies(),
             tls: tls.is_some(),
             sign_in_key,
+            rate_limits: auth::RateLimits::from_env(),
         };
         let state =
             http::AppState::with_options(store.clone(), config.web_dir.clone(), mailer, options);

@@ -39,6 +39,8 @@ pub struct Options {
     pub tls: bool,
     /// The secret one-time codes are hashed with.
     pub sign_in_key: crate::auth::SignInKey,
+    /// Sign-in, refresh and idempotency limits.
+    pub rate_limits: crate::auth::RateLimits,
 }
 
 impl Default for Options {
@@ -48,6 +50,8 @@ impl Default for Options {
             trusted_proxies: crate::config::TrustedProxies::default(),
             tls: false,
             sign_in_key: crate::auth::SignInKey::random(),
+            // Read once when the server starts (`ESPRESSO_OTP_IP_LIMIT_PER_HOUR`).
+            rate_limits: crate::auth::RateLimits::from_env(),
         }
     }
 }
@@ -65,7 +69,6 @@ struct Inner {
     key_locks: idempotency::KeyLocks,
     live_hub: crate::live::Hub,
     metrics: Arc<crate::metrics::Metrics>,
-    rate_limits: crate::auth::RateLimits,
     options: Options,
 }
 
@@ -93,8 +96,6 @@ impl AppState {
                 mailer,
                 key_locks: idempotency::KeyLocks::default(),
                 metrics: crate::metrics::Metrics::new(),
-                // Read once when the server starts (`ESPRESSO_OTP_IP_LIMIT_PER_HOUR`).
-                rate_limits: crate::auth::RateLimits::from_env(),
                 options,
             }),
         }
@@ -106,7 +107,7 @@ impl AppState {
 
     /// Sign-in rate limits.
     pub fn rate_limits(&self) -> &crate::auth::RateLimits {
-        &self.inner.rate_limits
+        &self.inner.options.rate_limits
     }
 
     pub fn options(&self) -> &Options {
@@ -364,6 +365,100 @@ mod tests {
             .await
             .unwrap();
         assert!(String::from_utf8_lossy(&bytes).contains("cargo xtask run"));
+    }
+
+    /// A router whose limits are `limits`, and a signed-in customer's access token.
+    async fn limited(limits: crate::auth::RateLimits) -> (Router, String) {
+        let store = crate::store::SqliteStore::open("sqlite::memory:", "http://cafe.test")
+            .await
+            .unwrap();
+        let now = chrono::Utc::now();
+        let user = store.ensure_user("ann@example.com", now).await.unwrap();
+        let session = crate::auth::open_session(&store, &user, now).await.unwrap();
+        let options = Options {
+            rate_limits: limits,
+            ..Options::default()
+        };
+        let state = AppState::with_options(
+            store,
+            PathBuf::from("/nonexistent"),
+            crate::mailer::Mailer::Log,
+            options,
+        );
+        (router(state), session.access_token)
+    }
+
+    fn json_request(
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        key: Option<&str>,
+        body: &str,
+    ) -> Request<Body> {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        request.body(Body::from(body.to_owned())).unwrap()
+    }
+
+    #[tokio::test]
+    async fn refreshes_from_one_address_are_limited() {
+        let limits = crate::auth::RateLimits {
+            refresh_per_ip: crate::auth::rate_limit::Rule::per_hour(2),
+            ..crate::auth::RateLimits::default()
+        };
+        let (app, _) = limited(limits).await;
+        let refresh = || {
+            json_request(
+                "POST",
+                "/api/v1/auth/refresh",
+                None,
+                None,
+                r#"{"refresh_token":"rt_guess"}"#,
+            )
+        };
+        for _ in 0..2 {
+            let response = app.clone().oneshot(refresh()).await.unwrap();
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        }
+        let response = app.clone().oneshot(refresh()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(response.headers().contains_key(header::RETRY_AFTER));
+    }
+
+    #[tokio::test]
+    async fn remembered_answers_per_caller_are_capped_and_a_retry_still_replays() {
+        let limits = crate::auth::RateLimits {
+            remembered_per_caller: crate::auth::rate_limit::Rule::per_hour(2),
+            ..crate::auth::RateLimits::default()
+        };
+        let (app, token) = limited(limits).await;
+        let patch = |key: &str| {
+            json_request(
+                "PATCH",
+                "/api/v1/me",
+                Some(&token),
+                Some(key),
+                r#"{"display_name":"Ann"}"#,
+            )
+        };
+        for key in ["k1", "k2"] {
+            let response = app.clone().oneshot(patch(key)).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{key}");
+        }
+        let response = app.clone().oneshot(patch("k3")).await.unwrap();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        // A retry of a remembered one is still answered from memory.
+        let response = app.clone().oneshot(patch("k1")).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["idempotent-replayed"], "true");
     }
 
     #[tokio::test]
