@@ -7,11 +7,13 @@
 //! - `build-ui`   the web build of the three apps into `dist/`
 //! - `check-wasm` compile every wasm32 build (the core's `web` feature and the UI)
 //! - `bundle`  an installable package (.deb) of each app flavour (customer, barista, display)
+//! - `fuzz`    the API fuzz alone (schemathesis against the debug server; part of `test`)
 //! - `bench`   every figure of docs/BENCHMARKS.md (release server + order robot, sizes, criterion)
 
 mod bench;
 mod bundle;
 mod ctx;
+mod fuzz;
 mod run;
 mod setup;
 mod test;
@@ -32,6 +34,8 @@ commands:
                  --release          run an optimised server build
                  -- ARGS            pass further flags to `espresso-server serve`
   test         set up, build, and run every test; a summary at the end
+  fuzz         the API fuzz alone: schemathesis over /api/openapi.json against the debug
+               server, as each role (part of `test`; docs/CI.md)
   build-ui     build the web apps (wasm) into dist/
   check-wasm   compile the wasm32 builds (protocol, core `web` feature, UI)
   bundle [customer|barista|display]
@@ -49,6 +53,15 @@ commands:
 environment:
   CARGO_TARGET_DIR   build outputs (default ~/.cache/espresso/target, shared between clones)
 ";
+
+/// `cargo xtask fuzz`: setup, build the server, run the fuzz.
+fn fuzz_alone(ctx: &Ctx) -> ctx::Result {
+    setup::setup(ctx)?;
+    let mut build = ctx.cargo();
+    build.args(["build", "-p", "espresso-server"]);
+    ctx::run(&mut build)?;
+    fuzz::fuzz(ctx).2
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -69,6 +82,7 @@ fn main() -> ExitCode {
         "doctor" => setup::doctor(&ctx),
         "run" => run::run(&ctx, rest),
         "test" => test::test(&ctx, rest),
+        "fuzz" => fuzz_alone(&ctx),
         "build-ui" => setup::setup(&ctx).and_then(|()| ui::build_ui(&ctx)),
         "bundle" => bundle::bundle(&ctx, rest),
         "bench" => bench::bench(&ctx, rest),

@@ -48,6 +48,10 @@ const APT: &[(&str, &str)] = &[
     ("keyutils", "the kernel keyring backend"),
     ("libdbus-1-dev", "keyring's Secret Service client"),
     ("postgresql", "PostgreSQL server binaries for storage tests"),
+    (
+        "python3-venv",
+        "a Python venv for schemathesis, the API fuzz (packages from PyPI)",
+    ),
 ];
 
 /// Extra packages when rustup has no wasm32 target: Debian's wasm-capable rustc and std sources.
@@ -246,6 +250,11 @@ fn checks(ctx: &Ctx) -> Result<Vec<Check>> {
             .as_deref()
             == Some(wb.as_str()),
     });
+    checks.push(Check {
+        what: "schemathesis venv (xtask/fuzz/requirements.txt)".into(),
+        why: "the API fuzz of `cargo xtask test`",
+        present: crate::fuzz::venv_ready(ctx),
+    });
     for (name, version) in npm_wanted(ctx)? {
         let present = npm_installed_version(ctx, &name).as_deref() == Some(version.as_str());
         checks.push(Check {
@@ -345,6 +354,10 @@ pub fn setup(ctx: &Ctx) -> Result {
         }
     }
 
+    if !crate::fuzz::venv_ready(ctx) {
+        install_fuzz_venv(ctx)?;
+    }
+
     let npm_missing = npm_wanted(ctx)?.into_iter().any(|(name, version)| {
         npm_installed_version(ctx, &name).as_deref() != Some(version.as_str())
     });
@@ -356,5 +369,39 @@ pub fn setup(ctx: &Ctx) -> Result {
             .current_dir(&ctx.root);
         run(&mut npm)?;
     }
+    Ok(())
+}
+
+/// The API fuzz's Python environment: a venv in the cache with the pinned schemathesis from PyPI.
+fn install_fuzz_venv(ctx: &Ctx) -> Result {
+    let venv = crate::fuzz::venv(ctx);
+    eprintln!(
+        "setup: installing schemathesis (xtask/fuzz/requirements.txt) into {}",
+        venv.display()
+    );
+    // Debian's Python (python3-venv above); another python3 on PATH may lack the venv module.
+    let python = Path::new("/usr/bin/python3");
+    let python = if python.is_file() {
+        python.to_path_buf()
+    } else {
+        which("python3").ok_or("python3 not found (Debian: apt-get install python3-venv)")?
+    };
+    let _ = std::fs::remove_dir_all(&venv);
+    let mut create = Command::new(python);
+    create.args(["-m", "venv"]).arg(&venv);
+    run(&mut create)?;
+    let requirements = crate::fuzz::requirements(ctx);
+    let mut pip = Command::new(venv.join("bin/pip"));
+    pip.args([
+        "install",
+        "--quiet",
+        "--no-input",
+        "--disable-pip-version-check",
+        "-r",
+    ])
+    .arg(&requirements);
+    run(&mut pip)?;
+    std::fs::copy(&requirements, crate::fuzz::installed_stamp(ctx))
+        .map_err(|e| format!("cannot mark the venv as installed: {e}"))?;
     Ok(())
 }

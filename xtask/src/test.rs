@@ -3,7 +3,8 @@
 //! 1. setup;
 //! 2. the web build (wasm) and the core's wasm check;
 //! 3. `cargo test --workspace` (unit and integration);
-//! 4. the browser and window suites (`--ignored`) under a virtual display.
+//! 4. the API fuzz: schemathesis over the OpenAPI document against the debug server;
+//! 5. the browser and window suites (`--ignored`) under a virtual display.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -135,6 +136,22 @@ pub fn test(ctx: &Ctx, args: &[String]) -> Result {
         result
     });
     if let Err(error) = unit {
+        failures.push(error);
+    }
+
+    let fuzz = step(
+        "API fuzz (schemathesis, every operation as each role)",
+        || {
+            let (passed, failed, result) = crate::fuzz::fuzz(ctx);
+            total.add(Tally {
+                passed,
+                failed,
+                ignored: 0,
+            });
+            result
+        },
+    );
+    if let Err(error) = fuzz {
         failures.push(error);
     }
 
