@@ -14,7 +14,7 @@ use espresso_protocol::{
 
 use super::AppState;
 use super::doc::{
-    BadJson, IdempotencyKey, JsonBody, MenuItemPath, NoShop, NotABarista, NotAnAdmin, ShopPath,
+    IdempotencyKey, JsonBody, MenuItemPath, NoShop, NotABarista, NotAnAdmin, ShopPath,
     Unauthenticated, problems,
 };
 use super::extract::{ApiJson, ApiJsonList, ApiPath, Caller};
@@ -59,7 +59,7 @@ pub fn routes() -> Router<AppState> {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The new shop", body = Shop),
-        BadJson,
+        JsonBody,
         Unauthenticated,
         NotAnAdmin,
         ShopExists,

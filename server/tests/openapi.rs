@@ -1,0 +1,63 @@
+//! `/api/openapi.json` promises what the real server answers: findings of the API fuzz
+//! (`cargo xtask fuzz`, docs/CI.md), each pinned here so it stays fixed.
+
+mod common;
+
+use common::{TestServer, problem, sign_in_as};
+use espresso_protocol::{ErrorCode, Role};
+use reqwest::{Method, StatusCode, header};
+use serde_json::{Value, json};
+
+async fn document(server: &TestServer) -> Value {
+    let url = format!("{}/api/openapi.json", server.server().url());
+    let response = server
+        .http
+        .get(url)
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.expect("a JSON document")
+}
+
+/// Every operation whose JSON body is required can answer 413 (over 64 KiB) and 415 (not JSON):
+/// the document must list both.
+#[tokio::test]
+async fn every_operation_with_a_body_documents_413_and_415() {
+    let server = TestServer::start().await;
+    let doc = document(&server).await;
+    let mut missing = Vec::new();
+    for (path, operations) in doc["paths"].as_object().expect("paths") {
+        for (method, operation) in operations.as_object().expect("operations") {
+            if operation["requestBody"]["required"] != json!(true) {
+                continue;
+            }
+            for status in ["413", "415"] {
+                if operation["responses"].get(status).is_none() {
+                    missing.push(format!("{} {path}: {status}", method.to_uppercase()));
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "undocumented answers: {missing:?}");
+
+    // And the server does answer so (the fuzz's reproducer: a new shop without a body).
+    let admin = sign_in_as(&server, "admin@example.com", &[Role::Admin]).await;
+    let response = server
+        .request(Method::POST, "/shops", Some(&admin.access_token))
+        .send()
+        .await
+        .expect("the server answers");
+    let (status, body) = common::read(response).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{body}");
+    assert_eq!(problem(&body).code, ErrorCode::UnsupportedMediaType);
+    let response = server
+        .request(Method::POST, "/shops", Some(&admin.access_token))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(vec![b' '; 70 * 1024])
+        .send()
+        .await
+        .expect("the server answers");
+    let (status, body) = common::read(response).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+}
