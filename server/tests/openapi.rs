@@ -61,3 +61,40 @@ async fn every_operation_with_a_body_documents_413_and_415() {
     let (status, body) = common::read(response).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
 }
+
+/// The queue's `limit` is brought into 1 to 500 by the server (0 counts as 1, more as 500), so
+/// the document must not declare a range the server does not refuse (the fuzz sent `limit=0`,
+/// `limit=501` and `limit=2147483648`, out of the documented range and int32, and got 200).
+#[tokio::test]
+async fn the_queue_limit_is_documented_as_the_server_reads_it() {
+    let server = TestServer::start().await;
+    let barista = sign_in_as(&server, "barista@example.com", &[Role::Barista]).await;
+    for limit in [0, 501, u64::from(u32::MAX)] {
+        let (status, body) = server
+            .get(
+                &format!("/shops/main/orders?limit={limit}"),
+                Some(&barista.access_token),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "limit={limit}: {body}");
+    }
+
+    let doc = document(&server).await;
+    let parameters = doc["paths"]["/api/v1/shops/{shop}/orders"]["get"]["parameters"]
+        .as_array()
+        .expect("parameters");
+    let limit = parameters
+        .iter()
+        .find(|p| p["name"] == "limit")
+        .expect("a limit parameter");
+    let schema = &limit["schema"];
+    assert!(
+        schema["minimum"].as_u64().unwrap_or(0) == 0,
+        "the server takes limit=0, the document says {schema}"
+    );
+    assert!(
+        schema["maximum"].as_f64().unwrap_or(f64::MAX) >= f64::from(u32::MAX)
+            && schema["format"] != "int32",
+        "the server takes limit=4294967295, the document says {schema}"
+    );
+}

@@ -370,8 +370,9 @@ struct ListQuery {
     /// (`queued,in_progress,ready`).
     #[param(example = "queued,in_progress")]
     state: Option<String>,
-    /// Most orders to answer (1 to 500, default 100).
-    #[param(minimum = 1, maximum = 500)]
+    /// Most orders to answer, default 100; brought into 1 to 500 (0 counts as 1, more than 500
+    /// as 500).
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 4_294_967_295.0)]
     limit: Option<u32>,
 }
 
