@@ -26,6 +26,8 @@ import requests
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DOMAIN = "fuzz.example.com"
+# A run that hangs (a request that never ends, a stuck server) is stopped and fails.
+ROLE_TIMEOUT_S = 300
 
 # Checks that judge the API by its OpenAPI document and API.md; see docs/CI.md for what each means
 # and why the two left out are.
@@ -121,7 +123,13 @@ def seed(api, admin_email):
         "code": [code],
     }
     protected = [admin_email, barista, f"customer@{DOMAIN}", f"other@{DOMAIN}"]
-    return tokens, known, protected
+    # Sign-out ends a session: each signed-in run gets one of its own for it, which it may spend.
+    # Signed in now, before the fuzz spends the address's sign-in allowance on /auth/otp.
+    logout = {
+        role: api.sign_in(f"leaver-{role}@{DOMAIN}") if token else ""
+        for role, token in tokens.items()
+    }
+    return tokens, logout, known, protected
 
 
 def junit_counts(path):
@@ -167,7 +175,7 @@ def main():
     parser.add_argument(
         "--max-examples",
         type=int,
-        default=int(os.environ.get("ESPRESSO_FUZZ_EXAMPLES", "25")),
+        default=int(os.environ.get("ESPRESSO_FUZZ_EXAMPLES", "40")),
         help="examples per operation and phase (env ESPRESSO_FUZZ_EXAMPLES)",
     )
     parser.add_argument(
@@ -179,7 +187,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
 
     api = Api(args.url, args.mail_dir)
-    tokens, known, protected = seed(api, args.admin)
+    tokens, logout, known, protected = seed(api, args.admin)
 
     schemathesis = os.path.join(os.path.dirname(sys.executable), "schemathesis")
     total_passed, failures = 0, []
@@ -191,13 +199,14 @@ def main():
         env.update(
             SCHEMATHESIS_HOOKS=os.path.join(HERE, "hooks.py"),
             FUZZ_TOKEN=tokens[role] or "",
-            # Sign-out ends a session: it gets one of its own, which the run may spend.
-            FUZZ_LOGOUT_TOKEN=api.sign_in(f"leaver-{role}@{DOMAIN}") if tokens[role] else "",
+            FUZZ_LOGOUT_TOKEN=logout[role],
             FUZZ_KNOWN=json.dumps(known),
             FUZZ_PROTECTED_EMAILS=json.dumps(protected),
             FUZZ_KNOWN_LOG=known_log,
         )
         junit = os.path.join(args.out, f"{role}.xml")
+        if os.path.exists(junit):
+            os.remove(junit)
         command = [
             schemathesis,
             "run",
@@ -228,7 +237,13 @@ def main():
         command += os.environ.get("ESPRESSO_FUZZ_ARGS", "").split()
         print(f"\n=== fuzz as {role}: {' '.join(command[3:])}", flush=True)
         started = time.monotonic()
-        status = subprocess.run(command, env=env, cwd=args.out, check=False).returncode
+        try:
+            status = subprocess.run(
+                command, env=env, cwd=args.out, check=False, timeout=ROLE_TIMEOUT_S
+            ).returncode
+        except subprocess.TimeoutExpired:
+            print(f"=== fuzz as {role}: stopped after {ROLE_TIMEOUT_S} s", flush=True)
+            status = -1
         passed, failed = junit_counts(junit)
         if status != 0 and not failed:
             failed = [f"(schemathesis exited {status})"]
