@@ -244,7 +244,15 @@ async fn redemptions_count_down_orders_cross_the_board_and_closing_shows_the_sig
 
     // Made: Preparing → Ready (the newest leads, highlighted), then off the board after
     // `ready_display_s`, though nobody collected it.
+    // Being made and still in the queue read apart: the claimed order's tile says so.
     barista.claim(SHOP, &first.id).await?;
+    let making = wait_for_text(driver, &tile("preparing", first_number), "Being made").await?;
+    assert!(making.contains("Ada"), "{making}");
+    let queued = wait_for_element(driver, &tile("preparing", second_number)).await?;
+    let queued = queued.text().await?;
+    assert!(!queued.contains("Being made"), "a queued order reads as being made: {queued}");
+    set_viewport(driver, 1920, 1080).await?;
+    browser.screenshot("display-making-1920x1080").await?;
     barista.complete(SHOP, &first.id).await?;
     let ready = wait_for_text(driver, &tile("ready", first_number), "Ada").await?;
     assert!(ready.contains(&first_number.to_string()), "{ready}");

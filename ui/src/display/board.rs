@@ -1,5 +1,6 @@
 //! The board: "Preparing" and "Ready" with big order numbers and first names, the most recent
-//! first. The newest ready order leads the Ready column, pulsing once in green; ready orders
+//! first. In Preparing, an order being made says so on a caramel tile ("Being made"); one still in
+//! the queue stays plain and quieter, as the customer's phone says "in the queue". The newest ready order leads the Ready column, pulsing once in green; ready orders
 //! leave after the shop's `ready_display_s`; a column with more than fits ends in "+N more".
 
 use chrono::{DateTime, Utc};
@@ -129,6 +130,12 @@ fn TileView(tile: Tile, hero: bool) -> impl IntoView {
         Some(name) => format!("Order {} for {name}", tile.number),
         None => format!("Order {}", tile.number),
     };
+    let making = tile.making && !hero;
+    let label = if making {
+        format!("{label}, being made")
+    } else {
+        label
+    };
     let number = tile.number.clone();
     view! {
         <li class=class data-testid="order" data-number=number data-id=tile.id
@@ -136,6 +143,7 @@ fn TileView(tile: Tile, hero: bool) -> impl IntoView {
             <span class="tile-number num">{tile.number}</span>
             // Always there (empty without a name), so every number sits at the same height.
             <span class="tile-name">{tile.name}</span>
+            {making.then(|| view! { <span class="tile-status">"Being made"</span> })}
         </li>
     }
 }
