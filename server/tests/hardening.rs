@@ -691,3 +691,22 @@ async fn unreadable_path_parameters_and_bodies_of_the_wrong_shape_are_problems()
     assert_eq!(shop["open"], false);
     assert!(!shop["menu"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_method_a_route_does_not_take_is_a_problem_that_says_which_it_does() {
+    let server = TestServer::start().await;
+    let response = server.http.delete(server.api("/me")).send().await.unwrap();
+    let allow = response
+        .headers()
+        .get("allow")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let (status, body) = common::read(response).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{body}");
+    assert_eq!(body["code"], "method_not_allowed");
+    assert!(
+        allow.contains("GET") && allow.contains("PATCH"),
+        "Allow: {allow:?}"
+    );
+}

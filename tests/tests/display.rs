@@ -250,7 +250,10 @@ async fn redemptions_count_down_orders_cross_the_board_and_closing_shows_the_sig
     assert!(making.contains("Ada"), "{making}");
     let queued = wait_for_element(driver, &tile("preparing", second_number)).await?;
     let queued = queued.text().await?;
-    assert!(!queued.contains("Being made"), "a queued order reads as being made: {queued}");
+    assert!(
+        !queued.contains("Being made"),
+        "a queued order reads as being made: {queued}"
+    );
     set_viewport(driver, 1920, 1080).await?;
     browser.screenshot("display-making-1920x1080").await?;
     barista.complete(SHOP, &first.id).await?;

@@ -45,14 +45,6 @@ def _has_list(value):
 # match only that finding.
 KNOWN_FINDINGS = [
     (
-        "method-not-allowed-not-problem",
-        "a method a route does not have answers 405 with an empty body and no Content-Type "
-        "(axum's method router), not problem+json (issue 16: every rejection as problem+json)",
-        lambda failure, case, response: response.status_code == 405
-        and failure.code == "ST901"
-        and "(none)" in failure.message,
-    ),
-    (
         "nested-object-read-from-array",
         "an object nested in a body (seen: a shop's `limits`; serde reads every nested struct so) "
         "is still read from a JSON array by position (a struct's sequence form); the top level is "

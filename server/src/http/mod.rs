@@ -142,6 +142,7 @@ pub fn router(state: AppState) -> Router {
         .merge(shops::routes())
         .merge(orders::routes())
         .merge(live::routes())
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(api_not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -159,6 +160,7 @@ pub fn router(state: AppState) -> Router {
         .fold(router, |router, app| {
             router.route(app.path(), get(app_page))
         })
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback_service(assets)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -240,6 +242,14 @@ async fn security_headers(
         );
     }
     response
+}
+
+/// A route that exists, asked with a method it does not have (axum adds `Allow`).
+async fn method_not_allowed() -> ApiError {
+    ApiError::detail(
+        ErrorCode::MethodNotAllowed,
+        "this route does not take that method (see Allow)",
+    )
 }
 
 async fn api_not_found() -> ApiError {

@@ -105,6 +105,8 @@ error_codes! {
         "This request was already sent with different content";
     // Generic
     BadRequest = "bad_request", 400, "The request could not be read";
+    /// A route that exists, with a method it does not take; `Allow` lists those it does.
+    MethodNotAllowed = "method_not_allowed", 405, "That cannot be done here";
     /// The request (its body included) did not arrive within the server's request timeout.
     RequestTimeout = "request_timeout", 408, "The request took too long. Please try again";
     PayloadTooLarge = "payload_too_large", 413, "The request is too large";
@@ -287,6 +289,7 @@ mod tests {
             ("shop_exists", 409),
             // A request not received within the server's request timeout (SECURITY.md).
             ("request_timeout", 408),
+            ("method_not_allowed", 405),
         ];
         assert_eq!(
             ErrorCode::ALL.len(),
