@@ -676,6 +676,17 @@ async fn unreadable_path_parameters_and_bodies_of_the_wrong_shape_are_problems()
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["code"], "validation_failed");
+    // Nor nested: a shop's limits given as an array.
+    let (status, body) = server
+        .send(
+            reqwest::Method::PATCH,
+            "/shops/main",
+            Some(&admin.access_token),
+            Some(json!({ "limits": [1] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["code"], "validation_failed");
     // And an object where the contract says array.
     let (status, body) = server
         .send(
@@ -689,6 +700,7 @@ async fn unreadable_path_parameters_and_bodies_of_the_wrong_shape_are_problems()
     // Nothing changed: the shop is still closed, the menu as it was.
     let (_, shop) = server.get("/shops/main", None).await;
     assert_eq!(shop["open"], false);
+    assert_ne!(shop["limits"]["drinks_per_code"], 1, "{shop}");
     assert!(!shop["menu"].as_array().unwrap().is_empty());
 }
 

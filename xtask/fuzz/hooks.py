@@ -35,27 +35,9 @@ def _problem_code(response):
     return body.get("code") if isinstance(body, dict) else None
 
 
-def _has_list(value):
-    if isinstance(value, list):
-        return True
-    return isinstance(value, dict) and any(_has_list(v) for v in value.values())
-
-
 # (name, what and who fixes it, does this failure match it). Keep each predicate narrow: it must
 # match only that finding.
 KNOWN_FINDINGS = [
-    (
-        "nested-object-read-from-array",
-        "an object nested in a body (seen: a shop's `limits`; serde reads every nested struct so) "
-        "is still read from a JSON array by position (a struct's sequence form); the top level is "
-        "checked since ab8c19c: PATCH /shops/main with `{\"limits\": [null, null]}` answers 200 "
-        "(issue 16: every rejection as problem+json; it should be 422 `validation_failed`)",
-        lambda failure, case, response: failure.code == "ST201"
-        and response.status_code < 300
-        and "in body" in failure.message
-        and isinstance(case.body, dict)
-        and _has_list(case.body),
-    ),
 ]
 
 

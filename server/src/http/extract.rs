@@ -1,7 +1,6 @@
 //! Extractors that answer bad input with a problem (never a bare 4xx text, never a 500):
 //! [`ApiJson`] for bodies and [`Caller`] / [`MaybeCaller`] for the bearer token.
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
@@ -81,24 +80,15 @@ async fn read_json<T: DeserializeOwned, S: Send + Sync>(
             format!("the body must be {what}"),
         ));
     }
-    axum::Json::<T>::from_bytes(&bytes)
-        .map(|axum::Json(value)| value)
-        .map_err(|rejection| json_problem(&rejection))
-}
-
-fn json_problem(rejection: &JsonRejection) -> ApiError {
-    let detail = rejection.body_text();
-    match rejection {
-        JsonRejection::MissingJsonContentType(_) => {
-            ApiError::detail(ErrorCode::UnsupportedMediaType, detail)
-        }
-        JsonRejection::JsonDataError(_) => ApiError::detail(ErrorCode::ValidationFailed, detail),
-        JsonRejection::JsonSyntaxError(_) => ApiError::detail(ErrorCode::BadRequest, detail),
-        JsonRejection::BytesRejection(_) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::detail(ErrorCode::PayloadTooLarge, "the body is larger than 64 KiB")
-        }
-        _ => ApiError::detail(ErrorCode::BadRequest, detail),
-    }
+    // Strictly: an array is not read as a struct's fields at any depth (see `strict`).
+    super::strict::from_slice::<T>(&bytes).map_err(|error| {
+        let code = if error.is_data() {
+            ErrorCode::ValidationFailed
+        } else {
+            ErrorCode::BadRequest
+        };
+        ApiError::detail(code, format!("the body cannot be read: {error}"))
+    })
 }
 
 impl<T: Serialize> IntoResponse for ApiJson<T> {

@@ -9,6 +9,7 @@ mod live;
 mod openapi;
 mod orders;
 mod shops;
+mod strict;
 mod trace;
 
 use std::path::PathBuf;
