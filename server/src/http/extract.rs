@@ -106,6 +106,13 @@ impl Caller {
         Actor::new(self.0.id.clone(), self.0.roles.clone())
     }
 
+    /// The caller as the actor of `action`, checked before anything is looked up: a wrong
+    /// role is 403 whether or not the order exists.
+    pub fn actor_for(&self, action: Action) -> Result<Actor, ApiError> {
+        self.require(action)?;
+        Ok(self.actor())
+    }
+
     /// 403 `forbidden` unless the caller's roles allow `action` ([`crate::policy`]).
     pub fn require(&self, action: Action) -> Result<(), ApiError> {
         if policy::may(&self.0.roles, action) {

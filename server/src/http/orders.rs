@@ -108,18 +108,18 @@ async fn start_order(
     Ok(answer(done, StatusCode::CREATED))
 }
 
+/// Run `command` on the order at `at`: the order after it (200), or a retry's first answer.
 async fn command(
     state: &AppState,
-    shop: &str,
-    id: &str,
+    at: OrderPath,
     command: Command,
     idempotent: Idempotent,
 ) -> ApiResult<Response> {
     let done = state
         .store()
         .order_command(
-            shop,
-            id,
+            &at.shop,
+            &at.id,
             command,
             Utc::now(),
             idempotent.remember(StatusCode::OK),
@@ -152,14 +152,13 @@ async fn command(
 async fn choose_drink(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(OrderPath { shop, id }): ApiPath<OrderPath>,
+    ApiPath(order): ApiPath<OrderPath>,
     idempotent: Idempotent,
     ApiJson(drink): ApiJson<DrinkChoice>,
 ) -> ApiResult<Response> {
     command(
         &state,
-        &shop,
-        &id,
+        order,
         Command::ChooseDrink {
             by: caller.actor(),
             drink,
@@ -197,7 +196,7 @@ async fn choose_drink(
 async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(OrderPath { shop, id }): ApiPath<OrderPath>,
+    ApiPath(order): ApiPath<OrderPath>,
     idempotent: Idempotent,
     ApiBytes(body): ApiBytes,
 ) -> ApiResult<Response> {
@@ -216,8 +215,7 @@ async fn cancel(
     }
     command(
         &state,
-        &shop,
-        &id,
+        order,
         Command::Cancel {
             by: caller.actor(),
             reason,
@@ -246,19 +244,11 @@ async fn cancel(
 async fn claim(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(OrderPath { shop, id }): ApiPath<OrderPath>,
+    ApiPath(order): ApiPath<OrderPath>,
     idempotent: Idempotent,
 ) -> ApiResult<Response> {
-    // The role first: a customer is refused whether or not the order exists.
-    caller.require(Action::WorkTheBar)?;
-    command(
-        &state,
-        &shop,
-        &id,
-        Command::Claim { by: caller.actor() },
-        idempotent,
-    )
-    .await
+    let by = caller.actor_for(Action::WorkTheBar)?;
+    command(&state, order, Command::Claim { by }, idempotent).await
 }
 
 /// Give an order back (barista)
@@ -280,19 +270,11 @@ async fn claim(
 async fn unclaim(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(OrderPath { shop, id }): ApiPath<OrderPath>,
+    ApiPath(order): ApiPath<OrderPath>,
     idempotent: Idempotent,
 ) -> ApiResult<Response> {
-    // The role first: a customer is refused whether or not the order exists.
-    caller.require(Action::WorkTheBar)?;
-    command(
-        &state,
-        &shop,
-        &id,
-        Command::Unclaim { by: caller.actor() },
-        idempotent,
-    )
-    .await
+    let by = caller.actor_for(Action::WorkTheBar)?;
+    command(&state, order, Command::Unclaim { by }, idempotent).await
 }
 
 /// Mark an order ready (barista)
@@ -314,19 +296,11 @@ async fn unclaim(
 async fn complete(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(OrderPath { shop, id }): ApiPath<OrderPath>,
+    ApiPath(order): ApiPath<OrderPath>,
     idempotent: Idempotent,
 ) -> ApiResult<Response> {
-    // The role first: a customer is refused whether or not the order exists.
-    caller.require(Action::WorkTheBar)?;
-    command(
-        &state,
-        &shop,
-        &id,
-        Command::Complete { by: caller.actor() },
-        idempotent,
-    )
-    .await
+    let by = caller.actor_for(Action::WorkTheBar)?;
+    command(&state, order, Command::Complete { by }, idempotent).await
 }
 
 /// Mark an order collected (barista)
@@ -348,19 +322,11 @@ async fn complete(
 async fn collect(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(OrderPath { shop, id }): ApiPath<OrderPath>,
+    ApiPath(order): ApiPath<OrderPath>,
     idempotent: Idempotent,
 ) -> ApiResult<Response> {
-    // The role first: a customer is refused whether or not the order exists.
-    caller.require(Action::WorkTheBar)?;
-    command(
-        &state,
-        &shop,
-        &id,
-        Command::Collect { by: caller.actor() },
-        idempotent,
-    )
-    .await
+    let by = caller.actor_for(Action::WorkTheBar)?;
+    command(&state, order, Command::Collect { by }, idempotent).await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

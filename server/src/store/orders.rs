@@ -163,6 +163,26 @@ fn decided_at(decided: &[OrderEvent]) -> DateTime<Utc> {
     decided.last().map_or_else(Utc::now, OrderEvent::at)
 }
 
+/// The end every order command shares once its events are written: the answer (the event at
+/// `answer_seq`) remembered for its `Idempotency-Key` if it came with one, then [`track`].
+fn answered(
+    work: &mut Work<'_>,
+    remember: Option<&Remember>,
+    before: Option<&Order>,
+    after: &Order,
+    answer_seq: u64,
+    decided: &[OrderEvent],
+) -> StoreResult<()> {
+    if let Some(remember) = remember {
+        let answered = idempotency::Answered::Event {
+            shop: &after.shop,
+            seq: answer_seq,
+        };
+        idempotency::remember(work.conn, remember, answered, decided_at(decided))?;
+    }
+    track(work, before, after, decided)
+}
+
 /// Memory follows what was written (only once every statement of the job succeeded).
 fn track(
     work: &mut Work<'_>,
@@ -252,18 +272,7 @@ impl SqliteStore {
                     Event::code(EventType::CodeRedeemed, &shop_id, booth, now),
                     None,
                 )?;
-                if let Some(remember) = &remember {
-                    idempotency::remember(
-                        work.conn,
-                        remember,
-                        idempotency::Answered::Event {
-                            shop: &shop_id,
-                            seq: answer_seq,
-                        },
-                        now,
-                    )?;
-                }
-                track(work, None, &order, &decided)?;
+                answered(work, remember.as_ref(), None, &order, answer_seq, &decided)?;
                 if let Some(state) = work.memory.shop(work.conn, &shop_id)? {
                     state.redeemed(&code);
                 }
@@ -309,18 +318,14 @@ impl SqliteStore {
                 }
                 let (order, answer_seq) = write_decision(work, Some(&current), &decided)?
                     .ok_or_else(|| StoreError::database("an order command removed the order"))?;
-                if let Some(remember) = &remember {
-                    idempotency::remember(
-                        work.conn,
-                        remember,
-                        idempotency::Answered::Event {
-                            shop: &shop_id,
-                            seq: answer_seq,
-                        },
-                        now,
-                    )?;
-                }
-                track(work, Some(&current), &order, &decided)?;
+                answered(
+                    work,
+                    remember.as_ref(),
+                    Some(&current),
+                    &order,
+                    answer_seq,
+                    &decided,
+                )?;
                 Ok(Answer::Done(order))
             })
             .await
