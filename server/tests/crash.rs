@@ -99,7 +99,7 @@ async fn sign_in(http: &reqwest::Client, server: &Process, dir: &Path, email: &s
             .collect();
         if let Some(code) = new
             .iter()
-            .find_map(|m| common::code_in(&std::fs::read_to_string(m).ok()?))
+            .find_map(|m| espresso_protocol::maildir::code_in(&std::fs::read_to_string(m).ok()?))
         {
             break code;
         }

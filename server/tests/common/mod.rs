@@ -6,11 +6,11 @@
 #![allow(dead_code)]
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::Utc;
-use espresso_protocol::{OtpChallenge, PROBLEM_CONTENT_TYPE, Problem, Role, Session};
+use espresso_protocol::{OtpChallenge, PROBLEM_CONTENT_TYPE, Problem, Role, Session, maildir};
 use espresso_server::Server;
 use espresso_server::config::ServeConfig;
 use espresso_server::store::Store;
@@ -144,7 +144,7 @@ impl TestServer {
 
     /// The messages sent to `email` so far, oldest first (names sort by their timestamp).
     pub fn mails_to(&self, email: &str) -> Vec<PathBuf> {
-        mails_to(&self.mail_dir(), email)
+        maildir::mails_to(&self.mail_dir(), email)
     }
 }
 
@@ -175,35 +175,6 @@ pub fn problem(body: &Value) -> Problem {
     serde_json::from_value(body.clone()).unwrap_or_else(|e| panic!("not a problem ({e}): {body}"))
 }
 
-fn mails_to(dir: &Path, email: &str) -> Vec<PathBuf> {
-    // Mail goes to the address as the server normalises it.
-    let suffix = format!("-{}.eml", email.trim().to_lowercase());
-    let mut mails: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|entry| entry.path())
-                .filter(|path| {
-                    path.file_name()
-                        .and_then(|name| name.to_str())
-                        .is_some_and(|name| name.ends_with(&suffix) && !name.starts_with('.'))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    mails.sort();
-    mails
-}
-
-/// The 6-digit line of a message.
-pub fn code_in(message: &str) -> Option<String> {
-    let (_, body) = message.split_once("\r\n\r\n")?;
-    body.lines()
-        .map(str::trim)
-        .find(|line| line.len() == 6 && line.bytes().all(|b| b.is_ascii_digit()))
-        .map(str::to_owned)
-}
-
 /// Ask for a code for `email`: the 202 answer and the code mailed for it.
 pub async fn request_code(server: &TestServer, email: &str) -> (OtpChallenge, String) {
     let before: HashSet<PathBuf> = server.mails_to(email).into_iter().collect();
@@ -231,7 +202,7 @@ pub async fn wait_for_new_code(
             .find(|path| !before.contains(path))
         {
             let message = std::fs::read_to_string(&path).expect("a readable message");
-            return code_in(&message).unwrap_or_else(|| panic!("no code in {message}"));
+            return maildir::code_in(&message).unwrap_or_else(|| panic!("no code in {message}"));
         }
         assert!(
             tokio::time::Instant::now() < deadline,
