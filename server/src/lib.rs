@@ -77,7 +77,12 @@ impl Server {
         // Deadlines that fell due while the server was down fire now, before anyone is served late.
         let fired = tasks::fire_due_deadlines(&store).await;
         let background = tasks::spawn(store.clone().into());
-        tracing::info!(%local_addr, web_dir = %config.web_dir.display(), fired, "espresso server started");
+        tracing::info!(
+            %local_addr,
+            web_dir = %config.web_dir.display(),
+            fired,
+            "espresso server started"
+        );
         Ok(Self {
             local_addr,
             tls: tls.is_some(),

@@ -245,9 +245,8 @@ mod tests {
     #[test]
     fn the_three_mailers_parse_and_anything_else_does_not() {
         assert!(matches!(Mailer::parse("log"), Ok(Mailer::Log)));
-        assert!(
-            matches!(Mailer::parse("dir:/tmp/mail"), Ok(Mailer::Dir(p)) if p == Path::new("/tmp/mail"))
-        );
+        assert!(matches!(Mailer::parse("dir:/tmp/mail"),
+                Ok(Mailer::Dir(p)) if p == Path::new("/tmp/mail")));
         assert!(Mailer::parse("dir:").is_err());
         assert!(Mailer::parse("carrier-pigeon").is_err());
         let smtp =

@@ -16,7 +16,12 @@ use espresso_server::store::SqliteStore;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Debug, Parser)]
-#[command(name = "espresso-server", version, about = "The Espresso coffee-bar server", long_about = None)]
+#[command(
+    name = "espresso-server",
+    version,
+    about = "The Espresso coffee-bar server",
+    long_about = None
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -66,13 +66,15 @@ impl Metrics {
                 let n = buckets[i].load(Ordering::Relaxed);
                 let _ = writeln!(
                     out,
-                    "espresso_http_request_duration_seconds_bucket{{status=\"{label}\",le=\"{bound}\"}} {n}"
+                    "espresso_http_request_duration_seconds_bucket\
+                     {{status=\"{label}\",le=\"{bound}\"}} {n}"
                 );
             }
             let count = buckets[BUCKETS.len()].load(Ordering::Relaxed);
             let _ = writeln!(
                 out,
-                "espresso_http_request_duration_seconds_bucket{{status=\"{label}\",le=\"+Inf\"}} {count}"
+                "espresso_http_request_duration_seconds_bucket\
+                 {{status=\"{label}\",le=\"+Inf\"}} {count}"
             );
             #[allow(clippy::cast_precision_loss)]
             let sum = self.sum_micros[class].load(Ordering::Relaxed) as f64 / 1e6;
@@ -155,7 +157,10 @@ pub async fn render(
         }
         Err(error) => tracing::warn!(%error, "metrics: cannot count orders"),
     }
-    out.push_str("# HELP espresso_event_head The newest event seq of each shop.\n# TYPE espresso_event_head gauge\n");
+    out.push_str(
+        "# HELP espresso_event_head The newest event seq of each shop.\n\
+         # TYPE espresso_event_head gauge\n",
+    );
     if let Ok(ids) = state.store().shop_ids().await {
         for id in ids {
             if let Ok(head) = state.store().head(&id).await {
@@ -163,28 +168,45 @@ pub async fn render(
             }
         }
     }
-    out.push_str("# HELP espresso_live_connections Open live-stream connections.\n# TYPE espresso_live_connections gauge\n");
+    out.push_str(
+        "# HELP espresso_live_connections Open live-stream connections.\n\
+         # TYPE espresso_live_connections gauge\n",
+    );
     let _ = writeln!(
         out,
         "espresso_live_connections {}",
         state.live_hub().connections()
     );
-    out.push_str("# HELP espresso_connections_refused_total Connections closed at once because a connection cap (in all or per address) was reached.\n# TYPE espresso_connections_refused_total counter\n");
+    out.push_str(
+        "# HELP espresso_connections_refused_total Connections closed at once because a \
+         connection cap (in all or per address) was reached.\n\
+         # TYPE espresso_connections_refused_total counter\n",
+    );
     let _ = writeln!(
         out,
         "espresso_connections_refused_total {}",
         CONNECTIONS_REFUSED.load(Ordering::Relaxed)
     );
-    out.push_str("# HELP espresso_mail_failures_total Sign-in mails that could not be sent.\n# TYPE espresso_mail_failures_total counter\n");
+    out.push_str(
+        "# HELP espresso_mail_failures_total Sign-in mails that could not be sent.\n\
+         # TYPE espresso_mail_failures_total counter\n",
+    );
     let _ = writeln!(
         out,
         "espresso_mail_failures_total {}",
         crate::mailer::failures()
     );
-    out.push_str("# HELP espresso_store_syncs_total Commits of the database writer (group commit: each is one sync of the write-ahead log and makes a batch of commands durable).\n# TYPE espresso_store_syncs_total counter\n");
+    out.push_str(
+        "# HELP espresso_store_syncs_total Commits of the database writer (group commit: each is \
+         one sync of the write-ahead log and makes a batch of commands durable).\n\
+         # TYPE espresso_store_syncs_total counter\n",
+    );
     let _ = writeln!(out, "espresso_store_syncs_total {}", state.store().syncs());
     let deadlines = &crate::tasks::DEADLINES;
-    out.push_str("# HELP espresso_deadlines_total Deadlines by outcome: fired, dropped (can never fire), retried (a passing failure).\n");
+    out.push_str(
+        "# HELP espresso_deadlines_total Deadlines by outcome: fired, dropped (can never fire), \
+         retried (a passing failure).\n",
+    );
     out.push_str("# TYPE espresso_deadlines_total counter\n");
     for (outcome, count) in [
         ("fired", &deadlines.fired),

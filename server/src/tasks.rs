@@ -109,14 +109,24 @@ impl DeadlineRunner {
                         .backoff
                         .get(&order_id)
                         .map_or(RETRY_FIRST, |(wait, _)| (*wait * 2).min(RETRY_MAX));
-                    tracing::warn!(%shop, %order_id, ?wait, "deadline could not fire; will try again");
+                    tracing::warn!(
+                        %shop,
+                        %order_id,
+                        ?wait,
+                        "deadline could not fire; will try again"
+                    );
                     self.backoff.insert(order_id, (wait, Instant::now() + wait));
                 }
                 Err(error) => {
                     // The order refuses it for good (it is gone): drop the row.
                     self.backoff.remove(&order_id);
                     DEADLINES.dropped.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(%shop, %order_id, code = %error.code(), "deadline can never fire; dropped");
+                    tracing::warn!(
+                        %shop,
+                        %order_id,
+                        code = %error.code(),
+                        "deadline can never fire; dropped"
+                    );
                     if let Err(error) = store.drop_deadline(&order_id).await {
                         tracing::warn!(%error, %order_id, "cannot drop deadline");
                     }
@@ -142,7 +152,11 @@ pub async fn rotate_codes(store: &Store) {
         match store.shop(&id).await {
             Ok(shop) if shop.open => {
                 if let Err(error) = store.current_code(&id, now).await {
-                    tracing::warn!(shop = %id, code = %error.code(), "cannot rotate the booth code");
+                    tracing::warn!(
+                        shop = %id,
+                        code = %error.code(),
+                        "cannot rotate the booth code"
+                    );
                 }
             }
             _ => {}

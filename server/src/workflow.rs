@@ -1,10 +1,13 @@
 //! The order workflow: the one place that says how an order moves and who may move it.
 //!
 //! ```text
-//! start ─► awaiting_drink ─drink─► queued(#N) ─claim─► in_progress ─complete─► ready ─collect─► collected
-//!             │ customer deadline    │ ▲ unclaim          │ barista deadline (from queued)
-//!             ▼                      ▼ │                  ▼
-//!        timed_out(customer)     cancelled            timed_out(barista)
+//! start
+//!    │
+//!    ▼
+//! awaiting_drink ─drink─► queued(#N) ─claim─► in_progress ─complete─► ready ─collect─► collected
+//!    │ customer deadline    │ ▲ unclaim          │ barista deadline (from queued)
+//!    ▼                      ▼ │                  ▼
+//! timed_out(customer)  cancelled             timed_out(barista)
 //! ```
 //!
 //! [`decide`] turns a [`Command`] on an order's current state into [`OrderEvent`]s or refuses it

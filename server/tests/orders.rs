@@ -290,9 +290,8 @@ async fn every_start_refusal_has_its_own_code() {
     cafe.refused(&ana, m, p, b, 422, "code_invalid").await;
     let (m, p, b) = start(json!({ "code": code, "drink": { "item_id": "mocha", "options": {} } }));
     cafe.refused(&ana, m, p, b, 422, "drink_invalid").await;
-    let (m, p, b) = start(
-        json!({ "code": code, "drink": { "item_id": "flat_white", "options": { "milk": "Goat" } } }),
-    );
+    let goat = json!({ "item_id": "flat_white", "options": { "milk": "Goat" } });
+    let (m, p, b) = start(json!({ "code": code, "drink": goat }));
     cafe.refused(&ana, m, p, b, 422, "drink_invalid").await;
 
     // An 86'd drink.
@@ -304,9 +303,8 @@ async fn every_start_refusal_has_its_own_code() {
             Some(json!({ "available": false })),
         )
         .await;
-    let (m, p, b) = start(
-        json!({ "code": code, "drink": { "item_id": "cappuccino", "options": { "milk": "Regular" } } }),
-    );
+    let cappuccino = json!({ "item_id": "cappuccino", "options": { "milk": "Regular" } });
+    let (m, p, b) = start(json!({ "code": code, "drink": cappuccino }));
     cafe.refused(&ana, m, p, b, 422, "item_unavailable").await;
 
     // One open order at a time; then the daily limit of one.

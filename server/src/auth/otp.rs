@@ -124,7 +124,11 @@ pub async fn request(
     let mailer = mailer.clone();
     tokio::spawn(async move {
         if let Err(error) = mailer.send_code(&email, &code).await {
-            tracing::warn!(to = %email, error = %format!("{error:#}"), "could not send a sign-in code");
+            tracing::warn!(
+                to = %email,
+                error = %format!("{error:#}"),
+                "could not send a sign-in code"
+            );
         }
     });
     Ok(challenge)

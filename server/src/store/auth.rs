@@ -130,7 +130,8 @@ fn insert_pair(
     pair: &NewPair,
 ) -> StoreResult<()> {
     let mut insert = conn.prepare_cached(
-        "INSERT INTO tokens (token_hash, kind, family_id, user_id, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO tokens (token_hash, kind, family_id, user_id, expires_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
     insert.execute(params![
         pair.access_hash,
@@ -175,8 +176,10 @@ impl SqliteStore {
             Err(generation) => generation,
         };
         let row = sqlx::query(
-            "SELECT t.user_id, t.expires_ms FROM tokens t JOIN token_families f ON f.id = t.family_id
-             WHERE t.token_hash = ?1 AND t.kind = 'access' AND t.expires_ms > ?2 AND f.revoked_ms IS NULL",
+            "SELECT t.user_id, t.expires_ms
+             FROM tokens t JOIN token_families f ON f.id = t.family_id
+             WHERE t.token_hash = ?1 AND t.kind = 'access' AND t.expires_ms > ?2
+               AND f.revoked_ms IS NULL",
         )
         .bind(token_hash)
         .bind(to_ms(now))

@@ -143,7 +143,8 @@ pub(super) fn remember(
         Answered::Body(body) => (body, None, None),
     };
     conn.prepare_cached(
-        "INSERT INTO idempotency_keys (scope, key, request_hash, status, body, created_ms, shop, seq)
+        "INSERT INTO idempotency_keys
+           (scope, key, request_hash, status, body, created_ms, shop, seq)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (scope, key) DO NOTHING",
     )?
     .execute(params![

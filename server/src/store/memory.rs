@@ -284,7 +284,8 @@ impl ShopState {
             let counts = conn
                 .prepare_cached(
                     "SELECT customer_id, COUNT(*) FROM orders
-                     WHERE shop = ?1 AND business_day = ?2 AND state NOT IN ('cancelled','timed_out')
+                     WHERE shop = ?1 AND business_day = ?2
+                       AND state NOT IN ('cancelled','timed_out')
                      GROUP BY customer_id",
                 )?
                 .query_map(params![self.shop.id, day], |row| {
@@ -308,7 +309,8 @@ impl ShopState {
         if self.served.as_ref().is_none_or(|s| s.day != day) {
             let counts = conn
                 .prepare_cached(
-                    "SELECT item_id, served FROM served_counts WHERE shop = ?1 AND business_day = ?2",
+                    "SELECT item_id, served FROM served_counts
+                     WHERE shop = ?1 AND business_day = ?2",
                 )?
                 .query_map(params![self.shop.id, day], |row| {
                     Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))

@@ -127,7 +127,8 @@ fn write_decision(
         if let Some(deadline) = deadline_after {
             conn.prepare_cached(
                 "INSERT INTO deadlines (order_id, shop, stage, due_ms) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (order_id) DO UPDATE SET stage = excluded.stage, due_ms = excluded.due_ms",
+                 ON CONFLICT (order_id)
+                 DO UPDATE SET stage = excluded.stage, due_ms = excluded.due_ms",
             )
             .map_err(db)?
             .execute(params![
@@ -391,7 +392,8 @@ impl SqliteStore {
         limit: u32,
     ) -> super::StoreResult<Vec<super::DueDeadline>> {
         let rows = sqlx::query(
-            "SELECT shop, order_id, stage, due_ms FROM deadlines WHERE due_ms <= ?1 ORDER BY due_ms LIMIT ?2",
+            "SELECT shop, order_id, stage, due_ms FROM deadlines
+             WHERE due_ms <= ?1 ORDER BY due_ms LIMIT ?2",
         )
         .bind(to_ms(now))
         .bind(i64::from(limit))

@@ -32,7 +32,8 @@ impl SqliteStore {
             .run(move |work| {
                 work.conn
                     .prepare_cached(
-                        "INSERT INTO otp_challenges (id, email, code_hash, created_ms, expires_ms, attempts, consumed_ms)
+                        "INSERT INTO otp_challenges
+                           (id, email, code_hash, created_ms, expires_ms, attempts, consumed_ms)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                     )?
                     .execute(params![
@@ -124,7 +125,8 @@ impl SqliteStore {
                         .execute(params![bucket, to_ms(*since)])?;
                     let times = conn
                         .prepare_cached(
-                            "SELECT at_ms FROM rate_hits WHERE bucket = ?1 AND at_ms > ?2 ORDER BY at_ms",
+                            "SELECT at_ms FROM rate_hits
+                             WHERE bucket = ?1 AND at_ms > ?2 ORDER BY at_ms",
                         )?
                         .query_map(params![bucket, to_ms(*since)], |row| row.get::<_, i64>(0))?
                         .map(|at| at.map(from_ms))

@@ -105,9 +105,12 @@ fn ms_to_s(ms: f64) -> u64 {
 impl SqliteStore {
     /// (shop, state, count) of every order (for `/metrics`).
     pub async fn order_counts(&self) -> StoreResult<Vec<super::OrderCount>> {
-        let rows = sqlx::query("SELECT shop, state, COUNT(*) AS n FROM orders GROUP BY shop, state ORDER BY shop, state")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT shop, state, COUNT(*) AS n FROM orders
+             GROUP BY shop, state ORDER BY shop, state",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows
             .into_iter()
             .map(|row| {

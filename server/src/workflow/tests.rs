@@ -1415,9 +1415,8 @@ enum Outcome {
 
 #[test]
 fn every_state_and_action_follows_the_transition_table() {
-    use ErrorCode::{AlreadyClaimed, InvalidTransition as No};
+    use ErrorCode::InvalidTransition as No;
     use OrderState::*;
-    use Outcome::{Nothing as Stay, Refused, To};
     let actions: [(&str, Command); 9] = [
         ("choose", choose(alice(), oat_flat_white())),
         ("claim", Command::Claim { by: bea() }),
@@ -1439,18 +1438,27 @@ fn every_state_and_action_follows_the_transition_table() {
             },
         ),
     ];
-    // A const, not a variable: each use in the table is a fresh value.
+    // Short names, consts not variables: each use in the table is a fresh value.
     const X: Outcome = Outcome::Refused(ErrorCode::InvalidTransition);
+    const TAKEN: Outcome = Outcome::Refused(ErrorCode::AlreadyClaimed);
+    const STAY: Outcome = Outcome::Nothing;
+    const QUEUED: Outcome = Outcome::To(Queued);
+    const MAKING: Outcome = Outcome::To(InProgress);
+    const READY: Outcome = Outcome::To(Ready);
+    const DONE: Outcome = Outcome::To(Collected);
+    const CANCEL: Outcome = Outcome::To(Cancelled);
+    const TIMEUP: Outcome = Outcome::To(TimedOut);
     #[rustfmt::skip]
     let table: [(OrderState, [Outcome; 9]); 7] = [
-        //            choose      claim                  unclaim     complete   collect         cancel/own    cancel/bar    cust. dl        barista dl
-        (AwaitingDrink, [To(Queued), X,                  X,          X,         X,              To(Cancelled), To(Cancelled), To(TimedOut), Stay]),
-        (Queued,      [X,          To(InProgress),       X,          X,         X,              To(Cancelled), To(Cancelled), Stay,         To(TimedOut)]),
-        (InProgress,  [X,          Refused(AlreadyClaimed), To(Queued), To(Ready), X,           X,             To(Cancelled), Stay,         To(TimedOut)]),
-        (Ready,       [X,          X,                    X,          X,         To(Collected),  X,             X,             Stay,         Stay]),
-        (Collected,   [X,          X,                    X,          X,         X,              X,             X,             Stay,         Stay]),
-        (Cancelled,   [X,          X,                    X,          X,         X,              X,             X,             Stay,         Stay]),
-        (TimedOut,    [X,          X,                    X,          X,         X,              X,             X,             Stay,         Stay]),
+        //                choose  claim   unclaim compl.  collect cancel  cancel  cust.   barista
+        //                                                        (owner) (staff) dl      dl
+        (AwaitingDrink,  [QUEUED, X,      X,      X,      X,      CANCEL, CANCEL, TIMEUP, STAY]),
+        (Queued,         [X,      MAKING, X,      X,      X,      CANCEL, CANCEL, STAY,   TIMEUP]),
+        (InProgress,     [X,      TAKEN,  QUEUED, READY,  X,      X,      CANCEL, STAY,   TIMEUP]),
+        (Ready,          [X,      X,      X,      X,      DONE,   X,      X,      STAY,   STAY]),
+        (Collected,      [X,      X,      X,      X,      X,      X,      X,      STAY,   STAY]),
+        (Cancelled,      [X,      X,      X,      X,      X,      X,      X,      STAY,   STAY]),
+        (TimedOut,       [X,      X,      X,      X,      X,      X,      X,      STAY,   STAY]),
     ];
     for (state, outcomes) in table {
         assert_eq!(state_after(&history(state)), state);
