@@ -73,7 +73,8 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
-/// The running accept loop: tell it to stop with [`Serving::shutdown`], then await [`Serving::done`].
+/// The running accept loop: tell it to stop with [`Serving::shutdown`], then await
+/// [`Serving::done`].
 pub struct Serving {
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,

@@ -268,7 +268,9 @@ async fn request_code_in(server: &TestServer, mail: &Path, email: &str) -> Strin
             entries
                 .filter_map(Result::ok)
                 .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-                .find_map(|e| common::code_in(&std::fs::read_to_string(e.path()).ok()?))
+                .find_map(|e| {
+                    espresso_protocol::maildir::code_in(&std::fs::read_to_string(e.path()).ok()?)
+                })
         });
         if let Some(code) = found {
             return code;

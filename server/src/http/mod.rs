@@ -209,7 +209,8 @@ async fn request_timeout(
 /// The pages' Content-Security-Policy: scripts and styles from this origin only (wasm allowed;
 /// inline styles because the apps set `style` attributes), the live stream to this origin, no
 /// plugins, no framing (clickjacking), no `<base>` games.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; \
+     script-src 'self' 'wasm-unsafe-eval'; \
      style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self'; \
      connect-src 'self'; manifest-src 'self'; worker-src 'self'; object-src 'none'; \
      base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
