@@ -177,14 +177,17 @@ fn body(code: &str) -> String {
 fn html_body(code: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width\"><title>Your Espresso code</title></head>\
+         <meta name=\"viewport\" content=\"width=device-width\">\
+         <title>Your Espresso code</title></head>\
          <body style=\"margin:0;padding:24px;background:#F6F1EA;color:#2B1D14;\
          font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif\">\
-         <div style=\"max-width:420px;margin:0 auto;background:#FFFFFF;border-radius:16px;padding:28px\">\
+         <div style=\"max-width:420px;margin:0 auto;background:#FFFFFF;border-radius:16px;\
+         padding:28px\">\
          <h1 style=\"font-size:20px;margin:0 0 16px\">Your Espresso sign-in code</h1>\
          <p style=\"font-size:40px;font-weight:700;letter-spacing:8px;margin:0 0 16px;\
          font-family:ui-monospace,Menlo,Consolas,monospace\">{code}</p>\
-         <p style=\"font-size:15px;line-height:1.5;margin:0\">Type it on the order screen. It works for \
+         <p style=\"font-size:15px;line-height:1.5;margin:0\">Type it on the order screen. \
+         It works for \
          10 minutes, once. If you did not ask for it, ignore this message.</p>\
          </div></body></html>"
     )
