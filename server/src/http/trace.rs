@@ -17,12 +17,33 @@ use tower_http::trace::TraceLayer;
 /// The header that carries a request's id, both ways.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// `router` with the layers, outermost first: set the id, trace with it, copy it onto the answer.
+/// A caller's id is kept only if it is at most this long and plain (letters, digits, `-_.:`);
+/// anything else is replaced by a new one, so no caller writes what it likes into the logs.
+const MAX_CALLER_ID: usize = 64;
+
+/// `router` with the layers, outermost first: drop an unfit caller id, set the id, trace with
+/// it, copy it onto the answer.
 pub fn traced(router: Router) -> Router {
     router
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(span))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(axum::middleware::map_request(drop_unfit_id))
+}
+
+async fn drop_unfit_id(mut request: Request<Body>) -> Request<Body> {
+    let fit = request.headers().get(&REQUEST_ID).is_none_or(|id| {
+        let id = id.as_bytes();
+        !id.is_empty()
+            && id.len() <= MAX_CALLER_ID
+            && id
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+    });
+    if !fit {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    request
 }
 
 fn span(request: &Request<Body>) -> tracing::Span {
@@ -123,5 +144,19 @@ mod tests {
         let (response, log) = send(request);
         assert_eq!(response.headers()[&REQUEST_ID], "trace-me-42");
         assert!(log.contains("request_id=trace-me-42"), "{log}");
+    }
+
+    #[test]
+    fn a_long_or_odd_callers_id_is_replaced_by_a_new_one() {
+        for odd in ["x".repeat(65), "two words".to_owned(), "a=b;c".to_owned()] {
+            let request = Request::get("/hello")
+                .header(&REQUEST_ID, odd.as_str())
+                .body(Body::empty())
+                .unwrap();
+            let (response, log) = send(request);
+            let id = response.headers()[&REQUEST_ID].to_str().unwrap().to_owned();
+            assert_eq!(id.len(), 36, "{odd:?} was kept: {id}");
+            assert!(!log.contains(&odd), "{odd:?} reached the log");
+        }
     }
 }
