@@ -10,6 +10,7 @@ mod barista;
 mod ctx;
 mod customer;
 mod display;
+mod drink;
 mod feed;
 mod icons;
 mod signin;

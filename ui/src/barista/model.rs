@@ -12,6 +12,7 @@ use espresso_core::protocol::{ErrorCode, MenuItem, Order, OrderState};
 use espresso_core::view::QueueView;
 
 use crate::backend::{BackendError, StaffAction};
+use crate::drink::{drink_text, options_text};
 
 /// A barista's move of one order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -381,35 +382,6 @@ fn card_of(order: &Order, menu: &[MenuItem], me: &str, busy: bool) -> CardModel 
     }
 }
 
-/// "Oat milk", from `{"milk": "Oat"}` and the menu's "Milk" group; several joined with " · ".
-pub fn options_text(
-    options: &std::collections::BTreeMap<String, String>,
-    item: Option<&MenuItem>,
-) -> String {
-    // In the menu's order of groups where known.
-    let mut parts: Vec<(usize, String)> = options
-        .iter()
-        .map(|(group, option)| {
-            let modifier = item.and_then(|item| {
-                item.modifiers
-                    .iter()
-                    .enumerate()
-                    .find(|(_, modifier)| &modifier.id == group)
-            });
-            match modifier {
-                Some((at, modifier)) => (at, format!("{option} {}", modifier.name.to_lowercase())),
-                None => (usize::MAX, format!("{option} {}", group.replace('_', " "))),
-            }
-        })
-        .collect();
-    parts.sort();
-    parts
-        .into_iter()
-        .map(|(_, part)| part)
-        .collect::<Vec<_>>()
-        .join(" · ")
-}
-
 /// The words of the "new order" notification: "New order #12", "Flat White · Oat milk, for Sam".
 pub fn new_order_notice(order: &Order) -> (String, String) {
     let title = match order.number {
@@ -417,14 +389,7 @@ pub fn new_order_notice(order: &Order) -> (String, String) {
         None => "New order".to_owned(),
     };
     let mut body = match &order.drink {
-        Some(drink) => {
-            let options = options_text(&drink.options, None);
-            if options.is_empty() {
-                drink.name.clone()
-            } else {
-                format!("{} · {options}", drink.name)
-            }
-        }
+        Some(drink) => drink_text(&drink.name, &drink.options, None),
         None => "A drink is on its way to the queue".to_owned(),
     };
     if let Some(name) = order

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 
 use super::MyFeed;
 use crate::backend::{BackendError, BackendRef, Calls};
+use crate::drink::drink_text;
 use crate::icons::DrinkIcon;
 use crate::util::{clock_text, seconds_until, use_clock};
 
@@ -229,15 +230,7 @@ pub fn Menu(feed: MyFeed, backend: BackendRef, shop: String, order_id: String) -
                 <p class="summary" data-testid="summary">
                     {move || match item() {
                         None => "Tap a drink to choose it.".to_owned(),
-                        Some(item) => options.with(|o| {
-                            let mut text = item.name.clone();
-                            for (group, choice) in o {
-                                let label = if group == "milk" { format!("{choice} milk") } else { choice.clone() };
-                                text.push_str(" · ");
-                                text.push_str(&label);
-                            }
-                            text
-                        }),
+                        Some(item) => options.with(|o| drink_text(&item.name, o, Some(&item))),
                     }}
                 </p>
                 <button class="button-primary wide" data-testid="order-now"

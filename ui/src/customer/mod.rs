@@ -6,6 +6,7 @@
 //! once; it is then dropped from the address so a reload never tries it again.
 
 mod menu;
+mod model;
 mod refusal;
 mod status;
 mod story;
@@ -13,18 +14,20 @@ mod story;
 use std::collections::HashSet;
 use std::rc::Rc;
 
-use espresso_core::protocol::{ErrorCode, EventType, Order, OrderState, Role, User};
+use espresso_core::protocol::{ErrorCode, EventType, Order, Role, User};
 use espresso_core::view::MyOrdersView;
 use leptos::prelude::*;
 
 use crate::backend::{BackendError, BackendRef, Calls};
 use crate::ctx::Ctx;
+use crate::drink::drink_text;
 use crate::feed::{Connection, ConnectionBadge, Feed, use_feed};
 use crate::icons::{ClosedSign, DrinkIcon, Icon, Symbol};
 use crate::signin::{Gate, SessionState};
 use crate::util::{chime, load_flag, query_param, set_query_param, vibrate};
 
 use menu::Menu;
+use model::{Phase, Screen, current_order, keeps_code, phase};
 use refusal::Refusal;
 use status::{Finished, NamePrompt, Status};
 use story::{History, Receipt};
@@ -54,20 +57,6 @@ pub fn CustomerApp() -> impl IntoView {
                 signed_in=signed_in/>
         </main>
     }
-}
-
-/// What the main screen is showing; changes only when the kind of screen changes, so a
-/// screen's own state (the drink being chosen) survives live updates.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Phase {
-    Loading,
-    AskName,
-    Starting,
-    Refused,
-    Menu(String),
-    Status(String),
-    Finished(String),
-    Idle,
 }
 
 /// Which page of the app is open.
@@ -156,12 +145,7 @@ fn Ordering(ctx: Ctx, user: User) -> impl IntoView {
                         started.try_set(Some(order));
                     }
                     Err(error) => {
-                        let keep_code = error.is_transient()
-                            || matches!(
-                                error.code(),
-                                Some(ErrorCode::ShopClosed | ErrorCode::QueueFull)
-                            );
-                        if !keep_code {
+                        if !keeps_code(&error) {
                             forget_code(scan_code);
                         }
                         if error.code() == Some(&ErrorCode::OpenOrderExists) {
@@ -184,13 +168,7 @@ fn Ordering(ctx: Ctx, user: User) -> impl IntoView {
 
     // The open order, from the live view (or from the start call until the view has it).
     let current = Memo::new(move |_| {
-        let from_view = feed.view.with(|view| view.current().cloned());
-        from_view.or_else(|| {
-            started.get().filter(|order| {
-                feed.view
-                    .with(|view| !view.history().iter().any(|done| done.id == order.id))
-            })
-        })
+        started.with(|started| feed.view.with(|view| current_order(view, started.as_ref())))
     });
 
     // Arriving from a QR link: start the order once the view is loaded, unless one is open.
@@ -221,36 +199,21 @@ fn Ordering(ctx: Ctx, user: User) -> impl IntoView {
     });
 
     let phase = Memo::new(move |_| {
-        if starting.get() {
-            return Phase::Starting;
-        }
-        if refusal.with(Option::is_some) {
-            return Phase::Refused;
-        }
-        if !feed.loaded.get() {
-            return Phase::Loading;
-        }
-        if let Some(order) = current.get() {
-            return match order.state {
-                OrderState::AwaitingDrink => Phase::Menu(order.id),
-                _ => Phase::Status(order.id),
+        let screen = Screen {
+            starting: starting.get(),
+            refused: refusal.with(Option::is_some),
+            loaded: feed.loaded.get(),
+            name_settled: name_settled.get(),
+            has_code: scan_code.with(Option::is_some),
+            followed: None,
+        };
+        followed.with(|followed| {
+            let screen = Screen {
+                followed: followed.as_deref(),
+                ..screen
             };
-        }
-        // About to start an order (which carries the name it starts with): ask first, once.
-        if !name_settled.get() && scan_code.with(Option::is_some) {
-            return Phase::AskName;
-        }
-        if let Some(id) = followed.get() {
-            let finished = feed.view.with(|view| {
-                view.history()
-                    .iter()
-                    .any(|order| order.id == id && order.state.is_finished())
-            });
-            if finished {
-                return Phase::Finished(id);
-            }
-        }
-        Phase::Idle
+            current.with(|current| feed.view.with(|view| phase(screen, current.as_ref(), view)))
+        })
     });
 
     let shop_name = move || {
@@ -391,21 +354,7 @@ fn Idle(feed: MyFeed) -> impl IntoView {
 /// The drink in words, e.g. "Flat White · Oat milk".
 pub fn describe_drink(order: &Order) -> String {
     match &order.drink {
-        Some(drink) if drink.options.is_empty() => drink.name.clone(),
-        Some(drink) => {
-            let options: Vec<String> = drink
-                .options
-                .iter()
-                .map(|(group, choice)| {
-                    if group == "milk" {
-                        format!("{choice} milk")
-                    } else {
-                        choice.clone()
-                    }
-                })
-                .collect();
-            format!("{} · {}", drink.name, options.join(", "))
-        }
+        Some(drink) => drink_text(&drink.name, &drink.options, None),
         None => "No drink chosen yet".to_owned(),
     }
 }
