@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use espresso_protocol::{
-    BoothCode, Order, OrderDetail, OrderList, OrderState, Problem, Role, Shop, TimeoutStage,
+    BoothCode, EventType, Order, OrderDetail, OrderList, OrderState, Problem, Role, Shop,
+    TimeoutStage,
 };
 use espresso_server::Server;
 use reqwest::{Method, StatusCode};
@@ -354,6 +355,75 @@ async fn a_used_up_code_is_exhausted() {
         "code_exhausted",
     )
     .await;
+}
+
+#[tokio::test]
+async fn an_admin_replaces_the_code_now_and_the_old_one_stops_at_once() {
+    let (cafe, admin, barista, display) = open_cafe().await;
+    let ana = cafe.person("ana@example.com", &[]).await;
+    let old = cafe.code(&display).await;
+    let rotate = "/shops/main/code/rotate";
+
+    // Only an admin may; the shop must exist.
+    for who in [&barista, &display, &ana] {
+        cafe.refused(who, Method::POST, rotate, None, 403, "forbidden")
+            .await;
+    }
+    let (status, _) = cafe.send(None, Method::POST, rotate, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let nowhere = "/shops/nowhere/code/rotate";
+    cafe.refused(&admin, Method::POST, nowhere, None, 404, "not_found")
+        .await;
+    assert_eq!(cafe.code(&display).await, old);
+
+    // A new code, good for a whole window and all its drinks, is the current one at once.
+    let new: BoothCode = cafe.ok(&admin, Method::POST, rotate, None).await;
+    assert_ne!(new.code, old.code);
+    assert_eq!(new.remaining, 10);
+    assert_eq!(
+        new.expires_at - new.issued_at,
+        chrono::Duration::seconds(300)
+    );
+    assert_eq!(cafe.code(&display).await, new);
+
+    // The old one is refused at once, though its window had minutes left: no grace.
+    let start = |code: &str| Some(json!({ "code": code, "drink": americano() }));
+    let orders = "/shops/main/orders";
+    cafe.refused(
+        &ana,
+        Method::POST,
+        orders,
+        start(&old.code),
+        422,
+        "code_expired",
+    )
+    .await;
+    cafe.order_with(&ana, &new.code, americano()).await;
+
+    // The booth screen hears it: the newest `code.rotated` carries the new code.
+    let events = cafe
+        .test
+        .store()
+        .events_after("main", 0, 1000)
+        .await
+        .unwrap();
+    let rotated = events
+        .iter()
+        .rev()
+        .find(|row| row.event.kind == EventType::CodeRotated)
+        .unwrap();
+    assert_eq!(rotated.event.code.as_ref(), Some(&new));
+
+    // A retry with the same Idempotency-Key answers the same code and replaces nothing.
+    let first = cafe
+        .send_with(Some(&admin), Method::POST, rotate, None, "rotate-now-1")
+        .await;
+    assert_eq!(first.0, StatusCode::OK, "{}", first.1);
+    let again = cafe
+        .send_with(Some(&admin), Method::POST, rotate, None, "rotate-now-1")
+        .await;
+    assert_eq!(again, first);
+    assert_eq!(cafe.code(&display).await.code, first.1["code"]);
 }
 
 #[tokio::test]

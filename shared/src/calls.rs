@@ -244,6 +244,9 @@ calls! {
     stats / Stats (shop: String) -> Stats = |client| client.stats(&shop).await;
     /// The booth's current QR code (display, staff).
     booth_code / BoothCode (shop: String) -> BoothCode = |client| client.booth_code(&shop).await;
+    /// A new booth code now (admin); the old one stops at once, the booth screen shows the new.
+    rotate_booth_code / RotateBoothCode (shop: String) -> BoothCode =
+        |client| client.rotate_booth_code(&shop).await;
     /// Start an order with the booth's code (and the drink, if chosen already).
     start_order / StartOrder (shop: String, code: String, drink: Option<DrinkChoice>) -> Order =
         |client| client.start_order(&shop, &code, drink).await;

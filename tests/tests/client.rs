@@ -330,6 +330,36 @@ async fn an_admin_sets_roles_and_the_menu_through_the_client() -> anyhow::Result
 }
 
 #[tokio::test]
+async fn an_admin_replaces_the_booth_code_and_the_display_sees_the_new_one_live()
+-> anyhow::Result<()> {
+    let cafe = Cafe::open().await?;
+    let admin = cafe.sign_in_as("boss@example.com", Role::Admin).await?;
+    let display = cafe.sign_in_as("screen@example.com", Role::Display).await?;
+    let old = display.booth_code(SHOP).await?;
+    let (stream, mut updates) = LiveStream::connect(&display, SHOP);
+    connected(&mut updates).await?;
+
+    assert_eq!(
+        refused(display.rotate_booth_code(SHOP).await),
+        ErrorCode::Forbidden
+    );
+    let new = admin.rotate_booth_code(SHOP).await?;
+    assert_ne!(new.code, old.code);
+    // The booth screen hears `code.rotated` with the new code, and reads it as the current one.
+    loop {
+        if let LiveUpdate::Event { event, .. } = next_update(&mut updates).await?
+            && event.kind == EventType::CodeRotated
+        {
+            assert_eq!(event.code.as_ref(), Some(&new));
+            break;
+        }
+    }
+    assert_eq!(display.booth_code(SHOP).await?, new);
+    stream.close();
+    Ok(())
+}
+
+#[tokio::test]
 async fn an_expired_access_token_is_refreshed_once_and_the_call_goes_through() -> anyhow::Result<()>
 {
     let cafe = Cafe::open().await?;

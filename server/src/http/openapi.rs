@@ -44,6 +44,7 @@ use crate::error::ApiError;
         shops::patch_menu_item,
         shops::get_stats,
         shops::get_code,
+        shops::rotate_code,
         orders::start_order,
         orders::list_orders,
         orders::get_order,
@@ -222,7 +223,10 @@ mod tests {
     ];
 
     /// Routes beyond API.md, each listed in OPERATIONS.md "Extensions to API.md".
-    const EXTENSIONS: &[(&str, &str)] = &[("post", "/api/v1/shops")];
+    const EXTENSIONS: &[(&str, &str)] = &[
+        ("post", "/api/v1/shops"),
+        ("post", "/api/v1/shops/{shop}/code/rotate"),
+    ];
 
     const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch"];
 
@@ -261,7 +265,7 @@ mod tests {
         assert!(missing.is_empty(), "not in the document: {missing:?}");
         let extra: Vec<_> = documented.difference(&expected).collect();
         assert!(extra.is_empty(), "not in API.md: {extra:?}");
-        assert_eq!(documented.len(), 29);
+        assert_eq!(documented.len(), 30);
     }
 
     #[test]

@@ -33,6 +33,7 @@ problems! {
          `idempotency_key_reused`";
     NoMenuItem: 404 "`not_found`: no such shop or menu item";
     BadItemPatch: 422 "`validation_failed` (unknown field), `idempotency_key_reused`";
+    KeyReused: 422 "`idempotency_key_reused`";
     NotDisplayOrBarista: 403 "`forbidden`: not a display or barista";
 }
 
@@ -44,6 +45,10 @@ pub fn routes() -> Router<AppState> {
         .route("/shops/{shop}/menu/{item_id}", patch(patch_menu_item))
         .route("/shops/{shop}/stats", get(get_stats))
         .route("/shops/{shop}/code", get(get_code))
+        .route(
+            "/shops/{shop}/code/rotate",
+            axum::routing::post(rotate_code),
+        )
 }
 
 /// Create a shop (admin)
@@ -353,4 +358,38 @@ async fn get_code(
     Ok(ApiJson(
         state.store().current_code(&shop, Utc::now()).await?,
     ))
+}
+
+/// Replace the booth code now (admin)
+///
+/// For a code seen where it should not be (a photo of the screen passed around): a new code at
+/// once, and the one it replaces is refused from now on with `code_expired`, without the grace
+/// a code that ran out keeps. The booth screen hears `code.rotated` and shows the new one. No
+/// body.
+#[utoipa::path(
+    post,
+    path = "/api/v1/shops/{shop}/code/rotate",
+    tag = "shops",
+    params(ShopPath, IdempotencyKey),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The new code", body = BoothCode),
+        Unauthenticated,
+        NotAnAdmin,
+        NoShop,
+        KeyReused,
+    ),
+)]
+async fn rotate_code(
+    State(state): State<AppState>,
+    caller: Caller,
+    idempotent: Idempotent,
+    ApiPath(ShopPath { shop }): ApiPath<ShopPath>,
+) -> ApiResult<Response> {
+    caller.require(Action::Administer)?;
+    let code = state
+        .store()
+        .rotate_code(&shop, Utc::now(), idempotent.remember(StatusCode::OK))
+        .await?;
+    Ok(answer(code, StatusCode::OK))
 }

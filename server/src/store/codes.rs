@@ -1,6 +1,7 @@
 //! Booth codes: one current code per shop, a new one every `code_rotation_s`, each good for
 //! `drinks_per_code` orders. A code just replaced is still accepted for [`CODE_GRACE`], so a
-//! customer who scanned at the last second is not refused while signing in.
+//! customer who scanned at the last second is not refused while signing in; a code an admin
+//! replaced now ([`SqliteStore::rotate_code`]) is not.
 
 use std::time::Duration;
 
@@ -10,7 +11,9 @@ use rand::Rng;
 use rusqlite::params;
 use sqlx::Row;
 
+use super::idempotency::{self, Answer, Remember};
 use super::memory::CodeRow;
+use super::writer::Work;
 use super::{SqliteStore, StoreError, StoreResult, to_ms};
 use crate::workflow::CodeCheck;
 
@@ -26,6 +29,59 @@ fn new_code() -> String {
     (0..CODE_LEN)
         .map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char)
         .collect()
+}
+
+fn grace_ms() -> i64 {
+    i64::try_from(CODE_GRACE.as_millis()).unwrap_or(0)
+}
+
+/// Issue a new code for `shop` (inside the writer's job): stored, logged as `code.rotated`,
+/// codes past their grace dropped.
+fn issue_code(
+    work: &mut Work<'_>,
+    shop: &str,
+    public_url: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<BoothCode> {
+    let limits = work.memory.existing_shop(work.conn, shop)?.shop.limits;
+    let issued = to_ms(now);
+    let row = CodeRow {
+        code: new_code(),
+        issued_ms: issued,
+        expires_ms: issued + i64::from(limits.code_rotation_s) * 1000,
+        remaining: i64::from(limits.drinks_per_code),
+    };
+    let db = StoreError::from;
+    work.conn
+        .prepare_cached(
+            "INSERT INTO booth_codes (shop, code, issued_ms, expires_ms, remaining)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(db)?
+        .execute(params![
+            shop,
+            row.code,
+            row.issued_ms,
+            row.expires_ms,
+            row.remaining
+        ])
+        .map_err(db)?;
+    // Codes past their grace are of no use to anyone.
+    let cutoff = issued - grace_ms();
+    work.conn
+        .prepare_cached("DELETE FROM booth_codes WHERE shop = ?1 AND expires_ms < ?2")
+        .map_err(db)?
+        .execute(params![shop, cutoff])
+        .map_err(db)?;
+    let booth = row.booth_code(public_url, shop);
+    work.append(
+        Event::code(EventType::CodeRotated, shop, booth.clone(), now),
+        None,
+    )?;
+    if let Some(state) = work.memory.shop(work.conn, shop)? {
+        state.rotated(row, cutoff);
+    }
+    Ok(booth)
 }
 
 impl SqliteStore {
@@ -44,45 +100,45 @@ impl SqliteStore {
                 if let Some(row) = state.current_code(now) {
                     return Ok(row.booth_code(&public_url, &shop));
                 }
-                let limits = state.shop.limits;
-                let issued = to_ms(now);
-                let row = CodeRow {
-                    code: new_code(),
-                    issued_ms: issued,
-                    expires_ms: issued + i64::from(limits.code_rotation_s) * 1000,
-                    remaining: i64::from(limits.drinks_per_code),
-                };
-                let db = StoreError::from;
+                issue_code(work, &shop, &public_url, now)
+            })
+            .await
+    }
+
+    /// Replace the shop's code now (an admin's "new code now": the code was seen where it
+    /// should not be). The codes it replaces stop at once, without the grace a code that ran
+    /// out keeps: a scan of one is `code_expired`. Logged as `code.rotated`, like a rotation on
+    /// time, so the booth screen shows the new code at once.
+    pub async fn rotate_code(
+        &self,
+        shop: &str,
+        now: DateTime<Utc>,
+        remember: Option<Remember>,
+    ) -> StoreResult<Answer<BoothCode>> {
+        let shop = shop.to_owned();
+        let public_url = self.public_url.clone();
+        self.writer
+            .run(move |work| {
+                if let Some(answer) = idempotency::replayed(work.conn, remember.as_ref())? {
+                    return Ok(answer);
+                }
+                // Ended so long ago that the grace is over too.
+                let ended = to_ms(now) - grace_ms();
+                work.memory
+                    .existing_shop(work.conn, &shop)?
+                    .end_codes(ended);
                 work.conn
                     .prepare_cached(
-                        "INSERT INTO booth_codes (shop, code, issued_ms, expires_ms, remaining)
-                         VALUES (?1, ?2, ?3, ?4, ?5)",
-                    )
-                    .map_err(db)?
-                    .execute(params![
-                        shop,
-                        row.code,
-                        row.issued_ms,
-                        row.expires_ms,
-                        row.remaining
-                    ])
-                    .map_err(db)?;
-                // Codes past their grace are of no use to anyone.
-                let cutoff = issued - i64::try_from(CODE_GRACE.as_millis()).unwrap_or(0);
-                work.conn
-                    .prepare_cached("DELETE FROM booth_codes WHERE shop = ?1 AND expires_ms < ?2")
-                    .map_err(db)?
-                    .execute(params![shop, cutoff])
-                    .map_err(db)?;
-                let booth = row.booth_code(&public_url, &shop);
-                work.append(
-                    Event::code(EventType::CodeRotated, &shop, booth.clone(), now),
-                    None,
-                )?;
-                if let Some(state) = work.memory.shop(work.conn, &shop)? {
-                    state.rotated(row, cutoff);
+                        "UPDATE booth_codes SET expires_ms = ?2 WHERE shop = ?1 AND expires_ms > ?2",
+                    )?
+                    .execute(params![shop, ended])?;
+                let booth = issue_code(work, &shop, &public_url, now)?;
+                if let Some(remember) = &remember {
+                    let body = serde_json::to_string(&booth)?;
+                    let answered = idempotency::Answered::Body(&body);
+                    idempotency::remember(work.conn, remember, answered, now)?;
                 }
-                Ok(booth)
+                Ok(Answer::Done(booth))
             })
             .await
     }
@@ -177,6 +233,72 @@ mod tests {
             CodeCheck::Valid
         );
         assert_eq!(check_at(&store, "NOSUCHCD", t0).await, CodeCheck::Invalid);
+    }
+
+    #[tokio::test]
+    async fn a_code_rotated_now_stops_at_once_and_its_successor_is_good() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = format!("sqlite://{}", dir.path().join("codes.db").display());
+        let store = SqliteStore::open(&database, "http://cafe.test")
+            .await
+            .unwrap();
+        // Whole milliseconds, as codes are stored.
+        let t0 = DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap();
+        let first = store.current_code("main", t0).await.unwrap();
+        let later = t0 + Duration::seconds(10);
+        let second = store
+            .rotate_code("main", later, None)
+            .await
+            .unwrap()
+            .done()
+            .unwrap();
+        assert_ne!(second.code, first.code);
+        assert_eq!(second.issued_at, later);
+        // The old code is refused at once (no grace), the new one is the current one.
+        assert_eq!(
+            check_at(&store, &first.code, later).await,
+            CodeCheck::Expired
+        );
+        assert_eq!(
+            check_at(&store, &second.code, later).await,
+            CodeCheck::Valid
+        );
+        assert_eq!(store.current_code("main", later).await.unwrap(), second);
+        // Each is one `code.rotated`, the second carrying the new code.
+        let events = store.events_after("main", 0, 100).await.unwrap();
+        let rotated: Vec<_> = events
+            .iter()
+            .filter(|e| e.event.kind == EventType::CodeRotated)
+            .filter_map(|e| e.event.code.clone())
+            .collect();
+        assert_eq!(rotated, [first.clone(), second.clone()]);
+        // The same after a restart: memory reloads what was stored.
+        drop(store);
+        let reopened = SqliteStore::open(&database, "http://cafe.test")
+            .await
+            .unwrap();
+        assert_eq!(
+            check_at(&reopened, &first.code, later).await,
+            CodeCheck::Expired
+        );
+        assert_eq!(
+            check_at(&reopened, &second.code, later).await,
+            CodeCheck::Valid
+        );
+    }
+
+    #[tokio::test]
+    async fn a_shop_that_does_not_exist_has_no_code_to_rotate() {
+        let store = open_store().await;
+        let error = store
+            .rotate_code("nowhere", Utc::now(), None)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.code(),
+            espresso_protocol::ErrorCode::NotFound,
+            "{error}"
+        );
     }
 
     #[tokio::test]

@@ -397,6 +397,13 @@ impl ShopState {
         Some(row)
     }
 
+    /// Every code ends at `ended_ms` at the latest (an admin replaced the code now).
+    pub fn end_codes(&mut self, ended_ms: i64) {
+        for row in &mut self.codes {
+            row.expires_ms = row.expires_ms.min(ended_ms);
+        }
+    }
+
     /// A new code replaced the old ones; codes that ended before `cutoff_ms` are gone.
     pub fn rotated(&mut self, row: CodeRow, cutoff_ms: i64) {
         self.codes.retain(|old| old.expires_ms >= cutoff_ms);

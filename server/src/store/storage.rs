@@ -109,6 +109,13 @@ pub trait Storage: Send + Sync + 'static {
     async fn revoke_family_of_token(&self, token_hash: &str, now: DateTime<Utc>)
     -> StoreResult<()>;
     async fn current_code(&self, shop: &str, now: DateTime<Utc>) -> StoreResult<BoothCode>;
+    /// A new code now; the ones it replaces stop at once (see [`SqliteStore::rotate_code`]).
+    async fn rotate_code(
+        &self,
+        shop: &str,
+        now: DateTime<Utc>,
+        remember: Option<Remember>,
+    ) -> StoreResult<Answer<BoothCode>>;
     async fn head(&self, shop: &str) -> StoreResult<u64>;
     async fn oldest_seq(&self, shop: &str) -> StoreResult<Option<u64>>;
     async fn events_after(&self, shop: &str, since: u64, limit: u32) -> StoreResult<Vec<EventRow>>;
@@ -274,6 +281,15 @@ impl Storage for SqliteStore {
 
     async fn current_code(&self, shop: &str, now: DateTime<Utc>) -> StoreResult<BoothCode> {
         SqliteStore::current_code(self, shop, now).await
+    }
+
+    async fn rotate_code(
+        &self,
+        shop: &str,
+        now: DateTime<Utc>,
+        remember: Option<Remember>,
+    ) -> StoreResult<Answer<BoothCode>> {
+        SqliteStore::rotate_code(self, shop, now, remember).await
     }
 
     async fn head(&self, shop: &str) -> StoreResult<u64> {

@@ -170,6 +170,15 @@ impl Client {
             .json()
     }
 
+    /// `POST /shops/{shop}/code/rotate` (admin): a new booth code now; the one it replaces is
+    /// refused from now on (`code_expired`), and the booth screen shows the new one (`code.rotated`).
+    pub async fn rotate_booth_code(&self, shop: &str) -> Result<BoothCode, ClientError> {
+        let url = self.api(&["shops", shop, "code", "rotate"])?;
+        self.exchange(Call::new(Method::POST, url, Auth::Required))
+            .await?
+            .json()
+    }
+
     // --- Orders ---------------------------------------------------------------------------
 
     /// `POST /shops/{shop}/orders`: start an order with the scanned booth `code`, and the drink

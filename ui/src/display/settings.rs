@@ -1,7 +1,8 @@
 //! The staff's settings panel, out of customers' sight: opened with the `S` key or three taps in
-//! the top-left corner (the panel says so itself). Server, shop, chime, full screen, sign-out.
+//! the top-left corner (the panel says so itself). Server, shop, chime, full screen, a new booth
+//! code now (admins), sign-out.
 
-use espresso_core::protocol::{User, is_shop_id};
+use espresso_core::protocol::{Role, User, is_shop_id};
 use leptos::prelude::*;
 
 use super::kiosk::toggle_full_screen;
@@ -62,6 +63,29 @@ pub fn Settings(
         });
     };
     let close = move || open.set(false);
+    // An admin can replace the booth code now (a photo of the QR code passed around); the board
+    // shows the new one when the server's `code.rotated` arrives.
+    let is_admin = Role::any_can_act_as(&user.roles, Role::Admin);
+    let rotation = RwSignal::new(None::<Result<(), String>>);
+    let rotate_now = {
+        let shop = shop.clone();
+        move || {
+            rotation.set(None);
+            let backend = backend.get();
+            let shop = shop.clone();
+            leptos::task::spawn_local(async move {
+                let done = backend
+                    .rotate_booth_code(shop)
+                    .await
+                    .map(|_| ())
+                    .map_err(|error| match error.problem() {
+                        Some(problem) => problem.title.clone(),
+                        None => error.to_string(),
+                    });
+                rotation.try_set(Some(done));
+            });
+        }
+    };
 
     view! {
         <div class="settings-backdrop" on:click=move |_| close()>
@@ -135,6 +159,25 @@ pub fn Settings(
                     "The chime sounds when an order is ready. Browsers play sound only after a "
                     "first tap or key press on the page."
                 </p>
+                {is_admin.then(|| view! {
+                    <div class="row">
+                        <button class="button-secondary" data-testid="settings-rotate-code"
+                            on:click=move |_| rotate_now()>
+                            "New booth code now"
+                        </button>
+                    </div>
+                    <p class="hint" role="status" data-testid="settings-rotate-result">
+                        {move || match rotation.get() {
+                            None => "For a code seen where it should not be: the current one \
+                                stops working at once."
+                                .to_owned(),
+                            Some(Ok(())) => "A new code is on the screen; the old one no longer \
+                                works."
+                                .to_owned(),
+                            Some(Err(why)) => format!("The code was not replaced: {why}"),
+                        }}
+                    </p>
+                })}
                 <div class="row-between settings-footer">
                     <button class="button-danger" data-testid="sign-out" on:click=move |_| {
                         if let Some(session) = session {
