@@ -2,13 +2,14 @@
 //! server's current order URL (decoded from the page's SVG, as a phone would read it) and follows
 //! rotations and redemptions live; orders move Preparing → Ready → gone; a closed shop shows the
 //! closed sign; the board catches up after a server restart; a busy board fits a landscape TV
-//! and a portrait screen (screenshots); the staff's settings open with the hidden shortcut.
+//! and a portrait screen (screenshots); the staff's settings open with the hidden shortcut, and
+//! there an admin replaces the booth code now.
 
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use espresso_core::Client;
-use espresso_core::protocol::{DrinkChoice, LimitsPatch, Order, Role, ShopPatch};
+use espresso_core::protocol::{DrinkChoice, ErrorCode, LimitsPatch, Order, Role, ShopPatch};
 use espresso_tests::{
     Browser, STEP_DEADLINE, TestServer, click, fill, set_viewport, sign_in_on_page, wait_for,
     wait_for_element, wait_for_text, wait_until_gone,
@@ -172,6 +173,53 @@ async fn the_qr_code_is_the_servers_and_rotates_live() -> anyhow::Result<()> {
         serde_json::Value::Bool(true),
         "the page reloaded"
     );
+
+    browser.close().await?;
+    server.stop().await
+}
+
+#[tokio::test]
+#[ignore = "needs the web build and Chromium: run through `cargo xtask test`"]
+async fn an_admin_replaces_the_code_from_the_settings_and_the_old_one_stops_at_once()
+-> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let admin = open_shop_with(&server, LimitsPatch::default()).await?;
+    // The owner at the booth, on an account of their own (ADMIN's code was just mailed).
+    let owner = "owner-at-the-booth@espresso.test";
+    server.grant(owner, &[Role::Admin]).await?;
+    let browser = Browser::start(1920, 1080).await?;
+    let driver = &browser.driver;
+    driver
+        .goto(&format!("{}/display?shop={SHOP}", server.url()))
+        .await?;
+    sign_in_on_page(driver, &server, owner).await?;
+    wait_for_element(driver, "[data-testid=booth]").await?;
+    let first = wait_for_qr_of_server(driver, &admin, None).await?;
+
+    // From the hidden settings, a new code now; the screen follows without a reload.
+    press(driver, 's').await?;
+    click(driver, "[data-testid=settings-rotate-code]").await?;
+    wait_for_text(
+        driver,
+        "[data-testid=settings-rotate-result]",
+        "A new code is on the screen",
+    )
+    .await?;
+    press(driver, 's').await?;
+    wait_until_gone(driver, "[data-testid=settings]").await?;
+    let second = wait_for_qr_of_server(driver, &admin, Some(&first)).await?;
+    assert_ne!(first, second);
+
+    // Whoever photographed the old code cannot order with it; the new one works.
+    let ann = customer(&server, "ann@example.com", "Ann").await?;
+    let refused = ann
+        .start_order(SHOP, &code_of(&first)?, espresso())
+        .await
+        .err()
+        .context("the old code must be refused")?;
+    assert_eq!(refused.code(), Some(&ErrorCode::CodeExpired), "{refused}");
+    ann.start_order(SHOP, &code_of(&second)?, espresso())
+        .await?;
 
     browser.close().await?;
     server.stop().await
@@ -448,6 +496,13 @@ async fn a_busy_board_fits_a_tv_and_a_portrait_screen_and_settings_stay_hidden()
     assert_eq!(chime.attr("aria-pressed").await?, Some("true".into()));
     click(driver, "[data-testid=settings-chime]").await?;
     wait_for_text(driver, "[data-testid=settings-chime]", "Chime off").await?;
+    // Replacing the booth code is for an admin: the display's own account is not offered it.
+    assert!(
+        driver
+            .find_all(Locator::Css("[data-testid=settings-rotate-code]"))
+            .await?
+            .is_empty()
+    );
     browser.screenshot("display-settings-1920x1080").await?;
     press(driver, 's').await?;
     wait_until_gone(driver, "[data-testid=settings]").await?;
