@@ -98,3 +98,27 @@ async fn the_queue_limit_is_documented_as_the_server_reads_it() {
         "the server takes limit=4294967295, the document says {schema}"
     );
 }
+
+/// Every operation that takes an `Idempotency-Key` answers 400 to a bad one (empty, too long):
+/// the document must list it (the fuzz found the booth-code rotation without it).
+#[tokio::test]
+async fn every_operation_with_an_idempotency_key_documents_400() {
+    let server = TestServer::start().await;
+    let doc = document(&server).await;
+    let mut missing = Vec::new();
+    for (path, operations) in doc["paths"].as_object().expect("paths") {
+        for (method, operation) in operations.as_object().expect("operations") {
+            let keyed = operation["parameters"]
+                .as_array()
+                .is_some_and(|parameters| {
+                    parameters
+                        .iter()
+                        .any(|parameter| parameter["name"] == "Idempotency-Key")
+                });
+            if keyed && operation["responses"].get("400").is_none() {
+                missing.push(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "no 400 documented: {missing:?}");
+}

@@ -14,7 +14,7 @@ use espresso_protocol::{
 
 use super::AppState;
 use super::doc::{
-    IdempotencyKey, JsonBody, MenuItemPath, NoShop, NotABarista, NotAnAdmin, ShopPath,
+    BadKey, IdempotencyKey, JsonBody, MenuItemPath, NoShop, NotABarista, NotAnAdmin, ShopPath,
     Unauthenticated, problems,
 };
 use super::extract::{ApiJson, ApiJsonList, ApiPath, Caller};
@@ -374,6 +374,7 @@ async fn get_code(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The new code", body = BoothCode),
+        BadKey,
         Unauthenticated,
         NotAnAdmin,
         NoShop,
