@@ -7,24 +7,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
+use common::Binary;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-
-struct Process {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_espresso-server")
@@ -43,35 +32,14 @@ fn grant(dir: &Path, email: &str, role: &str) {
     assert!(status.success(), "users grant {email} {role}");
 }
 
-/// Start the binary; its first stdout line names the address it bound.
-fn serve(dir: &Path) -> Process {
-    let mut child = Command::new(binary())
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--database",
-            &database(dir),
-            "--web-dir",
-            "/nonexistent",
-        ])
-        .arg("--mailer")
-        .arg(format!("dir:{}", dir.join("mail").display()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the server starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut first = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut first)
-        .expect("a first line");
-    let url = first
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("listening on URL")
-        .to_owned();
-    Process { child, url }
+/// Start the binary on `dir`'s database and mail folder.
+fn serve(dir: &Path) -> Binary {
+    Binary::serve(|command| {
+        command
+            .args(["--database", &database(dir)])
+            .arg("--mailer")
+            .arg(format!("dir:{}", dir.join("mail").display()));
+    })
 }
 
 fn mails(dir: &Path) -> Vec<PathBuf> {
@@ -80,7 +48,7 @@ fn mails(dir: &Path) -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
-async fn sign_in(http: &reqwest::Client, server: &Process, dir: &Path, email: &str) -> String {
+async fn sign_in(http: &reqwest::Client, server: &Binary, dir: &Path, email: &str) -> String {
     let before = mails(dir);
     let challenge: Value = http
         .post(format!("{}/api/v1/auth/otp", server.url))
@@ -123,7 +91,7 @@ async fn sign_in(http: &reqwest::Client, server: &Process, dir: &Path, email: &s
 
 async fn call(
     http: &reqwest::Client,
-    server: &Process,
+    server: &Binary,
     token: &str,
     method: reqwest::Method,
     path: &str,

@@ -578,36 +578,18 @@ async fn metrics_need_an_admin_token_unless_asked_from_this_machine() {
 #[cfg(unix)]
 #[tokio::test]
 async fn sigterm_stops_the_real_server_within_its_grace_while_a_slow_client_is_connected() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
+    use std::process::Command;
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_espresso-server"))
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--web-dir",
-            "/nonexistent",
-        ])
-        .args(["--shutdown-grace-s", "1", "--request-timeout-s", "120"])
-        .arg("--database")
-        .arg(format!(
-            "sqlite://{}",
-            dir.path().join("espresso.db").display()
-        ))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let address = first
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap()
-        .to_owned();
+    let mut server = common::Binary::serve(|command| {
+        command
+            .args(["--shutdown-grace-s", "1", "--request-timeout-s", "120"])
+            .arg("--database")
+            .arg(format!(
+                "sqlite://{}",
+                dir.path().join("espresso.db").display()
+            ));
+    });
+    let address = server.url.strip_prefix("http://").unwrap().to_owned();
     // A client that sends half a body and then nothing.
     let mut slow = TcpStream::connect(&address).await.unwrap();
     slow.write_all(
@@ -619,17 +601,16 @@ async fn sigterm_stops_the_real_server_within_its_grace_while_a_slow_client_is_c
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = Instant::now();
     let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &server.child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(10);
     let exit = loop {
-        if let Some(exit) = child.try_wait().unwrap() {
+        if let Some(exit) = server.child.try_wait().unwrap() {
             break exit;
         }
         if Instant::now() > deadline {
-            let _ = child.kill();
             panic!("the server was still running 10 s after SIGTERM");
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

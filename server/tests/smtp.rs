@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -129,15 +127,6 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The decoded text of a quoted-printable part (soft line breaks joined, `=XX` decoded).
 fn unquote(text: &str) -> String {
     let joined = text.replace("=\n", "");
@@ -189,39 +178,21 @@ async fn a_sign_in_code_goes_out_over_smtp_with_starttls_and_signs_the_customer_
         Arc::clone(&received),
     ));
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_espresso-server"))
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--web-dir",
-            "/nonexistent",
-        ])
-        .arg("--database")
-        .arg(format!(
-            "sqlite://{}",
-            dir.path().join("espresso.db").display()
-        ))
-        .arg("--mailer")
-        .arg(format!(
-            "smtp://127.0.0.1:{port}?tls=required&from=coffee@cafe.example"
-        ))
-        .env("SSL_CERT_FILE", &ca)
-        .env_remove("SSL_CERT_DIR")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let _server = Process(child);
-    let url = first
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+    let server = common::Binary::serve(|command| {
+        command
+            .arg("--database")
+            .arg(format!(
+                "sqlite://{}",
+                dir.path().join("espresso.db").display()
+            ))
+            .arg("--mailer")
+            .arg(format!(
+                "smtp://127.0.0.1:{port}?tls=required&from=coffee@cafe.example"
+            ))
+            .env("SSL_CERT_FILE", &ca)
+            .env_remove("SSL_CERT_DIR");
+    });
+    let url = server.url.clone();
 
     let http = reqwest::Client::new();
     let challenge: Value = http

@@ -236,3 +236,49 @@ pub async fn sign_in_as(server: &TestServer, email: &str, roles: &[Role]) -> Ses
     server.grant(email, roles).await;
     sign_in(server, email).await
 }
+
+/// The real `espresso-server` binary serving on a free loopback port; killed when dropped.
+pub struct Binary {
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:PORT`, from its first stdout line (API.md).
+    pub url: String,
+}
+
+impl Binary {
+    /// `espresso-server serve --addr 127.0.0.1:0 --web-dir /nonexistent` and whatever
+    /// `configure` adds (flags, environment).
+    pub fn serve(configure: impl FnOnce(&mut std::process::Command)) -> Self {
+        use std::io::BufRead as _;
+        use std::process::{Command, Stdio};
+        let mut command = Command::new(env!("CARGO_BIN_EXE_espresso-server"));
+        command
+            .args([
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--web-dir",
+                "/nonexistent",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        configure(&mut command);
+        let mut child = command.spawn().expect("the server starts");
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut first)
+            .expect("a first line");
+        let url = first
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("not a listening line: {first:?}"))
+            .to_owned();
+        Self { child, url }
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
