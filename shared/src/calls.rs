@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, ClientError, StaffAction};
 use crate::protocol::{
-    BoothCode, DrinkChoice, Health, Me, Order, OrderDetail, OrderState, OtpChallenge, Shop, Stats,
-    User,
+    BoothCode, DrinkChoice, Health, Me, Order, OrderDetail, OrderState, OtpChallenge, Role, Shop,
+    StaffMember, Stats, User,
 };
 
 /// Whether this app may show system notifications.
@@ -232,6 +232,11 @@ calls! {
     /// The first name shown on the board (`None`: none).
     set_display_name / SetDisplayName (name: Option<String>) -> Me =
         |client| client.set_display_name(name.as_deref()).await;
+    /// Everyone holding a role beyond customer, by email (admin).
+    staff / Staff () -> Vec<StaffMember> = |client| client.staff().await;
+    /// Replace a user's roles (admin); `last_admin` if no admin would be left.
+    set_roles / SetRoles (email: String, roles: Vec<Role>) -> User =
+        |client| client.set_roles(&email, &roles).await;
     /// A shop: its menu, whether it is open, its limits.
     shop / Shop (shop: String) -> Shop = |client| client.shop(&shop).await;
     /// Open or close the shop.

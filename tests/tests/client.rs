@@ -326,6 +326,18 @@ async fn an_admin_sets_roles_and_the_menu_through_the_client() -> anyhow::Result
         refused(customer.set_roles("cid@example.com", &[Role::Admin]).await),
         ErrorCode::Forbidden
     );
+    assert_eq!(refused(customer.staff().await), ErrorCode::Forbidden);
+
+    // The staff list, by email; the last admin cannot step down.
+    let staff = admin.staff().await?;
+    let emails: Vec<_> = staff.iter().map(|m| m.email.as_str()).collect();
+    assert_eq!(emails, ["boss@example.com", "kiosk2@example.com"]);
+    assert!(staff[1].can_act_as(Role::Display));
+    assert_eq!(
+        refused(admin.set_roles("boss@example.com", &[Role::Barista]).await),
+        ErrorCode::LastAdmin
+    );
+    assert!(admin.me().await?.can_act_as(Role::Admin));
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use axum::routing::{get, post, put};
 use chrono::Utc;
 use espresso_protocol::{
     ErrorCode, Me, MePatch, OtpChallenge, OtpRequest, OtpVerify, Problem, RefreshRequest,
-    RolesUpdate, Session, User,
+    RolesUpdate, Session, StaffMember, User,
 };
 
 use super::AppState;
@@ -31,6 +31,7 @@ problems! {
     BadProfile: 422 "`validation_failed` (name too long, unknown field), `idempotency_key_reused`";
     BadRoles: 422
         "`validation_failed` (not an email address, unknown role), `idempotency_key_reused`";
+    OnlyAdmin: 409 "`last_admin`: no admin would be left; nothing changed";
 }
 
 pub fn routes() -> Router<AppState> {
@@ -41,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/logout", post(logout))
         .route("/me", get(me).patch(patch_me))
         .route("/users/{email}/roles", put(put_roles))
+        .route("/staff", get(staff))
 }
 
 /// Email me a one-time code
@@ -266,6 +268,7 @@ async fn patch_me(
         JsonBody,
         Unauthenticated,
         NotAnAdmin,
+        OnlyAdmin,
         BadRoles,
     ),
 )]
@@ -279,4 +282,31 @@ async fn put_roles(
     let user = auth::profile::assign_roles(state.store(), &email, &body.roles, Utc::now()).await?;
     tracing::info!(by = %caller.0.email, user = %user.email, roles = ?user.roles, "roles set");
     Ok(ApiJson(user))
+}
+
+/// The staff (admin)
+///
+/// Everyone holding a role beyond `customer` (barista, display, admin), with every role they
+/// hold and their display name, sorted by email. A role is granted and taken away with
+/// `PUT /api/v1/users/{email}/roles`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/staff",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The staff, by email", body = Vec<StaffMember>),
+        Unauthenticated,
+        NotAnAdmin,
+    ),
+)]
+async fn staff(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<ApiJson<Vec<StaffMember>>> {
+    caller.require(Action::Administer)?;
+    let staff = state.store().staff().await?;
+    Ok(ApiJson(
+        staff.iter().map(|user| user.staff_member()).collect(),
+    ))
 }

@@ -11,7 +11,8 @@ use espresso_protocol::{
     Event, EventType, Health, HealthStatus, ItemStats, JourneyStep, Limits, LimitsPatch, Me,
     MePatch, MenuItem, MenuItemPatch, Modifier, NewShop, Order, OrderDetail, OrderList, OrderState,
     OtpChallenge, OtpRequest, OtpVerify, Problem, RefreshRequest, Role, RolesUpdate, Scope,
-    ServerFrame, Session, Shop, ShopPatch, StartOrder, Stats, TimeoutStage, TokenType, User,
+    ServerFrame, Session, Shop, ShopPatch, StaffMember, StartOrder, Stats, TimeoutStage, TokenType,
+    User,
 };
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -37,6 +38,7 @@ use crate::error::ApiError;
         auth::me,
         auth::patch_me,
         auth::put_roles,
+        auth::staff,
         shops::create_shop,
         shops::get_shop,
         shops::patch_shop,
@@ -75,6 +77,7 @@ use crate::error::ApiError;
         Me,
         MePatch,
         RolesUpdate,
+        StaffMember,
         Shop,
         MenuItem,
         Modifier,
@@ -226,6 +229,7 @@ mod tests {
     const EXTENSIONS: &[(&str, &str)] = &[
         ("post", "/api/v1/shops"),
         ("post", "/api/v1/shops/{shop}/code/rotate"),
+        ("get", "/api/v1/staff"),
     ];
 
     const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch"];
@@ -265,7 +269,7 @@ mod tests {
         assert!(missing.is_empty(), "not in the document: {missing:?}");
         let extra: Vec<_> = documented.difference(&expected).collect();
         assert!(extra.is_empty(), "not in API.md: {extra:?}");
-        assert_eq!(documented.len(), 30);
+        assert_eq!(documented.len(), 31);
     }
 
     #[test]

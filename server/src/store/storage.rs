@@ -175,6 +175,9 @@ pub trait Storage: Send + Sync + 'static {
     async fn user_by_id(&self, id: &str) -> StoreResult<Option<UserRecord>>;
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
     async fn ensure_user(&self, email: &str, now: DateTime<Utc>) -> StoreResult<UserRecord>;
+    /// Everyone holding a role beyond `customer`, by email.
+    async fn staff(&self) -> StoreResult<Vec<UserRecord>>;
+    /// Replace a user's roles; `last_admin` if no admin would be left (nothing changes then).
     async fn set_roles(&self, user_id: &str, roles: &[Role]) -> StoreResult<()>;
     async fn grant(&self, email: &str, role: Role, now: DateTime<Utc>) -> StoreResult<UserRecord>;
     async fn set_display_name(&self, user_id: &str, name: Option<&str>) -> StoreResult<()>;
@@ -430,6 +433,10 @@ impl Storage for SqliteStore {
 
     async fn ensure_user(&self, email: &str, now: DateTime<Utc>) -> StoreResult<UserRecord> {
         SqliteStore::ensure_user(self, email, now).await
+    }
+
+    async fn staff(&self) -> StoreResult<Vec<UserRecord>> {
+        SqliteStore::staff(self).await
     }
 
     async fn set_roles(&self, user_id: &str, roles: &[Role]) -> StoreResult<()> {

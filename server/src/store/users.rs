@@ -1,7 +1,7 @@
 //! Users and their roles. Everyone signed in is a `customer`; staff roles are granted.
 
 use chrono::{DateTime, Utc};
-use espresso_protocol::{Me, Role, User};
+use espresso_protocol::{ErrorCode, Me, Role, StaffMember, User};
 use rusqlite::{Connection, OptionalExtension, params};
 use sqlx::Row;
 
@@ -32,6 +32,15 @@ impl UserRecord {
             email: self.email.clone(),
             roles: self.roles.clone(),
             display_name: self.display_name.clone(),
+        }
+    }
+
+    pub fn staff_member(&self) -> StaffMember {
+        StaffMember {
+            id: self.id.clone(),
+            email: self.email.clone(),
+            display_name: self.display_name.clone(),
+            roles: self.roles.clone(),
         }
     }
 
@@ -184,7 +193,44 @@ impl SqliteStore {
             .await
     }
 
-    /// Replace the user's staff roles (`customer` is implicit and always kept).
+    /// Everyone holding a role beyond `customer`, by email.
+    pub async fn staff(&self) -> StoreResult<Vec<UserRecord>> {
+        let rows = sqlx::query(
+            "SELECT u.id, u.email, u.display_name, r.role FROM users u
+             JOIN user_roles r ON r.user_id = u.id
+             WHERE r.role <> 'customer'
+             ORDER BY u.email, r.role",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut staff: Vec<(UserRecord, Vec<String>)> = Vec::new();
+        for row in rows {
+            let id: String = row.try_get("id")?;
+            let role: String = row.try_get("role")?;
+            match staff.last_mut() {
+                Some((user, names)) if user.id == id => names.push(role),
+                _ => staff.push((
+                    UserRecord {
+                        id,
+                        email: row.try_get("email")?,
+                        display_name: row.try_get("display_name")?,
+                        roles: Vec::new(),
+                    },
+                    vec![role],
+                )),
+            }
+        }
+        Ok(staff
+            .into_iter()
+            .map(|(user, names)| UserRecord {
+                roles: roles_of(&names),
+                ..user
+            })
+            .collect())
+    }
+
+    /// Replace the user's staff roles (`customer` is implicit and always kept). Refused with
+    /// `last_admin` (nothing changed) when no admin would be left.
     pub async fn set_roles(&self, user_id: &str, roles: &[Role]) -> StoreResult<()> {
         let changed = super::auth::AccessChange::User(user_id.into());
         let user_id = user_id.to_owned();
@@ -192,11 +238,26 @@ impl SqliteStore {
         let done = self
             .writer
             .run(move |work| {
+                let admins = |conn: &Connection| -> StoreResult<i64> {
+                    Ok(conn
+                        .prepare_cached("SELECT COUNT(*) FROM user_roles WHERE role = 'admin'")?
+                        .query_row([], |row| row.get(0))?)
+                };
+                let before = admins(work.conn)?;
                 work.conn
                     .prepare_cached("DELETE FROM user_roles WHERE user_id = ?1")?
                     .execute([&user_id])?;
                 for role in roles {
                     grant_tx(work.conn, &user_id, role)?;
+                }
+                // Checked in the change's transaction: a refusal rolls it back, and two admins
+                // demoting each other at once cannot both pass (the writer runs one at a time).
+                if before > 0 && admins(work.conn)? == 0 {
+                    return Err(StoreError::refused(
+                        ErrorCode::LastAdmin,
+                        "The last admin cannot lose the admin role: make someone else an admin \
+                         first",
+                    ));
                 }
                 Ok(())
             })

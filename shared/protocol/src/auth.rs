@@ -124,6 +124,25 @@ impl Me {
     }
 }
 
+/// One element of `GET /api/v1/staff` (admin): someone holding a role beyond `customer`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StaffMember {
+    pub id: String,
+    pub email: String,
+    /// The name shown on the board; null until set.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub display_name: Option<String>,
+    /// Every role held, `customer` included.
+    pub roles: Vec<Role>,
+}
+
+impl StaffMember {
+    pub fn can_act_as(&self, role: Role) -> bool {
+        Role::any_can_act_as(&self.roles, role)
+    }
+}
+
 /// `PATCH /api/v1/me`. PATCH semantics: a field left out stays as it is.
 /// `"display_name": null` clears the name; a string sets it (≤ [`MAX_DISPLAY_NAME_CHARS`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

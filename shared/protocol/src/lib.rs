@@ -36,7 +36,7 @@ pub mod view;
 pub use app::App;
 pub use auth::{
     MAX_DISPLAY_NAME_CHARS, Me, MePatch, OtpChallenge, OtpRequest, OtpVerify, RefreshRequest, Role,
-    RolesUpdate, Session, TokenType, User,
+    RolesUpdate, Session, StaffMember, TokenType, User,
 };
 pub use code::BoothCode;
 pub use event::{Event, EventType};

@@ -101,6 +101,8 @@ error_codes! {
     /// The action is not allowed from the order's current state (given in `state`).
     InvalidTransition = "invalid_transition", 409, "That cannot be done with this order now";
     AlreadyClaimed = "already_claimed", 409, "Another barista is already making this order";
+    /// `PUT …/roles` that would leave the server without an admin: nothing changed.
+    LastAdmin = "last_admin", 409, "The last admin cannot lose the admin role";
     IdempotencyKeyReused = "idempotency_key_reused", 422,
         "This request was already sent with different content";
     // Generic
@@ -290,6 +292,8 @@ mod tests {
             // A request not received within the server's request timeout (SECURITY.md).
             ("request_timeout", 408),
             ("method_not_allowed", 405),
+            // Roles that would leave the server without an admin (OPERATIONS.md "Extensions").
+            ("last_admin", 409),
         ];
         assert_eq!(
             ErrorCode::ALL.len(),

@@ -8,7 +8,7 @@ use super::{Client, ClientError, StaffAction};
 use crate::protocol::{
     BoothCode, CancelOrder, DrinkChoice, Health, Me, MePatch, MenuItem, MenuItemPatch, NewShop,
     Order, OrderDetail, OrderList, OrderState, OtpChallenge, OtpRequest, OtpVerify, Role,
-    RolesUpdate, Session, Shop, ShopPatch, StartOrder, Stats, User,
+    RolesUpdate, Session, Shop, ShopPatch, StaffMember, StartOrder, Stats, User,
 };
 
 impl Client {
@@ -101,6 +101,12 @@ impl Client {
         let call = Call::new(Method::PUT, url, Auth::Required).json(&RolesUpdate {
             roles: roles.to_vec(),
         })?;
+        self.exchange(call).await?.json()
+    }
+
+    /// `GET /staff` (admin): everyone holding a role beyond `customer`, by email.
+    pub async fn staff(&self) -> Result<Vec<StaffMember>, ClientError> {
+        let call = Call::new(Method::GET, self.api(&["staff"])?, Auth::Required);
         self.exchange(call).await?.json()
     }
 
