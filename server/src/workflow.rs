@@ -199,6 +199,9 @@ pub enum WorkflowError {
     QueueFull { limit: u32 },
     #[error("{name} is not available right now")]
     ItemUnavailable { item_id: String, name: String },
+    /// An option of the drink is out (86'd), e.g. oat milk: `item_unavailable` too.
+    #[error("{option} is out")]
+    OptionUnavailable { item_id: String, option: String },
     /// The reason says what is wrong with the choice, for the person who made it.
     #[error("{0}")]
     DrinkInvalid(String),
@@ -225,7 +228,9 @@ impl WorkflowError {
             WorkflowError::OpenOrderExists => ErrorCode::OpenOrderExists,
             WorkflowError::DailyLimitReached { .. } => ErrorCode::DailyLimitReached,
             WorkflowError::QueueFull { .. } => ErrorCode::QueueFull,
-            WorkflowError::ItemUnavailable { .. } => ErrorCode::ItemUnavailable,
+            WorkflowError::ItemUnavailable { .. } | WorkflowError::OptionUnavailable { .. } => {
+                ErrorCode::ItemUnavailable
+            }
             WorkflowError::DrinkInvalid(_) => ErrorCode::DrinkInvalid,
             WorkflowError::InvalidTransition { .. } => ErrorCode::InvalidTransition,
             WorkflowError::AlreadyClaimed => ErrorCode::AlreadyClaimed,
@@ -513,6 +518,18 @@ fn check_options(item: &MenuItem, choice: &DrinkChoice) -> Result<(), WorkflowEr
             missing.name,
             missing.options.join(" or ")
         )));
+    }
+    // A valid choice, but an option of it is out (86'd) for now.
+    for (group, option) in &choice.options {
+        if item
+            .modifier(group)
+            .is_some_and(|m| !m.is_available(option))
+        {
+            return Err(WorkflowError::OptionUnavailable {
+                item_id: item.id.clone(),
+                option: option.clone(),
+            });
+        }
     }
     Ok(())
 }

@@ -4,10 +4,91 @@
 
 mod common;
 
+use chrono::Utc;
 use common::{TestServer, problem, sign_in, sign_in_as};
-use espresso_protocol::{ErrorCode, Role, StaffMember};
+use espresso_protocol::{BoothCode, ErrorCode, Order, OrderState, Role, Shop, StaffMember};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+
+/// An access token for `email` holding `roles`, opened through the server's store (the
+/// one-time-code flow has its own suite).
+async fn token(server: &TestServer, email: &str, roles: &[Role]) -> String {
+    server.grant(email, roles).await;
+    let user = server
+        .store()
+        .user_by_email(email)
+        .await
+        .expect("the store answers")
+        .expect("the user was just made");
+    espresso_server::auth::open_session(server.store(), &user, Utc::now())
+        .await
+        .expect("a session")
+        .access_token
+}
+
+/// Send and expect success; the body as `T`.
+async fn ok<T: serde::de::DeserializeOwned>(
+    server: &TestServer,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> T {
+    let (status, value) = server.send(method, path, Some(token), body).await;
+    assert!(status.is_success(), "{path}: {status} {value}");
+    serde_json::from_value(value).expect("the documented answer")
+}
+
+/// A shop `main` open, and its admin, barista and display.
+struct Bar {
+    admin: String,
+    barista: String,
+    display: String,
+}
+
+async fn open_bar(server: &TestServer) -> Bar {
+    let bar = Bar {
+        admin: token(server, "owner@cafe.test", &[Role::Admin]).await,
+        barista: token(server, "barista@cafe.test", &[Role::Barista]).await,
+        display: token(server, "display@cafe.test", &[Role::Display]).await,
+    };
+    let shop: Shop = ok(
+        server,
+        &bar.barista,
+        Method::PATCH,
+        "/shops/main",
+        Some(json!({"open": true})),
+    )
+    .await;
+    assert!(shop.open);
+    bar
+}
+
+async fn booth_code(server: &TestServer, bar: &Bar) -> String {
+    let code: BoothCode = ok(server, &bar.display, Method::GET, "/shops/main/code", None).await;
+    code.code
+}
+
+/// Start an order with `drink` (or none); the status and the answer.
+async fn start(
+    server: &TestServer,
+    bar: &Bar,
+    customer: &str,
+    drink: Option<Value>,
+) -> (StatusCode, Value) {
+    let code = booth_code(server, bar).await;
+    let mut body = json!({ "code": code });
+    if let Some(drink) = drink {
+        body["drink"] = drink;
+    }
+    server
+        .post("/shops/main/orders", Some(customer), body)
+        .await
+}
+
+fn flat_white(milk: &str) -> Value {
+    json!({"item_id": "flat_white", "options": {"milk": milk}})
+}
 
 fn assert_problem(status: StatusCode, body: &Value, expected: StatusCode, code: ErrorCode) {
     assert_eq!(status, expected, "{body}");
@@ -172,4 +253,239 @@ async fn the_last_admin_cannot_lose_the_admin_role_and_nothing_changes() {
     assert_problem(status, &body, StatusCode::CONFLICT, ErrorCode::LastAdmin);
     let (_, me) = server.get("/me", Some(&partner.access_token)).await;
     assert_eq!(me["roles"], json!(["customer", "admin"]));
+}
+
+// --- Option-level 86 ------------------------------------------------------------------------
+
+const OAT_ON_FLAT_WHITE: &str = "/shops/main/menu/flat_white/modifiers/milk";
+
+async fn set_option(
+    server: &TestServer,
+    token: &str,
+    path: &str,
+    option: &str,
+    available: bool,
+) -> (StatusCode, Value) {
+    server
+        .send(
+            Method::PATCH,
+            path,
+            Some(token),
+            Some(json!({"option": option, "available": available})),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn a_barista_marks_oat_milk_out_and_an_order_with_it_is_refused_naming_it() {
+    let server = TestServer::start().await;
+    let bar = open_bar(&server).await;
+    let (status, body) = set_option(&server, &bar.barista, OAT_ON_FLAT_WHITE, "Oat", false).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let shop: Shop = serde_json::from_value(body.clone()).unwrap();
+    let milk = shop.item("flat_white").unwrap().modifier("milk").unwrap();
+    assert_eq!(milk.unavailable, ["Oat"]);
+    assert!(!milk.is_available("Oat"));
+    assert!(milk.is_available("Regular"));
+    // Only that drink's group; the others read as before (no `unavailable` member).
+    assert!(
+        body["menu"][0]["modifiers"][0].get("unavailable").is_none(),
+        "{body}"
+    );
+    assert_eq!(
+        body["menu"][1]["modifiers"][0]["unavailable"],
+        json!(["Oat"])
+    );
+
+    // Starting with it, or choosing it later, is refused and names the option.
+    let ann = token(&server, "ann@example.com", &[]).await;
+    let (status, body) = start(&server, &bar, &ann, Some(flat_white("Oat"))).await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::ItemUnavailable,
+    );
+    assert_eq!(problem(&body).detail.as_deref(), Some("Oat is out"));
+    let (status, body) = start(&server, &bar, &ann, None).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let order: Order = serde_json::from_value(body).unwrap();
+    let drink_path = format!("/shops/main/orders/{}/drink", order.id);
+    let (status, body) = server
+        .send(
+            Method::PUT,
+            &drink_path,
+            Some(&ann),
+            Some(flat_white("Oat")),
+        )
+        .await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::ItemUnavailable,
+    );
+    assert_eq!(problem(&body).detail.as_deref(), Some("Oat is out"));
+    // Regular milk still goes through.
+    let order: Order = ok(
+        &server,
+        &ann,
+        Method::PUT,
+        &drink_path,
+        Some(flat_white("Regular")),
+    )
+    .await;
+    assert_eq!(order.state, OrderState::Queued);
+
+    // Back on: oat orders go through again.
+    let (status, body) = set_option(&server, &bar.barista, OAT_ON_FLAT_WHITE, "Oat", true).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body["menu"][1]["modifiers"][0].get("unavailable").is_none(),
+        "{body}"
+    );
+    let bo = token(&server, "bo@example.com", &[]).await;
+    let (status, body) = start(&server, &bar, &bo, Some(flat_white("Oat"))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+#[tokio::test]
+async fn marking_an_option_out_needs_a_barista_and_refusals_change_nothing() {
+    let server = TestServer::start().await;
+    let bar = open_bar(&server).await;
+    let customer = token(&server, "ann@example.com", &[]).await;
+    let (status, body) = server
+        .send(
+            Method::PATCH,
+            OAT_ON_FLAT_WHITE,
+            None,
+            Some(json!({"option": "Oat", "available": false})),
+        )
+        .await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::Unauthenticated,
+    );
+    for who in [&customer, &bar.display] {
+        let (status, body) = set_option(&server, who, OAT_ON_FLAT_WHITE, "Oat", false).await;
+        assert_problem(status, &body, StatusCode::FORBIDDEN, ErrorCode::Forbidden);
+    }
+    for path in [
+        "/shops/main/menu/tea/modifiers/milk",
+        "/shops/main/menu/espresso/modifiers/milk",
+        "/shops/main/menu/flat_white/modifiers/syrup",
+        "/shops/nowhere/menu/flat_white/modifiers/milk",
+    ] {
+        let (status, body) = set_option(&server, &bar.barista, path, "Oat", false).await;
+        assert_problem(status, &body, StatusCode::NOT_FOUND, ErrorCode::NotFound);
+    }
+    let (status, body) = set_option(&server, &bar.barista, OAT_ON_FLAT_WHITE, "Soy", false).await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::ValidationFailed,
+    );
+    assert!(problem(&body).detail.unwrap().contains("Soy"));
+    let (status, body) = server
+        .send(
+            Method::PATCH,
+            OAT_ON_FLAT_WHITE,
+            Some(&bar.barista),
+            Some(json!({"option": "Oat", "available": false, "price": 1})),
+        )
+        .await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::ValidationFailed,
+    );
+    let (_, shop) = server.get("/shops/main", None).await;
+    assert_eq!(
+        shop["menu"],
+        serde_json::to_value(Shop::default_main().menu).unwrap()
+    );
+
+    // An admin may, as a barista may.
+    let (status, body) = set_option(&server, &bar.admin, OAT_ON_FLAT_WHITE, "Oat", false).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn marking_an_option_out_with_a_key_twice_is_answered_once() {
+    let server = TestServer::start().await;
+    let bar = open_bar(&server).await;
+    let send = || {
+        server
+            .request(Method::PATCH, OAT_ON_FLAT_WHITE, Some(&bar.barista))
+            .header("Idempotency-Key", "oat-out-1")
+            .json(&json!({"option": "Oat", "available": false}))
+            .send()
+    };
+    let first = send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let again = send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let other = server
+        .request(Method::PATCH, OAT_ON_FLAT_WHITE, Some(&bar.barista))
+        .header("Idempotency-Key", "oat-out-1")
+        .json(&json!({"option": "Oat", "available": true}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = common::read(other).await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::IdempotencyKeyReused,
+    );
+}
+
+#[tokio::test]
+async fn a_menu_put_keeps_options_out_and_refuses_one_the_group_does_not_offer() {
+    let server = TestServer::start().await;
+    let bar = open_bar(&server).await;
+    let mut menu = serde_json::to_value(Shop::default_main().menu).unwrap();
+    menu[1]["modifiers"][0]["unavailable"] = json!(["Soy"]);
+    let (status, body) = server
+        .send(
+            Method::PUT,
+            "/shops/main/menu",
+            Some(&bar.admin),
+            Some(menu.clone()),
+        )
+        .await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::ValidationFailed,
+    );
+    assert!(problem(&body).detail.unwrap().contains("Soy"));
+    let (_, shop) = server.get("/shops/main", None).await;
+    assert!(shop["menu"][1]["modifiers"][0].get("unavailable").is_none());
+
+    menu[1]["modifiers"][0]["unavailable"] = json!(["Oat"]);
+    let shop: Shop = ok(
+        &server,
+        &bar.admin,
+        Method::PUT,
+        "/shops/main/menu",
+        Some(menu),
+    )
+    .await;
+    assert_eq!(
+        shop.item("flat_white")
+            .unwrap()
+            .modifier("milk")
+            .unwrap()
+            .unavailable,
+        ["Oat"]
+    );
 }

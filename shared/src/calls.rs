@@ -245,6 +245,11 @@ calls! {
     /// 86 a drink (`available: false`) or bring it back.
     set_item_available / SetItemAvailable (shop: String, item_id: String, available: bool) -> Shop =
         |client| client.set_item_available(&shop, &item_id, available).await;
+    /// 86 one option of a drink's group (`available: false`, e.g. oat milk) or bring it back.
+    set_option_available / SetOptionAvailable (shop: String, item_id: String, modifier_id: String,
+        option: String, available: bool) -> Shop =
+        |client| client.set_option_available(&shop, &item_id, &modifier_id, &option, available)
+            .await;
     /// The shop's numbers today.
     stats / Stats (shop: String) -> Stats = |client| client.stats(&shop).await;
     /// The booth's current QR code (display, staff).

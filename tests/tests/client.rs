@@ -342,6 +342,66 @@ async fn an_admin_sets_roles_and_the_menu_through_the_client() -> anyhow::Result
 }
 
 #[tokio::test]
+async fn a_barista_marks_oat_milk_out_and_a_customer_sees_it_live_and_cannot_order_it()
+-> anyhow::Result<()> {
+    let cafe = Cafe::open().await?;
+    let barista = cafe.sign_in_as("bea@example.com", Role::Barista).await?;
+    let display = cafe.sign_in_as("kiosk@example.com", Role::Display).await?;
+    let customer = cafe.sign_in("ann@example.com").await?;
+    barista.set_shop_open(SHOP, true).await?;
+    let (stream, mut updates) = LiveStream::connect(&customer, SHOP);
+    connected(&mut updates).await?;
+
+    assert_eq!(
+        refused(
+            customer
+                .set_option_available(SHOP, "flat_white", "milk", "Oat", false)
+                .await
+        ),
+        ErrorCode::Forbidden
+    );
+    let shop = barista
+        .set_option_available(SHOP, "flat_white", "milk", "Oat", false)
+        .await?;
+    let milk = shop.item("flat_white").and_then(|i| i.modifier("milk"));
+    assert!(milk.is_some_and(|m| !m.is_available("Oat") && m.is_available("Regular")));
+    // The customer's menu hears it (`shop.updated`, the whole shop).
+    loop {
+        if let LiveUpdate::Event { event, .. } = next_update(&mut updates).await?
+            && event.kind == EventType::ShopUpdated
+        {
+            assert_eq!(event.shop_state.as_ref(), Some(&shop));
+            break;
+        }
+    }
+    stream.close();
+
+    let code = display.booth_code(SHOP).await?;
+    let refusal = customer
+        .start_order(SHOP, &code.code, Some(flat_white_with_oat()))
+        .await
+        .unwrap_err();
+    assert_eq!(refusal.code(), Some(&ErrorCode::ItemUnavailable));
+    assert!(refusal.to_string().contains("Oat is out"), "{refusal}");
+    assert_eq!(
+        refused(
+            barista
+                .set_option_available(SHOP, "flat_white", "milk", "Soy", false)
+                .await
+        ),
+        ErrorCode::ValidationFailed
+    );
+    barista
+        .set_option_available(SHOP, "flat_white", "milk", "Oat", true)
+        .await?;
+    let order = customer
+        .start_order(SHOP, &code.code, Some(flat_white_with_oat()))
+        .await?;
+    assert_eq!(order.state, OrderState::Queued);
+    Ok(())
+}
+
+#[tokio::test]
 async fn an_admin_replaces_the_booth_code_and_the_display_sees_the_new_one_live()
 -> anyhow::Result<()> {
     let cafe = Cafe::open().await?;

@@ -76,12 +76,14 @@ mod tests {
                     name: "Syrup".into(),
                     options: vec!["Vanilla".into()],
                     required: false,
+                    unavailable: vec![],
                 },
                 Modifier {
                     id: "milk".into(),
                     name: "Milk".into(),
                     options: vec!["Oat".into()],
                     required: true,
+                    unavailable: vec![],
                 },
             ],
         };

@@ -116,6 +116,18 @@ pub struct MenuItemPath {
     pub item_id: String,
 }
 
+/// `{shop}`, `{item_id}` and `{modifier_id}` in an option group's route.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ModifierPath {
+    /// The shop id, e.g. `main`
+    pub shop: String,
+    /// The menu item id, e.g. `flat_white`
+    pub item_id: String,
+    /// The option group's id on that item, e.g. `milk`
+    pub modifier_id: String,
+}
+
 /// `{email}` in a user's route.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]

@@ -9,10 +9,10 @@ use axum::response::{IntoResponse, Response};
 use espresso_protocol::{
     BoothCode, CancelOrder, CancelledBy, ClientFrame, CustomerRef, Drink, DrinkChoice, ErrorCode,
     Event, EventType, Health, HealthStatus, ItemStats, JourneyStep, Limits, LimitsPatch, Me,
-    MePatch, MenuItem, MenuItemPatch, Modifier, NewShop, Order, OrderDetail, OrderList, OrderState,
-    OtpChallenge, OtpRequest, OtpVerify, Problem, RefreshRequest, Role, RolesUpdate, Scope,
-    ServerFrame, Session, Shop, ShopPatch, StaffMember, StartOrder, Stats, TimeoutStage, TokenType,
-    User,
+    MePatch, MenuItem, MenuItemPatch, Modifier, NewShop, OptionAvailability, Order, OrderDetail,
+    OrderList, OrderState, OtpChallenge, OtpRequest, OtpVerify, Problem, RefreshRequest, Role,
+    RolesUpdate, Scope, ServerFrame, Session, Shop, ShopPatch, StaffMember, StartOrder, Stats,
+    TimeoutStage, TokenType, User,
 };
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -44,6 +44,7 @@ use crate::error::ApiError;
         shops::patch_shop,
         shops::put_menu,
         shops::patch_menu_item,
+        shops::patch_option,
         shops::get_stats,
         shops::get_code,
         shops::rotate_code,
@@ -86,6 +87,7 @@ use crate::error::ApiError;
         NewShop,
         LimitsPatch,
         MenuItemPatch,
+        OptionAvailability,
         Stats,
         ItemStats,
         BoothCode,
@@ -230,6 +232,10 @@ mod tests {
         ("post", "/api/v1/shops"),
         ("post", "/api/v1/shops/{shop}/code/rotate"),
         ("get", "/api/v1/staff"),
+        (
+            "patch",
+            "/api/v1/shops/{shop}/menu/{item_id}/modifiers/{modifier_id}",
+        ),
     ];
 
     const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch"];
@@ -269,7 +275,7 @@ mod tests {
         assert!(missing.is_empty(), "not in the document: {missing:?}");
         let extra: Vec<_> = documented.difference(&expected).collect();
         assert!(extra.is_empty(), "not in API.md: {extra:?}");
-        assert_eq!(documented.len(), 31);
+        assert_eq!(documented.len(), 32);
     }
 
     #[test]

@@ -9,13 +9,14 @@ use axum::response::Response;
 use axum::routing::{get, patch};
 use chrono::Utc;
 use espresso_protocol::{
-    BoothCode, ErrorCode, MenuItem, MenuItemPatch, NewShop, Shop, ShopPatch, Stats, is_shop_id,
+    BoothCode, ErrorCode, MenuItem, MenuItemPatch, NewShop, OptionAvailability, Shop, ShopPatch,
+    Stats, is_shop_id,
 };
 
 use super::AppState;
 use super::doc::{
-    BadKey, IdempotencyKey, JsonBody, MenuItemPath, NoShop, NotABarista, NotAnAdmin, ShopPath,
-    Unauthenticated, problems,
+    BadKey, IdempotencyKey, JsonBody, MenuItemPath, ModifierPath, NoShop, NotABarista, NotAnAdmin,
+    ShopPath, Unauthenticated, problems,
 };
 use super::extract::{ApiJson, ApiJsonList, ApiPath, Caller};
 use super::idempotency::{Idempotent, answer};
@@ -29,9 +30,13 @@ problems! {
     BadShopPatch: 422
         "`validation_failed` (empty name, a zero limit, unknown field), `idempotency_key_reused`";
     BadMenu: 422
-        "`validation_failed` (duplicate ids, empty names, unknown field), \
-         `idempotency_key_reused`";
+        "`validation_failed` (duplicate ids, empty names, an unavailable option the group does \
+         not offer, unknown field), `idempotency_key_reused`";
     NoMenuItem: 404 "`not_found`: no such shop or menu item";
+    NoModifier: 404 "`not_found`: no such shop, menu item or option group";
+    BadOptionPatch: 422
+        "`validation_failed` (an option the group does not offer, unknown field), \
+         `idempotency_key_reused`";
     BadItemPatch: 422 "`validation_failed` (unknown field), `idempotency_key_reused`";
     KeyReused: 422 "`idempotency_key_reused`";
     NotDisplayOrBarista: 403 "`forbidden`: not a display or barista";
@@ -43,6 +48,10 @@ pub fn routes() -> Router<AppState> {
         .route("/shops/{shop}", get(get_shop).patch(patch_shop))
         .route("/shops/{shop}/menu", axum::routing::put(put_menu))
         .route("/shops/{shop}/menu/{item_id}", patch(patch_menu_item))
+        .route(
+            "/shops/{shop}/menu/{item_id}/modifiers/{modifier_id}",
+            patch(patch_option),
+        )
         .route("/shops/{shop}/stats", get(get_stats))
         .route("/shops/{shop}/code", get(get_code))
         .route(
@@ -261,6 +270,15 @@ fn validate_menu(menu: &[MenuItem]) -> ApiResult<()> {
                     ),
                 ));
             }
+            if let Some(stray) = modifier.unavailable.iter().find(|o| !modifier.offers(o)) {
+                return Err(ApiError::detail(
+                    ErrorCode::ValidationFailed,
+                    format!(
+                        "{} {}: {stray:?} is marked unavailable but is not one of its options",
+                        item.name, modifier.name
+                    ),
+                ));
+            }
         }
     }
     Ok(())
@@ -303,6 +321,79 @@ async fn patch_menu_item(
                     crate::store::StoreError::not_found(format!("no menu item {item_id:?}"))
                 })?;
                 item.available = patch.available;
+                Ok(())
+            }),
+            idempotent.remember(StatusCode::OK),
+        )
+        .await?;
+    Ok(answer(shop, StatusCode::OK))
+}
+
+/// "86" an option (and bring it back)
+///
+/// A barista marks one option of a drink's group as run out (`available: false`, e.g. oat milk
+/// on the Flat White) or back on (`true`). It is listed in the group's `unavailable`; ordering
+/// the drink with it is refused with `item_unavailable`. Every screen hears `shop.updated`.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/shops/{shop}/menu/{item_id}/modifiers/{modifier_id}",
+    tag = "shops",
+    params(ModifierPath, IdempotencyKey),
+    request_body = OptionAvailability,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The shop after the change", body = Shop),
+        JsonBody,
+        Unauthenticated,
+        NotABarista,
+        NoModifier,
+        BadOptionPatch,
+    ),
+)]
+async fn patch_option(
+    State(state): State<AppState>,
+    caller: Caller,
+    idempotent: Idempotent,
+    ApiPath(ModifierPath {
+        shop,
+        item_id,
+        modifier_id,
+    }): ApiPath<ModifierPath>,
+    ApiJson(patch): ApiJson<OptionAvailability>,
+) -> ApiResult<Response> {
+    caller.require(Action::WorkTheBar)?;
+    let shop = state
+        .store()
+        .update_shop(
+            &shop,
+            Utc::now(),
+            Box::new(move |s| {
+                let not_found = |what: String| crate::store::StoreError::not_found(what);
+                let item = s
+                    .menu
+                    .iter_mut()
+                    .find(|i| i.id == item_id)
+                    .ok_or_else(|| not_found(format!("no menu item {item_id:?}")))?;
+                let modifier = item
+                    .modifiers
+                    .iter_mut()
+                    .find(|m| m.id == modifier_id)
+                    .ok_or_else(|| {
+                        not_found(format!("{} has no option group {modifier_id:?}", item.name))
+                    })?;
+                if !modifier.offers(&patch.option) {
+                    return Err(crate::store::StoreError::refused(
+                        ErrorCode::ValidationFailed,
+                        format!(
+                            "{} {} is {}, not {:?}",
+                            item.name,
+                            modifier.name,
+                            modifier.options.join(" or "),
+                            patch.option
+                        ),
+                    ));
+                }
+                modifier.set_available(&patch.option, patch.available);
                 Ok(())
             }),
             idempotent.remember(StatusCode::OK),

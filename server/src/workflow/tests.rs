@@ -632,6 +632,68 @@ fn a_drink_that_ran_out_cannot_be_chosen() {
     assert!(error.to_string().contains("Flat White"), "{error}");
 }
 
+/// Oat milk is out on every drink that offers it.
+fn oat_is_out(shop: &mut Shop) {
+    for item in &mut shop.menu {
+        for modifier in &mut item.modifiers {
+            modifier.set_available("Oat", false);
+        }
+    }
+}
+
+#[test]
+fn an_option_that_ran_out_cannot_be_chosen_and_the_refusal_names_it() {
+    let error = given([created()])
+        .shop(oat_is_out)
+        .when(choose(alice(), oat_flat_white()))
+        .then_refuse(ErrorCode::ItemUnavailable);
+    assert_eq!(error.to_problem().detail.as_deref(), Some("Oat is out"));
+}
+
+#[test]
+fn starting_with_an_option_that_ran_out_is_refused_and_creates_nothing() {
+    let error = given([])
+        .shop(oat_is_out)
+        .when(start(Some(oat_flat_white()), admitted()))
+        .then_refuse(ErrorCode::ItemUnavailable);
+    assert_eq!(error.to_string(), "Oat is out");
+}
+
+#[test]
+fn the_other_options_of_a_group_with_one_out_may_still_be_chosen() {
+    let order = given([created()])
+        .shop(oat_is_out)
+        .when(choose(
+            alice(),
+            choice("flat_white", &[("milk", "Regular")]),
+        ))
+        .then_expect([OrderEvent::Placed {
+            number: 7,
+            drink: Drink {
+                options: BTreeMap::from([("milk".to_owned(), "Regular".to_owned())]),
+                ..oat_flat_white_drink()
+            },
+            at: t(NOW),
+            deadline_at: t(NOW + 900),
+        }])
+        .unwrap();
+    assert_eq!(order.state, OrderState::Queued);
+    // A drink whose optional group has an option out is fine without that group.
+    given([created()])
+        .shop(oat_is_out)
+        .when(choose(alice(), choice("americano", &[])))
+        .then_expect([OrderEvent::Placed {
+            number: 7,
+            drink: Drink {
+                item_id: "americano".into(),
+                name: "Americano".into(),
+                options: BTreeMap::new(),
+            },
+            at: t(NOW),
+            deadline_at: t(NOW + 900),
+        }]);
+}
+
 #[test]
 fn an_unavailable_drink_is_said_before_its_options_are_checked() {
     given([created()])

@@ -42,6 +42,11 @@ pub struct Modifier {
     pub options: Vec<String>,
     /// A required group must be chosen; an optional one may be left out.
     pub required: bool,
+    /// Options of this group that are out for now ("86'd", e.g. oat milk): shown greyed,
+    /// refused at order time with `item_unavailable`. Each is one of `options`. Left out of the
+    /// JSON when none is out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unavailable: Vec<String>,
 }
 
 /// The shop's rules. Every value is a count or seconds; the defaults are API.md's.
@@ -182,6 +187,17 @@ pub struct LimitsPatch {
     pub ready_display_s: Option<u32>,
 }
 
+/// `PATCH /api/v1/shops/{shop}/menu/{item_id}/modifiers/{modifier_id}`: "86" one option of a
+/// group (`available: false`, e.g. oat milk is out) or bring it back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct OptionAvailability {
+    /// One of the group's `options`, e.g. `Oat`.
+    pub option: String,
+    pub available: bool,
+}
+
 /// `PATCH /api/v1/shops/{shop}/menu/{item_id}`: "86" an item (`false`) or bring it back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -201,6 +217,7 @@ impl Shop {
             name: "Milk".into(),
             options: vec!["Regular".into(), "Oat".into()],
             required,
+            unavailable: Vec::new(),
         };
         let item = |id: &str, name: &str, modifiers| MenuItem {
             id: id.into(),
@@ -252,6 +269,30 @@ impl MenuItem {
 impl Modifier {
     pub fn offers(&self, option: &str) -> bool {
         self.options.iter().any(|o| o == option)
+    }
+
+    /// Is `option` one this group offers and not out ([`Modifier::unavailable`])?
+    pub fn is_available(&self, option: &str) -> bool {
+        self.offers(option) && !self.unavailable.iter().any(|o| o == option)
+    }
+
+    /// Mark `option` out (`false`) or back (`true`); the list stays in the order of `options`.
+    /// Whether the group offers it is the caller's check.
+    pub fn set_available(&mut self, option: &str, available: bool) {
+        let mut unavailable: Vec<String> = self
+            .options
+            .iter()
+            .filter(|o| {
+                if o.as_str() == option {
+                    !available
+                } else {
+                    self.unavailable.contains(o)
+                }
+            })
+            .cloned()
+            .collect();
+        unavailable.dedup();
+        self.unavailable = unavailable;
     }
 }
 
@@ -398,6 +439,44 @@ mod tests {
         let item = json!({"id": "x", "name": "X", "icon": "x", "available": true,
                           "modifiers": [], "price": 3});
         assert!(serde_json::from_value::<MenuItem>(item).is_err());
+    }
+
+    #[test]
+    fn a_modifier_without_options_out_reads_and_writes_as_before() {
+        let json =
+            json!({"id": "milk", "name": "Milk", "options": ["Regular", "Oat"], "required": true});
+        let mut milk: Modifier = serde_json::from_value(json.clone()).unwrap();
+        assert!(milk.unavailable.is_empty());
+        assert!(milk.is_available("Oat"));
+        assert!(!milk.is_available("Soy"), "not offered");
+        assert_eq!(serde_json::to_value(&milk).unwrap(), json);
+
+        milk.set_available("Oat", false);
+        assert!(!milk.is_available("Oat"));
+        assert!(milk.is_available("Regular"));
+        assert_eq!(
+            serde_json::to_value(&milk).unwrap()["unavailable"],
+            json!(["Oat"])
+        );
+        milk.set_available("Oat", false);
+        milk.set_available("Regular", false);
+        assert_eq!(
+            milk.unavailable,
+            ["Regular", "Oat"],
+            "in the order of the options, once"
+        );
+        milk.set_available("Regular", true);
+        milk.set_available("Oat", true);
+        assert_eq!(serde_json::to_value(&milk).unwrap(), json);
+        let availability: OptionAvailability =
+            serde_json::from_value(json!({"option": "Oat", "available": false})).unwrap();
+        assert!(!availability.available);
+        assert!(
+            serde_json::from_value::<OptionAvailability>(
+                json!({"option": "Oat", "available": false, "x": 1})
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -7,8 +7,8 @@ use super::transport::{Auth, Call};
 use super::{Client, ClientError, StaffAction};
 use crate::protocol::{
     BoothCode, CancelOrder, DrinkChoice, Health, Me, MePatch, MenuItem, MenuItemPatch, NewShop,
-    Order, OrderDetail, OrderList, OrderState, OtpChallenge, OtpRequest, OtpVerify, Role,
-    RolesUpdate, Session, Shop, ShopPatch, StaffMember, StartOrder, Stats, User,
+    OptionAvailability, Order, OrderDetail, OrderList, OrderState, OtpChallenge, OtpRequest,
+    OtpVerify, Role, RolesUpdate, Session, Shop, ShopPatch, StaffMember, StartOrder, Stats, User,
 };
 
 impl Client {
@@ -157,6 +157,24 @@ impl Client {
         let url = self.api(&["shops", shop, "menu", item_id])?;
         let call =
             Call::new(Method::PATCH, url, Auth::Required).json(&MenuItemPatch { available })?;
+        self.exchange(call).await?.json()
+    }
+
+    /// `PATCH /shops/{shop}/menu/{item}/modifiers/{modifier}` (barista): "86" one option of a
+    /// drink's group (`false`, e.g. oat milk is out) or bring it back.
+    pub async fn set_option_available(
+        &self,
+        shop: &str,
+        item_id: &str,
+        modifier_id: &str,
+        option: &str,
+        available: bool,
+    ) -> Result<Shop, ClientError> {
+        let url = self.api(&["shops", shop, "menu", item_id, "modifiers", modifier_id])?;
+        let call = Call::new(Method::PATCH, url, Auth::Required).json(&OptionAvailability {
+            option: option.to_owned(),
+            available,
+        })?;
         self.exchange(call).await?.json()
     }
 

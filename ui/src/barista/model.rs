@@ -588,6 +588,7 @@ mod tests {
                 name: "Milk".into(),
                 options: vec!["Regular".into(), "Oat".into()],
                 required: true,
+                unavailable: vec![],
             }],
         };
         let options = [("milk".to_owned(), "Oat".to_owned())].into();
