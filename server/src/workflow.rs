@@ -21,7 +21,8 @@
 //! business; which of them may touch this order, in this state, is decided here, with the rules
 //! of who may see and do what from [`crate::policy`].
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use chrono_tz::Tz;
 use espresso_protocol::{
     CancelledBy, CustomerRef, Drink, DrinkChoice, ErrorCode, EventType, MenuItem, Order,
     OrderState, Problem, Shop, TimeoutStage,
@@ -191,8 +192,8 @@ pub enum WorkflowError {
     CodeExhausted,
     #[error("finish or cancel your current order first")]
     OpenOrderExists,
-    /// `resets_in_s`: seconds until the next business day (UTC midnight), when the count
-    /// starts again.
+    /// `resets_in_s`: seconds until the next business day (midnight in the shop's time zone),
+    /// when the count starts again.
     #[error("the limit is {limit} order(s) a day")]
     DailyLimitReached { limit: u32, resets_in_s: u64 },
     #[error("the bar has {limit} orders waiting, its most at once")]
@@ -534,16 +535,36 @@ fn check_options(item: &MenuItem, choice: &DrinkChoice) -> Result<(), WorkflowEr
     Ok(())
 }
 
-/// Seconds from `now` until the next business day starts (UTC midnight; the order numbers and
-/// the daily limit count per UTC day). At least 1.
-pub fn until_next_day_s(now: DateTime<Utc>) -> u64 {
-    let next_midnight = now
-        .date_naive()
-        .succ_opt()
-        .and_then(|day| day.and_hms_opt(0, 0, 0))
-        .map(|midnight| midnight.and_utc());
-    next_midnight
-        .map(|at| (at - now).num_seconds().max(1).unsigned_abs())
+/// A time zone by its IANA name (`America/Los_Angeles`, `UTC`); `None` for a name the time zone
+/// database does not know.
+pub fn time_zone(name: &str) -> Option<Tz> {
+    name.parse().ok()
+}
+
+/// The shop's time zone: what its business day follows. A name the database does not know (the
+/// API refuses those, so only a hand-edited database has one) counts as UTC.
+pub fn zone_of(shop: &Shop) -> Tz {
+    time_zone(&shop.time_zone).unwrap_or(Tz::UTC)
+}
+
+/// Seconds from `now` until the next business day starts: midnight in the shop's time zone
+/// (`zone`), when the order numbers and the daily limit count again. At least 1.
+pub fn until_next_day_s(now: DateTime<Utc>, zone: Tz) -> u64 {
+    let tomorrow = now.with_timezone(&zone).date_naive().succ_opt();
+    // Where a clock change skips midnight, the day starts at the first hour that exists.
+    let next_start = tomorrow.and_then(|day| {
+        (0..4).find_map(|hour| {
+            day.and_hms_opt(hour, 0, 0)
+                .and_then(|local| zone.from_local_datetime(&local).earliest())
+        })
+    });
+    next_start
+        .map(|at| {
+            (at.with_timezone(&Utc) - now)
+                .num_seconds()
+                .max(1)
+                .unsigned_abs()
+        })
         .unwrap_or(1)
 }
 
@@ -574,7 +595,7 @@ fn start(
     if limits.max_orders_per_day > 0 && admission.orders_today >= limits.max_orders_per_day {
         return Err(WorkflowError::DailyLimitReached {
             limit: limits.max_orders_per_day,
-            resets_in_s: until_next_day_s(ctx.now),
+            resets_in_s: until_next_day_s(ctx.now, zone_of(shop)),
         });
     }
     if admission.queue_length >= limits.max_queue {

@@ -489,3 +489,156 @@ async fn a_menu_put_keeps_options_out_and_refuses_one_the_group_does_not_offer()
         ["Oat"]
     );
 }
+
+// --- Time zone -------------------------------------------------------------------------------
+
+/// Seconds from now to the next midnight in `zone`, computed here on its own.
+fn to_next_midnight_in(zone: chrono_tz::Tz) -> i64 {
+    use chrono::TimeZone as _;
+    let now = Utc::now();
+    let tomorrow = now
+        .with_timezone(&zone)
+        .date_naive()
+        .succ_opt()
+        .expect("a tomorrow");
+    let midnight = zone
+        .from_local_datetime(&tomorrow.and_hms_opt(0, 0, 0).expect("a midnight"))
+        .earliest()
+        .expect("midnight exists there");
+    (midnight.with_timezone(&Utc) - now).num_seconds()
+}
+
+#[tokio::test]
+async fn an_admin_sets_the_shops_time_zone_and_the_daily_limit_resets_at_its_midnight() {
+    let server = TestServer::start().await;
+    let bar = open_bar(&server).await;
+    let (_, shop) = server.get("/shops/main", None).await;
+    assert_eq!(shop["time_zone"], "UTC", "{shop}");
+
+    let shop: Shop = ok(
+        &server,
+        &bar.admin,
+        Method::PATCH,
+        "/shops/main",
+        Some(json!({"time_zone": "Pacific/Kiritimati", "limits": {"max_orders_per_day": 1}})),
+    )
+    .await;
+    assert_eq!(shop.time_zone, "Pacific/Kiritimati");
+
+    // Ann's second order of the day is refused until midnight at the shop (UTC+14 there).
+    let ann = token(&server, "ann@example.com", &[]).await;
+    let (status, body) = start(
+        &server,
+        &bar,
+        &ann,
+        Some(json!({"item_id": "espresso", "options": {}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let order: Order = serde_json::from_value(body).unwrap();
+    let path = format!("/shops/main/orders/{}/cancel", order.id);
+    let (status, body) = server.post(&path, Some(&bar.barista), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // A cancelled order does not count; a second one does.
+    let (status, body) = start(
+        &server,
+        &bar,
+        &ann,
+        Some(json!({"item_id": "espresso", "options": {}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let order: Order = serde_json::from_value(body).unwrap();
+    for action in ["claim", "complete", "collect"] {
+        let path = format!("/shops/main/orders/{}/{action}", order.id);
+        let (status, body) = server.post(&path, Some(&bar.barista), json!(null)).await;
+        assert_eq!(status, StatusCode::OK, "{action}: {body}");
+    }
+    let (status, body) = start(&server, &bar, &ann, None).await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::CONFLICT,
+        ErrorCode::DailyLimitReached,
+    );
+    let retry = i64::try_from(problem(&body).retry_after_s.unwrap()).unwrap();
+    let expected = to_next_midnight_in(chrono_tz::Pacific::Kiritimati);
+    assert!(
+        (retry - expected).abs() <= 5,
+        "{retry} s, expected {expected} s"
+    );
+}
+
+#[tokio::test]
+async fn a_time_zone_is_an_admins_and_an_unknown_one_changes_nothing() {
+    let server = TestServer::start().await;
+    let bar = open_bar(&server).await;
+    let patch = json!({"time_zone": "Europe/Paris"});
+    let (status, body) = server
+        .send(
+            Method::PATCH,
+            "/shops/main",
+            Some(&bar.barista),
+            Some(patch),
+        )
+        .await;
+    assert_problem(status, &body, StatusCode::FORBIDDEN, ErrorCode::Forbidden);
+    for bad in ["Mars/Olympus_Mons", "", "PST8PDT/x", "+01:00"] {
+        let (status, body) = server
+            .send(
+                Method::PATCH,
+                "/shops/main",
+                Some(&bar.admin),
+                Some(json!({"time_zone": bad, "name": "Renamed"})),
+            )
+            .await;
+        assert_problem(
+            status,
+            &body,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::ValidationFailed,
+        );
+        assert!(
+            problem(&body).detail.unwrap().contains("unknown time zone"),
+            "{body}"
+        );
+    }
+    let (_, shop) = server.get("/shops/main", None).await;
+    assert_eq!(shop["time_zone"], "UTC");
+    assert_eq!(shop["name"], "Espresso");
+
+    // A new shop: its own zone, or UTC when none is given; an unknown one makes no shop.
+    let (status, body) = server
+        .post(
+            "/shops",
+            Some(&bar.admin),
+            json!({"id": "vegas", "name": "Vegas pop-up", "time_zone": "America/Los_Angeles"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["time_zone"], "America/Los_Angeles");
+    let (status, body) = server
+        .post(
+            "/shops",
+            Some(&bar.admin),
+            json!({"id": "leeds", "name": "Leeds"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["time_zone"], "UTC");
+    let (status, body) = server
+        .post(
+            "/shops",
+            Some(&bar.admin),
+            json!({"id": "moon", "name": "Moon", "time_zone": "Moon/Base"}),
+        )
+        .await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::ValidationFailed,
+    );
+    let (status, _) = server.get("/shops/moon", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

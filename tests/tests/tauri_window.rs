@@ -385,6 +385,7 @@ async fn add_shop(server: &TestServer, id: &str, name: &str) -> anyhow::Result<(
         .create_shop(&NewShop {
             id: id.into(),
             name: name.into(),
+            time_zone: None,
         })
         .await?;
     anyhow::ensure!(

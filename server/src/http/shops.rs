@@ -25,10 +25,13 @@ use crate::policy::Action;
 
 problems! {
     ShopExists: 409 "`shop_exists`: that id is taken";
-    BadNewShop: 422 "`validation_failed` (the id or the name), `idempotency_key_reused`";
-    MayNotPatch: 403 "`forbidden`: not a barista, or `name`/`limits` without admin";
+    BadNewShop: 422
+        "`validation_failed` (the id, the name or an unknown time zone), `idempotency_key_reused`";
+    MayNotPatch: 403
+        "`forbidden`: not a barista, or `name`/`limits`/`time_zone` without admin";
     BadShopPatch: 422
-        "`validation_failed` (empty name, a zero limit, unknown field), `idempotency_key_reused`";
+        "`validation_failed` (empty name, a zero limit, an unknown time zone, unknown field), \
+         `idempotency_key_reused`";
     BadMenu: 422
         "`validation_failed` (duplicate ids, empty names, an unavailable option the group does \
          not offer, unknown field), `idempotency_key_reused`";
@@ -62,8 +65,9 @@ pub fn routes() -> Router<AppState> {
 
 /// Create a shop (admin)
 ///
-/// A second counter, or tomorrow's event: `{id, name}`. It starts closed, with the original's
-/// menu and the default limits, and has its own booth code, queue, numbers and live stream.
+/// A second counter, or tomorrow's event: `{id, name, time_zone?}`. It starts closed, with the
+/// original's menu and the default limits, and has its own booth code, queue, numbers and live
+/// stream; its business day follows its time zone (an IANA name, `UTC` when left out).
 #[utoipa::path(
     post,
     path = "/api/v1/shops",
@@ -100,13 +104,13 @@ async fn create_shop(
             "the name is 1 to 64 characters",
         ));
     }
+    let mut shop = new.shop();
+    if let Some(name) = &new.time_zone {
+        shop.time_zone = known_time_zone(name)?;
+    }
     let shop = state
         .store()
-        .create_shop(
-            new.shop(),
-            Utc::now(),
-            idempotent.remember(StatusCode::CREATED),
-        )
+        .create_shop(shop, Utc::now(), idempotent.remember(StatusCode::CREATED))
         .await?;
     Ok(answer(shop, StatusCode::CREATED))
 }
@@ -133,7 +137,9 @@ async fn get_shop(
 
 /// Change a shop
 ///
-/// Baristas open and close the shop; only an admin renames it or changes its limits.
+/// Baristas open and close the shop; only an admin renames it, changes its limits or its time
+/// zone (an IANA name: the business day — order numbers, daily limits, served today — starts at
+/// midnight there).
 /// PATCH semantics: fields given change, the rest stay (also inside `limits`).
 #[utoipa::path(
     patch,
@@ -184,6 +190,10 @@ async fn patch_shop(
                 "limits must be at least 1 (only max_orders_per_day may be 0: unlimited)",
             ));
         }
+    }
+    let mut patch = patch;
+    if let Some(name) = &patch.time_zone {
+        patch.time_zone = Some(known_time_zone(name)?);
     }
     let shop = state
         .store()
@@ -242,6 +252,21 @@ async fn put_menu(
         )
         .await?;
     Ok(answer(shop, StatusCode::OK))
+}
+
+/// An IANA time zone name as the time zone database spells it, or `validation_failed`.
+fn known_time_zone(name: &str) -> ApiResult<String> {
+    crate::workflow::time_zone(name.trim())
+        .map(|zone| zone.name().to_owned())
+        .ok_or_else(|| {
+            ApiError::detail(
+                ErrorCode::ValidationFailed,
+                format!(
+                    "unknown time zone {name:?}: use an IANA name such as America/Los_Angeles or \
+                     Europe/London"
+                ),
+            )
+        })
 }
 
 fn validate_menu(menu: &[MenuItem]) -> ApiResult<()> {

@@ -351,7 +351,7 @@ impl ShopState {
                 self.open_by_customer.remove(&after.customer.id);
             }
         }
-        let day = business_day(after.created_at);
+        let day = business_day(after.created_at, self.zone());
         if let Some(started) = self.started.as_mut().filter(|s| s.day == day) {
             let counted_before = before.is_some_and(|b| !is_void(b.state));
             let counts_now = !is_void(after.state);
@@ -414,9 +414,14 @@ impl ShopState {
         self.shop = Arc::new(shop);
     }
 
+    /// The shop's time zone: its business day follows it.
+    pub fn zone(&self) -> chrono_tz::Tz {
+        crate::workflow::zone_of(&self.shop)
+    }
+
     /// The numbers the staff screens show: open orders by state, served today, and waits.
     pub fn stats(&mut self, conn: &Connection, now: DateTime<Utc>) -> StoreResult<Stats> {
-        let day = business_day(now);
+        let day = business_day(now, self.zone());
         let served = self.served_on(conn, &day)?.clone();
         let mut stats = Stats {
             queue_length: self.queued,

@@ -245,9 +245,10 @@ pub fn from_ms(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }
 
-/// The day order numbers and daily limits count in (UTC).
-pub fn business_day(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d").to_string()
+/// The day order numbers, daily limits and served counts go by: the calendar date at `at` in
+/// the shop's time zone (see [`crate::workflow::zone_of`]).
+pub fn business_day(at: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
+    at.with_timezone(&zone).format("%Y-%m-%d").to_string()
 }
 
 /// A new opaque id: `prefix_`, 9 characters of the time (ms) then 16 random ones (80 bits), in an

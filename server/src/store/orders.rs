@@ -42,6 +42,7 @@ fn stored_order(work: &Work<'_>, shop: &str, id: &str) -> StoreResult<Option<Ord
 /// Returns the order after. Memory is not touched (see [`track`]).
 fn write_decision(
     work: &mut Work<'_>,
+    zone: chrono_tz::Tz,
     before: Option<&Order>,
     decided: &[OrderEvent],
 ) -> StoreResult<Option<(Order, u64)>> {
@@ -73,7 +74,7 @@ fn write_decision(
             after.customer.id,
             after.state.as_str(),
             after.number.map(i64::from),
-            business_day(after.created_at),
+            business_day(after.created_at, zone),
             to_ms(after.created_at),
             after.drink.as_ref().map(|d| d.item_id.as_str()),
             after.placed_at.map(to_ms),
@@ -110,7 +111,7 @@ fn write_decision(
         .map_err(db)?
         .execute(params![
             after.shop,
-            business_day(decided_at(decided)),
+            business_day(decided_at(decided), zone),
             i64::from(number)
         ])
         .map_err(db)?;
@@ -151,7 +152,7 @@ fn write_decision(
         .map_err(db)?
         .execute(params![
             after.shop,
-            business_day(after.created_at),
+            business_day(after.created_at, zone),
             drink.item_id
         ])
         .map_err(db)?;
@@ -194,9 +195,10 @@ fn track(
     let shop_id = after.shop.clone();
     let state = work.memory.existing_shop(work.conn, &shop_id)?;
     state.track(before, after);
+    let zone = state.zone();
     for event in decided {
         if let OrderEvent::Placed { number, at, .. } = event {
-            state.numbered(&business_day(*at), *number);
+            state.numbered(&business_day(*at, zone), *number);
         }
     }
     // Every change past creation moves a count or a wait time.
@@ -230,8 +232,9 @@ impl SqliteStore {
                 if let Some(answer) = idempotency::replayed(work.conn, remember.as_ref())? {
                     return Ok(answer);
                 }
-                let day = business_day(now);
                 let state = work.memory.existing_shop(work.conn, &shop_id)?;
+                let zone = state.zone();
+                let day = business_day(now, zone);
                 let admission = Admission {
                     code: state.check_code(&code, now),
                     has_open_order: state.has_open_order(&customer.id),
@@ -252,7 +255,7 @@ impl SqliteStore {
                     next_number,
                 };
                 let decided = workflow::decide(None, &command, &ctx)?;
-                let (order, answer_seq) = write_decision(work, None, &decided)?
+                let (order, answer_seq) = write_decision(work, zone, None, &decided)?
                     .ok_or_else(|| StoreError::database("a start produced no order"))?;
                 // The workflow admitted the code, so it has uses left.
                 let mut row = work
@@ -298,8 +301,9 @@ impl SqliteStore {
                 if let Some(answer) = idempotency::replayed(work.conn, remember.as_ref())? {
                     return Ok(answer);
                 }
-                let day = business_day(now);
                 let state = work.memory.existing_shop(work.conn, &shop_id)?;
+                let zone = state.zone();
+                let day = business_day(now, zone);
                 let open = state.open_order(&order_id).cloned();
                 let next_number = state.next_number(work.conn, &day)?;
                 let shop = state.shop.clone();
@@ -317,7 +321,7 @@ impl SqliteStore {
                 if decided.is_empty() {
                     return Ok(Answer::Done(current));
                 }
-                let (order, answer_seq) = write_decision(work, Some(&current), &decided)?
+                let (order, answer_seq) = write_decision(work, zone, Some(&current), &decided)?
                     .ok_or_else(|| StoreError::database("an order command removed the order"))?;
                 answered(
                     work,

@@ -53,7 +53,7 @@ async fn stats_in(
         "SELECT item_id, served FROM served_counts WHERE shop = ?1 AND business_day = ?2",
     )
     .bind(&shop.id)
-    .bind(business_day(now))
+    .bind(business_day(now, crate::workflow::zone_of(shop)))
     .fetch_all(&mut *conn)
     .await?;
     let total: i64 = served.iter().map(|(_, n)| n).sum();

@@ -394,3 +394,84 @@ async fn a_customer_unknown_to_the_database_is_refused_and_changes_nothing() {
         .await
         .unwrap();
 }
+
+/// 23:30 and 00:30 in Los Angeles (PST, UTC-8) on 15/16 January 2027: 07:30 and 08:30 UTC, the
+/// same UTC day.
+fn late_and_early() -> (chrono::DateTime<Utc>, chrono::DateTime<Utc>) {
+    let at = |s: &str| s.parse::<chrono::DateTime<Utc>>().unwrap();
+    (at("2027-01-16T07:30:00Z"), at("2027-01-16T08:30:00Z"))
+}
+
+/// Ann orders at 23:30 and (after her first was handed over) at 00:30 local time, in a shop of
+/// `zone` with one order a day per customer; the second order's answer, and the stats at 00:30.
+async fn two_orders_around_midnight(
+    zone: &'static str,
+) -> (
+    espresso_protocol::Order,
+    Result<espresso_protocol::Order, espresso_protocol::Problem>,
+    espresso_protocol::Stats,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_at(&dir).await;
+    store
+        .change_shop("main", Utc::now(), move |shop| {
+            shop.open = true;
+            shop.limits.max_orders_per_day = 1;
+            shop.time_zone = zone.into();
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let ann = person(&store, 1).await;
+    let (late, early) = late_and_early();
+    let code = store.current_code("main", late).await.unwrap().code;
+    let first = store
+        .start_order("main", ann.clone(), &code, drink("espresso"), late, None)
+        .await
+        .unwrap()
+        .done()
+        .unwrap();
+    for command in [
+        Command::Claim { by: barista() },
+        Command::Complete { by: barista() },
+        Command::Collect { by: barista() },
+    ] {
+        store
+            .order_command("main", &first.id, command, late, None)
+            .await
+            .unwrap();
+    }
+    let code = store.current_code("main", early).await.unwrap().code;
+    let second = store
+        .start_order("main", ann, &code, drink("espresso"), early, None)
+        .await
+        .map(|answer| answer.done().unwrap())
+        .map_err(|error| match error {
+            super::StoreError::Refused(problem) => *problem,
+            other => panic!("{other}"),
+        });
+    let stats = store.stats("main", early).await.unwrap();
+    (first, second, stats)
+}
+
+#[tokio::test]
+async fn the_business_day_starts_at_midnight_in_the_shops_time_zone() {
+    let (first, second, stats) = two_orders_around_midnight("America/Los_Angeles").await;
+    assert_eq!(first.number, Some(1));
+    // 00:30 in Los Angeles is a new day there: the daily limit is free, numbers start over and
+    // nothing has been served yet today.
+    let second = second.expect("a new day, a new order");
+    assert_eq!(second.number, Some(1));
+    assert_eq!(stats.served_today, 0);
+}
+
+#[tokio::test]
+async fn in_utc_the_same_two_orders_fall_on_one_day() {
+    let (first, second, stats) = two_orders_around_midnight("UTC").await;
+    assert_eq!(first.number, Some(1));
+    let refusal = second.expect_err("the same UTC day");
+    assert_eq!(refusal.code, ErrorCode::DailyLimitReached);
+    // The limit frees at UTC midnight, 15.5 hours after 08:30 UTC.
+    assert_eq!(refusal.retry_after_s, Some(15 * 3_600 + 1_800));
+    assert_eq!(stats.served_today, 1);
+}

@@ -213,6 +213,12 @@ impl Given {
         self
     }
 
+    /// At this moment rather than `secs` after the start.
+    fn at_instant(mut self, now: DateTime<Utc>) -> Self {
+        self.now = now;
+        self
+    }
+
     fn next_number(mut self, number: u32) -> Self {
         self.next_number = number;
         self
@@ -437,9 +443,41 @@ fn a_customer_at_the_daily_limit_cannot_start_another() {
 #[test]
 fn the_daily_limit_resets_at_utc_midnight() {
     let at = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
-    assert_eq!(until_next_day_s(at("2026-11-21T23:59:00Z")), 60);
-    assert_eq!(until_next_day_s(at("2026-11-21T00:00:00Z")), 86_400);
-    assert_eq!(until_next_day_s(at("2026-12-31T12:00:00Z")), 43_200);
+    let utc = chrono_tz::Tz::UTC;
+    assert_eq!(until_next_day_s(at("2026-11-21T23:59:00Z"), utc), 60);
+    assert_eq!(until_next_day_s(at("2026-11-21T00:00:00Z"), utc), 86_400);
+    assert_eq!(until_next_day_s(at("2026-12-31T12:00:00Z"), utc), 43_200);
+}
+
+#[test]
+fn the_daily_limit_resets_at_midnight_in_the_shops_time_zone() {
+    let at = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    let la = time_zone("America/Los_Angeles").unwrap();
+    // 23:30 in Los Angeles (PST, UTC-8) is 07:30 UTC the next day: half an hour to midnight there.
+    assert_eq!(until_next_day_s(at("2026-11-22T07:30:00Z"), la), 1_800);
+    // 00:30 there: a whole day less half an hour.
+    assert_eq!(
+        until_next_day_s(at("2026-11-22T08:30:00Z"), la),
+        86_400 - 1_800
+    );
+    // The day the clocks go back (1 November 2026) has 25 hours.
+    assert_eq!(until_next_day_s(at("2026-11-01T07:00:00Z"), la), 25 * 3_600);
+    assert!(time_zone("Mars/Olympus_Mons").is_none());
+    let mut shop = Shop::default_main();
+    assert_eq!(zone_of(&shop), chrono_tz::Tz::UTC);
+    shop.time_zone = "America/Los_Angeles".into();
+    assert_eq!(zone_of(&shop), la);
+    // The refusal says so: at 23:30 there, the limit frees in 30 minutes.
+    let admission = Admission {
+        orders_today: 1,
+        ..admitted()
+    };
+    let error = given([])
+        .shop(|s| s.time_zone = "America/Los_Angeles".into())
+        .at_instant(at("2026-11-22T07:30:00Z"))
+        .when(start(None, admission))
+        .then_refuse(ErrorCode::DailyLimitReached);
+    assert_eq!(error.to_problem().retry_after_s, Some(1_800));
 }
 
 #[test]

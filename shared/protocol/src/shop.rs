@@ -15,6 +15,18 @@ pub struct Shop {
     pub open: bool,
     pub menu: Vec<MenuItem>,
     pub limits: Limits,
+    /// The shop's time zone, an IANA name (`America/Los_Angeles`): its business day — order
+    /// numbers from 1, the daily limit per customer, served today — starts at midnight there.
+    /// A shop stored before it existed reads as `UTC`.
+    #[serde(default = "utc")]
+    pub time_zone: String,
+}
+
+/// The time zone a shop has unless told otherwise.
+pub const DEFAULT_TIME_ZONE: &str = "UTC";
+
+fn utc() -> String {
+    DEFAULT_TIME_ZONE.to_owned()
 }
 
 /// A drink on the menu. Also the element of `PUT …/menu`, so unknown fields are refused.
@@ -123,6 +135,9 @@ pub struct NewShop {
     pub id: String,
     /// What the apps show, e.g. "Espresso at Re:Invent".
     pub name: String,
+    /// Its time zone, an IANA name (`America/Los_Angeles`); `UTC` when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 impl NewShop {
@@ -131,6 +146,7 @@ impl NewShop {
         Shop {
             id: self.id.clone(),
             name: self.name.trim().to_owned(),
+            time_zone: self.time_zone.clone().unwrap_or_else(utc),
             ..Shop::default_main()
         }
     }
@@ -157,12 +173,15 @@ pub struct ShopPatch {
     pub open: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<LimitsPatch>,
+    /// An IANA time zone name (admin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 impl ShopPatch {
     /// Does this patch touch what only an admin may change?
     pub fn needs_admin(&self) -> bool {
-        self.name.is_some() || self.limits.is_some()
+        self.name.is_some() || self.limits.is_some() || self.time_zone.is_some()
     }
 }
 
@@ -238,6 +257,7 @@ impl Shop {
                 item("double_espresso", "Double Espresso", vec![]),
             ],
             limits: Limits::default(),
+            time_zone: utc(),
         }
     }
 
@@ -255,6 +275,9 @@ impl Shop {
         set_if(&mut self.open, patch.open);
         if let Some(limits) = &patch.limits {
             self.limits.apply(limits);
+        }
+        if let Some(time_zone) = &patch.time_zone {
+            self.time_zone.clone_from(time_zone);
         }
     }
 }
@@ -403,7 +426,11 @@ mod tests {
         });
         let shop: Shop = serde_json::from_value(json.clone()).unwrap();
         assert!(!shop.menu[0].available);
-        assert_eq!(serde_json::to_value(&shop).unwrap(), json);
+        // A shop stored before time zones were kept is in UTC.
+        assert_eq!(shop.time_zone, "UTC");
+        let mut with_zone = json;
+        with_zone["time_zone"] = json!("UTC");
+        assert_eq!(serde_json::to_value(&shop).unwrap(), with_zone);
     }
 
     #[test]
@@ -425,6 +452,23 @@ mod tests {
         assert!(!patch.needs_admin());
         let rename: ShopPatch = serde_json::from_value(json!({"name": "Bar"})).unwrap();
         assert!(rename.needs_admin());
+        let zone: ShopPatch =
+            serde_json::from_value(json!({"time_zone": "America/Los_Angeles"})).unwrap();
+        assert!(zone.needs_admin());
+        let mut shop = Shop::default_main();
+        shop.apply(&zone);
+        assert_eq!(shop.time_zone, "America/Los_Angeles");
+    }
+
+    #[test]
+    fn a_new_shop_is_in_utc_unless_told() {
+        let new: NewShop = serde_json::from_value(json!({"id": "vegas", "name": "Vegas"})).unwrap();
+        assert_eq!(new.shop().time_zone, "UTC");
+        let new: NewShop = serde_json::from_value(
+            json!({"id": "vegas", "name": "Vegas", "time_zone": "America/Los_Angeles"}),
+        )
+        .unwrap();
+        assert_eq!(new.shop().time_zone, "America/Los_Angeles");
     }
 
     #[test]

@@ -288,6 +288,7 @@ impl ShopGuard {
     async fn restore(&self) -> Result<(), ClientError> {
         let patch = ShopPatch {
             name: None,
+            time_zone: None,
             open: Some(self.open),
             limits: self.limits.map(|l| LimitsPatch {
                 drinks_per_code: Some(l.drinks_per_code),
@@ -432,6 +433,7 @@ async fn drive(
             name: None,
             open: Some(true),
             limits: Some(LIFTED),
+            time_zone: None,
         };
         admin
             .patch_shop(shop_id, &lifted)
