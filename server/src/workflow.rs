@@ -5,9 +5,9 @@
 //!    │
 //!    ▼
 //! awaiting_drink ─drink─► queued(#N) ─claim─► in_progress ─complete─► ready ─collect─► collected
-//!    │ customer deadline    │ ▲ unclaim          │ barista deadline (from queued)
-//!    ▼                      ▼ │                  ▼
-//! timed_out(customer)  cancelled             timed_out(barista)
+//!    │ customer deadline    │ ▲ unclaim          │ barista deadline      │ ready_expiry_s
+//!    ▼                      ▼ │                  ▼ (from queued)         ▼
+//! timed_out(customer)  cancelled             timed_out(barista)   timed_out(collection)
 //! ```
 //!
 //! [`decide`] turns a [`Command`] on an order's current state into [`OrderEvent`]s or refuses it
@@ -133,7 +133,13 @@ pub enum OrderEvent {
     #[serde(rename = "order.unclaimed")]
     Unclaimed { at: DateTime<Utc> },
     #[serde(rename = "order.completed")]
-    Completed { at: DateTime<Utc> },
+    Completed {
+        at: DateTime<Utc>,
+        /// `at` + `ready_expiry_s`: handed over by then, or "not collected"; none when the
+        /// shop's `ready_expiry_s` is 0 (never).
+        #[serde(default)]
+        deadline_at: Option<DateTime<Utc>>,
+    },
     #[serde(rename = "order.collected")]
     Collected { at: DateTime<Utc> },
     #[serde(rename = "order.cancelled")]
@@ -171,7 +177,7 @@ impl OrderEvent {
             | OrderEvent::Placed { at, .. }
             | OrderEvent::Claimed { at, .. }
             | OrderEvent::Unclaimed { at }
-            | OrderEvent::Completed { at }
+            | OrderEvent::Completed { at, .. }
             | OrderEvent::Collected { at }
             | OrderEvent::Cancelled { at, .. }
             | OrderEvent::TimedOut { at, .. } => *at,
@@ -338,7 +344,11 @@ pub fn decide(
             if order.state != OrderState::InProgress {
                 return Err(invalid("complete", order));
             }
-            Ok(vec![OrderEvent::Completed { at: now }])
+            let expiry = ctx.shop.limits.ready_expiry_s;
+            Ok(vec![OrderEvent::Completed {
+                at: now,
+                deadline_at: (expiry > 0).then(|| after(now, expiry)),
+            }])
         }
         Command::Collect { by } => {
             see(by, order)?;
@@ -420,14 +430,16 @@ pub fn apply(order: Option<Order>, event: &OrderEvent) -> Option<Order> {
             order.barista_id = None;
             order.claimed_at = None;
         }
-        OrderEvent::Completed { at } => {
+        OrderEvent::Completed { at, deadline_at } => {
             order.state = OrderState::Ready;
             order.ready_at = Some(*at);
-            order.deadline_at = None;
+            // The bar's deadline is met; the collection deadline (if any) starts.
+            order.deadline_at = *deadline_at;
         }
         OrderEvent::Collected { at } => {
             order.state = OrderState::Collected;
             order.finished_at = Some(*at);
+            order.deadline_at = None;
         }
         OrderEvent::Cancelled { by, reason, at } => {
             order.state = OrderState::Cancelled;
@@ -455,12 +467,14 @@ pub fn apply_all<'a>(
 }
 
 /// The deadline `order` has pending, if any: the customer's while it awaits its drink, the
-/// bar's while it is queued or in progress. After applying events, the storage replaces the
-/// order's deadline row with this one (or deletes it on `None`).
+/// bar's while it is queued or in progress, the collection's while it is ready (unless the
+/// shop's `ready_expiry_s` was 0 when it was made). After applying events, the storage replaces
+/// the order's deadline row with this one (or deletes it on `None`).
 pub fn pending_deadline(order: &Order) -> Option<Deadline> {
     let stage = match order.state {
         OrderState::AwaitingDrink => TimeoutStage::Customer,
         OrderState::Queued | OrderState::InProgress => TimeoutStage::Barista,
+        OrderState::Ready => TimeoutStage::Collection,
         _ => return None,
     };
     order.deadline_at.map(|due_at| Deadline { stage, due_at })
@@ -629,6 +643,7 @@ fn expire(order: &Order, stage: TimeoutStage, now: DateTime<Utc>) -> Vec<OrderEv
         TimeoutStage::Barista => {
             matches!(order.state, OrderState::Queued | OrderState::InProgress)
         }
+        TimeoutStage::Collection => order.state == OrderState::Ready,
     };
     if applies {
         vec![OrderEvent::TimedOut { stage, at: now }]

@@ -6,7 +6,10 @@ mod common;
 
 use chrono::Utc;
 use common::{TestServer, problem, sign_in, sign_in_as};
-use espresso_protocol::{BoothCode, ErrorCode, Order, OrderState, Role, Shop, StaffMember};
+use espresso_protocol::{
+    BoothCode, ErrorCode, Order, OrderDetail, OrderList, OrderState, Role, Shop, StaffMember,
+    Stats, TimeoutStage,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -641,4 +644,164 @@ async fn a_time_zone_is_an_admins_and_an_unknown_one_changes_nothing() {
     );
     let (status, _) = server.get("/shops/moon", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+// --- Ready expiry ----------------------------------------------------------------------------
+
+/// Poll the order until it is in `state` (10 s at most).
+async fn wait_for_state(
+    server: &TestServer,
+    token: &str,
+    id: &str,
+    state: OrderState,
+) -> OrderDetail {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let detail: OrderDetail = ok(
+            server,
+            token,
+            Method::GET,
+            &format!("/shops/main/orders/{id}"),
+            None,
+        )
+        .await;
+        if detail.order.state == state {
+            return detail;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "order still {:?}, expected {state:?}",
+            detail.order.state
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_ready_order_not_collected_in_time_leaves_the_bar_frees_its_customer_and_counts() {
+    let server = TestServer::start().await;
+    let bar = open_bar(&server).await;
+    let shop: Shop = ok(
+        &server,
+        &bar.admin,
+        Method::PATCH,
+        "/shops/main",
+        Some(json!({"limits": {"ready_expiry_s": 1}})),
+    )
+    .await;
+    assert_eq!(shop.limits.ready_expiry_s, 1);
+    let ann = token(&server, "ann@example.com", &[]).await;
+    let espresso = json!({"item_id": "espresso", "options": {}});
+    let (status, body) = start(&server, &bar, &ann, Some(espresso.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let order: Order = serde_json::from_value(body).unwrap();
+    for action in ["claim", "complete"] {
+        let path = format!("/shops/main/orders/{}/{action}", order.id);
+        let _: Order = ok(&server, &bar.barista, Method::POST, &path, None).await;
+    }
+
+    let detail = wait_for_state(&server, &ann, &order.id, OrderState::TimedOut).await;
+    assert_eq!(detail.order.timeout_stage, Some(TimeoutStage::Collection));
+    assert!(detail.order.ready_at.is_some(), "it was made");
+    assert_eq!(detail.order.deadline_at, None);
+    let fired = detail
+        .journey
+        .iter()
+        .filter(|step| step.kind.as_str() == "order.timed_out")
+        .count();
+    assert_eq!(fired, 1);
+    // It leaves the boards and the counts; it counts as not collected.
+    let ready: OrderList = ok(
+        &server,
+        &bar.display,
+        Method::GET,
+        "/shops/main/orders?state=ready",
+        None,
+    )
+    .await;
+    assert!(ready.orders.is_empty());
+    let (_, stats) = server.get("/shops/main/stats", None).await;
+    let stats: Stats = serde_json::from_value(stats).unwrap();
+    assert_eq!(stats.ready, 0);
+    assert_eq!(stats.served_today, 0);
+    assert_eq!(stats.not_collected_today, 1);
+    // It was too late to hand it over now.
+    let path = format!("/shops/main/orders/{}/collect", order.id);
+    let (status, body) = server.post(&path, Some(&bar.barista), json!(null)).await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::CONFLICT,
+        ErrorCode::InvalidTransition,
+    );
+    // Ann (one order a day) may order again.
+    let (status, body) = start(&server, &bar, &ann, Some(espresso)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+#[tokio::test]
+async fn a_ready_expiry_of_zero_keeps_a_ready_order_and_limits_check_it() {
+    let server = TestServer::start().await;
+    let bar = open_bar(&server).await;
+    let (_, shop) = server.get("/shops/main", None).await;
+    assert_eq!(shop["limits"]["ready_expiry_s"], 1800);
+    let patch = json!({"limits": {"ready_expiry_s": 0}});
+    let (status, body) = server
+        .send(
+            Method::PATCH,
+            "/shops/main",
+            Some(&bar.barista),
+            Some(patch.clone()),
+        )
+        .await;
+    assert_problem(status, &body, StatusCode::FORBIDDEN, ErrorCode::Forbidden);
+    for bad in [json!(-1), json!("soon"), json!(1.5)] {
+        let (status, body) = server
+            .send(
+                Method::PATCH,
+                "/shops/main",
+                Some(&bar.admin),
+                Some(json!({"limits": {"ready_expiry_s": bad}})),
+            )
+            .await;
+        assert_problem(
+            status,
+            &body,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::ValidationFailed,
+        );
+    }
+    let shop: Shop = ok(
+        &server,
+        &bar.admin,
+        Method::PATCH,
+        "/shops/main",
+        Some(patch),
+    )
+    .await;
+    assert_eq!(shop.limits.ready_expiry_s, 0);
+    let ann = token(&server, "ann@example.com", &[]).await;
+    let (status, body) = start(
+        &server,
+        &bar,
+        &ann,
+        Some(json!({"item_id": "espresso", "options": {}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let order: Order = serde_json::from_value(body).unwrap();
+    for action in ["claim", "complete"] {
+        let path = format!("/shops/main/orders/{}/{action}", order.id);
+        let _: Order = ok(&server, &bar.barista, Method::POST, &path, None).await;
+    }
+    let detail: OrderDetail = ok(
+        &server,
+        &ann,
+        Method::GET,
+        &format!("/shops/main/orders/{}", order.id),
+        None,
+    )
+    .await;
+    assert_eq!(detail.order.state, OrderState::Ready);
+    assert_eq!(detail.order.deadline_at, None, "never expires");
 }

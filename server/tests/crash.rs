@@ -460,3 +460,114 @@ async fn a_second_server_on_the_same_database_is_refused_and_the_first_keeps_ser
         .unwrap();
     assert!(health.status().is_success());
 }
+
+/// A drink made and never handed over: its collection deadline (`ready_expiry_s`) falls due
+/// while the server is killed; it fires once when the server is back (not again after another
+/// restart), the order leaves the bar and its customer may order again.
+#[tokio::test]
+async fn a_ready_order_whose_collection_deadline_falls_due_during_a_kill_9_times_out_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    grant(dir.path(), "owner@cafe.test", "admin");
+    let server = serve(dir.path());
+    let owner = sign_in(&http, &server, dir.path(), "owner@cafe.test").await;
+    let patch = json!({ "open": true, "limits": { "ready_expiry_s": 1 } });
+    let patch = Some(patch);
+    call(
+        &http,
+        &server,
+        &owner,
+        reqwest::Method::PATCH,
+        "/shops/main",
+        patch,
+    )
+    .await;
+    let code = call(
+        &http,
+        &server,
+        &owner,
+        reqwest::Method::GET,
+        "/shops/main/code",
+        None,
+    )
+    .await;
+    let code = code["code"].as_str().unwrap().to_owned();
+    let ann = sign_in(&http, &server, dir.path(), "ann@example.com").await;
+    let espresso = json!({ "code": code, "drink": { "item_id": "espresso", "options": {} } });
+    let order = call(
+        &http,
+        &server,
+        &ann,
+        reqwest::Method::POST,
+        "/shops/main/orders",
+        Some(espresso.clone()),
+    )
+    .await;
+    let path = format!("/shops/main/orders/{}", order["id"].as_str().unwrap());
+    for step in ["claim", "complete"] {
+        let path = format!("{path}/{step}");
+        call(&http, &server, &owner, reqwest::Method::POST, &path, None).await;
+    }
+    drop(server);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    let server = serve(dir.path());
+    let fired = |detail: &Value| {
+        detail["journey"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|step| step["type"] == "order.timed_out")
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let detail = call(&http, &server, &ann, reqwest::Method::GET, &path, None).await;
+        if detail["state"] == "timed_out" {
+            assert_eq!(detail["timeout_stage"], "collection", "{detail}");
+            assert_eq!(fired(&detail), 1, "{detail}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the ready order never timed out: {detail}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(server);
+    let server = serve(dir.path());
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let detail = call(&http, &server, &ann, reqwest::Method::GET, &path, None).await;
+    assert_eq!(fired(&detail), 1, "once only: {detail}");
+    // The bar's Ready column is empty, and Ann's one order a day is free again.
+    let ready = call(
+        &http,
+        &server,
+        &owner,
+        reqwest::Method::GET,
+        "/shops/main/orders?state=ready",
+        None,
+    )
+    .await;
+    assert_eq!(ready["orders"], json!([]));
+    let code = call(
+        &http,
+        &server,
+        &owner,
+        reqwest::Method::GET,
+        "/shops/main/code",
+        None,
+    )
+    .await;
+    let again = json!({ "code": code["code"], "drink": { "item_id": "espresso", "options": {} } });
+    let order = call(
+        &http,
+        &server,
+        &ann,
+        reqwest::Method::POST,
+        "/shops/main/orders",
+        Some(again),
+    )
+    .await;
+    assert_eq!(order["state"], "queued");
+}

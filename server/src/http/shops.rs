@@ -187,7 +187,8 @@ async fn patch_shop(
         {
             return Err(ApiError::detail(
                 ErrorCode::ValidationFailed,
-                "limits must be at least 1 (only max_orders_per_day may be 0: unlimited)",
+                "limits must be at least 1 (only max_orders_per_day may be 0: unlimited, and \
+                 ready_expiry_s: never)",
             ));
         }
     }

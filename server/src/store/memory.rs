@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use espresso_protocol::{BoothCode, ItemStats, Order, OrderState, Shop, Stats};
+use espresso_protocol::{BoothCode, ItemStats, Order, OrderState, Shop, Stats, TimeoutStage};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::{StoreError, StoreResult};
@@ -72,6 +72,8 @@ pub struct ShopState {
     started: Option<Daily<HashMap<String, u32>>>,
     /// Drinks handed over per item, of orders started that day.
     served: Option<Daily<HashMap<String, u32>>>,
+    /// Orders started that day that were made but not collected in time.
+    not_collected: Option<Daily<u32>>,
     /// Queued → ready of the last [`WAIT_WINDOW`] made orders, newest first (ms).
     waits: VecDeque<i64>,
     /// The same per drink (loaded per drink when first needed).
@@ -205,6 +207,7 @@ impl ShopState {
             numbers: None,
             started: None,
             served: None,
+            not_collected: None,
             waits: load_waits(conn, id, None)?,
             waits_by_item: HashMap::new(),
         };
@@ -325,6 +328,23 @@ impl ShopState {
         Ok(self.served.as_ref().map(|s| &s.value).expect("just loaded"))
     }
 
+    fn not_collected_on(&mut self, conn: &Connection, day: &str) -> StoreResult<u32> {
+        if self.not_collected.as_ref().is_none_or(|n| n.day != day) {
+            let count: i64 = conn
+                .prepare_cached(
+                    "SELECT COUNT(*) FROM orders
+                     WHERE shop = ?1 AND business_day = ?2
+                       AND state = 'timed_out' AND ready_ms IS NOT NULL",
+                )?
+                .query_row(params![self.shop.id, day], |row| row.get(0))?;
+            self.not_collected = Some(Daily {
+                day: day.to_owned(),
+                value: u32::try_from(count).unwrap_or(u32::MAX),
+            });
+        }
+        Ok(self.not_collected.as_ref().map_or(0, |n| n.value))
+    }
+
     fn count(&mut self, order: &Order, delta: i32) {
         let counter = match order.state {
             OrderState::Queued => &mut self.queued,
@@ -369,6 +389,11 @@ impl ShopState {
             && let Some(served) = self.served.as_mut().filter(|s| s.day == day)
         {
             *served.value.entry(drink.item_id.clone()).or_default() += 1;
+        }
+        let not_collected = after.timeout_stage == Some(TimeoutStage::Collection)
+            && before.is_none_or(|b| b.state != OrderState::TimedOut);
+        if not_collected && let Some(count) = self.not_collected.as_mut().filter(|n| n.day == day) {
+            count.value += 1;
         }
         let made = after.ready_at.is_some() && before.is_none_or(|b| b.ready_at.is_none());
         if made && let (Some(ready), Some(placed)) = (after.ready_at, after.placed_at) {
@@ -423,11 +448,13 @@ impl ShopState {
     pub fn stats(&mut self, conn: &Connection, now: DateTime<Utc>) -> StoreResult<Stats> {
         let day = business_day(now, self.zone());
         let served = self.served_on(conn, &day)?.clone();
+        let not_collected_today = self.not_collected_on(conn, &day)?;
         let mut stats = Stats {
             queue_length: self.queued,
             in_progress: self.in_progress,
             ready: self.ready,
             served_today: served.values().sum(),
+            not_collected_today,
             avg_wait_s: average_s(&self.waits),
             by_item: Vec::new(),
         };

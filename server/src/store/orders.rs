@@ -22,6 +22,7 @@ fn stage_name(stage: TimeoutStage) -> &'static str {
     match stage {
         TimeoutStage::Customer => "customer",
         TimeoutStage::Barista => "barista",
+        TimeoutStage::Collection => "collection",
     }
 }
 
@@ -407,10 +408,10 @@ impl SqliteStore {
             .into_iter()
             .map(|row| {
                 let stage: String = row.try_get("stage")?;
-                let stage = if stage == "customer" {
-                    TimeoutStage::Customer
-                } else {
-                    TimeoutStage::Barista
+                let stage = match stage.as_str() {
+                    "customer" => TimeoutStage::Customer,
+                    "collection" => TimeoutStage::Collection,
+                    _ => TimeoutStage::Barista,
                 };
                 Ok(super::DueDeadline {
                     shop: row.try_get("shop")?,

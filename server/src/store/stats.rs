@@ -58,6 +58,16 @@ async fn stats_in(
     .await?;
     let total: i64 = served.iter().map(|(_, n)| n).sum();
     stats.served_today = u32::try_from(total).unwrap_or(u32::MAX);
+    // Made but not collected in time: the only timed-out orders that were ever ready.
+    let not_collected: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM orders WHERE shop = ?1 AND business_day = ?2
+           AND state = 'timed_out' AND ready_ms IS NOT NULL",
+    )
+    .bind(&shop.id)
+    .bind(business_day(now, crate::workflow::zone_of(shop)))
+    .fetch_one(&mut *conn)
+    .await?;
+    stats.not_collected_today = u32::try_from(not_collected).unwrap_or(u32::MAX);
     // Wait = ready - placed, over the last WINDOW made orders (overall and per drink).
     let overall: Option<f64> = sqlx::query_scalar(
         "SELECT AVG(wait) FROM (SELECT ready_ms - placed_ms AS wait FROM orders

@@ -475,3 +475,69 @@ async fn in_utc_the_same_two_orders_fall_on_one_day() {
     assert_eq!(refusal.retry_after_s, Some(15 * 3_600 + 1_800));
     assert_eq!(stats.served_today, 1);
 }
+
+#[tokio::test]
+async fn an_order_not_collected_frees_its_customer_and_memory_and_database_count_it_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_at(&dir).await;
+    store
+        .change_shop("main", Utc::now(), |shop| {
+            shop.open = true;
+            shop.limits.max_orders_per_day = 1;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let ann = person(&store, 1).await;
+    let code = store.current_code("main", Utc::now()).await.unwrap().code;
+    let order = store
+        .start_order(
+            "main",
+            ann.clone(),
+            &code,
+            drink("espresso"),
+            Utc::now(),
+            None,
+        )
+        .await
+        .unwrap()
+        .done()
+        .unwrap();
+    run(&store, &order.id, Command::Claim { by: barista() }).await;
+    let ready = run(&store, &order.id, Command::Complete { by: barista() }).await;
+    let due = store
+        .due_deadlines(ready.deadline_at.unwrap(), 10)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].stage, espresso_protocol::TimeoutStage::Collection);
+    let expired = run(
+        &store,
+        &order.id,
+        Command::Expire {
+            stage: espresso_protocol::TimeoutStage::Collection,
+        },
+    )
+    .await;
+    assert_eq!(expired.state, OrderState::TimedOut);
+    assert!(
+        store.next_deadline().await.unwrap().is_none(),
+        "no row left"
+    );
+
+    let from_memory = store.memory_stats("main").await.unwrap();
+    assert_eq!(from_memory, store.stats("main", Utc::now()).await.unwrap());
+    assert_eq!(from_memory.not_collected_today, 1);
+    assert_eq!(from_memory.ready, 0);
+    drop(store);
+    let store = open_at(&dir).await;
+    assert_eq!(store.memory_stats("main").await.unwrap(), from_memory);
+    // One order a day, and that one was never handed over: Ann may order again.
+    let again = store
+        .start_order("main", ann, &code, drink("espresso"), Utc::now(), None)
+        .await
+        .unwrap()
+        .done()
+        .unwrap();
+    assert_eq!(again.state, OrderState::Queued);
+}

@@ -114,7 +114,10 @@ fn unclaimed() -> OrderEvent {
 }
 
 fn completed() -> OrderEvent {
-    OrderEvent::Completed { at: t(180) }
+    OrderEvent::Completed {
+        at: t(180),
+        deadline_at: Some(t(180 + 1800)),
+    }
 }
 
 fn collected() -> OrderEvent {
@@ -963,11 +966,21 @@ fn an_unclaimed_order_can_be_claimed_by_another_barista() {
 fn barista_completes_an_order_in_progress_and_it_is_ready() {
     let order = given(history(OrderState::InProgress))
         .when(Command::Complete { by: bea() })
-        .then_expect([OrderEvent::Completed { at: t(NOW) }])
+        .then_expect([OrderEvent::Completed {
+            at: t(NOW),
+            deadline_at: Some(t(NOW + 1800)),
+        }])
         .unwrap();
     assert_eq!(order.state, OrderState::Ready);
     assert_eq!(order.ready_at, Some(t(NOW)));
-    assert_eq!(order.deadline_at, None, "the bar's deadline is met");
+    assert_eq!(
+        pending_deadline(&order),
+        Some(Deadline {
+            stage: TimeoutStage::Collection,
+            due_at: t(NOW + 1800),
+        }),
+        "the bar's deadline is met; the collection's starts"
+    );
     assert_eq!(order.barista_id.as_deref(), Some("bea"));
 }
 
@@ -975,7 +988,24 @@ fn barista_completes_an_order_in_progress_and_it_is_ready() {
 fn another_barista_may_complete_an_order() {
     given(history(OrderState::InProgress))
         .when(Command::Complete { by: ben() })
-        .then_expect([OrderEvent::Completed { at: t(NOW) }]);
+        .then_expect([OrderEvent::Completed {
+            at: t(NOW),
+            deadline_at: Some(t(NOW + 1800)),
+        }]);
+}
+
+#[test]
+fn a_shop_without_a_ready_expiry_sets_no_collection_deadline() {
+    let order = given(history(OrderState::InProgress))
+        .shop(|s| s.limits.ready_expiry_s = 0)
+        .when(Command::Complete { by: bea() })
+        .then_expect([OrderEvent::Completed {
+            at: t(NOW),
+            deadline_at: None,
+        }])
+        .unwrap();
+    assert_eq!(order.deadline_at, None);
+    assert_eq!(pending_deadline(&order), None);
 }
 
 #[test]
@@ -1374,6 +1404,64 @@ fn barista_deadline_does_not_touch_an_order_awaiting_its_drink() {
 }
 
 #[test]
+fn a_ready_order_not_collected_in_time_times_out_as_not_collected() {
+    let order = given(history(OrderState::Ready))
+        .at(180 + 1800)
+        .when(Command::Expire {
+            stage: TimeoutStage::Collection,
+        })
+        .then_expect([timed_out(TimeoutStage::Collection, 1980)])
+        .unwrap();
+    assert_eq!(order.state, OrderState::TimedOut);
+    assert_eq!(order.timeout_stage, Some(TimeoutStage::Collection));
+    assert_eq!(order.ready_at, Some(t(180)), "it was made");
+    assert_eq!(order.finished_at, Some(t(1980)));
+    assert_eq!(order.deadline_at, None);
+    assert_eq!(pending_deadline(&order), None);
+}
+
+#[test]
+fn the_collection_deadline_does_nothing_once_handed_over() {
+    given(history(OrderState::Collected))
+        .at(1980)
+        .when(Command::Expire {
+            stage: TimeoutStage::Collection,
+        })
+        .then_nothing();
+}
+
+#[test]
+fn the_collection_deadline_fires_exactly_once() {
+    let mut events = history(OrderState::Ready);
+    events.push(timed_out(TimeoutStage::Collection, 1980));
+    given(events.clone())
+        .at(1981)
+        .when(Command::Expire {
+            stage: TimeoutStage::Collection,
+        })
+        .then_nothing();
+    // And a drink not collected can no longer be handed over.
+    given(events)
+        .when(Command::Collect { by: bea() })
+        .then_refuse(ErrorCode::InvalidTransition);
+}
+
+#[test]
+fn the_collection_deadline_does_not_touch_an_order_still_being_made() {
+    for state in [
+        OrderState::Queued,
+        OrderState::InProgress,
+        OrderState::AwaitingDrink,
+    ] {
+        given(history(state))
+            .when(Command::Expire {
+                stage: TimeoutStage::Collection,
+            })
+            .then_nothing();
+    }
+}
+
+#[test]
 fn a_deadline_of_an_order_that_does_not_exist_does_nothing() {
     given([])
         .when(Command::Expire {
@@ -1412,7 +1500,13 @@ fn the_pending_deadline_follows_the_order_through_its_life() {
         (claimed_by(&bea()), barista),
         (unclaimed(), barista),
         (claimed_by(&ben()), barista),
-        (completed(), None),
+        (
+            completed(),
+            Some(Deadline {
+                stage: TimeoutStage::Collection,
+                due_at: t(180 + 1800),
+            }),
+        ),
         (collected(), None),
     ];
     let mut order = None;
@@ -1517,7 +1611,7 @@ enum Outcome {
 fn every_state_and_action_follows_the_transition_table() {
     use ErrorCode::InvalidTransition as No;
     use OrderState::*;
-    let actions: [(&str, Command); 9] = [
+    let actions: [(&str, Command); 10] = [
         ("choose", choose(alice(), oat_flat_white())),
         ("claim", Command::Claim { by: bea() }),
         ("unclaim", Command::Unclaim { by: bea() }),
@@ -1537,6 +1631,12 @@ fn every_state_and_action_follows_the_transition_table() {
                 stage: TimeoutStage::Barista,
             },
         ),
+        (
+            "collection deadline",
+            Command::Expire {
+                stage: TimeoutStage::Collection,
+            },
+        ),
     ];
     // Short names, consts not variables: each use in the table is a fresh value.
     const X: Outcome = Outcome::Refused(ErrorCode::InvalidTransition);
@@ -1549,16 +1649,16 @@ fn every_state_and_action_follows_the_transition_table() {
     const CANCEL: Outcome = Outcome::To(Cancelled);
     const TIMEUP: Outcome = Outcome::To(TimedOut);
     #[rustfmt::skip]
-    let table: [(OrderState, [Outcome; 9]); 7] = [
-        //                choose  claim   unclaim compl.  collect cancel  cancel  cust.   barista
-        //                                                        (owner) (staff) dl      dl
-        (AwaitingDrink,  [QUEUED, X,      X,      X,      X,      CANCEL, CANCEL, TIMEUP, STAY]),
-        (Queued,         [X,      MAKING, X,      X,      X,      CANCEL, CANCEL, STAY,   TIMEUP]),
-        (InProgress,     [X,      TAKEN,  QUEUED, READY,  X,      X,      CANCEL, STAY,   TIMEUP]),
-        (Ready,          [X,      X,      X,      X,      DONE,   X,      X,      STAY,   STAY]),
-        (Collected,      [X,      X,      X,      X,      X,      X,      X,      STAY,   STAY]),
-        (Cancelled,      [X,      X,      X,      X,      X,      X,      X,      STAY,   STAY]),
-        (TimedOut,       [X,      X,      X,      X,      X,      X,      X,      STAY,   STAY]),
+    let table: [(OrderState, [Outcome; 10]); 7] = [
+        //                choose  claim   unclaim compl.  collect cancel  cancel  cust.   barista collection
+        //                                                        (owner) (staff) dl      dl      dl
+        (AwaitingDrink,  [QUEUED, X,      X,      X,      X,      CANCEL, CANCEL, TIMEUP, STAY,   STAY]),
+        (Queued,         [X,      MAKING, X,      X,      X,      CANCEL, CANCEL, STAY,   TIMEUP, STAY]),
+        (InProgress,     [X,      TAKEN,  QUEUED, READY,  X,      X,      CANCEL, STAY,   TIMEUP, STAY]),
+        (Ready,          [X,      X,      X,      X,      DONE,   X,      X,      STAY,   STAY,   TIMEUP]),
+        (Collected,      [X,      X,      X,      X,      X,      X,      X,      STAY,   STAY,   STAY]),
+        (Cancelled,      [X,      X,      X,      X,      X,      X,      X,      STAY,   STAY,   STAY]),
+        (TimedOut,       [X,      X,      X,      X,      X,      X,      X,      STAY,   STAY,   STAY]),
     ];
     for (state, outcomes) in table {
         assert_eq!(state_after(&history(state)), state);

@@ -225,7 +225,7 @@ mod tests {
                 "shop_state": null,
                 "code": null,
                 "stats": {"queue_length": 0, "in_progress": 0, "ready": 0, "served_today": 0,
-                          "avg_wait_s": null, "by_item": []}
+                          "not_collected_today": 0, "avg_wait_s": null, "by_item": []}
             })
         );
         assert_eq!(serde_json::from_value::<Event>(json).unwrap(), event);

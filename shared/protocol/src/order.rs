@@ -234,6 +234,8 @@ pub enum TimeoutStage {
     Customer,
     /// The bar did not make the drink in time.
     Barista,
+    /// Made, but not handed over within `ready_expiry_s` ("not collected").
+    Collection,
 }
 
 /// `GET /api/v1/shops/{shop}/orders/{id}`: the order and what happened to it, in order.

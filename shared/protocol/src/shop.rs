@@ -79,6 +79,18 @@ pub struct Limits {
     pub max_orders_per_day: u32,
     /// Seconds a ready order stays on the display.
     pub ready_display_s: u32,
+    /// Seconds a ready order waits to be handed over before it times out as not collected
+    /// (`timed_out`, stage `collection`): it leaves the boards and frees the customer; 0 = never.
+    /// A shop stored before this limit existed reads the default.
+    #[serde(default = "default_ready_expiry_s")]
+    pub ready_expiry_s: u32,
+}
+
+/// The default [`Limits::ready_expiry_s`]: half an hour.
+pub const DEFAULT_READY_EXPIRY_S: u32 = 1800;
+
+fn default_ready_expiry_s() -> u32 {
+    DEFAULT_READY_EXPIRY_S
 }
 
 impl Default for Limits {
@@ -91,6 +103,7 @@ impl Default for Limits {
             max_queue: 20,
             max_orders_per_day: 1,
             ready_display_s: 600,
+            ready_expiry_s: DEFAULT_READY_EXPIRY_S,
         }
     }
 }
@@ -106,6 +119,7 @@ impl Limits {
             max_queue,
             max_orders_per_day,
             ready_display_s,
+            ready_expiry_s,
         } = *patch;
         // Destructured so that a new limit cannot be forgotten here.
         set_if(&mut self.drinks_per_code, drinks_per_code);
@@ -115,6 +129,7 @@ impl Limits {
         set_if(&mut self.max_queue, max_queue);
         set_if(&mut self.max_orders_per_day, max_orders_per_day);
         set_if(&mut self.ready_display_s, ready_display_s);
+        set_if(&mut self.ready_expiry_s, ready_expiry_s);
     }
 }
 
@@ -204,6 +219,8 @@ pub struct LimitsPatch {
     pub max_orders_per_day: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_display_s: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_expiry_s: Option<u32>,
 }
 
 /// `PATCH /api/v1/shops/{shop}/menu/{item_id}/modifiers/{modifier_id}`: "86" one option of a
@@ -330,6 +347,10 @@ pub struct Stats {
     pub ready: u32,
     /// Orders collected today.
     pub served_today: u32,
+    /// Orders made today that nobody collected within `ready_expiry_s` (timed out, stage
+    /// `collection`).
+    #[serde(default)]
+    pub not_collected_today: u32,
     /// Mean seconds from queued to ready over the last 10 finished orders; null before any.
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub avg_wait_s: Option<u64>,
@@ -374,7 +395,8 @@ mod tests {
                 "barista_timeout_s": 900,
                 "max_queue": 20,
                 "max_orders_per_day": 1,
-                "ready_display_s": 600
+                "ready_display_s": 600,
+                "ready_expiry_s": 1800
             })
         );
     }
@@ -431,6 +453,21 @@ mod tests {
         let mut with_zone = json;
         with_zone["time_zone"] = json!("UTC");
         assert_eq!(serde_json::to_value(&shop).unwrap(), with_zone);
+    }
+
+    #[test]
+    fn limits_stored_before_the_ready_expiry_read_its_default() {
+        let mut old = serde_json::to_value(Limits::default()).unwrap();
+        old.as_object_mut().unwrap().remove("ready_expiry_s");
+        let limits: Limits = serde_json::from_value(old).unwrap();
+        assert_eq!(limits.ready_expiry_s, 1800);
+        let mut limits = Limits::default();
+        limits.apply(&LimitsPatch {
+            ready_expiry_s: Some(0),
+            ..LimitsPatch::default()
+        });
+        assert_eq!(limits.ready_expiry_s, 0);
+        assert_eq!(limits.max_queue, 20);
     }
 
     #[test]
@@ -537,7 +574,7 @@ mod tests {
             serde_json::to_value(&stats).unwrap(),
             json!({
                 "queue_length": 0, "in_progress": 0, "ready": 0, "served_today": 0,
-                "avg_wait_s": null,
+                "not_collected_today": 0, "avg_wait_s": null,
                 "by_item": [{"item_id": "espresso", "served": 0, "avg_wait_s": null}]
             })
         );

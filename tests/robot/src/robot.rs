@@ -61,6 +61,7 @@ const LIFTED: LimitsPatch = LimitsPatch {
     max_queue: Some(1_000_000),
     max_orders_per_day: Some(0),
     ready_display_s: None,
+    ready_expiry_s: None,
 };
 
 /// Where the run is.
@@ -298,6 +299,7 @@ impl ShopGuard {
                 max_queue: Some(l.max_queue),
                 max_orders_per_day: Some(l.max_orders_per_day),
                 ready_display_s: Some(l.ready_display_s),
+                ready_expiry_s: Some(l.ready_expiry_s),
             }),
         };
         self.client.patch_shop(&self.shop, &patch).await.map(|_| ())
