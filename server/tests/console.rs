@@ -805,3 +805,195 @@ async fn a_ready_expiry_of_zero_keeps_a_ready_order_and_limits_check_it() {
     assert_eq!(detail.order.state, OrderState::Ready);
     assert_eq!(detail.order.deadline_at, None, "never expires");
 }
+
+// --- Orders CSV ------------------------------------------------------------------------------
+
+/// `GET …/orders.csv` with `query`: the status, the content type and the body as text.
+async fn csv(
+    server: &TestServer,
+    token: Option<&str>,
+    query: &str,
+) -> (StatusCode, String, String) {
+    let response = server
+        .request(
+            Method::GET,
+            &format!("/shops/main/orders.csv{query}"),
+            token,
+        )
+        .send()
+        .await
+        .expect("the server answers");
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (status, content_type, response.text().await.expect("a body"))
+}
+
+#[tokio::test]
+async fn an_admin_exports_todays_orders_as_csv_one_row_each_with_its_times() {
+    let server = TestServer::start().await;
+    let bar = open_bar(&server).await;
+    let shop: Shop = ok(
+        &server,
+        &bar.admin,
+        Method::PATCH,
+        "/shops/main",
+        Some(json!({"limits": {"max_orders_per_day": 0}})),
+    )
+    .await;
+    assert_eq!(shop.limits.max_orders_per_day, 0);
+    let ann = token(&server, "ann@example.com", &[]).await;
+    let (status, body) = server
+        .send(
+            Method::PATCH,
+            "/me",
+            Some(&ann),
+            Some(json!({"display_name": "=Ann, \"the\" first"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // One handed over, one cancelled with a reason, one still awaiting its drink.
+    let (_, body) = start(&server, &bar, &ann, Some(flat_white("Oat"))).await;
+    let served: Order = serde_json::from_value(body).unwrap();
+    for action in ["claim", "complete", "collect"] {
+        let path = format!("/shops/main/orders/{}/{action}", served.id);
+        let _: Order = ok(&server, &bar.barista, Method::POST, &path, None).await;
+    }
+    let (_, body) = start(
+        &server,
+        &bar,
+        &ann,
+        Some(json!({"item_id": "espresso", "options": {}})),
+    )
+    .await;
+    let cancelled: Order = serde_json::from_value(body).unwrap();
+    let path = format!("/shops/main/orders/{}/cancel", cancelled.id);
+    let _: Order = ok(
+        &server,
+        &bar.barista,
+        Method::POST,
+        &path,
+        Some(json!({"reason": "out of beans, sorry"})),
+    )
+    .await;
+    let bo = token(&server, "bo@example.com", &[]).await;
+    let (_, body) = start(&server, &bar, &bo, None).await;
+    let waiting: Order = serde_json::from_value(body).unwrap();
+
+    let (status, content_type, text) = csv(&server, Some(&bar.admin), "").await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(content_type.starts_with("text/csv"), "{content_type}");
+    let lines: Vec<&str> = text.split("\r\n").collect();
+    assert_eq!(
+        lines[0],
+        "id,number,customer,drink,item_id,options,state,created_at,queued_at,claimed_at,\
+         ready_at,collected_at,ended_at,cancelled_by,cancel_reason,timeout_stage"
+    );
+    assert_eq!(
+        lines.len(),
+        5,
+        "a header, three rows and the last line end: {text}"
+    );
+    assert_eq!(lines[4], "");
+    let time = |at: Option<chrono::DateTime<Utc>>| {
+        at.map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            .unwrap_or_default()
+    };
+    let detail = |id: &str| {
+        let path = format!("/shops/main/orders/{id}");
+        let admin = bar.admin.clone();
+        let server = &server;
+        async move {
+            let detail: OrderDetail = ok(server, &admin, Method::GET, &path, None).await;
+            detail.order
+        }
+    };
+    let served = detail(&served.id).await;
+    assert_eq!(
+        lines[1],
+        format!(
+            "{},1,\"'=Ann, \"\"the\"\" first\",Flat White,flat_white,milk=Oat,collected,{},{},{},{},{},{},,,",
+            served.id,
+            time(Some(served.created_at)),
+            time(served.placed_at),
+            time(served.claimed_at),
+            time(served.ready_at),
+            time(served.finished_at),
+            time(served.finished_at),
+        )
+    );
+    let cancelled = detail(&cancelled.id).await;
+    assert_eq!(
+        lines[2],
+        format!(
+            "{},2,\"'=Ann, \"\"the\"\" first\",Espresso,espresso,,cancelled,{},{},,,,{},staff,\"out of beans, sorry\",",
+            cancelled.id,
+            time(Some(cancelled.created_at)),
+            time(cancelled.placed_at),
+            time(cancelled.finished_at),
+        )
+    );
+    assert_eq!(
+        lines[3],
+        format!(
+            "{},,,,,,awaiting_drink,{},,,,,,,,",
+            waiting.id,
+            time(Some(waiting.created_at)),
+        )
+    );
+
+    // A range of days: today is in it; days before it have no orders.
+    let today = Utc::now().date_naive();
+    let yesterday = today.pred_opt().unwrap();
+    let (status, _, text) = csv(
+        &server,
+        Some(&bar.admin),
+        &format!("?from={yesterday}&to={today}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(text.split("\r\n").count(), 5);
+    let (status, _, text) = csv(
+        &server,
+        Some(&bar.admin),
+        &format!("?from={yesterday}&to={yesterday}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(text.split("\r\n").count(), 2, "the header alone: {text}");
+}
+
+#[tokio::test]
+async fn the_csv_is_for_admins_and_a_bad_range_is_refused() {
+    let server = TestServer::start().await;
+    let bar = open_bar(&server).await;
+    let (status, _, text) = csv(&server, None, "").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{text}");
+    for who in [&bar.barista, &bar.display] {
+        let (status, content_type, text) = csv(&server, Some(who), "").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
+        assert_eq!(content_type, espresso_protocol::PROBLEM_CONTENT_TYPE);
+    }
+    for query in [
+        "?from=yesterday",
+        "?to=2026-13-01",
+        "?from=2026-11-29&to=2026-11-28",
+        "?from=2025-01-01&to=2026-11-28",
+        "?from=2026-1-1",
+    ] {
+        let (status, _, text) = csv(&server, Some(&bar.admin), query).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {text}");
+        let body: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(problem(&body).code, ErrorCode::ValidationFailed, "{query}");
+    }
+    let response = server
+        .request(Method::GET, "/shops/nowhere/orders.csv", Some(&bar.admin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}

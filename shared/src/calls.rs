@@ -275,6 +275,10 @@ calls! {
     /// One order and its journey.
     order / Order (shop: String, order_id: String) -> OrderDetail =
         |client| client.order(&shop, &order_id).await;
+    /// The shop's orders of the business days `from` to `to` (`YYYY-MM-DD`; each defaults to
+    /// today at the shop) as CSV with a header row (admin).
+    orders_csv / OrdersCsv (shop: String, from: Option<String>, to: Option<String>) -> String =
+        |client| client.orders_csv(&shop, from.as_deref(), to.as_deref()).await;
     /// The signed-in customer's orders, newest first.
     my_orders / MyOrders () -> Vec<Order> = |client| client.my_orders().await;
     }

@@ -338,6 +338,23 @@ async fn an_admin_sets_roles_and_the_menu_through_the_client() -> anyhow::Result
         ErrorCode::LastAdmin
     );
     assert!(admin.me().await?.can_act_as(Role::Admin));
+
+    // The orders export: a header row (no orders yet); for admins only.
+    let csv = admin.orders_csv(SHOP, None, None).await?;
+    assert!(csv.starts_with("id,number,customer,"), "{csv}");
+    assert_eq!(csv.lines().count(), 1, "{csv}");
+    assert_eq!(
+        refused(customer.orders_csv(SHOP, None, None).await),
+        ErrorCode::Forbidden
+    );
+    assert_eq!(
+        refused(
+            admin
+                .orders_csv(SHOP, Some("2026-11-29"), Some("2026-11-01"))
+                .await
+        ),
+        ErrorCode::ValidationFailed
+    );
     Ok(())
 }
 

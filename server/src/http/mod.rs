@@ -3,6 +3,7 @@
 
 mod auth;
 pub(crate) mod doc;
+mod export;
 pub mod extract;
 mod idempotency;
 mod live;
@@ -142,6 +143,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes())
         .merge(shops::routes())
         .merge(orders::routes())
+        .merge(export::routes())
         .merge(live::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(api_not_found)

@@ -17,7 +17,7 @@ use espresso_protocol::{
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{auth, live, orders, shops};
+use super::{auth, export, live, orders, shops};
 use crate::error::ApiError;
 
 #[derive(OpenApi)]
@@ -58,6 +58,7 @@ use crate::error::ApiError;
         orders::complete,
         orders::collect,
         orders::my_orders,
+        export::orders_csv,
         live::live,
         super::healthz,
         super::readyz,
@@ -236,6 +237,7 @@ mod tests {
             "patch",
             "/api/v1/shops/{shop}/menu/{item_id}/modifiers/{modifier_id}",
         ),
+        ("get", "/api/v1/shops/{shop}/orders.csv"),
     ];
 
     const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch"];
@@ -275,7 +277,7 @@ mod tests {
         assert!(missing.is_empty(), "not in the document: {missing:?}");
         let extra: Vec<_> = documented.difference(&expected).collect();
         assert!(extra.is_empty(), "not in API.md: {extra:?}");
-        assert_eq!(documented.len(), 32);
+        assert_eq!(documented.len(), 33);
     }
 
     #[test]

@@ -378,6 +378,28 @@ impl SqliteStore {
         rows.iter().map(|b| Ok(serde_json::from_str(b)?)).collect()
     }
 
+    /// The shop's orders started on the business days `from` to `to` (`YYYY-MM-DD`, both
+    /// included), oldest first, at most `limit`.
+    pub async fn orders_between(
+        &self,
+        shop: &str,
+        from: &str,
+        to: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<Order>> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT body FROM orders WHERE shop = ?1 AND business_day BETWEEN ?2 AND ?3
+             ORDER BY created_ms, id LIMIT ?4",
+        )
+        .bind(shop)
+        .bind(from)
+        .bind(to)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|b| Ok(serde_json::from_str(b)?)).collect()
+    }
+
     /// A customer's orders, newest first.
     pub async fn orders_of(&self, customer_id: &str, limit: u32) -> StoreResult<Vec<Order>> {
         let rows: Vec<String> = sqlx::query_scalar(

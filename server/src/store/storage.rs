@@ -160,6 +160,15 @@ pub trait Storage: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<Vec<Order>>;
     async fn orders_of(&self, customer_id: &str, limit: u32) -> StoreResult<Vec<Order>>;
+    /// The shop's orders started on the business days `from` to `to` (`YYYY-MM-DD`, both
+    /// included), oldest first.
+    async fn orders_between(
+        &self,
+        shop: &str,
+        from: &str,
+        to: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<Order>>;
     async fn due_deadlines(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<DueDeadline>>;
     async fn next_deadline(&self) -> StoreResult<Option<DateTime<Utc>>>;
     async fn drop_deadline(&self, order_id: &str) -> StoreResult<()>;
@@ -373,6 +382,16 @@ impl Storage for SqliteStore {
 
     async fn orders_of(&self, customer_id: &str, limit: u32) -> StoreResult<Vec<Order>> {
         SqliteStore::orders_of(self, customer_id, limit).await
+    }
+
+    async fn orders_between(
+        &self,
+        shop: &str,
+        from: &str,
+        to: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<Order>> {
+        SqliteStore::orders_between(self, shop, from, to, limit).await
     }
 
     async fn due_deadlines(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<DueDeadline>> {

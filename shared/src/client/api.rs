@@ -328,6 +328,33 @@ impl Client {
             .json()
     }
 
+    /// `GET /shops/{shop}/orders.csv?from=…&to=…` (admin): one CSV row per order started on
+    /// the business days `from` to `to` (`YYYY-MM-DD`, the shop's time zone; each defaults to
+    /// today there), with a header row.
+    pub async fn orders_csv(
+        &self,
+        shop: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<String, ClientError> {
+        let mut url = self.api(&["shops", shop, "orders.csv"])?;
+        {
+            let mut query = url.query_pairs_mut();
+            if let Some(from) = from {
+                query.append_pair("from", from);
+            }
+            if let Some(to) = to {
+                query.append_pair("to", to);
+            }
+        }
+        if url.query() == Some("") {
+            url.set_query(None);
+        }
+        self.exchange(Call::new(Method::GET, url, Auth::Required))
+            .await?
+            .text()
+    }
+
     /// `GET /me/orders`: the signed-in user's orders, newest first.
     pub async fn my_orders(&self) -> Result<Vec<Order>, ClientError> {
         let url = self.api(&["me", "orders"])?;

@@ -104,6 +104,15 @@ impl Answer {
         })
     }
 
+    /// A 2xx body as text (UTF-8; a CSV export); anything else as an error.
+    pub fn text(self) -> Result<String, ClientError> {
+        if !self.is_success() {
+            return Err(self.into_error());
+        }
+        String::from_utf8(self.body)
+            .map_err(|e| ClientError::Decode(format!("{e} (status {})", self.status)))
+    }
+
     /// A 2xx answer whose body does not matter (204).
     pub fn empty(self) -> Result<(), ClientError> {
         if self.is_success() {
