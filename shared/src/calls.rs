@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, ClientError, StaffAction};
 use crate::protocol::{
-    BoothCode, DrinkChoice, Health, Me, Order, OrderDetail, OrderState, OtpChallenge, Role, Shop,
-    StaffMember, Stats, User,
+    BoothCode, DrinkChoice, Health, Me, MenuItem, NewShop, Order, OrderDetail, OrderState,
+    OtpChallenge, Role, Shop, ShopPatch, StaffMember, Stats, User,
 };
 
 /// Whether this app may show system notifications.
@@ -242,6 +242,15 @@ calls! {
     /// Open or close the shop.
     set_shop_open / SetShopOpen (shop: String, open: bool) -> Shop =
         |client| client.set_shop_open(&shop, open).await;
+    /// Rename a shop, change its limits (admin), open or close it: fields left out stay.
+    patch_shop / PatchShop (shop: String, patch: ShopPatch) -> Shop =
+        |client| client.patch_shop(&shop, &patch).await;
+    /// Replace the shop's whole menu, in order (admin).
+    put_menu / PutMenu (shop: String, menu: Vec<MenuItem>) -> Shop =
+        |client| client.put_menu(&shop, &menu).await;
+    /// A new shop: a second counter or tomorrow's event (admin).
+    create_shop / CreateShop (new_shop: NewShop) -> Shop =
+        |client| client.create_shop(&new_shop).await;
     /// 86 a drink (`available: false`) or bring it back.
     set_item_available / SetItemAvailable (shop: String, item_id: String, available: bool) -> Shop =
         |client| client.set_item_available(&shop, &item_id, available).await;

@@ -484,3 +484,116 @@ pub async fn save_screenshot(driver: &WebDriver, name: &str) -> anyhow::Result<P
     std::fs::write(&path, png)?;
     Ok(path)
 }
+
+/// Finding things as a person or a screen reader does: by role, accessible label and visible
+/// text (XPath over the page), never by CSS class or test id. Each waits for its element with
+/// the step deadline.
+pub mod by {
+    use fantoccini::elements::Element;
+
+    use super::*;
+
+    /// An XPath string literal for `text`, whatever quotes it holds.
+    pub fn literal(text: &str) -> String {
+        if !text.contains('"') {
+            format!("\"{text}\"")
+        } else if !text.contains('\'') {
+            format!("'{text}'")
+        } else {
+            let parts: Vec<String> = text.split('"').map(|p| format!("\"{p}\"")).collect();
+            format!("concat({})", parts.join(", '\"', "))
+        }
+    }
+
+    /// Wait for the element at `xpath`.
+    pub async fn xpath(driver: &WebDriver, what: &str, xpath: &str) -> anyhow::Result<Element> {
+        wait_for(what, STEP_DEADLINE, || async {
+            Ok(driver.find(Locator::XPath(xpath)).await.ok())
+        })
+        .await
+    }
+
+    /// The text field, select or checkbox labelled `label` (its `<label>`'s text, or
+    /// `aria-label`).
+    pub async fn field(driver: &WebDriver, label: &str) -> anyhow::Result<Element> {
+        let l = literal(label);
+        let xpath = format!(
+            "//label[.//*[normalize-space()={l}] or normalize-space()={l}]//*[self::input or self::select or self::textarea] \
+             | //*[self::input or self::select or self::textarea][@aria-label={l}]"
+        );
+        self::xpath(driver, &format!("a field labelled {label:?}"), &xpath).await
+    }
+
+    /// The button that says `text` (or is labelled so).
+    pub async fn button(driver: &WebDriver, text: &str) -> anyhow::Result<Element> {
+        let l = literal(text);
+        let xpath = format!("//button[normalize-space()={l} or @aria-label={l}]");
+        self::xpath(driver, &format!("a button {text:?}"), &xpath).await
+    }
+
+    /// The heading that says `text`.
+    pub async fn heading(driver: &WebDriver, text: &str) -> anyhow::Result<Element> {
+        let xpath = format!(
+            "//*[self::h1 or self::h2 or self::h3 or self::h4 or @role='heading'][normalize-space()={}]",
+            literal(text)
+        );
+        self::xpath(driver, &format!("a heading {text:?}"), &xpath).await
+    }
+
+    /// The tab named `name`.
+    pub async fn tab(driver: &WebDriver, name: &str) -> anyhow::Result<Element> {
+        let xpath = format!("//*[@role='tab'][normalize-space()={}]", literal(name));
+        self::xpath(driver, &format!("a tab {name:?}"), &xpath).await
+    }
+
+    /// The link that says `text`.
+    pub async fn link(driver: &WebDriver, text: &str) -> anyhow::Result<Element> {
+        let xpath = format!("//a[normalize-space()={}]", literal(text));
+        self::xpath(driver, &format!("a link {text:?}"), &xpath).await
+    }
+
+    /// The list item (or other element) labelled `label`, e.g. a drink on a menu.
+    pub async fn labelled(driver: &WebDriver, label: &str) -> anyhow::Result<Element> {
+        let xpath = format!("//*[@aria-label={}]", literal(label));
+        self::xpath(driver, &format!("something labelled {label:?}"), &xpath).await
+    }
+
+    /// Wait until a status line (`role=status` or `alert`) says something containing `needle`;
+    /// returns its text.
+    pub async fn status(driver: &WebDriver, needle: &str) -> anyhow::Result<String> {
+        let xpath = format!(
+            "//*[(@role='status' or @role='alert') and contains(normalize-space(), {})]",
+            literal(needle)
+        );
+        let element = self::xpath(driver, &format!("a status saying {needle:?}"), &xpath).await?;
+        Ok(element.text().await?)
+    }
+
+    /// Wait until the page shows `needle` somewhere in its text.
+    pub async fn text(driver: &WebDriver, needle: &str) -> anyhow::Result<()> {
+        let xpath = format!("//body[contains(normalize-space(), {})]", literal(needle));
+        self::xpath(driver, &format!("the page to say {needle:?}"), &xpath)
+            .await
+            .map(drop)
+    }
+
+    /// Press `element` as a person would: scrolled into the middle of the screen first.
+    pub async fn press(driver: &WebDriver, element: Element) -> anyhow::Result<()> {
+        driver
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center', inline: 'center'});",
+                vec![serde_json::to_value(&element)?],
+            )
+            .await?;
+        element.click().await?;
+        Ok(())
+    }
+
+    /// Clear the field labelled `label` and type `text` into it.
+    pub async fn type_into(driver: &WebDriver, label: &str, text: &str) -> anyhow::Result<()> {
+        let element = field(driver, label).await?;
+        element.clear().await?;
+        element.send_keys(text).await?;
+        Ok(())
+    }
+}

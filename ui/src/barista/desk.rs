@@ -71,6 +71,8 @@ pub struct Desk {
     pub help_open: RwSignal<bool>,
     pub menu_open: RwSignal<bool>,
     pub confirm_close: RwSignal<bool>,
+    /// The owner's console is shown in place of the board (admins).
+    pub console_open: RwSignal<bool>,
     pub shop_busy: RwSignal<bool>,
     pub items_busy: RwSignal<BTreeSet<String>>,
     generation: StoredValue<u64>,
@@ -119,6 +121,7 @@ impl Desk {
             help_open: RwSignal::new(false),
             menu_open: RwSignal::new(false),
             confirm_close: RwSignal::new(false),
+            console_open: RwSignal::new(false),
             shop_busy: RwSignal::new(false),
             items_busy: RwSignal::new(BTreeSet::new()),
             generation: StoredValue::new(0),
@@ -447,7 +450,7 @@ impl Desk {
     }
 
     /// The shop as the server answered (its live event follows and says the same).
-    fn keep_shop(&self, shop: Shop) {
+    pub fn keep_shop(&self, shop: Shop) {
         self.feed.view.try_update(|view| view.set_shop(shop));
     }
 

@@ -35,6 +35,10 @@ fn on_key(desk: Desk, ev: &web_sys::KeyboardEvent) {
     if ev.ctrl_key() || ev.meta_key() || ev.alt_key() || ev.default_prevented() {
         return;
     }
+    // The console's fields and buttons take every key.
+    if desk.console_open.get_untracked() {
+        return;
+    }
     let key = ev.key();
     let target = ev
         .target()

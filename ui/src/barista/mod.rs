@@ -7,6 +7,7 @@
 //! - [`card`], [`toolbar`], [`keys`]: the pieces on screen.
 
 mod card;
+mod console;
 mod desk;
 mod keys;
 mod model;
@@ -21,9 +22,10 @@ use leptos::prelude::*;
 use crate::ctx::Ctx;
 use crate::feed::{Connection, use_feed};
 use crate::signin::{Gate, SessionState, sign_out};
-use crate::util::use_clock;
+use crate::util::{query_param, use_clock};
 
 use card::Card;
+use console::Console;
 use desk::Desk;
 use keys::{KeyHelp, use_keys, use_scroll_to_selection};
 use model::CardModel;
@@ -68,6 +70,9 @@ fn Bar(ctx: Ctx, user: User) -> impl IntoView {
     );
     let desk = Desk::new(ctx.backend, ctx.shop.clone(), user.id.clone(), feed, clock);
     desk_slot.set_value(Some(desk));
+    let admin = user.can_act_as(Role::Admin);
+    desk.console_open
+        .set(admin && query_param("view").as_deref() == Some("console"));
 
     Effect::new(move |_| {
         if feed.connection.get() == Connection::SignedOut
@@ -95,7 +100,7 @@ fn Bar(ctx: Ctx, user: User) -> impl IntoView {
 
     view! {
         <div class="barista-board" data-testid="barista-board">
-            <Toolbar desk=desk email=user.email.clone() on_sign_out=on_sign_out/>
+            <Toolbar desk=desk email=user.email.clone() admin=admin on_sign_out=on_sign_out/>
             <div class="barista-flash-slot" aria-live="polite">
                 {move || desk.flash.get().map(|flash| view! {
                     <p class=if flash.bad { "barista-flash bad" } else { "barista-flash" }
@@ -113,6 +118,10 @@ fn Bar(ctx: Ctx, user: User) -> impl IntoView {
                     "The shop is closed: no new orders come in. Finish the ones on the board."
                 </p>
             </Show>
+            <Show when=move || desk.console_open.get()>
+                <Console desk=desk/>
+            </Show>
+            <Show when=move || !desk.console_open.get()>
             <div class="b-columns" aria-busy=move || loading().to_string()>
                 <Column desk=desk title="Queue" testid="col-queue" empty="No orders waiting."
                     cards=Signal::derive(move || desk.board.with(|b| b.queue.clone()))/>
@@ -127,6 +136,7 @@ fn Bar(ctx: Ctx, user: User) -> impl IntoView {
                     (!typed.is_empty() && desk.selected.get().is_some()).then(|| format!("#{typed}"))
                 }}
             </div>
+            </Show>
             <KeyHelp desk=desk/>
             <CloseShopDialog desk=desk/>
             <MenuDialog desk=desk/>

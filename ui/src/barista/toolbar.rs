@@ -6,10 +6,10 @@ use leptos::prelude::*;
 use super::desk::Desk;
 use crate::feed::ConnectionBadge;
 use crate::icons::{DrinkIcon, Icon, Symbol};
-use crate::util::duration_words;
+use crate::util::{duration_words, set_query_param};
 
 #[component]
-pub fn Toolbar(desk: Desk, email: String, on_sign_out: Callback<()>) -> impl IntoView {
+pub fn Toolbar(desk: Desk, email: String, admin: bool, on_sign_out: Callback<()>) -> impl IntoView {
     let open = move || desk.shop().map(|shop| shop.open);
     let shop_name = move || {
         desk.shop()
@@ -74,13 +74,25 @@ pub fn Toolbar(desk: Desk, email: String, on_sign_out: Callback<()>) -> impl Int
                     })
                 }}
             </button>
-            <dl class="toolbar-stats" data-testid="stats" aria-label="Queue numbers">
+            <dl class="toolbar-stats" data-testid="stats" aria-label="Queue numbers"
+                hidden=move || desk.console_open.get()>
                 <div><dt>"Waiting"</dt><dd class="num" data-testid="stat-waiting">{waiting}</dd></div>
                 <div><dt>"Avg wait"</dt><dd class="num" data-testid="stat-avg">{avg}</dd></div>
                 <div><dt>"Served today"</dt><dd class="num" data-testid="stat-served">{served}</dd></div>
             </dl>
             <div class="toolbar-end">
                 <ConnectionBadge connection=desk.feed.connection/>
+                {admin.then(|| view! {
+                    <button class="toolbar-button" aria-pressed=move || desk.console_open.get().to_string()
+                        title="The owner's console: shop, menu, staff, numbers"
+                        on:click=move |_| {
+                            let open = !desk.console_open.get_untracked();
+                            desk.console_open.set(open);
+                            set_query_param("view", open.then_some("console"));
+                        }>
+                        {move || if desk.console_open.get() { "Back to the bar" } else { "Console" }}
+                    </button>
+                })}
                 <button class="toolbar-button" data-testid="sound-toggle"
                     aria-pressed=move || if desk.muted.get() { "false" } else { "true" }
                     title="New-order chime (M)"

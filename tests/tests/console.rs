@@ -1,0 +1,204 @@
+//! The owner's console in headless Chromium against the real server, driven as an owner would —
+//! by role, label and visible text: set up an event shop, its menu and limits, its staff and its
+//! booth code without curl, and see each change where customers and the booth see it.
+
+use espresso_core::protocol::{ErrorCode, Role};
+use espresso_tests::{Browser, STEP_DEADLINE, TestServer, by, sign_in_on_page, wait_for};
+use fantoccini::Client as WebDriver;
+
+const LAPTOP: (u32, u32) = (1280, 800);
+const PHONE: (u32, u32) = (390, 844);
+const OWNER: &str = "owner@espresso.test";
+
+/// The barista app at `shop` with the owner (an admin) signed in, the console open.
+async fn console(server: &TestServer, shop: &str, size: (u32, u32)) -> anyhow::Result<Browser> {
+    let browser = Browser::start(size.0, size.1).await?;
+    let driver = &browser.driver;
+    driver
+        .goto(&format!("{}/barista?shop={shop}", server.url()))
+        .await?;
+    sign_in_on_page(driver, server, OWNER).await?;
+    by::press(driver, by::button(driver, "Console").await?).await?;
+    by::tab(driver, "Shop").await?;
+    Ok(browser)
+}
+
+async fn open_tab(driver: &WebDriver, name: &str) -> anyhow::Result<()> {
+    by::press(driver, by::tab(driver, name).await?).await?;
+    by::heading(driver, name).await?;
+    Ok(())
+}
+
+#[tokio::test]
+#[ignore = "needs the web build and Chromium: run through `cargo xtask test`"]
+async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    server.grant(OWNER, &[Role::Admin]).await?;
+    let api = server
+        .sign_in("checker@espresso.test", &[Role::Admin])
+        .await?;
+    let browser = console(&server, "main", LAPTOP).await?;
+    let driver = &browser.driver;
+    browser.screenshot("console-1-shop-1280x800").await?;
+
+    // A new shop for tomorrow's event: its id follows the name.
+    by::type_into(driver, "New shop's name", "Expo Booth").await?;
+    let id = by::field(driver, "Its id in links").await?;
+    wait_for("the id to follow the name", STEP_DEADLINE, || async {
+        Ok((id.prop("value").await?.as_deref() == Some("expo-booth")).then_some(()))
+    })
+    .await?;
+    by::press(driver, by::button(driver, "Create the shop").await?).await?;
+    by::status(driver, "Expo Booth is ready").await?;
+    let created = api.shop("expo-booth").await?;
+    assert_eq!(created.name, "Expo Booth");
+    assert!(!created.open, "a new shop starts closed");
+
+    // Its console is one link away.
+    by::press(driver, by::link(driver, "Set up Expo Booth").await?).await?;
+    by::tab(driver, "Shop").await?;
+    by::text(driver, "Expo Booth").await?;
+    assert!(
+        driver
+            .current_url()
+            .await?
+            .as_str()
+            .contains("shop=expo-booth"),
+        "the console follows the new shop"
+    );
+
+    // Limits: a wrong value is named and nothing changes; a right one applies at once.
+    by::type_into(driver, "Orders in the queue at most", "0").await?;
+    by::press(driver, by::button(driver, "Save the limits").await?).await?;
+    by::text(driver, "A whole number: 1 or more.").await?;
+    assert_eq!(api.shop("expo-booth").await?.limits.max_queue, 20);
+    by::type_into(driver, "Orders in the queue at most", "40").await?;
+    by::type_into(driver, "Orders per customer per day", "3").await?;
+    by::type_into(driver, "Drinks per booth code", "100").await?;
+    by::press(driver, by::button(driver, "Save the limits").await?).await?;
+    by::status(driver, "Saved").await?;
+    let limits = api.shop("expo-booth").await?.limits;
+    assert_eq!(
+        (
+            limits.max_queue,
+            limits.max_orders_per_day,
+            limits.drinks_per_code
+        ),
+        (40, 3, 100)
+    );
+    // What the limits let through, in words, follows.
+    by::text(driver, "up to 1200 people an hour").await?;
+    by::text(driver, "3 times a day").await?;
+    browser.screenshot("console-2-limits-1280x800").await?;
+
+    // The menu: a new drink with a required option group.
+    open_tab(driver, "Menu").await?;
+    by::press(driver, by::button(driver, "Add a drink").await?).await?;
+    by::type_into(driver, "Drink name", "Chai Latte").await?;
+    by::press(driver, by::button(driver, "Add an option group").await?).await?;
+    by::type_into(driver, "Group name", "Milk").await?;
+    by::type_into(driver, "Its options, with commas", "Whole, Oat").await?;
+    by::press(driver, by::field(driver, "Must choose").await?).await?;
+    browser.screenshot("console-3-menu-editor-1280x800").await?;
+    by::press(driver, by::button(driver, "Add to the menu").await?).await?;
+    by::status(driver, "Chai Latte is on the menu").await?;
+    let shop = api.shop("expo-booth").await?;
+    let chai = shop
+        .item("chai_latte")
+        .expect("the new drink is on the menu");
+    let milk = chai.modifier("milk").expect("with its milk group");
+    assert!(milk.required);
+    assert_eq!(milk.options, ["Whole", "Oat"]);
+    assert_eq!(shop.menu.last().map(|i| i.id.as_str()), Some("chai_latte"));
+
+    // It moves up the menu, and runs out (86) and comes back.
+    by::press(driver, by::button(driver, "Move Chai Latte up").await?).await?;
+    by::status(driver, "Chai Latte moved up").await?;
+    let order: Vec<String> = api
+        .shop("expo-booth")
+        .await?
+        .menu
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(order[order.len() - 2], "chai_latte");
+    by::press(driver, by::button(driver, "86 Chai Latte").await?).await?;
+    by::button(driver, "Bring back Chai Latte").await?;
+    let chai = api.shop("expo-booth").await?;
+    assert!(!chai.item("chai_latte").is_some_and(|i| i.available));
+    browser.screenshot("console-4-menu-1280x800").await?;
+
+    // The booth code: replaced now, the old one refused at once.
+    let old = api.booth_code("expo-booth").await?.code;
+    open_tab(driver, "Shop").await?;
+    by::press(driver, by::button(driver, "New booth code now").await?).await?;
+    by::press(driver, by::button(driver, "Replace the code").await?).await?;
+    by::status(driver, "The old one no longer works").await?;
+    let new = api.booth_code("expo-booth").await?.code;
+    assert_ne!(new, old);
+    by::text(driver, &new).await?;
+    api.set_shop_open("expo-booth", true).await?;
+    let customer = server.sign_in("ana@example.com", &[]).await?;
+    let refused = customer
+        .start_order("expo-booth", &old, None)
+        .await
+        .expect_err("the replaced code is refused");
+    assert_eq!(refused.code(), Some(&ErrorCode::CodeExpired));
+
+    // The numbers, live.
+    open_tab(driver, "Numbers").await?;
+    by::labelled(driver, "Chai Latte: 0 served").await?;
+    browser.screenshot("console-5-numbers-1280x800").await?;
+
+    browser.close().await?;
+    server.stop().await
+}
+
+#[tokio::test]
+#[ignore = "needs the web build and Chromium: run through `cargo xtask test`"]
+async fn the_console_fits_a_phone_and_is_only_for_admins() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    server.grant(OWNER, &[Role::Admin]).await?;
+    let browser = console(&server, "main", PHONE).await?;
+    let driver = &browser.driver;
+    for (tab, shot) in [
+        ("Shop", "console-phone-1-shop-390x844"),
+        ("Menu", "console-phone-2-menu-390x844"),
+        ("Numbers", "console-phone-3-numbers-390x844"),
+    ] {
+        open_tab(driver, tab).await?;
+        browser.screenshot(shot).await?;
+        // Nothing wider than the phone: no sideways scrolling.
+        let wide: bool = serde_json::from_value(
+            driver
+                .execute(
+                    "return document.documentElement.scrollWidth > innerWidth;",
+                    vec![],
+                )
+                .await?,
+        )?;
+        assert!(!wide, "the {tab} tab scrolls sideways on a phone");
+    }
+    browser.close().await?;
+
+    // A barista gets the bar, not the console.
+    let barista = Browser::start(LAPTOP.0, LAPTOP.1).await?;
+    let driver = &barista.driver;
+    server.grant("sam@espresso.test", &[Role::Barista]).await?;
+    driver
+        .goto(&format!("{}/barista?shop=main&view=console", server.url()))
+        .await?;
+    sign_in_on_page(driver, &server, "sam@espresso.test").await?;
+    by::labelled(driver, "Queue").await?;
+    let console_buttons = driver
+        .find_all(fantoccini::Locator::XPath(
+            "//button[normalize-space()='Console']",
+        ))
+        .await?;
+    assert!(
+        console_buttons.is_empty(),
+        "a barista is offered the console"
+    );
+    barista.close().await?;
+    server.stop().await
+}

@@ -1,0 +1,101 @@
+//! The numbers tab: today's figures, live — the queue now, what was served, the wait, and a bar
+//! per drink an owner reads at a glance.
+
+use leptos::prelude::*;
+
+use crate::barista::desk::Desk;
+use crate::icons::DrinkIcon;
+use crate::util::duration_words;
+
+#[component]
+pub fn NumbersTab(desk: Desk) -> impl IntoView {
+    let stats = move || desk.feed.view.with(|v| v.stats().cloned());
+    let wait = move || {
+        stats()
+            .and_then(|s| s.avg_wait_s)
+            .map_or_else(|| "–".to_owned(), wait_words)
+    };
+    let tile = |label: &'static str, value: Signal<String>| {
+        view! {
+            <div class="console-stat">
+                <dt>{label}</dt>
+                <dd class="num">{move || value.get()}</dd>
+            </div>
+        }
+    };
+    let count = move |f: fn(&espresso_core::protocol::Stats) -> u32| {
+        Signal::derive(move || stats().map_or_else(|| "–".to_owned(), |s| f(&s).to_string()))
+    };
+    // One bar per drink on the menu (drinks taken off keep their bar while they have a count).
+    let bars = Memo::new(move |_| {
+        let menu = desk.shop().map(|s| s.menu).unwrap_or_default();
+        let by_item = stats().map(|s| s.by_item).unwrap_or_default();
+        let mut rows: Vec<(String, String, u32, Option<u64>)> = menu
+            .iter()
+            .map(|item| {
+                let stat = by_item.iter().find(|s| s.item_id == item.id);
+                (
+                    item.name.clone(),
+                    item.icon.clone(),
+                    stat.map_or(0, |s| s.served),
+                    stat.and_then(|s| s.avg_wait_s),
+                )
+            })
+            .collect();
+        for stat in &by_item {
+            if stat.served > 0 && !menu.iter().any(|i| i.id == stat.item_id) {
+                rows.push((
+                    stat.item_id.clone(),
+                    "cup".into(),
+                    stat.served,
+                    stat.avg_wait_s,
+                ));
+            }
+        }
+        rows
+    });
+    let most = move || bars.with(|b| b.iter().map(|r| r.2).max().unwrap_or(0).max(1));
+    view! {
+        <div class="stack">
+            <dl class="console-stats" aria-label="Today so far">
+                {tile("Waiting", count(|s| s.queue_length))}
+                {tile("Being made", count(|s| s.in_progress))}
+                {tile("Ready to collect", count(|s| s.ready))}
+                {tile("Served today", count(|s| s.served_today))}
+                {tile("Average wait", Signal::derive(wait))}
+            </dl>
+            <section class="panel console-card" aria-labelledby="by-drink-title">
+                <h3 id="by-drink-title">"Served today, by drink"</h3>
+                <ul class="console-bars">
+                    <For each=move || bars.get() key=|row| row.clone() children=move |(name, icon, served, wait)| {
+                        let width = move || format!("width: {}%", u64::from(served) * 100 / u64::from(most()));
+                        let label = format!("{name}: {served} served");
+                        view! {
+                            <li class="console-bar-row" aria-label=label>
+                                <DrinkIcon icon=icon/>
+                                <span class="console-bar-name">{name.clone()}</span>
+                                <span class="console-bar-track" aria-hidden="true">
+                                    <span class="console-bar" style=width></span>
+                                </span>
+                                <span class="console-bar-count num">{served}</span>
+                                <span class="hint console-bar-wait">
+                                    {wait.map(|w| format!("waits {}", wait_words(w))).unwrap_or_default()}
+                                </span>
+                            </li>
+                        }
+                    }/>
+                </ul>
+                <p class="hint">"Counts reset at the start of each business day. The wait is the mean from queue to ready over the last 10 drinks."</p>
+            </section>
+        </div>
+    }
+}
+
+/// "45 s", "3 min".
+fn wait_words(seconds: u64) -> String {
+    if seconds < 60 {
+        format!("{seconds} s")
+    } else {
+        duration_words(seconds)
+    }
+}

@@ -1,0 +1,175 @@
+//! The staff tab: who works here and what they may do; give and take a role with one tap, add a
+//! person by email (they sign in with a code sent to it). The server keeps the last admin.
+
+use espresso_core::protocol::{Role, StaffMember};
+use leptos::prelude::*;
+
+use super::Pending;
+use super::model::{STAFF_ROLES, looks_like_email, with_role};
+use crate::backend::Calls;
+use crate::barista::desk::Desk;
+
+#[component]
+pub fn StaffTab(desk: Desk) -> impl IntoView {
+    let people = RwSignal::new(None::<Vec<StaffMember>>);
+    let pending = Pending::new();
+    let load = move || {
+        let backend = desk.backend.get();
+        pending.run(async move { backend.staff().await }, move |list| {
+            people.set(Some(list));
+            None
+        });
+    };
+    load();
+    // A role given or taken: the list as the server has it afterwards.
+    let change = move |email: String, roles: Vec<Role>, said: String| {
+        let backend = desk.backend.get();
+        let after = desk.backend.get();
+        pending.run(
+            async move { backend.set_roles(email, roles).await },
+            move |_user| {
+                leptos::task::spawn_local(async move {
+                    if let Ok(list) = after.staff().await {
+                        people.try_set(Some(list));
+                    }
+                });
+                Some(said)
+            },
+        );
+    };
+    view! {
+        <div class="stack">
+            <AddPerson pending=pending on_add=Callback::new(move |(email, roles): (String, Vec<Role>)| {
+                let said = format!("{email} can sign in now as {}.", role_words(&roles));
+                change(email, roles, said);
+            })/>
+            {pending.line()}
+            <section class="panel console-card" aria-labelledby="staff-title">
+                <h3 id="staff-title">"Staff"</h3>
+                {move || match people.get() {
+                    None => view! { <p class="hint">"Loading the staff…"</p> }.into_any(),
+                    Some(list) if list.is_empty() => view! {
+                        <p class="hint">"Nobody yet. Add a barista above."</p>
+                    }.into_any(),
+                    Some(list) => view! {
+                        <table class="console-table">
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Person"</th>
+                                    {STAFF_ROLES.iter().map(|(_, name, what)| view! {
+                                        <th scope="col" title=*what>{*name}</th>
+                                    }).collect_view()}
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {list.into_iter().map(|person| {
+                                    let who = person.display_name.clone()
+                                        .map(|n| format!("{n} · {}", person.email))
+                                        .unwrap_or_else(|| person.email.clone());
+                                    view! {
+                                        <tr>
+                                            <th scope="row">{who}</th>
+                                            {STAFF_ROLES.iter().map(|(role, name, _)| {
+                                                let has = person.roles.contains(role);
+                                                let email = person.email.clone();
+                                                let roles = person.roles.clone();
+                                                let label = format!("{name}: {}", person.email);
+                                                view! {
+                                                    <td>
+                                                        <input type="checkbox" aria-label=label
+                                                            prop:checked=has
+                                                            disabled=move || pending.busy.get()
+                                                            on:change=move |ev| {
+                                                                let on = event_target_checked(&ev);
+                                                                let said = if on {
+                                                                    format!("{email} is now a {}.", name.to_lowercase())
+                                                                } else {
+                                                                    format!("{email} is no longer a {}.", name.to_lowercase())
+                                                                };
+                                                                change(email.clone(), with_role(&roles, *role, on), said);
+                                                            }/>
+                                                    </td>
+                                                }
+                                            }).collect_view()}
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                }}
+                <p class="hint">"Untick every role to take someone off the staff; they stay a customer. There is always at least one admin."</p>
+            </section>
+        </div>
+    }
+}
+
+/// "barista and admin".
+fn role_words(roles: &[Role]) -> String {
+    let names: Vec<String> = STAFF_ROLES
+        .iter()
+        .filter(|(role, _, _)| roles.contains(role))
+        .map(|(_, name, _)| name.to_lowercase())
+        .collect();
+    match names.as_slice() {
+        [] => "a customer".into(),
+        [one] => format!("a {one}"),
+        [rest @ .., last] => format!("a {} and {last}", rest.join(", ")),
+    }
+}
+
+#[component]
+fn AddPerson(pending: Pending, on_add: Callback<(String, Vec<Role>)>) -> impl IntoView {
+    let email = RwSignal::new(String::new());
+    let roles = RwSignal::new(vec![Role::Barista]);
+    let problem = RwSignal::new(None::<String>);
+    let add = move || {
+        let wanted = email.get_untracked().trim().to_lowercase();
+        if !looks_like_email(&wanted) {
+            problem.set(Some(
+                "Type their email address, e.g. sam@example.com.".into(),
+            ));
+            return;
+        }
+        let chosen = roles.get_untracked();
+        if chosen.is_empty() {
+            problem.set(Some("Choose what they do here.".into()));
+            return;
+        }
+        problem.set(None);
+        email.set(String::new());
+        on_add.run((wanted, chosen));
+    };
+    view! {
+        <section class="panel console-card" aria-labelledby="add-person-title">
+            <h3 id="add-person-title">"Add a person"</h3>
+            <form class="console-add-person" on:submit=move |ev| { ev.prevent_default(); add(); }>
+                <label class="field">
+                    <span class="field-label">"Their email"</span>
+                    <input type="email" autocomplete="off" placeholder="sam@example.com"
+                        prop:value=move || email.get()
+                        on:input=move |ev| email.set(event_target_value(&ev))/>
+                </label>
+                <fieldset class="console-roles">
+                    <legend>"They are"</legend>
+                    {STAFF_ROLES.iter().map(|(role, name, what)| view! {
+                        <label class="console-check">
+                            <input type="checkbox"
+                                prop:checked=move || roles.with(|r| r.contains(role))
+                                on:change=move |ev| {
+                                    let on = event_target_checked(&ev);
+                                    roles.update(|r| *r = with_role(r, *role, on));
+                                }/>
+                            {format!("{name} ({what})")}
+                        </label>
+                    }).collect_view()}
+                </fieldset>
+                <button type="submit" class="button-primary" disabled=move || pending.busy.get()>
+                    "Add to the staff"
+                </button>
+            </form>
+            <p class="error" role="alert">{move || problem.get()}</p>
+            <p class="hint">"They open the barista app (or the booth screen) and sign in with this email: a code is mailed to them."</p>
+        </section>
+    }
+}
