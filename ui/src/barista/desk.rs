@@ -449,6 +449,36 @@ impl Desk {
         });
     }
 
+    /// Mark one option of a drink out (oat milk ran out) or back; `busy` while on its way.
+    pub fn set_option_available(
+        self,
+        item_id: String,
+        modifier_id: String,
+        option: String,
+        available: bool,
+    ) {
+        let key = option_key(&item_id, &modifier_id, &option);
+        if self.items_busy.with_untracked(|b| b.contains(&key)) {
+            return;
+        }
+        self.items_busy.update(|b| _ = b.insert(key.clone()));
+        let backend = self.backend.get();
+        let shop = self.shop_id();
+        leptos::task::spawn_local(async move {
+            match backend
+                .set_option_available(shop, item_id, modifier_id, option, available)
+                .await
+            {
+                Ok(shop) => self.keep_shop(shop),
+                Err(error) => self.say(
+                    format!("Could not change the menu: {}", plain(&error)),
+                    true,
+                ),
+            }
+            self.items_busy.try_update(|b| _ = b.remove(&key));
+        });
+    }
+
     /// The shop as the server answered (its live event follows and says the same).
     pub fn keep_shop(&self, shop: Shop) {
         self.feed.view.try_update(|view| view.set_shop(shop));
@@ -457,6 +487,11 @@ impl Desk {
     pub fn shop(&self) -> Option<Shop> {
         self.feed.view.with(|view| view.shop().cloned())
     }
+}
+
+/// What [`Desk::items_busy`] holds for an option on its way.
+pub fn option_key(item_id: &str, modifier_id: &str, option: &str) -> String {
+    format!("{item_id}/{modifier_id}/{option}")
 }
 
 fn undo_words(mv: Move) -> &'static str {

@@ -11,6 +11,7 @@ mod console;
 mod desk;
 mod keys;
 mod model;
+mod stock;
 mod toolbar;
 
 use std::rc::Rc;

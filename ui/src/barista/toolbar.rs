@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use super::desk::Desk;
+use super::stock::OptionStock;
 use crate::feed::ConnectionBadge;
 use crate::icons::{DrinkIcon, Icon, Symbol};
 use crate::util::{duration_words, set_query_param};
@@ -205,6 +206,11 @@ pub fn MenuDialog(desk: Desk) -> impl IntoView {
                                         }>
                                         {move || if available.get() { "86 it" } else { "Bring back" }}
                                     </button>
+                                    {(!item.modifiers.is_empty()).then(|| view! {
+                                        <div class="menu-stock">
+                                            <OptionStock desk=desk item_id=id.clone()/>
+                                        </div>
+                                    })}
                                 </li>
                             }
                         }/>

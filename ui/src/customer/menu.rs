@@ -78,6 +78,27 @@ pub fn Menu(feed: MyFeed, backend: BackendRef, shop: String, order_id: String) -
             }
         }
     });
+    // An option that runs out while chosen (oat milk, 86'd) is unchosen, and the customer told.
+    Effect::new(move |_| {
+        let Some(item) = item() else {
+            return;
+        };
+        let gone: Vec<String> = options.with(|chosen| {
+            chosen
+                .iter()
+                .filter(|(group, option)| {
+                    item.modifier(group).is_some_and(|m| !m.is_available(option))
+                })
+                .map(|(_, option)| option.clone())
+                .collect()
+        });
+        if let Some(option) = gone.first() {
+            options.update(|chosen| chosen.retain(|_, o| !gone.contains(o)));
+            error.set(Some(format!(
+                "Sorry, {option} just ran out. Please choose another."
+            )));
+        }
+    });
 
     let order_now = {
         let shop = shop.clone();
@@ -197,8 +218,11 @@ pub fn Menu(feed: MyFeed, backend: BackendRef, shop: String, order_id: String) -
                                                 let (group_id, option) = (group_id.clone(), option.clone());
                                                 move || options.with(|o| o.get(&group_id) == Some(&option))
                                             };
+                                            let out = !group.is_available(&option);
                                             view! {
                                                 <button class="option" class:selected=is_on.clone()
+                                                    class:out=out
+                                                    disabled=out
                                                     aria-pressed=move || if is_on() { "true" } else { "false" }
                                                     data-testid=format!("option-{}-{}", group_id, option.to_lowercase())
                                                     on:click={
@@ -212,6 +236,7 @@ pub fn Menu(feed: MyFeed, backend: BackendRef, shop: String, order_id: String) -
                                                         })
                                                     }>
                                                     {option.clone()}
+                                                    {out.then(|| view! { <span class="option-note">" · out"</span> })}
                                                 </button>
                                             }
                                         }).collect_view()}

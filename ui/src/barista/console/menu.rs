@@ -9,6 +9,7 @@ use super::Pending;
 use super::model::{DrinkDraft, GroupDraft, ICONS, groups_text, moved};
 use crate::backend::Calls;
 use crate::barista::desk::Desk;
+use crate::barista::stock::OptionStock;
 use crate::icons::DrinkIcon;
 
 /// What the editor is editing: nothing, a new drink, or the drink with this id.
@@ -109,6 +110,11 @@ pub fn MenuTab(desk: Desk) -> impl IntoView {
                                         {if available { "On the menu" } else { "Out (86'd)" }}
                                     </span>
                                 </div>
+                                {(!item.modifiers.is_empty()).then(|| view! {
+                                    <div class="console-stock">
+                                        <OptionStock desk=desk item_id=id.clone()/>
+                                    </div>
+                                })}
                                 <div class="console-drink-actions">
                                     <button class=if available { "button-danger" } else { "button-secondary" }
                                         disabled=move || desk.items_busy.with(|b| b.contains(&toggle_id))

@@ -279,11 +279,22 @@ impl DrinkDraft {
                 Some(old) if !taken.contains(&old.id.as_str()) => old.id.clone(),
                 _ => unique_id(&slug(group_name), &taken),
             };
+            // Options still offered stay out if they were (oat milk is still out).
+            let unavailable = kept
+                .map(|old| {
+                    old.unavailable
+                        .iter()
+                        .filter(|o| options.contains(o))
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
             modifiers.push(Modifier {
                 id,
                 name: group_name.to_owned(),
                 options,
                 required: group.required,
+                unavailable,
             });
         }
         let id = match editing {
@@ -500,6 +511,7 @@ mod tests {
     fn editing_keeps_the_id_the_availability_and_the_groups_ids() {
         let mut menu = Shop::default_main().menu;
         menu[1].available = false;
+        menu[1].modifiers[0].unavailable = vec!["Oat".into()];
         let flat_white = menu[1].clone();
         let mut draft = DrinkDraft::of(&flat_white);
         assert_eq!(draft.groups[0].options, "Regular, Oat");
@@ -510,6 +522,10 @@ mod tests {
         assert!(!item.available);
         assert_eq!(item.modifiers[0].id, "milk");
         assert_eq!(item.modifiers[0].options.len(), 3);
+        assert_eq!(item.modifiers[0].unavailable, ["Oat"], "oat is still out");
+        draft.groups[0].options = "Regular, Almond".into();
+        let item = draft.item(Some(&flat_white), &menu).unwrap();
+        assert!(item.modifiers[0].unavailable.is_empty(), "oat is off the list");
     }
 
     #[test]

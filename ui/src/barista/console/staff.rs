@@ -21,20 +21,23 @@ pub fn StaffTab(desk: Desk) -> impl IntoView {
         });
     };
     load();
-    // A role given or taken: the list as the server has it afterwards.
+    // A role given or taken; then the list as the server has it (a refused change shows the
+    // roles as they still are).
     let change = move |email: String, roles: Vec<Role>, said: String| {
         let backend = desk.backend.get();
-        let after = desk.backend.get();
         pending.run(
-            async move { backend.set_roles(email, roles).await },
-            move |_user| {
-                leptos::task::spawn_local(async move {
-                    if let Ok(list) = after.staff().await {
-                        people.try_set(Some(list));
-                    }
-                });
-                Some(said)
+            async move {
+                let changed = backend.set_roles(email, roles).await;
+                let list = backend.staff().await;
+                if let Ok(list) = list {
+                    people.try_set(Some(list));
+                } else if changed.is_err() {
+                    // Put the boxes back as they were.
+                    people.try_update(|_| {});
+                }
+                changed
             },
+            move |_user| Some(said),
         );
     };
     view! {
@@ -82,9 +85,9 @@ pub fn StaffTab(desk: Desk) -> impl IntoView {
                                                             on:change=move |ev| {
                                                                 let on = event_target_checked(&ev);
                                                                 let said = if on {
-                                                                    format!("{email} is now a {}.", name.to_lowercase())
+                                                                    format!("{email} is now {}.", role_words(&[*role]))
                                                                 } else {
-                                                                    format!("{email} is no longer a {}.", name.to_lowercase())
+                                                                    format!("{email} is no longer {}.", role_words(&[*role]))
                                                                 };
                                                                 change(email.clone(), with_role(&roles, *role, on), said);
                                                             }/>
@@ -113,8 +116,21 @@ fn role_words(roles: &[Role]) -> String {
         .collect();
     match names.as_slice() {
         [] => "a customer".into(),
-        [one] => format!("a {one}"),
-        [rest @ .., last] => format!("a {} and {last}", rest.join(", ")),
+        [one] => format!("{} {one}", article(one)),
+        [first, rest @ ..] if rest.len() == 1 => {
+            format!("{} {first} and {}", article(first), rest[0])
+        }
+        [first, middle @ .., last] => {
+            format!("{} {first}, {} and {last}", article(first), middle.join(", "))
+        }
+    }
+}
+
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
     }
 }
 
