@@ -60,24 +60,42 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
         Ok((id.prop("value").await?.as_deref() == Some("expo-booth")).then_some(()))
     })
     .await?;
+    // Its time zone (the event is in Las Vegas): a wrong one is refused and nothing is made.
+    by::type_into(driver, "Its time zone", "America/Las_Vegas").await?;
+    by::press(driver, by::button(driver, "Create the shop").await?).await?;
+    by::status(driver, "unknown time zone").await?;
+    let refused = api.shop("expo-booth").await.expect_err("no shop yet");
+    assert_eq!(refused.code(), Some(&ErrorCode::NotFound));
+    by::type_into(driver, "Its time zone", "America/Los_Angeles").await?;
     by::press(driver, by::button(driver, "Create the shop").await?).await?;
     by::status(driver, "Expo Booth is ready").await?;
     let created = api.shop("expo-booth").await?;
     assert_eq!(created.name, "Expo Booth");
+    assert_eq!(created.time_zone, "America/Los_Angeles");
     assert!(!created.open, "a new shop starts closed");
 
     // Its console is one link away.
     by::press(driver, by::link(driver, "Set up Expo Booth").await?).await?;
-    by::tab(driver, "Shop").await?;
-    by::text(driver, "Expo Booth").await?;
-    assert!(
-        driver
+    wait_for("the console of the new shop", STEP_DEADLINE, || async {
+        Ok(driver
             .current_url()
             .await?
             .as_str()
-            .contains("shop=expo-booth"),
-        "the console follows the new shop"
-    );
+            .contains("shop=expo-booth")
+            .then_some(()))
+    })
+    .await?;
+    by::tab(driver, "Shop").await?;
+    // Its form shows its name and time zone (as soon as the shop is loaded).
+    wait_for(
+        "the shop's time zone in its form",
+        STEP_DEADLINE,
+        || async {
+            let zone = by::field(driver, "Time zone").await?;
+            Ok((zone.prop("value").await?.as_deref() == Some("America/Los_Angeles")).then_some(()))
+        },
+    )
+    .await?;
 
     // Limits: a wrong value is named and nothing changes; a right one applies at once.
     by::type_into(driver, "Orders in the queue at most", "0").await?;
@@ -88,6 +106,20 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
     by::type_into(driver, "Orders per customer per day", "3").await?;
     by::type_into(driver, "Drinks per booth code", "100").await?;
     by::press(driver, by::button(driver, "Save the limits").await?).await?;
+    by::status(driver, "Saved").await?;
+    // A ready drink nobody collects leaves the board after 20 minutes.
+    by::type_into(
+        driver,
+        "Ready but not collected: off the board after (minutes)",
+        "20",
+    )
+    .await?;
+    by::press(driver, by::button(driver, "Save the limits").await?).await?;
+    wait_for("the ready expiry to be saved", STEP_DEADLINE, || async {
+        let limits = api.shop("expo-booth").await?.limits;
+        Ok((limits.ready_expiry_s == 1_200).then_some(()))
+    })
+    .await?;
     by::status(driver, "Saved").await?;
     let limits = api.shop("expo-booth").await?.limits;
     assert_eq!(
@@ -133,7 +165,11 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
         .await?;
     sign_in_on_page(customer_page, &server, "ana@example.com").await?;
     by::press(customer_page, by::button(customer_page, "Skip").await?).await?;
-    by::press(customer_page, by::button(customer_page, "Chai Latte").await?).await?;
+    by::press(
+        customer_page,
+        by::button(customer_page, "Chai Latte").await?,
+    )
+    .await?;
     let oat = by::button(customer_page, "Oat").await?;
     assert!(oat.is_enabled().await?, "oat milk is there to begin with");
     by::press(driver, by::field(driver, "Oat for Chai Latte").await?).await?;
@@ -144,7 +180,10 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
     .await?;
     phone.screenshot("console-customer-oat-out-390x844").await?;
     let milk = api.shop("expo-booth").await?;
-    let milk = milk.item("chai_latte").and_then(|i| i.modifier("milk")).cloned();
+    let milk = milk
+        .item("chai_latte")
+        .and_then(|i| i.modifier("milk"))
+        .cloned();
     assert_eq!(milk.map(|m| m.unavailable), Some(vec!["Oat".to_owned()]));
     by::press(customer_page, by::button(customer_page, "Whole").await?).await?;
     by::press(customer_page, by::button(customer_page, "Order now").await?).await?;
@@ -188,12 +227,20 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
     phone.close().await?;
 
     // The last admin cannot take away their own admin role: the list says why, nothing changes.
-    by::press(driver, by::field(driver, "Admin: owner@espresso.test").await?).await?;
+    by::press(
+        driver,
+        by::field(driver, "Admin: owner@espresso.test").await?,
+    )
+    .await?;
     by::status(driver, "last admin").await?;
     let staff = api_admin_roles(&server).await?;
     assert!(staff.contains(&Role::Admin), "the owner is still an admin");
     // Taking a role away works (Sam is no longer a barista).
-    by::press(driver, by::field(driver, "Barista: sam@espresso.test").await?).await?;
+    by::press(
+        driver,
+        by::field(driver, "Barista: sam@espresso.test").await?,
+    )
+    .await?;
     by::status(driver, "sam@espresso.test is no longer a barista").await?;
 
     // The booth code: replaced now, the old one refused at once.

@@ -232,6 +232,14 @@ pub fn keep_screen_on() -> bool {
     }
 }
 
+/// The browser's time zone (an IANA name such as `Europe/Lisbon`), if it says.
+pub fn browser_time_zone() -> Option<String> {
+    let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());
+    js_sys::Reflect::get(&format.resolved_options(), &"timeZone".into())
+        .ok()?
+        .as_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -87,7 +87,8 @@ pub fn Menu(feed: MyFeed, backend: BackendRef, shop: String, order_id: String) -
             chosen
                 .iter()
                 .filter(|(group, option)| {
-                    item.modifier(group).is_some_and(|m| !m.is_available(option))
+                    item.modifier(group)
+                        .is_some_and(|m| !m.is_available(option))
                 })
                 .map(|(_, option)| option.clone())
                 .collect()

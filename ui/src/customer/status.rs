@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use super::{MyFeed, Page, describe_drink};
 use crate::backend::{BackendRef, Calls, NotifyPermission};
 use crate::icons::{Icon, Symbol};
-use crate::util::save_flag;
+use crate::util::{duration_words, save_flag};
 
 /// The three steps and which one the order is at (0-based), `None` when it is not on them.
 pub fn step_of(state: OrderState) -> Option<usize> {
@@ -271,6 +271,11 @@ pub fn Finished(
         return view! { <p class="loading">"Loading…"</p> }.into_any();
     };
     let number = order.number.map(|n| format!("#{n}")).unwrap_or_default();
+    // The texts say the shop's own times.
+    let limits = feed
+        .view
+        .with_untracked(|view| view.shop().map(|shop| shop.limits))
+        .unwrap_or_default();
     let (kind, title, body): (&str, String, String) = match order.state {
         OrderState::Collected => (
             "collected",
@@ -300,11 +305,23 @@ pub fn Finished(
                 "The bar was too busy to make your drink. Please ask a barista, or order again."
                     .into(),
             ),
+            Some(TimeoutStage::Collection) => (
+                "timed-out",
+                "Your drink was not picked up".into(),
+                format!(
+                    "Order {number} was ready for {} and nobody came for it, so it left the board. \
+                     Ask at the bar, or scan the code on the big screen to order again.",
+                    duration_words(u64::from(limits.ready_expiry_s)),
+                ),
+            ),
             _ => (
                 "timed-out",
                 "Time ran out".into(),
-                "No drink was chosen within 5 minutes, so the order was closed. Scan the code on the big screen to start again."
-                    .into(),
+                format!(
+                    "No drink was chosen within {}, so the order was closed. Scan the code on the \
+                     big screen to start again.",
+                    duration_words(u64::from(limits.customer_timeout_s)),
+                ),
             ),
         },
         _ => ("open", String::new(), String::new()),

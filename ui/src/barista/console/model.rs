@@ -60,7 +60,7 @@ impl LimitField {
 
 /// "5", "1.5", "0.25": minutes without trailing zeros.
 pub fn minutes_text(seconds: u32) -> String {
-    if seconds % 60 == 0 {
+    if seconds.is_multiple_of(60) {
         return (seconds / 60).to_string();
     }
     let text = format!("{:.2}", f64::from(seconds) / 60.0);
@@ -125,6 +125,56 @@ pub const LIMIT_FIELDS: &[LimitField] = &[
         get: |l| l.ready_display_s,
         set: |p, v| p.ready_display_s = Some(v),
     },
+    LimitField {
+        label: "Ready but not collected: off the board after (minutes)",
+        hint: "0: never. Then it counts as not collected and frees the customer to order again.",
+        unit: Unit::Minutes,
+        zero_ok: true,
+        get: |l| l.ready_expiry_s,
+        set: |p, v| p.ready_expiry_s = Some(v),
+    },
+];
+
+/// Time zones offered first (any IANA name is accepted; the server checks it).
+pub const TIME_ZONES: &[&str] = &[
+    "UTC",
+    "Europe/London",
+    "Europe/Lisbon",
+    "Europe/Dublin",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "Europe/Madrid",
+    "Europe/Amsterdam",
+    "Europe/Rome",
+    "Europe/Stockholm",
+    "Europe/Athens",
+    "Europe/Istanbul",
+    "Africa/Lagos",
+    "Africa/Johannesburg",
+    "Africa/Nairobi",
+    "Asia/Dubai",
+    "Asia/Kolkata",
+    "Asia/Singapore",
+    "Asia/Shanghai",
+    "Asia/Hong_Kong",
+    "Asia/Tokyo",
+    "Asia/Seoul",
+    "Australia/Perth",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+    "America/Sao_Paulo",
+    "America/Argentina/Buenos_Aires",
+    "America/Mexico_City",
+    "America/Bogota",
+    "America/New_York",
+    "America/Toronto",
+    "America/Chicago",
+    "America/Denver",
+    "America/Phoenix",
+    "America/Los_Angeles",
+    "America/Vancouver",
+    "America/Anchorage",
+    "Pacific/Honolulu",
 ];
 
 /// The limits form's texts for `limits`, one per [`LIMIT_FIELDS`].
@@ -525,7 +575,10 @@ mod tests {
         assert_eq!(item.modifiers[0].unavailable, ["Oat"], "oat is still out");
         draft.groups[0].options = "Regular, Almond".into();
         let item = draft.item(Some(&flat_white), &menu).unwrap();
-        assert!(item.modifiers[0].unavailable.is_empty(), "oat is off the list");
+        assert!(
+            item.modifiers[0].unavailable.is_empty(),
+            "oat is off the list"
+        );
     }
 
     #[test]

@@ -62,6 +62,7 @@ pub fn NumbersTab(desk: Desk) -> impl IntoView {
                 {tile("Being made", count(|s| s.in_progress))}
                 {tile("Ready to collect", count(|s| s.ready))}
                 {tile("Served today", count(|s| s.served_today))}
+                {tile("Not collected", count(|s| s.not_collected_today))}
                 {tile("Average wait", Signal::derive(wait))}
             </dl>
             <section class="panel console-card" aria-labelledby="by-drink-title">

@@ -5,10 +5,10 @@ use espresso_core::protocol::{App, NewShop, ShopPatch, is_shop_id};
 use leptos::prelude::*;
 
 use super::Pending;
-use super::model::{LIMIT_FIELDS, booth_capacity, limit_texts, limits_patch, slug};
+use super::model::{LIMIT_FIELDS, TIME_ZONES, booth_capacity, limit_texts, limits_patch, slug};
 use crate::backend::Calls;
 use crate::barista::desk::Desk;
-use crate::util::{clock_text, seconds_until};
+use crate::util::{browser_time_zone, clock_text, seconds_until};
 
 #[component]
 pub fn ShopTab(desk: Desk) -> impl IntoView {
@@ -25,32 +25,44 @@ pub fn ShopTab(desk: Desk) -> impl IntoView {
 #[component]
 fn NamePanel(desk: Desk) -> impl IntoView {
     let name = RwSignal::new(String::new());
-    // The field follows the shop until someone types in it.
+    let zone = RwSignal::new(String::new());
+    // The fields follow the shop until someone types in them.
     let typed = RwSignal::new(false);
     Effect::new(move |_| {
         if let Some(shop) = desk.shop()
             && !typed.get_untracked()
         {
             name.set(shop.name);
+            zone.set(shop.time_zone);
         }
     });
     let pending = Pending::new();
     let save = move || {
         let wanted = name.get_untracked().trim().to_owned();
+        let wanted_zone = zone.get_untracked().trim().to_owned();
         if wanted.is_empty() {
             pending.fail("Give the shop a name.".into());
+            return;
+        }
+        if wanted_zone.is_empty() {
+            pending.fail("Choose the shop's time zone, e.g. Europe/Lisbon.".into());
             return;
         }
         let backend = desk.backend.get();
         let patch = ShopPatch {
             name: Some(wanted),
+            time_zone: Some(wanted_zone),
             ..ShopPatch::default()
         };
         pending.run(
             async move { backend.patch_shop(desk.shop_id(), patch).await },
             move |shop| {
                 typed.set(false);
-                let said = format!("Renamed: every screen now says {}.", shop.name);
+                let said = format!(
+                    "Saved: {}, its day starting at midnight {}.",
+                    shop.name,
+                    zone_words(&shop.time_zone)
+                );
                 desk.keep_shop(shop);
                 Some(said)
             },
@@ -67,9 +79,10 @@ fn NamePanel(desk: Desk) -> impl IntoView {
                         on:input=move |ev| { typed.set(true); name.set(event_target_value(&ev)); }/>
                     <span class="hint">"Shown on the phones, the booth screen and here."</span>
                 </label>
+                <TimeZoneField label="Time zone" value=zone typed=typed/>
                 <div class="row">
                     <button type="submit" class="button-primary" disabled=move || pending.busy.get()>
-                        "Save the name"
+                        "Save name and time zone"
                     </button>
                 </div>
             </form>
@@ -83,6 +96,34 @@ fn NamePanel(desk: Desk) -> impl IntoView {
             </p>
             <p class="hint">"Shop id: " <code>{move || desk.shop_id()}</code></p>
         </section>
+    }
+}
+
+/// "in UTC", "in America/Los_Angeles".
+fn zone_words(zone: &str) -> String {
+    format!("in {zone}")
+}
+
+/// A time zone: typed or picked from the common ones (any IANA name; the server checks it).
+#[component]
+fn TimeZoneField(
+    label: &'static str,
+    value: RwSignal<String>,
+    typed: RwSignal<bool>,
+) -> impl IntoView {
+    let list = format!("zones-{}", label.len());
+    view! {
+        <label class="field">
+            <span class="field-label">{label}</span>
+            <input type="text" list=list.clone() spellcheck="false" autocapitalize="off"
+                placeholder="e.g. Europe/Lisbon"
+                prop:value=move || value.get()
+                on:input=move |ev| { typed.set(true); value.set(event_target_value(&ev)); }/>
+            <datalist id=list>
+                {TIME_ZONES.iter().map(|zone| view! { <option value=*zone></option> }).collect_view()}
+            </datalist>
+            <span class="hint">"Order numbers and daily limits start again at midnight here."</span>
+        </label>
     }
 }
 
@@ -251,6 +292,8 @@ fn NewShopPanel(desk: Desk) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let id = RwSignal::new(String::new());
     let id_typed = RwSignal::new(false);
+    let zone = RwSignal::new(browser_time_zone().unwrap_or_else(|| "UTC".into()));
+    let zone_typed = RwSignal::new(false);
     let created = RwSignal::new(None::<(String, String)>);
     let pending = Pending::new();
     let create = move || {
@@ -269,6 +312,7 @@ fn NewShopPanel(desk: Desk) -> impl IntoView {
         let new_shop = NewShop {
             id: shop_id,
             name: wanted,
+            time_zone: Some(zone.get_untracked().trim().to_owned()).filter(|z| !z.is_empty()),
         };
         pending.run(
             async move { backend.create_shop(new_shop).await },
@@ -309,6 +353,7 @@ fn NewShopPanel(desk: Desk) -> impl IntoView {
                         on:input=move |ev| { id_typed.set(true); id.set(event_target_value(&ev)); }/>
                     <span class="hint">"Letters, digits, - or _. It cannot change later."</span>
                 </label>
+                <TimeZoneField label="Its time zone" value=zone typed=zone_typed/>
                 <div class="row">
                     <button type="submit" class="button-primary" disabled=move || pending.busy.get()>
                         "Create the shop"

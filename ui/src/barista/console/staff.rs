@@ -121,7 +121,11 @@ fn role_words(roles: &[Role]) -> String {
             format!("{} {first} and {}", article(first), rest[0])
         }
         [first, middle @ .., last] => {
-            format!("{} {first}, {} and {last}", article(first), middle.join(", "))
+            format!(
+                "{} {first}, {} and {last}",
+                article(first),
+                middle.join(", ")
+            )
         }
     }
 }
