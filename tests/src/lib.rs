@@ -404,7 +404,12 @@ impl Browser {
                     "--password-store=basic",
                     format!("--window-size={width},{height}"),
                     format!("--user-data-dir={}", profile.path().display()),
-                ]
+                ],
+                // Downloads land in the profile, where `Browser::downloads` looks.
+                "prefs": {
+                    "download.default_directory": profile.path().join("downloads"),
+                    "download.prompt_for_download": false,
+                }
             }
         });
         let driver = connect(&process.url(), caps).await?;
@@ -421,6 +426,11 @@ impl Browser {
     /// Save a PNG of the page (for people to look at; tests assert on the DOM).
     pub async fn screenshot(&self, name: &str) -> anyhow::Result<PathBuf> {
         save_screenshot(&self.driver, name).await
+    }
+
+    /// Where this browser's downloads land.
+    pub fn downloads(&self) -> PathBuf {
+        self._profile.path().join("downloads")
     }
 
     pub async fn close(self) -> anyhow::Result<()> {

@@ -259,10 +259,42 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
         .expect_err("the replaced code is refused");
     assert_eq!(refused.code(), Some(&ErrorCode::CodeExpired));
 
-    // The numbers, live.
+    // The numbers, live: Ana's chai is ready, not yet handed over.
     open_tab(driver, "Numbers").await?;
     by::labelled(driver, "Chai Latte: 0 served").await?;
     browser.screenshot("console-5-numbers-1280x800").await?;
+
+    // The day's orders as a spreadsheet: one row per order, matching what happened.
+    by::press(driver, by::button(driver, "Download orders (CSV)").await?).await?;
+    by::status(driver, "1 order.").await?;
+    let downloads = browser.downloads();
+    let csv = wait_for("the CSV in the downloads", STEP_DEADLINE, || async {
+        let Ok(entries) = std::fs::read_dir(&downloads) else {
+            return Ok(None);
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "csv") {
+                return Ok(Some(std::fs::read_to_string(path)?));
+            }
+        }
+        Ok(None)
+    })
+    .await?;
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 2, "a header and Ana's order: {csv}");
+    let header: Vec<&str> = rows[0].split(',').collect();
+    let row: Vec<&str> = rows[1].split(',').collect();
+    let cell = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .and_then(|i| row.get(i).copied())
+            .unwrap_or_default()
+    };
+    assert_eq!(cell("number"), "1", "{csv}");
+    assert_eq!(cell("state"), "ready", "{csv}");
+    assert!(csv.contains("Chai Latte"), "{csv}");
 
     browser.close().await?;
     server.stop().await

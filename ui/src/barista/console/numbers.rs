@@ -3,9 +3,11 @@
 
 use leptos::prelude::*;
 
+use super::Pending;
+use crate::backend::Calls;
 use crate::barista::desk::Desk;
 use crate::icons::DrinkIcon;
-use crate::util::duration_words;
+use crate::util::{download_text, duration_words, local_date_today};
 
 #[component]
 pub fn NumbersTab(desk: Desk) -> impl IntoView {
@@ -88,7 +90,66 @@ pub fn NumbersTab(desk: Desk) -> impl IntoView {
                 </ul>
                 <p class="hint">"Counts reset at the start of each business day. The wait is the mean from queue to ready over the last 10 drinks."</p>
             </section>
+            <Export desk=desk/>
         </div>
+    }
+}
+
+/// The orders of a range of days as a spreadsheet (CSV): one row per order with its times.
+#[component]
+fn Export(desk: Desk) -> impl IntoView {
+    let today = local_date_today();
+    let from = RwSignal::new(today.clone());
+    let to = RwSignal::new(today);
+    let pending = Pending::new();
+    let download = move || {
+        let (from, to) = (from.get_untracked(), to.get_untracked());
+        if from.is_empty() || to.is_empty() || from > to {
+            pending.fail("Choose the first day, then the last (or the same day twice).".into());
+            return;
+        }
+        let backend = desk.backend.get();
+        let shop = desk.shop_id();
+        let name = if from == to {
+            format!("espresso-{shop}-orders-{from}.csv")
+        } else {
+            format!("espresso-{shop}-orders-{from}-to-{to}.csv")
+        };
+        pending.run(
+            async move { backend.orders_csv(shop, Some(from), Some(to)).await },
+            move |csv| {
+                let rows = csv.lines().skip(1).filter(|l| !l.trim().is_empty()).count();
+                Some(match download_text(&name, "text/csv", &csv) {
+                    Ok(()) => match rows {
+                        1 => format!("Downloaded {name}: 1 order."),
+                        n => format!("Downloaded {name}: {n} orders."),
+                    },
+                    Err(why) => format!("The orders came but {why}."),
+                })
+            },
+        );
+    };
+    view! {
+        <section class="panel console-card" aria-labelledby="export-title">
+            <h3 id="export-title">"Orders as a spreadsheet"</h3>
+            <p class="hint">"One row per order with its times (ordered, made, ready, handed over), drink, options and how it ended. Days follow the shop's time zone."</p>
+            <form class="console-export" on:submit=move |ev| { ev.prevent_default(); download(); }>
+                <label class="field">
+                    <span class="field-label">"From"</span>
+                    <input type="date" prop:value=move || from.get()
+                        on:input=move |ev| from.set(event_target_value(&ev))/>
+                </label>
+                <label class="field">
+                    <span class="field-label">"To"</span>
+                    <input type="date" prop:value=move || to.get()
+                        on:input=move |ev| to.set(event_target_value(&ev))/>
+                </label>
+                <button type="submit" class="button-primary" disabled=move || pending.busy.get()>
+                    "Download orders (CSV)"
+                </button>
+            </form>
+            {pending.line()}
+        </section>
     }
 }
 
