@@ -62,6 +62,8 @@ pub enum Action {
     ReadBoothCode,
     /// Rename the shop, set its limits, replace its menu, grant roles: admins.
     Administer,
+    /// List the shops (a shop picker): anyone holding a role beyond customer.
+    ListShops,
 }
 
 impl Action {
@@ -72,6 +74,7 @@ impl Action {
             Action::ReadQueue => "the queue is for baristas and the display",
             Action::ReadBoothCode => "the booth code is for the display and baristas",
             Action::Administer => "this needs the admin role",
+            Action::ListShops => "the list of shops is for staff",
         }
     }
 }
@@ -85,6 +88,7 @@ pub fn may(roles: &[Role], action: Action) -> bool {
             acts_as(Role::Barista) || acts_as(Role::Display)
         }
         Action::Administer => acts_as(Role::Admin),
+        Action::ListShops => is_staff(roles),
     }
 }
 
@@ -136,17 +140,21 @@ mod tests {
     #[test]
     fn who_may_do_which_action() {
         use Action::*;
-        // (roles, work the bar, read the queue, read the booth code, administer)
-        let table: &[(&[Role], [bool; 4])] = &[
-            (&[], [false, false, false, false]),
-            (CUSTOMER, [false, false, false, false]),
-            (BARISTA, [true, true, true, false]),
-            (DISPLAY, [false, true, true, false]),
-            (ADMIN, [true, true, true, true]),
-            (&[Role::Barista, Role::Display], [true, true, true, false]),
+        // (roles, work the bar, read the queue, read the booth code, administer, list shops)
+        let table: &[(&[Role], [bool; 5])] = &[
+            (&[], [false, false, false, false, false]),
+            (CUSTOMER, [false, false, false, false, false]),
+            (BARISTA, [true, true, true, false, true]),
+            (DISPLAY, [false, true, true, false, true]),
+            (ADMIN, [true, true, true, true, true]),
+            (
+                &[Role::Barista, Role::Display],
+                [true, true, true, false, true],
+            ),
         ];
         for (roles, expected) in table {
-            let actual = [WorkTheBar, ReadQueue, ReadBoothCode, Administer].map(|a| may(roles, a));
+            let actual = [WorkTheBar, ReadQueue, ReadBoothCode, Administer, ListShops]
+                .map(|a| may(roles, a));
             assert_eq!(&actual, expected, "{roles:?}");
         }
     }

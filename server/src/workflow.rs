@@ -593,7 +593,7 @@ fn start(
 ) -> Result<Vec<OrderEvent>, WorkflowError> {
     let shop = ctx.shop;
     let limits = &shop.limits;
-    if !shop.open {
+    if !shop.open || shop.archived {
         return Err(WorkflowError::ShopClosed);
     }
     match admission.code {

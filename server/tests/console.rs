@@ -7,8 +7,8 @@ mod common;
 use chrono::Utc;
 use common::{TestServer, problem, sign_in, sign_in_as};
 use espresso_protocol::{
-    BoothCode, ErrorCode, Order, OrderDetail, OrderList, OrderState, Role, Shop, StaffMember,
-    Stats, TimeoutStage,
+    BoothCode, ErrorCode, Order, OrderDetail, OrderList, OrderState, Role, Shop, ShopSummary,
+    StaffMember, Stats, TimeoutStage,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -996,4 +996,168 @@ async fn the_csv_is_for_admins_and_a_bad_range_is_refused() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+// --- Shop list and archive -------------------------------------------------------------------
+
+async fn shop_list(server: &TestServer, token: &str, query: &str) -> Vec<ShopSummary> {
+    ok(server, token, Method::GET, &format!("/shops{query}"), None).await
+}
+
+#[tokio::test]
+async fn staff_list_the_shops_by_name_and_customers_may_not() {
+    let server = TestServer::start().await;
+    let bar = open_bar(&server).await;
+    for (id, name, zone) in [
+        ("vegas", "At Re:Invent", "America/Los_Angeles"),
+        ("zurich", "Bar Zürich", "Europe/Zurich"),
+    ] {
+        let _: Shop = ok(
+            &server,
+            &bar.admin,
+            Method::POST,
+            "/shops",
+            Some(json!({"id": id, "name": name, "time_zone": zone})),
+        )
+        .await;
+    }
+    for who in [&bar.admin, &bar.barista, &bar.display] {
+        let shops = shop_list(&server, who, "").await;
+        assert_eq!(
+            shops,
+            [
+                ShopSummary {
+                    id: "vegas".into(),
+                    name: "At Re:Invent".into(),
+                    open: false,
+                    time_zone: "America/Los_Angeles".into(),
+                    archived: false,
+                },
+                ShopSummary {
+                    id: "zurich".into(),
+                    name: "Bar Zürich".into(),
+                    open: false,
+                    time_zone: "Europe/Zurich".into(),
+                    archived: false,
+                },
+                ShopSummary {
+                    id: "main".into(),
+                    name: "Espresso".into(),
+                    open: true,
+                    time_zone: "UTC".into(),
+                    archived: false,
+                },
+            ]
+        );
+    }
+    let (status, body) = server.get("/shops", None).await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::Unauthenticated,
+    );
+    let ann = token(&server, "ann@example.com", &[]).await;
+    let (status, body) = server.get("/shops", Some(&ann)).await;
+    assert_problem(status, &body, StatusCode::FORBIDDEN, ErrorCode::Forbidden);
+    let (status, body) = server.get("/shops?archived=maybe", Some(&bar.admin)).await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::ValidationFailed,
+    );
+}
+
+#[tokio::test]
+async fn an_archived_shop_is_closed_refuses_orders_cannot_open_and_keeps_its_orders() {
+    let server = TestServer::start().await;
+    let bar = open_bar(&server).await;
+    let ann = token(&server, "ann@example.com", &[]).await;
+    let (status, body) = start(&server, &bar, &ann, Some(flat_white("Oat"))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let order: Order = serde_json::from_value(body).unwrap();
+
+    // Only an admin archives; the barista's try changes nothing.
+    let (status, body) = server
+        .send(
+            Method::PATCH,
+            "/shops/main",
+            Some(&bar.barista),
+            Some(json!({"archived": true})),
+        )
+        .await;
+    assert_problem(status, &body, StatusCode::FORBIDDEN, ErrorCode::Forbidden);
+    let shop: Shop = ok(&server, &bar.admin, Method::GET, "/shops/main", None).await;
+    assert!(shop.open && !shop.archived);
+
+    let shop: Shop = ok(
+        &server,
+        &bar.admin,
+        Method::PATCH,
+        "/shops/main",
+        Some(json!({"archived": true})),
+    )
+    .await;
+    assert!(shop.archived, "archived");
+    assert!(!shop.open, "archiving closes the shop");
+
+    // Left out of the list unless asked for.
+    assert!(shop_list(&server, &bar.barista, "").await.is_empty());
+    let all = shop_list(&server, &bar.barista, "?archived=true").await;
+    assert_eq!(all.len(), 1);
+    assert!(all[0].archived && !all[0].open);
+
+    // It cannot be opened while archived, by a barista or an admin, and nothing changes.
+    for (who, patch) in [
+        (&bar.barista, json!({"open": true})),
+        (&bar.admin, json!({"open": true})),
+        (&bar.admin, json!({"open": true, "archived": true})),
+    ] {
+        let (status, body) = server
+            .send(Method::PATCH, "/shops/main", Some(who), Some(patch.clone()))
+            .await;
+        assert_problem(
+            status,
+            &body,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::ValidationFailed,
+        );
+        assert!(
+            problem(&body)
+                .detail
+                .unwrap()
+                .contains("unarchive it first"),
+            "{patch}: {body}"
+        );
+        let now: Shop = ok(&server, &bar.admin, Method::GET, "/shops/main", None).await;
+        assert_eq!(now, shop, "{patch}: nothing changed");
+    }
+
+    // New orders are refused; the orders it had stay.
+    let bo = token(&server, "bo@example.com", &[]).await;
+    let (status, body) = start(&server, &bar, &bo, Some(flat_white("Regular"))).await;
+    assert_problem(status, &body, StatusCode::CONFLICT, ErrorCode::ShopClosed);
+    let detail: OrderDetail = ok(
+        &server,
+        &bar.admin,
+        Method::GET,
+        &format!("/shops/main/orders/{}", order.id),
+        None,
+    )
+    .await;
+    assert_eq!(detail.order.id, order.id);
+
+    // Unarchived and opened in one patch, it takes orders again.
+    let shop: Shop = ok(
+        &server,
+        &bar.admin,
+        Method::PATCH,
+        "/shops/main",
+        Some(json!({"archived": false, "open": true})),
+    )
+    .await;
+    assert!(shop.open && !shop.archived);
+    let (status, body) = start(&server, &bar, &bo, Some(flat_white("Regular"))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
 }

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::client::{Client, ClientError, StaffAction};
 use crate::protocol::{
     BoothCode, DrinkChoice, Health, Me, MenuItem, NewShop, Order, OrderDetail, OrderState,
-    OtpChallenge, Role, Shop, ShopPatch, StaffMember, Stats, User,
+    OtpChallenge, Role, Shop, ShopPatch, ShopSummary, StaffMember, Stats, User,
 };
 
 /// Whether this app may show system notifications.
@@ -237,6 +237,9 @@ calls! {
     /// Replace a user's roles (admin); `last_admin` if no admin would be left.
     set_roles / SetRoles (email: String, roles: Vec<Role>) -> User =
         |client| client.set_roles(&email, &roles).await;
+    /// Every shop by name (staff); archived ones only if `include_archived`.
+    shops / Shops (include_archived: bool) -> Vec<ShopSummary> =
+        |client| client.shops(include_archived).await;
     /// A shop: its menu, whether it is open, its limits.
     shop / Shop (shop: String) -> Shop = |client| client.shop(&shop).await;
     /// Open or close the shop.

@@ -355,6 +355,19 @@ async fn an_admin_sets_roles_and_the_menu_through_the_client() -> anyhow::Result
         ),
         ErrorCode::ValidationFailed
     );
+
+    // The shop list: for staff; an archived shop only when asked for.
+    assert_eq!(refused(customer.shops(false).await), ErrorCode::Forbidden);
+    let shops = admin.shops(false).await?;
+    assert_eq!(shops.len(), 1);
+    assert_eq!((shops[0].id.as_str(), shops[0].archived), (SHOP, false));
+    let archive = espresso_core::protocol::ShopPatch {
+        archived: Some(true),
+        ..Default::default()
+    };
+    assert!(admin.patch_shop(SHOP, &archive).await?.archived);
+    assert!(admin.shops(false).await?.is_empty());
+    assert!(admin.shops(true).await?[0].archived);
     Ok(())
 }
 

@@ -11,8 +11,8 @@ use espresso_protocol::{
     Event, EventType, Health, HealthStatus, ItemStats, JourneyStep, Limits, LimitsPatch, Me,
     MePatch, MenuItem, MenuItemPatch, Modifier, NewShop, OptionAvailability, Order, OrderDetail,
     OrderList, OrderState, OtpChallenge, OtpRequest, OtpVerify, Problem, RefreshRequest, Role,
-    RolesUpdate, Scope, ServerFrame, Session, Shop, ShopPatch, StaffMember, StartOrder, Stats,
-    TimeoutStage, TokenType, User,
+    RolesUpdate, Scope, ServerFrame, Session, Shop, ShopPatch, ShopSummary, StaffMember,
+    StartOrder, Stats, TimeoutStage, TokenType, User,
 };
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -39,6 +39,7 @@ use crate::error::ApiError;
         auth::patch_me,
         auth::put_roles,
         auth::staff,
+        shops::list_shops,
         shops::create_shop,
         shops::get_shop,
         shops::patch_shop,
@@ -81,6 +82,7 @@ use crate::error::ApiError;
         RolesUpdate,
         StaffMember,
         Shop,
+        ShopSummary,
         MenuItem,
         Modifier,
         Limits,
@@ -231,6 +233,7 @@ mod tests {
     /// Routes beyond API.md, each listed in OPERATIONS.md "Extensions to API.md".
     const EXTENSIONS: &[(&str, &str)] = &[
         ("post", "/api/v1/shops"),
+        ("get", "/api/v1/shops"),
         ("post", "/api/v1/shops/{shop}/code/rotate"),
         ("get", "/api/v1/staff"),
         (
@@ -277,7 +280,7 @@ mod tests {
         assert!(missing.is_empty(), "not in the document: {missing:?}");
         let extra: Vec<_> = documented.difference(&expected).collect();
         assert!(extra.is_empty(), "not in API.md: {extra:?}");
-        assert_eq!(documented.len(), 33);
+        assert_eq!(documented.len(), 34);
     }
 
     #[test]

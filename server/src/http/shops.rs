@@ -10,7 +10,7 @@ use axum::routing::{get, patch};
 use chrono::Utc;
 use espresso_protocol::{
     BoothCode, ErrorCode, MenuItem, MenuItemPatch, NewShop, OptionAvailability, Shop, ShopPatch,
-    Stats, is_shop_id,
+    ShopSummary, Stats, is_shop_id,
 };
 
 use super::AppState;
@@ -18,7 +18,7 @@ use super::doc::{
     BadKey, IdempotencyKey, JsonBody, MenuItemPath, ModifierPath, NoShop, NotABarista, NotAnAdmin,
     ShopPath, Unauthenticated, problems,
 };
-use super::extract::{ApiJson, ApiJsonList, ApiPath, Caller};
+use super::extract::{ApiJson, ApiJsonList, ApiPath, ApiQuery, Caller};
 use super::idempotency::{Idempotent, answer};
 use crate::error::{ApiError, ApiResult};
 use crate::policy::Action;
@@ -28,10 +28,12 @@ problems! {
     BadNewShop: 422
         "`validation_failed` (the id, the name or an unknown time zone), `idempotency_key_reused`";
     MayNotPatch: 403
-        "`forbidden`: not a barista, or `name`/`limits`/`time_zone` without admin";
+        "`forbidden`: not a barista, or `name`/`limits`/`time_zone`/`archived` without admin";
     BadShopPatch: 422
-        "`validation_failed` (empty name, a zero limit, an unknown time zone, unknown field), \
-         `idempotency_key_reused`";
+        "`validation_failed` (empty name, a zero limit, an unknown time zone, opening an archived \
+         shop, unknown field), `idempotency_key_reused`";
+    NotStaff: 403 "`forbidden`: a customer (no role beyond customer)";
+    BadListQuery: 422 "`validation_failed`: `archived` is not `true` or `false`";
     BadMenu: 422
         "`validation_failed` (duplicate ids, empty names, an unavailable option the group does \
          not offer, unknown field), `idempotency_key_reused`";
@@ -47,7 +49,7 @@ problems! {
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/shops", axum::routing::post(create_shop))
+        .route("/shops", get(list_shops).post(create_shop))
         .route("/shops/{shop}", get(get_shop).patch(patch_shop))
         .route("/shops/{shop}/menu", axum::routing::put(put_menu))
         .route("/shops/{shop}/menu/{item_id}", patch(patch_menu_item))
@@ -61,6 +63,48 @@ pub fn routes() -> Router<AppState> {
             "/shops/{shop}/code/rotate",
             axum::routing::post(rotate_code),
         )
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ListQuery {
+    /// `true`: archived shops too (past events); by default they are left out.
+    archived: Option<bool>,
+}
+
+/// The shops (staff)
+///
+/// Every shop (a counter, an event) as `{id, name, open, time_zone, archived}`, sorted by name
+/// (then id), for a shop picker. Archived shops are left out unless `?archived=true`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/shops",
+    tag = "shops",
+    params(ListQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The shops, by name", body = Vec<ShopSummary>),
+        Unauthenticated,
+        NotStaff,
+        BadListQuery,
+    ),
+)]
+async fn list_shops(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> ApiResult<ApiJson<Vec<ShopSummary>>> {
+    caller.require(Action::ListShops)?;
+    let mut shops: Vec<ShopSummary> = state
+        .store()
+        .shops()
+        .await?
+        .iter()
+        .filter(|shop| query.archived == Some(true) || !shop.archived)
+        .map(ShopSummary::from)
+        .collect();
+    shops.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+    Ok(ApiJson(shops))
 }
 
 /// Create a shop (admin)
@@ -139,7 +183,8 @@ async fn get_shop(
 ///
 /// Baristas open and close the shop; only an admin renames it, changes its limits or its time
 /// zone (an IANA name: the business day — order numbers, daily limits, served today — starts at
-/// midnight there).
+/// midnight there), or archives it (`archived: true`: it closes and cannot be opened until
+/// unarchived — 422 `validation_failed`; its orders and numbers stay).
 /// PATCH semantics: fields given change, the rest stay (also inside `limits`).
 #[utoipa::path(
     patch,
@@ -202,6 +247,16 @@ async fn patch_shop(
             &shop,
             Utc::now(),
             Box::new(move |s| {
+                let archived = patch.archived.unwrap_or(s.archived);
+                if archived && patch.open == Some(true) {
+                    return Err(crate::store::StoreError::refused(
+                        ErrorCode::ValidationFailed,
+                        format!(
+                            "{} is archived: unarchive it first (archived: false)",
+                            s.name
+                        ),
+                    ));
+                }
                 s.apply(&patch);
                 Ok(())
             }),

@@ -43,6 +43,17 @@ impl SqliteStore {
         Ok(serde_json::from_str(&body)?)
     }
 
+    /// Every shop, archived ones included, in id order.
+    pub async fn shops(&self) -> StoreResult<Vec<Shop>> {
+        let bodies: Vec<String> = sqlx::query_scalar("SELECT body FROM shops ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        bodies
+            .iter()
+            .map(|body| Ok(serde_json::from_str(body)?))
+            .collect()
+    }
+
     /// Every shop id (for background tasks).
     pub async fn shop_ids(&self) -> StoreResult<Vec<String>> {
         Ok(sqlx::query_scalar("SELECT id FROM shops ORDER BY id")

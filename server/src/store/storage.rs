@@ -174,6 +174,8 @@ pub trait Storage: Send + Sync + 'static {
     async fn drop_deadline(&self, order_id: &str) -> StoreResult<()>;
     async fn shop(&self, id: &str) -> StoreResult<Shop>;
     async fn shop_ids(&self) -> StoreResult<Vec<String>>;
+    /// Every shop, archived ones included, in id order.
+    async fn shops(&self) -> StoreResult<Vec<Shop>>;
     async fn insert_otp_challenge(&self, row: &OtpChallengeRow) -> StoreResult<()>;
     async fn otp_challenge(&self, id: &str) -> StoreResult<Option<OtpChallengeRow>>;
     async fn count_wrong_otp(&self, id: &str) -> StoreResult<Option<u32>>;
@@ -412,6 +414,10 @@ impl Storage for SqliteStore {
 
     async fn shop_ids(&self) -> StoreResult<Vec<String>> {
         SqliteStore::shop_ids(self).await
+    }
+
+    async fn shops(&self) -> StoreResult<Vec<Shop>> {
+        SqliteStore::shops(self).await
     }
 
     async fn insert_otp_challenge(&self, row: &OtpChallengeRow) -> StoreResult<()> {

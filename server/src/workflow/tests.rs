@@ -368,6 +368,18 @@ fn starting_in_a_closed_shop_is_refused() {
 }
 
 #[test]
+fn starting_in_an_archived_shop_is_refused_even_if_it_reads_open() {
+    // The server never stores an archived shop open; the workflow refuses one all the same.
+    given([])
+        .shop(|s| {
+            s.open = true;
+            s.archived = true;
+        })
+        .when(start(Some(oat_flat_white()), admitted()))
+        .then_refuse(ErrorCode::ShopClosed);
+}
+
+#[test]
 fn a_closed_shop_is_said_before_any_other_refusal() {
     let everything_wrong = Admission {
         code: CodeCheck::Invalid,

@@ -20,6 +20,35 @@ pub struct Shop {
     /// A shop stored before it existed reads as `UTC`.
     #[serde(default = "utc")]
     pub time_zone: String,
+    /// An archived shop (a past event) is closed, refuses new orders (`shop_closed`) and cannot
+    /// be opened until it is unarchived; its orders and numbers stay. Left out of the shop list
+    /// unless asked for. A shop stored before it existed reads `false`.
+    #[serde(default)]
+    pub archived: bool,
+}
+
+/// One element of `GET /api/v1/shops` (staff): what a shop picker shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ShopSummary {
+    pub id: String,
+    pub name: String,
+    pub open: bool,
+    /// Its IANA time zone name.
+    pub time_zone: String,
+    pub archived: bool,
+}
+
+impl From<&Shop> for ShopSummary {
+    fn from(shop: &Shop) -> Self {
+        Self {
+            id: shop.id.clone(),
+            name: shop.name.clone(),
+            open: shop.open,
+            time_zone: shop.time_zone.clone(),
+            archived: shop.archived,
+        }
+    }
 }
 
 /// The time zone a shop has unless told otherwise.
@@ -191,12 +220,18 @@ pub struct ShopPatch {
     /// An IANA time zone name (admin).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
+    /// Archive (`true`: the shop closes and stays closed) or unarchive it (admin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived: Option<bool>,
 }
 
 impl ShopPatch {
     /// Does this patch touch what only an admin may change?
     pub fn needs_admin(&self) -> bool {
-        self.name.is_some() || self.limits.is_some() || self.time_zone.is_some()
+        self.name.is_some()
+            || self.limits.is_some()
+            || self.time_zone.is_some()
+            || self.archived.is_some()
     }
 }
 
@@ -275,6 +310,7 @@ impl Shop {
             ],
             limits: Limits::default(),
             time_zone: utc(),
+            archived: false,
         }
     }
 
@@ -295,6 +331,11 @@ impl Shop {
         }
         if let Some(time_zone) = &patch.time_zone {
             self.time_zone.clone_from(time_zone);
+        }
+        set_if(&mut self.archived, patch.archived);
+        // Archiving closes the shop (opening an archived one is the server's refusal).
+        if self.archived {
+            self.open = false;
         }
     }
 }
@@ -385,6 +426,32 @@ mod tests {
     }
 
     #[test]
+    fn a_shop_stored_before_archiving_existed_reads_unarchived_and_archiving_closes_it() {
+        let mut stored = serde_json::to_value(Shop::default_main()).unwrap();
+        stored.as_object_mut().unwrap().remove("archived");
+        let mut shop: Shop = serde_json::from_value(stored).unwrap();
+        assert!(!shop.archived);
+        shop.open = true;
+        let archive = ShopPatch {
+            archived: Some(true),
+            ..ShopPatch::default()
+        };
+        assert!(archive.needs_admin());
+        shop.apply(&archive);
+        assert!(shop.archived && !shop.open);
+        assert_eq!(
+            ShopSummary::from(&shop),
+            ShopSummary {
+                id: "main".into(),
+                name: "Espresso".into(),
+                open: false,
+                time_zone: "UTC".into(),
+                archived: true,
+            }
+        );
+    }
+
+    #[test]
     fn limits_default_to_api_md_table() {
         assert_eq!(
             serde_json::to_value(Limits::default()).unwrap(),
@@ -450,8 +517,11 @@ mod tests {
         assert!(!shop.menu[0].available);
         // A shop stored before time zones were kept is in UTC.
         assert_eq!(shop.time_zone, "UTC");
+        // …and not archived.
+        assert!(!shop.archived);
         let mut with_zone = json;
         with_zone["time_zone"] = json!("UTC");
+        with_zone["archived"] = json!(false);
         assert_eq!(serde_json::to_value(&shop).unwrap(), with_zone);
     }
 

@@ -8,7 +8,8 @@ use super::{Client, ClientError, StaffAction};
 use crate::protocol::{
     BoothCode, CancelOrder, DrinkChoice, Health, Me, MePatch, MenuItem, MenuItemPatch, NewShop,
     OptionAvailability, Order, OrderDetail, OrderList, OrderState, OtpChallenge, OtpRequest,
-    OtpVerify, Role, RolesUpdate, Session, Shop, ShopPatch, StaffMember, StartOrder, Stats, User,
+    OtpVerify, Role, RolesUpdate, Session, Shop, ShopPatch, ShopSummary, StaffMember, StartOrder,
+    Stats, User,
 };
 
 impl Client {
@@ -111,6 +112,17 @@ impl Client {
     }
 
     // --- Shop -----------------------------------------------------------------------------
+
+    /// `GET /shops` (staff): every shop by name, archived ones only if `include_archived`.
+    pub async fn shops(&self, include_archived: bool) -> Result<Vec<ShopSummary>, ClientError> {
+        let mut url = self.api(&["shops"])?;
+        if include_archived {
+            url.query_pairs_mut().append_pair("archived", "true");
+        }
+        self.exchange(Call::new(Method::GET, url, Auth::Required))
+            .await?
+            .json()
+    }
 
     /// `GET /shops/{shop}`: the shop, open or not, with its menu and limits.
     pub async fn shop(&self, shop: &str) -> Result<Shop, ClientError> {

@@ -290,6 +290,7 @@ impl ShopGuard {
         let patch = ShopPatch {
             name: None,
             time_zone: None,
+            archived: None,
             open: Some(self.open),
             limits: self.limits.map(|l| LimitsPatch {
                 drinks_per_code: Some(l.drinks_per_code),
@@ -436,6 +437,7 @@ async fn drive(
             open: Some(true),
             limits: Some(LIFTED),
             time_zone: None,
+            archived: None,
         };
         admin
             .patch_shop(shop_id, &lifted)
