@@ -12,6 +12,7 @@ pub mod mailer;
 pub mod metrics;
 pub mod policy;
 pub mod private;
+pub mod report;
 pub mod serve;
 pub mod store;
 pub mod tasks;

@@ -7,8 +7,8 @@ mod common;
 use chrono::Utc;
 use common::{TestServer, problem, sign_in, sign_in_as};
 use espresso_protocol::{
-    BoothCode, ErrorCode, Order, OrderDetail, OrderList, OrderState, Role, Shop, ShopSummary,
-    StaffMember, Stats, TimeoutStage,
+    BoothCode, ErrorCode, ItemCount, Order, OrderDetail, OrderList, OrderState, Role, Shop,
+    ShopSummary, StaffMember, Stats, StatsReport, TimeoutStage,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -1160,4 +1160,182 @@ async fn an_archived_shop_is_closed_refuses_orders_cannot_open_and_keeps_its_ord
     assert!(shop.open && !shop.archived);
     let (status, body) = start(&server, &bar, &bo, Some(flat_white("Regular"))).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+// --- Stats for a range of days ---------------------------------------------------------------
+
+/// `GET …{path}` as text: the status, the content type and the body.
+async fn text(
+    server: &TestServer,
+    token: Option<&str>,
+    path: &str,
+) -> (StatusCode, String, String) {
+    let response = server
+        .request(Method::GET, path, token)
+        .send()
+        .await
+        .expect("the server answers");
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (status, content_type, response.text().await.expect("a body"))
+}
+
+#[tokio::test]
+async fn an_admin_reads_the_numbers_of_a_range_of_days_and_their_csv() {
+    let server = TestServer::start().await;
+    let bar = open_bar(&server).await;
+    let _: Shop = ok(
+        &server,
+        &bar.admin,
+        Method::PATCH,
+        "/shops/main",
+        Some(json!({"limits": {"max_orders_per_day": 0}})),
+    )
+    .await;
+    let ann = token(&server, "ann@example.com", &[]).await;
+    // One handed over, one cancelled by the bar with a reason, one never chosen.
+    let (_, body) = start(&server, &bar, &ann, Some(flat_white("Oat"))).await;
+    let served: Order = serde_json::from_value(body).unwrap();
+    for action in ["claim", "complete", "collect"] {
+        let path = format!("/shops/main/orders/{}/{action}", served.id);
+        let _: Order = ok(&server, &bar.barista, Method::POST, &path, None).await;
+    }
+    let (_, body) = start(&server, &bar, &ann, Some(flat_white("Regular"))).await;
+    let cancelled: Order = serde_json::from_value(body).unwrap();
+    let _: Order = ok(
+        &server,
+        &bar.barista,
+        Method::POST,
+        &format!("/shops/main/orders/{}/cancel", cancelled.id),
+        Some(json!({"reason": "out of milk"})),
+    )
+    .await;
+    let bo = token(&server, "bo@example.com", &[]).await;
+    let (status, _) = start(&server, &bar, &bo, None).await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let today = Utc::now().date_naive();
+    let yesterday = today.pred_opt().unwrap();
+    let (status, body) = server
+        .get(
+            &format!("/shops/main/stats/days?from={yesterday}&to={today}"),
+            Some(&bar.admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // A day's numbers sit beside its date (flattened).
+    assert_eq!(body["days"][1]["date"], today.to_string());
+    assert_eq!(body["days"][1]["orders"], 2);
+    let report: StatsReport = serde_json::from_value(body).unwrap();
+    assert_eq!(report.from, yesterday.to_string());
+    assert_eq!(report.to, today.to_string());
+    assert_eq!(report.time_zone, "UTC");
+    assert_eq!(report.days.len(), 2);
+    assert_eq!(report.days[0].stats.orders, 0, "yesterday had none");
+    assert_eq!(report.days[0].stats.by_hour, vec![0; 24]);
+    let day = &report.days[1].stats;
+    assert_eq!(report.total, *day);
+    assert_eq!((day.orders, day.served, day.cancelled_by_staff), (2, 1, 1));
+    assert_eq!(day.by_hour.iter().sum::<u32>(), 2);
+    assert_eq!(
+        day.by_item,
+        [ItemCount {
+            item_id: "flat_white".into(),
+            name: "Flat White".into(),
+            orders: 2,
+            served: 1,
+        }]
+    );
+    assert!(day.wait_p50_s.is_some() && day.pickup_p90_s.is_some());
+    assert_eq!(day.cancel_reasons[0].reason, "out of milk");
+
+    // Today by default.
+    let only_today: StatsReport = ok(
+        &server,
+        &bar.admin,
+        Method::GET,
+        "/shops/main/stats/days",
+        None,
+    )
+    .await;
+    assert_eq!(only_today.days.len(), 1);
+    assert_eq!(only_today.days[0], report.days[1]);
+
+    // The daily summary as CSV.
+    let (status, content_type, csv) = text(
+        &server,
+        Some(&bar.admin),
+        &format!("/shops/main/stats/days.csv?from={yesterday}&to={today}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{csv}");
+    assert!(content_type.starts_with("text/csv"), "{content_type}");
+    let lines: Vec<&str> = csv.split("\r\n").collect();
+    assert_eq!(
+        lines[0],
+        "date,orders,served,cancelled_by_customer,cancelled_by_staff,timed_out_choosing,\
+         timed_out_making,not_collected,wait_p50_s,wait_p90_s,pickup_p50_s,pickup_p90_s"
+    );
+    assert_eq!(lines[1], format!("{yesterday},0,0,0,0,0,0,0,,,,"));
+    let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
+    assert_eq!(
+        lines[2],
+        format!(
+            "{today},2,1,0,1,0,0,0,{},{},{},{}",
+            opt(day.wait_p50_s),
+            opt(day.wait_p90_s),
+            opt(day.pickup_p50_s),
+            opt(day.pickup_p90_s)
+        )
+    );
+    assert_eq!(lines.len(), 4, "{csv}");
+}
+
+#[tokio::test]
+async fn the_numbers_of_a_range_are_for_admins_and_a_bad_range_is_refused() {
+    let server = TestServer::start().await;
+    let bar = open_bar(&server).await;
+    for path in ["/shops/main/stats/days", "/shops/main/stats/days.csv"] {
+        let (status, _, body) = text(&server, None, path).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}: {body}");
+        for who in [&bar.barista, &bar.display] {
+            let (status, content_type, body) = text(&server, Some(who), path).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+            assert_eq!(content_type, espresso_protocol::PROBLEM_CONTENT_TYPE);
+        }
+        for query in [
+            "?from=yesterday",
+            "?to=2026-13-01",
+            "?from=2026-11-29&to=2026-11-28",
+            "?from=2025-01-01&to=2026-11-28",
+        ] {
+            let (status, _, body) =
+                text(&server, Some(&bar.admin), &format!("{path}{query}")).await;
+            assert_eq!(
+                status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{path}{query}: {body}"
+            );
+            let body: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(problem(&body).code, ErrorCode::ValidationFailed);
+        }
+        let nowhere = path.replace("/main/", "/nowhere/");
+        let (status, _, body) = text(&server, Some(&bar.admin), &nowhere).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{nowhere}: {body}");
+    }
+    // A full year is allowed.
+    let (status, _, body) = text(
+        &server,
+        Some(&bar.admin),
+        "/shops/main/stats/days?from=2025-11-29&to=2026-11-28",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let report: StatsReport = serde_json::from_str(&body).unwrap();
+    assert_eq!(report.days.len(), 365);
 }

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::client::{Client, ClientError, StaffAction};
 use crate::protocol::{
     BoothCode, DrinkChoice, Health, Me, MenuItem, NewShop, Order, OrderDetail, OrderState,
-    OtpChallenge, Role, Shop, ShopPatch, ShopSummary, StaffMember, Stats, User,
+    OtpChallenge, Role, Shop, ShopPatch, ShopSummary, StaffMember, Stats, StatsReport, User,
 };
 
 /// Whether this app may show system notifications.
@@ -291,6 +291,14 @@ calls! {
     /// today at the shop) as CSV with a header row (admin).
     orders_csv / OrdersCsv (shop: String, from: Option<String>, to: Option<String>) -> String =
         |client| client.orders_csv(&shop, from.as_deref(), to.as_deref()).await;
+    /// The shop's numbers for the business days `from` to `to` (`YYYY-MM-DD`; each defaults
+    /// to today at the shop), in total and per day (admin).
+    stats_report / StatsReport (shop: String, from: Option<String>, to: Option<String>)
+        -> StatsReport =
+        |client| client.stats_report(&shop, from.as_deref(), to.as_deref()).await;
+    /// The daily summary of those days as CSV, one row per day with a header row (admin).
+    days_csv / DaysCsv (shop: String, from: Option<String>, to: Option<String>) -> String =
+        |client| client.days_csv(&shop, from.as_deref(), to.as_deref()).await;
     /// The signed-in customer's orders, newest first.
     my_orders / MyOrders () -> Vec<Order> = |client| client.my_orders().await;
     }

@@ -356,6 +356,26 @@ async fn an_admin_sets_roles_and_the_menu_through_the_client() -> anyhow::Result
         ErrorCode::ValidationFailed
     );
 
+    // The numbers of a range of days, and their CSV: for admins only.
+    let report = admin.stats_report(SHOP, None, None).await?;
+    assert_eq!((report.days.len(), report.total.orders), (1, 0));
+    assert_eq!(report.time_zone, "UTC");
+    let days = admin.days_csv(SHOP, None, None).await?;
+    assert!(days.starts_with("date,orders,served,"), "{days}");
+    assert_eq!(days.lines().count(), 2, "{days}");
+    assert_eq!(
+        refused(customer.stats_report(SHOP, None, None).await),
+        ErrorCode::Forbidden
+    );
+    assert_eq!(
+        refused(
+            admin
+                .days_csv(SHOP, Some("2026-11-29"), Some("2026-11-01"))
+                .await
+        ),
+        ErrorCode::ValidationFailed
+    );
+
     // The shop list: for staff; an archived shop only when asked for.
     assert_eq!(refused(customer.shops(false).await), ErrorCode::Forbidden);
     let shops = admin.shops(false).await?;

@@ -17,7 +17,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::policy::Action;
 
 problems! {
-    BadRange: 422
+    pub(super) BadRange: 422
         "`validation_failed`: a date that is not `YYYY-MM-DD`, `from` after `to`, or more than \
          366 days";
 }
@@ -25,7 +25,7 @@ problems! {
 /// Most days one export covers.
 const MAX_DAYS: i64 = 366;
 /// Most rows one export holds (a year of a busy booth fits).
-const MAX_ROWS: u32 = 500_000;
+pub(super) const MAX_ROWS: u32 = 500_000;
 
 /// The columns, in order: the header row.
 pub const HEADER: [&str; 16] = [
@@ -53,13 +53,32 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-struct Range {
+pub(super) struct Range {
     /// The first business day (`YYYY-MM-DD`, in the shop's time zone); default: today there.
     #[param(value_type = Option<String>, example = "2026-11-28")]
     from: Option<String>,
     /// The last business day, included; default: today there.
     #[param(value_type = Option<String>, example = "2026-11-29")]
     to: Option<String>,
+}
+
+impl Range {
+    /// The business days asked for at `shop` (each defaults to today in its time zone), or
+    /// `validation_failed` for a bad date, `from` after `to`, or more than [`MAX_DAYS`].
+    pub(super) fn days(&self, shop: &espresso_protocol::Shop) -> ApiResult<(NaiveDate, NaiveDate)> {
+        let today = Utc::now()
+            .with_timezone(&crate::workflow::zone_of(shop))
+            .date_naive();
+        let from = day(self.from.as_deref(), today, "from")?;
+        let to = day(self.to.as_deref(), today, "to")?;
+        if from > to {
+            return Err(invalid(format!("from ({from}) is after to ({to})")));
+        }
+        if (to - from).num_days() >= MAX_DAYS {
+            return Err(invalid(format!("at most {MAX_DAYS} days at once")));
+        }
+        Ok((from, to))
+    }
 }
 
 /// Export the orders as CSV (admin)
@@ -97,23 +116,20 @@ async fn orders_csv(
 ) -> ApiResult<Response> {
     caller.require(Action::Administer)?;
     let found = state.store().shop(&shop).await?;
-    let today = Utc::now()
-        .with_timezone(&crate::workflow::zone_of(&found))
-        .date_naive();
-    let from = day(range.from.as_deref(), today, "from")?;
-    let to = day(range.to.as_deref(), today, "to")?;
-    if from > to {
-        return Err(invalid(format!("from ({from}) is after to ({to})")));
-    }
-    if (to - from).num_days() >= MAX_DAYS {
-        return Err(invalid(format!("at most {MAX_DAYS} days at once")));
-    }
+    let (from, to) = range.days(&found)?;
     let orders = state
         .store()
         .orders_between(&shop, &from.to_string(), &to.to_string(), MAX_ROWS)
         .await?;
-    let filename = format!("espresso-{shop}-{from}-{to}.csv");
-    Ok((
+    Ok(csv_download(
+        &format!("espresso-{shop}-{from}-{to}.csv"),
+        csv(&orders),
+    ))
+}
+
+/// A CSV answer: `text/csv`, downloaded as `filename`, not cached.
+pub(super) fn csv_download(filename: &str, body: String) -> Response {
+    (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
             (
@@ -122,9 +138,9 @@ async fn orders_csv(
             ),
             (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
-        csv(&orders),
+        body,
     )
-        .into_response())
+        .into_response()
 }
 
 fn invalid(detail: String) -> ApiError {
@@ -203,7 +219,7 @@ fn row(order: &Order) -> [String; 16] {
     ]
 }
 
-fn push_row(out: &mut String, cells: impl Iterator<Item = String>) {
+pub(super) fn push_row(out: &mut String, cells: impl Iterator<Item = String>) {
     for (i, cell) in cells.enumerate() {
         if i > 0 {
             out.push(',');

@@ -9,6 +9,7 @@ mod idempotency;
 mod live;
 mod openapi;
 mod orders;
+mod report;
 mod shops;
 mod strict;
 mod trace;
@@ -144,6 +145,7 @@ pub fn router(state: AppState) -> Router {
         .merge(shops::routes())
         .merge(orders::routes())
         .merge(export::routes())
+        .merge(report::routes())
         .merge(live::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(api_not_found)

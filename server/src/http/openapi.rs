@@ -7,17 +7,18 @@ use std::sync::LazyLock;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use espresso_protocol::{
-    BoothCode, CancelOrder, CancelledBy, ClientFrame, CustomerRef, Drink, DrinkChoice, ErrorCode,
-    Event, EventType, Health, HealthStatus, ItemStats, JourneyStep, Limits, LimitsPatch, Me,
-    MePatch, MenuItem, MenuItemPatch, Modifier, NewShop, OptionAvailability, Order, OrderDetail,
-    OrderList, OrderState, OtpChallenge, OtpRequest, OtpVerify, Problem, RefreshRequest, Role,
-    RolesUpdate, Scope, ServerFrame, Session, Shop, ShopPatch, ShopSummary, StaffMember,
-    StartOrder, Stats, TimeoutStage, TokenType, User,
+    BoothCode, CancelOrder, CancelledBy, ClientFrame, CustomerRef, DayStats, Drink, DrinkChoice,
+    ErrorCode, Event, EventType, Health, HealthStatus, ItemCount, ItemStats, JourneyStep, Limits,
+    LimitsPatch, Me, MePatch, MenuItem, MenuItemPatch, Modifier, NewShop, OptionAvailability,
+    Order, OrderDetail, OrderList, OrderState, OtpChallenge, OtpRequest, OtpVerify, PeriodStats,
+    Problem, ReasonCount, RefreshRequest, Role, RolesUpdate, Scope, ServerFrame, Session, Shop,
+    ShopPatch, ShopSummary, StaffMember, StartOrder, Stats, StatsReport, TimeoutStage, TokenType,
+    User,
 };
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{auth, export, live, orders, shops};
+use super::{auth, export, live, orders, report, shops};
 use crate::error::ApiError;
 
 #[derive(OpenApi)]
@@ -60,6 +61,8 @@ use crate::error::ApiError;
         orders::collect,
         orders::my_orders,
         export::orders_csv,
+        report::stats_days,
+        report::stats_days_csv,
         live::live,
         super::healthz,
         super::readyz,
@@ -93,6 +96,11 @@ use crate::error::ApiError;
         OptionAvailability,
         Stats,
         ItemStats,
+        StatsReport,
+        DayStats,
+        PeriodStats,
+        ItemCount,
+        ReasonCount,
         BoothCode,
         Order,
         OrderState,
@@ -241,6 +249,8 @@ mod tests {
             "/api/v1/shops/{shop}/menu/{item_id}/modifiers/{modifier_id}",
         ),
         ("get", "/api/v1/shops/{shop}/orders.csv"),
+        ("get", "/api/v1/shops/{shop}/stats/days"),
+        ("get", "/api/v1/shops/{shop}/stats/days.csv"),
     ];
 
     const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch"];
@@ -280,7 +290,7 @@ mod tests {
         assert!(missing.is_empty(), "not in the document: {missing:?}");
         let extra: Vec<_> = documented.difference(&expected).collect();
         assert!(extra.is_empty(), "not in API.md: {extra:?}");
-        assert_eq!(documented.len(), 34);
+        assert_eq!(documented.len(), 36);
     }
 
     #[test]

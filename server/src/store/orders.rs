@@ -400,6 +400,29 @@ impl SqliteStore {
         rows.iter().map(|b| Ok(serde_json::from_str(b)?)).collect()
     }
 
+    /// As [`Self::orders_between`], each order with its business day.
+    pub async fn orders_by_day_between(
+        &self,
+        shop: &str,
+        from: &str,
+        to: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<(String, Order)>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT business_day, body FROM orders WHERE shop = ?1 AND business_day BETWEEN ?2 AND ?3
+             ORDER BY created_ms, id LIMIT ?4",
+        )
+        .bind(shop)
+        .bind(from)
+        .bind(to)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(day, body)| Ok((day, serde_json::from_str(&body)?)))
+            .collect()
+    }
+
     /// A customer's orders, newest first.
     pub async fn orders_of(&self, customer_id: &str, limit: u32) -> StoreResult<Vec<Order>> {
         let rows: Vec<String> = sqlx::query_scalar(

@@ -169,6 +169,14 @@ pub trait Storage: Send + Sync + 'static {
         to: &str,
         limit: u32,
     ) -> StoreResult<Vec<Order>>;
+    /// As [`Storage::orders_between`], each order with its business day (`YYYY-MM-DD`).
+    async fn orders_by_day_between(
+        &self,
+        shop: &str,
+        from: &str,
+        to: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<(String, Order)>>;
     async fn due_deadlines(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<DueDeadline>>;
     async fn next_deadline(&self) -> StoreResult<Option<DateTime<Utc>>>;
     async fn drop_deadline(&self, order_id: &str) -> StoreResult<()>;
@@ -394,6 +402,16 @@ impl Storage for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<Order>> {
         SqliteStore::orders_between(self, shop, from, to, limit).await
+    }
+
+    async fn orders_by_day_between(
+        &self,
+        shop: &str,
+        from: &str,
+        to: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<(String, Order)>> {
+        SqliteStore::orders_by_day_between(self, shop, from, to, limit).await
     }
 
     async fn due_deadlines(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<DueDeadline>> {

@@ -541,3 +541,185 @@ async fn an_order_not_collected_frees_its_customer_and_memory_and_database_count
         .unwrap();
     assert_eq!(again.state, OrderState::Queued);
 }
+
+/// The numbers of a range of days from orders run through the store at chosen times (its
+/// clock is the `now` each command is given): a shop in Los Angeles, orders on two local days
+/// and at several hours, a day with none, known waits.
+#[tokio::test]
+async fn a_range_of_days_counts_each_order_on_its_local_day_and_hour_with_known_waits() {
+    use chrono::{DateTime, NaiveDate, TimeZone};
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_at(&dir).await;
+    store
+        .change_shop("main", Utc::now(), |shop| {
+            shop.open = true;
+            shop.time_zone = "America/Los_Angeles".into();
+            shop.limits.drinks_per_code = 1000;
+            shop.limits.code_rotation_s = 7 * 86_400;
+            shop.limits.max_queue = 1000;
+            shop.limits.max_orders_per_day = 0;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let zone = chrono_tz::America::Los_Angeles;
+    // Local wall time in Los Angeles (PST, UTC-8, in late November).
+    let local = |day: u32, h: u32, m: u32| -> DateTime<Utc> {
+        zone.with_ymd_and_hms(2026, 11, day, h, m, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    let mut n = 0;
+    let mut order_at = async |at: DateTime<Utc>, item: &str| {
+        n += 1;
+        let who = person(&store, n).await;
+        let code = store.current_code("main", at).await.unwrap().code;
+        let order = store
+            .start_order("main", who.clone(), &code, drink(item), at, None)
+            .await
+            .unwrap()
+            .done()
+            .unwrap();
+        (order.id, who)
+    };
+    let step = async |id: &str, command: Command, at: DateTime<Utc>| {
+        store
+            .order_command("main", id, command, at, None)
+            .await
+            .unwrap()
+            .done()
+            .unwrap();
+    };
+    // 27 November: three made and handed over (waits 60, 120, 300 s; pickups 30, 90, 10 s),
+    // one cancelled by the bar at 23:30.
+    for (h, m, item, wait, pickup) in [
+        (9, 0, "flat_white", 60, 30),
+        (9, 30, "espresso", 120, 90),
+        (14, 10, "espresso", 300, 10),
+    ] {
+        let queued = local(27, h, m);
+        let (id, _) = order_at(queued, item).await;
+        step(
+            &id,
+            Command::Claim { by: barista() },
+            queued + Duration::seconds(5),
+        )
+        .await;
+        let ready = queued + Duration::seconds(wait);
+        step(&id, Command::Complete { by: barista() }, ready).await;
+        let collected = ready + Duration::seconds(pickup);
+        step(&id, Command::Collect { by: barista() }, collected).await;
+    }
+    let late = local(27, 23, 30);
+    let (id, _) = order_at(late, "flat_white").await;
+    let out_of_oat = || Command::Cancel {
+        by: barista(),
+        reason: Some("out of oat".into()),
+    };
+    step(&id, out_of_oat(), late + Duration::seconds(60)).await;
+    // 28 November (the next local day, one hour later): at 00:30 one the customer cancels,
+    // at 10:00 one the bar cancels.
+    let early = local(28, 0, 30);
+    let (id, who) = order_at(early, "espresso").await;
+    let customer = Actor::new(who.id, vec![Role::Customer]);
+    let by_customer = Command::Cancel {
+        by: customer,
+        reason: None,
+    };
+    step(&id, by_customer, early + Duration::seconds(20)).await;
+    let morning = local(28, 10, 0);
+    let (id, _) = order_at(morning, "flat_white").await;
+    step(&id, out_of_oat(), morning + Duration::seconds(20)).await;
+
+    let orders = store
+        .orders_by_day_between("main", "2026-11-27", "2026-11-29", 1000)
+        .await
+        .unwrap();
+    assert_eq!(orders.len(), 6);
+    let day = |d: u32| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    let report =
+        crate::report::stats_report(&orders, day(27), day(29), zone, "America/Los_Angeles");
+    assert_eq!(
+        (report.from.as_str(), report.to.as_str()),
+        ("2026-11-27", "2026-11-29")
+    );
+    let dates: Vec<&str> = report.days.iter().map(|d| d.date.as_str()).collect();
+    assert_eq!(dates, ["2026-11-27", "2026-11-28", "2026-11-29"]);
+
+    let first = &report.days[0].stats;
+    assert_eq!(
+        (first.orders, first.served, first.cancelled_by_staff),
+        (4, 3, 1)
+    );
+    let mut hours = vec![0; 24];
+    (hours[9], hours[14], hours[23]) = (2, 1, 1);
+    assert_eq!(first.by_hour, hours, "local hours, not UTC's");
+    assert_eq!((first.wait_p50_s, first.wait_p90_s), (Some(120), Some(300)));
+    assert_eq!(
+        (first.pickup_p50_s, first.pickup_p90_s),
+        (Some(30), Some(90))
+    );
+    let items: Vec<(&str, u32, u32)> = first
+        .by_item
+        .iter()
+        .map(|i| (i.item_id.as_str(), i.orders, i.served))
+        .collect();
+    assert_eq!(
+        items,
+        [("espresso", 2, 2), ("flat_white", 2, 1)],
+        "ties by id"
+    );
+
+    let second = &report.days[1].stats;
+    assert_eq!(
+        (
+            second.orders,
+            second.served,
+            second.cancelled_by_customer,
+            second.cancelled_by_staff
+        ),
+        (2, 0, 1, 1)
+    );
+    let mut hours = vec![0; 24];
+    (hours[0], hours[10]) = (1, 1);
+    assert_eq!(second.by_hour, hours);
+    assert_eq!((second.wait_p50_s, second.pickup_p90_s), (None, None));
+
+    // A day without orders is there, all zeros.
+    let empty = &report.days[2].stats;
+    assert_eq!(
+        *empty,
+        espresso_protocol::PeriodStats {
+            by_hour: vec![0; 24],
+            ..Default::default()
+        }
+    );
+
+    let total = &report.total;
+    assert_eq!((total.orders, total.served), (6, 3));
+    assert_eq!(
+        (total.cancelled_by_customer, total.cancelled_by_staff),
+        (1, 2)
+    );
+    assert_eq!((total.wait_p50_s, total.wait_p90_s), (Some(120), Some(300)));
+    assert_eq!(
+        total.cancel_reasons,
+        [espresso_protocol::ReasonCount {
+            reason: "out of oat".into(),
+            count: 2
+        }]
+    );
+    let items: Vec<(&str, u32, u32)> = total
+        .by_item
+        .iter()
+        .map(|i| (i.item_id.as_str(), i.orders, i.served))
+        .collect();
+    assert_eq!(items, [("espresso", 3, 2), ("flat_white", 3, 1)]);
+
+    // Only the days asked for.
+    let one = store
+        .orders_by_day_between("main", "2026-11-28", "2026-11-28", 1000)
+        .await
+        .unwrap();
+    assert_eq!(one.len(), 2);
+}

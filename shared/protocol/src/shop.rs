@@ -409,6 +409,89 @@ pub struct ItemStats {
     pub avg_wait_s: Option<u64>,
 }
 
+/// `GET /api/v1/shops/{shop}/stats/days` (admin): the numbers of a range of business days.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StatsReport {
+    /// The first business day, `YYYY-MM-DD`.
+    pub from: String,
+    /// The last business day, included.
+    pub to: String,
+    /// The shop's time zone the days and hours are in (an IANA name).
+    pub time_zone: String,
+    /// The whole range (percentiles over all its orders, not averages of the days).
+    pub total: PeriodStats,
+    /// One entry per day of the range, in order, days without orders included.
+    pub days: Vec<DayStats>,
+}
+
+/// One business day of a [`StatsReport`]: its date and its numbers (flattened).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DayStats {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    #[serde(flatten)]
+    pub stats: PeriodStats,
+}
+
+/// The numbers of a day or a range of days. An order counts on the business day it was started.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PeriodStats {
+    /// Orders that reached the queue (a drink chosen).
+    pub orders: u32,
+    /// Orders handed over.
+    pub served: u32,
+    pub cancelled_by_customer: u32,
+    pub cancelled_by_staff: u32,
+    /// Orders whose customer did not choose a drink in time (timeout stage `customer`).
+    pub timed_out_choosing: u32,
+    /// Orders the bar did not make in time (timeout stage `barista`).
+    pub timed_out_making: u32,
+    /// Orders made and not collected in time (timeout stage `collection`).
+    pub not_collected: u32,
+    /// 24 counts: the orders queued in each hour of the day (local time, `0` = midnight).
+    pub by_hour: Vec<u32>,
+    /// Per drink, by `orders` (most first).
+    pub by_item: Vec<ItemCount>,
+    /// Seconds from queued to ready: median (nearest rank); null without a made order.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub wait_p50_s: Option<u64>,
+    /// Seconds from queued to ready: 90th percentile (nearest rank).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub wait_p90_s: Option<u64>,
+    /// Seconds from ready to handed over: median (nearest rank); null without a collected order.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub pickup_p50_s: Option<u64>,
+    /// Seconds from ready to handed over: 90th percentile (nearest rank).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub pickup_p90_s: Option<u64>,
+    /// The reasons staff gave for cancelling, by count (most first).
+    pub cancel_reasons: Vec<ReasonCount>,
+}
+
+/// One drink's share of [`PeriodStats`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ItemCount {
+    pub item_id: String,
+    /// The drink's name when it was ordered.
+    pub name: String,
+    /// Orders of it that reached the queue.
+    pub orders: u32,
+    /// Of those, handed over.
+    pub served: u32,
+}
+
+/// How often staff gave one cancel reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReasonCount {
+    pub reason: String,
+    pub count: u32,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

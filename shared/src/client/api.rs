@@ -9,7 +9,7 @@ use crate::protocol::{
     BoothCode, CancelOrder, DrinkChoice, Health, Me, MePatch, MenuItem, MenuItemPatch, NewShop,
     OptionAvailability, Order, OrderDetail, OrderList, OrderState, OtpChallenge, OtpRequest,
     OtpVerify, Role, RolesUpdate, Session, Shop, ShopPatch, ShopSummary, StaffMember, StartOrder,
-    Stats, User,
+    Stats, StatsReport, User,
 };
 
 impl Client {
@@ -367,6 +367,35 @@ impl Client {
             .text()
     }
 
+    /// `GET /shops/{shop}/stats/days?from=…&to=…` (admin): the numbers of the business days
+    /// `from` to `to` (`YYYY-MM-DD`, the shop's time zone; each defaults to today there), in
+    /// total and per day.
+    pub async fn stats_report(
+        &self,
+        shop: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<StatsReport, ClientError> {
+        let url = with_range(self.api(&["shops", shop, "stats", "days"])?, from, to);
+        self.exchange(Call::new(Method::GET, url, Auth::Required))
+            .await?
+            .json()
+    }
+
+    /// `GET /shops/{shop}/stats/days.csv?from=…&to=…` (admin): the daily summary of those days
+    /// as CSV, one row per day, with a header row.
+    pub async fn days_csv(
+        &self,
+        shop: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<String, ClientError> {
+        let url = with_range(self.api(&["shops", shop, "stats", "days.csv"])?, from, to);
+        self.exchange(Call::new(Method::GET, url, Auth::Required))
+            .await?
+            .text()
+    }
+
     /// `GET /me/orders`: the signed-in user's orders, newest first.
     pub async fn my_orders(&self) -> Result<Vec<Order>, ClientError> {
         let url = self.api(&["me", "orders"])?;
@@ -376,4 +405,21 @@ impl Client {
             .json()?;
         Ok(list.orders)
     }
+}
+
+/// `url` with `?from=…&to=…` for those given (no `?` when neither is).
+fn with_range(mut url: url::Url, from: Option<&str>, to: Option<&str>) -> url::Url {
+    {
+        let mut query = url.query_pairs_mut();
+        if let Some(from) = from {
+            query.append_pair("from", from);
+        }
+        if let Some(to) = to {
+            query.append_pair("to", to);
+        }
+    }
+    if url.query() == Some("") {
+        url.set_query(None);
+    }
+    url
 }
