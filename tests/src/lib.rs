@@ -289,16 +289,7 @@ pub async fn click(driver: &WebDriver, css: &str) -> anyhow::Result<()> {
         },
     )
     .await?;
-    // As a person would: scroll it to the middle of the screen first (a sticky bar may cover
-    // the edges).
-    driver
-        .execute(
-            "arguments[0].scrollIntoView({block: 'center', inline: 'center'});",
-            vec![serde_json::to_value(&element)?],
-        )
-        .await?;
-    element.click().await?;
-    Ok(())
+    by::press(driver, element).await
 }
 
 /// Type `text` into the field matching `css` (after clearing it).
@@ -587,7 +578,8 @@ pub mod by {
             .map(drop)
     }
 
-    /// Press `element` as a person would: scrolled into the middle of the screen first.
+    /// Press `element` as a person would: scrolled into the middle of the screen first (a
+    /// sticky bar may cover the edges).
     pub async fn press(driver: &WebDriver, element: Element) -> anyhow::Result<()> {
         driver
             .execute(
