@@ -227,7 +227,27 @@ fn Ordering(ctx: Ctx, user: User) -> impl IntoView {
             start.with_value(|start| start(code));
         }
     });
-    let dismiss = Callback::new(move |()| refusal.set(None));
+    // "OK" after the daily limit shows what she had today.
+    let dismiss = Callback::new(move |()| {
+        let daily = refusal.with_untracked(|r| {
+            r.as_ref().and_then(BackendError::code) == Some(&ErrorCode::DailyLimitReached)
+        });
+        refusal.set(None);
+        if daily {
+            page.set(Page::History);
+        }
+    });
+    // "We're closed" moves on by itself when the shop opens (the page follows the shop live).
+    Effect::new(move |previous: Option<Option<bool>>| {
+        let open = feed.view.with(|view| view.shop_open());
+        let closed_refusal = refusal.with_untracked(|r| {
+            r.as_ref().and_then(BackendError::code) == Some(&ErrorCode::ShopClosed)
+        });
+        if open == Some(true) && previous.flatten() != Some(true) && closed_refusal {
+            retry.run(());
+        }
+        open
+    });
     let done = Callback::new(move |()| {
         followed.set(None);
         started.set(None);

@@ -37,7 +37,8 @@ pub fn refusal_text(error: &BackendError) -> RefusalText {
         Some(ErrorCode::ShopClosed) => text(
             "closed",
             "We're closed right now",
-            "The bar isn't taking orders at the moment. Try again when it opens.".into(),
+            "The bar isn't taking orders at the moment. This page moves on by itself when it opens."
+                .into(),
             true,
         ),
         Some(ErrorCode::QueueFull) => text(
