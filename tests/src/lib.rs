@@ -578,6 +578,17 @@ pub mod by {
             .map(drop)
     }
 
+    /// Scroll `element` to the top of the screen (before a screenshot of it).
+    pub async fn show(driver: &WebDriver, element: &Element) -> anyhow::Result<()> {
+        driver
+            .execute(
+                "arguments[0].scrollIntoView({block: 'start'});",
+                vec![serde_json::to_value(element)?],
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Press `element` as a person would: scrolled into the middle of the screen first (a
     /// sticky bar may cover the edges).
     pub async fn press(driver: &WebDriver, element: Element) -> anyhow::Result<()> {

@@ -296,6 +296,53 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
     assert_eq!(cell("state"), "ready", "{csv}");
     assert!(csv.contains("Chai Latte"), "{csv}");
 
+    // The numbers of the range, drawn: one order today, the hour it came in.
+    by::press(driver, by::button(driver, "Show the numbers").await?).await?;
+    by::labelled(driver, "Chai Latte: 1 ordered, 0 served").await?;
+    by::text(driver, "Orders by hour: busiest").await?;
+    let report = by::xpath(
+        driver,
+        "the report's heading",
+        "//h4[contains(., 'America/Los_Angeles')]",
+    )
+    .await?;
+    by::show(driver, &report).await?;
+    browser.screenshot("console-7-report-1280x800").await?;
+    by::press(
+        driver,
+        by::button(driver, "Download daily summary (CSV)").await?,
+    )
+    .await?;
+    by::status(driver, "1 day.").await?;
+
+    // The event is over: archived, it leaves the shop list; the picker goes back to the main
+    // shop's console.
+    open_tab(driver, "Shop").await?;
+    by::press(
+        driver,
+        by::button(driver, "Archive this shop (the event is over)").await?,
+    )
+    .await?;
+    by::press(driver, by::button(driver, "Archive the shop").await?).await?;
+    by::status(driver, "Expo Booth is archived").await?;
+    let archived = api.shop("expo-booth").await?;
+    assert!(archived.archived && !archived.open, "archived and closed");
+    let listed = api.shops(false).await?;
+    assert!(listed.iter().all(|s| s.id != "expo-booth"), "{listed:?}");
+    by::field(driver, "Shop")
+        .await?
+        .select_by_value("main")
+        .await?;
+    wait_for("the main shop's console", STEP_DEADLINE, || async {
+        let url = driver.current_url().await?;
+        Ok(
+            (url.as_str().contains("shop=main") && url.as_str().contains("view=console"))
+                .then_some(()),
+        )
+    })
+    .await?;
+    by::tab(driver, "Shop").await?;
+
     browser.close().await?;
     server.stop().await
 }

@@ -38,6 +38,21 @@ pub fn reload_for_shop(shop: &str) {
     }
 }
 
+/// Open this page again for `shop`, keeping the query parameters named in `keep` (the
+/// console's `view` and `tab`).
+pub fn reload_for_shop_keeping(shop: &str, keep: &[&str]) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let mut query = format!("?shop={}", js_sys::encode_uri_component(shop));
+    for name in keep {
+        if let Some(value) = query_param(name) {
+            query.push_str(&format!("&{name}={}", js_sys::encode_uri_component(&value)));
+        }
+    }
+    let _ = window.location().set_search(&query);
+}
+
 /// Replace one query parameter (or remove it with `None`) without reloading the page or adding
 /// a history entry. Used to drop a redeemed booth code from the address, so a reload does not
 /// try to redeem it again.
@@ -238,6 +253,31 @@ pub fn browser_time_zone() -> Option<String> {
     js_sys::Reflect::get(&format.resolved_options(), &"timeZone".into())
         .ok()?
         .as_string()
+}
+
+/// Today's date in the time zone `zone` (an IANA name), `YYYY-MM-DD`; where the browser is if
+/// it does not know the zone.
+pub fn date_today_in(zone: &str) -> String {
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"timeZone".into(), &zone.into());
+    // Canadian English writes dates as YYYY-MM-DD.
+    let locales = js_sys::Array::of1(&"en-CA".into());
+    let format = js_sys::Intl::DateTimeFormat::new(&locales, &options);
+    let text = format
+        .format()
+        .call1(&wasm_bindgen::JsValue::UNDEFINED, &js_sys::Date::new_0())
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default();
+    let is_date = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    if is_date { text } else { local_date_today() }
 }
 
 /// Today's date where the browser is, `YYYY-MM-DD`.

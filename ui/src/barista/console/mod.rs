@@ -5,6 +5,7 @@
 //! - [`model`]: the forms and how they become calls (pure, tested natively).
 //! - [`shop`], [`menu`], [`staff`], [`numbers`]: one tab each.
 
+mod charts;
 mod menu;
 mod model;
 mod numbers;
@@ -71,6 +72,7 @@ pub fn Console(desk: Desk) -> impl IntoView {
         <div class="console">
             <nav class="console-nav" aria-label="Console">
                 <p class="console-title">"Owner's console"</p>
+                <shop::ShopPicker desk=desk/>
                 <div class="console-tabs" role="tablist" aria-label="Console sections">
                     {Tab::ALL.into_iter().map(|t| view! {
                         <button role="tab" class="console-tab"

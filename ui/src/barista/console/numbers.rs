@@ -3,11 +3,14 @@
 
 use leptos::prelude::*;
 
+use espresso_core::protocol::StatsReport;
+
 use super::Pending;
+use super::charts::{HourBars, WaitLines};
 use crate::backend::Calls;
 use crate::barista::desk::Desk;
 use crate::icons::DrinkIcon;
-use crate::util::{download_text, duration_words, local_date_today};
+use crate::util::{date_today_in, download_text, duration_words};
 
 #[component]
 pub fn NumbersTab(desk: Desk) -> impl IntoView {
@@ -90,50 +93,95 @@ pub fn NumbersTab(desk: Desk) -> impl IntoView {
                 </ul>
                 <p class="hint">"Counts reset at the start of each business day. The wait is the mean from queue to ready over the last 10 drinks."</p>
             </section>
-            <Export desk=desk/>
+            <Reports desk=desk/>
         </div>
     }
 }
 
-/// The orders of a range of days as a spreadsheet (CSV): one row per order with its times.
+/// A range of days: its numbers drawn (totals, orders by hour, the waits day by day, drinks,
+/// why orders were cancelled), and as spreadsheets (the orders, the daily summary).
 #[component]
-fn Export(desk: Desk) -> impl IntoView {
-    let today = local_date_today();
-    let from = RwSignal::new(today.clone());
-    let to = RwSignal::new(today);
+fn Reports(desk: Desk) -> impl IntoView {
+    let from = RwSignal::new(String::new());
+    let to = RwSignal::new(String::new());
+    // Today at the shop (an event abroad has its own date), until someone picks days.
+    let zone = Memo::new(move |_| desk.shop().map(|s| s.time_zone));
+    Effect::new(move |_| {
+        if let Some(zone) = zone.get() {
+            let today = date_today_in(&zone);
+            if from.get_untracked().is_empty() {
+                from.set(today.clone());
+            }
+            if to.get_untracked().is_empty() {
+                to.set(today);
+            }
+        }
+    });
+    let report = RwSignal::new(None::<StatsReport>);
     let pending = Pending::new();
-    let download = move || {
+    let range = move || {
         let (from, to) = (from.get_untracked(), to.get_untracked());
         if from.is_empty() || to.is_empty() || from > to {
             pending.fail("Choose the first day, then the last (or the same day twice).".into());
-            return;
+            None
+        } else {
+            Some((from, to))
         }
+    };
+    let show = move || {
+        let Some((from, to)) = range() else {
+            return;
+        };
         let backend = desk.backend.get();
         let shop = desk.shop_id();
+        pending.run(
+            async move { backend.stats_report(shop, Some(from), Some(to)).await },
+            move |answer| {
+                report.set(Some(answer));
+                None
+            },
+        );
+    };
+    let download = move |daily: bool| {
+        let Some((from, to)) = range() else {
+            return;
+        };
+        let backend = desk.backend.get();
+        let shop = desk.shop_id();
+        let what = if daily { "daily-summary" } else { "orders" };
         let name = if from == to {
-            format!("espresso-{shop}-orders-{from}.csv")
+            format!("espresso-{shop}-{what}-{from}.csv")
         } else {
-            format!("espresso-{shop}-orders-{from}-to-{to}.csv")
+            format!("espresso-{shop}-{what}-{from}-to-{to}.csv")
         };
         pending.run(
-            async move { backend.orders_csv(shop, Some(from), Some(to)).await },
+            async move {
+                if daily {
+                    backend.days_csv(shop, Some(from), Some(to)).await
+                } else {
+                    backend.orders_csv(shop, Some(from), Some(to)).await
+                }
+            },
             move |csv| {
                 let rows = csv.lines().skip(1).filter(|l| !l.trim().is_empty()).count();
+                let unit = match (daily, rows) {
+                    (true, 1) => "1 day".to_owned(),
+                    (true, n) => format!("{n} days"),
+                    (false, 1) => "1 order".to_owned(),
+                    (false, n) => format!("{n} orders"),
+                };
                 Some(match download_text(&name, "text/csv", &csv) {
-                    Ok(()) => match rows {
-                        1 => format!("Downloaded {name}: 1 order."),
-                        n => format!("Downloaded {name}: {n} orders."),
-                    },
-                    Err(why) => format!("The orders came but {why}."),
+                    Ok(()) => format!("Downloaded {name}: {unit}."),
+                    Err(why) => format!("The file came but {why}."),
                 })
             },
         );
     };
     view! {
-        <section class="panel console-card" aria-labelledby="export-title">
-            <h3 id="export-title">"Orders as a spreadsheet"</h3>
-            <p class="hint">"One row per order with its times (ordered, made, ready, handed over), drink, options and how it ended. Days follow the shop's time zone."</p>
-            <form class="console-export" on:submit=move |ev| { ev.prevent_default(); download(); }>
+        <section class="panel console-card" aria-labelledby="reports-title">
+            <h3 id="reports-title">"Reports"</h3>
+            <p class="hint">"Any range of days, in the shop's time zone: the numbers drawn here, or as spreadsheets (one row per order with its times, or one per day)."</p>
+            <form class="console-export" on:submit=move |ev| { ev.prevent_default(); show(); }>
                 <label class="field">
                     <span class="field-label">"From"</span>
                     <input type="date" prop:value=move || from.get()
@@ -145,11 +193,124 @@ fn Export(desk: Desk) -> impl IntoView {
                         on:input=move |ev| to.set(event_target_value(&ev))/>
                 </label>
                 <button type="submit" class="button-primary" disabled=move || pending.busy.get()>
+                    "Show the numbers"
+                </button>
+                <button type="button" class="button-secondary" disabled=move || pending.busy.get()
+                    on:click=move |_| download(false)>
                     "Download orders (CSV)"
+                </button>
+                <button type="button" class="button-secondary" disabled=move || pending.busy.get()
+                    on:click=move |_| download(true)>
+                    "Download daily summary (CSV)"
                 </button>
             </form>
             {pending.line()}
+            {move || report.get().map(|report| view! { <ReportView report=report/> })}
         </section>
+    }
+}
+
+/// One report: the totals, the charts, the days, the drinks, the reasons.
+#[component]
+fn ReportView(report: StatsReport) -> impl IntoView {
+    let total = report.total.clone();
+    let cancelled = total.cancelled_by_customer + total.cancelled_by_staff;
+    let timed_out = total.timed_out_choosing + total.timed_out_making;
+    let waits = |p50: Option<u64>, p90: Option<u64>| match (p50, p90) {
+        (Some(p50), Some(p90)) => format!("{} (9 in 10: {})", wait_words(p50), wait_words(p90)),
+        (Some(p50), None) => wait_words(p50),
+        _ => "–".to_owned(),
+    };
+    let range = if report.from == report.to {
+        report.from.clone()
+    } else {
+        format!("{} to {}", report.from, report.to)
+    };
+    let several_days = report.days.len() > 1;
+    let day_names: Vec<String> = report.days.iter().map(|d| d.date.clone()).collect();
+    let p50: Vec<Option<u64>> = report.days.iter().map(|d| d.stats.wait_p50_s).collect();
+    let p90: Vec<Option<u64>> = report.days.iter().map(|d| d.stats.wait_p90_s).collect();
+    let most = total
+        .by_item
+        .iter()
+        .map(|i| i.orders)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    view! {
+        <div class="console-report" aria-label=format!("Report for {range}")>
+            <h4>{format!("{range} · {}", report.time_zone)}</h4>
+            <dl class="console-stats">
+                <div class="console-stat"><dt>"Orders"</dt><dd class="num">{total.orders}</dd></div>
+                <div class="console-stat"><dt>"Served"</dt><dd class="num">{total.served}</dd></div>
+                <div class="console-stat"><dt>"Cancelled"</dt><dd class="num">{cancelled}</dd></div>
+                <div class="console-stat"><dt>"Timed out"</dt><dd class="num">{timed_out}</dd></div>
+                <div class="console-stat"><dt>"Not collected"</dt><dd class="num">{total.not_collected}</dd></div>
+            </dl>
+            <p class="console-waits">
+                <strong>"Wait for a drink: "</strong>{waits(total.wait_p50_s, total.wait_p90_s)}
+                <br/>
+                <strong>"From ready to handed over: "</strong>{waits(total.pickup_p50_s, total.pickup_p90_s)}
+            </p>
+            <div class="console-charts">
+                <HourBars by_hour=total.by_hour.clone()/>
+                {several_days.then(|| view! { <WaitLines days=day_names p50=p50 p90=p90/> })}
+            </div>
+            {several_days.then(|| view! {
+                <table class="console-table console-days">
+                    <caption>"Day by day"</caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">"Day"</th><th scope="col">"Orders"</th><th scope="col">"Served"</th>
+                            <th scope="col">"Cancelled"</th><th scope="col">"Timed out"</th>
+                            <th scope="col">"Not collected"</th><th scope="col">"Wait (half / 9 in 10)"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {report.days.iter().map(|day| {
+                            let s = &day.stats;
+                            view! {
+                                <tr>
+                                    <th scope="row">{day.date.clone()}</th>
+                                    <td class="num">{s.orders}</td>
+                                    <td class="num">{s.served}</td>
+                                    <td class="num">{s.cancelled_by_customer + s.cancelled_by_staff}</td>
+                                    <td class="num">{s.timed_out_choosing + s.timed_out_making}</td>
+                                    <td class="num">{s.not_collected}</td>
+                                    <td class="num">{match (s.wait_p50_s, s.wait_p90_s) {
+                                        (Some(a), Some(b)) => format!("{} / {}", wait_words(a), wait_words(b)),
+                                        _ => "–".to_owned(),
+                                    }}</td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            })}
+            <h5>"By drink"</h5>
+            <ul class="console-bars">
+                {total.by_item.iter().map(|item| {
+                    let width = format!("width: {}%", u64::from(item.orders) * 100 / u64::from(most));
+                    view! {
+                        <li class="console-bar-row" aria-label=format!("{}: {} ordered, {} served", item.name, item.orders, item.served)>
+                            <span></span>
+                            <span class="console-bar-name">{item.name.clone()}</span>
+                            <span class="console-bar-track" aria-hidden="true"><span class="console-bar" style=width></span></span>
+                            <span class="console-bar-count num">{item.orders}</span>
+                            <span class="hint console-bar-wait">{format!("{} served", item.served)}</span>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            {(!total.cancel_reasons.is_empty()).then(|| view! {
+                <h5>"Why the bar cancelled"</h5>
+                <ul class="console-reasons">
+                    {total.cancel_reasons.iter().map(|r| view! {
+                        <li>{format!("{} — {}", r.reason, r.count)}</li>
+                    }).collect_view()}
+                </ul>
+            })}
+        </div>
     }
 }
 

@@ -1,14 +1,14 @@
 //! The shop tab: its name, its limits (with what they let through), the booth code (a new one
 //! now) and the other shops (a new one for tomorrow's event).
 
-use espresso_core::protocol::{App, NewShop, ShopPatch, is_shop_id};
+use espresso_core::protocol::{App, NewShop, ShopPatch, ShopSummary, is_shop_id};
 use leptos::prelude::*;
 
 use super::Pending;
 use super::model::{LIMIT_FIELDS, TIME_ZONES, booth_capacity, limit_texts, limits_patch, slug};
 use crate::backend::Calls;
 use crate::barista::desk::Desk;
-use crate::util::{browser_time_zone, clock_text, seconds_until};
+use crate::util::{browser_time_zone, clock_text, reload_for_shop_keeping, seconds_until};
 
 #[component]
 pub fn ShopTab(desk: Desk) -> impl IntoView {
@@ -20,6 +20,82 @@ pub fn ShopTab(desk: Desk) -> impl IntoView {
             <NewShopPanel desk=desk/>
         </div>
     }
+}
+
+/// Which shop the console (and the bar) serves: every shop's name; choosing one opens its
+/// console.
+#[component]
+pub fn ShopPicker(desk: Desk) -> impl IntoView {
+    let shops = RwSignal::new(Vec::<ShopSummary>::new());
+    let failed = RwSignal::new(None::<String>);
+    {
+        let backend = desk.backend.get();
+        leptos::task::spawn_local(async move {
+            match backend.shops(false).await {
+                Ok(list) => _ = shops.try_set(list),
+                Err(error) => _ = failed.try_set(Some(super::refusal(&error))),
+            }
+        });
+    }
+    let current = desk.shop_id();
+    let options = move || {
+        let mut list = shops.get();
+        // The shop shown is listed even when archived.
+        if !list.iter().any(|s| s.id == current)
+            && let Some(shop) = desk.shop()
+        {
+            list.push(ShopSummary {
+                id: shop.id,
+                name: shop.name,
+                open: shop.open,
+                time_zone: shop.time_zone,
+                archived: shop.archived,
+            });
+        }
+        list
+    };
+    let choose = move |id: String| {
+        if id == desk.shop_id() {
+            return;
+        }
+        let backend = desk.backend.get();
+        leptos::task::spawn_local(async move {
+            match open_shop(backend, &id).await {
+                Ok(()) => {}
+                Err(error) => _ = failed.try_set(Some(super::refusal(&error))),
+            }
+        });
+    };
+    view! {
+        <label class="field console-picker">
+            <span class="field-label">"Shop"</span>
+            <select on:change=move |ev| choose(event_target_value(&ev))>
+                {move || options().into_iter().map(|shop| {
+                    let selected = shop.id == desk.shop_id();
+                    let label = match (shop.archived, shop.open) {
+                        (true, _) => format!("{} (archived)", shop.name),
+                        (false, true) => format!("{} · open", shop.name),
+                        (false, false) => shop.name.clone(),
+                    };
+                    view! { <option value=shop.id.clone() selected=selected>{label}</option> }
+                }).collect_view()}
+            </select>
+            <span class="error">{move || failed.get()}</span>
+        </label>
+    }
+}
+
+/// Serve `shop` from now on: the browser's page for it (its `?shop=`), or, in the installed app,
+/// the shell's kept shop; the console stays open.
+async fn open_shop(
+    backend: std::rc::Rc<dyn crate::backend::Backend>,
+    shop: &str,
+) -> Result<(), crate::backend::BackendError> {
+    if backend.via() == "app" {
+        backend.set_shop(shop.to_owned()).await?;
+    }
+    reload_for_shop_keeping(shop, &["view", "tab"]);
+    Ok(())
 }
 
 #[component]
@@ -95,7 +171,66 @@ fn NamePanel(desk: Desk) -> impl IntoView {
                 }}
             </p>
             <p class="hint">"Shop id: " <code>{move || desk.shop_id()}</code></p>
+            <ArchiveControl desk=desk/>
         </section>
+    }
+}
+
+/// An event that is over: archive it (closed, off the lists, its numbers kept), or bring it back.
+#[component]
+fn ArchiveControl(desk: Desk) -> impl IntoView {
+    let archived = move || desk.shop().is_some_and(|s| s.archived);
+    let confirming = RwSignal::new(false);
+    let pending = Pending::new();
+    let set = move |on: bool| {
+        confirming.set(false);
+        let backend = desk.backend.get();
+        let patch = ShopPatch {
+            archived: Some(on),
+            ..ShopPatch::default()
+        };
+        pending.run(
+            async move { backend.patch_shop(desk.shop_id(), patch).await },
+            move |shop| {
+                let said = if shop.archived {
+                    format!(
+                        "{} is archived: closed and off the lists; its numbers stay.",
+                        shop.name
+                    )
+                } else {
+                    format!("{} is back. Open it with the switch at the top.", shop.name)
+                };
+                desk.keep_shop(shop);
+                Some(said)
+            },
+        );
+    };
+    view! {
+        <div class="console-archive">
+            {move || if archived() {
+                view! {
+                    <p class="hint"><strong>"Archived. "</strong>"It takes no orders and is not offered in the lists."</p>
+                    <button class="button-secondary" disabled=move || pending.busy.get()
+                        on:click=move |_| set(false)>"Bring this shop back"</button>
+                }.into_any()
+            } else if confirming.get() {
+                view! {
+                    <div class="console-confirm" role="group" aria-label="Archive this shop?">
+                        <p>"Archive it? It closes now and leaves the lists; its orders and numbers are kept."</p>
+                        <div class="row">
+                            <button class="button-danger filled" on:click=move |_| set(true)>"Archive the shop"</button>
+                            <button class="button-secondary" on:click=move |_| confirming.set(false)>"Keep it"</button>
+                        </div>
+                    </div>
+                }.into_any()
+            } else {
+                view! {
+                    <button class="button-link" disabled=move || pending.busy.get()
+                        on:click=move |_| confirming.set(true)>"Archive this shop (the event is over)"</button>
+                }.into_any()
+            }}
+            {pending.line()}
+        </div>
     }
 }
 
