@@ -84,21 +84,102 @@ impl Mailer {
 
     /// Send the sign-in `code` to `to`. A failure is counted before it is returned.
     pub async fn send_code(&self, to: &str, code: &str) -> anyhow::Result<()> {
+        self.send(to, &Mail::code(code)).await
+    }
+
+    /// Send `mail` to `to`. A failure is counted before it is returned.
+    pub async fn send(&self, to: &str, mail: &Mail) -> anyhow::Result<()> {
         let sent = match self {
             Self::Log => {
                 // Its own target at DEBUG, not an INFO line among the rest: logs shipped at
                 // INFO carry no codes. `serve` turns this target on when it uses this mailer.
-                tracing::debug!(target: CODES_TARGET, "sign-in code for {to}: {code}");
+                tracing::debug!(target: CODES_TARGET, "{} for {to}: {}", mail.what, mail.secret);
                 Ok(())
             }
-            Self::Dir(dir) => write_eml(dir, to, code, Utc::now()).await.map(|_| ()),
-            Self::Smtp(smtp) => smtp.send(to, code).await,
+            Self::Dir(dir) => write_eml(dir, to, mail, Utc::now()).await.map(|_| ()),
+            Self::Smtp(smtp) => smtp.send(to, mail).await,
         };
         if sent.is_err() {
             FAILURES.fetch_add(1, Ordering::Relaxed);
         }
         sent
     }
+}
+
+/// One message: its subject, its text and its HTML (a mail app shows the HTML, a plain one the
+/// text), and for the `log` mailer what it is and the one thing in it that signs in.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    what: &'static str,
+    secret: String,
+}
+
+impl Mail {
+    /// The sign-in code's message.
+    pub fn code(code: &str) -> Self {
+        Self {
+            subject: subject(code),
+            text: body(code),
+            html: html_body(code),
+            what: "sign-in code",
+            secret: code.to_owned(),
+        }
+    }
+
+    /// An invitation to the team of `shop_name`: `link` signs them in (once, for 24 hours).
+    pub fn invitation(shop_name: &str, link: &str) -> Self {
+        let text = format!(
+            "You're on the team at {shop_name}.\n\n\
+             Open this link to sign in:\n\n{link}\n\n\
+             It works once, for 24 hours. Later, sign in with your email address and the code \
+             we send you. If you did not expect this, ignore this message.\n"
+        );
+        let (shop_name_html, link_html) = (escape_html(shop_name), escape_html(link));
+        let html = format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width\">\
+             <title>You're on the team</title></head>\
+             <body style=\"margin:0;padding:24px;background:#F6F1EA;color:#2B1D14;\
+             font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif\">\
+             <div style=\"max-width:420px;margin:0 auto;background:#FFFFFF;border-radius:16px;\
+             padding:28px\">\
+             <h1 style=\"font-size:20px;margin:0 0 16px\">You're on the team at \
+             {shop_name_html}</h1>\
+             <p style=\"margin:0 0 20px\"><a href=\"{link_html}\" style=\"display:inline-block;\
+             background:#2B1D14;color:#FFFFFF;text-decoration:none;font-weight:700;\
+             padding:12px 20px;border-radius:10px\">Sign in</a></p>\
+             <p style=\"font-size:15px;line-height:1.5;margin:0\">The link works once, for \
+             24 hours. Later, sign in with your email address and the code we send you. If you \
+             did not expect this, ignore this message.</p>\
+             </div></body></html>"
+        );
+        Self {
+            subject: format!("You're on the team at {shop_name}"),
+            text,
+            html,
+            what: "sign-in link",
+            secret: link.to_owned(),
+        }
+    }
+}
+
+/// Text safe inside HTML (element content and quoted attributes).
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 impl SmtpMailer {
@@ -130,7 +211,7 @@ impl SmtpMailer {
         })
     }
 
-    async fn send(&self, to: &str, code: &str) -> anyhow::Result<()> {
+    async fn send(&self, to: &str, mail: &Mail) -> anyhow::Result<()> {
         let to: Mailbox = to
             .parse()
             .map_err(|e| anyhow::anyhow!("invalid recipient: {e}"))?;
@@ -138,10 +219,10 @@ impl SmtpMailer {
         let message = lettre::Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(subject(code))
+            .subject(mail.subject.clone())
             .multipart(lettre::message::MultiPart::alternative_plain_html(
-                body(code),
-                html_body(code),
+                mail.text.clone(),
+                mail.html.clone(),
             ))
             .context("cannot build the message")?;
         self.transport
@@ -194,22 +275,27 @@ fn html_body(code: &str) -> String {
 }
 
 /// The whole message as written by the `dir:` mailer (RFC 5322, CRLF line ends).
-fn eml(to: &str, code: &str, at: DateTime<Utc>) -> String {
+fn eml(to: &str, mail: &Mail, at: DateTime<Utc>) -> String {
     let id = crate::store::new_id("msg");
     format!(
         "From: {LOCAL_FROM}\r\nTo: <{to}>\r\nSubject: {subject}\r\nDate: {date}\r\n\
          Message-ID: <{id}@espresso.localhost>\r\nMIME-Version: 1.0\r\n\
          Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}",
-        subject = subject(code),
+        subject = mail.subject,
         date = at.to_rfc2822(),
-        body = body(code).replace('\n', "\r\n"),
+        body = mail.text.replace('\n', "\r\n"),
     )
 }
 
 /// Write `dir/<timestamp>-<to>.eml`: first a hidden temporary file, then a rename, so a reader
 /// polling the folder never sees half a message. The timestamp (UTC, microseconds) makes names
 /// sort by time.
-async fn write_eml(dir: &Path, to: &str, code: &str, at: DateTime<Utc>) -> anyhow::Result<PathBuf> {
+async fn write_eml(
+    dir: &Path,
+    to: &str,
+    mail: &Mail,
+    at: DateTime<Utc>,
+) -> anyhow::Result<PathBuf> {
     let name = format!(
         "{}-{}.eml",
         at.format("%Y%m%dT%H%M%S%.6fZ"),
@@ -218,7 +304,7 @@ async fn write_eml(dir: &Path, to: &str, code: &str, at: DateTime<Utc>) -> anyho
     let path = dir.join(&name);
     let temporary = dir.join(format!(".{name}.tmp"));
     // A message holds a sign-in code: the folder 0700, the file 0600.
-    let (folder, file, message) = (dir.to_owned(), temporary.clone(), eml(to, code, at));
+    let (folder, file, message) = (dir.to_owned(), temporary.clone(), eml(to, mail, at));
     tokio::task::spawn_blocking(move || {
         crate::private::create_dir(&folder)
             .with_context(|| format!("cannot create the mail folder {}", folder.display()))?;
@@ -279,7 +365,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mail_dir = dir.path().join("new-folder");
         let at = Utc.with_ymd_and_hms(2025, 3, 1, 9, 0, 0).unwrap();
-        let path = write_eml(&mail_dir, "ann@example.com", "042917", at)
+        let path = write_eml(&mail_dir, "ann@example.com", &Mail::code("042917"), at)
             .await
             .unwrap();
         assert_eq!(
@@ -309,6 +395,26 @@ mod tests {
         let mailer = Mailer::Dir(file);
         assert!(mailer.send_code("ann@example.com", "123456").await.is_err());
         assert!(failures() > before);
+    }
+
+    #[test]
+    fn an_invitation_has_its_link_in_text_and_html_with_the_shop_name_escaped() {
+        let link = "http://cafe.test/barista?shop=main&signin=inv_1.abc";
+        let mail = Mail::invitation("Bar <Zoë> & Co", link);
+        assert_eq!(mail.subject, "You're on the team at Bar <Zoë> & Co");
+        assert!(mail.text.lines().any(|line| line == link), "{}", mail.text);
+        assert!(
+            mail.html
+                .contains("href=\"http://cafe.test/barista?shop=main&amp;signin=inv_1.abc\""),
+            "{}",
+            mail.html
+        );
+        assert!(
+            mail.html.contains("Bar &lt;Zoë&gt; &amp; Co"),
+            "{}",
+            mail.html
+        );
+        assert!(!mail.html.contains("<Zoë>"));
     }
 
     #[test]

@@ -1339,3 +1339,252 @@ async fn the_numbers_of_a_range_are_for_admins_and_a_bad_range_is_refused() {
     let report: StatsReport = serde_json::from_str(&body).unwrap();
     assert_eq!(report.days.len(), 365);
 }
+
+// --- Invitations with a sign-in link ---------------------------------------------------------
+
+/// Wait for the `n`th mail to `email` (1-based); its text.
+async fn nth_mail(server: &TestServer, email: &str, n: usize) -> String {
+    let deadline = tokio::time::Instant::now() + common::PATIENCE;
+    loop {
+        if let Some(path) = server.mails_to(email).get(n - 1) {
+            return std::fs::read_to_string(path).expect("a readable message");
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no mail {n} to {email}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// The link in an invitation and its token.
+fn link_in(mail: &str) -> (String, String) {
+    let link = mail
+        .lines()
+        .map(str::trim)
+        .find(|line| line.starts_with("http"))
+        .unwrap_or_else(|| panic!("no link in {mail}"))
+        .to_owned();
+    let (_, token) = link.split_once("&signin=").expect("a signin parameter");
+    let token = token.to_owned();
+    (link, token)
+}
+
+async fn invite(server: &TestServer, token: &str, body: Value) -> (StatusCode, Value) {
+    server.post("/staff/invitations", Some(token), body).await
+}
+
+async fn link_sign_in(server: &TestServer, token: &str) -> (StatusCode, Value) {
+    server
+        .post("/auth/link", None, json!({ "token": token }))
+        .await
+}
+
+#[tokio::test]
+async fn an_invited_barista_gets_a_mail_whose_link_signs_in_once_and_only_once() {
+    let mut server = TestServer::start().await;
+    let bar = open_bar(&server).await;
+    let _: Shop = ok(
+        &server,
+        &bar.admin,
+        Method::PATCH,
+        "/shops/main",
+        Some(json!({"name": "Café <Zoë>"})),
+    )
+    .await;
+    let (status, body) = invite(
+        &server,
+        &bar.admin,
+        json!({"email": "Bea@Example.com", "roles": ["barista"], "shop": "main"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let user: espresso_protocol::User = serde_json::from_value(body).unwrap();
+    assert_eq!(user.email, "bea@example.com");
+    assert!(user.roles.contains(&Role::Barista), "the role is granted");
+    assert!(
+        staff(&server, &bar.admin)
+            .await
+            .iter()
+            .any(|m| m.email == "bea@example.com")
+    );
+
+    let mail = nth_mail(&server, "bea@example.com", 1).await;
+    assert!(
+        mail.contains("\r\nSubject: You're on the team at Café <Zoë>\r\n"),
+        "{mail}"
+    );
+    let (link, token) = link_in(&mail);
+    assert!(
+        link.starts_with("http://127.0.0.1:0/barista?shop=main&signin="),
+        "{link}"
+    );
+
+    // The token is for /auth/link only, not a code's challenge.
+    let (id, secret) = token.split_once('.').unwrap();
+    let (status, body) = common::verify(&server, id, secret).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+
+    let (status, body) = link_sign_in(&server, &token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let session: espresso_protocol::Session = serde_json::from_value(body).unwrap();
+    assert_eq!(session.user.email, "bea@example.com");
+    assert!(session.user.roles.contains(&Role::Barista));
+    let me: espresso_protocol::Me =
+        ok(&server, &session.access_token, Method::GET, "/me", None).await;
+    assert_eq!(me.email, "bea@example.com");
+
+    // Once only; a made-up one is not ours.
+    let (status, body) = link_sign_in(&server, &token).await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::CodeExpired,
+    );
+    for bad in [
+        format!("{id}.not-the-secret"),
+        "inv_made_up.x".to_owned(),
+        "nonsense".to_owned(),
+    ] {
+        let (status, body) = link_sign_in(&server, &bad).await;
+        assert_problem(
+            status,
+            &body,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::CodeInvalid,
+        );
+    }
+    let (status, body) = server
+        .post("/auth/link", None, json!({"token": token, "extra": 1}))
+        .await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::ValidationFailed,
+    );
+
+    // Neither the token nor its secret is in the database files.
+    server.stop().await;
+    let database = server.config().database;
+    let path = database.strip_prefix("sqlite://").unwrap();
+    let mut at_rest = Vec::new();
+    for file in [path.to_owned(), format!("{path}-wal")] {
+        at_rest.extend(std::fs::read(&file).unwrap_or_default());
+    }
+    let at_rest = String::from_utf8_lossy(&at_rest);
+    assert!(!at_rest.contains(&token), "the token is in the database");
+    assert!(!at_rest.contains(secret), "its secret is in the database");
+    assert!(
+        !at_rest.contains(&espresso_server::auth::hash_secret(secret)),
+        "a bare hash of its secret is in the database"
+    );
+}
+
+#[tokio::test]
+async fn a_display_is_invited_to_the_booth_screen_and_a_key_sends_one_mail() {
+    let server = TestServer::start().await;
+    let bar = open_bar(&server).await;
+    let body = json!({"email": "kiosk@example.com", "roles": ["display"], "shop": "main"});
+    for _ in 0..2 {
+        let response = server
+            .request(Method::POST, "/staff/invitations", Some(&bar.admin))
+            .header("Idempotency-Key", "invite-kiosk")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = common::read(response).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let mail = nth_mail(&server, "kiosk@example.com", 1).await;
+    let (link, token) = link_in(&mail);
+    assert!(
+        link.starts_with("http://127.0.0.1:0/display?shop=main&signin="),
+        "{link}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        server.mails_to("kiosk@example.com").len(),
+        1,
+        "a retry with the same key sends no second mail"
+    );
+    let (status, body) = link_sign_in(&server, &token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn invitations_are_an_admins_and_a_refused_one_changes_nothing() {
+    let server = TestServer::start().await;
+    let bar = open_bar(&server).await;
+    let good = json!({"email": "cy@example.com", "roles": ["barista"], "shop": "main"});
+    let (status, body) = server.post("/staff/invitations", None, good.clone()).await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::Unauthenticated,
+    );
+    for who in [&bar.barista, &bar.display] {
+        let (status, body) = invite(&server, who, good.clone()).await;
+        assert_problem(status, &body, StatusCode::FORBIDDEN, ErrorCode::Forbidden);
+    }
+    for (bad, expected, code) in [
+        (
+            json!({"email": "cy@example.com", "roles": [], "shop": "main"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::ValidationFailed,
+        ),
+        (
+            json!({"email": "cy@example.com", "roles": ["customer"], "shop": "main"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::ValidationFailed,
+        ),
+        (
+            json!({"email": "cy@example.com", "roles": ["barista", "customer"], "shop": "main"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::ValidationFailed,
+        ),
+        (
+            json!({"email": "not an email", "roles": ["barista"], "shop": "main"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::ValidationFailed,
+        ),
+        (
+            json!({"email": "cy@example.com", "roles": ["barista"], "shop": "main", "x": 1}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::ValidationFailed,
+        ),
+        (
+            json!({"email": "cy@example.com", "roles": ["barista"], "shop": "nowhere"}),
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+        ),
+    ] {
+        let (status, body) = invite(&server, &bar.admin, bad.clone()).await;
+        assert_eq!(status, expected, "{bad}: {body}");
+        assert_eq!(problem(&body).code, code, "{bad}");
+    }
+    // The last admin cannot invite themselves out of the role.
+    let (status, body) = invite(
+        &server,
+        &bar.admin,
+        json!({"email": "owner@cafe.test", "roles": ["barista"], "shop": "main"}),
+    )
+    .await;
+    assert_problem(status, &body, StatusCode::CONFLICT, ErrorCode::LastAdmin);
+    // Nothing changed: no new staff, no mail.
+    let emails: Vec<String> = staff(&server, &bar.admin)
+        .await
+        .into_iter()
+        .map(|m| m.email)
+        .collect();
+    assert_eq!(
+        emails,
+        ["barista@cafe.test", "display@cafe.test", "owner@cafe.test"]
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(server.mails_to("cy@example.com").is_empty());
+    assert!(server.mails_to("owner@cafe.test").is_empty());
+}

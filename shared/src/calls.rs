@@ -19,8 +19,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, ClientError, StaffAction};
 use crate::protocol::{
-    BoothCode, DrinkChoice, Health, Me, MenuItem, NewShop, Order, OrderDetail, OrderState,
-    OtpChallenge, Role, Shop, ShopPatch, ShopSummary, StaffMember, Stats, StatsReport, User,
+    BoothCode, DrinkChoice, Health, Invitation, Me, MenuItem, NewShop, Order, OrderDetail,
+    OrderState, OtpChallenge, Role, Shop, ShopPatch, ShopSummary, StaffMember, Stats, StatsReport,
+    User,
 };
 
 /// Whether this app may show system notifications.
@@ -225,6 +226,9 @@ calls! {
     /// Sign in with the code from the mail; the session is saved.
     verify_code / VerifyCode (challenge_id: String, code: String) -> User =
         |client| client.verify_code(&challenge_id, &code).await.map(|session| session.user);
+    /// Sign in with the token of an invitation's link; the session is saved.
+    sign_in_with_link / SignInWithLink (token: String) -> User =
+        |client| client.sign_in_with_link(&token).await.map(|session| session.user);
     /// Sign out here (the server revokes the session) and forget it.
     sign_out / SignOut () -> () = |client| client.sign_out().await;
     /// The signed-in user's profile.
@@ -240,6 +244,8 @@ calls! {
     /// Every shop by name (staff); archived ones only if `include_archived`.
     shops / Shops (include_archived: bool) -> Vec<ShopSummary> =
         |client| client.shops(include_archived).await;
+    /// Give someone staff roles and mail them a link that signs them in (admin).
+    invite / Invite (invitation: Invitation) -> User = |client| client.invite(&invitation).await;
     /// A shop: its menu, whether it is open, its limits.
     shop / Shop (shop: String) -> Shop = |client| client.shop(&shop).await;
     /// Open or close the shop.

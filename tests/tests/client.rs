@@ -376,6 +376,47 @@ async fn an_admin_sets_roles_and_the_menu_through_the_client() -> anyhow::Result
         ErrorCode::ValidationFailed
     );
 
+    // An invitation: the roles at once, a mail whose link signs in through the client once.
+    let invitation = espresso_core::protocol::Invitation {
+        email: "dee@example.com".into(),
+        roles: vec![Role::Barista],
+        shop: SHOP.into(),
+    };
+    assert!(
+        admin
+            .invite(&invitation)
+            .await?
+            .roles
+            .contains(&Role::Barista)
+    );
+    assert_eq!(
+        refused(customer.invite(&invitation).await),
+        ErrorCode::Forbidden
+    );
+    let mail_dir = cafe.dir.path().join("mail");
+    let mail = wait_for("the invitation", PATIENCE, || {
+        let found = espresso_core::protocol::maildir::mails_to(&mail_dir, "dee@example.com")
+            .first()
+            .and_then(|path| std::fs::read_to_string(path).ok());
+        async move { Ok(found) }
+    })
+    .await?;
+    let token = mail
+        .split_once("&signin=")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .context("a link in the invitation")?
+        .to_owned();
+    let dee = Client::new(&cafe.url())?;
+    let session = dee.sign_in_with_link(&token).await?;
+    assert_eq!(session.user.email, "dee@example.com");
+    assert!(dee.is_signed_in());
+    assert!(dee.me().await?.can_act_as(Role::Barista));
+    let again = Client::new(&cafe.url())?;
+    assert_eq!(
+        refused(again.sign_in_with_link(&token).await),
+        ErrorCode::CodeExpired
+    );
+
     // The shop list: for staff; an archived shop only when asked for.
     assert_eq!(refused(customer.shops(false).await), ErrorCode::Forbidden);
     let shops = admin.shops(false).await?;

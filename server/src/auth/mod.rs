@@ -3,6 +3,7 @@
 //! its whole family), and who a user is ([`profile`]). Only hashes of codes and tokens are
 //! stored. Every function takes `now` so tests can move the clock.
 
+pub mod link;
 pub mod otp;
 pub mod profile;
 pub mod rate_limit;

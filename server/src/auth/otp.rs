@@ -180,6 +180,10 @@ pub async fn verify(
     request: &OtpVerify,
     now: DateTime<Utc>,
 ) -> ApiResult<Session> {
+    // An invitation's challenge signs in through its link only (`POST /auth/link`).
+    if super::link::is_invitation(&request.challenge_id) {
+        return Err(spent());
+    }
     let Some(challenge) = store.otp_challenge(&request.challenge_id).await? else {
         return Err(spent());
     };

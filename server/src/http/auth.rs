@@ -8,8 +8,8 @@ use axum::http::request::Parts;
 use axum::routing::{get, post, put};
 use chrono::Utc;
 use espresso_protocol::{
-    ErrorCode, Me, MePatch, OtpChallenge, OtpRequest, OtpVerify, Problem, RefreshRequest,
-    RolesUpdate, Session, StaffMember, User,
+    ErrorCode, Invitation, LinkSignIn, Me, MePatch, OtpChallenge, OtpRequest, OtpVerify, Problem,
+    RefreshRequest, RolesUpdate, Session, StaffMember, User,
 };
 
 use super::AppState;
@@ -32,6 +32,15 @@ problems! {
     BadRoles: 422
         "`validation_failed` (not an email address, unknown role), `idempotency_key_reused`";
     OnlyAdmin: 409 "`last_admin`: no admin would be left; nothing changed";
+    BadLink: 422
+        "`code_invalid` (not a link we sent), `code_expired` (used already, or over 24 hours \
+         old), `validation_failed` (unknown field)";
+    BadInvitation: 422
+        "`validation_failed` (not an email address, no roles or a role that is not barista, \
+         display or admin, unknown field), `idempotency_key_reused`";
+    NoShopToInvite: 404 "`not_found`: no such shop";
+    TooManyInvitations: 429
+        "`rate_limited`: too many codes and invitations for this email this hour";
 }
 
 pub fn routes() -> Router<AppState> {
@@ -43,6 +52,8 @@ pub fn routes() -> Router<AppState> {
         .route("/me", get(me).patch(patch_me))
         .route("/users/{email}/roles", put(put_roles))
         .route("/staff", get(staff))
+        .route("/staff/invitations", post(invite))
+        .route("/auth/link", post(sign_in_with_link))
 }
 
 /// Email me a one-time code
@@ -308,5 +319,83 @@ async fn staff(
     let staff = state.store().staff().await?;
     Ok(ApiJson(
         staff.iter().map(|user| user.staff_member()).collect(),
+    ))
+}
+
+/// Invite someone to the team (admin)
+///
+/// Gives `email` the `roles` (replacing any they had, as `PUT /api/v1/users/{email}/roles`,
+/// the last-admin rule included; the user is created if unknown) and mails them an invitation
+/// ("You're on the team at {shop name}") with a link that signs them in to `shop`'s app (the
+/// booth screen's when the only role is `display`, else the barista's): `{public_url}/barista?
+/// shop={shop}&signin={token}`. The link works once, for 24 hours (`POST /api/v1/auth/link`).
+/// Codes and invitations to one email share its hourly limit. A refusal changes nothing.
+#[utoipa::path(
+    post,
+    path = "/api/v1/staff/invitations",
+    tag = "auth",
+    params(IdempotencyKey),
+    request_body = Invitation,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user with the new roles; the mail is on its way", body = User),
+        JsonBody,
+        Unauthenticated,
+        NotAnAdmin,
+        NoShopToInvite,
+        OnlyAdmin,
+        BadInvitation,
+        TooManyInvitations,
+    ),
+)]
+async fn invite(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(invitation): ApiJson<Invitation>,
+) -> ApiResult<ApiJson<User>> {
+    caller.require(Action::Administer)?;
+    let user = auth::link::invite(
+        state.store(),
+        &state.options().sign_in_key,
+        state.mailer(),
+        state.rate_limits(),
+        &invitation,
+        Utc::now(),
+    )
+    .await?;
+    tracing::info!(by = %caller.0.email, user = %user.email, roles = ?user.roles, shop = %invitation.shop, "invited");
+    Ok(ApiJson(user))
+}
+
+/// Sign in with an invitation's link
+///
+/// Trades the token of an invitation's link (its `signin` parameter) for a session, as
+/// `POST /api/v1/auth/otp/verify` does. A token works once, within 24 hours: used or older is
+/// 422 `code_expired`, one we did not send 422 `code_invalid`. Nothing of it is kept for
+/// `Idempotency-Key` retries (the answer holds tokens).
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/link",
+    tag = "auth",
+    params(IdempotencyKey),
+    request_body = LinkSignIn,
+    responses(
+        (status = 200, description = "Signed in", body = Session),
+        JsonBody,
+        BadLink,
+    ),
+)]
+async fn sign_in_with_link(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<LinkSignIn>,
+) -> ApiResult<ApiJson<Session>> {
+    Ok(ApiJson(
+        auth::link::sign_in(
+            state.store(),
+            &state.options().sign_in_key,
+            &body.token,
+            Utc::now(),
+        )
+        .await?,
     ))
 }

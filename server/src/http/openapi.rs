@@ -8,12 +8,12 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use espresso_protocol::{
     BoothCode, CancelOrder, CancelledBy, ClientFrame, CustomerRef, DayStats, Drink, DrinkChoice,
-    ErrorCode, Event, EventType, Health, HealthStatus, ItemCount, ItemStats, JourneyStep, Limits,
-    LimitsPatch, Me, MePatch, MenuItem, MenuItemPatch, Modifier, NewShop, OptionAvailability,
-    Order, OrderDetail, OrderList, OrderState, OtpChallenge, OtpRequest, OtpVerify, PeriodStats,
-    Problem, ReasonCount, RefreshRequest, Role, RolesUpdate, Scope, ServerFrame, Session, Shop,
-    ShopPatch, ShopSummary, StaffMember, StartOrder, Stats, StatsReport, TimeoutStage, TokenType,
-    User,
+    ErrorCode, Event, EventType, Health, HealthStatus, Invitation, ItemCount, ItemStats,
+    JourneyStep, Limits, LimitsPatch, LinkSignIn, Me, MePatch, MenuItem, MenuItemPatch, Modifier,
+    NewShop, OptionAvailability, Order, OrderDetail, OrderList, OrderState, OtpChallenge,
+    OtpRequest, OtpVerify, PeriodStats, Problem, ReasonCount, RefreshRequest, Role, RolesUpdate,
+    Scope, ServerFrame, Session, Shop, ShopPatch, ShopSummary, StaffMember, StartOrder, Stats,
+    StatsReport, TimeoutStage, TokenType, User,
 };
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -40,6 +40,8 @@ use crate::error::ApiError;
         auth::patch_me,
         auth::put_roles,
         auth::staff,
+        auth::invite,
+        auth::sign_in_with_link,
         shops::list_shops,
         shops::create_shop,
         shops::get_shop,
@@ -84,6 +86,8 @@ use crate::error::ApiError;
         MePatch,
         RolesUpdate,
         StaffMember,
+        Invitation,
+        LinkSignIn,
         Shop,
         ShopSummary,
         MenuItem,
@@ -251,6 +255,8 @@ mod tests {
         ("get", "/api/v1/shops/{shop}/orders.csv"),
         ("get", "/api/v1/shops/{shop}/stats/days"),
         ("get", "/api/v1/shops/{shop}/stats/days.csv"),
+        ("post", "/api/v1/staff/invitations"),
+        ("post", "/api/v1/auth/link"),
     ];
 
     const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch"];
@@ -290,7 +296,7 @@ mod tests {
         assert!(missing.is_empty(), "not in the document: {missing:?}");
         let extra: Vec<_> = documented.difference(&expected).collect();
         assert!(extra.is_empty(), "not in API.md: {extra:?}");
-        assert_eq!(documented.len(), 36);
+        assert_eq!(documented.len(), 38);
     }
 
     #[test]

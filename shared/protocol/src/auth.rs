@@ -143,6 +143,28 @@ impl StaffMember {
     }
 }
 
+/// `POST /api/v1/staff/invitations` (admin): give `email` these roles and mail them a link that
+/// signs them in to `shop`'s app (the booth screen's for a display, else the barista's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Invitation {
+    pub email: String,
+    /// Their roles from now on (replacing any they had, as `PUT …/roles`): at least one of
+    /// `barista`, `display`, `admin`.
+    pub roles: Vec<Role>,
+    /// The shop the link opens (it must exist).
+    pub shop: String,
+}
+
+/// `POST /api/v1/auth/link`: sign in with the token of an invitation's link (`?signin=`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LinkSignIn {
+    pub token: String,
+}
+
 /// `PATCH /api/v1/me`. PATCH semantics: a field left out stays as it is.
 /// `"display_name": null` clears the name; a string sets it (≤ [`MAX_DISPLAY_NAME_CHARS`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -35,8 +35,8 @@ pub mod view;
 
 pub use app::App;
 pub use auth::{
-    MAX_DISPLAY_NAME_CHARS, Me, MePatch, OtpChallenge, OtpRequest, OtpVerify, RefreshRequest, Role,
-    RolesUpdate, Session, StaffMember, TokenType, User,
+    Invitation, LinkSignIn, MAX_DISPLAY_NAME_CHARS, Me, MePatch, OtpChallenge, OtpRequest,
+    OtpVerify, RefreshRequest, Role, RolesUpdate, Session, StaffMember, TokenType, User,
 };
 pub use code::BoothCode;
 pub use event::{Event, EventType};

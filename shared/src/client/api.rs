@@ -6,10 +6,10 @@ use reqwest::Method;
 use super::transport::{Auth, Call};
 use super::{Client, ClientError, StaffAction};
 use crate::protocol::{
-    BoothCode, CancelOrder, DrinkChoice, Health, Me, MePatch, MenuItem, MenuItemPatch, NewShop,
-    OptionAvailability, Order, OrderDetail, OrderList, OrderState, OtpChallenge, OtpRequest,
-    OtpVerify, Role, RolesUpdate, Session, Shop, ShopPatch, ShopSummary, StaffMember, StartOrder,
-    Stats, StatsReport, User,
+    BoothCode, CancelOrder, DrinkChoice, Health, Invitation, LinkSignIn, Me, MePatch, MenuItem,
+    MenuItemPatch, NewShop, OptionAvailability, Order, OrderDetail, OrderList, OrderState,
+    OtpChallenge, OtpRequest, OtpVerify, Role, RolesUpdate, Session, Shop, ShopPatch, ShopSummary,
+    StaffMember, StartOrder, Stats, StatsReport, User,
 };
 
 impl Client {
@@ -51,6 +51,21 @@ impl Client {
             challenge_id: challenge_id.to_owned(),
             code: code.trim().to_owned(),
         })?;
+        let session: Session = self.exchange(call).await?.json()?;
+        self.set_session(Some(session.clone()));
+        Ok(session)
+    }
+
+    /// `POST /auth/link`: sign in with the token of an invitation's link (its `signin`
+    /// parameter). The session is kept (and saved to the store) and also returned, as
+    /// [`Client::verify_code`]'s. Refused with `code_expired` (used, or over 24 hours old) or
+    /// `code_invalid`.
+    pub async fn sign_in_with_link(&self, token: &str) -> Result<Session, ClientError> {
+        let call = Call::new(Method::POST, self.api(&["auth", "link"])?, Auth::Anonymous).json(
+            &LinkSignIn {
+                token: token.trim().to_owned(),
+            },
+        )?;
         let session: Session = self.exchange(call).await?.json()?;
         self.set_session(Some(session.clone()));
         Ok(session)
@@ -108,6 +123,14 @@ impl Client {
     /// `GET /staff` (admin): everyone holding a role beyond `customer`, by email.
     pub async fn staff(&self) -> Result<Vec<StaffMember>, ClientError> {
         let call = Call::new(Method::GET, self.api(&["staff"])?, Auth::Required);
+        self.exchange(call).await?.json()
+    }
+
+    /// `POST /staff/invitations` (admin): give `invitation.email` those roles and mail them a
+    /// link that signs them in to the shop's app.
+    pub async fn invite(&self, invitation: &Invitation) -> Result<User, ClientError> {
+        let url = self.api(&["staff", "invitations"])?;
+        let call = Call::new(Method::POST, url, Auth::Required).json(invitation)?;
         self.exchange(call).await?.json()
     }
 
