@@ -42,8 +42,9 @@ pub enum CodeCheck {
     Invalid,
     /// It was this shop's code, but a newer one replaced it.
     Expired,
-    /// The current code, but `drinks_per_code` orders already used it.
-    Exhausted,
+    /// The current code, but `drinks_per_code` orders already used it; the next code comes in
+    /// `next_in_s` seconds (when this one's window ends).
+    Exhausted { next_in_s: u64 },
 }
 
 /// The facts a start is admitted on, counted by the storage in the start's transaction.
@@ -194,8 +195,9 @@ pub enum WorkflowError {
     CodeInvalid,
     #[error("this booth code has been replaced by a newer one")]
     CodeExpired,
+    /// `next_in_s`: seconds until the booth screen shows the next code.
     #[error("this booth code has started all the orders it may")]
-    CodeExhausted,
+    CodeExhausted { next_in_s: u64 },
     #[error("finish or cancel your current order first")]
     OpenOrderExists,
     /// `resets_in_s`: seconds until the next business day (midnight in the shop's time zone),
@@ -231,7 +233,7 @@ impl WorkflowError {
             WorkflowError::ShopClosed => ErrorCode::ShopClosed,
             WorkflowError::CodeInvalid => ErrorCode::CodeInvalid,
             WorkflowError::CodeExpired => ErrorCode::CodeExpired,
-            WorkflowError::CodeExhausted => ErrorCode::CodeExhausted,
+            WorkflowError::CodeExhausted { .. } => ErrorCode::CodeExhausted,
             WorkflowError::OpenOrderExists => ErrorCode::OpenOrderExists,
             WorkflowError::DailyLimitReached { .. } => ErrorCode::DailyLimitReached,
             WorkflowError::QueueFull { .. } => ErrorCode::QueueFull,
@@ -255,6 +257,7 @@ impl WorkflowError {
             WorkflowError::DailyLimitReached { resets_in_s, .. } => {
                 problem.with_retry_after_s(*resets_in_s)
             }
+            WorkflowError::CodeExhausted { next_in_s } => problem.with_retry_after_s(*next_in_s),
             _ => problem,
         }
     }
@@ -600,7 +603,9 @@ fn start(
         CodeCheck::Valid => {}
         CodeCheck::Invalid => return Err(WorkflowError::CodeInvalid),
         CodeCheck::Expired => return Err(WorkflowError::CodeExpired),
-        CodeCheck::Exhausted => return Err(WorkflowError::CodeExhausted),
+        CodeCheck::Exhausted { next_in_s } => {
+            return Err(WorkflowError::CodeExhausted { next_in_s });
+        }
     }
     if admission.has_open_order {
         return Err(WorkflowError::OpenOrderExists);

@@ -346,15 +346,19 @@ async fn a_used_up_code_is_exhausted() {
     let ana = cafe.person("ana@example.com", &[]).await;
     let ben = cafe.person("ben@example.com", &[]).await;
     cafe.order_with(&ana, &code, americano()).await;
-    cafe.refused(
-        &ben,
-        Method::POST,
-        "/shops/main/orders",
-        Some(json!({ "code": code })),
-        422,
-        "code_exhausted",
-    )
-    .await;
+    let refusal = cafe
+        .refused(
+            &ben,
+            Method::POST,
+            "/shops/main/orders",
+            Some(json!({ "code": code })),
+            422,
+            "code_exhausted",
+        )
+        .await;
+    // It says when the booth screen shows the next code: within the code's window (300 s).
+    let next = refusal.retry_after_s.expect("when the next code comes");
+    assert!((1..=300).contains(&next), "{next}");
 }
 
 #[tokio::test]

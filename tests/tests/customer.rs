@@ -219,6 +219,8 @@ async fn a_closed_shop_and_a_used_up_code_each_say_what_to_do() -> anyhow::Resul
     click(driver, "[data-testid=name-skip]").await?;
     let refusal = wait_for_text(driver, "[data-testid=refusal-code-used-up]", "used up").await?;
     assert!(refusal.contains("Scan the new code"), "{refusal}");
+    // And when the next code comes, counting down.
+    by::text(driver, "A new code comes up on the big screen in").await?;
     browser
         .screenshot("customer-refusal-used-up-390x844")
         .await?;

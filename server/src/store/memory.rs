@@ -245,7 +245,10 @@ impl ShopState {
         if to_ms(now) >= row.expires_ms + grace {
             CodeCheck::Expired
         } else if row.remaining <= 0 {
-            CodeCheck::Exhausted
+            let left_ms = u64::try_from(row.expires_ms - to_ms(now)).unwrap_or(0);
+            CodeCheck::Exhausted {
+                next_in_s: left_ms.div_ceil(1_000),
+            }
         } else {
             CodeCheck::Valid
         }

@@ -416,14 +416,15 @@ fn starting_with_a_replaced_code_is_refused() {
 }
 
 #[test]
-fn starting_with_a_used_up_code_is_refused() {
+fn starting_with_a_used_up_code_is_refused_with_when_the_next_code_comes() {
     let admission = Admission {
-        code: CodeCheck::Exhausted,
+        code: CodeCheck::Exhausted { next_in_s: 192 },
         ..admitted()
     };
-    given([])
+    let refusal = given([])
         .when(start(None, admission))
         .then_refuse(ErrorCode::CodeExhausted);
+    assert_eq!(refusal.to_problem().retry_after_s, Some(192));
 }
 
 #[test]

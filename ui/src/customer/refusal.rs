@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use crate::backend::BackendError;
 use crate::icons::{ClosedSign, Icon, Symbol};
-use crate::util::duration_words;
+use crate::util::{clock_text, duration_words, now, seconds_until, use_clock};
 
 /// What a refusal screen says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +104,21 @@ pub fn Refusal(
         _ => Symbol::Cross,
     };
     let retry = text.retry && can_retry;
+    // A used-up code: when the big screen shows the next one, counting down.
+    let next_code_at = (text.kind == "code-used-up")
+        .then(|| error.problem().and_then(|p| p.retry_after_s))
+        .flatten()
+        .map(|s| now() + chrono::TimeDelta::seconds(i64::try_from(s).unwrap_or(0)));
+    let clock = use_clock(1_000);
+    let next_code = move || {
+        next_code_at.map(|at| match seconds_until(at, clock.get()) {
+            0 => "The new code is on the big screen now: scan it.".to_owned(),
+            left => format!(
+                "A new code comes up on the big screen in {}.",
+                clock_text(left)
+            ),
+        })
+    };
     view! {
         <section class=format!("panel center refusal refusal-{}", text.kind)
             data-testid=format!("refusal-{}", text.kind) role="alert">
@@ -114,6 +129,9 @@ pub fn Refusal(
             }}
             <h2>{text.title}</h2>
             <p class="lede">{text.body}</p>
+            {next_code_at.is_some().then(|| view! {
+                <p class="refusal-next num" aria-live="polite">{next_code}</p>
+            })}
             {if retry {
                 view! {
                     <button class="button-primary wide" data-testid="try-again"
