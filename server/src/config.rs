@@ -88,6 +88,16 @@ pub struct ServeConfig {
     /// connections are dropped.
     #[arg(long, env = "ESPRESSO_SHUTDOWN_GRACE_S", default_value_t = 10)]
     pub shutdown_grace_s: u64,
+
+    /// Start the booth demo for shop `main`: a gentle stream of demo orders (one every 20–40 s,
+    /// made and handed over by a demo barista) while the shop is open. An admin starts and stops
+    /// it for any shop from the console (`PUT /api/v1/shops/{shop}/demo`).
+    #[arg(long, env = "ESPRESSO_DEMO")]
+    pub demo: bool,
+
+    /// Run the booth demo this many times faster (tests).
+    #[arg(long, env = "ESPRESSO_DEMO_SPEED", default_value_t = 1, hide = true)]
+    pub demo_speed: u32,
 }
 
 impl ServeConfig {
@@ -109,6 +119,8 @@ impl ServeConfig {
             header_timeout_s: 15,
             request_timeout_s: 30,
             shutdown_grace_s: 10,
+            demo: false,
+            demo_speed: 1,
         }
     }
 

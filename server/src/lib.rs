@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod http;
 pub mod live;
@@ -34,6 +35,7 @@ pub struct Server {
     serving: serve::Serving,
     background: Vec<JoinHandle<()>>,
     live: live::Hub,
+    demos: demo::Demos,
     store: SqliteStore,
     /// This process serves the database (see [`SqliteStore::lock_for_serving`]).
     _serving: Option<std::fs::File>,
@@ -59,9 +61,11 @@ impl Server {
             tls: tls.is_some(),
             sign_in_key,
             rate_limits: auth::RateLimits::from_env(),
+            demo_pace: demo::Pace::demo(config.demo_speed),
         };
         let state =
             http::AppState::with_options(store.clone(), config.web_dir.clone(), mailer, options);
+        let demos = state.demos().clone();
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.addr))?;
@@ -78,6 +82,9 @@ impl Server {
         // Deadlines that fell due while the server was down fire now, before anyone is served late.
         let fired = tasks::fire_due_deadlines(&store).await;
         let background = tasks::spawn(store.clone().into());
+        if config.demo {
+            demos.set(espresso_protocol::MAIN_SHOP_ID, true);
+        }
         tracing::info!(
             %local_addr,
             web_dir = %config.web_dir.display(),
@@ -90,6 +97,7 @@ impl Server {
             serving,
             background,
             live,
+            demos,
             store,
             _serving: lock,
         })
@@ -126,6 +134,7 @@ impl Server {
     /// database.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.serving.shutdown();
+        self.demos.abort_all();
         // Live sockets would hold graceful shutdown open: close them (1001), clients resume.
         self.live.shutdown();
         self.serving.done().await?;

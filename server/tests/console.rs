@@ -7,8 +7,8 @@ mod common;
 use chrono::Utc;
 use common::{TestServer, problem, sign_in, sign_in_as};
 use espresso_protocol::{
-    BoothCode, ErrorCode, ItemCount, Order, OrderDetail, OrderList, OrderState, Role, Shop,
-    ShopSummary, StaffMember, Stats, StatsReport, TimeoutStage,
+    BoothCode, DemoState, ErrorCode, ItemCount, Order, OrderDetail, OrderList, OrderState, Role,
+    Shop, ShopSummary, StaffMember, Stats, StatsReport, TimeoutStage,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -1587,4 +1587,188 @@ async fn invitations_are_an_admins_and_a_refused_one_changes_nothing() {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(server.mails_to("cy@example.com").is_empty());
     assert!(server.mails_to("owner@cafe.test").is_empty());
+}
+
+// --- The robot switch (booth demo) -----------------------------------------------------------
+
+/// A server whose booth demo runs 1000 times faster (an order every 20–40 ms).
+async fn fast_demo_server(demo_at_start: bool) -> TestServer {
+    TestServer::start_with(|config| {
+        config.demo_speed = 1000;
+        config.demo = demo_at_start;
+    })
+    .await
+}
+
+/// Every order the shop has today (UTC: the test shop's zone).
+async fn orders_today(server: &TestServer) -> Vec<Order> {
+    let today = Utc::now().date_naive().to_string();
+    server
+        .store()
+        .orders_between("main", &today, &today, 10_000)
+        .await
+        .expect("the store answers")
+}
+
+async fn set_demo(server: &TestServer, token: &str, running: bool) -> (StatusCode, Value) {
+    server
+        .send(
+            Method::PUT,
+            "/shops/main/demo",
+            Some(token),
+            Some(json!({ "running": running })),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn the_robot_switch_starts_a_stream_of_demo_orders_and_stops_it() {
+    let server = fast_demo_server(false).await;
+    let bar = open_bar(&server).await;
+    let state: DemoState = ok(&server, &bar.admin, Method::GET, "/shops/main/demo", None).await;
+    assert!(!state.running, "off unless started");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(orders_today(&server).await.is_empty());
+
+    let (status, body) = set_demo(&server, &bar.admin, true).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!({"running": true}));
+    let state: DemoState = ok(&server, &bar.admin, Method::GET, "/shops/main/demo", None).await;
+    assert!(state.running);
+
+    // Orders come, from demo customers, and the demo barista hands them over.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let orders = orders_today(&server).await;
+        let collected = orders
+            .iter()
+            .filter(|o| o.state == OrderState::Collected)
+            .count();
+        if orders.len() >= 3 && collected >= 1 {
+            let names: Vec<_> = orders
+                .iter()
+                .filter_map(|o| o.customer.display_name.as_deref())
+                .collect();
+            assert!(names.iter().all(|n| n.starts_with("Demo ")), "{names:?}");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the demo made {} orders, {collected} handed over",
+            orders.len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    // Stopped: the orders under way finish, and no new one starts.
+    let (status, body) = set_demo(&server, &bar.admin, false).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!({"running": false}));
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let after_stop = orders_today(&server).await.len();
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(
+        orders_today(&server).await.len(),
+        after_stop,
+        "no new order"
+    );
+    let state: DemoState = ok(&server, &bar.admin, Method::GET, "/shops/main/demo", None).await;
+    assert!(!state.running);
+}
+
+#[tokio::test]
+async fn the_robot_switch_is_an_admins_and_a_refusal_starts_nothing() {
+    let server = fast_demo_server(false).await;
+    let bar = open_bar(&server).await;
+    let (status, body) = server.get("/shops/main/demo", None).await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::Unauthenticated,
+    );
+    for who in [&bar.barista, &bar.display] {
+        let (status, body) = server.get("/shops/main/demo", Some(who)).await;
+        assert_problem(status, &body, StatusCode::FORBIDDEN, ErrorCode::Forbidden);
+        let (status, body) = set_demo(&server, who, true).await;
+        assert_problem(status, &body, StatusCode::FORBIDDEN, ErrorCode::Forbidden);
+    }
+    let (status, body) = server
+        .send(
+            Method::PUT,
+            "/shops/main/demo",
+            Some(&bar.admin),
+            Some(json!({"running": true, "fast": true})),
+        )
+        .await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::ValidationFailed,
+    );
+    let (status, body) = server
+        .send(
+            Method::PUT,
+            "/shops/nowhere/demo",
+            Some(&bar.admin),
+            Some(json!({"running": true})),
+        )
+        .await;
+    assert_problem(status, &body, StatusCode::NOT_FOUND, ErrorCode::NotFound);
+    let state: DemoState = ok(&server, &bar.admin, Method::GET, "/shops/main/demo", None).await;
+    assert!(!state.running, "nothing started");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(orders_today(&server).await.is_empty());
+
+    // A key: the same answer again; another body with it is refused.
+    for _ in 0..2 {
+        let response = server
+            .request(Method::PUT, "/shops/main/demo", Some(&bar.admin))
+            .header("Idempotency-Key", "demo-on")
+            .json(&json!({"running": true}))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = common::read(response).await;
+        assert_eq!((status, body), (StatusCode::OK, json!({"running": true})));
+    }
+    let response = server
+        .request(Method::PUT, "/shops/main/demo", Some(&bar.admin))
+        .header("Idempotency-Key", "demo-on")
+        .json(&json!({"running": false}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = common::read(response).await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::IdempotencyKeyReused,
+    );
+}
+
+#[tokio::test]
+async fn serve_with_demo_runs_it_for_main_from_the_start() {
+    let server = fast_demo_server(true).await;
+    let admin = token(&server, "owner@cafe.test", &[Role::Admin]).await;
+    let state: DemoState = ok(&server, &admin, Method::GET, "/shops/main/demo", None).await;
+    assert!(state.running);
+    // A closed shop takes no demo order; opened, it does.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(orders_today(&server).await.is_empty(), "closed: none");
+    let _: Shop = ok(
+        &server,
+        &admin,
+        Method::PATCH,
+        "/shops/main",
+        Some(json!({"open": true})),
+    )
+    .await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while orders_today(&server).await.is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "no demo order");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

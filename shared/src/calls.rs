@@ -19,9 +19,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, ClientError, StaffAction};
 use crate::protocol::{
-    BoothCode, DrinkChoice, Health, Invitation, Me, MenuItem, NewShop, Order, OrderDetail,
-    OrderState, OtpChallenge, Role, Shop, ShopPatch, ShopSummary, StaffMember, Stats, StatsReport,
-    User,
+    BoothCode, DemoState, DrinkChoice, Health, Invitation, Me, MenuItem, NewShop, Order,
+    OrderDetail, OrderState, OtpChallenge, Role, Shop, ShopPatch, ShopSummary, StaffMember, Stats,
+    StatsReport, User,
 };
 
 /// Whether this app may show system notifications.
@@ -270,6 +270,11 @@ calls! {
             .await;
     /// The shop's numbers today.
     stats / Stats (shop: String) -> Stats = |client| client.stats(&shop).await;
+    /// Whether the booth demo (a gentle stream of demo orders) runs at the shop (admin).
+    demo / Demo (shop: String) -> DemoState = |client| client.demo(&shop).await;
+    /// Start or stop the booth demo at the shop (admin).
+    set_demo / SetDemo (shop: String, running: bool) -> DemoState =
+        |client| client.set_demo(&shop, running).await;
     /// The booth's current QR code (display, staff).
     booth_code / BoothCode (shop: String) -> BoothCode = |client| client.booth_code(&shop).await;
     /// A new booth code now (admin); the old one stops at once, the booth screen shows the new.

@@ -417,6 +417,16 @@ async fn an_admin_sets_roles_and_the_menu_through_the_client() -> anyhow::Result
         ErrorCode::CodeExpired
     );
 
+    // The robot switch: off, on, off; for admins only.
+    assert!(!admin.demo(SHOP).await?.running);
+    assert!(admin.set_demo(SHOP, true).await?.running);
+    assert!(admin.demo(SHOP).await?.running);
+    assert_eq!(
+        refused(customer.set_demo(SHOP, true).await),
+        ErrorCode::Forbidden
+    );
+    assert!(!admin.set_demo(SHOP, false).await?.running);
+
     // The shop list: for staff; an archived shop only when asked for.
     assert_eq!(refused(customer.shops(false).await), ErrorCode::Forbidden);
     let shops = admin.shops(false).await?;

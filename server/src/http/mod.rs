@@ -44,6 +44,8 @@ pub struct Options {
     pub sign_in_key: crate::auth::SignInKey,
     /// Sign-in, refresh and idempotency limits.
     pub rate_limits: crate::auth::RateLimits,
+    /// How fast the booth demo runs.
+    pub demo_pace: crate::demo::Pace,
 }
 
 impl Default for Options {
@@ -55,6 +57,7 @@ impl Default for Options {
             sign_in_key: crate::auth::SignInKey::random(),
             // Read once when the server starts (`ESPRESSO_OTP_IP_LIMIT_PER_HOUR`).
             rate_limits: crate::auth::RateLimits::from_env(),
+            demo_pace: crate::demo::Pace::demo(1),
         }
     }
 }
@@ -73,6 +76,7 @@ struct Inner {
     live_hub: crate::live::Hub,
     metrics: Arc<crate::metrics::Metrics>,
     options: Options,
+    demos: crate::demo::Demos,
 }
 
 impl AppState {
@@ -94,6 +98,7 @@ impl AppState {
         Self {
             inner: Arc::new(Inner {
                 live_hub: crate::live::Hub::new(store.clone()),
+                demos: crate::demo::Demos::new(store.clone(), options.demo_pace),
                 store,
                 web_dir,
                 mailer,
@@ -106,6 +111,11 @@ impl AppState {
 
     pub fn store(&self) -> &Store {
         &*self.inner.store
+    }
+
+    /// The booth demo of each shop.
+    pub fn demos(&self) -> &crate::demo::Demos {
+        &self.inner.demos
     }
 
     /// Sign-in rate limits.

@@ -7,10 +7,10 @@ use std::sync::LazyLock;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use espresso_protocol::{
-    BoothCode, CancelOrder, CancelledBy, ClientFrame, CustomerRef, DayStats, Drink, DrinkChoice,
-    ErrorCode, Event, EventType, Health, HealthStatus, Invitation, ItemCount, ItemStats,
-    JourneyStep, Limits, LimitsPatch, LinkSignIn, Me, MePatch, MenuItem, MenuItemPatch, Modifier,
-    NewShop, OptionAvailability, Order, OrderDetail, OrderList, OrderState, OtpChallenge,
+    BoothCode, CancelOrder, CancelledBy, ClientFrame, CustomerRef, DayStats, DemoState, Drink,
+    DrinkChoice, ErrorCode, Event, EventType, Health, HealthStatus, Invitation, ItemCount,
+    ItemStats, JourneyStep, Limits, LimitsPatch, LinkSignIn, Me, MePatch, MenuItem, MenuItemPatch,
+    Modifier, NewShop, OptionAvailability, Order, OrderDetail, OrderList, OrderState, OtpChallenge,
     OtpRequest, OtpVerify, PeriodStats, Problem, ReasonCount, RefreshRequest, Role, RolesUpdate,
     Scope, ServerFrame, Session, Shop, ShopPatch, ShopSummary, StaffMember, StartOrder, Stats,
     StatsReport, TimeoutStage, TokenType, User,
@@ -50,6 +50,8 @@ use crate::error::ApiError;
         shops::patch_menu_item,
         shops::patch_option,
         shops::get_stats,
+        shops::get_demo,
+        shops::put_demo,
         shops::get_code,
         shops::rotate_code,
         orders::start_order,
@@ -100,6 +102,7 @@ use crate::error::ApiError;
         OptionAvailability,
         Stats,
         ItemStats,
+        DemoState,
         StatsReport,
         DayStats,
         PeriodStats,
@@ -257,6 +260,8 @@ mod tests {
         ("get", "/api/v1/shops/{shop}/stats/days.csv"),
         ("post", "/api/v1/staff/invitations"),
         ("post", "/api/v1/auth/link"),
+        ("get", "/api/v1/shops/{shop}/demo"),
+        ("put", "/api/v1/shops/{shop}/demo"),
     ];
 
     const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch"];
@@ -296,7 +301,7 @@ mod tests {
         assert!(missing.is_empty(), "not in the document: {missing:?}");
         let extra: Vec<_> = documented.difference(&expected).collect();
         assert!(extra.is_empty(), "not in API.md: {extra:?}");
-        assert_eq!(documented.len(), 38);
+        assert_eq!(documented.len(), 40);
     }
 
     #[test]

@@ -9,8 +9,8 @@ use axum::response::Response;
 use axum::routing::{get, patch};
 use chrono::Utc;
 use espresso_protocol::{
-    BoothCode, ErrorCode, MenuItem, MenuItemPatch, NewShop, OptionAvailability, Shop, ShopPatch,
-    ShopSummary, Stats, is_shop_id,
+    BoothCode, DemoState, ErrorCode, MenuItem, MenuItemPatch, NewShop, OptionAvailability, Shop,
+    ShopPatch, ShopSummary, Stats, is_shop_id,
 };
 
 use super::AppState;
@@ -32,6 +32,7 @@ problems! {
     BadShopPatch: 422
         "`validation_failed` (empty name, a zero limit, an unknown time zone, opening an archived \
          shop, unknown field), `idempotency_key_reused`";
+    BadDemo: 422 "`validation_failed` (unknown field), `idempotency_key_reused`";
     NotStaff: 403 "`forbidden`: a customer (no role beyond customer)";
     BadListQuery: 422 "`validation_failed`: `archived` is not `true` or `false`";
     BadMenu: 422
@@ -58,6 +59,7 @@ pub fn routes() -> Router<AppState> {
             patch(patch_option),
         )
         .route("/shops/{shop}/stats", get(get_stats))
+        .route("/shops/{shop}/demo", get(get_demo).put(put_demo))
         .route("/shops/{shop}/code", get(get_code))
         .route(
             "/shops/{shop}/code/rotate",
@@ -565,4 +567,113 @@ async fn rotate_code(
         .rotate_code(&shop, Utc::now(), idempotent.remember(StatusCode::OK))
         .await?;
     Ok(answer(code, StatusCode::OK))
+}
+
+/// The booth demo (admin)
+///
+/// Whether the booth demo runs at this shop: a gentle stream of demo orders (one every 20–40 s
+/// from demo customers named "Demo 1"…, made in 20–60 s and handed over 10–30 s later by a demo
+/// barista) that keeps the board and the booth screen alive at an unattended booth.
+#[utoipa::path(
+    get,
+    path = "/api/v1/shops/{shop}/demo",
+    tag = "shops",
+    params(ShopPath),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Whether it runs", body = DemoState),
+        Unauthenticated,
+        NotAnAdmin,
+        NoShop,
+    ),
+)]
+async fn get_demo(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(ShopPath { shop }): ApiPath<ShopPath>,
+) -> ApiResult<ApiJson<DemoState>> {
+    caller.require(Action::Administer)?;
+    state.store().shop(&shop).await?;
+    Ok(ApiJson(DemoState {
+        running: state.demos().is_running(&shop),
+    }))
+}
+
+/// Start or stop the booth demo (admin)
+///
+/// `{running: true}` starts the booth demo at this shop (one per shop; starting it again changes
+/// nothing), `{running: false}` stops it: no new demo order starts, the ones under way are made
+/// and handed over. Its orders are orders like any: the shop must be open, and the booth code,
+/// queue size and daily limit apply (a refused one is skipped). It stops with the server
+/// (`serve --demo` starts it for `main`).
+#[utoipa::path(
+    put,
+    path = "/api/v1/shops/{shop}/demo",
+    tag = "shops",
+    params(ShopPath, IdempotencyKey),
+    request_body = DemoState,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Whether it runs now", body = DemoState),
+        JsonBody,
+        Unauthenticated,
+        NotAnAdmin,
+        NoShop,
+        BadDemo,
+    ),
+)]
+async fn put_demo(
+    State(state): State<AppState>,
+    caller: Caller,
+    idempotent: Idempotent,
+    ApiPath(ShopPath { shop }): ApiPath<ShopPath>,
+    ApiJson(wanted): ApiJson<DemoState>,
+) -> ApiResult<Response> {
+    caller.require(Action::Administer)?;
+    state.store().shop(&shop).await?;
+    // Not a change in the store: the key's first answer is kept here, beside the change.
+    let remember = idempotent.remember(StatusCode::OK);
+    let scope = remember
+        .as_ref()
+        .map(|r| crate::auth::hash_secret(&r.scope));
+    if let (Some(remember), Some(scope)) = (&remember, &scope)
+        && let Some((hash, status, body)) = state
+            .store()
+            .idempotent_answer(scope, &remember.key)
+            .await?
+    {
+        if hash != remember.request_hash {
+            return Err(ApiError::detail(
+                ErrorCode::IdempotencyKeyReused,
+                "this Idempotency-Key was used for a request with another body",
+            ));
+        }
+        return Ok(answer(
+            crate::store::Answer::<DemoState>::Replayed(crate::store::StoredAnswer {
+                status,
+                body,
+            }),
+            StatusCode::OK,
+        ));
+    }
+    state.demos().set(&shop, wanted.running);
+    let now = DemoState {
+        running: state.demos().is_running(&shop),
+    };
+    if let (Some(remember), Some(scope)) = (&remember, &scope) {
+        let body = serde_json::to_string(&now)
+            .map_err(|e| ApiError::internal(format!("a demo state as JSON: {e}")))?;
+        state
+            .store()
+            .remember_answer(
+                scope,
+                &remember.key,
+                &remember.request_hash,
+                200,
+                &body,
+                Utc::now(),
+            )
+            .await?;
+    }
+    Ok(answer(crate::store::Answer::Done(now), StatusCode::OK))
 }

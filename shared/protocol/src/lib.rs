@@ -51,9 +51,9 @@ pub use order::{
 };
 pub use problem::{ErrorCode, PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX, Problem};
 pub use shop::{
-    DEFAULT_READY_EXPIRY_S, DEFAULT_TIME_ZONE, DayStats, ItemCount, ItemStats, Limits, LimitsPatch,
-    MAIN_SHOP_ID, MenuItem, MenuItemPatch, Modifier, NewShop, OptionAvailability, PeriodStats,
-    ReasonCount, Shop, ShopPatch, ShopSummary, Stats, StatsReport, is_shop_id,
+    DEFAULT_READY_EXPIRY_S, DEFAULT_TIME_ZONE, DayStats, DemoState, ItemCount, ItemStats, Limits,
+    LimitsPatch, MAIN_SHOP_ID, MenuItem, MenuItemPatch, Modifier, NewShop, OptionAvailability,
+    PeriodStats, ReasonCount, Shop, ShopPatch, ShopSummary, Stats, StatsReport, is_shop_id,
 };
 
 /// The API version this crate speaks; also reported by `/healthz`.

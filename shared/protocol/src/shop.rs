@@ -409,6 +409,15 @@ pub struct ItemStats {
     pub avg_wait_s: Option<u64>,
 }
 
+/// `GET`/`PUT /api/v1/shops/{shop}/demo` (admin): whether the booth demo — a gentle stream of
+/// demo orders that keeps the board alive — runs at this shop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DemoState {
+    pub running: bool,
+}
+
 /// `GET /api/v1/shops/{shop}/stats/days` (admin): the numbers of a range of business days.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -6,10 +6,10 @@ use reqwest::Method;
 use super::transport::{Auth, Call};
 use super::{Client, ClientError, StaffAction};
 use crate::protocol::{
-    BoothCode, CancelOrder, DrinkChoice, Health, Invitation, LinkSignIn, Me, MePatch, MenuItem,
-    MenuItemPatch, NewShop, OptionAvailability, Order, OrderDetail, OrderList, OrderState,
-    OtpChallenge, OtpRequest, OtpVerify, Role, RolesUpdate, Session, Shop, ShopPatch, ShopSummary,
-    StaffMember, StartOrder, Stats, StatsReport, User,
+    BoothCode, CancelOrder, DemoState, DrinkChoice, Health, Invitation, LinkSignIn, Me, MePatch,
+    MenuItem, MenuItemPatch, NewShop, OptionAvailability, Order, OrderDetail, OrderList,
+    OrderState, OtpChallenge, OtpRequest, OtpVerify, Role, RolesUpdate, Session, Shop, ShopPatch,
+    ShopSummary, StaffMember, StartOrder, Stats, StatsReport, User,
 };
 
 impl Client {
@@ -219,6 +219,22 @@ impl Client {
         self.exchange(Call::new(Method::GET, url, Auth::IfSignedIn))
             .await?
             .json()
+    }
+
+    /// `GET /shops/{shop}/demo` (admin): whether the booth demo runs at the shop.
+    pub async fn demo(&self, shop: &str) -> Result<DemoState, ClientError> {
+        let url = self.api(&["shops", shop, "demo"])?;
+        self.exchange(Call::new(Method::GET, url, Auth::Required))
+            .await?
+            .json()
+    }
+
+    /// `PUT /shops/{shop}/demo` (admin): start (`true`) or stop the booth demo's gentle stream
+    /// of demo orders at the shop.
+    pub async fn set_demo(&self, shop: &str, running: bool) -> Result<DemoState, ClientError> {
+        let url = self.api(&["shops", shop, "demo"])?;
+        let call = Call::new(Method::PUT, url, Auth::Required).json(&DemoState { running })?;
+        self.exchange(call).await?.json()
     }
 
     /// `GET /shops/{shop}/code` (display, barista): the booth code the QR code shows now.
