@@ -1,6 +1,7 @@
 //! Sign-in mail over SMTP, end to end: the real `espresso-server` sends through an SMTP server
 //! this test runs (STARTTLS with its own certificate authority), and the code in that mail signs
-//! the customer in. The message has a text and an HTML part, the code in both.
+//! the customer in. The message has a text and an HTML part, the code in both. An invitation
+//! goes out the same way, its sign-in link in both parts.
 
 // Test code: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used)]
@@ -148,16 +149,15 @@ fn unquote(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-#[tokio::test]
-async fn a_sign_in_code_goes_out_over_smtp_with_starttls_and_signs_the_customer_in() {
-    let dir = tempfile::tempdir().unwrap();
+/// An SMTP sink on a free port with its own CA (written to `dir/ca.pem`): the port and what it
+/// receives.
+async fn start_sink(dir: &std::path::Path) -> (u16, Arc<Mutex<Vec<Received>>>) {
     // The sink's certificate, from a CA the server is told to trust (SSL_CERT_FILE, as OpenSSL
     // reads it) — as a café's mail relay with the company's own CA would be.
     let certified =
         rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
             .unwrap();
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, certified.cert.pem()).unwrap();
+    std::fs::write(dir.join("ca.pem"), certified.cert.pem()).unwrap();
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
@@ -177,6 +177,38 @@ async fn a_sign_in_code_goes_out_over_smtp_with_starttls_and_signs_the_customer_
         tokio_rustls::TlsAcceptor::from(Arc::new(config)),
         Arc::clone(&received),
     ));
+    (port, received)
+}
+
+/// The `n`th message (0-based) the sink received, waiting for it.
+async fn nth_message(received: &Mutex<Vec<Received>>, n: usize) -> Received {
+    let deadline = Instant::now() + common::PATIENCE;
+    loop {
+        if let Some(message) = received.lock().unwrap().get(n).cloned() {
+            return message;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no mail {n} reached the SMTP server"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The 6-digit code alone on a line of a message.
+fn code_in(data: &str) -> String {
+    data.lines()
+        .map(str::trim)
+        .find(|line| line.len() == 6 && line.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or_else(|| panic!("no code alone on a line of the text part: {data}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_sign_in_code_goes_out_over_smtp_with_starttls_and_signs_the_customer_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, received) = start_sink(dir.path()).await;
+    let ca = dir.path().join("ca.pem");
 
     let server = common::Binary::serve(|command| {
         command
@@ -204,26 +236,14 @@ async fn a_sign_in_code_goes_out_over_smtp_with_starttls_and_signs_the_customer_
         .json()
         .await
         .unwrap();
-    let deadline = Instant::now() + common::PATIENCE;
-    let message = loop {
-        if let Some(message) = received.lock().unwrap().first().cloned() {
-            break message;
-        }
-        assert!(Instant::now() < deadline, "no mail reached the SMTP server");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let message = nth_message(&received, 0).await;
     assert_eq!(message.from, "<coffee@cafe.example>");
     assert_eq!(message.to, "<ann@example.com>");
     let data = unquote(&message.data);
     assert!(data.contains("multipart/alternative"), "{data}");
     assert!(data.contains("text/plain"), "{data}");
     assert!(data.contains("text/html"), "{data}");
-    let code = data
-        .lines()
-        .map(str::trim)
-        .find(|line| line.len() == 6 && line.bytes().all(|b| b.is_ascii_digit()))
-        .unwrap_or_else(|| panic!("no code alone on a line of the text part: {data}"))
-        .to_owned();
+    let code = code_in(&data);
     assert!(
         data.contains(&format!(">{code}</p>")),
         "the HTML part shows the code in its own paragraph: {data}"
@@ -232,6 +252,90 @@ async fn a_sign_in_code_goes_out_over_smtp_with_starttls_and_signs_the_customer_
     let response = http
         .post(format!("{url}/api/v1/auth/otp/verify"))
         .json(&json!({ "challenge_id": challenge["challenge_id"], "code": code }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_invitation_goes_out_over_smtp_with_its_link_in_text_and_html_and_signs_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, received) = start_sink(dir.path()).await;
+    let ca = dir.path().join("ca.pem");
+    let server = common::Binary::serve(|command| {
+        command
+            .arg("--database")
+            .arg(format!(
+                "sqlite://{}",
+                dir.path().join("espresso.db").display()
+            ))
+            .arg("--mailer")
+            .arg(format!(
+                "smtp://127.0.0.1:{port}?tls=required&from=coffee@cafe.example"
+            ))
+            .arg("--admin")
+            .arg("boss@cafe.example")
+            .arg("--public-url")
+            .arg("https://cafe.example")
+            .env("SSL_CERT_FILE", &ca)
+            .env_remove("SSL_CERT_DIR");
+    });
+    let url = server.url.clone();
+    let http = reqwest::Client::new();
+    // The admin signs in with a code from the sink.
+    let challenge: Value = http
+        .post(format!("{url}/api/v1/auth/otp"))
+        .json(&json!({ "email": "boss@cafe.example" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let code = code_in(&unquote(&nth_message(&received, 0).await.data));
+    let session: Value = http
+        .post(format!("{url}/api/v1/auth/otp/verify"))
+        .json(&json!({ "challenge_id": challenge["challenge_id"], "code": code }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let admin = session["access_token"].as_str().unwrap().to_owned();
+
+    let response = http
+        .post(format!("{url}/api/v1/staff/invitations"))
+        .bearer_auth(&admin)
+        .json(&json!({"email": "bea@cafe.example", "roles": ["barista"], "shop": "main"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    let message = nth_message(&received, 1).await;
+    assert_eq!(message.to, "<bea@cafe.example>");
+    let data = unquote(&message.data);
+    assert!(
+        data.contains("Subject: You're on the team at Espresso"),
+        "{data}"
+    );
+    assert!(data.contains("multipart/alternative"), "{data}");
+    assert!(data.contains("text/html"), "{data}");
+    let link = data
+        .lines()
+        .map(str::trim)
+        .find(|line| line.starts_with("https://cafe.example/barista?shop=main&signin="))
+        .unwrap_or_else(|| panic!("no link alone on a line of the text part: {data}"))
+        .to_owned();
+    assert!(
+        data.contains(&format!("href=\"{}\"", link.replace('&', "&amp;"))),
+        "the HTML part links it: {data}"
+    );
+    let (_, token) = link.split_once("&signin=").unwrap();
+    let response = http
+        .post(format!("{url}/api/v1/auth/link"))
+        .json(&json!({ "token": token }))
         .send()
         .await
         .unwrap();
