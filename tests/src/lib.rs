@@ -566,8 +566,18 @@ pub mod by {
             "//*[(@role='status' or @role='alert') and contains(normalize-space(), {})]",
             literal(needle)
         );
-        let element = self::xpath(driver, &format!("a status saying {needle:?}"), &xpath).await?;
-        Ok(element.text().await?)
+        // Found and read in one go: the page may redraw between the two.
+        wait_for(
+            &format!("a status saying {needle:?}"),
+            STEP_DEADLINE,
+            || async {
+                match driver.find(Locator::XPath(&xpath)).await {
+                    Ok(element) => Ok(element.text().await.ok()),
+                    Err(_) => Ok(None),
+                }
+            },
+        )
+        .await
     }
 
     /// Wait until the page shows `needle` somewhere in its text.
@@ -576,6 +586,27 @@ pub mod by {
         self::xpath(driver, &format!("the page to say {needle:?}"), &xpath)
             .await
             .map(drop)
+    }
+
+    /// Press the button that says `text` once it is there and enabled, as a person would. Found
+    /// and pressed in one go, again if the page redrew it in between (a live update).
+    pub async fn press_button(driver: &WebDriver, text: &str) -> anyhow::Result<()> {
+        let l = literal(text);
+        let xpath = format!("//button[normalize-space()={l} or @aria-label={l}]");
+        wait_for(
+            &format!("a button {text:?} to press"),
+            STEP_DEADLINE,
+            || async {
+                let Ok(element) = driver.find(Locator::XPath(&xpath)).await else {
+                    return Ok(None);
+                };
+                if !element.is_enabled().await.unwrap_or(false) {
+                    return Ok(None);
+                }
+                Ok(press(driver, element).await.ok())
+            },
+        )
+        .await
     }
 
     /// Scroll `element` to the top of the screen (before a screenshot of it).

@@ -19,9 +19,31 @@ async fn console(server: &TestServer, shop: &str, size: (u32, u32)) -> anyhow::R
         .goto(&format!("{}/barista?shop={shop}", server.url()))
         .await?;
     sign_in_on_page(driver, server, OWNER).await?;
-    by::press(driver, by::button(driver, "Console").await?).await?;
+    by::press_button(driver, "Console").await?;
     by::tab(driver, "Shop").await?;
     Ok(browser)
+}
+
+/// The sign-in link in the newest invitation mailed to `email`.
+async fn invitation_link(server: &TestServer, email: &str) -> anyhow::Result<String> {
+    wait_for("the invitation mail", STEP_DEADLINE, || async {
+        for path in server.mails_to(email).iter().rev() {
+            let mail = std::fs::read_to_string(path)?;
+            if let Some(at) = mail.find("http")
+                && mail.contains("signin=")
+            {
+                let link: String = mail[at..]
+                    .chars()
+                    .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '<')
+                    .collect();
+                if link.contains("signin=") {
+                    return Ok(Some(link));
+                }
+            }
+        }
+        Ok(None)
+    })
+    .await
 }
 
 /// The owner's roles as the server has them.
@@ -62,12 +84,12 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
     .await?;
     // Its time zone (the event is in Las Vegas): a wrong one is refused and nothing is made.
     by::type_into(driver, "Its time zone", "America/Las_Vegas").await?;
-    by::press(driver, by::button(driver, "Create the shop").await?).await?;
+    by::press_button(driver, "Create the shop").await?;
     by::status(driver, "unknown time zone").await?;
     let refused = api.shop("expo-booth").await.expect_err("no shop yet");
     assert_eq!(refused.code(), Some(&ErrorCode::NotFound));
     by::type_into(driver, "Its time zone", "America/Los_Angeles").await?;
-    by::press(driver, by::button(driver, "Create the shop").await?).await?;
+    by::press_button(driver, "Create the shop").await?;
     by::status(driver, "Expo Booth is ready").await?;
     let created = api.shop("expo-booth").await?;
     assert_eq!(created.name, "Expo Booth");
@@ -99,13 +121,13 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
 
     // Limits: a wrong value is named and nothing changes; a right one applies at once.
     by::type_into(driver, "Orders in the queue at most", "0").await?;
-    by::press(driver, by::button(driver, "Save the limits").await?).await?;
+    by::press_button(driver, "Save the limits").await?;
     by::text(driver, "A whole number: 1 or more.").await?;
     assert_eq!(api.shop("expo-booth").await?.limits.max_queue, 20);
     by::type_into(driver, "Orders in the queue at most", "40").await?;
     by::type_into(driver, "Orders per customer per day", "3").await?;
     by::type_into(driver, "Drinks per booth code", "100").await?;
-    by::press(driver, by::button(driver, "Save the limits").await?).await?;
+    by::press_button(driver, "Save the limits").await?;
     by::status(driver, "Saved").await?;
     // A ready drink nobody collects leaves the board after 20 minutes.
     by::type_into(
@@ -114,7 +136,7 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
         "20",
     )
     .await?;
-    by::press(driver, by::button(driver, "Save the limits").await?).await?;
+    by::press_button(driver, "Save the limits").await?;
     wait_for("the ready expiry to be saved", STEP_DEADLINE, || async {
         let limits = api.shop("expo-booth").await?.limits;
         Ok((limits.ready_expiry_s == 1_200).then_some(()))
@@ -137,14 +159,14 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
 
     // The menu: a new drink with a required option group.
     open_tab(driver, "Menu").await?;
-    by::press(driver, by::button(driver, "Add a drink").await?).await?;
+    by::press_button(driver, "Add a drink").await?;
     by::type_into(driver, "Drink name", "Chai Latte").await?;
-    by::press(driver, by::button(driver, "Add an option group").await?).await?;
+    by::press_button(driver, "Add an option group").await?;
     by::type_into(driver, "Group name", "Milk").await?;
     by::type_into(driver, "Its options, with commas", "Whole, Oat").await?;
     by::press(driver, by::field(driver, "Must choose").await?).await?;
     browser.screenshot("console-3-menu-editor-1280x800").await?;
-    by::press(driver, by::button(driver, "Add to the menu").await?).await?;
+    by::press_button(driver, "Add to the menu").await?;
     by::status(driver, "Chai Latte is on the menu").await?;
     let shop = api.shop("expo-booth").await?;
     let chai = shop
@@ -164,12 +186,8 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
         .goto(&api.booth_code("expo-booth").await?.order_url)
         .await?;
     sign_in_on_page(customer_page, &server, "ana@example.com").await?;
-    by::press(customer_page, by::button(customer_page, "Skip").await?).await?;
-    by::press(
-        customer_page,
-        by::button(customer_page, "Chai Latte").await?,
-    )
-    .await?;
+    by::press_button(customer_page, "Skip").await?;
+    by::press_button(customer_page, "Chai Latte").await?;
     let oat = by::button(customer_page, "Oat").await?;
     assert!(oat.is_enabled().await?, "oat milk is there to begin with");
     by::press(driver, by::field(driver, "Oat for Chai Latte").await?).await?;
@@ -185,12 +203,12 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
         .and_then(|i| i.modifier("milk"))
         .cloned();
     assert_eq!(milk.map(|m| m.unavailable), Some(vec!["Oat".to_owned()]));
-    by::press(customer_page, by::button(customer_page, "Whole").await?).await?;
-    by::press(customer_page, by::button(customer_page, "Order now").await?).await?;
+    by::press_button(customer_page, "Whole").await?;
+    by::press_button(customer_page, "Order now").await?;
     by::text(customer_page, "#1").await?;
 
     // It moves up the menu, and runs out (86) and comes back.
-    by::press(driver, by::button(driver, "Move Chai Latte up").await?).await?;
+    by::press_button(driver, "Move Chai Latte up").await?;
     by::status(driver, "Chai Latte moved up").await?;
     let order: Vec<String> = api
         .shop("expo-booth")
@@ -200,31 +218,42 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
         .map(|i| i.id)
         .collect();
     assert_eq!(order[order.len() - 2], "chai_latte");
-    by::press(driver, by::button(driver, "86 Chai Latte").await?).await?;
+    by::press_button(driver, "86 Chai Latte").await?;
     by::button(driver, "Bring back Chai Latte").await?;
     let chai = api.shop("expo-booth").await?;
     assert!(!chai.item("chai_latte").is_some_and(|i| i.available));
     browser.screenshot("console-4-menu-1280x800").await?;
 
-    // Staff: the owner adds a barista by email, who signs in and makes the order.
+    // Staff: the owner invites a barista by email; the invitation's link signs Sam in on the
+    // tablet (no code to type), and Sam makes the order.
     open_tab(driver, "Staff").await?;
     by::type_into(driver, "Their email", "sam@espresso.test").await?;
-    by::press(driver, by::button(driver, "Add to the staff").await?).await?;
-    by::status(driver, "sam@espresso.test can sign in now as a barista").await?;
+    by::press_button(driver, "Invite").await?;
+    by::status(driver, "Invitation sent to sam@espresso.test").await?;
     let sam_box = by::field(driver, "Barista: sam@espresso.test").await?;
     assert!(sam_box.is_selected().await?);
     browser.screenshot("console-6-staff-1280x800").await?;
+    let link = invitation_link(&server, "sam@espresso.test").await?;
+    assert!(link.contains("/barista?shop=expo-booth&signin="), "{link}");
     let tablet = Browser::start(LAPTOP.0, LAPTOP.1).await?;
     let bar = &tablet.driver;
-    bar.goto(&format!("{}/barista?shop=expo-booth", server.url()))
-        .await?;
-    sign_in_on_page(bar, &server, "sam@espresso.test").await?;
+    bar.goto(&link).await?;
     by::labelled(bar, "Order 1, Chai Latte").await?;
-    by::press(bar, by::button(bar, "Make").await?).await?;
-    by::press(bar, by::button(bar, "Done").await?).await?;
+    assert!(
+        !bar.current_url().await?.as_str().contains("signin="),
+        "the link leaves the address once used"
+    );
+    by::press_button(bar, "Make").await?;
+    by::press_button(bar, "Done").await?;
     by::heading(customer_page, "Ready! Pick it up at the bar").await?;
     tablet.close().await?;
     phone.close().await?;
+    // The link worked once: opened again (a forwarded mail), it says so and offers the code.
+    let forwarded = Browser::start(PHONE.0, PHONE.1).await?;
+    forwarded.driver.goto(&link).await?;
+    by::status(&forwarded.driver, "expired or was used already").await?;
+    by::field(&forwarded.driver, "Email").await?;
+    forwarded.close().await?;
 
     // The last admin cannot take away their own admin role: the list says why, nothing changes.
     by::press(
@@ -246,8 +275,8 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
     // The booth code: replaced now, the old one refused at once.
     let old = api.booth_code("expo-booth").await?.code;
     open_tab(driver, "Shop").await?;
-    by::press(driver, by::button(driver, "New booth code now").await?).await?;
-    by::press(driver, by::button(driver, "Replace the code").await?).await?;
+    by::press_button(driver, "New booth code now").await?;
+    by::press_button(driver, "Replace the code").await?;
     by::status(driver, "The old one no longer works").await?;
     let new = api.booth_code("expo-booth").await?.code;
     assert_ne!(new, old);
@@ -265,7 +294,7 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
     browser.screenshot("console-5-numbers-1280x800").await?;
 
     // The day's orders as a spreadsheet: one row per order, matching what happened.
-    by::press(driver, by::button(driver, "Download orders (CSV)").await?).await?;
+    by::press_button(driver, "Download orders (CSV)").await?;
     by::status(driver, "1 order.").await?;
     let downloads = browser.downloads();
     let csv = wait_for("the CSV in the downloads", STEP_DEADLINE, || async {
@@ -297,7 +326,7 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
     assert!(csv.contains("Chai Latte"), "{csv}");
 
     // The numbers of the range, drawn: one order today, the hour it came in.
-    by::press(driver, by::button(driver, "Show the numbers").await?).await?;
+    by::press_button(driver, "Show the numbers").await?;
     by::labelled(driver, "Chai Latte: 1 ordered, 0 served").await?;
     by::text(driver, "Orders by hour: busiest").await?;
     let report = by::xpath(
@@ -308,22 +337,14 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
     .await?;
     by::show(driver, &report).await?;
     browser.screenshot("console-7-report-1280x800").await?;
-    by::press(
-        driver,
-        by::button(driver, "Download daily summary (CSV)").await?,
-    )
-    .await?;
+    by::press_button(driver, "Download daily summary (CSV)").await?;
     by::status(driver, "1 day.").await?;
 
     // The event is over: archived, it leaves the shop list; the picker goes back to the main
     // shop's console.
     open_tab(driver, "Shop").await?;
-    by::press(
-        driver,
-        by::button(driver, "Archive this shop (the event is over)").await?,
-    )
-    .await?;
-    by::press(driver, by::button(driver, "Archive the shop").await?).await?;
+    by::press_button(driver, "Archive this shop (the event is over)").await?;
+    by::press_button(driver, "Archive the shop").await?;
     by::status(driver, "Expo Booth is archived").await?;
     let archived = api.shop("expo-booth").await?;
     assert!(archived.archived && !archived.open, "archived and closed");
@@ -357,7 +378,8 @@ async fn the_console_fits_a_phone_and_is_only_for_admins() -> anyhow::Result<()>
     for (tab, shot) in [
         ("Shop", "console-phone-1-shop-390x844"),
         ("Menu", "console-phone-2-menu-390x844"),
-        ("Numbers", "console-phone-3-numbers-390x844"),
+        ("Staff", "console-phone-3-staff-390x844"),
+        ("Numbers", "console-phone-4-numbers-390x844"),
     ] {
         open_tab(driver, tab).await?;
         browser.screenshot(shot).await?;

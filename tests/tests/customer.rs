@@ -121,7 +121,7 @@ async fn a_customer_orders_from_the_qr_code_and_sees_it_ready_without_reloading(
     assert!(refusal.contains("You can order again in"), "{refusal}");
     browser.screenshot("customer-6-daily-limit-390x844").await?;
     // "OK" shows what she had today, not a prompt to scan again.
-    by::press(driver, by::button(driver, "OK").await?).await?;
+    by::press_button(driver, "OK").await?;
     by::heading(driver, "My orders").await?;
 
     browser.close().await?;

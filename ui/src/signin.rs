@@ -11,7 +11,9 @@ use espresso_core::protocol::{ErrorCode, OtpChallenge, User, is_shop_id};
 use leptos::prelude::*;
 
 use crate::backend::{BackendError, BackendRef, Calls};
-use crate::util::{clock_text, now, query_param, reload_for_shop, seconds_until, use_clock};
+use crate::util::{
+    clock_text, now, query_param, reload_for_shop, seconds_until, set_query_param, use_clock,
+};
 
 /// The words for a sign-in refusal.
 pub fn sign_in_error(error: &BackendError) -> String {
@@ -41,6 +43,18 @@ pub fn sign_in_error(error: &BackendError) -> String {
             "Please check the email address.".into()
         }
         _ => problem.title.clone(),
+    }
+}
+
+/// The words for a sign-in link that did not sign in.
+fn link_error_words(error: &BackendError) -> String {
+    match error.code() {
+        Some(ErrorCode::CodeExpired | ErrorCode::CodeInvalid) => {
+            "This sign-in link has expired or was used already. Sign in with your email below: \
+             we'll send you a code."
+                .into()
+        }
+        _ => format!("The sign-in link did not work: {}", sign_in_error(error)),
     }
 }
 
@@ -314,10 +328,22 @@ pub fn Gate(
     };
     provide_context(session);
     let checked = RwSignal::new(false);
+    let link_error = RwSignal::new(None::<String>);
     {
         let backend = backend.get();
+        // A sign-in link (an invitation) signs in once; it leaves the address either way.
+        let link = query_param("signin");
         leptos::task::spawn_local(async move {
-            let user = backend.user().await.ok().flatten();
+            let mut user = backend.user().await.ok().flatten();
+            if let Some(token) = link {
+                set_query_param("signin", None);
+                match backend.sign_in_with_link(token).await {
+                    Ok(linked) => user = Some(linked),
+                    Err(error) => {
+                        link_error.try_set(Some(link_error_words(&error)));
+                    }
+                }
+            }
             session.user.try_set(user);
             checked.try_set(true);
         });
@@ -337,7 +363,7 @@ pub fn Gate(
                         <h2>"This account cannot use this screen"</h2>
                         <p class="lede">
                             <strong>{user.email.clone()}</strong>
-                            " is signed in, but it is not set up for this screen. Ask the shop's owner to add it (espresso-server users grant), or sign in with another account."
+                            " is signed in, but it is not set up for this screen. Ask the shop's owner to add it in the owner's console (Staff), or sign in with another account."
                         </p>
                         <button class="button-primary" on:click=move |_| sign_out(backend, session)>
                             "Sign in with another account"
@@ -347,6 +373,9 @@ pub fn Gate(
                 .into_any()
             }
             None => view! {
+                {move || link_error.get().map(|text| view! {
+                    <p class="error link-error" role="alert">{text}</p>
+                })}
                 <SignIn backend=backend title=title.clone() lede=lede.clone()
                     on_signed_in=on_signed_in/>
                 <ServerSetting backend=backend/>

@@ -1,7 +1,7 @@
 //! The staff tab: who works here and what they may do; give and take a role with one tap, add a
 //! person by email (they sign in with a code sent to it). The server keeps the last admin.
 
-use espresso_core::protocol::{Role, StaffMember};
+use espresso_core::protocol::{Invitation, Role, StaffMember};
 use leptos::prelude::*;
 
 use super::Pending;
@@ -43,8 +43,22 @@ pub fn StaffTab(desk: Desk) -> impl IntoView {
     view! {
         <div class="stack">
             <AddPerson pending=pending on_add=Callback::new(move |(email, roles): (String, Vec<Role>)| {
-                let said = format!("{email} can sign in now as {}.", role_words(&roles));
-                change(email, roles, said);
+                let said = format!(
+                    "Invitation sent to {email}: the link in it signs them in as {}.",
+                    role_words(&roles)
+                );
+                let backend = desk.backend.get();
+                let invitation = Invitation { email, roles, shop: desk.shop_id() };
+                pending.run(
+                    async move {
+                        let invited = backend.invite(invitation).await;
+                        if let Ok(list) = backend.staff().await {
+                            people.try_set(Some(list));
+                        }
+                        invited
+                    },
+                    move |_user| Some(said),
+                );
             })/>
             {pending.line()}
             <section class="panel console-card" aria-labelledby="staff-title">
@@ -162,7 +176,7 @@ fn AddPerson(pending: Pending, on_add: Callback<(String, Vec<Role>)>) -> impl In
     };
     view! {
         <section class="panel console-card" aria-labelledby="add-person-title">
-            <h3 id="add-person-title">"Add a person"</h3>
+            <h3 id="add-person-title">"Invite a person"</h3>
             <form class="console-add-person" on:submit=move |ev| { ev.prevent_default(); add(); }>
                 <label class="field">
                     <span class="field-label">"Their email"</span>
@@ -185,11 +199,11 @@ fn AddPerson(pending: Pending, on_add: Callback<(String, Vec<Role>)>) -> impl In
                     }).collect_view()}
                 </fieldset>
                 <button type="submit" class="button-primary" disabled=move || pending.busy.get()>
-                    "Add to the staff"
+                    "Invite"
                 </button>
             </form>
             <p class="error" role="alert">{move || problem.get()}</p>
-            <p class="hint">"They open the barista app (or the booth screen) and sign in with this email: a code is mailed to them."</p>
+            <p class="hint">"They get an email with a link that signs them in to the barista app (or the booth screen). Later they sign in with this email and a code."</p>
         </section>
     }
 }
