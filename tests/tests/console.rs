@@ -375,6 +375,16 @@ async fn the_console_fits_a_phone_and_is_only_for_admins() -> anyhow::Result<()>
     server.grant(OWNER, &[Role::Admin]).await?;
     let browser = console(&server, "main", PHONE).await?;
     let driver = &browser.driver;
+    // The robot switch: demo orders on for an unattended booth, and off again.
+    by::press_button(driver, "Demo orders").await?;
+    by::status(driver, "Demo orders are coming in").await?;
+    let admin_api = server
+        .sign_in("owner2@espresso.test", &[Role::Admin])
+        .await?;
+    assert!(admin_api.demo("main").await?.running, "the demo runs");
+    by::press_button(driver, "Demo orders").await?;
+    by::status(driver, "Demo orders stopped").await?;
+    assert!(!admin_api.demo("main").await?.running, "the demo stopped");
     for (tab, shot) in [
         ("Shop", "console-phone-1-shop-390x844"),
         ("Menu", "console-phone-2-menu-390x844"),

@@ -17,6 +17,7 @@ pub fn ShopTab(desk: Desk) -> impl IntoView {
             <NamePanel desk=desk/>
             <BoothCodePanel desk=desk/>
             <LimitsPanel desk=desk/>
+            <DemoPanel desk=desk/>
             <NewShopPanel desk=desk/>
         </div>
     }
@@ -417,6 +418,62 @@ fn LimitsPanel(desk: Desk) -> impl IntoView {
                     </button>
                 </div>
             </form>
+            {pending.line()}
+        </section>
+    }
+}
+
+/// The robot switch: a gentle stream of pretend orders, for a booth left alone before opening
+/// (the original's demo mode).
+#[component]
+fn DemoPanel(desk: Desk) -> impl IntoView {
+    let running = RwSignal::new(None::<bool>);
+    let pending = Pending::new();
+    {
+        let backend = desk.backend.get();
+        let shop = desk.shop_id();
+        pending.run(async move { backend.demo(shop).await }, move |state| {
+            running.set(Some(state.running));
+            None
+        });
+    }
+    let toggle = move || {
+        let Some(now) = running.get_untracked() else {
+            return;
+        };
+        let backend = desk.backend.get();
+        let shop = desk.shop_id();
+        pending.run(
+            async move { backend.set_demo(shop, !now).await },
+            move |state| {
+                running.set(Some(state.running));
+                Some(if state.running {
+                    "Demo orders are coming in. Turn them off before real customers come.".into()
+                } else {
+                    "Demo orders stopped.".into()
+                })
+            },
+        );
+    };
+    view! {
+        <section class="panel console-card" aria-labelledby="demo-title">
+            <h3 id="demo-title">"Booth demo"</h3>
+            <p class="hint">"Pretend customers order now and then, so the booth screen and the bar show life before opening."</p>
+            <button class=move || match running.get() {
+                    Some(true) => "shop-switch is-open",
+                    _ => "shop-switch",
+                }
+                role="switch" aria-label="Demo orders"
+                aria-checked=move || (running.get() == Some(true)).to_string()
+                disabled=move || pending.busy.get() || running.get().is_none()
+                on:click=move |_| toggle()>
+                <span class="switch-track" aria-hidden="true"><span class="switch-thumb"></span></span>
+                <span class="switch-label">{move || match running.get() {
+                    Some(true) => "Demo on",
+                    Some(false) => "Demo off",
+                    None => "…",
+                }}</span>
+            </button>
             {pending.line()}
         </section>
     }
