@@ -388,19 +388,7 @@ impl Client {
         from: Option<&str>,
         to: Option<&str>,
     ) -> Result<String, ClientError> {
-        let mut url = self.api(&["shops", shop, "orders.csv"])?;
-        {
-            let mut query = url.query_pairs_mut();
-            if let Some(from) = from {
-                query.append_pair("from", from);
-            }
-            if let Some(to) = to {
-                query.append_pair("to", to);
-            }
-        }
-        if url.query() == Some("") {
-            url.set_query(None);
-        }
+        let url = with_range(self.api(&["shops", shop, "orders.csv"])?, from, to);
         self.exchange(Call::new(Method::GET, url, Auth::Required))
             .await?
             .text()

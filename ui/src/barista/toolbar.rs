@@ -94,7 +94,9 @@ pub fn Toolbar(desk: Desk, email: String, admin: bool, on_sign_out: Callback<()>
                         {move || if desk.console_open.get() { "Back to the bar" } else { "Console" }}
                     </button>
                 })}
+                // The chime and the keys are the bar's: not shown over the console.
                 <button class="toolbar-button" data-testid="sound-toggle"
+                    hidden=move || desk.console_open.get()
                     aria-pressed=move || if desk.muted.get() { "false" } else { "true" }
                     title="New-order chime (M)"
                     on:click=move |_| desk.toggle_sound()>
@@ -105,6 +107,7 @@ pub fn Toolbar(desk: Desk, email: String, admin: bool, on_sign_out: Callback<()>
                     }}
                 </button>
                 <button class="toolbar-button" data-testid="help-button" aria-keyshortcuts="?"
+                    hidden=move || desk.console_open.get()
                     on:click=move |_| desk.help_open.set(true)>
                     <kbd>"?"</kbd>" Keys"
                 </button>
