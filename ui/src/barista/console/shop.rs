@@ -136,9 +136,8 @@ fn NamePanel(desk: Desk) -> impl IntoView {
             move |shop| {
                 typed.set(false);
                 let said = format!(
-                    "Saved: {}, its day starting at midnight {}.",
-                    shop.name,
-                    zone_words(&shop.time_zone)
+                    "Saved: {}, its day starting at midnight in {}.",
+                    shop.name, shop.time_zone
                 );
                 desk.keep_shop(shop);
                 Some(said)
@@ -156,7 +155,7 @@ fn NamePanel(desk: Desk) -> impl IntoView {
                         on:input=move |ev| { typed.set(true); name.set(event_target_value(&ev)); }/>
                     <span class="hint">"Shown on the phones, the booth screen and here."</span>
                 </label>
-                <TimeZoneField label="Time zone" value=zone typed=typed/>
+                <TimeZoneField label="Time zone" list="shop-zones" value=zone typed=typed/>
                 <div class="row">
                     <button type="submit" class="button-primary" disabled=move || pending.busy.get()>
                         "Save name and time zone"
@@ -235,23 +234,19 @@ fn ArchiveControl(desk: Desk) -> impl IntoView {
     }
 }
 
-/// "in UTC", "in America/Los_Angeles".
-fn zone_words(zone: &str) -> String {
-    format!("in {zone}")
-}
-
 /// A time zone: typed or picked from the common ones (any IANA name; the server checks it).
 #[component]
 fn TimeZoneField(
     label: &'static str,
+    /// The id of its list of zones, one per field on the page.
+    list: &'static str,
     value: RwSignal<String>,
     typed: RwSignal<bool>,
 ) -> impl IntoView {
-    let list = format!("zones-{}", label.len());
     view! {
         <label class="field">
             <span class="field-label">{label}</span>
-            <input type="text" list=list.clone() spellcheck="false" autocapitalize="off"
+            <input type="text" list=list spellcheck="false" autocapitalize="off"
                 placeholder="e.g. Europe/Lisbon"
                 prop:value=move || value.get()
                 on:input=move |ev| { typed.set(true); value.set(event_target_value(&ev)); }/>
@@ -545,7 +540,7 @@ fn NewShopPanel(desk: Desk) -> impl IntoView {
                         on:input=move |ev| { id_typed.set(true); id.set(event_target_value(&ev)); }/>
                     <span class="hint">"Letters, digits, - or _. It cannot change later."</span>
                 </label>
-                <TimeZoneField label="Its time zone" value=zone typed=zone_typed/>
+                <TimeZoneField label="Its time zone" list="new-shop-zones" value=zone typed=zone_typed/>
                 <div class="row">
                     <button type="submit" class="button-primary" disabled=move || pending.busy.get()>
                         "Create the shop"

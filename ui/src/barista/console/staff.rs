@@ -32,7 +32,9 @@ pub fn StaffTab(desk: Desk) -> impl IntoView {
                 if let Ok(list) = list {
                     people.try_set(Some(list));
                 } else if changed.is_err() {
-                    // Put the boxes back as they were.
+                    // The list could not be reloaded: the tick box the person clicked shows a
+                    // change the server refused. Notifying the unchanged list makes each box read
+                    // its state from it again, as it was.
                     people.try_update(|_| {});
                 }
                 changed
