@@ -203,6 +203,7 @@ pub fn spawn(store: SharedStore) -> Vec<JoinHandle<()>> {
 
 #[cfg(test)]
 mod tests {
+    use crate::store::prelude::*;
     use chrono::Duration;
 
     use crate::store::SqliteStore;

@@ -10,6 +10,7 @@
     reason = "a test crate: its helpers fail the test the way a #[test] body would"
 )]
 
+use espresso_server::store::prelude::*;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

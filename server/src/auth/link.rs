@@ -169,6 +169,7 @@ fn expired() -> ApiError {
 mod tests {
     use super::*;
     use crate::store::SqliteStore;
+    use crate::store::prelude::*;
 
     async fn invited(store: &SqliteStore, key: &SignInKey, dir: &std::path::Path) -> String {
         let admin = store

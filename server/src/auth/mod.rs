@@ -228,6 +228,7 @@ fn session_ended(detail: &str) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::prelude::*;
 
     async fn signed_in() -> (crate::store::SqliteStore, Session, DateTime<Utc>) {
         let store = crate::store::SqliteStore::open("sqlite::memory:", "http://cafe.test")

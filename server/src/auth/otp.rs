@@ -264,6 +264,7 @@ fn seconds(duration: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::prelude::*;
     use chrono::TimeZone;
 
     fn t0() -> DateTime<Utc> {

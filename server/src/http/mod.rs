@@ -353,6 +353,7 @@ fn with_manifest_of(html: &str, app: App) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::prelude::*;
     use axum::body::Body;
     use axum::http::Request;
     use tower::ServiceExt;

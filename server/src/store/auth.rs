@@ -3,6 +3,7 @@
 //! sign-in and rotation one writer job each, and keeps who each live access token belongs to in
 //! a bounded cache ([`AuthCache`]) so a request does not read the database to know its caller.
 
+use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -10,6 +11,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use sqlx::Row;
 
+use super::storage::prelude::*;
 use super::users::{UserRecord, load_user_tx};
 use super::{SqliteStore, StoreResult, to_ms};
 
@@ -159,14 +161,37 @@ fn revoke(conn: &Connection, family_id: &str, now: DateTime<Utc>) -> StoreResult
 }
 
 impl SqliteStore {
+    /// Make every access token (and with `refresh_too` every refresh token) expired now: for
+    /// tests of how clients recover, without writing SQL into the schema.
+    #[doc(hidden)]
+    pub async fn expire_every_token(&self, refresh_too: bool) -> StoreResult<()> {
+        let done = self
+            .writer
+            .run(move |work| {
+                let sql = if refresh_too {
+                    "UPDATE tokens SET expires_ms = 0"
+                } else {
+                    "UPDATE tokens SET expires_ms = 0 WHERE kind = 'access'"
+                };
+                work.conn.execute(sql, [])?;
+                Ok(())
+            })
+            .await;
+        self.auth_cache.access_changed(AccessChange::Everyone);
+        done
+    }
+}
+
+#[async_trait]
+impl SessionStorage for SqliteStore {
     /// Announcements of access that may have ended or changed (see [`AccessChange`]).
-    pub fn access_changes(&self) -> tokio::sync::broadcast::Receiver<AccessChange> {
+    fn access_changes(&self) -> tokio::sync::broadcast::Receiver<AccessChange> {
         self.auth_cache.access_changes()
     }
 
     /// The signed-in user behind an access token's hash, if it is live at `now`: from the cache,
     /// or from the read pool (then cached).
-    pub async fn authenticate(
+    async fn authenticate(
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
@@ -197,7 +222,7 @@ impl SqliteStore {
     }
 
     /// A new session for `user_id`: its family and first token pair, one job.
-    pub async fn open_session(
+    async fn open_session(
         &self,
         family_id: &str,
         user_id: &str,
@@ -221,7 +246,7 @@ impl SqliteStore {
     /// Sign in with a right one-time code, as one job: the challenge is consumed (if it still
     /// may be: not consumed, under `max_attempts`, not expired), the user created on first
     /// sign-in, and a session opened. `None`: another request consumed it first.
-    pub async fn sign_in(
+    async fn sign_in(
         &self,
         challenge_id: &str,
         max_attempts: u32,
@@ -259,7 +284,7 @@ impl SqliteStore {
 
     /// Trade a refresh token for `pair`, as one job (see [`Rotation`]). A spent token presented
     /// again revokes its family.
-    pub async fn rotate_refresh(
+    async fn rotate_refresh(
         &self,
         token_hash: &str,
         pair: NewPair,
@@ -318,7 +343,7 @@ impl SqliteStore {
 
     /// End a session: every token of the family stops working (access tokens included).
     /// Revoking twice keeps the first time.
-    pub async fn revoke_family(&self, family_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+    async fn revoke_family(&self, family_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
         let family_id = family_id.to_owned();
         let done = self
             .writer
@@ -329,7 +354,7 @@ impl SqliteStore {
     }
 
     /// Revoke the family of whichever token has this hash (sign-out with an access token).
-    pub async fn revoke_family_of_token(
+    async fn revoke_family_of_token(
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
@@ -355,7 +380,7 @@ impl SqliteStore {
     /// Forget tokens that expired before `before`, and sessions (older than that) left with no
     /// token. A spent refresh token is kept until it expires, so its reuse is still caught
     /// until then.
-    pub async fn prune_tokens(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+    async fn prune_tokens(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         let pruned = self
             .writer
             .run(move |work| {
@@ -376,25 +401,5 @@ impl SqliteStore {
             .await;
         self.auth_cache.invalidate();
         pruned
-    }
-
-    /// Make every access token (and with `refresh_too` every refresh token) expired now: for
-    /// tests of how clients recover, without writing SQL into the schema.
-    #[doc(hidden)]
-    pub async fn expire_every_token(&self, refresh_too: bool) -> StoreResult<()> {
-        let done = self
-            .writer
-            .run(move |work| {
-                let sql = if refresh_too {
-                    "UPDATE tokens SET expires_ms = 0"
-                } else {
-                    "UPDATE tokens SET expires_ms = 0 WHERE kind = 'access'"
-                };
-                work.conn.execute(sql, [])?;
-                Ok(())
-            })
-            .await;
-        self.auth_cache.access_changed(AccessChange::Everyone);
-        done
     }
 }

@@ -3,6 +3,7 @@
 //! customer who scanned at the last second is not refused while signing in; a code an admin
 //! replaced now ([`SqliteStore::rotate_code`]) is not.
 
+use async_trait::async_trait;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -13,6 +14,7 @@ use sqlx::Row;
 
 use super::idempotency::{self, Answer, Remember};
 use super::memory::CodeRow;
+use super::storage::prelude::*;
 use super::writer::Work;
 use super::{SqliteStore, StoreError, StoreResult, to_ms};
 use crate::workflow::CodeCheck;
@@ -85,64 +87,6 @@ fn issue_code(
 }
 
 impl SqliteStore {
-    /// The shop's current code, issuing a new one (and logging `code.rotated`) if the last one's
-    /// window has ended. What it answers is committed (and so durable) before it is shown.
-    pub async fn current_code(&self, shop: &str, now: DateTime<Utc>) -> StoreResult<BoothCode> {
-        if let Some(code) = self.latest_code(shop, now).await? {
-            return Ok(code);
-        }
-        let shop = shop.to_owned();
-        let public_url = self.public_url.clone();
-        self.writer
-            .run(move |work| {
-                let state = work.memory.existing_shop(work.conn, &shop)?;
-                // Someone may have rotated while this job waited its turn.
-                if let Some(row) = state.current_code(now) {
-                    return Ok(row.booth_code(&public_url, &shop));
-                }
-                issue_code(work, &shop, &public_url, now)
-            })
-            .await
-    }
-
-    /// Replace the shop's code now (an admin's "new code now": the code was seen where it
-    /// should not be). The codes it replaces stop at once, without the grace a code that ran
-    /// out keeps: a scan of one is `code_expired`. Logged as `code.rotated`, like a rotation on
-    /// time, so the booth screen shows the new code at once.
-    pub async fn rotate_code(
-        &self,
-        shop: &str,
-        now: DateTime<Utc>,
-        remember: Option<Remember>,
-    ) -> StoreResult<Answer<BoothCode>> {
-        let shop = shop.to_owned();
-        let public_url = self.public_url.clone();
-        self.writer
-            .run(move |work| {
-                if let Some(answer) = idempotency::replayed(work.conn, remember.as_ref())? {
-                    return Ok(answer);
-                }
-                // Ended so long ago that the grace is over too.
-                let ended = to_ms(now) - grace_ms();
-                work.memory
-                    .existing_shop(work.conn, &shop)?
-                    .end_codes(ended);
-                work.conn
-                    .prepare_cached(
-                        "UPDATE booth_codes SET expires_ms = ?2 WHERE shop = ?1 AND expires_ms > ?2",
-                    )?
-                    .execute(params![shop, ended])?;
-                let booth = issue_code(work, &shop, &public_url, now)?;
-                if let Some(remember) = &remember {
-                    let body = serde_json::to_string(&booth)?;
-                    let answered = idempotency::Answered::Body(&body);
-                    idempotency::remember(work.conn, remember, answered, now)?;
-                }
-                Ok(Answer::Done(booth))
-            })
-            .await
-    }
-
     /// The newest code of the shop if its window has not ended (from the read pool).
     async fn latest_code(&self, shop: &str, now: DateTime<Utc>) -> StoreResult<Option<BoothCode>> {
         let row = sqlx::query(
@@ -179,6 +123,67 @@ impl SqliteStore {
             .run(move |work| {
                 let state = work.memory.existing_shop(work.conn, &shop)?;
                 Ok(state.check_code(&code, now))
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl CodeStorage for SqliteStore {
+    /// The shop's current code, issuing a new one (and logging `code.rotated`) if the last one's
+    /// window has ended. What it answers is committed (and so durable) before it is shown.
+    async fn current_code(&self, shop: &str, now: DateTime<Utc>) -> StoreResult<BoothCode> {
+        if let Some(code) = self.latest_code(shop, now).await? {
+            return Ok(code);
+        }
+        let shop = shop.to_owned();
+        let public_url = self.public_url.clone();
+        self.writer
+            .run(move |work| {
+                let state = work.memory.existing_shop(work.conn, &shop)?;
+                // Someone may have rotated while this job waited its turn.
+                if let Some(row) = state.current_code(now) {
+                    return Ok(row.booth_code(&public_url, &shop));
+                }
+                issue_code(work, &shop, &public_url, now)
+            })
+            .await
+    }
+
+    /// Replace the shop's code now (an admin's "new code now": the code was seen where it
+    /// should not be). The codes it replaces stop at once, without the grace a code that ran
+    /// out keeps: a scan of one is `code_expired`. Logged as `code.rotated`, like a rotation on
+    /// time, so the booth screen shows the new code at once.
+    async fn rotate_code(
+        &self,
+        shop: &str,
+        now: DateTime<Utc>,
+        remember: Option<Remember>,
+    ) -> StoreResult<Answer<BoothCode>> {
+        let shop = shop.to_owned();
+        let public_url = self.public_url.clone();
+        self.writer
+            .run(move |work| {
+                if let Some(answer) = idempotency::replayed(work.conn, remember.as_ref())? {
+                    return Ok(answer);
+                }
+                // Ended so long ago that the grace is over too.
+                let ended = to_ms(now) - grace_ms();
+                work.memory
+                    .existing_shop(work.conn, &shop)?
+                    .end_codes(ended);
+                work.conn
+                    .prepare_cached(
+                        "UPDATE booth_codes SET expires_ms = ?2 WHERE shop = ?1 AND expires_ms > ?2",
+                    )?
+                    .execute(params![shop, ended])?;
+                let booth = issue_code(work, &shop, &public_url, now)?;
+                if let Some(remember) = &remember {
+                    let body = serde_json::to_string(&booth)?;
+                    let answered = idempotency::Answered::Body(&body);
+                    idempotency::remember(work.conn, remember, answered, now)?;
+                }
+                Ok(Answer::Done(booth))
             })
             .await
     }

@@ -1,9 +1,11 @@
 //! The event log, read back (replay, journeys). Events are appended by the writer
 //! ([`super::writer::Work::append`]).
 
+use async_trait::async_trait;
 use espresso_protocol::{Event, JourneyStep};
 use sqlx::Row;
 
+use super::storage::prelude::*;
 use super::{SqliteStore, StoreResult};
 
 /// One stored event with who may see it.
@@ -14,9 +16,21 @@ pub struct EventRow {
     pub event: Event,
 }
 
-impl SqliteStore {
+/// One stored event row (`seq`, `customer_id`, `body`).
+fn read_row(row: &sqlx::sqlite::SqliteRow) -> Result<EventRow, sqlx::Error> {
+    let body: String = row.try_get("body")?;
+    let event: Event = serde_json::from_str(&body).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    Ok(EventRow {
+        seq: u64::try_from(row.try_get::<i64, _>("seq")?).unwrap_or_default(),
+        customer_id: row.try_get("customer_id")?,
+        event,
+    })
+}
+
+#[async_trait]
+impl EventStorage for SqliteStore {
     /// The newest `seq` of the shop (0 before any event).
-    pub async fn head(&self, shop: &str) -> StoreResult<u64> {
+    async fn head(&self, shop: &str) -> StoreResult<u64> {
         let seq: Option<i64> = sqlx::query_scalar("SELECT seq FROM shop_heads WHERE shop = ?1")
             .bind(shop)
             .fetch_optional(&self.pool)
@@ -26,7 +40,7 @@ impl SqliteStore {
 
     /// The oldest `seq` still in the log (None: the log is empty). A client whose `since` is
     /// older than this minus one missed events that are gone: it must reset.
-    pub async fn oldest_seq(&self, shop: &str) -> StoreResult<Option<u64>> {
+    async fn oldest_seq(&self, shop: &str) -> StoreResult<Option<u64>> {
         let seq: Option<i64> = sqlx::query_scalar("SELECT MIN(seq) FROM events WHERE shop = ?1")
             .bind(shop)
             .fetch_one(&self.pool)
@@ -35,12 +49,7 @@ impl SqliteStore {
     }
 
     /// Events of `shop` after `since`, oldest first, at most `limit`.
-    pub async fn events_after(
-        &self,
-        shop: &str,
-        since: u64,
-        limit: u32,
-    ) -> StoreResult<Vec<EventRow>> {
+    async fn events_after(&self, shop: &str, since: u64, limit: u32) -> StoreResult<Vec<EventRow>> {
         let rows = sqlx::query(
             "SELECT seq, customer_id, body FROM events
              WHERE shop = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
@@ -54,7 +63,7 @@ impl SqliteStore {
     }
 
     /// The order's journey: every event about it, in order.
-    pub async fn journey(&self, order_id: &str) -> StoreResult<Vec<JourneyStep>> {
+    async fn journey(&self, order_id: &str) -> StoreResult<Vec<JourneyStep>> {
         let rows = sqlx::query(
             "SELECT seq, customer_id, body FROM events WHERE order_id = ?1 ORDER BY seq",
         )
@@ -73,15 +82,4 @@ impl SqliteStore {
             })
             .collect::<Result<_, sqlx::Error>>()?)
     }
-}
-
-/// One stored event row (`seq`, `customer_id`, `body`).
-fn read_row(row: &sqlx::sqlite::SqliteRow) -> Result<EventRow, sqlx::Error> {
-    let body: String = row.try_get("body")?;
-    let event: Event = serde_json::from_str(&body).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-    Ok(EventRow {
-        seq: u64::try_from(row.try_get::<i64, _>("seq")?).unwrap_or_default(),
-        customer_id: row.try_get("customer_id")?,
-        event,
-    })
 }

@@ -4,12 +4,14 @@
 //! the change ([`remember`] inside the writer's job), and a retry finds it there before running
 //! again ([`replay`]): a crash can never leave a change without its answer, or the reverse.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use espresso_protocol::ErrorCode;
 use rusqlite::{Connection, OptionalExtension, params};
 use sqlx::Row;
 
 use super::error::{StoreError, StoreResult};
+use super::storage::prelude::*;
 use super::{SqliteStore, to_ms};
 
 /// What a request with an `Idempotency-Key` asks storage to remember with its answer.
@@ -160,9 +162,10 @@ pub(super) fn remember(
     Ok(())
 }
 
-impl SqliteStore {
+#[async_trait]
+impl IdempotencyStorage for SqliteStore {
     /// The remembered (request hash, status, body) of `key` in `scope`.
-    pub async fn idempotent_answer(
+    async fn idempotent_answer(
         &self,
         scope: &str,
         key: &str,
@@ -185,7 +188,7 @@ impl SqliteStore {
     }
 
     /// Remember an answer on its own (routes whose change is not a writer job of its own).
-    pub async fn remember_answer(
+    async fn remember_answer(
         &self,
         scope: &str,
         key: &str,
@@ -207,7 +210,7 @@ impl SqliteStore {
     }
 
     /// Forget keys older than [`KEY_TTL`].
-    pub async fn prune_idempotency(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+    async fn prune_idempotency(&self, now: DateTime<Utc>) -> StoreResult<u64> {
         self.writer
             .run(move |work| {
                 let n = work

@@ -30,6 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use espresso_protocol::Event;
 use rand::Rng;
@@ -45,7 +46,11 @@ pub use events::EventRow;
 pub use idempotency::{Answer, Remember, StoredAnswer};
 pub use orders::OrderCommand;
 pub use shops::ShopChange;
-pub use storage::{DueDeadline, OrderCount, Storage};
+pub use storage::{
+    CodeStorage, DueDeadline, EventStorage, IdempotencyStorage, OrderCount, OrderStorage,
+    RateVerdict, SessionStorage, ShopStorage, SignInStorage, StatsStorage, Storage, UserStorage,
+    prelude,
+};
 pub use users::UserRecord;
 
 /// What the rest of the server holds: storage behind the [`Storage`] trait.
@@ -203,22 +208,29 @@ impl SqliteStore {
         &self.pool
     }
 
-    pub fn public_url(&self) -> &str {
-        &self.public_url
-    }
-
-    /// Committed events, in `seq` order per shop, from now on (each once it is durable).
-    pub fn tail(&self) -> broadcast::Receiver<Committed> {
-        self.tail.subscribe()
-    }
-
     /// What the writer has done (commits, jobs, failed batches).
     pub fn writer_stats(&self) -> &writer::WriterStats {
         self.writer.stats()
     }
 
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl Storage for SqliteStore {
+    fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// Committed events, in `seq` order per shop, from now on (each once it is durable).
+    fn tail(&self) -> broadcast::Receiver<Committed> {
+        self.tail.subscribe()
+    }
+
     /// How many commits (each one sync of the WAL, covering a batch) since the store opened.
-    pub fn syncs(&self) -> u64 {
+    fn syncs(&self) -> u64 {
         self.writer
             .stats()
             .commits
@@ -226,13 +238,9 @@ impl SqliteStore {
     }
 
     /// Is the database answering? (`/readyz`)
-    pub async fn ping(&self) -> StoreResult<()> {
+    async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
-    }
-
-    pub async fn close(&self) {
-        self.pool.close().await;
     }
 }
 

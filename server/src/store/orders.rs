@@ -3,6 +3,7 @@
 //! when the deadline moved), its events and — when the caller sent an `Idempotency-Key` — the
 //! answer, all in one savepoint of the batch's transaction. Reads go to the read pool.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use espresso_protocol::{
     CustomerRef, DrinkChoice, Event, EventType, Order, OrderState, TimeoutStage,
@@ -11,6 +12,7 @@ use rusqlite::{OptionalExtension, params};
 use sqlx::Row;
 
 use super::idempotency::{self, Answer, Remember};
+use super::storage::prelude::*;
 use super::writer::Work;
 use super::{SqliteStore, StoreError, StoreResult, business_day, from_ms, to_ms};
 use crate::workflow::{self, Admission, Command, Context, OrderEvent};
@@ -213,10 +215,22 @@ fn track(
 }
 
 impl SqliteStore {
+    /// The open orders' numbers as memory has them (tests compare them with the database).
+    #[cfg(test)]
+    pub(crate) async fn memory_stats(&self, shop: &str) -> StoreResult<espresso_protocol::Stats> {
+        let shop = shop.to_owned();
+        self.writer
+            .run(move |work| work.memory.stats(work.conn, &shop, Utc::now()))
+            .await
+    }
+}
+
+#[async_trait]
+impl OrderStorage for SqliteStore {
     /// A customer scanned `code`: start an order (queued at once if `drink` is given).
     /// Admission, the code's redemption and the events are one job of the writer, so
     /// concurrent scans never start more orders than the code allows.
-    pub async fn start_order(
+    async fn start_order(
         &self,
         shop_id: &str,
         customer: CustomerRef,
@@ -287,7 +301,7 @@ impl SqliteStore {
     }
 
     /// Run `command` on an existing order of `shop_id`.
-    pub async fn order_command(
+    async fn order_command(
         &self,
         shop_id: &str,
         order_id: &str,
@@ -337,16 +351,8 @@ impl SqliteStore {
             .await
     }
 
-    /// The open orders' numbers as memory has them (tests compare them with the database).
-    #[cfg(test)]
-    pub(crate) async fn memory_stats(&self, shop: &str) -> StoreResult<espresso_protocol::Stats> {
-        let shop = shop.to_owned();
-        self.writer
-            .run(move |work| work.memory.stats(work.conn, &shop, Utc::now()))
-            .await
-    }
     /// One order of the shop, as stored.
-    pub async fn order(&self, shop: &str, id: &str) -> StoreResult<Option<Order>> {
+    async fn order(&self, shop: &str, id: &str) -> StoreResult<Option<Order>> {
         let body: Option<String> =
             sqlx::query_scalar("SELECT body FROM orders WHERE id = ?1 AND shop = ?2")
                 .bind(id)
@@ -358,7 +364,7 @@ impl SqliteStore {
     }
 
     /// The shop's orders in `states`, by number, at most `limit`.
-    pub async fn orders_in(
+    async fn orders_in(
         &self,
         shop: &str,
         states: &[OrderState],
@@ -380,7 +386,7 @@ impl SqliteStore {
 
     /// The shop's orders started on the business days `from` to `to` (`YYYY-MM-DD`, both
     /// included), oldest first, at most `limit`.
-    pub async fn orders_between(
+    async fn orders_between(
         &self,
         shop: &str,
         from: &str,
@@ -401,7 +407,7 @@ impl SqliteStore {
     }
 
     /// As [`Self::orders_between`], each order with its business day.
-    pub async fn orders_by_day_between(
+    async fn orders_by_day_between(
         &self,
         shop: &str,
         from: &str,
@@ -424,7 +430,7 @@ impl SqliteStore {
     }
 
     /// A customer's orders, newest first.
-    pub async fn orders_of(&self, customer_id: &str, limit: u32) -> StoreResult<Vec<Order>> {
+    async fn orders_of(&self, customer_id: &str, limit: u32) -> StoreResult<Vec<Order>> {
         let rows: Vec<String> = sqlx::query_scalar(
             "SELECT body FROM orders WHERE customer_id = ?1 ORDER BY created_ms DESC LIMIT ?2",
         )
@@ -436,7 +442,7 @@ impl SqliteStore {
     }
 
     /// Deadlines due at `now`: (shop, order id, stage, due at), oldest first.
-    pub async fn due_deadlines(
+    async fn due_deadlines(
         &self,
         now: DateTime<Utc>,
         limit: u32,
@@ -469,17 +475,15 @@ impl SqliteStore {
     }
 
     /// When the next deadline falls due, if any.
-    pub async fn next_deadline(&self) -> super::StoreResult<Option<DateTime<Utc>>> {
+    async fn next_deadline(&self) -> super::StoreResult<Option<DateTime<Utc>>> {
         let ms: Option<i64> = sqlx::query_scalar("SELECT MIN(due_ms) FROM deadlines")
             .fetch_one(&self.pool)
             .await?;
         Ok(ms.map(from_ms))
     }
-}
 
-impl SqliteStore {
     /// Forget an order's deadline (it can never fire: its order is gone or refuses it for good).
-    pub async fn drop_deadline(&self, order_id: &str) -> super::StoreResult<()> {
+    async fn drop_deadline(&self, order_id: &str) -> super::StoreResult<()> {
         let order_id = order_id.to_owned();
         self.writer
             .run(move |work| {

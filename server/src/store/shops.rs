@@ -1,10 +1,12 @@
 //! Shops: their state (open, menu, limits) and changes to it, each a `shop.updated` event.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use espresso_protocol::{Event, Shop};
 use rusqlite::params;
 
 use super::idempotency::{self, Answer, Remember};
+use super::storage::prelude::*;
 use super::{SqliteStore, StoreError, StoreResult, to_ms};
 
 /// A change to a shop, run by the writer against the shop as it is (it may refuse with
@@ -32,8 +34,24 @@ impl SqliteStore {
             .await
     }
 
+    /// Change a shop with no `Idempotency-Key` (tools, tests): the shop after.
+    pub async fn change_shop(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+        change: impl FnOnce(&mut Shop) -> StoreResult<()> + Send + 'static,
+    ) -> StoreResult<Shop> {
+        match self.update_shop(id, now, Box::new(change), None).await? {
+            Answer::Done(shop) => Ok(shop),
+            Answer::Replayed(_) => Err(StoreError::database("a change without a key was replayed")),
+        }
+    }
+}
+
+#[async_trait]
+impl ShopStorage for SqliteStore {
     /// The shop, or `not_found`.
-    pub async fn shop(&self, id: &str) -> StoreResult<Shop> {
+    async fn shop(&self, id: &str) -> StoreResult<Shop> {
         let body: Option<String> = sqlx::query_scalar("SELECT body FROM shops WHERE id = ?1")
             .bind(id)
             .fetch_optional(&self.pool)
@@ -44,7 +62,7 @@ impl SqliteStore {
     }
 
     /// Every shop, archived ones included, in id order.
-    pub async fn shops(&self) -> StoreResult<Vec<Shop>> {
+    async fn shops(&self) -> StoreResult<Vec<Shop>> {
         let bodies: Vec<String> = sqlx::query_scalar("SELECT body FROM shops ORDER BY id")
             .fetch_all(&self.pool)
             .await?;
@@ -55,14 +73,14 @@ impl SqliteStore {
     }
 
     /// Every shop id (for background tasks).
-    pub async fn shop_ids(&self) -> StoreResult<Vec<String>> {
+    async fn shop_ids(&self) -> StoreResult<Vec<String>> {
         Ok(sqlx::query_scalar("SELECT id FROM shops ORDER BY id")
             .fetch_all(&self.pool)
             .await?)
     }
 
     /// Change a shop with `change` (which may refuse), store it and log `shop.updated`.
-    pub async fn update_shop(
+    async fn update_shop(
         &self,
         id: &str,
         now: DateTime<Utc>,
@@ -99,7 +117,7 @@ impl SqliteStore {
 
     /// Create `shop` (its id must be new: `shop_exists` otherwise) and log its first
     /// `shop.updated`.
-    pub async fn create_shop(
+    async fn create_shop(
         &self,
         shop: Shop,
         now: DateTime<Utc>,
@@ -134,19 +152,6 @@ impl SqliteStore {
                 Ok(Answer::Done(shop))
             })
             .await
-    }
-
-    /// Change a shop with no `Idempotency-Key` (tools, tests): the shop after.
-    pub async fn change_shop(
-        &self,
-        id: &str,
-        now: DateTime<Utc>,
-        change: impl FnOnce(&mut Shop) -> StoreResult<()> + Send + 'static,
-    ) -> StoreResult<Shop> {
-        match self.update_shop(id, now, Box::new(change), None).await? {
-            Answer::Done(shop) => Ok(shop),
-            Answer::Replayed(_) => Err(StoreError::database("a change without a key was replayed")),
-        }
     }
 }
 

@@ -3,11 +3,13 @@
 //! live in `crate::auth`; this file only keeps the rows and makes the few read-then-write steps
 //! atomic.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 use sqlx::Row;
 
-use super::{SqliteStore, StoreResult, from_ms, to_ms};
+use super::storage::prelude::*;
+use super::{RateVerdict, SqliteStore, StoreResult, from_ms, to_ms};
 
 /// A one-time-code challenge as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,8 +27,9 @@ pub struct OtpChallengeRow {
     pub consumed: Option<DateTime<Utc>>,
 }
 
-impl SqliteStore {
-    pub async fn insert_otp_challenge(&self, row: &OtpChallengeRow) -> StoreResult<()> {
+#[async_trait]
+impl SignInStorage for SqliteStore {
+    async fn insert_otp_challenge(&self, row: &OtpChallengeRow) -> StoreResult<()> {
         let row = row.clone();
         self.writer
             .run(move |work| {
@@ -50,7 +53,7 @@ impl SqliteStore {
             .await
     }
 
-    pub async fn otp_challenge(&self, id: &str) -> StoreResult<Option<OtpChallengeRow>> {
+    async fn otp_challenge(&self, id: &str) -> StoreResult<Option<OtpChallengeRow>> {
         let Some(row) = sqlx::query(
             "SELECT id, email, code_hash, created_ms, expires_ms, attempts, consumed_ms
              FROM otp_challenges WHERE id = ?1",
@@ -76,7 +79,7 @@ impl SqliteStore {
 
     /// Count one wrong code; the number of wrong codes so far, or `None` if the challenge is gone
     /// or already consumed.
-    pub async fn count_wrong_otp(&self, id: &str) -> StoreResult<Option<u32>> {
+    async fn count_wrong_otp(&self, id: &str) -> StoreResult<Option<u32>> {
         let id = id.to_owned();
         self.writer
             .run(move |work| {
@@ -94,7 +97,7 @@ impl SqliteStore {
     }
 
     /// Forget challenges that expired before `before` (they can only answer `code_expired`).
-    pub async fn prune_otp_challenges(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+    async fn prune_otp_challenges(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         self.writer
             .run(move |work| {
                 let n = work
@@ -109,12 +112,12 @@ impl SqliteStore {
     /// Read the hits of each `(bucket, since)` after `since` (oldest first) and, if `admit`
     /// accepts them, record one more hit in every bucket at `now`. Older hits of those buckets are
     /// dropped on the way. One writer job, so two racing requests cannot both slip under a limit.
-    pub async fn admit_rate_hits<E: Send + 'static>(
+    async fn admit_rate_hits(
         &self,
         buckets: &[(String, DateTime<Utc>)],
         now: DateTime<Utc>,
-        admit: impl FnOnce(&[Vec<DateTime<Utc>>]) -> Result<(), E> + Send + 'static,
-    ) -> StoreResult<Result<(), E>> {
+        admit: RateVerdict,
+    ) -> StoreResult<Result<(), chrono::Duration>> {
         let buckets = buckets.to_vec();
         self.writer
             .run(move |work| {
@@ -146,7 +149,7 @@ impl SqliteStore {
     }
 
     /// Drop every rate-limit hit older than `before` (buckets nobody asks about again).
-    pub async fn prune_rate_hits(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+    async fn prune_rate_hits(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         self.writer
             .run(move |work| {
                 let n = work

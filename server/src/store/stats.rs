@@ -1,26 +1,18 @@
 //! Queue statistics: counts by state, served today, and wait times (queued → ready) averaged
 //! over the last 10 finished orders, overall and per drink.
 
+use async_trait::async_trait;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use espresso_protocol::{ItemStats, Shop, Stats};
 use sqlx::{Row, SqliteConnection};
 
+use super::storage::prelude::*;
 use super::{SqliteStore, StoreError, StoreResult, business_day};
 
 /// How many finished orders the averages look back over (as memory's).
 const WINDOW: i64 = super::memory::WAIT_WINDOW as i64;
-
-impl SqliteStore {
-    /// The shop's stats from the read pool (the writer publishes the same from memory).
-    pub async fn stats(&self, shop: &str, now: DateTime<Utc>) -> StoreResult<Stats> {
-        // Make sure the shop exists (404 otherwise).
-        let shop = self.shop(shop).await?;
-        let mut conn = self.pool.acquire().await.map_err(StoreError::from)?;
-        stats_in(&mut conn, &shop, now).await
-    }
-}
 
 /// The shop's stats. Every command that moves an order publishes them, so each query reads a
 /// bounded number of rows through an index, however long the day has been: the open orders
@@ -112,9 +104,18 @@ fn ms_to_s(ms: f64) -> u64 {
     (ms.max(0.0) / 1000.0).round() as u64
 }
 
-impl SqliteStore {
+#[async_trait]
+impl StatsStorage for SqliteStore {
+    /// The shop's stats from the read pool (the writer publishes the same from memory).
+    async fn stats(&self, shop: &str, now: DateTime<Utc>) -> StoreResult<Stats> {
+        // Make sure the shop exists (404 otherwise).
+        let shop = self.shop(shop).await?;
+        let mut conn = self.pool.acquire().await.map_err(StoreError::from)?;
+        stats_in(&mut conn, &shop, now).await
+    }
+
     /// (shop, state, count) of every order (for `/metrics`).
-    pub async fn order_counts(&self) -> StoreResult<Vec<super::OrderCount>> {
+    async fn order_counts(&self) -> StoreResult<Vec<super::OrderCount>> {
         let rows = sqlx::query(
             "SELECT shop, state, COUNT(*) AS n FROM orders
              GROUP BY shop, state ORDER BY shop, state",

@@ -2,6 +2,7 @@
 //! commands run (concurrently, refused, retried, across a reopen), then what memory decided from
 //! is what the database says.
 
+use crate::store::prelude::*;
 use std::collections::BTreeMap;
 
 use chrono::{Duration, Utc};

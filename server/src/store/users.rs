@@ -1,10 +1,12 @@
 //! Users and their roles. Everyone signed in is a `customer`; staff roles are granted.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use espresso_protocol::{ErrorCode, Me, Role, StaffMember, User};
 use rusqlite::{Connection, OptionalExtension, params};
 use sqlx::Row;
 
+use super::storage::prelude::*;
 use super::{SqliteStore, StoreError, StoreResult, new_id, to_ms};
 
 /// A user as stored.
@@ -176,17 +178,20 @@ impl SqliteStore {
             roles: roles_of(&names),
         }))
     }
+}
 
-    pub async fn user_by_id(&self, id: &str) -> StoreResult<Option<UserRecord>> {
+#[async_trait]
+impl UserStorage for SqliteStore {
+    async fn user_by_id(&self, id: &str) -> StoreResult<Option<UserRecord>> {
         self.load_user(By::Id, id).await
     }
 
-    pub async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
         self.load_user(By::Email, &normalise_email(email)).await
     }
 
     /// The user with this email, created on first sign-in.
-    pub async fn ensure_user(&self, email: &str, now: DateTime<Utc>) -> StoreResult<UserRecord> {
+    async fn ensure_user(&self, email: &str, now: DateTime<Utc>) -> StoreResult<UserRecord> {
         let email = email.to_owned();
         self.writer
             .run(move |work| ensure_user_tx(work.conn, &email, now))
@@ -194,7 +199,7 @@ impl SqliteStore {
     }
 
     /// Everyone holding a role beyond `customer`, by email.
-    pub async fn staff(&self) -> StoreResult<Vec<UserRecord>> {
+    async fn staff(&self) -> StoreResult<Vec<UserRecord>> {
         let rows = sqlx::query(
             "SELECT u.id, u.email, u.display_name, r.role FROM users u
              JOIN user_roles r ON r.user_id = u.id
@@ -231,7 +236,7 @@ impl SqliteStore {
 
     /// Replace the user's staff roles (`customer` is implicit and always kept). Refused with
     /// `last_admin` (nothing changed) when no admin would be left.
-    pub async fn set_roles(&self, user_id: &str, roles: &[Role]) -> StoreResult<()> {
+    async fn set_roles(&self, user_id: &str, roles: &[Role]) -> StoreResult<()> {
         let changed = super::auth::AccessChange::User(user_id.into());
         let user_id = user_id.to_owned();
         let roles = roles.to_vec();
@@ -267,12 +272,7 @@ impl SqliteStore {
     }
 
     /// Add one role to the user with this email (creating the user if needed).
-    pub async fn grant(
-        &self,
-        email: &str,
-        role: Role,
-        now: DateTime<Utc>,
-    ) -> StoreResult<UserRecord> {
+    async fn grant(&self, email: &str, role: Role, now: DateTime<Utc>) -> StoreResult<UserRecord> {
         let email = email.to_owned();
         let user = self
             .writer
@@ -290,7 +290,7 @@ impl SqliteStore {
         user
     }
 
-    pub async fn set_display_name(&self, user_id: &str, name: Option<&str>) -> StoreResult<()> {
+    async fn set_display_name(&self, user_id: &str, name: Option<&str>) -> StoreResult<()> {
         let user_id = user_id.to_owned();
         let name = name.map(str::to_owned);
         let done = self
