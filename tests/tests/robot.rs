@@ -281,3 +281,37 @@ async fn without_an_admin_a_missing_role_is_said_in_plain_words() -> anyhow::Res
     assert!(message.contains("--admin"), "{message}");
     server.stop().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_reaches_every_screen_for_every_step_and_leaves_the_orders_handed_over()
+-> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    server.grant(ADMIN, &[Role::Admin]).await?;
+    let config = quick(&server);
+
+    let burst = tokio::time::timeout(
+        RUN_DEADLINE,
+        espresso_robot::burst::run(config, 8, 3, Stop::new()),
+    )
+    .await??;
+    let table = burst.table();
+
+    let steps: Vec<&str> = burst.steps.iter().map(|s| s.action.as_str()).collect();
+    assert_eq!(steps, ["claim", "complete", "collect"], "{table}");
+    for step in &burst.steps {
+        // 8 events on each of 3 screens, each after its own request was sent.
+        assert_eq!(step.each.count, 24, "{table}");
+    }
+    // The burst's orders were all handed over, and the shop is closed again.
+    let barista = server
+        .sign_in("checker@robot.espresso.test", &[Role::Barista])
+        .await?;
+    let collected = barista
+        .orders("main", &[OrderState::Collected], None)
+        .await?;
+    assert_eq!(collected.len(), 8, "{table}");
+    let open = barista.orders("main", &[], None).await?;
+    assert!(open.is_empty(), "orders left on the bar: {open:?}");
+    assert!(!server.client()?.shop("main").await?.open, "{table}");
+    Ok(())
+}

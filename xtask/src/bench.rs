@@ -3,6 +3,8 @@
 //! A release-built server on SQLite (a fresh database for each run), driven by the release-built
 //! order robot (`tests/robot`), for:
 //! - fan-out: barista action → every display socket and the customer saw it, with 1,000 sockets;
+//! - burst: 100 barista actions sent at once → until each of 10 display sockets shows all of them
+//!   (claims, then completes, then collects);
 //! - throughput: full order lifecycles per second (scan → choose → claim → complete → collect),
 //!   300 customers and 24 baristas sharing 3 staff screens, and the server's CPU time per
 //!   lifecycle (utime + stime from /proc over the timed phase ÷ lifecycles);
@@ -16,7 +18,7 @@
 //! Not part of `cargo xtask test`: figures are printed, and the goals (DESIGN.md "Quality bars")
 //! beside them; nothing here passes or fails on a figure.
 //!
-//! `--only fanout,throughput,memory,startup,store,wasm,first-screen,tauri,criterion` runs just
+//! `--only fanout,burst,throughput,memory,startup,store,wasm,first-screen,tauri,criterion` runs just
 //! those steps (e.g. `cargo xtask bench --only throughput,store` while working on the engine).
 //! `--binaries DIR` runs the `espresso-server`, `espresso-robot` and `espresso-store-bench` in
 //! DIR instead of building this checkout's (a copy kept from an earlier build: before and after
@@ -56,6 +58,7 @@ const QUICK: Plan = Plan {
 /// The steps `--only` may name, in the order they run.
 const STEPS: &[&str] = &[
     "fanout",
+    "burst",
     "throughput",
     "memory",
     "startup",
@@ -180,6 +183,27 @@ pub fn bench(ctx: &Ctx, args: &[String]) -> Result {
                 value: percentiles(&summary["api"]["claim"]),
                 goal: "",
             });
+            server.stop()
+        })?;
+    }
+
+    if wants("burst") {
+        step("burst: 100 actions at once → 10 display sockets", || {
+            let server = BenchServer::start(ctx, &bench_dir.join("burst"))?;
+            let summary = server.robot(ctx, &["--burst", "100", "--watchers", "10"], plan.run_s)?;
+            for step in summary["burst"]["steps"].as_array().into_iter().flatten() {
+                let action = step["action"].as_str().unwrap_or("?");
+                figures.push(Figure {
+                    what: format!("burst of 100 {action}s → all shown on 10 displays"),
+                    value: format!(
+                        "{:.1} ms (answered in {:.1} ms; each event {})",
+                        num(&step["delivered_ms"]),
+                        num(&step["answered_ms"]),
+                        percentiles(&step["each"])
+                    ),
+                    goal: "≤ 60 ms",
+                });
+            }
             server.stop()
         })?;
     }

@@ -77,6 +77,12 @@ pub struct Args {
     #[arg(long, value_name = "W", default_value_t = 0)]
     pub watchers: usize,
 
+    /// A burst instead of a load run: N customers order, then the barista sends N claims at
+    /// once (then N completes, then N collects), and the robot measures how long until every
+    /// one of --watchers booth screens (at least 1) shows all of them. Needs --admin.
+    #[arg(long, value_name = "N")]
+    pub burst: Option<usize>,
+
     /// How long a barista takes to make a drink, drawn uniformly: MIN..MAX (e.g. 2s..8s,
     /// 0..200ms) or one value (0 allowed); the hand-over after it takes an eighth of that
     /// [default: 2s..8s; demo: 20s..60s, handed over after 10s..30s].

@@ -11,6 +11,7 @@
 //! It never decides what the server decides: a refusal is counted by its code, not worked
 //! around (except a booth code that rotated, which a person would scan again).
 
+pub mod burst;
 pub mod cli;
 mod codes;
 pub mod config;

@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         Err(error) => error.exit(),
     };
     let json = args.json.clone();
+    let burst = args.burst.map(|actions| (actions, args.watchers.max(1)));
     let config = match args.into_config(std::io::stdout().is_terminal()) {
         Ok(config) => config,
         Err(message) => {
@@ -52,22 +53,34 @@ fn main() -> ExitCode {
                 }
             }
         });
-        match run(config, stop).await {
-            Ok(summary) => {
-                print!("{}", summary.table());
-                if let Some(path) = json {
-                    let text = serde_json::to_string_pretty(&summary.to_json()).unwrap_or_default();
-                    if let Err(error) = std::fs::write(&path, text + "\n") {
-                        eprintln!("error: cannot write {}: {error}", path.display());
-                        return ExitCode::FAILURE;
-                    }
+        if let Some((actions, displays)) = burst {
+            return match espresso_robot::burst::run(config, actions, displays, stop).await {
+                Ok(summary) => finish(&summary.table(), &summary.to_json(), json.as_deref()),
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    ExitCode::FAILURE
                 }
-                ExitCode::SUCCESS
-            }
+            };
+        }
+        match run(config, stop).await {
+            Ok(summary) => finish(&summary.table(), &summary.to_json(), json.as_deref()),
             Err(error) => {
                 eprintln!("error: {error:#}");
                 ExitCode::FAILURE
             }
         }
     })
+}
+
+/// Print the table and write the JSON summary where asked.
+fn finish(table: &str, summary: &serde_json::Value, json: Option<&std::path::Path>) -> ExitCode {
+    print!("{table}");
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(summary).unwrap_or_default();
+        if let Err(error) = std::fs::write(path, text + "\n") {
+            eprintln!("error: cannot write {}: {error}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
 }

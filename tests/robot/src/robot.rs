@@ -794,7 +794,7 @@ fn require_role(client: &Client, role: Role, email: &str) -> anyhow::Result<()> 
 }
 
 /// Cancel what `client`'s customer left waiting in `shop` (awaiting a drink, or queued).
-async fn cancel_leftovers(client: &Client, shop: &str) {
+pub(crate) async fn cancel_leftovers(client: &Client, shop: &str) {
     let Ok(orders) = client.my_orders().await else {
         return;
     };
