@@ -93,6 +93,10 @@ pub trait Transport {
 /// The list: a `host { … }` group and a `server { … }` group. Each entry is
 /// `method / Variant (arguments) -> answer`; a host call is answered by the [`Host`] method of
 /// the same name, a server call by `= |client| …` (the core's [`Client`]).
+///
+/// Both groups become one list of `method / Variant (arguments) -> answer = |host| answer`
+/// (a host call: `host.method(arguments)`; a server call: its body with `host`'s client), from
+/// which `@all` writes every item once.
 macro_rules! calls {
     (
         host {$(
@@ -105,12 +109,32 @@ macro_rules! calls {
                 = |$client:ident| $body:expr;
         )*}
     ) => {
+        calls! { @all host;
+            $(
+                $(#[doc = $hdoc])*
+                $hmethod / $hvariant ( $($harg : $hty),* ) -> $hreply
+                    = { host.$hmethod($($harg),*).await };
+            )*
+            $(
+                $(#[doc = $doc])*
+                $method / $variant ( $($arg : $ty),* ) -> $reply
+                    = { let $client = host.client()?; $body };
+            )*
+        }
+    };
+    (
+        @all $host:ident;
+        $(
+            $(#[doc = $doc:literal])*
+            $method:ident / $variant:ident ( $($arg:ident : $ty:ty),* ) -> $reply:ty
+                = $answer:block;
+        )*
+    ) => {
         /// One app call with its arguments (see the module's documentation). On the wire:
         /// `{"call": "<method>", <argument>: …}`.
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(tag = "call", rename_all = "snake_case", deny_unknown_fields)]
         pub enum Call {
-            $($(#[doc = $hdoc])* $hvariant { $($harg: $hty),* },)*
             $($(#[doc = $doc])* $variant { $($arg: $ty),* },)*
         }
 
@@ -118,7 +142,6 @@ macro_rules! calls {
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
         pub enum Reply {
-            $($hvariant($hreply),)*
             $($variant($reply),)*
         }
 
@@ -126,21 +149,14 @@ macro_rules! calls {
             /// The call's name as the wire has it (`request_code`).
             pub fn name(&self) -> &'static str {
                 match self {
-                    $(Call::$hvariant { .. } => stringify!($hmethod),)*
                     $(Call::$variant { .. } => stringify!($method),)*
                 }
             }
 
             /// Answer the call: a host call by `host`, a server call through `host`'s client.
-            pub async fn run(self, host: &impl Host) -> Result<Reply, ClientError> {
+            pub async fn run(self, $host: &impl Host) -> Result<Reply, ClientError> {
                 match self {
-                    $(Call::$hvariant { $($harg),* } => {
-                        Ok(Reply::$hvariant(host.$hmethod($($harg),*).await?))
-                    })*
-                    $(Call::$variant { $($arg),* } => {
-                        let $client = host.client()?;
-                        Ok(Reply::$variant($body?))
-                    })*
+                    $(Call::$variant { $($arg),* } => Ok(Reply::$variant($answer?)),)*
                 }
             }
         }
@@ -149,7 +165,6 @@ macro_rules! calls {
             /// The name of the call this answers.
             pub fn name(&self) -> &'static str {
                 match self {
-                    $(Reply::$hvariant(_) => stringify!($hmethod),)*
                     $(Reply::$variant(_) => stringify!($method),)*
                 }
             }
@@ -157,19 +172,6 @@ macro_rules! calls {
 
         /// The typed calls, for anything that carries a [`Call`] to its answer.
         pub trait Calls: Transport {
-            $(
-                $(#[doc = $hdoc])*
-                fn $hmethod(&self, $($harg: $hty),*)
-                    -> impl Future<Output = Result<$hreply, ClientError>> {
-                    let call = Call::$hvariant { $($harg),* };
-                    async move {
-                        match self.send(call).await? {
-                            Reply::$hvariant(answer) => Ok(answer),
-                            other => Err(unexpected(stringify!($hmethod), &other)),
-                        }
-                    }
-                }
-            )*
             $(
                 $(#[doc = $doc])*
                 fn $method(&self, $($arg: $ty),*)

@@ -1,8 +1,9 @@
 //! Order routes (API.md "Orders"): translate HTTP into workflow commands on the store.
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::Response;
 use axum::routing::{get, post, put};
 use chrono::Utc;
@@ -21,7 +22,7 @@ use super::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery, Caller};
 use super::idempotency::{Idempotent, answer};
 use crate::error::{ApiError, ApiResult};
 use crate::policy::Action;
-use crate::workflow::Command;
+use crate::workflow::{Actor, Command};
 
 problems! {
     NotAdmitted: 409 "`shop_closed`, `queue_full`, `daily_limit_reached`, `open_order_exists`";
@@ -126,6 +127,46 @@ async fn command(
         )
         .await?;
     Ok(answer(done, StatusCode::OK))
+}
+
+/// What the barista's four moves on an order (claim, unclaim, complete, collect) share, as one
+/// extractor: the caller (401 first), the order's path, the request's key, and then the role
+/// (403 whether or not the order exists).
+struct AtTheBar {
+    state: AppState,
+    by: Actor,
+    order: OrderPath,
+    idempotent: Idempotent,
+}
+
+impl FromRequestParts<AppState> for AtTheBar {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let ApiPath(order) = ApiPath::<OrderPath>::from_request_parts(parts, state).await?;
+        let Ok(idempotent) = Idempotent::from_request_parts(parts, state).await;
+        let by = caller.actor_for(Action::WorkTheBar)?;
+        Ok(Self {
+            state: state.clone(),
+            by,
+            order,
+            idempotent,
+        })
+    }
+}
+
+impl AtTheBar {
+    /// Run the move `command` makes of the barista: the order after it (200).
+    async fn run(self, command: impl FnOnce(Actor) -> Command) -> ApiResult<Response> {
+        let Self {
+            state,
+            by,
+            order,
+            idempotent,
+        } = self;
+        self::command(&state, order, command(by), idempotent).await
+    }
 }
 
 /// Choose the drink
@@ -241,14 +282,8 @@ async fn cancel(
         AlreadyClaimed,
     ),
 )]
-async fn claim(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(order): ApiPath<OrderPath>,
-    idempotent: Idempotent,
-) -> ApiResult<Response> {
-    let by = caller.actor_for(Action::WorkTheBar)?;
-    command(&state, order, Command::Claim { by }, idempotent).await
+async fn claim(at_the_bar: AtTheBar) -> ApiResult<Response> {
+    at_the_bar.run(|by| Command::Claim { by }).await
 }
 
 /// Give an order back (barista)
@@ -267,14 +302,8 @@ async fn claim(
         NotInThisState,
     ),
 )]
-async fn unclaim(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(order): ApiPath<OrderPath>,
-    idempotent: Idempotent,
-) -> ApiResult<Response> {
-    let by = caller.actor_for(Action::WorkTheBar)?;
-    command(&state, order, Command::Unclaim { by }, idempotent).await
+async fn unclaim(at_the_bar: AtTheBar) -> ApiResult<Response> {
+    at_the_bar.run(|by| Command::Unclaim { by }).await
 }
 
 /// Mark an order ready (barista)
@@ -293,14 +322,8 @@ async fn unclaim(
         NotInThisState,
     ),
 )]
-async fn complete(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(order): ApiPath<OrderPath>,
-    idempotent: Idempotent,
-) -> ApiResult<Response> {
-    let by = caller.actor_for(Action::WorkTheBar)?;
-    command(&state, order, Command::Complete { by }, idempotent).await
+async fn complete(at_the_bar: AtTheBar) -> ApiResult<Response> {
+    at_the_bar.run(|by| Command::Complete { by }).await
 }
 
 /// Mark an order collected (barista)
@@ -319,14 +342,8 @@ async fn complete(
         NotInThisState,
     ),
 )]
-async fn collect(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(order): ApiPath<OrderPath>,
-    idempotent: Idempotent,
-) -> ApiResult<Response> {
-    let by = caller.actor_for(Action::WorkTheBar)?;
-    command(&state, order, Command::Collect { by }, idempotent).await
+async fn collect(at_the_bar: AtTheBar) -> ApiResult<Response> {
+    at_the_bar.run(|by| Command::Collect { by }).await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
