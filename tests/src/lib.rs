@@ -633,11 +633,214 @@ pub mod by {
         Ok(())
     }
 
+    /// The element with the keyboard focus in words: `tag|role|label|text` (its `aria-label`
+    /// or `<label>`'s text, and its own text), `""` when nothing has it.
+    pub async fn focused(driver: &WebDriver) -> anyhow::Result<String> {
+        let described = driver
+            .execute(
+                r#"const e = document.activeElement;
+                   if (!e || e === document.body) return '';
+                   const label = e.getAttribute('aria-label')
+                       || (e.labels && e.labels.length ? e.labels[0].innerText : '') || '';
+                   return [e.tagName.toLowerCase(), e.getAttribute('role') || '',
+                           label.replace(/\s+/g, ' ').trim(),
+                           (e.innerText || '').replace(/\s+/g, ' ').trim()].join('|');"#,
+                vec![],
+            )
+            .await?;
+        Ok(described.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Wait until the keyboard focus is on something whose label or text contains `needle`
+    /// (see [`focused`]); returns its description.
+    pub async fn focus_on(driver: &WebDriver, needle: &str) -> anyhow::Result<String> {
+        let last = std::cell::RefCell::new(String::new());
+        let found = wait_for(
+            &format!("the focus on {needle:?}"),
+            STEP_DEADLINE,
+            || async {
+                let now = focused(driver).await?;
+                let hit = now.split('|').skip(2).any(|part| part.contains(needle));
+                last.replace(now.clone());
+                Ok(hit.then_some(now))
+            },
+        )
+        .await;
+        found.with_context(|| format!("the focus was on {:?}", last.borrow()))
+    }
+
+    /// Type `keys` (text or [`fantoccini::key::Key`]s) into whatever has the focus, as a
+    /// keyboard would.
+    pub async fn keys(driver: &WebDriver, keys: &str) -> anyhow::Result<()> {
+        driver.active_element().await?.send_keys(keys).await?;
+        Ok(())
+    }
+
     /// Clear the field labelled `label` and type `text` into it.
     pub async fn type_into(driver: &WebDriver, label: &str, text: &str) -> anyhow::Result<()> {
         let element = field(driver, label).await?;
         element.clear().await?;
         element.send_keys(text).await?;
         Ok(())
+    }
+}
+
+/// Accessibility checks with axe-core (npm, pinned in package.json and installed by
+/// `cargo xtask setup`): injected into the page through WebDriver and run on the whole page
+/// against WCAG 2.0–2.2 A/AA and axe's best practices. Zero violations of any impact pass.
+/// `ESPRESSO_AXE_SURVEY=1` lists the violations of every screen on stderr instead of failing at
+/// the first (for fixing many at once; never set in `cargo xtask test`).
+pub mod axe {
+    use std::sync::OnceLock;
+
+    use super::*;
+
+    /// The rule sets run: WCAG 2.0, 2.1 and 2.2 at levels A and AA, and axe's best practices.
+    pub const TAGS: &[&str] = &[
+        "wcag2a",
+        "wcag2aa",
+        "wcag21a",
+        "wcag21aa",
+        "wcag22a",
+        "wcag22aa",
+        "best-practice",
+    ];
+
+    /// How long a screen may take to settle (a transition ending, a live update landing) before
+    /// its last violations are reported.
+    const SETTLE: Duration = Duration::from_secs(3);
+
+    /// `ESPRESSO_AXE_JS`, else `<workspace>/node_modules/axe-core/axe.min.js`.
+    pub fn script_path() -> PathBuf {
+        std::env::var_os("ESPRESSO_AXE_JS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace_root().join("node_modules/axe-core/axe.min.js"))
+    }
+
+    fn source() -> anyhow::Result<&'static str> {
+        static SOURCE: OnceLock<Result<String, String>> = OnceLock::new();
+        let source = SOURCE.get_or_init(|| {
+            let path = script_path();
+            std::fs::read_to_string(&path).map_err(|e| {
+                format!(
+                    "cannot read axe-core at {}: {e} (run `cargo xtask setup`, which installs the \
+                     npm tools of package.json, or set ESPRESSO_AXE_JS)",
+                    path.display()
+                )
+            })
+        });
+        match source {
+            Ok(source) => Ok(source),
+            Err(why) => bail!("{why}"),
+        }
+    }
+
+    /// One failed rule with the elements that fail it.
+    #[derive(Debug, Clone)]
+    pub struct Violation {
+        pub rule: String,
+        pub impact: String,
+        pub help: String,
+        /// Each element: its CSS path, its HTML (shortened) and what to fix.
+        pub nodes: Vec<(String, String, String)>,
+    }
+
+    impl std::fmt::Display for Violation {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            writeln!(f, "- {} ({}): {}", self.rule, self.impact, self.help)?;
+            for (target, html, fix) in &self.nodes {
+                writeln!(f, "    at {target}: {html}")?;
+                for line in fix.lines().filter(|l| !l.trim().is_empty()) {
+                    writeln!(f, "      {}", line.trim())?;
+                }
+            }
+            Ok(())
+        }
+    }
+
+    const RUN: &str = r#"
+        const [tags, done] = [arguments[0], arguments[arguments.length - 1]];
+        axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] })
+            .then(result => done(result.violations.map(v => ({
+                rule: v.id,
+                impact: v.impact || 'unknown',
+                help: v.help,
+                nodes: v.nodes.map(n => [
+                    n.target.map(String).join(' '),
+                    n.html.length > 240 ? n.html.slice(0, 240) + '…' : n.html,
+                    n.failureSummary || '',
+                ]),
+            }))))
+            .catch(error => done({ error: String(error) }));
+    "#;
+
+    /// Run axe once on the page as it is now and return its violations.
+    pub async fn violations(driver: &WebDriver) -> anyhow::Result<Vec<Violation>> {
+        let loaded = driver
+            .execute("return typeof window.axe === 'object';", vec![])
+            .await?;
+        if loaded != serde_json::Value::Bool(true) {
+            // The script runs in the page through WebDriver (not a <script> element), so the
+            // page's Content-Security-Policy does not stand in its way.
+            driver
+                .execute(&format!("{}\nreturn true;", source()?), vec![])
+                .await
+                .context("injecting axe-core")?;
+        }
+        let result = driver
+            .execute_async(RUN, vec![serde_json::json!(TAGS)])
+            .await
+            .context("running axe-core")?;
+        if let Some(error) = result.get("error") {
+            bail!("axe-core failed: {error}");
+        }
+        let list = result.as_array().cloned().unwrap_or_default();
+        Ok(list
+            .into_iter()
+            .map(|v| Violation {
+                rule: v["rule"].as_str().unwrap_or_default().to_owned(),
+                impact: v["impact"].as_str().unwrap_or_default().to_owned(),
+                help: v["help"].as_str().unwrap_or_default().to_owned(),
+                nodes: v["nodes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|n| {
+                        let s = |i: usize| n[i].as_str().unwrap_or_default().to_owned();
+                        (s(0), s(1), s(2))
+                    })
+                    .collect(),
+            })
+            .collect())
+    }
+
+    /// Check the screen shown: no axe violation of any impact. A screen still settling gets a
+    /// few seconds; then the test fails with the list of violations (rule, impact, elements).
+    pub async fn check(driver: &WebDriver, screen: &str) -> anyhow::Result<()> {
+        let start = Instant::now();
+        loop {
+            let found = violations(driver).await?;
+            if found.is_empty() {
+                return Ok(());
+            }
+            if start.elapsed() > SETTLE {
+                let list: String = found.iter().map(ToString::to_string).collect();
+                if std::env::var_os("ESPRESSO_AXE_SURVEY").is_some() {
+                    // A survey of every screen at once (fixing many): said, not failed.
+                    eprintln!("axe survey: {screen:?}:\n{list}");
+                    return Ok(());
+                }
+                bail!(
+                    "axe: {} violation(s) on the screen {screen:?} ({}):\n{list}",
+                    found.len(),
+                    driver
+                        .current_url()
+                        .await
+                        .map(|u| u.to_string())
+                        .unwrap_or_default()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
     }
 }

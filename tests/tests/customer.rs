@@ -5,10 +5,11 @@
 use espresso_core::Client;
 use espresso_core::protocol::{LimitsPatch, Order, OrderState, Role, ShopPatch};
 use espresso_tests::{
-    Browser, STEP_DEADLINE, TestServer, by, click, fill, sign_in_on_page, wait_for,
+    Browser, STEP_DEADLINE, TestServer, axe, by, click, fill, sign_in_on_page, wait_for,
     wait_for_element, wait_for_text, wait_until_gone,
 };
 use fantoccini::Locator;
+use fantoccini::key::Key;
 
 const PHONE: (u32, u32) = (390, 844);
 
@@ -42,10 +43,13 @@ async fn a_customer_orders_from_the_qr_code_and_sees_it_ready_without_reloading(
     driver.goto(&booth.order_url).await?;
     wait_for_text(driver, "#sign-in-title", "Sign in to order").await?;
     browser.screenshot("customer-1-sign-in-390x844").await?;
+    axe::check(driver, "sign-in").await?;
 
     // when the customer signs in with the code from the mail,
     sign_in_on_page(driver, &server, "ana@example.com").await?;
     // (Asked once for a first name for the board; she skips it.)
+    by::heading(driver, "What should we call you?").await?;
+    axe::check(driver, "name").await?;
     click(driver, "[data-testid=name-skip]").await?;
 
     // then the order has started: the menu, with the time left to choose.
@@ -58,6 +62,7 @@ async fn a_customer_orders_from_the_qr_code_and_sees_it_ready_without_reloading(
     );
     // The code did its job and left the address: a reload will not redeem it again.
     assert!(!driver.current_url().await?.as_str().contains("code="));
+    axe::check(driver, "menu").await?;
 
     // A milk drink cannot be ordered before the milk is chosen.
     click(driver, "[data-testid=drink-flat_white]").await?;
@@ -70,12 +75,14 @@ async fn a_customer_orders_from_the_qr_code_and_sees_it_ready_without_reloading(
     click(driver, "[data-testid=option-milk-oat]").await?;
     wait_for_text(driver, "[data-testid=summary]", "Flat White · Oat milk").await?;
     browser.screenshot("customer-2-menu-390x844").await?;
+    axe::check(driver, "menu, a drink and its milk chosen").await?;
     click(driver, "[data-testid=order-now]").await?;
 
     // The order is queued with its number as the hero.
     wait_for_text(driver, "[data-testid=status-headline]", "in the queue").await?;
     wait_for_text(driver, "[data-testid=order-number]", "#1").await?;
     browser.screenshot("customer-3-queued-390x844").await?;
+    axe::check(driver, "queued").await?;
 
     // A reload mid-order comes back to the live status.
     driver.refresh().await?;
@@ -86,13 +93,18 @@ async fn a_customer_orders_from_the_qr_code_and_sees_it_ready_without_reloading(
     let order = order_numbered(&barista, 1).await?;
     barista.claim("main", &order.id).await?;
     wait_for_text(driver, "[data-testid=status-headline]", "being made").await?;
+    axe::check(driver, "being made").await?;
     barista.complete("main", &order.id).await?;
     wait_for_text(driver, "[data-testid=status-headline]", "Ready").await?;
+    // A screen reader hears it: the status live region says so.
+    by::status(driver, "Your order #1 is ready").await?;
     browser.screenshot("customer-4-ready-390x844").await?;
+    axe::check(driver, "ready").await?;
 
     // Handed over: the end screen and a receipt with the order's journey.
     barista.collect("main", &order.id).await?;
     wait_for_element(driver, "[data-testid=finished-collected]").await?;
+    axe::check(driver, "collected").await?;
     click(driver, "[data-testid=open-receipt]").await?;
     let journey = wait_for_text(driver, "[data-testid=journey]", "Handed over").await?;
     for step in [
@@ -104,11 +116,13 @@ async fn a_customer_orders_from_the_qr_code_and_sees_it_ready_without_reloading(
         assert!(journey.contains(step), "{step:?} missing from {journey:?}");
     }
     browser.screenshot("customer-5-receipt-390x844").await?;
+    axe::check(driver, "receipt").await?;
 
     // The history lists the order.
     click(driver, "[data-testid=back]").await?;
     let history = wait_for_text(driver, "[data-testid=history]", "Collected").await?;
     assert!(history.contains("#1"), "{history}");
+    axe::check(driver, "my orders").await?;
 
     // Scanning again the same day: the daily limit (one drink) says when it resets.
     driver.goto(&booth.order_url).await?;
@@ -120,6 +134,7 @@ async fn a_customer_orders_from_the_qr_code_and_sees_it_ready_without_reloading(
     .await?;
     assert!(refusal.contains("You can order again in"), "{refusal}");
     browser.screenshot("customer-6-daily-limit-390x844").await?;
+    axe::check(driver, "daily limit").await?;
     // "OK" shows what she had today, not a prompt to scan again.
     by::press_button(driver, "OK").await?;
     by::heading(driver, "My orders").await?;
@@ -161,6 +176,10 @@ async fn a_closed_shop_and_a_used_up_code_each_say_what_to_do() -> anyhow::Resul
     fill(driver, "[data-testid=email]", "cleo@example.com").await?;
     click(driver, "[data-testid=send-code]").await?;
     let code = server.code_after("cleo@example.com", seen).await?;
+    // The focus moved on with the screen: to the code field.
+    by::focus_on(driver, "Code from the email").await?;
+    by::heading(driver, "Sign in to order").await?;
+    axe::check(driver, "code sent").await?;
     wait_for_text(
         driver,
         "[data-testid=resend-countdown]",
@@ -176,6 +195,7 @@ async fn a_closed_shop_and_a_used_up_code_each_say_what_to_do() -> anyhow::Resul
     )
     .await?;
     browser.screenshot("customer-wrong-code-390x844").await?;
+    axe::check(driver, "wrong code").await?;
     fill(driver, "[data-testid=otp]", &code).await?;
     // Then the closed screen, with "try again".
     click(driver, "[data-testid=name-skip]").await?;
@@ -183,6 +203,7 @@ async fn a_closed_shop_and_a_used_up_code_each_say_what_to_do() -> anyhow::Resul
     browser
         .screenshot("customer-refusal-closed-390x844")
         .await?;
+    axe::check(driver, "closed").await?;
 
     // The shop opens: the closed screen moves on by itself and starts the order (using the
     // code up), no tap needed.
@@ -203,12 +224,15 @@ async fn a_closed_shop_and_a_used_up_code_each_say_what_to_do() -> anyhow::Resul
         .find(Locator::Css("[data-testid=drink-cappuccino]"))
         .await?;
     assert!(!cappuccino.is_enabled().await?);
+    axe::check(driver, "menu with a drink out").await?;
 
     // She changes her mind and cancels before choosing.
     click(driver, "[data-testid=cancel-start]").await?;
     wait_for_element(driver, "[data-testid=finished-cancelled]").await?;
+    axe::check(driver, "cancelled before choosing").await?;
     click(driver, "[data-testid=finished-done]").await?;
     wait_for_element(driver, "[data-testid=scan-prompt]").await?;
+    axe::check(driver, "scan the code").await?;
 
     // Someone else scans the same (used up) code: the screen says to scan the new one.
     click(driver, "[data-testid=open-history]").await?;
@@ -224,6 +248,7 @@ async fn a_closed_shop_and_a_used_up_code_each_say_what_to_do() -> anyhow::Resul
     browser
         .screenshot("customer-refusal-used-up-390x844")
         .await?;
+    axe::check(driver, "used-up code").await?;
     click(driver, "[data-testid=refusal-ok]").await?;
     wait_until_gone(driver, "[data-testid=refusal-code-used-up]").await?;
 
@@ -248,6 +273,7 @@ async fn a_queued_order_survives_the_network_dropping_and_can_be_cancelled_after
     let name = wait_for_element(driver, "[data-testid=name-input]").await?;
     name.send_keys("Eve").await?;
     browser.screenshot("customer-name-320x640").await?;
+    axe::check(driver, "name, typed").await?;
     click(driver, "[data-testid=name-save]").await?;
     wait_until_gone(driver, "[data-testid=name-prompt]").await?;
     click(driver, "[data-testid=drink-espresso]").await?;
@@ -264,6 +290,7 @@ async fn a_queued_order_survives_the_network_dropping_and_can_be_cancelled_after
     .await?;
     assert_eq!(named.customer.display_name.as_deref(), Some("Eve"));
     browser.screenshot("customer-queued-320x640").await?;
+    axe::check(driver, "queued, named, 320 wide").await?;
 
     // The bar's server goes away: the page says so and keeps the order; when the server is
     // back the page reconnects by itself and follows again.
@@ -271,6 +298,7 @@ async fn a_queued_order_survives_the_network_dropping_and_can_be_cancelled_after
     server.stop_for_now().await?;
     wait_for_text(driver, "[data-testid=connection]", "Reconnecting").await?;
     wait_for_text(driver, "[data-testid=order-number]", "#1").await?;
+    axe::check(driver, "reconnecting").await?;
     server.start_again().await?;
     wait_for_text(driver, "[data-testid=connection]", "Live").await?;
     admin.claim("main", &named.id).await?;
@@ -286,12 +314,83 @@ async fn a_queued_order_survives_the_network_dropping_and_can_be_cancelled_after
     browser
         .screenshot("customer-confirm-cancel-320x640")
         .await?;
+    axe::check(driver, "confirm cancel").await?;
     click(driver, "[data-testid=confirm-cancel-yes]").await?;
     wait_for_text(driver, "[data-testid=finished-cancelled]", "cancelled").await?;
+    axe::check(driver, "cancelled").await?;
 
     let cancelled = admin.orders("main", &[OrderState::Cancelled], None).await?;
     assert_eq!(cancelled.len(), 1);
     assert_eq!(cancelled[0].id, named.id);
+
+    browser.close().await?;
+    server.stop().await
+}
+
+#[tokio::test]
+#[ignore = "needs the web build and Chromium: run through `cargo xtask test`"]
+async fn a_customer_orders_with_the_keyboard_alone() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let admin = server.open_shop().await?;
+    let booth = admin.booth_code("main").await?;
+    let browser = Browser::start(PHONE.0, PHONE.1).await?;
+    let driver = &browser.driver;
+    let email = "kai@example.com";
+
+    // Tab, arrows, Enter and typing only: no click anywhere.
+    driver.goto(&booth.order_url).await?;
+    by::heading(driver, "Sign in to order").await?;
+    by::keys(driver, &Key::Tab).await?;
+    by::focus_on(driver, "Email").await?;
+    let seen = server.mails_to(email).len();
+    by::keys(driver, &(email.to_owned() + &Key::Enter)).await?;
+    // "Send me a code" leaves the focus in the code field.
+    by::focus_on(driver, "Code from the email").await?;
+    let code = server.code_after(email, seen).await?;
+    by::keys(driver, &code).await?;
+
+    // The name screen starts at its field; Enter saves.
+    by::focus_on(driver, "First name").await?;
+    by::keys(driver, &("Kai".to_owned() + &Key::Enter)).await?;
+
+    // The menu starts at its heading; Tab enters the drinks, the arrows move and choose.
+    by::focus_on(driver, "Choose your drink").await?;
+    by::keys(driver, &Key::Tab).await?;
+    let first = by::focus_on(driver, "Americano").await?;
+    assert!(first.starts_with("button|radio|"), "{first}");
+    for _ in 0..3 {
+        by::keys(driver, &Key::Right).await?;
+    }
+    by::focus_on(driver, "Espresso").await?;
+    let chosen = "//*[@role='radio' and @aria-checked='true' and normalize-space()='Espresso']";
+    by::xpath(driver, "Espresso chosen", chosen).await?;
+    // Back and forth: Left then Right lands on the same drink again.
+    by::keys(driver, &Key::Left).await?;
+    by::focus_on(driver, "Cappuccino").await?;
+    by::keys(driver, &Key::Right).await?;
+    by::focus_on(driver, "Espresso").await?;
+    browser.screenshot("customer-keyboard-menu-390x844").await?;
+    // The chosen drink is the group's one tab stop: Tab goes on to "Order now".
+    by::keys(driver, &Key::Tab).await?;
+    by::focus_on(driver, "Order now").await?;
+    by::keys(driver, &Key::Enter).await?;
+
+    // Queued, and the focus is on the new screen's heading.
+    by::focus_on(driver, "in the queue").await?;
+    by::status(driver, "Your order #1 is in the queue").await?;
+    let queued = wait_for("the order in the queue", STEP_DEADLINE, || async {
+        let orders = admin.orders("main", &[OrderState::Queued], None).await?;
+        Ok(orders.into_iter().next())
+    })
+    .await?;
+    assert_eq!(
+        queued.drink.as_ref().map(|d| d.item_id.as_str()),
+        Some("espresso")
+    );
+    assert_eq!(queued.customer.display_name.as_deref(), Some("Kai"));
+    browser
+        .screenshot("customer-keyboard-queued-390x844")
+        .await?;
 
     browser.close().await?;
     server.stop().await

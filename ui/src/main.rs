@@ -4,6 +4,7 @@
 //! [`backend::Backend`] seam, so the same UI runs in a browser and inside the Tauri shell.
 //! Screens are fed by espresso-core's views through [`feed`]; they hold no business rules.
 
+mod a11y;
 mod app;
 mod backend;
 mod barista;

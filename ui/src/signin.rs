@@ -10,6 +10,7 @@ use std::rc::Rc;
 use espresso_core::protocol::{ErrorCode, OtpChallenge, User, is_shop_id};
 use leptos::prelude::*;
 
+use crate::a11y::{ScreenTitle, focus_when_shown};
 use crate::backend::{BackendError, BackendRef, Calls};
 use crate::util::{
     clock_text, now, query_param, reload_for_shop, seconds_until, set_query_param, use_clock,
@@ -88,6 +89,8 @@ pub fn SignIn(
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let clock = use_clock(1_000);
+    // "Use another email" brings the focus back to the email field.
+    let back_to_email = StoredValue::new(false);
 
     let send = {
         move || {
@@ -152,9 +155,14 @@ pub fn SignIn(
 
     view! {
         <section class="sign-in panel" aria-labelledby="sign-in-title">
-            <h2 id="sign-in-title">{title}</h2>
+            <ScreenTitle id="sign-in-title">{title}</ScreenTitle>
             {move || match sent.get() {
-                None => view! {
+                None => {
+                    let email_field = NodeRef::<leptos::html::Input>::new();
+                    if back_to_email.get_value() {
+                        focus_when_shown(email_field);
+                    }
+                    view! {
                     <p class="lede">{lede.clone()}</p>
                     <form class="stack" on:submit=move |ev| {
                         ev.prevent_default();
@@ -170,6 +178,7 @@ pub fn SignIn(
                                 required
                                 placeholder="you@example.com"
                                 data-testid="email"
+                                node_ref=email_field
                                 prop:value=move || email.get()
                                 on:input=move |ev| email.set(event_target_value(&ev))
                             />
@@ -179,10 +188,14 @@ pub fn SignIn(
                             {move || if busy.get() { "Sending…" } else { "Send me a code" }}
                         </button>
                     </form>
-                }.into_any(),
+                }.into_any()
+                }
                 Some(current) => {
                     let to = current.email.clone();
                     let resend_at = current.resend_at;
+                    // The code sent: the focus goes to where it is typed.
+                    let code_field = NodeRef::<leptos::html::Input>::new();
+                    focus_when_shown(code_field);
                     view! {
                         <p class="lede">
                             "We sent a 6-digit code to " <strong>{to}</strong> "."
@@ -203,6 +216,7 @@ pub fn SignIn(
                                     maxlength="7"
                                     aria-describedby="otp-help"
                                     data-testid="otp"
+                                    node_ref=code_field
                                     prop:value=move || code.get()
                                     on:input=move |ev| {
                                         let digits = digits_of(&event_target_value(&ev));
@@ -239,7 +253,11 @@ pub fn SignIn(
                                 }
                             }}
                             <button class="button-link" type="button" data-testid="change-email"
-                                on:click=move |_| { sent.set(None); error.set(None); }>
+                                on:click=move |_| {
+                                    back_to_email.set_value(true);
+                                    sent.set(None);
+                                    error.set(None);
+                                }>
                                 "Use another email"
                             </button>
                         </div>
@@ -360,7 +378,7 @@ pub fn Gate(
             Some(user) => {
                 view! {
                     <section class="panel not-allowed" data-testid="not-allowed">
-                        <h2>"This account cannot use this screen"</h2>
+                        <ScreenTitle>"This account cannot use this screen"</ScreenTitle>
                         <p class="lede">
                             <strong>{user.email.clone()}</strong>
                             " is signed in, but it is not set up for this screen. Ask the shop's owner to add it in the owner's console (Staff), or sign in with another account."

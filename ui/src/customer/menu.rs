@@ -7,6 +7,7 @@ use espresso_core::protocol::{DrinkChoice, ErrorCode, MenuItem};
 use leptos::prelude::*;
 
 use super::MyFeed;
+use crate::a11y::{ScreenTitle, radio_group_keys};
 use crate::backend::{BackendError, BackendRef, Calls};
 use crate::drink::drink_text;
 use crate::icons::DrinkIcon;
@@ -60,6 +61,15 @@ pub fn Menu(feed: MyFeed, backend: BackendRef, shop: String, order_id: String) -
             })
         })
     };
+    let tab_stop = Memo::new(move |_| {
+        chosen.get().or_else(|| {
+            menu.with(|menu| {
+                menu.iter()
+                    .find(|item| item.available)
+                    .map(|item| item.id.clone())
+            })
+        })
+    });
     let item = move || {
         let id = chosen.get()?;
         menu.with(|menu| menu.iter().find(|item| item.id == id).cloned())
@@ -153,7 +163,7 @@ pub fn Menu(feed: MyFeed, backend: BackendRef, shop: String, order_id: String) -
     view! {
         <section class="menu" data-testid="menu" aria-labelledby="menu-title">
             <div class="menu-head">
-                <h2 id="menu-title">"Choose your drink"</h2>
+                <ScreenTitle id="menu-title">"Choose your drink"</ScreenTitle>
                 {move || deadline.get().map(|at| {
                     let left = seconds_until(at, clock.get());
                     view! {
@@ -165,13 +175,19 @@ pub fn Menu(feed: MyFeed, backend: BackendRef, shop: String, order_id: String) -
                     }
                 })}
             </div>
-            <div class="drink-grid" role="radiogroup" aria-label="Drinks">
+            <div class="drink-grid" role="radiogroup" aria-label="Drinks"
+                on:keydown=move |ev| radio_group_keys(&ev)>
                 <For each=move || menu.get() key=|item| (item.id.clone(), item.available) let:item>
                     {
                         let id = item.id.clone();
                         let id_for_click = item.id.clone();
                         let available = item.available;
+                        let tab_id = item.id.clone();
                         let selected = move || chosen.get().as_deref() == Some(id.as_str());
+                        // One tab stop for the group: the chosen drink, else the first one.
+                        let tab_index = move || {
+                            if tab_stop.get().as_deref() == Some(tab_id.as_str()) { "0" } else { "-1" }
+                        };
                         view! {
                             <button
                                 class="drink-card"
@@ -179,6 +195,7 @@ pub fn Menu(feed: MyFeed, backend: BackendRef, shop: String, order_id: String) -
                                 role="radio"
                                 aria-checked=move || if selected() { "true" } else { "false" }
                                 disabled=!available
+                                tabindex=tab_index
                                 data-testid=format!("drink-{}", item.id)
                                 on:click=move |_| {
                                     if chosen.get_untracked().as_deref() != Some(id_for_click.as_str()) {

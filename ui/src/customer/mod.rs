@@ -18,6 +18,7 @@ use espresso_core::protocol::{ErrorCode, EventType, Order, Role, User};
 use espresso_core::view::MyOrdersView;
 use leptos::prelude::*;
 
+use crate::a11y::ScreenTitle;
 use crate::backend::{BackendError, BackendRef, Calls};
 use crate::ctx::Ctx;
 use crate::drink::drink_text;
@@ -285,7 +286,7 @@ fn Ordering(ctx: Ctx, user: User) -> impl IntoView {
                     }.into_any(),
                     Phase::Starting => view! {
                         <section class="panel center" data-testid="starting">
-                            <h2>"Starting your order…"</h2>
+                            <ScreenTitle>"Starting your order…"</ScreenTitle>
                         </section>
                     }.into_any(),
                     Phase::Refused => view! {
@@ -348,7 +349,7 @@ fn Idle(feed: MyFeed) -> impl IntoView {
         Some(false) => view! {
             <section class="panel center closed-sign" data-testid="shop-closed">
                 <ClosedSign/>
-                <h2>"We're closed right now"</h2>
+                <ScreenTitle>"We're closed right now"</ScreenTitle>
                 <p class="lede">"The bar opens again soon. When it does, scan the code on the big screen to order."</p>
             </section>
         }
@@ -362,7 +363,7 @@ fn Idle(feed: MyFeed) -> impl IntoView {
                         <path d="M14 14h8v8h-8zM26 26h8v8h-8zM26 14h8v8h-8zM14 26h8v8h-8z"/>
                     </svg>
                 </div>
-                <h2>"Scan the code on the big screen"</h2>
+                <ScreenTitle>"Scan the code on the big screen"</ScreenTitle>
                 <p class="lede">"Point your phone's camera at the QR code by the bar to start an order."</p>
             </section>
         }

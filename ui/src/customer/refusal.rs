@@ -3,6 +3,7 @@
 use espresso_core::protocol::ErrorCode;
 use leptos::prelude::*;
 
+use crate::a11y::ScreenTitle;
 use crate::backend::BackendError;
 use crate::icons::{ClosedSign, Icon, Symbol};
 use crate::util::{clock_text, duration_words, now, seconds_until, use_clock};
@@ -127,7 +128,7 @@ pub fn Refusal(
             } else {
                 view! { <div class="refusal-art"><Icon symbol=symbol/></div> }.into_any()
             }}
-            <h2>{text.title}</h2>
+            <ScreenTitle>{text.title}</ScreenTitle>
             <p class="lede">{text.body}</p>
             {next_code_at.is_some().then(|| view! {
                 <p class="refusal-next num" aria-live="polite">{next_code}</p>

@@ -5,6 +5,7 @@ use espresso_core::protocol::{CancelledBy, ErrorCode, Order, OrderState, Timeout
 use leptos::prelude::*;
 
 use super::{MyFeed, Page, describe_drink};
+use crate::a11y::{ScreenTitle, focus_when_shown};
 use crate::backend::{BackendRef, Calls, NotifyPermission};
 use crate::icons::{Icon, Symbol};
 use crate::util::{duration_words, save_flag};
@@ -82,6 +83,19 @@ pub fn Status(feed: MyFeed, backend: BackendRef, shop: String, order_id: String)
         Some(OrderState::Ready) => "Ready! Pick it up at the bar",
         _ => "",
     };
+    let announcement = move || {
+        order.get().and_then(|order| {
+            let number = order.number.map(|n| format!(" #{n}")).unwrap_or_default();
+            match order.state {
+                OrderState::Queued => Some(format!("Your order{number} is in the queue.")),
+                OrderState::InProgress => Some(format!("Your order{number} is being made.")),
+                OrderState::Ready => Some(format!(
+                    "Your order{number} is ready. Pick it up at the bar."
+                )),
+                _ => None,
+            }
+        })
+    };
     let hint = move || match state.get() {
         Some(OrderState::Queued) => "We'll let you know the moment it's ready.",
         Some(OrderState::InProgress) => "Almost there. Keep an eye on the big screen.",
@@ -126,8 +140,10 @@ pub fn Status(feed: MyFeed, backend: BackendRef, shop: String, order_id: String)
                     }
                 }).collect_view()}
             </ol>
-            <div class="status-words" aria-live="polite">
-                <h2 data-testid="status-headline">{headline}</h2>
+            // Said to a screen reader as it changes: "Your order #12 is ready".
+            <p class="visually-hidden" role="status" data-testid="status-announcement">{announcement}</p>
+            <div class="status-words">
+                <ScreenTitle testid="status-headline">{headline}</ScreenTitle>
                 <p class="lede">{hint}</p>
             </div>
             {move || (state.get() != Some(OrderState::Ready)).then(|| view! { <NotifyOffer backend=backend/> })}
@@ -137,7 +153,7 @@ pub fn Status(feed: MyFeed, backend: BackendRef, shop: String, order_id: String)
                     view! {
                         <div class="panel confirm" role="alertdialog" aria-labelledby="confirm-cancel"
                             data-testid="confirm-cancel">
-                            <h3 id="confirm-cancel">"Cancel your order?"</h3>
+                            <h2 id="confirm-cancel">"Cancel your order?"</h2>
                             <p class="lede">"Your drink hasn't been started yet. You can order again with a new scan."</p>
                             <div class="row">
                                 <button class="button-danger filled" data-testid="confirm-cancel-yes"
@@ -238,15 +254,18 @@ pub fn NamePrompt(backend: BackendRef, asked_key: String, on_done: Callback<()>)
         });
     };
     let save = StoredValue::new(save);
+    // The screen starts at its one field.
+    let name_field = NodeRef::<leptos::html::Input>::new();
+    focus_when_shown(name_field);
     view! {
         <form class="panel name-prompt" data-testid="name-prompt"
             on:submit=move |ev| { ev.prevent_default(); save.with_value(|save| save()); }>
-            <h2>"What should we call you?"</h2>
+            <ScreenTitle keep_focus=true>"What should we call you?"</ScreenTitle>
             <p class="lede">"Your first name shows next to your order number on the big screen. Optional."</p>
             <label class="field">
                 <span class="field-label">"First name"</span>
                 <input type="text" name="name" autocomplete="given-name" maxlength="32"
-                    data-testid="name-input"
+                    data-testid="name-input" node_ref=name_field
                     prop:value=move || name.get()
                     on:input=move |ev| name.set(event_target_value(&ev))/>
             </label>
@@ -335,7 +354,7 @@ pub fn Finished(
     view! {
         <section class=format!("panel center finished finished-{kind}") data-testid=format!("finished-{kind}")>
             <div class="refusal-art"><Icon symbol=symbol/></div>
-            <h2>{title}</h2>
+            <ScreenTitle>{title}</ScreenTitle>
             <p class="lede">{body}</p>
             <button class="button-primary wide" data-testid="finished-done"
                 on:click=move |_| on_done.run(())>"Done"</button>

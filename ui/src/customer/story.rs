@@ -5,6 +5,7 @@ use espresso_core::protocol::{EventType, Order, OrderDetail, OrderState};
 use leptos::prelude::*;
 
 use super::{MyFeed, Page, describe_drink};
+use crate::a11y::ScreenTitle;
 use crate::backend::{BackendRef, Calls};
 use crate::icons::{Icon, Symbol};
 use crate::signin::{SessionState, sign_out};
@@ -72,7 +73,7 @@ pub fn History(
             <button class="button-link back" data-testid="back" on:click=move |_| on_open.run(Page::Main)>
                 <Icon symbol=Symbol::Back/>"Back"
             </button>
-            <h2>"My orders"</h2>
+            <ScreenTitle>"My orders"</ScreenTitle>
             {move || {
                 let list = orders.get();
                 if list.is_empty() {
@@ -145,7 +146,7 @@ pub fn Receipt(
                     view! {
                         <div class="panel receipt">
                             <div class="row-between">
-                                <h2>"Receipt"</h2>
+                                <ScreenTitle>"Receipt"</ScreenTitle>
                                 <span class="order-number-small num">
                                     {order.number.map(|n| format!("#{n}")).unwrap_or_default()}
                                 </span>
