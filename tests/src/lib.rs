@@ -774,6 +774,33 @@ pub mod axe {
             .catch(error => done({ error: String(error) }));
     "#;
 
+    /// Each screen has exactly one `h1` (axe's own rule lets a page that looks like an open
+    /// modal pass without one): its absence, or a second, is reported as a violation.
+    async fn one_h1(driver: &WebDriver) -> anyhow::Result<Option<Violation>> {
+        let found = driver
+            .execute(
+                "return [...document.querySelectorAll('h1')].map(h => h.outerHTML.slice(0, 240));",
+                vec![],
+            )
+            .await?;
+        let found: Vec<String> = serde_json::from_value(found).unwrap_or_default();
+        if found.len() == 1 {
+            return Ok(None);
+        }
+        Ok(Some(Violation {
+            rule: "one-h1 (espresso)".into(),
+            impact: "moderate".into(),
+            help: format!(
+                "A screen has one level-one heading; this one has {}",
+                found.len()
+            ),
+            nodes: found
+                .into_iter()
+                .map(|html| ("h1".to_owned(), html, String::new()))
+                .collect(),
+        }))
+    }
+
     /// Run axe once on the page as it is now and return its violations.
     pub async fn violations(driver: &WebDriver) -> anyhow::Result<Vec<Violation>> {
         let loaded = driver
@@ -819,8 +846,12 @@ pub mod axe {
     pub async fn check(driver: &WebDriver, screen: &str) -> anyhow::Result<()> {
         let start = Instant::now();
         loop {
-            let found = violations(driver).await?;
+            let mut found = violations(driver).await?;
+            found.extend(one_h1(driver).await?);
             if found.is_empty() {
+                if std::env::var_os("ESPRESSO_AXE_SURVEY").is_some() {
+                    eprintln!("axe survey: {screen:?}: no violation");
+                }
                 return Ok(());
             }
             if start.elapsed() > SETTLE {

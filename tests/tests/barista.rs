@@ -8,7 +8,7 @@ use espresso_core::protocol::{
 };
 use espresso_core::{Client, LiveStream, LiveUpdate, LiveUpdates};
 use espresso_tests::{
-    Browser, STEP_DEADLINE, TestServer, click, sign_in_on_page, wait_for, wait_for_element,
+    Browser, STEP_DEADLINE, TestServer, axe, click, sign_in_on_page, wait_for, wait_for_element,
     wait_for_text, wait_until_gone,
 };
 use fantoccini::Client as WebDriver;
@@ -84,9 +84,12 @@ async fn barista_page(
         .driver
         .goto(&format!("{}/barista?shop={SHOP}", server.url()))
         .await?;
+    wait_for_element(&browser.driver, "[data-testid=email]").await?;
+    axe::check(&browser.driver, "barista sign-in").await?;
     sign_in_on_page(&browser.driver, server, email).await?;
     wait_for_element(&browser.driver, "[data-testid=barista-board]").await?;
     wait_for_text(&browser.driver, "[data-testid=connection]", "Live").await?;
+    axe::check(&browser.driver, "barista queue").await?;
     Ok(browser)
 }
 
@@ -183,6 +186,7 @@ async fn an_order_goes_from_queue_to_making_to_ready_and_the_customer_sees_it() 
     );
     assert!(class.contains("age-fresh"), "{class}");
     wait_for_text(driver, "[data-testid=stat-waiting]", "1").await?;
+    axe::check(driver, "barista queue, a new order").await?;
 
     // Make → Making, claimed by this barista.
     click(
@@ -222,6 +226,7 @@ async fn an_order_goes_from_queue_to_making_to_ready_and_the_customer_sees_it() 
     .await?;
     wait_for_element(driver, &card_in("ready", number)).await?;
     customer_sees(&mut updates, &order.id, OrderState::Ready).await?;
+    axe::check(driver, "barista, an order ready").await?;
 
     // Handed over → off the board; collected for the customer.
     click(
@@ -254,6 +259,7 @@ async fn an_order_goes_from_queue_to_making_to_ready_and_the_customer_sees_it() 
     assert!(dialog.contains(&format!("#{second_number}")), "{dialog}");
     let confirm = wait_for_element(driver, "[data-testid=confirm-cancel]").await?;
     assert!(!confirm.is_enabled().await?, "a reason is needed first");
+    axe::check(driver, "barista cancel dialog").await?;
     click(driver, "[data-testid=reason-0]").await?;
     click(driver, "[data-testid=confirm-cancel]").await?;
     wait_until_gone(driver, "[data-testid=cancel-dialog]").await?;
@@ -369,6 +375,7 @@ async fn closing_the_shop_and_86ing_a_drink_reach_the_customers() -> anyhow::Res
     click(driver, "[data-testid=shop-switch]").await?;
     wait_for_text(driver, "[data-testid=confirm-close]", "Close the shop?").await?;
     browser.screenshot("barista-close-confirm-1280x800").await?;
+    axe::check(driver, "barista close the shop?").await?;
     click(driver, "[data-testid=keep-open]").await?;
     wait_until_gone(driver, "[data-testid=confirm-close]").await?;
     assert!(
@@ -380,6 +387,7 @@ async fn closing_the_shop_and_86ing_a_drink_reach_the_customers() -> anyhow::Res
     wait_for_text(driver, "[data-testid=shop-state]", "Closed").await?;
     wait_for_element(driver, "[data-testid=closed-banner]").await?;
     assert!(!admin.shop(SHOP).await?.open);
+    axe::check(driver, "barista, shop closed").await?;
     let refused = order_again(&customer, &admin, "espresso", None).await;
     let error = refused.err().context("a closed shop takes no orders")?;
     let error = error.downcast::<espresso_core::ClientError>()?;
@@ -404,6 +412,7 @@ async fn closing_the_shop_and_86ing_a_drink_reach_the_customers() -> anyhow::Res
     };
     assert_eq!(cappuccino(&server.client()?.shop(SHOP).await?), Some(false));
     browser.screenshot("barista-menu-1280x800").await?;
+    axe::check(driver, "barista menu dialog").await?;
     let refused = order_again(&customer, &admin, "cappuccino", Some("Oat")).await;
     let error = refused.err().context("an 86'd drink cannot be ordered")?;
     let error = error.downcast::<espresso_core::ClientError>()?;
@@ -508,6 +517,7 @@ async fn a_busy_queue_runs_from_the_keyboard() -> anyhow::Result<()> {
     let help = wait_for_text(driver, "[data-testid=help]", "Backspace").await?;
     assert!(help.contains("Enter"), "{help}");
     browser.screenshot("barista-keys-help-1280x800").await?;
+    axe::check(driver, "barista keys help").await?;
     press(driver, &[Key::Escape.into()]).await?;
     wait_until_gone(driver, "[data-testid=help]").await?;
 
@@ -569,12 +579,14 @@ async fn a_busy_queue_runs_from_the_keyboard() -> anyhow::Result<()> {
     press(driver, &digits(numbers[7])).await?;
     wait_for_element(driver, &format!("{}[data-selected=true]", card(numbers[7]))).await?;
     browser.screenshot("barista-busy-1280x800").await?;
+    axe::check(driver, "barista busy board").await?;
 
     // The cancel dialog, for the picture too.
     press(driver, &['x']).await?;
     wait_for_element(driver, "[data-testid=cancel-dialog]").await?;
     click(driver, "[data-testid=reason-2]").await?;
     browser.screenshot("barista-cancel-1280x800").await?;
+    axe::check(driver, "barista cancel dialog, a reason chosen").await?;
     press(driver, &[Key::Escape.into()]).await?;
     wait_until_gone(driver, "[data-testid=cancel-dialog]").await?;
 
@@ -582,6 +594,7 @@ async fn a_busy_queue_runs_from_the_keyboard() -> anyhow::Result<()> {
     driver.set_window_size(1920, 1080).await?;
     wait_for_element(driver, &card_in("queue", last)).await?;
     browser.screenshot("barista-busy-1920x1080").await?;
+    axe::check(driver, "barista busy board, 1920 wide").await?;
 
     browser.close().await?;
     server.stop().await

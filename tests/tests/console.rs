@@ -4,7 +4,7 @@
 
 use anyhow::Context;
 use espresso_core::protocol::{ErrorCode, Role};
-use espresso_tests::{Browser, STEP_DEADLINE, TestServer, by, sign_in_on_page, wait_for};
+use espresso_tests::{Browser, STEP_DEADLINE, TestServer, axe, by, sign_in_on_page, wait_for};
 use fantoccini::Client as WebDriver;
 
 const LAPTOP: (u32, u32) = (1280, 800);
@@ -74,6 +74,7 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
     let browser = console(&server, "main", LAPTOP).await?;
     let driver = &browser.driver;
     browser.screenshot("console-1-shop-1280x800").await?;
+    axe::check(driver, "console-1-shop-1280x800").await?;
 
     // A new shop for tomorrow's event: its id follows the name.
     by::type_into(driver, "New shop's name", "Expo Booth").await?;
@@ -156,6 +157,7 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
     by::text(driver, "up to 1200 people an hour").await?;
     by::text(driver, "3 times a day").await?;
     browser.screenshot("console-2-limits-1280x800").await?;
+    axe::check(driver, "console-2-limits-1280x800").await?;
 
     // The menu: a new drink with a required option group.
     open_tab(driver, "Menu").await?;
@@ -166,6 +168,7 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
     by::type_into(driver, "Its options, with commas", "Whole, Oat").await?;
     by::press(driver, by::field(driver, "Must choose").await?).await?;
     browser.screenshot("console-3-menu-editor-1280x800").await?;
+    axe::check(driver, "console-3-menu-editor-1280x800").await?;
     by::press_button(driver, "Add to the menu").await?;
     by::status(driver, "Chai Latte is on the menu").await?;
     let shop = api.shop("expo-booth").await?;
@@ -197,6 +200,7 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
     })
     .await?;
     phone.screenshot("console-customer-oat-out-390x844").await?;
+    axe::check(&phone.driver, "customer menu, oat milk out").await?;
     let milk = api.shop("expo-booth").await?;
     let milk = milk
         .item("chai_latte")
@@ -223,6 +227,7 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
     let chai = api.shop("expo-booth").await?;
     assert!(!chai.item("chai_latte").is_some_and(|i| i.available));
     browser.screenshot("console-4-menu-1280x800").await?;
+    axe::check(driver, "console-4-menu-1280x800").await?;
 
     // Staff: the owner invites a barista by email; the invitation's link signs Sam in on the
     // tablet (no code to type), and Sam makes the order.
@@ -233,6 +238,7 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
     let sam_box = by::field(driver, "Barista: sam@espresso.test").await?;
     assert!(sam_box.is_selected().await?);
     browser.screenshot("console-6-staff-1280x800").await?;
+    axe::check(driver, "console-6-staff-1280x800").await?;
     let link = invitation_link(&server, "sam@espresso.test").await?;
     assert!(link.contains("/barista?shop=expo-booth&signin="), "{link}");
     let tablet = Browser::start(LAPTOP.0, LAPTOP.1).await?;
@@ -253,6 +259,7 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
     forwarded.driver.goto(&link).await?;
     by::status(&forwarded.driver, "expired or was used already").await?;
     by::field(&forwarded.driver, "Email").await?;
+    axe::check(&forwarded.driver, "sign-in link used already").await?;
     forwarded.close().await?;
 
     // The last admin cannot take away their own admin role: the list says why, nothing changes.
@@ -292,6 +299,7 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
     open_tab(driver, "Numbers").await?;
     by::labelled(driver, "Chai Latte: 0 served").await?;
     browser.screenshot("console-5-numbers-1280x800").await?;
+    axe::check(driver, "console-5-numbers-1280x800").await?;
 
     // The day's orders as a spreadsheet: one row per order, matching what happened.
     by::press_button(driver, "Download orders (CSV)").await?;
@@ -337,6 +345,7 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
     .await?;
     by::show(driver, &report).await?;
     browser.screenshot("console-7-report-1280x800").await?;
+    axe::check(driver, "console-7-report-1280x800").await?;
     by::press_button(driver, "Download daily summary (CSV)").await?;
     by::status(driver, "1 day.").await?;
 
@@ -393,6 +402,7 @@ async fn the_console_fits_a_phone_and_is_only_for_admins() -> anyhow::Result<()>
     ] {
         open_tab(driver, tab).await?;
         browser.screenshot(shot).await?;
+        axe::check(driver, shot).await?;
         // Nothing wider than the phone: neither the page nor anything in the tab's panel (a
         // table that scrolls inside its card is as awkward as a page that does).
         let wide: Vec<String> =
@@ -413,6 +423,7 @@ async fn the_console_fits_a_phone_and_is_only_for_admins() -> anyhow::Result<()>
         .await?;
     sign_in_on_page(driver, &server, "sam@espresso.test").await?;
     by::labelled(driver, "Queue").await?;
+    axe::check(driver, "barista queue, asked for the console").await?;
     let console_buttons = driver
         .find_all(fantoccini::Locator::XPath(
             "//button[normalize-space()='Console']",

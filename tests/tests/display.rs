@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 use espresso_core::Client;
 use espresso_core::protocol::{DrinkChoice, ErrorCode, LimitsPatch, Order, Role, ShopPatch};
 use espresso_tests::{
-    Browser, STEP_DEADLINE, TestServer, click, fill, set_viewport, sign_in_on_page, wait_for,
+    Browser, STEP_DEADLINE, TestServer, axe, click, fill, set_viewport, sign_in_on_page, wait_for,
     wait_for_element, wait_for_text, wait_until_gone,
 };
 use fantoccini::Client as WebDriver;
@@ -47,8 +47,11 @@ async fn open_display(server: &TestServer, width: u32, height: u32) -> anyhow::R
         .driver
         .goto(&format!("{}/display?shop={SHOP}", server.url()))
         .await?;
+    wait_for_element(&browser.driver, "[data-testid=email]").await?;
+    axe::check(&browser.driver, "display sign-in").await?;
     sign_in_on_page(&browser.driver, server, DISPLAY).await?;
     wait_for_element(&browser.driver, "[data-testid=booth]").await?;
+    axe::check(&browser.driver, "display board").await?;
     Ok(browser)
 }
 
@@ -286,8 +289,10 @@ async fn redemptions_count_down_orders_cross_the_board_and_closing_shows_the_sig
     wait_for_element(driver, &tile("preparing", second_number)).await?;
     set_viewport(driver, 1920, 1080).await?;
     browser.screenshot("display-used-up-1920x1080").await?;
+    axe::check(driver, "display-used-up-1920x1080").await?;
     set_viewport(driver, 1080, 1920).await?;
     browser.screenshot("display-used-up-1080x1920").await?;
+    axe::check(driver, "display-used-up-1080x1920").await?;
     set_viewport(driver, 1920, 1080).await?;
 
     // Made: Preparing → Ready (the newest leads, highlighted), then off the board after
@@ -304,6 +309,7 @@ async fn redemptions_count_down_orders_cross_the_board_and_closing_shows_the_sig
     );
     set_viewport(driver, 1920, 1080).await?;
     browser.screenshot("display-making-1920x1080").await?;
+    axe::check(driver, "display-making-1920x1080").await?;
     barista.complete(SHOP, &first.id).await?;
     let ready = wait_for_text(driver, &tile("ready", first_number), "Ada").await?;
     assert!(ready.contains(&first_number.to_string()), "{ready}");
@@ -323,8 +329,10 @@ async fn redemptions_count_down_orders_cross_the_board_and_closing_shows_the_sig
     assert!(shown_url(driver).await?.is_none());
     wait_for_element(driver, &tile("preparing", second_number)).await?;
     browser.screenshot("display-closed-1920x1080").await?;
+    axe::check(driver, "display-closed-1920x1080").await?;
     set_viewport(driver, 1080, 1920).await?;
     browser.screenshot("display-closed-1080x1920").await?;
+    axe::check(driver, "display-closed-1080x1920").await?;
     set_viewport(driver, 1920, 1080).await?;
 
     // Open again: a QR code, the server's.
@@ -363,6 +371,7 @@ async fn the_board_catches_up_after_a_server_restart() -> anyhow::Result<()> {
     // What the screen had stays on it meanwhile.
     wait_for_element(driver, &tile("preparing", first_number)).await?;
     browser.screenshot("display-reconnecting-1920x1080").await?;
+    axe::check(driver, "display-reconnecting-1920x1080").await?;
 
     server.start_again().await?;
     // Changes made right after the restart, before the screen is back: caught up.
@@ -471,11 +480,13 @@ async fn a_busy_board_fits_a_tv_and_a_portrait_screen_and_settings_stay_hidden()
     wait_for_no_animation(driver).await?;
     assert_fits(driver, 0.119).await?;
     browser.screenshot("display-busy-1920x1080").await?;
+    axe::check(driver, "display-busy-1920x1080").await?;
 
     set_viewport(driver, 1080, 1920).await?;
     wait_for_qr_of_server(driver, &admin, None).await?;
     assert_fits(driver, 0.05).await?;
     browser.screenshot("display-busy-1080x1920").await?;
+    axe::check(driver, "display-busy-1080x1920").await?;
     set_viewport(driver, 1920, 1080).await?;
 
     // The settings: nothing of them on screen until the shortcut.
@@ -504,6 +515,7 @@ async fn a_busy_board_fits_a_tv_and_a_portrait_screen_and_settings_stay_hidden()
             .is_empty()
     );
     browser.screenshot("display-settings-1920x1080").await?;
+    axe::check(driver, "display-settings-1920x1080").await?;
     press(driver, 's').await?;
     wait_until_gone(driver, "[data-testid=settings]").await?;
 
@@ -527,6 +539,7 @@ async fn a_busy_board_fits_a_tv_and_a_portrait_screen_and_settings_stay_hidden()
     fill(driver, "[data-testid=settings-shop]", "nope").await?;
     click(driver, "[data-testid=settings-switch-shop]").await?;
     wait_for_text(driver, "[data-testid=shop-not-found]", "“nope”").await?;
+    axe::check(driver, "display, no such shop").await?;
     let address = driver.current_url().await?;
     assert_eq!(address.query(), Some("shop=nope"), "{address}");
 
@@ -536,6 +549,7 @@ async fn a_busy_board_fits_a_tv_and_a_portrait_screen_and_settings_stay_hidden()
     wait_for_element(driver, "[data-testid=email]").await?;
     wait_until_gone(driver, "[data-testid=booth]").await?;
     browser.screenshot("display-sign-in-1920x1080").await?;
+    axe::check(driver, "display-sign-in-1920x1080").await?;
 
     browser.close().await?;
     server.stop().await

@@ -140,6 +140,8 @@ fn Booth(backend: BackendRef, shop: String, user: User) -> impl IntoView {
 
     view! {
         <div class="booth" data-testid="booth">
+            // The screen's h1, for screen readers (the board shows the shop's name small).
+            <h1 class="visually-hidden">{move || format!("{} · order board", shop_name())}</h1>
             <QrPanel backend=backend shop=shop.clone() feed=feed clock=clock/>
             <Board feed=feed clock=clock/>
             <p class="booth-name" aria-hidden="true">{shop_name}</p>

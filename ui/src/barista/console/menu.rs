@@ -100,7 +100,7 @@ pub fn MenuTab(desk: Desk) -> impl IntoView {
                                 <div class="console-drink-main">
                                     <DrinkIcon icon=item.icon.clone()/>
                                     <div class="console-drink-text">
-                                        <h4>{name.clone()}</h4>
+                                        <h3>{name.clone()}</h3>
                                         <p class="hint">{
                                             let groups = groups_text(&item);
                                             if groups.is_empty() { "No options".to_owned() } else { groups }
@@ -223,7 +223,7 @@ fn DrinkEditor(
     view! {
         <form class="panel console-editor" aria-label=title.clone()
             on:submit=move |ev| { ev.prevent_default(); save(); }>
-            <h4>{title.clone()}</h4>
+            <h3>{title.clone()}</h3>
             <div class="console-editor-top">
                 <label class="field">
                     <span class="field-label">"Drink name"</span>
