@@ -395,3 +395,113 @@ async fn a_customer_orders_with_the_keyboard_alone() -> anyhow::Result<()> {
     browser.close().await?;
     server.stop().await
 }
+
+/// Set some of main's limits.
+async fn set_limits(admin: &Client, limits: LimitsPatch) -> anyhow::Result<()> {
+    admin
+        .patch_shop(
+            "main",
+            &ShopPatch {
+                limits: Some(limits),
+                ..ShopPatch::default()
+            },
+        )
+        .await?;
+    Ok(())
+}
+
+/// Scan the booth's code again and order an espresso from the menu.
+async fn order_espresso(driver: &fantoccini::Client, order_url: &str) -> anyhow::Result<()> {
+    driver.goto(order_url).await?;
+    by::heading(driver, "Choose your drink").await?;
+    by::press_button(driver, "Espresso").await?;
+    by::press_button(driver, "Order now").await
+}
+
+/// The one order in the queue.
+async fn queued_order(admin: &Client) -> anyhow::Result<Order> {
+    wait_for("the order in the queue", STEP_DEADLINE, || async {
+        let queued = admin.orders("main", &[OrderState::Queued], None).await?;
+        Ok(queued.into_iter().next())
+    })
+    .await
+}
+
+#[tokio::test]
+#[ignore = "needs the web build and Chromium: run through `cargo xtask test`"]
+async fn every_end_of_an_order_is_said_and_passes_axe() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let admin = server.open_shop().await?;
+    // Quick deadlines, one at a time, and room for several orders today.
+    set_limits(
+        &admin,
+        LimitsPatch {
+            customer_timeout_s: Some(2),
+            max_orders_per_day: Some(10),
+            ..LimitsPatch::default()
+        },
+    )
+    .await?;
+    let booth = admin.booth_code("main").await?;
+    let browser = Browser::start(PHONE.0, PHONE.1).await?;
+    let driver = &browser.driver;
+
+    // No drink chosen in time.
+    driver.goto(&booth.order_url).await?;
+    sign_in_on_page(driver, &server, "liv@example.com").await?;
+    by::press_button(driver, "Skip").await?;
+    by::heading(driver, "Time ran out").await?;
+    by::focus_on(driver, "Time ran out").await?;
+    axe::check(driver, "timed out choosing").await?;
+    by::press_button(driver, "Done").await?;
+
+    // Not made in time.
+    set_limits(
+        &admin,
+        LimitsPatch {
+            customer_timeout_s: Some(300),
+            barista_timeout_s: Some(3),
+            ..LimitsPatch::default()
+        },
+    )
+    .await?;
+    order_espresso(driver, &booth.order_url).await?;
+    by::heading(driver, "Sorry, we couldn't make it in time").await?;
+    axe::check(driver, "timed out making").await?;
+    by::press_button(driver, "Done").await?;
+
+    // Cancelled by the bar, with its reason.
+    set_limits(
+        &admin,
+        LimitsPatch {
+            barista_timeout_s: Some(900),
+            ready_expiry_s: Some(2),
+            ..LimitsPatch::default()
+        },
+    )
+    .await?;
+    order_espresso(driver, &booth.order_url).await?;
+    let order = queued_order(&admin).await?;
+    admin
+        .cancel_order("main", &order.id, Some("We ran out of beans"))
+        .await?;
+    by::heading(driver, "The bar cancelled your order").await?;
+    by::text(driver, "We ran out of beans").await?;
+    axe::check(driver, "cancelled by the bar").await?;
+    browser
+        .screenshot("customer-cancelled-by-bar-390x844")
+        .await?;
+    by::press_button(driver, "Done").await?;
+
+    // Ready, and nobody came for it.
+    order_espresso(driver, &booth.order_url).await?;
+    let order = queued_order(&admin).await?;
+    admin.claim("main", &order.id).await?;
+    admin.complete("main", &order.id).await?;
+    by::heading(driver, "Your drink was not picked up").await?;
+    axe::check(driver, "not picked up").await?;
+    browser.screenshot("customer-not-picked-up-390x844").await?;
+
+    browser.close().await?;
+    server.stop().await
+}

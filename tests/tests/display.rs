@@ -11,8 +11,8 @@ use anyhow::{Context, bail};
 use espresso_core::Client;
 use espresso_core::protocol::{DrinkChoice, ErrorCode, LimitsPatch, Order, Role, ShopPatch};
 use espresso_tests::{
-    Browser, STEP_DEADLINE, TestServer, axe, click, fill, set_viewport, sign_in_on_page, wait_for,
-    wait_for_element, wait_for_text, wait_until_gone,
+    Browser, STEP_DEADLINE, TestServer, axe, by, click, fill, set_viewport, sign_in_on_page,
+    wait_for, wait_for_element, wait_for_text, wait_until_gone,
 };
 use fantoccini::Client as WebDriver;
 use fantoccini::Locator;
@@ -498,6 +498,8 @@ async fn a_busy_board_fits_a_tv_and_a_portrait_screen_and_settings_stay_hidden()
     );
     press(driver, 's').await?;
     let gesture = wait_for_text(driver, "[data-testid=settings-gesture]", "S key").await?;
+    // Opened, the dialog has the focus (its title).
+    by::focus_on(driver, "Display settings").await?;
     assert!(gesture.contains("three times"), "{gesture}");
     let shown_server = wait_for_text(driver, "[data-testid=settings-server]", "http").await?;
     assert_eq!(shown_server, server.url());

@@ -87,12 +87,17 @@ pub fn Settings(
         }
     };
 
+    // Opened, the focus goes into the dialog (to its title), so a screen reader says where it is.
+    let title = NodeRef::<leptos::html::H2>::new();
+    crate::a11y::focus_when_shown(title);
     view! {
         <div class="settings-backdrop" on:click=move |_| close()>
             <section class="panel settings" data-testid="settings" role="dialog" aria-modal="true"
                 aria-labelledby="settings-title" on:click=|ev| ev.stop_propagation()>
                 <div class="row-between">
-                    <h2 id="settings-title">"Display settings"</h2>
+                    <h2 id="settings-title" class="screen-title" tabindex="-1" node_ref=title>
+                        "Display settings"
+                    </h2>
                     <button class="button-secondary" data-testid="settings-close"
                         on:click=move |_| close()>
                         "Close"
