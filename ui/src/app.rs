@@ -11,6 +11,7 @@ use crate::barista::BaristaApp;
 use crate::ctx::Ctx;
 use crate::customer::CustomerApp;
 use crate::display::DisplayApp;
+use crate::shell::ShellBanner;
 use crate::util::query_param;
 
 fn title(app: App) -> &'static str {
@@ -56,7 +57,11 @@ pub fn App() -> impl IntoView {
         backend: BackendRef::new(Rc::clone(&backend)),
         shop: query_param("shop").unwrap_or_else(|| MAIN_SHOP_ID.to_owned()),
     });
-    match app {
+    let banner = (backend.via() == "web").then(|| {
+        let backend = Rc::clone(&backend);
+        view! { <ShellBanner backend=backend/> }
+    });
+    let page = match app {
         App::Customer => view! { <CustomerApp/> }.into_any(),
         App::Barista => view! { <BaristaApp/> }.into_any(),
         App::Display => view! { <DisplayApp/> }.into_any(),
@@ -70,6 +75,10 @@ pub fn App() -> impl IntoView {
             </main>
         }
         .into_any(),
+    };
+    view! {
+        {banner}
+        {page}
     }
 }
 

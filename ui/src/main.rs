@@ -14,6 +14,7 @@ mod display;
 mod drink;
 mod feed;
 mod icons;
+mod shell;
 mod signin;
 mod util;
 

@@ -30,7 +30,12 @@ pub fn build_ui(ctx: &Ctx) -> Result {
         .join(WASM_TARGET)
         .join(PROFILE)
         .join(format!("{UI_CRATE}.wasm"));
-    let staging = ctx.target_dir.join("ui-staging");
+    // One staging folder per worktree: worktrees share the target folder, and two builds
+    // staging into one folder mix their files (a wasm from one, its `.gz` cut short by the other).
+    let staging = ctx.target_dir.join(format!(
+        "ui-staging-{:016x}",
+        fnv1a(ctx.root.to_string_lossy().as_bytes())
+    ));
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging)
         .map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
@@ -51,6 +56,7 @@ pub fn build_ui(ctx: &Ctx) -> Result {
     .arg(&wasm);
     run(&mut glue)?;
     copy_dir(&ctx.root.join("ui/static"), &staging)?;
+    stamp_service_worker(&staging)?;
     precompress(&staging)?;
     sync_dir(&staging, &ctx.dist())?;
     let size = std::fs::metadata(ctx.dist().join("app_bg.wasm"))
@@ -81,6 +87,85 @@ pub fn check_wasm(ctx: &Ctx) -> Result {
     let mut ui = wasm_cargo(ctx, "check");
     ui.args(["-p", UI_CRATE]);
     run(&mut ui)
+}
+
+/// The service worker (`sw.js`) learns the build: its version (a hash of every file's name and
+/// bytes, so any change to the apps is a new worker and a new cache) and the files it keeps for
+/// offline use (everything but the `.gz` twins, `index.html`, which the pages serve, and itself).
+fn stamp_service_worker(dir: &Path) -> Result {
+    let worker = dir.join("sw.js");
+    let script = std::fs::read_to_string(&worker)
+        .map_err(|e| format!("cannot read {}: {e}", worker.display()))?;
+    let mut files = Vec::new();
+    list_files(dir, dir, &mut files)?;
+    files.sort();
+    let mut hash = FNV_OFFSET;
+    let mut assets = Vec::new();
+    for name in &files {
+        if name == "sw.js" || name.ends_with(".gz") {
+            continue;
+        }
+        let bytes =
+            std::fs::read(dir.join(name)).map_err(|e| format!("cannot read {name}: {e}"))?;
+        hash = fnv1a_more(hash, name.as_bytes());
+        hash = fnv1a_more(hash, &[0]);
+        hash = fnv1a_more(hash, &bytes);
+        if name != "index.html" {
+            assets.push(serde_json::Value::String(format!("/{name}")));
+        }
+    }
+    let build = format!("const BUILD = '{hash:016x}';");
+    let list = format!("const ASSETS = {};", serde_json::Value::Array(assets));
+    let stamped =
+        script
+            .replacen("const BUILD = 'dev';", &build, 1)
+            .replacen("const ASSETS = [];", &list, 1);
+    if !stamped.contains(&build) || !stamped.contains(&list) {
+        return Err(
+            "ui/static/sw.js has no `const BUILD = 'dev';` / `const ASSETS = [];` to stamp".into(),
+        );
+    }
+    std::fs::write(&worker, stamped)
+        .map_err(|e| format!("cannot write {}: {e}", worker.display()))?;
+    eprintln!(
+        "build-ui: service worker for build {hash:016x}, {} files",
+        files.len()
+    );
+    Ok(())
+}
+
+/// FNV-1a (64 bit): stable across builds and toolchains, no dependency.
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn fnv1a_more(mut hash: u64, bytes: &[u8]) -> u64 {
+    for byte in bytes {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    fnv1a_more(FNV_OFFSET, bytes)
+}
+
+/// Every file under `dir`, as a `/`-separated path relative to `root`.
+fn list_files(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result {
+    for entry in
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+    {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.is_dir() {
+            list_files(root, &path, out)?;
+        } else if let Ok(relative) = path.strip_prefix(root) {
+            let parts: Vec<_> = relative
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect();
+            out.push(parts.join("/"));
+        }
+    }
+    Ok(())
 }
 
 /// Beside each text or wasm asset its `.gz` (gzip -9, no name or time: the same bytes each

@@ -168,6 +168,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(crate::metrics::render))
         .route("/api/openapi.json", get(openapi::serve))
+        .route("/sw.js", get(service_worker))
         .nest("/api/v1", api);
     // The apps are one single-page build; the page picks the app from the path.
     let app = App::ALL
@@ -336,6 +337,25 @@ async fn app_page(State(state): State<AppState>, uri: axum::http::Uri) -> Respon
     }
 }
 
+/// The apps' service worker (`ui/static/sw.js`, stamped with the build by `cargo xtask
+/// build-ui`), from the root so its scope is every page. `no-cache`: a browser asks for it on
+/// every visit and a new build installs at once; the worker then keeps the shell offline.
+async fn service_worker(State(state): State<AppState>) -> Response {
+    match tokio::fs::read(state.inner.web_dir.join("sw.js")).await {
+        Ok(script) => (
+            [
+                (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            script,
+        )
+            .into_response(),
+        Err(_) => {
+            ApiError::detail(ErrorCode::NotFound, "the web apps are not built").into_response()
+        }
+    }
+}
+
 /// The build links `/manifest.webmanifest` (the customer's, also for the start page); an app's
 /// own page links `/manifest-<app>.webmanifest` instead.
 fn with_manifest_of(html: &str, app: App) -> String {
@@ -378,6 +398,32 @@ mod tests {
             .unwrap();
         let health: Health = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(health, Health::ok(env!("CARGO_PKG_VERSION")));
+    }
+
+    #[tokio::test]
+    async fn the_service_worker_is_served_from_the_root_and_never_from_a_stale_http_cache() {
+        let web = tempfile::tempdir().unwrap();
+        std::fs::write(web.path().join("sw.js"), "const BUILD = 'abc';").unwrap();
+        let response = app(web.path().to_path_buf())
+            .await
+            .oneshot(Request::get("/sw.js").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let headers = response.headers();
+        assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
+        assert!(
+            headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/javascript")
+        );
+        let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(csp.contains("worker-src 'self'"), "{csp}");
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        assert_eq!(&bytes[..], b"const BUILD = 'abc';");
     }
 
     #[tokio::test]
