@@ -23,7 +23,7 @@ const CODE_POLL: Duration = Duration::from_millis(500);
 const HOUSEKEEPING: Duration = Duration::from_secs(600);
 
 /// Forget what no request can need any more: idempotency keys past their 24 h, tokens a day
-/// past their expiry (and sessions left with none).
+/// past their expiry (and sessions left with none), scan passes a day past theirs.
 pub async fn housekeeping(store: &Store) {
     let now = Utc::now();
     match store.prune_idempotency(now).await {
@@ -35,6 +35,14 @@ pub async fn housekeeping(store: &Store) {
         Ok(n) if n > 0 => tracing::info!(tokens = n, "expired tokens forgotten"),
         Ok(_) => {}
         Err(error) => tracing::warn!(%error, "cannot prune tokens"),
+    }
+    match store
+        .prune_scan_passes(now - chrono::Duration::days(1))
+        .await
+    {
+        Ok(n) if n > 0 => tracing::info!(passes = n, "old scan passes forgotten"),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "cannot prune scan passes"),
     }
 }
 

@@ -45,7 +45,17 @@ pub enum CodeCheck {
     /// The current code, but `drinks_per_code` orders already used it; the next code comes in
     /// `next_in_s` seconds (when this one's window ends).
     Exhausted { next_in_s: u64 },
+    /// A live scan pass ([`issue_pass`]): one of its code's orders was taken for it when it was
+    /// issued, so the code is not looked at again (it may have rotated or run out since).
+    Held,
+    /// A scan pass past its time.
+    PassExpired,
+    /// A scan pass that has already started an order.
+    PassUsed,
 }
+
+/// How long a scan pass holds its place: time to ask for, read and type an emailed code.
+pub const PASS_TTL_S: u32 = 600;
 
 /// The facts a start is admitted on, counted by the storage in the start's transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,6 +208,10 @@ pub enum WorkflowError {
     /// `next_in_s`: seconds until the booth screen shows the next code.
     #[error("this booth code has started all the orders it may")]
     CodeExhausted { next_in_s: u64 },
+    #[error("this scan pass has timed out: scan the code on the booth screen again")]
+    PassExpired,
+    #[error("this scan pass has already started an order")]
+    PassUsed,
     #[error("finish or cancel your current order first")]
     OpenOrderExists,
     /// `resets_in_s`: seconds until the next business day (midnight in the shop's time zone),
@@ -234,6 +248,7 @@ impl WorkflowError {
             WorkflowError::CodeInvalid => ErrorCode::CodeInvalid,
             WorkflowError::CodeExpired => ErrorCode::CodeExpired,
             WorkflowError::CodeExhausted { .. } => ErrorCode::CodeExhausted,
+            WorkflowError::PassExpired | WorkflowError::PassUsed => ErrorCode::PassExpired,
             WorkflowError::OpenOrderExists => ErrorCode::OpenOrderExists,
             WorkflowError::DailyLimitReached { .. } => ErrorCode::DailyLimitReached,
             WorkflowError::QueueFull { .. } => ErrorCode::QueueFull,
@@ -585,6 +600,42 @@ pub fn until_next_day_s(now: DateTime<Utc>, zone: Tz) -> u64 {
         .unwrap_or(1)
 }
 
+/// Someone scanned `code` and is not signed in yet: may a scan pass hold one of the code's
+/// orders for them? The same refusals as a start with the code (a closed shop, then the code),
+/// nothing about the customer (nobody is signed in). Accepted, the pass lasts until the time
+/// answered ([`PASS_TTL_S`]); the storage takes one of the code's orders for it in the same
+/// transaction, so the booth's count stays true and the pass orders even if the code rotates
+/// or runs out meanwhile.
+pub fn issue_pass(
+    shop: &Shop,
+    code: CodeCheck,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, WorkflowError> {
+    if !shop.open || shop.archived {
+        return Err(WorkflowError::ShopClosed);
+    }
+    match code {
+        // A pass is not a booth code: it cannot make another pass.
+        CodeCheck::Held | CodeCheck::PassExpired | CodeCheck::PassUsed => {
+            Err(WorkflowError::CodeInvalid)
+        }
+        code => admit_code(code),
+    }?;
+    Ok(after(now, PASS_TTL_S))
+}
+
+/// The booth code (or the scan pass in its place) lets an order start.
+fn admit_code(code: CodeCheck) -> Result<(), WorkflowError> {
+    match code {
+        CodeCheck::Valid | CodeCheck::Held => Ok(()),
+        CodeCheck::Invalid => Err(WorkflowError::CodeInvalid),
+        CodeCheck::Expired => Err(WorkflowError::CodeExpired),
+        CodeCheck::Exhausted { next_in_s } => Err(WorkflowError::CodeExhausted { next_in_s }),
+        CodeCheck::PassExpired => Err(WorkflowError::PassExpired),
+        CodeCheck::PassUsed => Err(WorkflowError::PassUsed),
+    }
+}
+
 /// Admission checks, most lasting first: a closed shop or a bad code makes the rest moot, and
 /// a customer at their limit should hear that rather than "try again later" for a full queue.
 fn start(
@@ -599,14 +650,7 @@ fn start(
     if !shop.open || shop.archived {
         return Err(WorkflowError::ShopClosed);
     }
-    match admission.code {
-        CodeCheck::Valid => {}
-        CodeCheck::Invalid => return Err(WorkflowError::CodeInvalid),
-        CodeCheck::Expired => return Err(WorkflowError::CodeExpired),
-        CodeCheck::Exhausted { next_in_s } => {
-            return Err(WorkflowError::CodeExhausted { next_in_s });
-        }
-    }
+    admit_code(admission.code)?;
     if admission.has_open_order {
         return Err(WorkflowError::OpenOrderExists);
     }

@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 use crate::client::{Client, ClientError, StaffAction};
 use crate::protocol::{
     BoothCode, DemoState, DrinkChoice, Health, Invitation, Me, MenuItem, NewShop, Order,
-    OrderDetail, OrderState, OtpChallenge, Role, Shop, ShopPatch, ShopSummary, StaffMember, Stats,
-    StatsReport, User,
+    OrderDetail, OrderState, OtpChallenge, Role, ScanPass, Shop, ShopPatch, ShopSummary,
+    StaffMember, Stats, StatsReport, User,
 };
 
 /// Whether this app may show system notifications.
@@ -282,6 +282,13 @@ calls! {
     /// A new booth code now (admin); the old one stops at once, the booth screen shows the new.
     rotate_booth_code / RotateBoothCode (shop: String) -> BoothCode =
         |client| client.rotate_booth_code(&shop).await;
+    /// Check a scanned booth code before sign-in: a scan pass holding one of its orders.
+    scan_pass / ScanPass (shop: String, code: String) -> ScanPass =
+        |client| client.scan_pass(&shop, &code).await;
+    /// Start an order with a scan pass in place of the booth code.
+    start_order_with_pass / StartOrderWithPass (shop: String, pass: String,
+        drink: Option<DrinkChoice>) -> Order =
+        |client| client.start_order_with_pass(&shop, &pass, drink).await;
     /// Start an order with the booth's code (and the drink, if chosen already).
     start_order / StartOrder (shop: String, code: String, drink: Option<DrinkChoice>) -> Order =
         |client| client.start_order(&shop, &code, drink).await;

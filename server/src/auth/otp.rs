@@ -248,6 +248,7 @@ async fn sweep(store: &Store, limits: &RateLimits, now: DateTime<Utc>) {
         limits.otp_per_email_address.window,
         limits.refresh_per_ip.window,
         limits.remembered_per_caller.window,
+        limits.pass_per_ip.window,
     ]
     .into_iter()
     .max()

@@ -80,6 +80,9 @@ pub struct RateLimits {
     /// New answers kept for `Idempotency-Key` retries per signed-in caller, on the routes that
     /// keep them outside a command's transaction (profile, roles, new shops): 600 an hour.
     pub remembered_per_caller: Rule,
+    /// Scan passes (`POST …/passes`, anonymous) per client IP: 600 an hour, as codes (a café's
+    /// Wi-Fi is one address; each pass holds one of a booth code's orders).
+    pub pass_per_ip: Rule,
 }
 
 impl Default for RateLimits {
@@ -94,6 +97,7 @@ impl Default for RateLimits {
             otp_per_ip: Rule::per_hour(600),
             refresh_per_ip: Rule::per_hour(1_200),
             remembered_per_caller: Rule::per_hour(600),
+            pass_per_ip: Rule::per_hour(600),
         }
     }
 }
@@ -152,6 +156,13 @@ pub fn refresh_bucket(ip: Option<IpAddr>) -> String {
     let address = ip_bucket(ip);
     let address = address.strip_prefix("otp:ip:").unwrap_or(&address);
     format!("refresh:ip:{address}")
+}
+
+/// Scan passes asked for from one client address.
+pub fn pass_bucket(ip: Option<IpAddr>) -> String {
+    let address = ip_bucket(ip);
+    let address = address.strip_prefix("otp:ip:").unwrap_or(&address);
+    format!("pass:ip:{address}")
 }
 
 /// Count one hit in every bucket if all their rules allow it at `now`; otherwise change

@@ -507,6 +507,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn scan_passes_from_one_address_are_limited_and_refused_ones_count_too() {
+        let limits = crate::auth::RateLimits {
+            pass_per_ip: crate::auth::rate_limit::Rule::per_hour(2),
+            ..crate::auth::RateLimits::default()
+        };
+        let (app, _) = limited(limits).await;
+        // Guessing codes costs as much as getting passes.
+        let pass = || {
+            json_request(
+                "POST",
+                "/api/v1/shops/main/passes",
+                None,
+                None,
+                r#"{"code":"GUESSED1"}"#,
+            )
+        };
+        for _ in 0..2 {
+            let response = app.clone().oneshot(pass()).await.unwrap();
+            assert_eq!(response.status(), StatusCode::CONFLICT, "main is closed");
+        }
+        let response = app.clone().oneshot(pass()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(response.headers().contains_key(header::RETRY_AFTER));
+    }
+
+    #[tokio::test]
     async fn remembered_answers_per_caller_are_capped_and_a_retry_still_replays() {
         let limits = crate::auth::RateLimits {
             remembered_per_caller: crate::auth::rate_limit::Rule::per_hour(2),

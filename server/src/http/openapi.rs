@@ -11,9 +11,9 @@ use espresso_protocol::{
     DrinkChoice, ErrorCode, Event, EventType, Health, HealthStatus, Invitation, ItemCount,
     ItemStats, JourneyStep, Limits, LimitsPatch, LinkSignIn, Me, MePatch, MenuItem, MenuItemPatch,
     Modifier, NewShop, OptionAvailability, Order, OrderDetail, OrderList, OrderState, OtpChallenge,
-    OtpRequest, OtpVerify, PeriodStats, Problem, ReasonCount, RefreshRequest, Role, RolesUpdate,
-    Scope, ServerFrame, Session, Shop, ShopPatch, ShopSummary, StaffMember, StartOrder, Stats,
-    StatsReport, TimeoutStage, TokenType, User,
+    OtpRequest, OtpVerify, PassRequest, PeriodStats, Problem, ReasonCount, RefreshRequest, Role,
+    RolesUpdate, ScanPass, Scope, ServerFrame, Session, Shop, ShopPatch, ShopSummary, StaffMember,
+    StartOrder, Stats, StatsReport, TimeoutStage, TokenType, User,
 };
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -54,6 +54,7 @@ use crate::error::ApiError;
         shops::put_demo,
         shops::get_code,
         shops::rotate_code,
+        orders::issue_pass,
         orders::start_order,
         orders::list_orders,
         orders::get_order,
@@ -114,6 +115,8 @@ use crate::error::ApiError;
         Drink,
         DrinkChoice,
         StartOrder,
+        PassRequest,
+        ScanPass,
         CancelOrder,
         CustomerRef,
         CancelledBy,
@@ -262,6 +265,7 @@ mod tests {
         ("post", "/api/v1/auth/link"),
         ("get", "/api/v1/shops/{shop}/demo"),
         ("put", "/api/v1/shops/{shop}/demo"),
+        ("post", "/api/v1/shops/{shop}/passes"),
     ];
 
     const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch"];
@@ -301,7 +305,7 @@ mod tests {
         assert!(missing.is_empty(), "not in the document: {missing:?}");
         let extra: Vec<_> = documented.difference(&expected).collect();
         assert!(extra.is_empty(), "not in API.md: {extra:?}");
-        assert_eq!(documented.len(), 40);
+        assert_eq!(documented.len(), 41);
     }
 
     #[test]

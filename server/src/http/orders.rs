@@ -3,13 +3,14 @@
 use axum::Router;
 use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
+use axum::http::header::{self, HeaderName};
 use axum::http::request::Parts;
 use axum::response::Response;
 use axum::routing::{get, post, put};
 use chrono::Utc;
 use espresso_protocol::{
     CancelOrder, CustomerRef, DrinkChoice, ErrorCode, Order, OrderDetail, OrderList, OrderState,
-    StartOrder,
+    PassRequest, Problem, ScanPass, StartOrder,
 };
 use serde::Deserialize;
 
@@ -18,17 +19,24 @@ use super::doc::{
     BadJson, IdempotencyKey, JsonBody, NoOrder, NoShop, NotABarista, NotInThisState, OrderAction,
     OrderPath, ShopPath, TooLarge, Unauthenticated, problems,
 };
-use super::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery, Caller};
+use super::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery, Caller, ClientIp};
 use super::idempotency::{Idempotent, answer};
+use crate::auth;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::Action;
+use crate::store::Ticket;
 use crate::workflow::{Actor, Command};
 
 problems! {
     NotAdmitted: 409 "`shop_closed`, `queue_full`, `daily_limit_reached`, `open_order_exists`";
     BadStart: 422
-        "`code_invalid`, `code_expired`, `code_exhausted`, `item_unavailable`, `drink_invalid`, \
-         `validation_failed`, `idempotency_key_reused`";
+        "`code_invalid`, `code_expired`, `code_exhausted`, `pass_expired` (a scan pass past its \
+         time, or used), `item_unavailable`, `drink_invalid`, `validation_failed` (both `code` \
+         and `pass`, unknown field), `idempotency_key_reused`";
+    PassClosed: 409 "`shop_closed`";
+    BadScan: 422
+        "`code_invalid`, `code_expired`, `code_exhausted` (with `retry_after_s`: when the next \
+         code comes), `validation_failed` (unknown field)";
     NotTheOwner: 403 "`forbidden`: only the customer chooses their drink";
     BadDrink: 422
         "`item_unavailable`, `drink_invalid`, `validation_failed`, `idempotency_key_reused`";
@@ -42,6 +50,7 @@ problems! {
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/shops/{shop}/passes", post(issue_pass))
         .route("/shops/{shop}/orders", post(start_order).get(list_orders))
         .route("/shops/{shop}/orders/{id}", get(get_order))
         .route("/shops/{shop}/orders/{id}/drink", put(choose_drink))
@@ -55,12 +64,89 @@ pub fn routes() -> Router<AppState> {
 
 /// Longest a booth code can be; anything longer is not one of ours.
 const MAX_CODE_LEN: usize = 64;
+/// Longest a scan pass can be (ours are `pass_` and 64 hex digits).
+const MAX_PASS_LEN: usize = 128;
+
+/// Check a scanned booth code (before sign-in)
+///
+/// Anyone who opens the booth's QR link asks for a scan pass with its `code`, before signing
+/// in: a bad code is refused at once, as a start with it would be (`shop_closed`,
+/// `code_invalid`, `code_expired`, `code_exhausted` with `retry_after_s`), and a good one takes
+/// one of the code's orders for the pass (`code.redeemed`). The pass is a secret only this
+/// answer carries (the server keeps its hash); within 10 minutes it starts one order
+/// (`POST …/orders {pass}`) even if the code has rotated or run out meanwhile. At most 600
+/// passes an hour per client address (429 `rate_limited`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/shops/{shop}/passes",
+    tag = "orders",
+    params(ShopPath, IdempotencyKey),
+    request_body = PassRequest,
+    responses(
+        (status = 201, description = "The pass, until `expires_at`", body = ScanPass),
+        JsonBody,
+        NoShop,
+        PassClosed,
+        BadScan,
+        (
+            status = 429,
+            description = "`rate_limited`: `retry_after_s` says when to try again",
+            body = Problem,
+            content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until a retry can succeed")),
+        ),
+    ),
+)]
+async fn issue_pass(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiPath(ShopPath { shop }): ApiPath<ShopPath>,
+    ApiJson(body): ApiJson<PassRequest>,
+) -> ApiResult<(
+    StatusCode,
+    [(HeaderName, &'static str); 1],
+    ApiJson<ScanPass>,
+)> {
+    let now = Utc::now();
+    let code = body.code.trim();
+    if code.is_empty() || code.len() > MAX_CODE_LEN {
+        return Err(ApiError::detail(
+            ErrorCode::CodeInvalid,
+            "scan the code on the booth screen",
+        ));
+    }
+    let rule = state.rate_limits().pass_per_ip;
+    auth::rate_limit::admit(
+        state.store(),
+        &[(auth::rate_limit::pass_bucket(ip), rule)],
+        now,
+    )
+    .await?;
+    let pass = auth::new_token("pass_");
+    let issued = state
+        .store()
+        .issue_pass(&shop, code, &auth::hash_secret(&pass), now)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        // It carries a secret: no cache keeps it.
+        [(header::CACHE_CONTROL, "no-store")],
+        ApiJson(ScanPass {
+            pass,
+            shop,
+            code: issued.code,
+            issued_at: issued.issued_at,
+            expires_at: issued.expires_at,
+        }),
+    ))
+}
 
 /// Start an order
 ///
 /// A customer starts an order with the booth code they scanned: `awaiting_drink`, or `queued`
 /// (with its number) at once when `drink` is given. The customer then has
-/// `customer_timeout_s` to choose the drink.
+/// `customer_timeout_s` to choose the drink. Instead of `code`, a scan pass (`pass`, from
+/// `POST …/passes`) starts one order even if its code has rotated or run out since.
 #[utoipa::path(
     post,
     path = "/api/v1/shops/{shop}/orders",
@@ -85,22 +171,38 @@ async fn start_order(
     ApiJson(body): ApiJson<StartOrder>,
 ) -> ApiResult<Response> {
     let code = body.code.trim();
-    if code.is_empty() || code.len() > MAX_CODE_LEN {
-        return Err(ApiError::detail(
-            ErrorCode::CodeInvalid,
-            "scan the code on the booth screen",
-        ));
-    }
+    let ticket = match body.pass.as_deref().map(str::trim) {
+        Some(_) if !code.is_empty() => {
+            return Err(ApiError::detail(
+                ErrorCode::ValidationFailed,
+                "give the booth code or a scan pass, not both",
+            ));
+        }
+        Some(pass) if pass.is_empty() || pass.len() > MAX_PASS_LEN => {
+            return Err(ApiError::detail(
+                ErrorCode::CodeInvalid,
+                "not a scan pass of this shop: scan the code on the booth screen",
+            ));
+        }
+        Some(pass) => Ticket::Pass(auth::hash_secret(pass)),
+        None if code.is_empty() || code.len() > MAX_CODE_LEN => {
+            return Err(ApiError::detail(
+                ErrorCode::CodeInvalid,
+                "scan the code on the booth screen",
+            ));
+        }
+        None => Ticket::Code(code.to_owned()),
+    };
     let customer = CustomerRef {
         id: caller.0.id.clone(),
         display_name: caller.0.display_name.clone(),
     };
     let done = state
         .store()
-        .start_order(
+        .start_order_with(
             &shop,
             customer,
-            code,
+            ticket,
             body.drink,
             Utc::now(),
             idempotent.remember(StatusCode::CREATED),

@@ -16,6 +16,7 @@ mod events;
 pub mod idempotency;
 pub mod memory;
 mod orders;
+mod passes;
 mod shops;
 pub mod sign_in;
 mod stats;
@@ -45,11 +46,12 @@ pub use error::{StoreError, StoreResult};
 pub use events::EventRow;
 pub use idempotency::{Answer, Remember, StoredAnswer};
 pub use orders::OrderCommand;
+pub use passes::{IssuedPass, Ticket};
 pub use shops::ShopChange;
 pub use storage::{
     CodeStorage, DueDeadline, EventStorage, IdempotencyStorage, OrderCount, OrderStorage,
-    RateVerdict, SessionStorage, ShopStorage, SignInStorage, StatsStorage, Storage, UserStorage,
-    prelude,
+    PassStorage, RateVerdict, SessionStorage, ShopStorage, SignInStorage, StatsStorage, Storage,
+    UserStorage, prelude,
 };
 pub use users::UserRecord;
 

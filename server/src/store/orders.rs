@@ -5,17 +5,16 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use espresso_protocol::{
-    CustomerRef, DrinkChoice, Event, EventType, Order, OrderState, TimeoutStage,
-};
+use espresso_protocol::{CustomerRef, DrinkChoice, Event, Order, OrderState, TimeoutStage};
 use rusqlite::{OptionalExtension, params};
 use sqlx::Row;
 
 use super::idempotency::{self, Answer, Remember};
+use super::passes::{self, Ticket};
 use super::storage::prelude::*;
 use super::writer::Work;
 use super::{SqliteStore, StoreError, StoreResult, business_day, from_ms, to_ms};
-use crate::workflow::{self, Admission, Command, Context, OrderEvent};
+use crate::workflow::{self, Admission, CodeCheck, Command, Context, OrderEvent};
 
 /// A command on an existing order (starting one is [`Storage::start_order`]).
 pub type OrderCommand = Command;
@@ -227,31 +226,38 @@ impl SqliteStore {
 
 #[async_trait]
 impl OrderStorage for SqliteStore {
-    /// A customer scanned `code`: start an order (queued at once if `drink` is given).
-    /// Admission, the code's redemption and the events are one job of the writer, so
-    /// concurrent scans never start more orders than the code allows.
-    async fn start_order(
+    /// Start an order with a booth code or a scan pass (queued at once if `drink` is given).
+    /// Admission, the code's redemption (or the pass's use) and the events are one job of the
+    /// writer, so concurrent scans never start more orders than the code allows, and a pass
+    /// starts one order only.
+    async fn start_order_with(
         &self,
         shop_id: &str,
         customer: CustomerRef,
-        code: &str,
+        ticket: Ticket,
         drink: Option<DrinkChoice>,
         now: DateTime<Utc>,
         remember: Option<Remember>,
     ) -> StoreResult<Answer<Order>> {
         let shop_id = shop_id.to_owned();
-        let code = code.to_owned();
         let public_url = self.public_url.clone();
         self.writer
             .run(move |work| {
                 if let Some(answer) = idempotency::replayed(work.conn, remember.as_ref())? {
                     return Ok(answer);
                 }
+                let pass_check = match &ticket {
+                    Ticket::Pass(hash) => Some(passes::check_pass(work, &shop_id, hash, now)?),
+                    Ticket::Code(_) => None,
+                };
                 let state = work.memory.existing_shop(work.conn, &shop_id)?;
                 let zone = state.zone();
                 let day = business_day(now, zone);
                 let admission = Admission {
-                    code: state.check_code(&code, now),
+                    code: match (&ticket, pass_check) {
+                        (Ticket::Code(code), _) => state.check_code(code, now),
+                        (Ticket::Pass(_), check) => check.unwrap_or(CodeCheck::Invalid),
+                    },
                     has_open_order: state.has_open_order(&customer.id),
                     orders_today: state.orders_today(work.conn, &day, &customer.id)?,
                     queue_length: state.queue_length(),
@@ -272,28 +278,19 @@ impl OrderStorage for SqliteStore {
                 let decided = workflow::decide(None, &command, &ctx)?;
                 let (order, answer_seq) = write_decision(work, zone, None, &decided)?
                     .ok_or_else(|| StoreError::database("a start produced no order"))?;
-                // The workflow admitted the code, so it has uses left.
-                let mut row = work
-                    .memory
-                    .shop(work.conn, &shop_id)?
-                    .and_then(|s| s.codes.iter().find(|r| r.code == code).cloned())
-                    .ok_or_else(|| StoreError::database("booth code could not be redeemed"))?;
-                row.remaining -= 1;
-                work.conn
-                    .prepare_cached(
-                        "UPDATE booth_codes SET remaining = ?3 WHERE shop = ?1 AND code = ?2",
-                    )
-                    .map_err(super::StoreError::from)?
-                    .execute(params![shop_id, code, row.remaining])
-                    .map_err(super::StoreError::from)?;
-                let booth = row.booth_code(&public_url, &shop_id);
-                work.append(
-                    Event::code(EventType::CodeRedeemed, &shop_id, booth, now),
-                    None,
-                )?;
+                match &ticket {
+                    // The workflow admitted the code, so it has uses left.
+                    Ticket::Code(code) => {
+                        passes::redeem_code(work, &shop_id, code, &public_url, now)?;
+                    }
+                    // The pass took its code's use when it was issued.
+                    Ticket::Pass(hash) => passes::use_pass(work, hash, &order.id)?,
+                }
                 answered(work, remember.as_ref(), None, &order, answer_seq, &decided)?;
-                if let Some(state) = work.memory.shop(work.conn, &shop_id)? {
-                    state.redeemed(&code);
+                if let Ticket::Code(code) = &ticket
+                    && let Some(state) = work.memory.shop(work.conn, &shop_id)?
+                {
+                    state.redeemed(code);
                 }
                 Ok(Answer::Done(order))
             })

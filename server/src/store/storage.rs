@@ -27,12 +27,13 @@ use super::{
     AccessChange, Answer, Committed, EventRow, NewPair, OrderCommand, Remember, Rotation,
     ShopChange, SqliteStore, StoreError, StoreResult, UserRecord,
 };
+use super::{IssuedPass, Ticket};
 
 /// The storage traits, for calling their methods on a concrete store (`SqliteStore`).
 pub mod prelude {
     pub use super::{
-        CodeStorage, EventStorage, IdempotencyStorage, OrderStorage, SessionStorage, ShopStorage,
-        SignInStorage, StatsStorage, Storage, UserStorage,
+        CodeStorage, EventStorage, IdempotencyStorage, OrderStorage, PassStorage, SessionStorage,
+        ShopStorage, SignInStorage, StatsStorage, Storage, UserStorage,
     };
 }
 
@@ -66,6 +67,7 @@ pub type RateVerdict =
 pub trait Storage:
     ShopStorage
     + CodeStorage
+    + PassStorage
     + OrderStorage
     + StatsStorage
     + EventStorage
@@ -128,13 +130,43 @@ pub trait CodeStorage: Send + Sync {
 }
 
 /// Orders: the workflow's commands (one serialisation point per shop), reads and deadlines.
+/// Scan passes: a booth code checked before sign-in holds one of its orders (`passes.rs`).
+#[async_trait]
+pub trait PassStorage: Send + Sync {
+    /// A scan pass for `code` (its SHA-256 `hash`), holding one of the code's orders.
+    async fn issue_pass(
+        &self,
+        shop: &str,
+        code: &str,
+        hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<IssuedPass>;
+    /// Forget passes that ended before `before`.
+    async fn prune_scan_passes(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+}
+
 #[async_trait]
 pub trait OrderStorage: Send + Sync {
+    /// Start an order with the booth code (API.md).
     async fn start_order(
         &self,
         shop_id: &str,
         customer: CustomerRef,
         code: &str,
+        drink: Option<DrinkChoice>,
+        now: DateTime<Utc>,
+        remember: Option<Remember>,
+    ) -> StoreResult<Answer<Order>> {
+        let ticket = Ticket::Code(code.to_owned());
+        self.start_order_with(shop_id, customer, ticket, drink, now, remember)
+            .await
+    }
+    /// Start an order with a booth code or a scan pass in its place.
+    async fn start_order_with(
+        &self,
+        shop_id: &str,
+        customer: CustomerRef,
+        ticket: Ticket,
         drink: Option<DrinkChoice>,
         now: DateTime<Utc>,
         remember: Option<Remember>,

@@ -427,6 +427,118 @@ fn starting_with_a_used_up_code_is_refused_with_when_the_next_code_comes() {
     assert_eq!(refusal.to_problem().retry_after_s, Some(192));
 }
 
+// ── scan passes ─────────────────────────────────────────────────────────────────────────────
+
+impl Given {
+    /// Someone (not signed in) scanned a code the storage found to be `code`.
+    fn when_scanned(self, code: CodeCheck) -> Result<DateTime<Utc>, WorkflowError> {
+        issue_pass(&self.shop, code, self.now)
+    }
+}
+
+fn with_pass(check: CodeCheck) -> Admission {
+    Admission {
+        code: check,
+        ..admitted()
+    }
+}
+
+#[test]
+fn a_good_code_scanned_before_sign_in_gets_a_pass_for_ten_minutes() {
+    let expires_at = given([]).when_scanned(CodeCheck::Valid).unwrap();
+    assert_eq!(expires_at, t(NOW + 600));
+}
+
+#[test]
+fn a_bad_code_scanned_before_sign_in_is_refused_as_a_start_with_it_would_be() {
+    for (check, code) in [
+        (CodeCheck::Invalid, ErrorCode::CodeInvalid),
+        (CodeCheck::Expired, ErrorCode::CodeExpired),
+        (
+            CodeCheck::Exhausted { next_in_s: 192 },
+            ErrorCode::CodeExhausted,
+        ),
+        // A pass is not a code: it makes no second pass.
+        (CodeCheck::Held, ErrorCode::CodeInvalid),
+        (CodeCheck::PassUsed, ErrorCode::CodeInvalid),
+    ] {
+        let refusal = given([]).when_scanned(check).unwrap_err();
+        assert_eq!(refusal.code(), code, "{check:?}");
+    }
+    let used_up = given([])
+        .when_scanned(CodeCheck::Exhausted { next_in_s: 192 })
+        .unwrap_err();
+    assert_eq!(used_up.to_problem().retry_after_s, Some(192));
+}
+
+#[test]
+fn a_closed_shop_gives_no_pass_whatever_the_code() {
+    for check in [CodeCheck::Valid, CodeCheck::Invalid] {
+        let refusal = given([])
+            .shop(|s| s.open = false)
+            .when_scanned(check)
+            .unwrap_err();
+        assert_eq!(refusal.code(), ErrorCode::ShopClosed);
+    }
+    let refusal = given([])
+        .shop(|s| s.archived = true)
+        .when_scanned(CodeCheck::Valid)
+        .unwrap_err();
+    assert_eq!(refusal.code(), ErrorCode::ShopClosed);
+}
+
+#[test]
+fn a_held_pass_starts_the_order_like_a_good_code() {
+    given([])
+        .when(start(Some(oat_flat_white()), with_pass(CodeCheck::Held)))
+        .then_expect([
+            OrderEvent::Created {
+                order_id: "o1".into(),
+                shop: "main".into(),
+                customer: alice_ref(),
+                at: t(NOW),
+                deadline_at: t(NOW + 300),
+            },
+            OrderEvent::Placed {
+                number: 7,
+                drink: oat_flat_white_drink(),
+                at: t(NOW),
+                deadline_at: t(NOW + 900),
+            },
+        ]);
+}
+
+#[test]
+fn an_expired_or_used_pass_is_refused_with_its_own_code() {
+    for check in [CodeCheck::PassExpired, CodeCheck::PassUsed] {
+        given([])
+            .when(start(None, with_pass(check)))
+            .then_refuse(ErrorCode::PassExpired);
+    }
+}
+
+#[test]
+fn a_pass_does_not_get_round_the_customer_s_own_limits_nor_a_closed_shop() {
+    given([])
+        .shop(|s| s.open = false)
+        .when(start(None, with_pass(CodeCheck::Held)))
+        .then_refuse(ErrorCode::ShopClosed);
+    let open_order = Admission {
+        has_open_order: true,
+        ..with_pass(CodeCheck::Held)
+    };
+    given([])
+        .when(start(None, open_order))
+        .then_refuse(ErrorCode::OpenOrderExists);
+    let full = Admission {
+        queue_length: 99,
+        ..with_pass(CodeCheck::Held)
+    };
+    given([])
+        .when(start(None, full))
+        .then_refuse(ErrorCode::QueueFull);
+}
+
 #[test]
 fn a_customer_with_an_order_on_the_way_cannot_start_another() {
     let admission = Admission {

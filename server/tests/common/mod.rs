@@ -86,6 +86,11 @@ impl TestServer {
         self.server().store()
     }
 
+    /// The SQLite file (its WAL is beside it, `-wal`).
+    pub fn database_path(&self) -> PathBuf {
+        self.dir.path().join("espresso.db")
+    }
+
     pub fn mail_dir(&self) -> PathBuf {
         self.dir.path().join("mail")
     }

@@ -17,6 +17,29 @@ pub struct BoothCode {
     pub remaining: u32,
 }
 
+/// `POST /api/v1/shops/{shop}/passes`: the booth code just scanned, checked before sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PassRequest {
+    pub code: String,
+}
+
+/// A scan pass: the scanned code was good, and one of its orders is held for this device until
+/// `expires_at`. `pass` is a secret only this answer carries (the server keeps its hash); it
+/// starts one order (`POST …/orders {pass}`) even if the code rotates or runs out meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ScanPass {
+    pub pass: String,
+    pub shop: String,
+    /// The booth code it was issued for.
+    pub code: String,
+    pub issued_at: DateTime<Utc>,
+    /// After this, ordering with it is `pass_expired`: scan again.
+    pub expires_at: DateTime<Utc>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

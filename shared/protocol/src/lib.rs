@@ -38,7 +38,7 @@ pub use auth::{
     Invitation, LinkSignIn, MAX_DISPLAY_NAME_CHARS, Me, MePatch, OtpChallenge, OtpRequest,
     OtpVerify, RefreshRequest, Role, RolesUpdate, Session, StaffMember, TokenType, User,
 };
-pub use code::BoothCode;
+pub use code::{BoothCode, PassRequest, ScanPass};
 pub use event::{Event, EventType};
 pub use health::{Health, HealthStatus};
 pub use live::{

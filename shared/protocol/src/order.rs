@@ -186,12 +186,19 @@ where
 }
 
 /// `POST /api/v1/shops/{shop}/orders`: start an order with the scanned booth code, and the drink
-/// at once if the customer has already chosen.
+/// at once if the customer has already chosen. Instead of `code`, a scan pass (`pass`, from
+/// `POST …/passes`) that holds one of a code's orders (OPERATIONS.md "Extensions to API.md");
+/// exactly one of the two.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StartOrder {
+    /// The booth code scanned (API.md); empty when `pass` is given.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub code: String,
+    /// A scan pass in place of `code`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pass: Option<String>,
     #[serde(default)]
     pub drink: Option<DrinkChoice>,
 }
@@ -381,6 +388,17 @@ mod tests {
     fn start_order_takes_an_optional_drink() {
         let bare: StartOrder = serde_json::from_value(json!({"code": "K7QX2M"})).unwrap();
         assert_eq!(bare.drink, None);
+        assert_eq!(bare.pass, None);
+        // A scan pass in place of the code; the code is then left out on the wire.
+        let with_pass: StartOrder = serde_json::from_value(json!({"pass": "p"})).unwrap();
+        assert_eq!(
+            (with_pass.code.as_str(), with_pass.pass.as_deref()),
+            ("", Some("p"))
+        );
+        assert_eq!(
+            serde_json::to_value(&with_pass).unwrap(),
+            json!({"pass": "p", "drink": null})
+        );
         let with: StartOrder = serde_json::from_value(json!({
             "code": "K7QX2M",
             "drink": {"item_id": "flat_white", "options": {"milk": "Oat"}}

@@ -93,6 +93,9 @@ error_codes! {
     OpenOrderExists = "open_order_exists", 409, "You already have an order on the way";
     CodeInvalid = "code_invalid", 422, "That code is not valid. Please scan the one on the screen";
     CodeExhausted = "code_exhausted", 422, "That code is used up. Please scan the new one on the screen";
+    /// A scan pass past its time, or one that has already started an order (OPERATIONS.md
+    /// "Extensions to API.md").
+    PassExpired = "pass_expired", 422, "Your scan has timed out. Please scan the code on the screen again";
     /// The drink exists but is off the menu for now ("86'd").
     ItemUnavailable = "item_unavailable", 422, "That drink is not available right now";
     /// Unknown drink or option, or a required choice missing.
@@ -294,6 +297,8 @@ mod tests {
             ("method_not_allowed", 405),
             // Roles that would leave the server without an admin (OPERATIONS.md "Extensions").
             ("last_admin", 409),
+            // A scan pass past its time or used (OPERATIONS.md "Extensions").
+            ("pass_expired", 422),
         ];
         assert_eq!(
             ErrorCode::ALL.len(),

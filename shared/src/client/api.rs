@@ -8,8 +8,8 @@ use super::{Client, ClientError, StaffAction};
 use crate::protocol::{
     BoothCode, CancelOrder, DemoState, DrinkChoice, Health, Invitation, LinkSignIn, Me, MePatch,
     MenuItem, MenuItemPatch, NewShop, OptionAvailability, Order, OrderDetail, OrderList,
-    OrderState, OtpChallenge, OtpRequest, OtpVerify, Role, RolesUpdate, Session, Shop, ShopPatch,
-    ShopSummary, StaffMember, StartOrder, Stats, StatsReport, User,
+    OrderState, OtpChallenge, OtpRequest, OtpVerify, PassRequest, Role, RolesUpdate, ScanPass,
+    Session, Shop, ShopPatch, ShopSummary, StaffMember, StartOrder, Stats, StatsReport, User,
 };
 
 impl Client {
@@ -268,6 +268,37 @@ impl Client {
         let url = self.api(&["shops", shop, "orders"])?;
         let call = Call::new(Method::POST, url, Auth::Required).json(&StartOrder {
             code: code.trim().to_owned(),
+            pass: None,
+            drink,
+        })?;
+        self.exchange(call).await?.json()
+    }
+
+    /// `POST /shops/{shop}/passes` (anonymous): check the booth `code` just scanned, before
+    /// signing in. A good code answers a scan pass that holds one of its orders for 10 minutes
+    /// ([`Self::start_order_with_pass`]); a bad one the refusal a start with it would get
+    /// (`code_invalid`, `code_expired`, `code_exhausted` with `retry_after_s`, `shop_closed`).
+    pub async fn scan_pass(&self, shop: &str, code: &str) -> Result<ScanPass, ClientError> {
+        let url = self.api(&["shops", shop, "passes"])?;
+        let call = Call::new(Method::POST, url, Auth::Anonymous).json(&PassRequest {
+            code: code.trim().to_owned(),
+        })?;
+        self.exchange(call).await?.json()
+    }
+
+    /// `POST /shops/{shop}/orders {pass}`: start an order with a scan pass in place of the
+    /// booth code (it orders even if the code has rotated or run out since; once). Refused with
+    /// `pass_expired` when it is past its time or used.
+    pub async fn start_order_with_pass(
+        &self,
+        shop: &str,
+        pass: &str,
+        drink: Option<DrinkChoice>,
+    ) -> Result<Order, ClientError> {
+        let url = self.api(&["shops", shop, "orders"])?;
+        let call = Call::new(Method::POST, url, Auth::Required).json(&StartOrder {
+            code: String::new(),
+            pass: Some(pass.trim().to_owned()),
             drink,
         })?;
         self.exchange(call).await?.json()
