@@ -16,7 +16,19 @@ where
     node.on_load(|element| {
         // After the frame, when the new screen is in the document.
         request_animation_frame(move || {
-            if let Some(element) = element.dyn_ref::<web_sys::HtmlElement>() {
+            let Some(element) = element.dyn_ref::<web_sys::HtmlElement>() else {
+                return;
+            };
+            // Never out of a field the person is already typing in.
+            let typing = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.active_element())
+                .is_some_and(|active| {
+                    matches!(active.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
+                        && active.is_connected()
+                        && &active != element.as_ref()
+                });
+            if !typing {
                 let _ = element.focus();
             }
         });
