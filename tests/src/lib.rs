@@ -525,6 +525,17 @@ pub mod by {
         self::xpath(driver, &format!("a field labelled {label:?}"), &xpath).await
     }
 
+    /// Whether a field labelled `label` is on the page now (no wait: call it once the screen it
+    /// must not be on has shown).
+    pub async fn field_shown(driver: &WebDriver, label: &str) -> anyhow::Result<bool> {
+        let l = literal(label);
+        let xpath = format!(
+            "//label[.//*[normalize-space()={l}] or normalize-space()={l}]//*[self::input or self::select or self::textarea] \
+             | //*[self::input or self::select or self::textarea][@aria-label={l}]"
+        );
+        Ok(!driver.find_all(Locator::XPath(&xpath)).await?.is_empty())
+    }
+
     /// The button that says `text` (or is labelled so).
     pub async fn button(driver: &WebDriver, text: &str) -> anyhow::Result<Element> {
         let l = literal(text);

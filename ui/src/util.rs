@@ -100,6 +100,12 @@ pub fn save_pref(key: &str, value: &str) {
     }
 }
 
+pub fn forget_pref(key: &str) {
+    if let Some(storage) = storage() {
+        let _ = storage.remove_item(&format!("espresso.pref.{key}"));
+    }
+}
+
 /// A saved on/off preference, `default` when never set.
 pub fn load_flag(key: &str, default: bool) -> bool {
     match load_pref(key).as_deref() {

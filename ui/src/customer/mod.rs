@@ -2,8 +2,14 @@
 //!
 //! One column, one primary action per screen. What the screen shows is derived from the
 //! customer's live view (`MyOrdersView`): a reload, a locked phone or a dropped network comes
-//! back to the same place, caught up. The booth code from the QR link (`?code=`) starts an order
-//! once; it is then dropped from the address so a reload never tries it again.
+//! back to the same place, caught up.
+//!
+//! Opening the booth's QR link (`?code=`) checks the code first, before sign-in: a bad or used-up
+//! code is said at once, and a good one is traded for a scan pass (kept in this browser's
+//! storage) that holds one of the code's orders while the customer signs in, so a slow mail
+//! never loses it to the code's rotation. The pass (or, for a customer signed in already, the
+//! code itself) starts an order once; the code is dropped from the address so a reload never
+//! tries it again.
 
 mod menu;
 mod model;
@@ -14,7 +20,7 @@ mod story;
 use std::collections::HashSet;
 use std::rc::Rc;
 
-use espresso_core::protocol::{ErrorCode, EventType, Order, Role, User};
+use espresso_core::protocol::{ErrorCode, EventType, Order, Role, ScanPass, User};
 use espresso_core::view::MyOrdersView;
 use leptos::prelude::*;
 
@@ -25,10 +31,15 @@ use crate::drink::drink_text;
 use crate::feed::{Connection, ConnectionBadge, Feed, use_feed};
 use crate::icons::{ClosedSign, DrinkIcon, Icon, Symbol};
 use crate::signin::{Gate, SessionState};
-use crate::util::{chime, load_flag, query_param, set_query_param, vibrate};
+use crate::util::{
+    chime, forget_pref, load_flag, load_pref, now, query_param, save_pref, set_query_param, vibrate,
+};
 
 use menu::Menu;
-use model::{Phase, Screen, current_order, keeps_code, phase};
+use model::{
+    Arrival, Phase, ScanOutcome, Screen, Ticket, current_order, keeps_code, pass_is_live, phase,
+    scan_outcome,
+};
 use refusal::Refusal;
 use status::{Finished, NamePrompt, Status};
 use story::{History, Receipt};
@@ -40,23 +51,124 @@ pub type MyFeed = Feed<MyOrdersView>;
 pub fn CustomerApp() -> impl IntoView {
     let ctx = Ctx::get();
     let backend = ctx.backend;
+    let shop = ctx.shop.clone();
     let signed_in: Rc<dyn Fn(User) -> AnyView> =
         Rc::new(move |user| view! { <Ordering ctx=ctx.clone() user=user/> }.into_any());
-    let arriving_with_code = query_param("code").is_some();
-    let lede = if arriving_with_code {
-        "Your drink is one step away. We'll email you a 6-digit code: no password, no app."
+    let signed_in = StoredValue::new_local(signed_in);
+
+    // Opened from the booth's QR link: check the code before anything else.
+    let arrival = RwSignal::new(if query_param("code").is_some() {
+        Arrival::Checking
     } else {
-        "We'll email you a 6-digit code: no password, no app."
+        Arrival::Done
+    });
+    let scan_refusal = RwSignal::new(None::<BackendError>);
+    let check = {
+        let shop = shop.clone();
+        move || {
+            let Some(code) = query_param("code") else {
+                arrival.set(Arrival::Done);
+                return;
+            };
+            let backend = backend.get();
+            let shop = shop.clone();
+            arrival.set(Arrival::Checking);
+            leptos::task::spawn_local(async move {
+                // Signed in already: nothing to wait for, the code itself starts the order now.
+                if backend.user().await.ok().flatten().is_some() {
+                    arrival.try_set(Arrival::Done);
+                    return;
+                }
+                let result = backend.scan_pass(shop, code).await;
+                match scan_outcome(result.as_ref().map(|_| ())) {
+                    ScanOutcome::Hold => {
+                        if let Ok(pass) = &result {
+                            keep_pass(pass);
+                        }
+                        set_query_param("code", None);
+                        arrival.try_set(Arrival::Done);
+                    }
+                    ScanOutcome::SignIn => {
+                        arrival.try_set(Arrival::Done);
+                    }
+                    ScanOutcome::Say { keep_code } => {
+                        if !keep_code {
+                            set_query_param("code", None);
+                        }
+                        scan_refusal.try_set(result.err());
+                        arrival.try_set(Arrival::Refused);
+                    }
+                }
+            });
+        }
     };
+    let check = StoredValue::new_local(check);
+    check.with_value(|check| check());
+    let retry = Callback::new(move |()| check.with_value(|check| check()));
+    let dismiss = Callback::new(move |()| {
+        scan_refusal.set(None);
+        arrival.set(Arrival::Done);
+    });
+
     view! {
         <main class="app customer">
             <header class="customer-brand">
                 <DrinkIcon icon="cappuccino"/>
                 <span>"Espresso"</span>
             </header>
-            <Gate backend=backend role=Role::Customer title="Sign in to order" lede=lede
-                signed_in=signed_in/>
+            {move || match arrival.get() {
+                Arrival::Checking => view! {
+                    <section class="panel center" data-testid="checking-code" aria-busy="true">
+                        <ScreenTitle>"Checking the code…"</ScreenTitle>
+                    </section>
+                }
+                .into_any(),
+                Arrival::Refused => view! {
+                    <Refusal
+                        error=scan_refusal.get_untracked().unwrap_or(BackendError::Timeout)
+                        can_retry=query_param("code").is_some()
+                        on_retry=retry
+                        on_dismiss=dismiss
+                    />
+                }
+                .into_any(),
+                Arrival::Done => {
+                    let arriving = query_param("code").is_some() || kept_pass(&shop).is_some();
+                    let lede = if arriving {
+                        "Your drink is one step away. We'll email you a 6-digit code: no password, no app."
+                    } else {
+                        "We'll email you a 6-digit code: no password, no app."
+                    };
+                    view! {
+                        <Gate backend=backend role=Role::Customer title="Sign in to order"
+                            lede=lede signed_in=signed_in.get_value()/>
+                    }
+                    .into_any()
+                }
+            }}
         </main>
+    }
+}
+
+/// Where this browser keeps the scan pass of `shop`.
+fn pass_key(shop: &str) -> String {
+    format!("pass.{shop}")
+}
+
+fn keep_pass(pass: &ScanPass) {
+    if let Ok(json) = serde_json::to_string(pass) {
+        save_pref(&pass_key(&pass.shop), &json);
+    }
+}
+
+/// The scan pass this browser keeps for `shop`, while it lasts (one past its time is dropped).
+fn kept_pass(shop: &str) -> Option<String> {
+    let pass: ScanPass = serde_json::from_str(&load_pref(&pass_key(shop))?).ok()?;
+    if pass_is_live(&pass, now()) {
+        Some(pass.pass)
+    } else {
+        forget_pref(&pass_key(shop));
+        None
     }
 }
 
@@ -119,7 +231,13 @@ fn Ordering(ctx: Ctx, user: User) -> impl IntoView {
     }
 
     let page = RwSignal::new(Page::Main);
-    let scan_code = RwSignal::new(query_param("code"));
+    // What starts the order: the link's code (signed in already, or the shop was closed at the
+    // scan), else the pass kept for this shop.
+    let ticket = RwSignal::new(
+        query_param("code")
+            .map(Ticket::Code)
+            .or_else(|| kept_pass(&shop).map(Ticket::Pass)),
+    );
     let starting = RwSignal::new(false);
     let refusal = RwSignal::new(None::<BackendError>);
     let notice = RwSignal::new(None::<String>);
@@ -131,23 +249,30 @@ fn Ordering(ctx: Ctx, user: User) -> impl IntoView {
 
     let start = {
         let shop = shop.clone();
-        move |code: String| {
+        move |with: Ticket| {
             let backend = backend.get();
             let shop = shop.clone();
             starting.set(true);
             refusal.set(None);
             leptos::task::spawn_local(async move {
-                let result = backend.start_order(shop.clone(), code.clone(), None).await;
+                let result = match with {
+                    Ticket::Code(code) => backend.start_order(shop.clone(), code, None).await,
+                    Ticket::Pass(pass) => {
+                        backend
+                            .start_order_with_pass(shop.clone(), pass, None)
+                            .await
+                    }
+                };
                 starting.try_set(false);
                 match result {
                     Ok(order) => {
-                        forget_code(scan_code);
+                        forget_ticket(ticket, &shop);
                         followed.try_set(Some(order.id.clone()));
                         started.try_set(Some(order));
                     }
                     Err(error) => {
                         if !keeps_code(&error) {
-                            forget_code(scan_code);
+                            forget_ticket(ticket, &shop);
                         }
                         if error.code() == Some(&ErrorCode::OpenOrderExists) {
                             notice.try_set(Some(
@@ -173,22 +298,23 @@ fn Ordering(ctx: Ctx, user: User) -> impl IntoView {
     });
 
     // Arriving from a QR link: start the order once the view is loaded, unless one is open.
+    let shop_id = shop.clone();
     Effect::new(move |_| {
         if !feed.loaded.get() || !name_settled.get() || starting.get_untracked() {
             return;
         }
-        let Some(code) = scan_code.get() else { return };
+        let Some(with) = ticket.get() else { return };
         if refusal.get_untracked().is_some() {
             return;
         }
         if current.get_untracked().is_some() {
-            forget_code(scan_code);
+            forget_ticket(ticket, &shop_id);
             notice.set(Some(
                 "You already have an order on the way: here it is.".into(),
             ));
             return;
         }
-        start.with_value(|start| start(code));
+        start.with_value(|start| start(with));
     });
 
     Effect::new(move |_| {
@@ -205,7 +331,7 @@ fn Ordering(ctx: Ctx, user: User) -> impl IntoView {
             refused: refusal.with(Option::is_some),
             loaded: feed.loaded.get(),
             name_settled: name_settled.get(),
-            has_code: scan_code.with(Option::is_some),
+            has_code: ticket.with(Option::is_some),
             followed: None,
         };
         followed.with(|followed| {
@@ -224,8 +350,8 @@ fn Ordering(ctx: Ctx, user: User) -> impl IntoView {
     };
     let retry = Callback::new(move |()| {
         refusal.set(None);
-        if let Some(code) = scan_code.get_untracked() {
-            start.with_value(|start| start(code));
+        if let Some(with) = ticket.get_untracked() {
+            start.with_value(|start| start(with));
         }
     });
     // "OK" after the daily limit shows what she had today.
@@ -292,7 +418,7 @@ fn Ordering(ctx: Ctx, user: User) -> impl IntoView {
                     Phase::Refused => view! {
                         <Refusal
                             error=refusal.get_untracked().unwrap_or(BackendError::Timeout)
-                            can_retry=scan_code.get_untracked().is_some()
+                            can_retry=ticket.get_untracked().is_some()
                             on_retry=retry
                             on_dismiss=dismiss
                         />
@@ -314,10 +440,12 @@ fn Ordering(ctx: Ctx, user: User) -> impl IntoView {
     }
 }
 
-/// Drop the booth code from the page's address: it has done its job (or cannot).
-fn forget_code(scan_code: RwSignal<Option<String>>) {
-    scan_code.try_set(None);
+/// Drop the booth code from the page's address and the pass from storage: they have done
+/// their job (or cannot).
+fn forget_ticket(ticket: RwSignal<Option<Ticket>>, shop: &str) {
+    ticket.try_set(None);
     set_query_param("code", None);
+    forget_pref(&pass_key(shop));
 }
 
 /// The order is ready: buzz, chime and a system notification, where the platform allows.

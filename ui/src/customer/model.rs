@@ -2,7 +2,8 @@
 //! (a start under way, a refusal, the booth code it arrived with, the order it follows). Pure
 //! (no signals, no I/O), so it is tested natively, like the barista's board model.
 
-use espresso_core::protocol::{ErrorCode, Order, OrderState};
+use chrono::{DateTime, Utc};
+use espresso_core::protocol::{ErrorCode, Order, OrderState, ScanPass};
 use espresso_core::view::MyOrdersView;
 
 use crate::backend::BackendError;
@@ -37,7 +38,7 @@ pub struct Screen<'a> {
     pub loaded: bool,
     /// The first name is settled (asked once per account on this device, or already known).
     pub name_settled: bool,
-    /// The page was opened with a booth code not yet used.
+    /// The page holds a booth code or a scan pass not yet used.
     pub has_code: bool,
     /// The order this screen follows, so its end is shown.
     pub followed: Option<&'a str>,
@@ -96,9 +97,55 @@ pub fn keeps_code(error: &BackendError) -> bool {
         )
 }
 
+/// What starts the order: the booth code from the link (a customer signed in already orders
+/// with it at once), or the scan pass it was traded for before sign-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ticket {
+    Code(String),
+    Pass(String),
+}
+
+/// Where the app is with the booth code of the link it was opened with, before sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrival {
+    /// Asking the server for a scan pass.
+    Checking,
+    /// The code cannot be used (or the server cannot be reached): said at once.
+    Refused,
+    /// Nothing to check, or checked: on to sign-in (or the order, when signed in).
+    Done,
+}
+
+/// What the check of a scanned code leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanOutcome {
+    /// A good code: keep the pass and sign in; the pass starts the order.
+    Hold,
+    /// The shop is closed: not the code's fault. Sign in with the code kept; the order starts
+    /// (and the closed screen moves on) when the shop opens.
+    SignIn,
+    /// Say why now, before any sign-in; `keep_code` when trying again may help (offline).
+    Say { keep_code: bool },
+}
+
+pub fn scan_outcome(result: Result<(), &BackendError>) -> ScanOutcome {
+    match result {
+        Ok(()) => ScanOutcome::Hold,
+        Err(error) if error.code() == Some(&ErrorCode::ShopClosed) => ScanOutcome::SignIn,
+        Err(error) => ScanOutcome::Say {
+            keep_code: error.is_transient(),
+        },
+    }
+}
+
+/// A kept pass is worth using until a little before it expires (a start sent at the last
+/// second would only be refused).
+pub fn pass_is_live(pass: &ScanPass, now: DateTime<Utc>) -> bool {
+    now + chrono::TimeDelta::seconds(5) < pass.expires_at
+}
+
 #[cfg(test)]
 mod tests {
-    use chrono::{DateTime, Utc};
     use espresso_core::protocol::{CustomerRef, Problem};
 
     use super::*;
@@ -250,5 +297,48 @@ mod tests {
         assert!(!keeps_code(&refusal(ErrorCode::CodeExpired)));
         assert!(!keeps_code(&refusal(ErrorCode::CodeInvalid)));
         assert!(!keeps_code(&BackendError::SignedOut));
+        // A pass past its time or used: scan again.
+        assert!(!keeps_code(&refusal(ErrorCode::PassExpired)));
+    }
+
+    #[test]
+    fn a_scanned_code_is_held_said_at_once_or_kept_for_when_the_shop_opens() {
+        let refusal = |code: ErrorCode| BackendError::from(Problem::new(code));
+        assert_eq!(scan_outcome(Ok(())), ScanOutcome::Hold);
+        for code in [
+            ErrorCode::CodeExhausted,
+            ErrorCode::CodeExpired,
+            ErrorCode::CodeInvalid,
+        ] {
+            assert_eq!(
+                scan_outcome(Err(&refusal(code.clone()))),
+                ScanOutcome::Say { keep_code: false },
+                "{code}"
+            );
+        }
+        assert_eq!(
+            scan_outcome(Err(&BackendError::Timeout)),
+            ScanOutcome::Say { keep_code: true }
+        );
+        assert_eq!(
+            scan_outcome(Err(&refusal(ErrorCode::ShopClosed))),
+            ScanOutcome::SignIn
+        );
+    }
+
+    #[test]
+    fn a_kept_pass_is_used_only_while_it_lasts() {
+        let at: DateTime<Utc> = "2026-05-04T09:00:00Z".parse().unwrap();
+        let pass = ScanPass {
+            pass: "pass_x".into(),
+            shop: "main".into(),
+            code: "K7QX2M".into(),
+            issued_at: at,
+            expires_at: at + chrono::TimeDelta::minutes(10),
+        };
+        assert!(pass_is_live(&pass, at));
+        assert!(pass_is_live(&pass, at + chrono::TimeDelta::seconds(594)));
+        assert!(!pass_is_live(&pass, at + chrono::TimeDelta::seconds(596)));
+        assert!(!pass_is_live(&pass, at + chrono::TimeDelta::minutes(11)));
     }
 }

@@ -64,8 +64,7 @@ pub fn refusal_text(error: &BackendError) -> RefusalText {
         Some(ErrorCode::CodeExpired) => text(
             "code-expired",
             "That code has changed",
-            "The code on the big screen changes every few minutes. Scan the one showing now."
-                .into(),
+            "The code changes every few minutes: scan the code on the big screen again.".into(),
             false,
         ),
         Some(ErrorCode::CodeExhausted) => text(
@@ -74,10 +73,16 @@ pub fn refusal_text(error: &BackendError) -> RefusalText {
             "Lots of people just ordered with it. Scan the new code on the big screen.".into(),
             false,
         ),
+        Some(ErrorCode::PassExpired) => text(
+            "pass-expired",
+            "Your scan has timed out",
+            "Scan the code on the big screen again to order.".into(),
+            false,
+        ),
         Some(ErrorCode::CodeInvalid) => text(
             "code-invalid",
             "That code didn't work",
-            "Scan the QR code on the big screen by the bar.".into(),
+            "Scan the code on the big screen by the bar.".into(),
             false,
         ),
         _ => text(
@@ -162,6 +167,7 @@ mod tests {
             ErrorCode::CodeExpired,
             ErrorCode::CodeExhausted,
             ErrorCode::CodeInvalid,
+            ErrorCode::PassExpired,
         ]
         .into_iter()
         .map(|code| refusal_text(&BackendError::from(Problem::new(code))))
@@ -171,7 +177,7 @@ mod tests {
         }
         let mut names: Vec<_> = kinds.iter().map(|t| t.kind).collect();
         names.dedup();
-        assert_eq!(names.len(), 6);
+        assert_eq!(names.len(), 7);
     }
 
     #[test]
