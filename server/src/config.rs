@@ -98,6 +98,11 @@ pub struct ServeConfig {
     /// Run the booth demo this many times faster (tests).
     #[arg(long, env = "ESPRESSO_DEMO_SPEED", default_value_t = 1, hide = true)]
     pub demo_speed: u32,
+
+    /// Let customers' Web Push subscriptions point at plain `http://` on loopback (tests run
+    /// their own push service there). Never for a café: endpoints are `https://` on the internet.
+    #[arg(long, env = "ESPRESSO_PUSH_TO_LOOPBACK_HTTP", hide = true)]
+    pub push_to_loopback_http: bool,
 }
 
 impl ServeConfig {
@@ -121,7 +126,19 @@ impl ServeConfig {
             shutdown_grace_s: 10,
             demo: false,
             demo_speed: 1,
+            push_to_loopback_http: false,
         }
+    }
+
+    /// Where the Web Push (VAPID) key lives, if anywhere: beside the secret file,
+    /// `<secret>.vapid`… that is `<database>.vapid` by default (created 0600 at first start).
+    pub fn vapid_path(&self) -> Option<PathBuf> {
+        let secret = self.secret_path()?;
+        let text = secret.to_string_lossy();
+        Some(match text.strip_suffix(".secret") {
+            Some(base) => PathBuf::from(format!("{base}.vapid")),
+            None => PathBuf::from(format!("{text}.vapid")),
+        })
     }
 
     /// Where the sign-in secret lives, if anywhere (see `secret_file`).

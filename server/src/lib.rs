@@ -13,6 +13,7 @@ pub mod mailer;
 pub mod metrics;
 pub mod policy;
 pub mod private;
+pub mod push;
 pub mod report;
 pub mod serve;
 pub mod store;
@@ -55,6 +56,15 @@ impl Server {
             Some(path) => auth::SignInKey::load_or_create(&path)?,
             None => auth::SignInKey::random(),
         };
+        let vapid = match config.vapid_path() {
+            Some(path) => push::load_or_create_vapid(&path)?,
+            None => push::Vapid::random(),
+        };
+        let push = push::PushConfig {
+            vapid,
+            subject: push_subject(&config.public_url),
+            allow_loopback_http: config.push_to_loopback_http,
+        };
         let options = http::Options {
             request_timeout: config.request_timeout(),
             trusted_proxies: config.trusted_proxies(),
@@ -62,6 +72,7 @@ impl Server {
             sign_in_key,
             rate_limits: auth::RateLimits::from_env(),
             demo_pace: demo::Pace::demo(config.demo_speed),
+            push: push.clone(),
         };
         let state =
             http::AppState::with_options(store.clone(), config.web_dir.clone(), mailer, options);
@@ -81,7 +92,8 @@ impl Server {
         let serving = serve::Serving::spawn(listener, http::router(state), limits, tls.clone());
         // Deadlines that fell due while the server was down fire now, before anyone is served late.
         let fired = tasks::fire_due_deadlines(&store).await;
-        let background = tasks::spawn(store.clone().into());
+        let mut background = tasks::spawn(store.clone().into());
+        background.push(push::Pusher::spawn(store.clone().into(), push)?);
         if config.demo {
             demos.set(espresso_protocol::MAIN_SHOP_ID, true);
         }
@@ -143,6 +155,16 @@ impl Server {
         }
         self.store.close().await;
         Ok(())
+    }
+}
+
+/// The contact in the server's VAPID JWTs: its public URL when that is https, else a
+/// placeholder address (push services want a `mailto:` or `https:` URL).
+fn push_subject(public_url: &str) -> String {
+    if public_url.starts_with("https://") {
+        public_url.trim_end_matches('/').to_owned()
+    } else {
+        "mailto:push@espresso.invalid".to_owned()
     }
 }
 

@@ -188,6 +188,25 @@ pub async fn render(
         CONNECTIONS_REFUSED.load(Ordering::Relaxed)
     );
     out.push_str(
+        "# HELP espresso_push_total Web Push messages by outcome: sent (accepted by the push \
+         service), gone (subscription removed on 404/410), retried (an attempt that failed for a \
+         reason that may pass), failed (given up).\n\
+         # TYPE espresso_push_total counter\n",
+    );
+    let pushes = &crate::push::PUSHES;
+    for (outcome, count) in [
+        ("sent", &pushes.sent),
+        ("gone", &pushes.gone),
+        ("retried", &pushes.retried),
+        ("failed", &pushes.failed),
+    ] {
+        let _ = writeln!(
+            out,
+            "espresso_push_total{{outcome=\"{outcome}\"}} {}",
+            count.load(Ordering::Relaxed)
+        );
+    }
+    out.push_str(
         "# HELP espresso_mail_failures_total Sign-in mails that could not be sent.\n\
          # TYPE espresso_mail_failures_total counter\n",
     );

@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 use crate::client::{Client, ClientError, StaffAction};
 use crate::protocol::{
     BoothCode, DemoState, DrinkChoice, Health, Invitation, Me, MenuItem, NewShop, Order,
-    OrderDetail, OrderState, OtpChallenge, Role, ScanPass, Shop, ShopPatch, ShopSummary,
-    StaffMember, Stats, StatsReport, User,
+    OrderDetail, OrderState, OtpChallenge, PushKey, PushSubscription, Role, ScanPass, Shop,
+    ShopPatch, ShopSummary, StaffMember, Stats, StatsReport, User,
 };
 
 /// Whether this app may show system notifications.
@@ -274,6 +274,11 @@ calls! {
     stats / Stats (shop: String) -> Stats = |client| client.stats(&shop).await;
     /// Whether the booth demo (a gentle stream of demo orders) runs at the shop (admin).
     demo / Demo (shop: String) -> DemoState = |client| client.demo(&shop).await;
+    /// The server's Web Push (VAPID) public key.
+    push_key / PushKey () -> PushKey = |client| client.push_key().await;
+    /// Push the signed-in customer's order news to this browser subscription.
+    push_subscribe / PushSubscribe (subscription: PushSubscription) -> () =
+        |client| client.push_subscribe(&subscription).await;
     /// Start or stop the booth demo at the shop (admin).
     set_demo / SetDemo (shop: String, running: bool) -> DemoState =
         |client| client.set_demo(&shop, running).await;

@@ -9,6 +9,7 @@ mod idempotency;
 mod live;
 mod openapi;
 mod orders;
+mod push;
 mod report;
 mod shops;
 mod strict;
@@ -46,6 +47,8 @@ pub struct Options {
     pub rate_limits: crate::auth::RateLimits,
     /// How fast the booth demo runs.
     pub demo_pace: crate::demo::Pace,
+    /// Web Push: the VAPID key and which endpoints may be pushed to.
+    pub push: crate::push::PushConfig,
 }
 
 impl Default for Options {
@@ -58,6 +61,7 @@ impl Default for Options {
             // Read once when the server starts (`ESPRESSO_OTP_IP_LIMIT_PER_HOUR`).
             rate_limits: crate::auth::RateLimits::from_env(),
             demo_pace: crate::demo::Pace::demo(1),
+            push: crate::push::PushConfig::for_tests(),
         }
     }
 }
@@ -156,6 +160,7 @@ pub fn router(state: AppState) -> Router {
         .merge(orders::routes())
         .merge(export::routes())
         .merge(report::routes())
+        .merge(push::routes())
         .merge(live::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(api_not_found)

@@ -11,14 +11,15 @@ use espresso_protocol::{
     DrinkChoice, ErrorCode, Event, EventType, Health, HealthStatus, Invitation, ItemCount,
     ItemStats, JourneyStep, Limits, LimitsPatch, LinkSignIn, Me, MePatch, MenuItem, MenuItemPatch,
     Modifier, NewShop, OptionAvailability, Order, OrderDetail, OrderList, OrderState, OtpChallenge,
-    OtpRequest, OtpVerify, PassRequest, PeriodStats, Problem, ReasonCount, RefreshRequest, Role,
-    RolesUpdate, ScanPass, Scope, ServerFrame, Session, Shop, ShopPatch, ShopSummary, StaffMember,
-    StartOrder, Stats, StatsReport, TimeoutStage, TokenType, User,
+    OtpRequest, OtpVerify, PassRequest, PeriodStats, Problem, PushKey, PushKeys, PushMessage,
+    PushSubscription, PushUnsubscribe, ReasonCount, RefreshRequest, Role, RolesUpdate, ScanPass,
+    Scope, ServerFrame, Session, Shop, ShopPatch, ShopSummary, StaffMember, StartOrder, Stats,
+    StatsReport, TimeoutStage, TokenType, User,
 };
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{auth, export, live, orders, report, shops};
+use super::{auth, export, live, orders, push, report, shops};
 use crate::error::ApiError;
 
 #[derive(OpenApi)]
@@ -68,6 +69,9 @@ use crate::error::ApiError;
         export::orders_csv,
         report::stats_days,
         report::stats_days_csv,
+        push::push_key,
+        push::subscribe,
+        push::unsubscribe,
         live::live,
         super::healthz,
         super::readyz,
@@ -131,12 +135,18 @@ use crate::error::ApiError;
         Scope,
         Health,
         HealthStatus,
+        PushKey,
+        PushKeys,
+        PushSubscription,
+        PushUnsubscribe,
+        PushMessage,
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "One-time-code sign-in, sessions, the signed-in user, roles"),
         (name = "shops", description = "A shop: open or closed, menu, limits, stats, booth code"),
         (name = "orders", description = "Starting, choosing, making and collecting orders"),
+        (name = "push", description = "Web Push: the server's key and a customer's subscriptions"),
         (name = "live", description = "The live stream of a shop's events (WebSocket)"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
     ),
@@ -266,6 +276,9 @@ mod tests {
         ("get", "/api/v1/shops/{shop}/demo"),
         ("put", "/api/v1/shops/{shop}/demo"),
         ("post", "/api/v1/shops/{shop}/passes"),
+        ("get", "/api/v1/push/key"),
+        ("post", "/api/v1/push/subscriptions"),
+        ("delete", "/api/v1/push/subscriptions"),
     ];
 
     const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch"];
@@ -305,7 +318,7 @@ mod tests {
         assert!(missing.is_empty(), "not in the document: {missing:?}");
         let extra: Vec<_> = documented.difference(&expected).collect();
         assert!(extra.is_empty(), "not in API.md: {extra:?}");
-        assert_eq!(documented.len(), 41);
+        assert_eq!(documented.len(), 44);
     }
 
     #[test]

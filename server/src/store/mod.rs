@@ -17,6 +17,7 @@ pub mod idempotency;
 pub mod memory;
 mod orders;
 mod passes;
+mod push;
 mod shops;
 pub mod sign_in;
 mod stats;
@@ -50,8 +51,8 @@ pub use passes::{IssuedPass, Ticket};
 pub use shops::ShopChange;
 pub use storage::{
     CodeStorage, DueDeadline, EventStorage, IdempotencyStorage, OrderCount, OrderStorage,
-    PassStorage, RateVerdict, SessionStorage, ShopStorage, SignInStorage, StatsStorage, Storage,
-    UserStorage, prelude,
+    PassStorage, PushStorage, RateVerdict, SessionStorage, ShopStorage, SignInStorage,
+    StatsStorage, Storage, UserStorage, prelude,
 };
 pub use users::UserRecord;
 

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use espresso_protocol::{
-    BoothCode, CustomerRef, DrinkChoice, JourneyStep, Order, OrderState, Role, Shop, Stats,
-    TimeoutStage,
+    BoothCode, CustomerRef, DrinkChoice, JourneyStep, Order, OrderState, PushSubscription, Role,
+    Shop, Stats, TimeoutStage,
 };
 use tokio::sync::broadcast;
 
@@ -32,8 +32,8 @@ use super::{IssuedPass, Ticket};
 /// The storage traits, for calling their methods on a concrete store (`SqliteStore`).
 pub mod prelude {
     pub use super::{
-        CodeStorage, EventStorage, IdempotencyStorage, OrderStorage, PassStorage, SessionStorage,
-        ShopStorage, SignInStorage, StatsStorage, Storage, UserStorage,
+        CodeStorage, EventStorage, IdempotencyStorage, OrderStorage, PassStorage, PushStorage,
+        SessionStorage, ShopStorage, SignInStorage, StatsStorage, Storage, UserStorage,
     };
 }
 
@@ -75,6 +75,7 @@ pub trait Storage:
     + SessionStorage
     + SignInStorage
     + UserStorage
+    + PushStorage
     + Send
     + Sync
     + 'static
@@ -297,6 +298,27 @@ pub trait SignInStorage: Send + Sync {
         verdict: RateVerdict,
     ) -> StoreResult<Result<(), Duration>>;
     async fn prune_rate_hits(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+}
+
+/// Customers' Web Push subscriptions (`server/src/push`).
+#[async_trait]
+pub trait PushStorage: Send + Sync {
+    /// Keep a Web Push subscription for the user (their `max` newest are kept).
+    async fn add_push_subscription(
+        &self,
+        user_id: &str,
+        subscription: &PushSubscription,
+        now: DateTime<Utc>,
+        max: usize,
+    ) -> StoreResult<()>;
+    /// Forget the subscription at `endpoint` (only the user's, when given); whether there was one.
+    async fn remove_push_subscription(
+        &self,
+        user_id: Option<&str>,
+        endpoint: &str,
+    ) -> StoreResult<bool>;
+    /// The user's Web Push subscriptions, newest first.
+    async fn push_subscriptions_of(&self, user_id: &str) -> StoreResult<Vec<PushSubscription>>;
 }
 
 /// People: users by id or email, their roles and names.

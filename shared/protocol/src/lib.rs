@@ -30,6 +30,7 @@ mod live;
 pub mod maildir;
 mod order;
 mod problem;
+mod push;
 mod shop;
 pub mod view;
 
@@ -50,6 +51,7 @@ pub use order::{
     OrderList, OrderState, StartOrder, TimeoutStage, UnknownOrderState,
 };
 pub use problem::{ErrorCode, PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX, Problem};
+pub use push::{PushKey, PushKeys, PushMessage, PushSubscription, PushUnsubscribe};
 pub use shop::{
     DEFAULT_READY_EXPIRY_S, DEFAULT_TIME_ZONE, DayStats, DemoState, ItemCount, ItemStats, Limits,
     LimitsPatch, MAIN_SHOP_ID, MenuItem, MenuItemPatch, Modifier, NewShop, OptionAvailability,

@@ -8,8 +8,9 @@ use super::{Client, ClientError, StaffAction};
 use crate::protocol::{
     BoothCode, CancelOrder, DemoState, DrinkChoice, Health, Invitation, LinkSignIn, Me, MePatch,
     MenuItem, MenuItemPatch, NewShop, OptionAvailability, Order, OrderDetail, OrderList,
-    OrderState, OtpChallenge, OtpRequest, OtpVerify, PassRequest, Role, RolesUpdate, ScanPass,
-    Session, Shop, ShopPatch, ShopSummary, StaffMember, StartOrder, Stats, StatsReport, User,
+    OrderState, OtpChallenge, OtpRequest, OtpVerify, PassRequest, PushKey, PushSubscription,
+    PushUnsubscribe, Role, RolesUpdate, ScanPass, Session, Shop, ShopPatch, ShopSummary,
+    StaffMember, StartOrder, Stats, StatsReport, User,
 };
 
 impl Client {
@@ -94,6 +95,30 @@ impl Client {
             Err(ClientError::SignedOut) => Ok(()),
             other => other,
         }
+    }
+
+    /// `GET /push/key`: the server's Web Push (VAPID) public key, for `pushManager.subscribe`.
+    pub async fn push_key(&self) -> Result<PushKey, ClientError> {
+        let call = Call::new(Method::GET, self.api(&["push", "key"])?, Auth::Anonymous);
+        self.exchange(call).await?.json()
+    }
+
+    /// `POST /push/subscriptions`: push the signed-in customer's order news (ready, cancelled,
+    /// timed out) to this browser subscription.
+    pub async fn push_subscribe(&self, subscription: &PushSubscription) -> Result<(), ClientError> {
+        let url = self.api(&["push", "subscriptions"])?;
+        let call = Call::new(Method::POST, url, Auth::Required).json(subscription)?;
+        self.exchange(call).await?.empty()
+    }
+
+    /// `DELETE /push/subscriptions`: stop pushing to this endpoint.
+    pub async fn push_unsubscribe(&self, endpoint: &str) -> Result<(), ClientError> {
+        let url = self.api(&["push", "subscriptions"])?;
+        let body = PushUnsubscribe {
+            endpoint: endpoint.to_owned(),
+        };
+        let call = Call::new(Method::DELETE, url, Auth::Required).json(&body)?;
+        self.exchange(call).await?.empty()
     }
 
     /// `GET /me`: who is signed in, with roles and display name.

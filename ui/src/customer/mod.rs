@@ -13,6 +13,7 @@
 
 mod menu;
 mod model;
+mod push;
 mod refusal;
 mod status;
 mod story;

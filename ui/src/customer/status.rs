@@ -8,7 +8,7 @@ use super::{MyFeed, Page, describe_drink};
 use crate::a11y::{ScreenTitle, focus_when_shown};
 use crate::backend::{BackendRef, Calls, NotifyPermission};
 use crate::icons::{Icon, Symbol};
-use crate::util::{duration_words, save_flag};
+use crate::util::{duration_words, load_flag, save_flag};
 
 /// The three steps and which one the order is at (0-based), `None` when it is not on them.
 pub fn step_of(state: OrderState) -> Option<usize> {
@@ -180,11 +180,15 @@ pub fn Status(feed: MyFeed, backend: BackendRef, shop: String, order_id: String)
     }
 }
 
-/// "Tell me when it's ready": asks for notification permission once, from a tap. Not shown
-/// where the question is settled (allowed or refused; the installed desktop apps may always).
+/// "Tell me when it's ready": asks for notification permission once, from a tap; in a browser
+/// that can take pushes it also subscribes it (Web Push: the news arrives with the page closed
+/// or the phone locked). Not shown where the question is settled (refused, or allowed and
+/// subscribed; the installed desktop apps may always and notify natively).
 #[component]
 fn NotifyOffer(backend: BackendRef) -> impl IntoView {
-    let asked = RwSignal::new(true);
+    let shown = RwSignal::new(false);
+    let said = RwSignal::new(None::<String>);
+    let push_capable = backend.get().via() == "web" && super::push::supported();
     {
         let backend = backend.get();
         leptos::task::spawn_local(async move {
@@ -192,26 +196,54 @@ fn NotifyOffer(backend: BackendRef) -> impl IntoView {
                 .notification_permission()
                 .await
                 .unwrap_or(NotifyPermission::Denied);
-            asked.try_set(permission != NotifyPermission::Ask);
+            let subscribed = load_flag(super::push::SUBSCRIBED_FLAG, false);
+            shown.try_set(match permission {
+                NotifyPermission::Ask => true,
+                NotifyPermission::Granted => push_capable && !subscribed,
+                NotifyPermission::Denied => false,
+            });
         });
     }
     let ask = move || {
-        asked.set(true);
+        shown.set(false);
         let backend = backend.get();
         leptos::task::spawn_local(async move {
-            let _ = backend.request_notification_permission().await;
+            let permission = backend
+                .request_notification_permission()
+                .await
+                .unwrap_or(NotifyPermission::Denied);
+            if permission != NotifyPermission::Granted {
+                return;
+            }
+            if !push_capable {
+                said.try_set(Some("We'll tell you here when it's ready.".into()));
+                return;
+            }
+            match super::push::subscribe(&*backend).await {
+                Ok(()) => {
+                    save_flag(super::push::SUBSCRIBED_FLAG, true);
+                    said.try_set(Some(
+                        "We'll tell you when it's ready, even with your phone locked.".into(),
+                    ));
+                }
+                Err(why) => {
+                    leptos::logging::warn!("push: {why}");
+                    said.try_set(Some(
+                        "We'll tell you when it's ready while this page is open.".into(),
+                    ));
+                }
+            }
         });
     };
-    move || {
-        (!asked.get()).then(|| {
-            view! {
-                <button class="button-secondary notify-offer" data-testid="notify-me"
-                    on:click=move |_| ask()>
-                    <Icon symbol=Symbol::Bell/>
-                    "Notify me when it's ready"
-                </button>
-            }
-        })
+    view! {
+        {move || shown.get().then(|| view! {
+            <button class="button-secondary notify-offer" data-testid="notify-me"
+                on:click=move |_| ask()>
+                <Icon symbol=Symbol::Bell/>
+                "Tell me when it's ready"
+            </button>
+        })}
+        <p class="notify-said" role="status">{move || said.get().unwrap_or_default()}</p>
     }
 }
 
