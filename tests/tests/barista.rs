@@ -495,7 +495,8 @@ async fn a_busy_queue_runs_from_the_keyboard() -> anyhow::Result<()> {
     press(driver, &[Key::Enter.into()]).await?;
     wait_for_element(driver, &settled(&card_in("making", second))).await?;
     press(driver, &[Key::Backspace.into()]).await?;
-    wait_for_element(driver, &card_in("queue", second)).await?;
+    // Settled: the card moves at once, the server's answer comes after.
+    wait_for_element(driver, &settled(&card_in("queue", second))).await?;
     let back = admin.orders(SHOP, &[OrderState::Queued], None).await?;
     assert!(back.iter().any(|order| order.number == Some(second)));
 
