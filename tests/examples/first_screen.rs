@@ -1,16 +1,20 @@
 //! How long a phone, tablet or booth screen waits for its first screen: each app opened in a
 //! fresh headless Chromium (cold cache, new profile) against a running server.
 //!
-//! `cargo run -p espresso-tests --example first_screen -- http://127.0.0.1:8080 [loads]`
-//! (`cargo xtask bench` runs it against its release server). Prints one line per app:
-//! `first screen: <app> <median FCP ms> (largest paint <ms>, loads <n>)`: the browser's own
-//! paint timings from the navigation's start, read once the first screen (the sign-in form) is
-//! in the page. A figure, not a test: nothing fails on it.
+//! `cargo run -p espresso-tests --example first_screen -- http://127.0.0.1:8080 [loads [network]]`
+//! (`cargo xtask bench` runs it against its release server). `network`: `loopback` (default),
+//! `fast-3g` or `slow-3g`, Chromium's own network emulation with DevTools' presets (slow 3G:
+//! 2 s round trips, 50 KB/s down: a phone on a crowded venue's Wi-Fi). Prints one line per app:
+//! `first screen: <app> <median FCP ms> (largest paint <ms>, loads <n>, <network>)`: the
+//! browser's own paint timings from the navigation's start, read once the first screen (the
+//! sign-in form) is in the page. A figure, not a test: nothing fails on it.
 
 use std::time::Duration;
 
-use anyhow::Context;
-use espresso_tests::{Browser, wait_for_element};
+use anyhow::{Context, bail};
+use espresso_tests::Browser;
+use fantoccini::wd::WebDriverCompatibleCommand;
+use serde_json::json;
 
 /// (app, path, an element of its first screen)
 const APPS: [(&str, &str, &str); 3] = [
@@ -47,6 +51,7 @@ async fn main() -> anyhow::Result<()> {
         Some(n) => n.parse().context("LOADS must be a number")?,
         None => 3,
     };
+    let network = Network::named(args.next().as_deref().unwrap_or("loopback"))?;
     for (app, path, selector) in APPS {
         let mut times = Vec::new();
         let mut paints = Vec::new();
@@ -55,7 +60,7 @@ async fn main() -> anyhow::Result<()> {
             // about the app, not about a flaky WebDriver session.
             let mut tries = 0;
             let (fcp, lcp) = loop {
-                match load(&server, path, selector).await {
+                match load(&server, path, selector, network).await {
                     Ok(paints) => break paints,
                     Err(error) if tries < 2 => {
                         tries += 1;
@@ -70,21 +75,46 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         println!(
-            "first screen: {app} {:.0} ms (largest paint {:.0} ms, loads {loads})",
+            "first screen: {app} {:.0} ms (largest paint {:.0} ms, loads {loads}, {})",
             median(&mut times),
-            median(&mut paints)
+            median(&mut paints),
+            network.name
         );
     }
     Ok(())
 }
 
 /// One cold load of `path`: (first contentful paint, largest contentful paint) in ms.
-async fn load(server: &str, path: &str, selector: &str) -> anyhow::Result<(f64, Option<f64>)> {
+async fn load(
+    server: &str,
+    path: &str,
+    selector: &str,
+    network: Network,
+) -> anyhow::Result<(f64, Option<f64>)> {
     // A new browser each time: nothing cached, as on a phone that never saw the booth.
     let browser = Browser::start(390, 844).await?;
+    if let Some(conditions) = network.conditions() {
+        browser
+            .driver
+            .issue_cmd(NetworkConditions(conditions))
+            .await
+            .context("Chromium's network emulation")?;
+    }
     browser.driver.goto(&format!("{server}{path}")).await?;
-    // Present already or soon: the wait bounds a broken build, the script measures.
-    wait_for_element(&browser.driver, selector).await?;
+    // Present already or soon (a slow network takes its time): the wait bounds a broken build,
+    // the script measures.
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while browser
+        .driver
+        .find_all(fantoccini::Locator::Css(selector))
+        .await?
+        .is_empty()
+    {
+        if std::time::Instant::now() > deadline {
+            bail!("{selector} did not appear within 90 s");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let measured = tokio::time::timeout(
         Duration::from_secs(30),
         browser.driver.execute_async(MEASURE, vec![]),
@@ -94,6 +124,65 @@ async fn load(server: &str, path: &str, selector: &str) -> anyhow::Result<(f64, 
     let [fcp, lcp]: [Option<f64>; 2] = serde_json::from_value(measured)?;
     browser.close().await?;
     Ok((fcp.context("the browser recorded no first paint")?, lcp))
+}
+
+/// A network as Chromium's DevTools presets define it.
+#[derive(Debug, Clone, Copy)]
+struct Network {
+    name: &'static str,
+    /// Round trip added, ms; throughput down and up, bytes/s (`None`: no emulation).
+    profile: Option<(u32, u32, u32)>,
+}
+
+impl Network {
+    fn named(name: &str) -> anyhow::Result<Self> {
+        let profile = match name {
+            "loopback" => None,
+            // DevTools' "Fast 3G": 562.5 ms, 1.6 Mbit/s × 0.9 down, 750 kbit/s × 0.9 up.
+            "fast-3g" => Some((563, 180_000, 84_375)),
+            // DevTools' "Slow 3G": 2,000 ms, 500 kbit/s × 0.8 down and up.
+            "slow-3g" => Some((2_000, 50_000, 50_000)),
+            _ => bail!("unknown network {name:?}: loopback, fast-3g or slow-3g"),
+        };
+        let name = match name {
+            "fast-3g" => "fast 3G",
+            "slow-3g" => "slow 3G",
+            _ => "loopback",
+        };
+        Ok(Self { name, profile })
+    }
+
+    fn conditions(self) -> Option<serde_json::Value> {
+        let (latency, down, up) = self.profile?;
+        Some(json!({
+            "offline": false,
+            "latency": latency,
+            "download_throughput": down,
+            "upload_throughput": up,
+        }))
+    }
+}
+
+/// chromedriver's `POST /session/{id}/chromium/network_conditions`.
+#[derive(Debug)]
+struct NetworkConditions(serde_json::Value);
+
+impl WebDriverCompatibleCommand for NetworkConditions {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/chromium/network_conditions",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({ "network_conditions": self.0 });
+        (http::Method::POST, Some(body.to_string()))
+    }
 }
 
 fn median(values: &mut [f64]) -> f64 {

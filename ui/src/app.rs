@@ -7,9 +7,12 @@ use espresso_core::protocol::{App, MAIN_SHOP_ID};
 use leptos::prelude::*;
 
 use crate::backend::{self, Backend, BackendRef, Calls};
+#[cfg(feature = "barista")]
 use crate::barista::BaristaApp;
 use crate::ctx::Ctx;
+#[cfg(feature = "customer")]
 use crate::customer::CustomerApp;
+#[cfg(feature = "display")]
 use crate::display::DisplayApp;
 use crate::shell::ShellBanner;
 use crate::util::query_param;
@@ -62,9 +65,20 @@ pub fn App() -> impl IntoView {
         view! { <ShellBanner backend=backend/> }
     });
     let page = match app {
+        #[cfg(feature = "customer")]
         App::Customer => view! { <CustomerApp/> }.into_any(),
+        #[cfg(feature = "barista")]
         App::Barista => view! { <BaristaApp/> }.into_any(),
+        #[cfg(feature = "display")]
         App::Display => view! { <DisplayApp/> }.into_any(),
+        // This build carries another app (boot.js loads each page's own build).
+        #[allow(unreachable_patterns)]
+        App::Customer | App::Barista | App::Display => view! {
+            <main class="app theme-customer">
+                <p class="notice">"This page belongs to another app's build: reload it."</p>
+            </main>
+        }
+        .into_any(),
         App::Home => view! {
             <main class="app theme-customer">
                 <header class="app-header">

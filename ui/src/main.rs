@@ -4,12 +4,21 @@
 //! [`backend::Backend`] seam, so the same UI runs in a browser and inside the Tauri shell.
 //! Screens are fed by espresso-core's views through [`feed`]; they hold no business rules.
 
+// A build of one app leaves parts of the shared modules unused.
+#![cfg_attr(
+    not(all(feature = "customer", feature = "barista", feature = "display")),
+    allow(dead_code, unused_imports)
+)]
+
 mod a11y;
 mod app;
 mod backend;
+#[cfg(feature = "barista")]
 mod barista;
 mod ctx;
+#[cfg(feature = "customer")]
 mod customer;
+#[cfg(feature = "display")]
 mod display;
 mod drink;
 mod feed;

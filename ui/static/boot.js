@@ -1,6 +1,10 @@
-// Starts the app (the wasm build of espresso-ui). A file of its own rather than an inline script, so
-// the pages' Content-Security-Policy can allow scripts from this origin only.
-import init from '/app.js';
+// Starts the page's app. The customer app is a build of its own (a phone downloads only it);
+// the barista app and the booth screen share the staff build. /barista… and /display… load
+// the staff build, every other page (the order page, the links page) the customer's. A file of
+// its own rather than an inline script, so the pages' Content-Security-Policy can allow scripts
+// from this origin only.
+const path = location.pathname;
+const build = path.startsWith('/barista') || path.startsWith('/display') ? 'staff' : 'customer';
 
 // The service worker (`/sw.js`): the app shell offline and the customer's push notifications. In
 // a browser only: the Tauri shell carries its own build and notifies natively.
@@ -25,4 +29,5 @@ function registerServiceWorker() {
 }
 
 registerServiceWorker();
-init({ module_or_path: '/app_bg.wasm' });
+const { default: init } = await import(`/app-${build}.js`);
+await init({ module_or_path: `/app-${build}_bg.wasm` });

@@ -14,6 +14,10 @@ const CACHE = 'espresso-shell-' + BUILD;
 const CACHE_PREFIX = 'espresso-shell-';
 // The apps' pages (the server links each app's own manifest into its page).
 const PAGES = ['/', '/order', '/barista', '/display'];
+// The staff build (the barista app and the booth screen): not among ASSETS, so a phone never
+// downloads it; cached at install when a staff page registers the worker, else on first use.
+const STAFF_BUILD = ['/app-staff.js', '/app-staff_bg.wasm'];
+const STAFF_PAGES = ['/barista', '/display'];
 // Never from the cache: the API, the live socket, operations.
 const NETWORK_ONLY = ['/api/', '/healthz', '/readyz', '/metrics'];
 // A page asked for while the network hangs (not refused) comes from the cache after this.
@@ -22,8 +26,11 @@ const NAVIGATION_TIMEOUT_MS = 4000;
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
+    const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+    const staff = windows.some((client) => STAFF_PAGES.includes(pageFor(new URL(client.url).pathname)));
+    const files = PAGES.concat(ASSETS, staff ? STAFF_BUILD : []);
     // `reload`: past the browser's HTTP cache, the bytes of this build.
-    await cache.addAll(PAGES.concat(ASSETS).map((url) => new Request(url, { cache: 'reload' })));
+    await cache.addAll(files.map((url) => new Request(url, { cache: 'reload' })));
     // The new version takes over at once; pages opened before keep running their loaded code
     // and are told a new version is ready (`controllerchange`).
     await self.skipWaiting();
@@ -71,10 +78,17 @@ async function navigation(request) {
   }
 }
 
-async function asset(request) {
+async function asset(request, keep) {
   const cache = await caches.open(CACHE);
   const hit = await cache.match(request, { ignoreSearch: true });
-  return hit || fetch(request);
+  if (hit) {
+    return hit;
+  }
+  const response = await fetch(request);
+  if (keep && response.ok) {
+    await cache.put(new URL(request.url).pathname, response.clone());
+  }
+  return response;
 }
 
 self.addEventListener('fetch', (event) => {
@@ -89,7 +103,9 @@ self.addEventListener('fetch', (event) => {
   if (request.mode === 'navigate') {
     event.respondWith(navigation(request));
   } else if (ASSETS.includes(url.pathname)) {
-    event.respondWith(asset(request));
+    event.respondWith(asset(request, false));
+  } else if (STAFF_BUILD.includes(url.pathname)) {
+    event.respondWith(asset(request, true));
   }
 });
 

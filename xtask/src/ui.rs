@@ -19,17 +19,16 @@ fn wasm_cargo(ctx: &Ctx, subcommand: &str) -> Command {
     command
 }
 
-/// `cargo xtask build-ui`.
-pub fn build_ui(ctx: &Ctx) -> Result {
-    let mut build = wasm_cargo(ctx, "build");
-    build.args(["-p", UI_CRATE, "--profile", PROFILE]);
-    run(&mut build)?;
+/// The web builds and the apps (the UI crate's features) each carries: a phone downloads the
+/// customer app only; the barista app and the booth screen, on the café's own screens, share a
+/// build (a third build would add minutes to every CI run for no phone's benefit).
+pub const BUILDS: [(&str, &str); 2] = [("customer", "customer"), ("staff", "barista,display")];
+/// The UI crate's app features, each checked alone by `check-wasm`.
+const APPS: [&str; 3] = ["customer", "barista", "display"];
 
-    let wasm = ctx
-        .target_dir
-        .join(WASM_TARGET)
-        .join(PROFILE)
-        .join(format!("{UI_CRATE}.wasm"));
+/// `cargo xtask build-ui`: each build's wasm (`app-<build>_bg.wasm` and its `app-<build>.js`),
+/// the static files, and their gzipped copies, into `dist/`.
+pub fn build_ui(ctx: &Ctx) -> Result {
     // One staging folder per worktree: worktrees share the target folder, and two builds
     // staging into one folder mix their files (a wasm from one, its `.gz` cut short by the other).
     let staging = ctx.target_dir.join(format!(
@@ -41,37 +40,65 @@ pub fn build_ui(ctx: &Ctx) -> Result {
         .map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
     let bindgen =
         wasm_bindgen_bin().ok_or("wasm-bindgen CLI not found: run `cargo xtask setup`")?;
-    let mut glue = Command::new(bindgen);
-    glue.args([
-        "--target",
-        "web",
-        "--no-typescript",
-        "--remove-name-section",
-        "--remove-producers-section",
-        "--out-name",
-        "app",
-        "--out-dir",
-    ])
-    .arg(&staging)
-    .arg(&wasm);
-    run(&mut glue)?;
+    let built = ctx
+        .target_dir
+        .join(WASM_TARGET)
+        .join(PROFILE)
+        .join(format!("{UI_CRATE}.wasm"));
+    for (app, features) in BUILDS {
+        // Each feature set keeps its own compiled crate in the target dir; cargo only copies
+        // the one asked for to `built`, so take it before the next build.
+        let mut build = wasm_cargo(ctx, "build");
+        build.args([
+            "-p",
+            UI_CRATE,
+            "--profile",
+            PROFILE,
+            "--no-default-features",
+        ]);
+        build.args(["--features", features]);
+        run(&mut build)?;
+        let wasm = staging.join(format!("{app}.wasm"));
+        std::fs::copy(&built, &wasm)
+            .map_err(|e| format!("cannot copy {}: {e}", built.display()))?;
+        let mut glue = Command::new(&bindgen);
+        glue.args([
+            "--target",
+            "web",
+            "--no-typescript",
+            "--remove-name-section",
+            "--remove-producers-section",
+            "--out-name",
+            &format!("app-{app}"),
+            "--out-dir",
+        ])
+        .arg(&staging)
+        .arg(&wasm);
+        run(&mut glue)?;
+        std::fs::remove_file(&wasm).map_err(|e| format!("{}: {e}", wasm.display()))?;
+    }
     copy_dir(&ctx.root.join("ui/static"), &staging)?;
     stamp_service_worker(&staging)?;
     precompress(&staging)?;
     sync_dir(&staging, &ctx.dist())?;
-    let size = std::fs::metadata(ctx.dist().join("app_bg.wasm"))
-        .map(|m| m.len())
-        .unwrap_or(0);
+    let sizes: Vec<String> = BUILDS
+        .iter()
+        .map(|(app, _)| {
+            let size = std::fs::metadata(ctx.dist().join(format!("app-{app}_bg.wasm")))
+                .map_or(0, |m| m.len());
+            format!("{app} {} KiB", size / 1024)
+        })
+        .collect();
     eprintln!(
-        "build-ui: {} ({} KiB of wasm)",
+        "build-ui: {} (wasm: {})",
         ctx.dist().display(),
-        size / 1024
+        sizes.join(", ")
     );
     Ok(())
 }
 
 /// `cargo xtask check-wasm`: every wasm32 build compiles (the protocol, the core alone with `web`,
-/// and the UI).
+/// and the UI: all three apps, and each alone).
 pub fn check_wasm(ctx: &Ctx) -> Result {
     let mut core = wasm_cargo(ctx, "check");
     core.args([
@@ -86,7 +113,15 @@ pub fn check_wasm(ctx: &Ctx) -> Result {
     run(&mut core)?;
     let mut ui = wasm_cargo(ctx, "check");
     ui.args(["-p", UI_CRATE]);
-    run(&mut ui)
+    run(&mut ui)?;
+    // Each app's build on its own (`build-ui`): nothing one app needs may hide behind another's
+    // feature.
+    for app in APPS {
+        let mut one = wasm_cargo(ctx, "check");
+        one.args(["-p", UI_CRATE, "--no-default-features", "--features", app]);
+        run(&mut one)?;
+    }
+    Ok(())
 }
 
 /// The service worker (`sw.js`) learns the build: its version (a hash of every file's name and
@@ -110,7 +145,8 @@ fn stamp_service_worker(dir: &Path) -> Result {
         hash = fnv1a_more(hash, name.as_bytes());
         hash = fnv1a_more(hash, &[0]);
         hash = fnv1a_more(hash, &bytes);
-        if name != "index.html" {
+        // The staff build is not in a phone's install: the worker adds it on a staff screen.
+        if name != "index.html" && !name.starts_with("app-staff") {
             assets.push(serde_json::Value::String(format!("/{name}")));
         }
     }
