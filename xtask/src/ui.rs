@@ -23,8 +23,6 @@ fn wasm_cargo(ctx: &Ctx, subcommand: &str) -> Command {
 /// customer app only; the barista app and the booth screen, on the café's own screens, share a
 /// build (a third build would add minutes to every CI run for no phone's benefit).
 pub const BUILDS: [(&str, &str); 2] = [("customer", "customer"), ("staff", "barista,display")];
-/// The UI crate's app features, each checked alone by `check-wasm`.
-const APPS: [&str; 3] = ["customer", "barista", "display"];
 
 /// `cargo xtask build-ui`: each build's wasm (`app-<build>_bg.wasm` and its `app-<build>.js`),
 /// the static files, and their gzipped copies, into `dist/`.
@@ -98,7 +96,7 @@ pub fn build_ui(ctx: &Ctx) -> Result {
 }
 
 /// `cargo xtask check-wasm`: every wasm32 build compiles (the protocol, the core alone with `web`,
-/// and the UI: all three apps, and each alone).
+/// and the UI with its three apps; `build-ui` compiles each build's own feature set).
 pub fn check_wasm(ctx: &Ctx) -> Result {
     let mut core = wasm_cargo(ctx, "check");
     core.args([
@@ -113,15 +111,7 @@ pub fn check_wasm(ctx: &Ctx) -> Result {
     run(&mut core)?;
     let mut ui = wasm_cargo(ctx, "check");
     ui.args(["-p", UI_CRATE]);
-    run(&mut ui)?;
-    // Each app's build on its own (`build-ui`): nothing one app needs may hide behind another's
-    // feature.
-    for app in APPS {
-        let mut one = wasm_cargo(ctx, "check");
-        one.args(["-p", UI_CRATE, "--no-default-features", "--features", app]);
-        run(&mut one)?;
-    }
-    Ok(())
+    run(&mut ui)
 }
 
 /// The service worker (`sw.js`) learns the build: its version (a hash of every file's name and
