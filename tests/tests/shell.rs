@@ -38,7 +38,7 @@ async fn wait_for_control(driver: &WebDriver) -> anyhow::Result<()> {
     .map(drop)
 }
 
-/// The Espresso caches of this origin, and whether each holds the wasm.
+/// The Espresso caches of this origin, and whether each holds the customer app's wasm.
 async fn shell_caches(driver: &WebDriver) -> anyhow::Result<Vec<(String, bool)>> {
     let caches = driver
         .execute_async(
@@ -48,7 +48,7 @@ async fn shell_caches(driver: &WebDriver) -> anyhow::Result<Vec<(String, bool)>>
                const out = [];
                for (const name of names) {
                  const cache = await caches.open(name);
-                 out.push([name, Boolean(await cache.match('/app_bg.wasm'))]);
+                 out.push([name, Boolean(await cache.match('/app-customer_bg.wasm'))]);
                }
                return out;
              })().then(done, (e) => done(String(e)));",
@@ -80,6 +80,19 @@ async fn with_the_server_stopped_a_reload_still_opens_the_app_and_says_it_is_off
     })
     .await?;
     assert!(caches[0].0.len() > "espresso-shell-".len(), "{caches:?}");
+    // A phone keeps the customer app, not the barista and booth screens' build.
+    let staff: bool = serde_json::from_value(
+        driver
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 caches.open(arguments[0])
+                   .then((cache) => cache.match('/app-staff_bg.wasm'))
+                   .then((hit) => done(Boolean(hit)), () => done(true));",
+                vec![serde_json::Value::String(caches[0].0.clone())],
+            )
+            .await?,
+    )?;
+    assert!(!staff, "the phone's cache holds the staff build");
 
     // The server goes away; a reload still opens the app, which says it is offline.
     server.stop_for_now().await?;
