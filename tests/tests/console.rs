@@ -2,6 +2,8 @@
 //! by role, label and visible text: set up an event shop, its menu and limits, its staff and its
 //! booth code without curl, and see each change where customers and the booth see it.
 
+use std::time::Duration;
+
 use anyhow::Context;
 use espresso_core::protocol::{ErrorCode, Role};
 use espresso_tests::{Browser, STEP_DEADLINE, TestServer, axe, by, sign_in_on_page, wait_for};
@@ -405,8 +407,17 @@ async fn the_console_fits_a_phone_and_is_only_for_admins() -> anyhow::Result<()>
         axe::check(driver, shot).await?;
         // Nothing wider than the phone: neither the page nor anything in the tab's panel (a
         // table that scrolls inside its card is as awkward as a page that does).
-        let wide: Vec<String> =
-            serde_json::from_value(driver.execute(SIDEWAYS_SCROLLERS, vec![]).await?)?;
+        // Measured once the tab has settled (its lists load after it opens): a box still too
+        // wide after a few seconds is one a person would scroll.
+        let settled = std::time::Instant::now() + Duration::from_secs(5);
+        let wide = loop {
+            let wide: Vec<String> =
+                serde_json::from_value(driver.execute(SIDEWAYS_SCROLLERS, vec![]).await?)?;
+            if wide.is_empty() || std::time::Instant::now() > settled {
+                break wide;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
         assert!(
             wide.is_empty(),
             "the {tab} tab scrolls sideways on a phone: {wide:?}"
@@ -451,7 +462,9 @@ const SIDEWAYS_SCROLLERS: &str = r#"
         const scrolls = el.scrollWidth > el.clientWidth + 1
             && getComputedStyle(el).overflowX !== "visible";
         if (beyond || scrolls) {
-            wide.push(el.tagName.toLowerCase() + ": " + (el.textContent || "").trim().slice(0, 40));
+            wide.push(el.tagName.toLowerCase() + " (" + el.scrollWidth + " in " + el.clientWidth
+                + ", right edge " + Math.round(el.getBoundingClientRect().right) + " of " + innerWidth
+                + "): " + (el.textContent || "").trim().slice(0, 40));
         }
     }
     return wide;
