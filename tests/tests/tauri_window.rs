@@ -422,10 +422,12 @@ async fn an_espresso_link_opens_the_customer_app_on_that_order_and_a_second_one_
     let page = window
         .execute("return location.pathname + location.search;", vec![])
         .await?;
+    // The link's booth code was checked and is held as a scan pass before sign-in: the page
+    // drops it from its address (a reload does not scan it again).
     assert_eq!(
         page.as_str(),
-        Some(format!("/order?shop=main&code={code}").as_str()),
-        "the app's own order page for the link"
+        Some("/order?shop=main"),
+        "the app's own order page for the link, its code held"
     );
     screenshot(&window, "tauri-customer-link-sign-in").await?;
 
