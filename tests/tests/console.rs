@@ -449,20 +449,26 @@ async fn the_console_fits_a_phone_and_is_only_for_admins() -> anyhow::Result<()>
 }
 
 /// What a person would have to scroll sideways on this screen: the page itself, and every box
-/// of the open tab panel that is wider than the space it has (form fields scroll their own text
-/// and are left out). Each as its tag and the start of its text.
+/// of the open tab panel that is wider than the space it has or reaches past the panel's room
+/// (form fields scroll their own text, so only their edge counts). Each as its tag and the
+/// start of its text.
 const SIDEWAYS_SCROLLERS: &str = r#"
     const wide = [];
     if (document.documentElement.scrollWidth > innerWidth) wide.push("the page");
     const panel = document.querySelector('[role="tabpanel"]');
     if (!panel) return ["no tab panel"];
+    // The panel's own room: its box less the scroll bar a long tab puts beside it, and less
+    // its right padding (a card that runs into the padding touches the scroll bar).
+    const room = panel.getBoundingClientRect().left + panel.clientLeft + panel.clientWidth
+        - parseFloat(getComputedStyle(panel).paddingRight);
     for (const el of [panel, ...panel.querySelectorAll("*")]) {
-        if (["INPUT", "TEXTAREA", "SELECT", "OPTION"].includes(el.tagName)) continue;
-        const beyond = el.getBoundingClientRect().right > innerWidth + 1;
-        const scrolls = el.scrollWidth > el.clientWidth + 1
+        const right = el.getBoundingClientRect().right;
+        const beyond = right > innerWidth + 1 || (el !== panel && right > room + 1);
+        const field = ["INPUT", "TEXTAREA", "SELECT", "OPTION"].includes(el.tagName);
+        const scrolls = !field && el.scrollWidth > el.clientWidth + 1
             && getComputedStyle(el).overflowX !== "visible";
         if (beyond || scrolls) {
-            wide.push(el.tagName.toLowerCase() + " (" + el.scrollWidth + " in " + el.clientWidth
+            wide.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + " (" + el.scrollWidth + " in " + el.clientWidth
                 + ", right edge " + Math.round(el.getBoundingClientRect().right) + " of " + innerWidth
                 + "): " + (el.textContent || "").trim().slice(0, 40));
         }
