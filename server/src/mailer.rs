@@ -82,9 +82,10 @@ impl Mailer {
         matches!(self, Self::Log)
     }
 
-    /// Send the sign-in `code` to `to`. A failure is counted before it is returned.
-    pub async fn send_code(&self, to: &str, code: &str) -> anyhow::Result<()> {
-        self.send(to, &Mail::code(code)).await
+    /// Send the sign-in `code` to `to`, with `link` (the page that asked, which signs in with
+    /// it) when there is one. A failure is counted before it is returned.
+    pub async fn send_code(&self, to: &str, code: &str, link: Option<&str>) -> anyhow::Result<()> {
+        self.send(to, &Mail::code(code, link)).await
     }
 
     /// Send `mail` to `to`. A failure is counted before it is returned.
@@ -118,12 +119,12 @@ pub struct Mail {
 }
 
 impl Mail {
-    /// The sign-in code's message.
-    pub fn code(code: &str) -> Self {
+    /// The sign-in code's message, with a link that signs in on the device that asked.
+    pub fn code(code: &str, link: Option<&str>) -> Self {
         Self {
             subject: subject(code),
-            text: body(code),
-            html: html_body(code),
+            text: body(code, link),
+            html: html_body(code, link),
             what: "sign-in code",
             secret: code.to_owned(),
         }
@@ -137,7 +138,7 @@ impl Mail {
              It works once, for 24 hours. Later, sign in with your email address and the code \
              we send you. If you did not expect this, ignore this message.\n"
         );
-        let (shop_name_html, link_html) = (escape_html(shop_name), escape_html(link));
+        let (shop_name_html, button) = (escape_html(shop_name), sign_in_button(link));
         let html = format!(
             "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
              <meta name=\"viewport\" content=\"width=device-width\">\
@@ -148,9 +149,7 @@ impl Mail {
              padding:28px\">\
              <h1 style=\"font-size:20px;margin:0 0 16px\">You're on the team at \
              {shop_name_html}</h1>\
-             <p style=\"margin:0 0 20px\"><a href=\"{link_html}\" style=\"display:inline-block;\
-             background:#2B1D14;color:#FFFFFF;text-decoration:none;font-weight:700;\
-             padding:12px 20px;border-radius:10px\">Sign in</a></p>\
+             {button}\
              <p style=\"font-size:15px;line-height:1.5;margin:0\">The link works once, for \
              24 hours. Later, sign in with your email address and the code we send you. If you \
              did not expect this, ignore this message.</p>\
@@ -164,6 +163,16 @@ impl Mail {
             secret: link.to_owned(),
         }
     }
+}
+
+/// A link as the mails' one button.
+fn sign_in_button(link: &str) -> String {
+    format!(
+        "<p style=\"margin:0 0 20px\"><a href=\"{}\" style=\"display:inline-block;\
+         background:#2B1D14;color:#FFFFFF;text-decoration:none;font-weight:700;\
+         padding:12px 20px;border-radius:10px\">Sign in</a></p>",
+        escape_html(link)
+    )
 }
 
 /// Text safe inside HTML (element content and quoted attributes).
@@ -245,17 +254,30 @@ fn subject(code: &str) -> String {
     format!("Your Espresso code: {code}")
 }
 
-/// The text of the message; the code stands alone on its line so people and tests find it.
-fn body(code: &str) -> String {
+/// The text of the message; the code stands alone on its line so people and tests find it, and
+/// so does the link.
+fn body(code: &str, link: Option<&str>) -> String {
+    let link = link
+        .map(|link| format!("On the phone or computer where you asked for it, this link signs you in:\n\n{link}\n\n"))
+        .unwrap_or_default();
     format!(
-        "Your Espresso sign-in code is:\n\n{code}\n\n\
+        "Your Espresso sign-in code is:\n\n{code}\n\n{link}\
          It works for 10 minutes, once. If you did not ask for it, ignore this message.\n"
     )
 }
 
-/// The HTML of the message: the code large and spaced for reading across a counter, styles
-/// inline (mail apps drop style sheets), nothing fetched from elsewhere. `code` is digits only.
-fn html_body(code: &str) -> String {
+/// The HTML of the message: the code large and spaced for reading across a counter, and the
+/// link as a button; styles inline (mail apps drop style sheets), nothing fetched from
+/// elsewhere. `code` is digits only.
+fn html_body(code: &str, link: Option<&str>) -> String {
+    let (how, button) = match link {
+        Some(link) => (
+            "Type it on the sign-in screen, or press the button on the phone or computer \
+             where you asked for it.",
+            sign_in_button(link),
+        ),
+        None => ("Type it on the sign-in screen.", String::new()),
+    };
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width\">\
@@ -267,9 +289,9 @@ fn html_body(code: &str) -> String {
          <h1 style=\"font-size:20px;margin:0 0 16px\">Your Espresso sign-in code</h1>\
          <p style=\"font-size:40px;font-weight:700;letter-spacing:8px;margin:0 0 16px;\
          font-family:ui-monospace,Menlo,Consolas,monospace\">{code}</p>\
-         <p style=\"font-size:15px;line-height:1.5;margin:0\">Type it on the order screen. \
-         It works for \
-         10 minutes, once. If you did not ask for it, ignore this message.</p>\
+         {button}\
+         <p style=\"font-size:15px;line-height:1.5;margin:0\">{how} It works for 10 minutes, \
+         once. If you did not ask for it, ignore this message.</p>\
          </div></body></html>"
     )
 }
@@ -365,9 +387,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mail_dir = dir.path().join("new-folder");
         let at = Utc.with_ymd_and_hms(2025, 3, 1, 9, 0, 0).unwrap();
-        let path = write_eml(&mail_dir, "ann@example.com", &Mail::code("042917"), at)
-            .await
-            .unwrap();
+        let path = write_eml(
+            &mail_dir,
+            "ann@example.com",
+            &Mail::code("042917", None),
+            at,
+        )
+        .await
+        .unwrap();
         assert_eq!(
             path.file_name().unwrap().to_str().unwrap(),
             "20250301T090000.000000Z-ann@example.com.eml"
@@ -393,7 +420,12 @@ mod tests {
         std::fs::write(&file, "").unwrap();
         let before = failures();
         let mailer = Mailer::Dir(file);
-        assert!(mailer.send_code("ann@example.com", "123456").await.is_err());
+        assert!(
+            mailer
+                .send_code("ann@example.com", "123456", None)
+                .await
+                .is_err()
+        );
         assert!(failures() > before);
     }
 
@@ -415,6 +447,27 @@ mod tests {
             mail.html
         );
         assert!(!mail.html.contains("<Zoë>"));
+    }
+
+    #[test]
+    fn a_code_mail_has_its_link_when_asked_from_a_page_and_only_then() {
+        let link = "http://cafe.test/order?shop=main&otp=otp_1.042917";
+        let mail = Mail::code("042917", Some(link));
+        assert!(
+            mail.text.lines().any(|line| line == "042917"),
+            "{}",
+            mail.text
+        );
+        assert!(mail.text.lines().any(|line| line == link), "{}", mail.text);
+        assert!(
+            mail.html
+                .contains("href=\"http://cafe.test/order?shop=main&amp;otp=otp_1.042917\""),
+            "{}",
+            mail.html
+        );
+        let bare = Mail::code("042917", None);
+        assert!(!bare.text.contains("http"), "{}", bare.text);
+        assert!(!bare.html.contains("href="), "{}", bare.html);
     }
 
     #[test]

@@ -4,8 +4,11 @@
 
 mod common;
 
-use common::{TestServer, problem, request_code, sign_in, sign_in_as, verify};
-use espresso_protocol::{ErrorCode, Me, OtpChallenge, Role, TokenType, User};
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use common::{TestServer, problem, request_code, sign_in, sign_in_as, verify, wait_for_new_code};
+use espresso_protocol::{ErrorCode, Me, OtpChallenge, Role, TokenType, User, parse_otp_link};
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 
@@ -36,6 +39,82 @@ async fn signing_in_with_the_mailed_code_creates_a_customer() {
     let me: Me = serde_json::from_value(body).unwrap();
     assert_eq!(me.id, session.user.id);
     assert_eq!(me.display_name, None);
+}
+
+#[tokio::test]
+async fn a_code_asked_from_a_page_mails_a_link_back_to_that_page_which_signs_in() {
+    let server = TestServer::start().await;
+    let email = "ann@example.com";
+    let before: HashSet<PathBuf> = server.mails_to(email).into_iter().collect();
+    let (status, body) = server
+        .post(
+            "/auth/otp",
+            None,
+            json!({ "email": email, "link_to": { "app": "customer", "shop": "main" } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let challenge: OtpChallenge = serde_json::from_value(body).unwrap();
+    let code = wait_for_new_code(&server, email, &before).await;
+    let newest = server.mails_to(email).into_iter().next_back().unwrap();
+    let message = std::fs::read_to_string(newest).unwrap();
+    let link = message
+        .lines()
+        .map(str::trim)
+        .find(|line| line.starts_with("http"))
+        .unwrap_or_else(|| panic!("no link in {message}"));
+    assert_eq!(
+        link,
+        format!(
+            "http://127.0.0.1:0/order?shop=main&otp={}.{code}",
+            challenge.challenge_id
+        ),
+        "the customer's page, with the challenge and its code"
+    );
+    // What the page reads from the link is what it verifies with.
+    let (_, param) = link.split_once("&otp=").unwrap();
+    let (challenge_id, link_code) = parse_otp_link(param).expect("a well-formed link");
+    let (status, body) = verify(&server, challenge_id, link_code).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Asked without a page, the mail has the code alone.
+    let (_, code) = request_code(&server, "bob@example.com").await;
+    let plain = server
+        .mails_to("bob@example.com")
+        .into_iter()
+        .next_back()
+        .unwrap();
+    let plain = std::fs::read_to_string(plain).unwrap();
+    assert!(plain.contains(&code) && !plain.contains("otp="), "{plain}");
+}
+
+#[tokio::test]
+async fn a_link_to_no_app_page_is_refused_and_counts_for_nothing() {
+    let server = TestServer::start().await;
+    for link_to in [
+        json!({ "app": "home", "shop": "main" }),
+        json!({ "app": "customer", "shop": "Main Street" }),
+        json!({ "app": "kitchen", "shop": "main" }),
+        json!({ "app": "customer" }),
+    ] {
+        let (status, body) = server
+            .post(
+                "/auth/otp",
+                None,
+                json!({ "email": "ann@example.com", "link_to": link_to }),
+            )
+            .await;
+        assert_problem(
+            status,
+            &body,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::ValidationFailed,
+        );
+    }
+    assert!(server.mails_to("ann@example.com").is_empty());
+    // None of them took the address's turn: a code may be asked for at once (a second one
+    // within 30 s would be refused).
+    request_code(&server, "ann@example.com").await;
 }
 
 #[tokio::test]

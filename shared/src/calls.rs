@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, ClientError, StaffAction};
 use crate::protocol::{
-    BoothCode, DemoState, DrinkChoice, Health, Invitation, Me, MenuItem, NewShop, Order,
+    BoothCode, DemoState, DrinkChoice, Health, Invitation, LinkTo, Me, MenuItem, NewShop, Order,
     OrderDetail, OrderState, OtpChallenge, PushKey, PushSubscription, Role, ScanPass, Shop,
     ShopPatch, ShopSummary, StaffMember, Stats, StatsReport, User,
 };
@@ -222,9 +222,9 @@ calls! {
     health / Health () -> Health = |client| client.health().await;
     /// The signed-in user from the saved session, if any (no network).
     user / User () -> Option<User> = |client| Ok::<_, ClientError>(client.user());
-    /// Mail a one-time code to `email`.
-    request_code / RequestCode (email: String) -> OtpChallenge =
-        |client| client.request_code(&email).await;
+    /// Mail a one-time code to `email`, with a link back to `link_to` (this app and shop).
+    request_code / RequestCode (email: String, link_to: Option<LinkTo>) -> OtpChallenge =
+        |client| client.request_code_linked(&email, link_to).await;
     /// Sign in with the code from the mail; the session is saved.
     verify_code / VerifyCode (challenge_id: String, code: String) -> User =
         |client| client.verify_code(&challenge_id, &code).await.map(|session| session.user);
@@ -402,11 +402,20 @@ mod tests {
     fn a_call_is_its_name_and_its_arguments_and_the_answer_is_tagged_with_the_name() {
         let call = Call::RequestCode {
             email: "ann@example.com".into(),
+            link_to: None,
         };
         assert_eq!(call.name(), "request_code");
         assert_eq!(
             serde_json::to_value(&call).unwrap(),
-            json!({ "call": "request_code", "email": "ann@example.com" })
+            json!({ "call": "request_code", "email": "ann@example.com", "link_to": null })
+        );
+        assert_eq!(
+            serde_json::from_value::<Call>(
+                json!({ "call": "request_code", "email": "ann@example.com" })
+            )
+            .unwrap(),
+            call,
+            "an optional argument may be left out"
         );
         assert_eq!(
             serde_json::from_value::<Call>(json!({ "call": "my_orders" })).unwrap(),

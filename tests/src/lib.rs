@@ -165,6 +165,28 @@ impl TestServer {
         Ok(mailbox::wait_for_code(&self.mail_dir(), email, seen, STEP_DEADLINE).await?)
     }
 
+    /// The link holding `param` (e.g. `signin=`, `otp=`) in the newest mail to `email` that has
+    /// one, waiting for it with the step deadline.
+    pub async fn mailed_link(&self, email: &str, param: &str) -> anyhow::Result<String> {
+        wait_for(
+            &format!("a mail to {email} with a {param} link"),
+            STEP_DEADLINE,
+            || async {
+                for path in self.mails_to(email).iter().rev() {
+                    let mail = std::fs::read_to_string(path)?;
+                    let link = mail.lines().map(str::trim).find(|line| {
+                        line.starts_with("http") && line.contains(&format!("&{param}"))
+                    });
+                    if let Some(link) = link {
+                        return Ok(Some(link.to_owned()));
+                    }
+                }
+                Ok(None)
+            },
+        )
+        .await
+    }
+
     /// A native client of this server (the same core the apps use), signed out.
     pub fn client(&self) -> anyhow::Result<Client> {
         Ok(Client::new(&self.url())?)

@@ -26,28 +26,6 @@ async fn console(server: &TestServer, shop: &str, size: (u32, u32)) -> anyhow::R
     Ok(browser)
 }
 
-/// The sign-in link in the newest invitation mailed to `email`.
-async fn invitation_link(server: &TestServer, email: &str) -> anyhow::Result<String> {
-    wait_for("the invitation mail", STEP_DEADLINE, || async {
-        for path in server.mails_to(email).iter().rev() {
-            let mail = std::fs::read_to_string(path)?;
-            if let Some(at) = mail.find("http")
-                && mail.contains("signin=")
-            {
-                let link: String = mail[at..]
-                    .chars()
-                    .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '<')
-                    .collect();
-                if link.contains("signin=") {
-                    return Ok(Some(link));
-                }
-            }
-        }
-        Ok(None)
-    })
-    .await
-}
-
 /// The owner's roles as the server has them.
 async fn api_admin_roles(server: &TestServer) -> anyhow::Result<Vec<Role>> {
     let store = server.store()?;
@@ -241,7 +219,7 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
     assert!(sam_box.is_selected().await?);
     browser.screenshot("console-6-staff-1280x800").await?;
     axe::check(driver, "console-6-staff-1280x800").await?;
-    let link = invitation_link(&server, "sam@espresso.test").await?;
+    let link = server.mailed_link("sam@espresso.test", "signin=").await?;
     assert!(link.contains("/barista?shop=expo-booth&signin="), "{link}");
     let tablet = Browser::start(LAPTOP.0, LAPTOP.1).await?;
     let bar = &tablet.driver;

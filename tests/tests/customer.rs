@@ -315,6 +315,65 @@ async fn a_code_that_rotates_while_the_customer_signs_in_still_orders() -> anyho
 
 #[tokio::test]
 #[ignore = "needs the web build and Chromium: run through `cargo xtask test`"]
+async fn the_mails_link_signs_in_on_the_phone_that_asked_and_nowhere_else() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let admin = server.open_shop().await?;
+    let booth = admin.booth_code("main").await?;
+    let phone = Browser::start(PHONE.0, PHONE.1).await?;
+    let driver = &phone.driver;
+
+    // Given a customer who scanned the booth's code and asked for a sign-in code,
+    driver.goto(&booth.order_url).await?;
+    by::heading(driver, "Sign in to order").await?;
+    by::type_into(driver, "Email", "hal@example.com").await?;
+    by::press_button(driver, "Send me a code").await?;
+    by::text(driver, "We sent a 6-digit code to").await?;
+    let link = server.mailed_link("hal@example.com", "otp=").await?;
+    // (a phone that reloads the page while she reads the mail still waits for that code)
+    driver.refresh().await?;
+    by::text(driver, "We sent a 6-digit code to hal@example.com").await?;
+    assert!(by::field_shown(driver, "Code from the email").await?);
+    assert!(
+        link.starts_with(&format!("{}/order?shop=main&otp=", server.url())),
+        "the link opens the customer's page: {link}"
+    );
+
+    // when the mail is opened on another device, its link signs no one in there,
+    let laptop = Browser::start(PHONE.0, PHONE.1).await?;
+    laptop.driver.goto(&link).await?;
+    by::text(
+        &laptop.driver,
+        "That link signs in only on the phone or computer where the code was asked for",
+    )
+    .await?;
+    assert!(by::field_shown(&laptop.driver, "Email").await?);
+    laptop
+        .screenshot("customer-mail-link-elsewhere-390x844")
+        .await?;
+    axe::check(&laptop.driver, "a mail's link on another device").await?;
+    laptop.close().await?;
+
+    // then on the phone that asked (the mail app opens it in the same browser) it signs her in
+    // and her held place on the booth code starts the order.
+    driver.goto(&link).await?;
+    by::press_button(driver, "Skip").await?;
+    by::heading(driver, "Choose your drink").await?;
+    let address = driver.current_url().await?;
+    assert!(
+        !address.as_str().contains("otp="),
+        "the code leaves the address: {address}"
+    );
+    let started = admin
+        .orders("main", &[OrderState::AwaitingDrink], None)
+        .await?;
+    assert_eq!(started.len(), 1, "her order started from the held place");
+
+    phone.close().await?;
+    server.stop().await
+}
+
+#[tokio::test]
+#[ignore = "needs the web build and Chromium: run through `cargo xtask test`"]
 async fn a_queued_order_survives_the_network_dropping_and_can_be_cancelled_after_confirming()
 -> anyhow::Result<()> {
     let mut server = TestServer::start().await?;

@@ -58,6 +58,7 @@ pub fn App() -> impl IntoView {
     }
     provide_context(Ctx {
         backend: BackendRef::new(Rc::clone(&backend)),
+        app,
         shop: query_param("shop").unwrap_or_else(|| MAIN_SHOP_ID.to_owned()),
     });
     let banner = (backend.via() == "web").then(|| {

@@ -2,14 +2,17 @@
 //! reach the server and which shop it serves. The apps take it with [`Ctx::get`], so nothing
 //! imports the root back.
 
+use espresso_core::protocol::App;
 use leptos::prelude::expect_context;
 
 use crate::backend::BackendRef;
 
-/// How to reach the server, and which shop this page serves (`?shop=`, default `main`).
+/// How to reach the server, which app this page is, and which shop it serves (`?shop=`,
+/// default `main`).
 #[derive(Clone)]
 pub struct Ctx {
     pub backend: BackendRef,
+    pub app: App,
     pub shop: String,
 }
 

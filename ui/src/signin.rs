@@ -7,13 +7,19 @@
 
 use std::rc::Rc;
 
-use espresso_core::protocol::{ErrorCode, OtpChallenge, User, is_shop_id};
+use chrono::{DateTime, Utc};
+use espresso_core::protocol::{
+    App, ErrorCode, LinkTo, OTP_LINK_PARAM, OtpChallenge, User, is_shop_id, parse_otp_link,
+};
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use crate::a11y::{ScreenTitle, focus_when_shown};
 use crate::backend::{BackendError, BackendRef, Calls};
+use crate::ctx::Ctx;
 use crate::util::{
-    clock_text, now, query_param, reload_for_shop, seconds_until, set_query_param, use_clock,
+    clock_text, forget_pref, load_pref, now, query_param, reload_for_shop, save_pref,
+    seconds_until, set_query_param, use_clock,
 };
 
 /// The words for a sign-in refusal.
@@ -64,11 +70,69 @@ pub fn digits_of(input: &str) -> String {
     input.chars().filter(char::is_ascii_digit).take(6).collect()
 }
 
-#[derive(Clone)]
+/// A code asked for and not used yet. It is kept in this browser (per app, as sessions are), so
+/// that a phone that reloads the page while its person reads the mail still waits for the code,
+/// and so that the mail's link signs in here, and only here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Sent {
     email: String,
     challenge: OtpChallenge,
-    resend_at: chrono::DateTime<chrono::Utc>,
+    resend_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+}
+
+impl Sent {
+    fn new(email: String, challenge: OtpChallenge, at: DateTime<Utc>) -> Self {
+        let after = |seconds: u64| at + chrono::TimeDelta::seconds(seconds as i64);
+        Self {
+            email,
+            resend_at: after(challenge.resend_after_s),
+            expires_at: after(challenge.expires_in_s),
+            challenge,
+        }
+    }
+
+    fn key(app: App) -> String {
+        format!("signin.pending.{}", app.session_key())
+    }
+
+    /// The code this app's page asked for, if it is still good at `at`.
+    fn kept(app: App, at: DateTime<Utc>) -> Option<Self> {
+        load_pref(&Self::key(app))
+            .and_then(|text| serde_json::from_str::<Self>(&text).ok())
+            .filter(|sent| sent.expires_at > at)
+    }
+
+    fn keep(&self, app: App) {
+        if let Ok(text) = serde_json::to_string(self) {
+            save_pref(&Self::key(app), &text);
+        }
+    }
+
+    fn forget(app: App) {
+        forget_pref(&Self::key(app));
+    }
+}
+
+/// What the mail's link (`?otp=<challenge>.<code>`) does on this page, given the code this page
+/// asked for: sign in with the code when the link is for it, else say why not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum FromLink {
+    SignIn(String),
+    OtherDevice,
+    Broken,
+}
+
+fn from_link(link: &str, kept: Option<&Sent>) -> FromLink {
+    match parse_otp_link(link) {
+        None => FromLink::Broken,
+        Some((challenge, code)) => match kept {
+            Some(sent) if sent.challenge.challenge_id == challenge => {
+                FromLink::SignIn(code.to_owned())
+            }
+            _ => FromLink::OtherDevice,
+        },
+    }
 }
 
 /// Email, then code. Calls `on_signed_in` with the user once the code is accepted.
@@ -82,11 +146,35 @@ pub fn SignIn(
     #[prop(into)]
     lede: String,
     on_signed_in: Callback<User>,
+    /// The mail's link this page was opened with (`?otp=`), if any.
+    link: Option<String>,
 ) -> impl IntoView {
-    let email = RwSignal::new(String::new());
+    // Which app and shop asked: the mail links back to this page (the start page has none).
+    let page = use_context::<Ctx>().map(|ctx| (ctx.app, ctx.shop));
+    let app = page.as_ref().map_or(App::Customer, |(app, _)| *app);
+    let link_to = page
+        .filter(|(app, _)| *app != App::Home)
+        .map(|(app, shop)| LinkTo { app, shop });
+    let kept = Sent::kept(app, now());
+    let link = link.map(|link| from_link(&link, kept.as_ref()));
+    let email = RwSignal::new(
+        kept.as_ref()
+            .map(|sent| sent.email.clone())
+            .unwrap_or_default(),
+    );
     let code = RwSignal::new(String::new());
-    let sent = RwSignal::new(None::<Sent>);
-    let error = RwSignal::new(None::<String>);
+    let sent = RwSignal::new(kept);
+    let error = RwSignal::new(match link {
+        Some(FromLink::OtherDevice) => Some(
+            "That link signs in only on the phone or computer where the code was asked for. \
+             Here, type your email and we'll send a new code."
+                .to_owned(),
+        ),
+        Some(FromLink::Broken) => {
+            Some("That sign-in link is incomplete. Type the code from the email instead.".into())
+        }
+        _ => None,
+    });
     let busy = RwSignal::new(false);
     let clock = use_clock(1_000);
     // "Use another email" brings the focus back to the email field.
@@ -102,17 +190,14 @@ pub fn SignIn(
             let backend = backend.get();
             busy.set(true);
             error.set(None);
+            let link_to = link_to.clone();
             leptos::task::spawn_local(async move {
-                match backend.request_code(address.clone()).await {
+                match backend.request_code(address.clone(), link_to).await {
                     Ok(challenge) => {
-                        let resend_at =
-                            now() + chrono::TimeDelta::seconds(challenge.resend_after_s as i64);
+                        let asked = Sent::new(address, challenge, now());
+                        asked.keep(app);
                         code.try_set(String::new());
-                        sent.try_set(Some(Sent {
-                            email: address,
-                            challenge,
-                            resend_at,
-                        }));
+                        sent.try_set(Some(asked));
                     }
                     Err(e) => {
                         error.try_set(Some(sign_in_error(&e)));
@@ -141,7 +226,10 @@ pub fn SignIn(
                     .verify_code(current.challenge.challenge_id.clone(), digits.clone())
                     .await
                 {
-                    Ok(user) => on_signed_in.run(user),
+                    Ok(user) => {
+                        Sent::forget(app);
+                        on_signed_in.run(user);
+                    }
                     Err(e) => {
                         error.try_set(Some(sign_in_error(&e)));
                         code.try_set(String::new());
@@ -152,6 +240,11 @@ pub fn SignIn(
         }
     };
     let verify = StoredValue::new_local(verify);
+    // The mail's link, opened where the code was asked for: sign in with its code.
+    if let Some(FromLink::SignIn(digits)) = link {
+        code.set(digits);
+        verify.with_value(|verify| verify());
+    }
 
     view! {
         <section class="sign-in panel" aria-labelledby="sign-in-title">
@@ -255,6 +348,7 @@ pub fn SignIn(
                             <button class="button-link" type="button" data-testid="change-email"
                                 on:click=move |_| {
                                     back_to_email.set_value(true);
+                                    Sent::forget(app);
                                     sent.set(None);
                                     error.set(None);
                                 }>
@@ -275,6 +369,30 @@ pub fn SignIn(
 mod tests {
     use super::*;
     use espresso_core::protocol::Problem;
+
+    #[test]
+    fn the_mails_link_signs_in_only_where_its_code_was_asked_for() {
+        let asked = Sent::new(
+            "ann@example.com".into(),
+            OtpChallenge {
+                challenge_id: "otp_1".into(),
+                expires_in_s: 600,
+                resend_after_s: 30,
+            },
+            chrono::DateTime::UNIX_EPOCH,
+        );
+        assert_eq!(asked.expires_at.timestamp(), 600);
+        assert_eq!(
+            from_link("otp_1.042917", Some(&asked)),
+            FromLink::SignIn("042917".into())
+        );
+        assert_eq!(
+            from_link("otp_2.042917", Some(&asked)),
+            FromLink::OtherDevice
+        );
+        assert_eq!(from_link("otp_1.042917", None), FromLink::OtherDevice);
+        assert_eq!(from_link("otp_1.0429", Some(&asked)), FromLink::Broken);
+    }
 
     #[test]
     fn pasted_codes_keep_their_digits_only() {
@@ -366,6 +484,12 @@ pub fn Gate(
             checked.try_set(true);
         });
     }
+    // A code mail's link (`?otp=`) is for the sign-in form; it leaves the address at once.
+    // Used once: a sign-in form shown again later (after signing out) has no link.
+    let code_link = StoredValue::new(query_param(OTP_LINK_PARAM));
+    if code_link.with_value(Option::is_some) {
+        set_query_param(OTP_LINK_PARAM, None);
+    }
     let on_signed_in = Callback::new(move |user: User| session.user.set(Some(user)));
     move || {
         if !checked.get() {
@@ -395,7 +519,8 @@ pub fn Gate(
                     <p class="error link-error" role="alert">{text}</p>
                 })}
                 <SignIn backend=backend title=title.clone() lede=lede.clone()
-                    on_signed_in=on_signed_in/>
+                    on_signed_in=on_signed_in
+                    link=code_link.try_update_value(Option::take).flatten()/>
                 <ServerSetting backend=backend/>
             }
             .into_any(),

@@ -11,7 +11,10 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, Utc};
-use espresso_protocol::{ErrorCode, OtpChallenge, OtpVerify, Problem, Session};
+use espresso_protocol::{
+    App, ErrorCode, LinkTo, OTP_LINK_PARAM, OtpChallenge, OtpRequest, OtpVerify, Problem, Session,
+    is_shop_id,
+};
 use rand::Rng;
 use subtle::ConstantTimeEq;
 
@@ -104,26 +107,57 @@ pub async fn start(
     })
 }
 
-/// `POST /auth/otp`: start a sign-in and mail its code. The mail goes out in the background, so
-/// the answer neither waits for a slow mail server nor tells by its timing what happened; a
-/// failure is logged and counted ([`crate::mailer::failures`]), never shown to the client.
+/// The page a code's mail links to (`order?shop=main`), from the request's `link_to`: one of
+/// the three apps on a well-formed shop id, else `validation_failed`. The shop need not exist:
+/// the page itself says so.
+fn link_page(link_to: &LinkTo) -> ApiResult<String> {
+    if link_to.app == App::Home {
+        return Err(ApiError::detail(
+            ErrorCode::ValidationFailed,
+            "link_to.app: customer, barista or display",
+        ));
+    }
+    if !is_shop_id(&link_to.shop) {
+        return Err(ApiError::detail(
+            ErrorCode::ValidationFailed,
+            "link_to.shop: not a shop id (lowercase letters, digits and -)",
+        ));
+    }
+    Ok(link_to.app.page(&link_to.shop))
+}
+
+/// `POST /auth/otp`: start a sign-in and mail its code, with a link back to the page it was
+/// asked from when the request names it (`link_to`): `…/order?shop=main&otp=<challenge>.<code>`,
+/// which signs in only in the browser that asked (it keeps the challenge). The mail goes out in
+/// the background, so the answer neither waits for a slow mail server nor tells by its timing
+/// what happened; a failure is logged and counted ([`crate::mailer::failures`]), never shown to
+/// the client.
 pub async fn request(
     store: &Store,
     key: &SignInKey,
     mailer: &Mailer,
     limits: &RateLimits,
-    email: &str,
+    request: &OtpRequest,
     client_ip: Option<IpAddr>,
     now: DateTime<Utc>,
 ) -> ApiResult<OtpChallenge> {
+    // Checked first: a bad link changes nothing, not even the rate limits' counts.
+    let page = request.link_to.as_ref().map(link_page).transpose()?;
     let Issued {
         challenge,
         email,
         code,
-    } = start(store, key, limits, email, client_ip, now).await?;
+    } = start(store, key, limits, &request.email, client_ip, now).await?;
+    let link = page.map(|page| {
+        format!(
+            "{}/{page}&{OTP_LINK_PARAM}={}.{code}",
+            store.public_url(),
+            challenge.challenge_id
+        )
+    });
     let mailer = mailer.clone();
     tokio::spawn(async move {
-        if let Err(error) = mailer.send_code(&email, &code).await {
+        if let Err(error) = mailer.send_code(&email, &code, link.as_deref()).await {
             tracing::warn!(
                 to = %email,
                 error = %format!("{error:#}"),

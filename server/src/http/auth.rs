@@ -23,7 +23,8 @@ use crate::policy::Action;
 
 problems! {
     NotAnEmail: 422
-        "`validation_failed` (not an email address, unknown field), `idempotency_key_reused`";
+        "`validation_failed` (not an email address, a `link_to` that is not an app on a shop id, \
+         unknown field), `idempotency_key_reused`";
     WrongCode: 401 "`code_incorrect` (with `attempts_left`), `code_expired`, `code_locked`";
     Invalid: 422 "`validation_failed`, `idempotency_key_reused`";
     BadRefreshToken: 401
@@ -59,8 +60,10 @@ pub fn routes() -> Router<AppState> {
 /// Email me a one-time code
 ///
 /// Sends a 6-digit code (valid 10 minutes, single use) to the address. The answer is the same
-/// whether or not the email is known. Too many requests per address or per client are refused
-/// with 429 `rate_limited` and a `Retry-After` header.
+/// whether or not the email is known. With `link_to` (the app and shop it is asked from) the mail
+/// also has a link to that page, `…&otp=<challenge_id>.<code>`, which the page turns into the
+/// verify call only where the code was asked for (it keeps the challenge id). Too many requests
+/// per address or per client are refused with 429 `rate_limited` and a `Retry-After` header.
 #[utoipa::path(
     post,
     path = "/api/v1/auth/otp",
@@ -94,7 +97,7 @@ async fn request_code(
         &state.options().sign_in_key,
         state.mailer(),
         state.rate_limits(),
-        &body.email,
+        &body,
         ip,
         Utc::now(),
     )

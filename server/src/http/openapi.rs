@@ -7,14 +7,14 @@ use std::sync::LazyLock;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use espresso_protocol::{
-    BoothCode, CancelOrder, CancelledBy, ClientFrame, CustomerRef, DayStats, DemoState, Drink,
+    App, BoothCode, CancelOrder, CancelledBy, ClientFrame, CustomerRef, DayStats, DemoState, Drink,
     DrinkChoice, ErrorCode, Event, EventType, Health, HealthStatus, Invitation, ItemCount,
-    ItemStats, JourneyStep, Limits, LimitsPatch, LinkSignIn, Me, MePatch, MenuItem, MenuItemPatch,
-    Modifier, NewShop, OptionAvailability, Order, OrderDetail, OrderList, OrderState, OtpChallenge,
-    OtpRequest, OtpVerify, PassRequest, PeriodStats, Problem, PushKey, PushKeys, PushMessage,
-    PushSubscription, PushUnsubscribe, ReasonCount, RefreshRequest, Role, RolesUpdate, ScanPass,
-    Scope, ServerFrame, Session, Shop, ShopPatch, ShopSummary, StaffMember, StartOrder, Stats,
-    StatsReport, TimeoutStage, TokenType, User,
+    ItemStats, JourneyStep, Limits, LimitsPatch, LinkSignIn, LinkTo, Me, MePatch, MenuItem,
+    MenuItemPatch, Modifier, NewShop, OptionAvailability, Order, OrderDetail, OrderList,
+    OrderState, OtpChallenge, OtpRequest, OtpVerify, PassRequest, PeriodStats, Problem, PushKey,
+    PushKeys, PushMessage, PushSubscription, PushUnsubscribe, ReasonCount, RefreshRequest, Role,
+    RolesUpdate, ScanPass, Scope, ServerFrame, Session, Shop, ShopPatch, ShopSummary, StaffMember,
+    StartOrder, Stats, StatsReport, TimeoutStage, TokenType, User,
 };
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -82,6 +82,8 @@ use crate::error::ApiError;
         Problem,
         ErrorCode,
         OtpRequest,
+        LinkTo,
+        App,
         OtpChallenge,
         OtpVerify,
         RefreshRequest,

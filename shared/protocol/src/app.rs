@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Which app a page (or an installed shell) is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum App {
     /// The start page linking the three apps.

@@ -11,6 +11,42 @@ pub const MAX_DISPLAY_NAME_CHARS: usize = 32;
 #[serde(deny_unknown_fields)]
 pub struct OtpRequest {
     pub email: String,
+    /// The page the mail's sign-in link opens (the app and shop the code was asked from). The
+    /// link signs in only where the code was asked for (the page keeps the challenge); without
+    /// it the mail carries the code alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_to: Option<LinkTo>,
+}
+
+impl OtpRequest {
+    /// A request for `email`'s code, its mail linking back to `app` on `shop`.
+    pub fn new(email: impl Into<String>, link_to: Option<LinkTo>) -> Self {
+        Self {
+            email: email.into(),
+            link_to,
+        }
+    }
+}
+
+/// An app's page on one shop: where a sign-in mail's link opens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LinkTo {
+    /// `customer`, `barista` or `display`.
+    pub app: crate::App,
+    /// A shop id (its name rule: lowercase letters, digits and `-`).
+    pub shop: String,
+}
+
+/// The query parameter of a sign-in mail's link: `otp=<challenge_id>.<code>`.
+pub const OTP_LINK_PARAM: &str = "otp";
+
+/// A sign-in mail's link parameter read back: the challenge and its code, if well formed.
+pub fn parse_otp_link(value: &str) -> Option<(&str, &str)> {
+    let (challenge, code) = value.rsplit_once('.')?;
+    (!challenge.is_empty() && code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()))
+        .then_some((challenge, code))
 }
 
 /// 202 answer to [`OtpRequest`]; the same whether or not the email is known.
@@ -204,6 +240,24 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn a_mail_link_reads_back_as_its_challenge_and_six_digits() {
+        assert_eq!(
+            parse_otp_link("otp_01HZ.123456"),
+            Some(("otp_01HZ", "123456"))
+        );
+        for bad in [
+            "",
+            "123456",
+            ".123456",
+            "otp_1.12345",
+            "otp_1.1234567",
+            "otp_1.12a456",
+        ] {
+            assert_eq!(parse_otp_link(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
     fn a_session_reads_as_api_md_shows_it() {
         let json = json!({
             "access_token": "at",
@@ -247,6 +301,29 @@ mod tests {
     #[test]
     fn commands_refuse_unknown_fields() {
         assert!(serde_json::from_value::<OtpRequest>(json!({"email": "a@b.c", "x": 1})).is_err());
+        // The link's page is optional and, when given, an app and a shop.
+        let linked: OtpRequest = serde_json::from_value(
+            json!({"email": "a@b.c", "link_to": {"app": "customer", "shop": "main"}}),
+        )
+        .unwrap();
+        assert_eq!(
+            linked.link_to,
+            Some(LinkTo {
+                app: crate::App::Customer,
+                shop: "main".into()
+            })
+        );
+        assert!(
+            serde_json::from_value::<OtpRequest>(
+                json!({"email": "a@b.c", "link_to": {"app": "kitchen", "shop": "main"}})
+            )
+            .is_err()
+        );
+        assert_eq!(
+            serde_json::to_value(OtpRequest::new("a@b.c", None)).unwrap(),
+            json!({"email": "a@b.c"}),
+            "no link: the body as before"
+        );
         assert!(
             serde_json::from_value::<OtpVerify>(
                 json!({"challenge_id": "c", "code": "1", "user_id": "u"})

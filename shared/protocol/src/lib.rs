@@ -36,8 +36,9 @@ pub mod view;
 
 pub use app::App;
 pub use auth::{
-    Invitation, LinkSignIn, MAX_DISPLAY_NAME_CHARS, Me, MePatch, OtpChallenge, OtpRequest,
-    OtpVerify, RefreshRequest, Role, RolesUpdate, Session, StaffMember, TokenType, User,
+    Invitation, LinkSignIn, LinkTo, MAX_DISPLAY_NAME_CHARS, Me, MePatch, OTP_LINK_PARAM,
+    OtpChallenge, OtpRequest, OtpVerify, RefreshRequest, Role, RolesUpdate, Session, StaffMember,
+    TokenType, User, parse_otp_link,
 };
 pub use code::{BoothCode, PassRequest, ScanPass};
 pub use event::{Event, EventType};

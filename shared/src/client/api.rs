@@ -6,8 +6,8 @@ use reqwest::Method;
 use super::transport::{Auth, Call};
 use super::{Client, ClientError, StaffAction};
 use crate::protocol::{
-    BoothCode, CancelOrder, DemoState, DrinkChoice, Health, Invitation, LinkSignIn, Me, MePatch,
-    MenuItem, MenuItemPatch, NewShop, OptionAvailability, Order, OrderDetail, OrderList,
+    BoothCode, CancelOrder, DemoState, DrinkChoice, Health, Invitation, LinkSignIn, LinkTo, Me,
+    MePatch, MenuItem, MenuItemPatch, NewShop, OptionAvailability, Order, OrderDetail, OrderList,
     OrderState, OtpChallenge, OtpRequest, OtpVerify, PassRequest, PushKey, PushSubscription,
     PushUnsubscribe, Role, RolesUpdate, ScanPass, Session, Shop, ShopPatch, ShopSummary,
     StaffMember, StartOrder, Stats, StatsReport, User,
@@ -27,11 +27,18 @@ impl Client {
     /// `POST /auth/otp`: email a one-time code to `email`. The answer is the same whether or
     /// not the email is known. Refused with `rate_limited` when asked too often.
     pub async fn request_code(&self, email: &str) -> Result<OtpChallenge, ClientError> {
-        let call = Call::new(Method::POST, self.api(&["auth", "otp"])?, Auth::Anonymous).json(
-            &OtpRequest {
-                email: email.to_owned(),
-            },
-        )?;
+        self.request_code_linked(email, None).await
+    }
+
+    /// [`Self::request_code`], the mail also linking to `link_to` (the app and shop asking),
+    /// where the link signs in (see [`espresso_protocol::parse_otp_link`]).
+    pub async fn request_code_linked(
+        &self,
+        email: &str,
+        link_to: Option<LinkTo>,
+    ) -> Result<OtpChallenge, ClientError> {
+        let call = Call::new(Method::POST, self.api(&["auth", "otp"])?, Auth::Anonymous)
+            .json(&OtpRequest::new(email, link_to))?;
         self.exchange(call).await?.json()
     }
 
