@@ -12,7 +12,7 @@
 //! - start-up: process start → listening, and → `/healthz` answering (empty and loaded database);
 //! - store: order commands/s through the server's store (durable, a file), and raw SQLite doing
 //!   the same writes on this machine beside it (`tests/store-bench`, `espresso-store-bench`);
-//! - sizes: the web build's wasm (gzipped) and the Tauri shell's release binary;
+//! - sizes: the web build's wasm (as sent: brotli, and gzip) and the Tauri shell's release binary;
 //! - criterion micro-benchmarks: the workflow's `decide`/`apply`, the views' reducers.
 //!
 //! Not part of `cargo xtask test`: figures are printed, and the goals (DESIGN.md "Quality bars")
@@ -354,15 +354,22 @@ pub fn bench(ctx: &Ctx, args: &[String]) -> Result {
             ui::build_ui(ctx)?;
             for (build, apps) in ui::BUILDS {
                 let wasm = ctx.dist().join(format!("app-{build}_bg.wasm"));
-                let raw =
-                    std::fs::metadata(&wasm).map_err(|e| format!("{}: {e}", wasm.display()))?;
-                let gz = gzip_size(&wasm)?;
+                // As the server sends it: build-ui's brotli and gzip twins.
+                let size = |suffix: &str| -> Result<f64> {
+                    let path = PathBuf::from(format!("{}{suffix}", wasm.display()));
+                    let meta =
+                        std::fs::metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                    Ok(meta.len() as f64 / 1e3)
+                };
                 figures.push(Figure {
-                    what: format!("web build wasm, gzipped: the {build} build ({apps})"),
+                    what: format!(
+                        "web build wasm, as sent (brotli; gzip): the {build} build ({apps})"
+                    ),
                     value: format!(
-                        "{:.0} KB ({:.0} KB raw)",
-                        gz as f64 / 1e3,
-                        raw.len() as f64 / 1e3
+                        "{:.0} KB ({:.0} KB gzip, {:.0} KB raw)",
+                        size(".br")?,
+                        size(".gz")?,
+                        size("")?
                     ),
                     goal: if build == "customer" {
                         "≤ 400 KB"
@@ -568,19 +575,6 @@ fn file_size(path: &Path) -> Result<u64> {
     std::fs::metadata(path)
         .map(|m| m.len())
         .map_err(|e| format!("{}: {e}", path.display()))
-}
-
-fn gzip_size(path: &Path) -> Result<u64> {
-    let out = Command::new("gzip")
-        .args(["-9", "-c"])
-        .arg(path)
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("gzip: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("gzip {} failed", path.display()));
-    }
-    Ok(out.stdout.len() as u64)
 }
 
 fn percentiles(stats: &Value) -> String {

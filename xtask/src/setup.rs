@@ -41,6 +41,10 @@ const APT: &[(&str, &str)] = &[
         "openbox",
         "a light window manager: the booth screen is tested with and without one",
     ),
+    (
+        "brotli",
+        "compresses the web build (a fifth smaller than gzip)",
+    ),
     ("chromium", "browser end-to-end tests"),
     ("chromium-driver", "chromedriver, drives Chromium"),
     ("gnome-keyring", "a Secret Service for keyring tests"),
