@@ -20,6 +20,37 @@ async fn document(server: &TestServer) -> Value {
     response.json().await.expect("a JSON document")
 }
 
+/// Every rate limit answers with `Retry-After` (the server's `rate_limited` problems always carry
+/// it): each documented 429 must say so, and the invitation's, which said nothing, now does.
+#[tokio::test]
+async fn every_documented_429_has_its_retry_after() {
+    let server = TestServer::start().await;
+    let doc = document(&server).await;
+    let mut limited = Vec::new();
+    let mut missing = Vec::new();
+    for (path, operations) in doc["paths"].as_object().expect("paths") {
+        for (method, operation) in operations.as_object().expect("operations") {
+            let Some(answer) = operation["responses"].get("429") else {
+                continue;
+            };
+            let name = format!("{} {path}", method.to_uppercase());
+            if answer["headers"].get("Retry-After").is_none() {
+                missing.push(name.clone());
+            }
+            limited.push(name);
+        }
+    }
+    assert!(missing.is_empty(), "429 without Retry-After: {missing:?}");
+    for route in [
+        "POST /api/v1/auth/otp",
+        "POST /api/v1/auth/refresh",
+        "POST /api/v1/staff/invitations",
+        "POST /api/v1/shops/{shop}/passes",
+    ] {
+        assert!(limited.iter().any(|r| r == route), "{route}: no 429 documented");
+    }
+}
+
 /// Every operation whose JSON body is required can answer 413 (over 64 KiB) and 415 (not JSON):
 /// the document must list both.
 #[tokio::test]

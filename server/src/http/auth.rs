@@ -8,18 +8,24 @@ use axum::http::request::Parts;
 use axum::routing::{get, post, put};
 use chrono::Utc;
 use espresso_protocol::{
-    ErrorCode, Invitation, LinkSignIn, Me, MePatch, OtpChallenge, OtpRequest, OtpVerify, Problem,
+    ErrorCode, Invitation, LinkSignIn, Me, MePatch, OtpChallenge, OtpRequest, OtpVerify,
     RefreshRequest, RolesUpdate, Session, StaffMember, User,
 };
 
 use super::AppState;
 use super::doc::{
-    BadKey, IdempotencyKey, JsonBody, KeyReused, NotAnAdmin, Unauthenticated, UserPath, problems,
+    BadKey, IdempotencyKey, JsonBody, KeyReused, NotAnAdmin, RateLimited, Unauthenticated,
+    UserPath, problems, rate_limits,
 };
 use super::extract::{ApiJson, ApiPath, Caller, ClientIp, bearer};
 use crate::auth;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::Action;
+
+rate_limits! {
+    TooManyRefreshes: "`rate_limited`: too many refreshes from this address";
+    TooManyInvitations: "`rate_limited`: too many codes and invitations for this email this hour";
+}
 
 problems! {
     NotAnEmail: 422
@@ -40,8 +46,6 @@ problems! {
         "`validation_failed` (not an email address, no roles or a role that is not barista, \
          display or admin, unknown field), `idempotency_key_reused`";
     NoShopToInvite: 404 "`not_found`: no such shop";
-    TooManyInvitations: 429
-        "`rate_limited`: too many codes and invitations for this email this hour";
 }
 
 pub fn routes() -> Router<AppState> {
@@ -78,13 +82,7 @@ pub fn routes() -> Router<AppState> {
         ),
         JsonBody,
         NotAnEmail,
-        (
-            status = 429,
-            description = "`rate_limited`: `retry_after_s` says when to try again",
-            body = Problem,
-            content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds until a retry can succeed")),
-        ),
+        RateLimited,
     ),
 )]
 async fn request_code(
@@ -157,13 +155,7 @@ async fn verify_code(
         JsonBody,
         BadRefreshToken,
         Invalid,
-        (
-            status = 429,
-            description = "`rate_limited`: too many refreshes from this address",
-            body = Problem,
-            content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds until a retry can succeed")),
-        ),
+        TooManyRefreshes,
     ),
 )]
 async fn refresh(

@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use utoipa::IntoParams;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::schema::{Object, Type};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 
 /// The media type of every refusal (RFC 9457).
@@ -24,6 +26,24 @@ pub fn problem(description: &str) -> RefOr<utoipa::openapi::Response> {
     ResponseBuilder::new()
         .description(description)
         .content(PROBLEM_JSON, body)
+        .build()
+        .into()
+}
+
+/// A 429 `rate_limited` refusal: `description`, a `Problem` body (its `retry_after_s`) and the
+/// `Retry-After` header, which every rate limit sends.
+pub fn rate_limited(description: &str) -> RefOr<utoipa::openapi::Response> {
+    let body = ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name("Problem")))
+        .build();
+    let retry_after = HeaderBuilder::new()
+        .schema(Some(Object::with_type(Type::Integer)))
+        .description(Some("Seconds until a retry can succeed"))
+        .build();
+    ResponseBuilder::new()
+        .description(description)
+        .content(PROBLEM_JSON, body)
+        .header("Retry-After", retry_after)
         .build()
         .into()
 }
@@ -48,6 +68,30 @@ macro_rules! problems {
     )*};
 }
 pub(crate) use problems;
+
+/// `Name: "description";` declares a unit struct documenting a 429 `rate_limited` refusal
+/// ([`rate_limited`]: with its `Retry-After`).
+macro_rules! rate_limits {
+    ($($(#[$attr:meta])* $vis:vis $name:ident: $description:literal;)*) => {$(
+        $(#[$attr])*
+        $vis struct $name;
+
+        impl utoipa::IntoResponses for $name {
+            fn responses() -> $crate::http::doc::Responses {
+                ::std::collections::BTreeMap::from([(
+                    "429".to_owned(),
+                    $crate::http::doc::rate_limited($description),
+                )])
+            }
+        }
+    )*};
+}
+pub(crate) use rate_limits;
+
+rate_limits! {
+    /// Past an anonymous route's limits (per address, per email): when to try again.
+    pub RateLimited: "`rate_limited`: `retry_after_s` and `Retry-After` say when to try again";
+}
 
 /// `Name = A + B;` declares a unit struct documenting the refusals `A` and `B` together.
 macro_rules! problem_groups {

@@ -10,14 +10,14 @@ use axum::routing::{get, post, put};
 use chrono::Utc;
 use espresso_protocol::{
     CancelOrder, CustomerRef, DrinkChoice, ErrorCode, Order, OrderDetail, OrderList, OrderState,
-    PassRequest, Problem, ScanPass, StartOrder,
+    PassRequest, ScanPass, StartOrder,
 };
 use serde::Deserialize;
 
 use super::AppState;
 use super::doc::{
     BadJson, IdempotencyKey, JsonBody, NoOrder, NoShop, NotABarista, NotInThisState, OrderAction,
-    OrderPath, ShopPath, TooLarge, Unauthenticated, problems,
+    OrderPath, RateLimited, ShopPath, TooLarge, Unauthenticated, problems,
 };
 use super::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery, Caller, ClientIp};
 use super::idempotency::{Idempotent, answer};
@@ -88,13 +88,7 @@ const MAX_PASS_LEN: usize = 128;
         NoShop,
         PassClosed,
         BadScan,
-        (
-            status = 429,
-            description = "`rate_limited`: `retry_after_s` says when to try again",
-            body = Problem,
-            content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds until a retry can succeed")),
-        ),
+        RateLimited,
     ),
 )]
 async fn issue_pass(
