@@ -485,8 +485,21 @@ async fn a_customer_orders_with_the_keyboard_alone() -> anyhow::Result<()> {
     by::focus_on(driver, "Cappuccino").await?;
     by::keys(driver, &Key::Right).await?;
     by::focus_on(driver, "Espresso").await?;
+    // A drink with a choice of milk: Tab goes from the chosen drink into the milk, a radio
+    // group of its own, where the arrows choose.
+    by::keys(driver, &Key::Left).await?;
+    by::focus_on(driver, "Cappuccino").await?;
+    by::keys(driver, &Key::Tab).await?;
+    let regular = by::focus_on(driver, "Regular").await?;
+    assert!(regular.starts_with("button|radio|"), "{regular}");
+    by::keys(driver, &Key::Right).await?;
+    by::focus_on(driver, "Oat").await?;
+    let oat = "//*[@role='radiogroup' and @aria-label='Milk']\
+               //*[@role='radio' and @aria-checked='true' and normalize-space()='Oat']";
+    by::xpath(driver, "Oat chosen", oat).await?;
     browser.screenshot("customer-keyboard-menu-390x844").await?;
-    // The chosen drink is the group's one tab stop: Tab goes on to "Order now".
+    axe::check(driver, "menu, milk chosen with the keyboard").await?;
+    // The chosen milk is the group's one tab stop: Tab goes on to "Order now".
     by::keys(driver, &Key::Tab).await?;
     by::focus_on(driver, "Order now").await?;
     by::keys(driver, &Key::Enter).await?;
@@ -499,10 +512,9 @@ async fn a_customer_orders_with_the_keyboard_alone() -> anyhow::Result<()> {
         Ok(orders.into_iter().next())
     })
     .await?;
-    assert_eq!(
-        queued.drink.as_ref().map(|d| d.item_id.as_str()),
-        Some("espresso")
-    );
+    let drink = queued.drink.as_ref().expect("a drink");
+    assert_eq!(drink.item_id, "cappuccino");
+    assert_eq!(drink.options.get("milk").map(String::as_str), Some("Oat"));
     assert_eq!(queued.customer.display_name.as_deref(), Some("Kai"));
     browser
         .screenshot("customer-keyboard-queued-390x844")

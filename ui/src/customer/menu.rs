@@ -222,13 +222,23 @@ pub fn Menu(feed: MyFeed, backend: BackendRef, shop: String, order_id: String) -
                         {groups.into_iter().map(|group| {
                             let group_id = group.id.clone();
                             let required = group.required;
+                            // A choice of one (milk: Regular or Oat) is a radio group: one tab
+                            // stop (the chosen option, else the first that is there) and the
+                            // arrows move and choose. An optional one is a row of toggles (press
+                            // the chosen one again for none).
+                            let first_there =
+                                group.options.iter().find(|o| group.is_available(o)).cloned();
+                            let group_name = group.name.clone();
                             view! {
                                 <fieldset class="modifier" data-testid=format!("modifier-{}", group.id)>
                                     <legend>
                                         {group.name.clone()}
                                         <span class="hint">{if required { " (choose one)" } else { " (optional)" }}</span>
                                     </legend>
-                                    <div class="option-row">
+                                    <div class="option-row"
+                                        role=required.then_some("radiogroup")
+                                        aria-label=required.then_some(group_name)
+                                        on:keydown=move |ev| if required { radio_group_keys(&ev) }>
                                         {group.options.iter().map(|option| {
                                             let option = option.clone();
                                             let group_id = group_id.clone();
@@ -237,11 +247,31 @@ pub fn Menu(feed: MyFeed, backend: BackendRef, shop: String, order_id: String) -
                                                 move || options.with(|o| o.get(&group_id) == Some(&option))
                                             };
                                             let out = !group.is_available(&option);
+                                            let tab_index = {
+                                                let (group_id, option) = (group_id.clone(), option.clone());
+                                                let first_there = first_there.clone();
+                                                move || {
+                                                    let stop = options.with(|o| o.get(&group_id).cloned())
+                                                        .or_else(|| first_there.clone());
+                                                    if stop.as_ref() == Some(&option) { "0" } else { "-1" }
+                                                }
+                                            };
+                                            let pressed = {
+                                                let is_on = is_on.clone();
+                                                move || (!required).then(|| if is_on() { "true" } else { "false" })
+                                            };
+                                            let checked = {
+                                                let is_on = is_on.clone();
+                                                move || required.then(|| if is_on() { "true" } else { "false" })
+                                            };
                                             view! {
                                                 <button class="option" class:selected=is_on.clone()
                                                     class:out=out
                                                     disabled=out
-                                                    aria-pressed=move || if is_on() { "true" } else { "false" }
+                                                    role=required.then_some("radio")
+                                                    aria-checked=checked
+                                                    aria-pressed=pressed
+                                                    tabindex=move || required.then(|| tab_index())
                                                     data-testid=format!("option-{}-{}", group_id, option.to_lowercase())
                                                     on:click={
                                                         let (group_id, option) = (group_id.clone(), option.clone());
