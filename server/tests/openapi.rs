@@ -47,7 +47,10 @@ async fn every_documented_429_has_its_retry_after() {
         "POST /api/v1/staff/invitations",
         "POST /api/v1/shops/{shop}/passes",
     ] {
-        assert!(limited.iter().any(|r| r == route), "{route}: no 429 documented");
+        assert!(
+            limited.iter().any(|r| r == route),
+            "{route}: no 429 documented"
+        );
     }
 }
 

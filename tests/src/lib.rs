@@ -398,6 +398,12 @@ pub struct Browser {
 
 impl Browser {
     pub async fn start(width: u32, height: u32) -> anyhow::Result<Self> {
+        Self::start_with(width, height, &[]).await
+    }
+
+    /// [`Self::start`] with more of Chromium's switches, e.g. `--force-prefers-reduced-motion`
+    /// for a person who asked their system for less motion.
+    pub async fn start_with(width: u32, height: u32, switches: &[&str]) -> anyhow::Result<Self> {
         let port = free_port()?;
         let chromedriver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
         let mut command = Command::new(chromedriver);
@@ -405,19 +411,28 @@ impl Browser {
         let process = DriverProcess::spawn(command, port).await?;
         let profile = tempfile::tempdir()?;
         let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let mut args: Vec<String> = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            // Never the desktop keyring: the keyring suite owns it.
+            "--password-store=basic",
+        ]
+        .map(str::to_owned)
+        .into();
+        args.push(format!("--window-size={width},{height}"));
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        args.extend(switches.iter().map(|switch| (*switch).to_owned()));
         let caps = serde_json::json!({
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": chromium,
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                    "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync",
-                    // Never the desktop keyring: the keyring suite owns it.
-                    "--password-store=basic",
-                    format!("--window-size={width},{height}"),
-                    format!("--user-data-dir={}", profile.path().display()),
-                ],
+                "args": args,
                 // Downloads land in the profile, where `Browser::downloads` looks.
                 "prefs": {
                     "download.default_directory": profile.path().join("downloads"),

@@ -41,15 +41,23 @@ async fn open_shop_with(server: &TestServer, limits: LimitsPatch) -> anyhow::Res
 
 /// A browser showing the display, signed in with the display role, the board on screen.
 async fn open_display(server: &TestServer, width: u32, height: u32) -> anyhow::Result<Browser> {
-    server.grant(DISPLAY, &[Role::Display]).await?;
-    let browser = Browser::start(width, height).await?;
+    open_display_as(server, DISPLAY, Browser::start(width, height).await?).await
+}
+
+/// `browser` showing the display, signed in as `email` with the display role.
+async fn open_display_as(
+    server: &TestServer,
+    email: &str,
+    browser: Browser,
+) -> anyhow::Result<Browser> {
+    server.grant(email, &[Role::Display]).await?;
     browser
         .driver
         .goto(&format!("{}/display?shop={SHOP}", server.url()))
         .await?;
     wait_for_element(&browser.driver, "[data-testid=email]").await?;
     axe::check(&browser.driver, "display sign-in").await?;
-    sign_in_on_page(&browser.driver, server, DISPLAY).await?;
+    sign_in_on_page(&browser.driver, server, email).await?;
     wait_for_element(&browser.driver, "[data-testid=booth]").await?;
     axe::check(&browser.driver, "display board").await?;
     Ok(browser)
@@ -554,6 +562,42 @@ async fn a_busy_board_fits_a_tv_and_a_portrait_screen_and_settings_stay_hidden()
     axe::check(driver, "display-sign-in-1920x1080").await?;
 
     browser.close().await?;
+    server.stop().await
+}
+
+#[tokio::test]
+#[ignore = "needs the web build and Chromium: run through `cargo xtask test`"]
+async fn a_screen_set_for_less_motion_shows_a_ready_order_without_the_pulse() -> anyhow::Result<()>
+{
+    let server = TestServer::start().await?;
+    let admin = open_shop_with(&server, LimitsPatch::default()).await?;
+    let barista = server.sign_in(BARISTA, &[Role::Barista]).await?;
+    let ada = customer(&server, "ada@espresso.test", "Ada").await?;
+    // Given two booth screens: one as most are, one on a system set for less motion,
+    let moving = open_display(&server, 1280, 800).await?;
+    let calm = Browser::start_with(1280, 800, &["--force-prefers-reduced-motion"]).await?;
+    let calm = open_display_as(&server, "calm@espresso.test", calm).await?;
+
+    // when an order is made,
+    let code = code_of(&admin.booth_code(SHOP).await?.order_url)?;
+    let order = ada.start_order(SHOP, &code, espresso()).await?;
+    barista.claim(SHOP, &order.id).await?;
+    barista.complete(SHOP, &order.id).await?;
+
+    // then both show it ready, and only the first makes it pulse.
+    let running = "return document.getAnimations()\
+                   .filter(a => a.playState === 'running').length;";
+    for (screen, pulses) in [(&moving, true), (&calm, false)] {
+        wait_for_text(&screen.driver, &tile("ready", number(&order)?), "Ada").await?;
+        let moves = screen.driver.execute(running, vec![]).await?.as_u64();
+        assert_eq!(
+            moves.is_some_and(|n| n > 0),
+            pulses,
+            "running animations as the order shows ready: {moves:?}"
+        );
+    }
+    moving.close().await?;
+    calm.close().await?;
     server.stop().await
 }
 
