@@ -398,12 +398,31 @@ pub struct Browser {
 
 impl Browser {
     pub async fn start(width: u32, height: u32) -> anyhow::Result<Self> {
-        Self::start_with(width, height, &[]).await
+        Self::start_in(width, height, &[], None).await
     }
 
     /// [`Self::start`] with more of Chromium's switches, e.g. `--force-prefers-reduced-motion`
     /// for a person who asked their system for less motion.
     pub async fn start_with(width: u32, height: u32, switches: &[&str]) -> anyhow::Result<Self> {
+        Self::start_in(width, height, switches, None).await
+    }
+
+    /// A browser whose person reads `language` (a BCP 47 tag such as `pt-BR`): Chromium's UI
+    /// language and its Accept-Language list (`navigator.languages`) say so.
+    pub async fn start_in_language(
+        width: u32,
+        height: u32,
+        language: &str,
+    ) -> anyhow::Result<Self> {
+        Self::start_in(width, height, &[], Some(language)).await
+    }
+
+    async fn start_in(
+        width: u32,
+        height: u32,
+        switches: &[&str],
+        language: Option<&str>,
+    ) -> anyhow::Result<Self> {
         let port = free_port()?;
         let chromedriver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
         let mut command = Command::new(chromedriver);
@@ -428,16 +447,22 @@ impl Browser {
         args.push(format!("--window-size={width},{height}"));
         args.push(format!("--user-data-dir={}", profile.path().display()));
         args.extend(switches.iter().map(|switch| (*switch).to_owned()));
+        let mut prefs = serde_json::json!({
+            // Downloads land in the profile, where `Browser::downloads` looks.
+            "download.default_directory": profile.path().join("downloads"),
+            "download.prompt_for_download": false,
+        });
+        if let Some(language) = language {
+            args.push(format!("--lang={language}"));
+            let primary = language.split('-').next().unwrap_or(language);
+            prefs["intl.accept_languages"] = format!("{language},{primary}").into();
+        }
         let caps = serde_json::json!({
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": chromium,
                 "args": args,
-                // Downloads land in the profile, where `Browser::downloads` looks.
-                "prefs": {
-                    "download.default_directory": profile.path().join("downloads"),
-                    "download.prompt_for_download": false,
-                }
+                "prefs": prefs,
             }
         });
         let driver = connect(&process.url(), caps).await?;

@@ -633,3 +633,129 @@ async fn every_end_of_an_order_is_said_and_passes_axe() -> anyhow::Result<()> {
     browser.close().await?;
     server.stop().await
 }
+
+/// The page's `<html lang>`.
+async fn page_language(driver: &fantoccini::Client) -> anyhow::Result<String> {
+    let lang = driver
+        .execute("return document.documentElement.lang;", vec![])
+        .await?;
+    Ok(lang.as_str().unwrap_or_default().to_owned())
+}
+
+#[tokio::test]
+#[ignore = "needs the web build and Chromium: run through `cargo xtask test`"]
+async fn the_whole_flow_in_portuguese() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let admin = server.open_shop().await?;
+    let barista = server
+        .sign_in("barista@espresso.test", &[Role::Barista])
+        .await?;
+    let booth = admin.booth_code("main").await?;
+    // A phone set to Brazilian Portuguese.
+    let browser = Browser::start_in_language(PHONE.0, PHONE.1, "pt-BR").await?;
+    let driver = &browser.driver;
+
+    // Given the phone opened the booth's QR link, the app speaks Portuguese by itself,
+    driver.goto(&booth.order_url).await?;
+    by::heading(driver, "Entre para pedir").await?;
+    assert_eq!(page_language(driver).await?, "pt");
+    by::text(driver, "Sua bebida está a um passo").await?;
+    browser.screenshot("customer-pt-1-sign-in-390x844").await?;
+    axe::check(driver, "sign-in (pt)").await?;
+
+    // signs in by the Portuguese labels,
+    let email = "bia@example.com";
+    let seen = server.mails_to(email).len();
+    by::type_into(driver, "E-mail", email).await?;
+    by::press_button(driver, "Enviar código").await?;
+    let code = server.code_after(email, seen).await?;
+    by::text(driver, "Enviamos um código de 6 dígitos para").await?;
+    by::text(driver, "Enviar um novo código em 0:").await?;
+    axe::check(driver, "code sent (pt)").await?;
+    by::type_into(driver, "Código do e-mail", &code).await?;
+    by::heading(driver, "Como podemos chamar você?").await?;
+    axe::check(driver, "name (pt)").await?;
+    by::press_button(driver, "Pular").await?;
+
+    // and orders from the menu: the time left, what is missing, the order button.
+    by::heading(driver, "Escolha sua bebida").await?;
+    by::text(driver, "para escolher").await?;
+    by::press_button(driver, "Flat White").await?;
+    by::text(driver, "Falta escolher: Milk").await?;
+    assert!(
+        !by::button(driver, "Pedir agora")
+            .await?
+            .is_enabled()
+            .await?,
+        "ordering without milk must not be possible"
+    );
+    by::press_button(driver, "Oat").await?;
+    by::text(driver, "Flat White · Oat milk").await?;
+    browser.screenshot("customer-pt-2-menu-390x844").await?;
+    axe::check(driver, "menu (pt)").await?;
+    by::press_button(driver, "Pedir agora").await?;
+
+    // The order's status follows the bar, in Portuguese.
+    by::heading(driver, "Você está na fila").await?;
+    by::status(driver, "Seu pedido #1 está na fila").await?;
+    by::press_button(driver, "Cancelar pedido").await?;
+    by::heading(driver, "Cancelar seu pedido?").await?;
+    by::press_button(driver, "Manter meu pedido").await?;
+    browser.screenshot("customer-pt-3-queued-390x844").await?;
+    axe::check(driver, "queued (pt)").await?;
+    let order = order_numbered(&barista, 1).await?;
+    barista.claim("main", &order.id).await?;
+    by::heading(driver, "Sua bebida está sendo preparada").await?;
+    barista.complete("main", &order.id).await?;
+    by::heading(driver, "Pronto! Retire no balcão").await?;
+    by::status(driver, "Seu pedido #1 está pronto").await?;
+    browser.screenshot("customer-pt-4-ready-390x844").await?;
+    axe::check(driver, "ready (pt)").await?;
+
+    // Handed over: the end screen, the receipt with its times in the 24-hour clock.
+    barista.collect("main", &order.id).await?;
+    by::heading(driver, "Aproveite seu café!").await?;
+    axe::check(driver, "collected (pt)").await?;
+    by::press_button(driver, "Ver o recibo").await?;
+    by::heading(driver, "Recibo").await?;
+    by::text(driver, "Leu o código").await?;
+    by::text(driver, "Entregue").await?;
+    let journey = wait_for_text(driver, "[data-testid=journey]", "Pronta para retirar").await?;
+    assert!(
+        !journey.contains("AM") && !journey.contains("PM"),
+        "times in the 24-hour clock: {journey}"
+    );
+    browser.screenshot("customer-pt-5-receipt-390x844").await?;
+    axe::check(driver, "receipt (pt)").await?;
+    by::press_button(driver, "Meus pedidos").await?;
+    by::heading(driver, "Meus pedidos").await?;
+    by::text(driver, "1 pedido").await?;
+    by::text(driver, "Retirado").await?;
+    axe::check(driver, "my orders (pt)").await?;
+
+    // Scanning again the same day: the daily limit, said from the server's problem code.
+    driver.goto(&booth.order_url).await?;
+    by::heading(driver, "Você já pediu todas as bebidas de hoje").await?;
+    by::text(driver, "Você pode pedir de novo em").await?;
+    browser
+        .screenshot("customer-pt-6-daily-limit-390x844")
+        .await?;
+    axe::check(driver, "daily limit (pt)").await?;
+    by::press_button(driver, "OK").await?;
+    by::heading(driver, "Meus pedidos").await?;
+
+    // She switches to English: the page follows at once, and a reload remembers it.
+    by::press_button(driver, "English").await?;
+    by::heading(driver, "Scan the code on the big screen").await?;
+    assert_eq!(page_language(driver).await?, "en");
+    driver.refresh().await?;
+    by::heading(driver, "Scan the code on the big screen").await?;
+    // The switch is under "My orders" (and on the sign-in screen).
+    by::press_button(driver, "My orders").await?;
+    by::press_button(driver, "Português").await?;
+    by::heading(driver, "Escaneie o código na tela grande").await?;
+    assert_eq!(page_language(driver).await?, "pt");
+
+    browser.close().await?;
+    server.stop().await
+}

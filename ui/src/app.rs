@@ -14,6 +14,7 @@ use crate::ctx::Ctx;
 use crate::customer::CustomerApp;
 #[cfg(feature = "display")]
 use crate::display::DisplayApp;
+use crate::i18n::t;
 use crate::shell::ShellBanner;
 use crate::util::query_param;
 
@@ -65,31 +66,37 @@ pub fn App() -> impl IntoView {
         let backend = Rc::clone(&backend);
         view! { <ShellBanner backend=backend/> }
     });
-    let page = match app {
-        #[cfg(feature = "customer")]
-        App::Customer => view! { <CustomerApp/> }.into_any(),
-        #[cfg(feature = "barista")]
-        App::Barista => view! { <BaristaApp/> }.into_any(),
-        #[cfg(feature = "display")]
-        App::Display => view! { <DisplayApp/> }.into_any(),
-        // This build carries another app (boot.js loads each page's own build).
-        #[allow(unreachable_patterns)]
-        App::Customer | App::Barista | App::Display => view! {
-            <main class="app theme-customer">
-                <p class="notice">"This page belongs to another app's build: reload it."</p>
-            </main>
+    // The page is drawn anew in the language chosen (a switch re-renders it whole).
+    let home_backend = StoredValue::new_local(Rc::clone(&backend));
+    let page = move || {
+        crate::i18n::watch_lang();
+        match app {
+            #[cfg(feature = "customer")]
+            App::Customer => view! { <CustomerApp/> }.into_any(),
+            #[cfg(feature = "barista")]
+            App::Barista => view! { <BaristaApp/> }.into_any(),
+            #[cfg(feature = "display")]
+            App::Display => view! { <DisplayApp/> }.into_any(),
+            // This build carries another app (boot.js loads each page's own build).
+            #[allow(unreachable_patterns)]
+            App::Customer | App::Barista | App::Display => view! {
+                <main class="app theme-customer">
+                    <p class="notice">{t("This page belongs to another app's build: reload it.",
+                        "Esta página é de outra versão do app: recarregue-a.")}</p>
+                </main>
+            }
+            .into_any(),
+            App::Home => view! {
+                <main class="app theme-customer">
+                    <header class="app-header">
+                        <h1>{title(app)}</h1>
+                    </header>
+                    <Home/>
+                    <ServerStatus backend=home_backend.get_value()/>
+                </main>
+            }
+            .into_any(),
         }
-        .into_any(),
-        App::Home => view! {
-            <main class="app theme-customer">
-                <header class="app-header">
-                    <h1>{title(app)}</h1>
-                </header>
-                <Home/>
-                <ServerStatus backend=backend/>
-            </main>
-        }
-        .into_any(),
     };
     view! {
         {banner}
@@ -102,9 +109,9 @@ fn Home() -> impl IntoView {
     let link = |app: App| format!("/{}", app.page(MAIN_SHOP_ID));
     view! {
         <nav class="home-links">
-            <a class="card-link" href=link(App::Customer)>"Order a drink"</a>
-            <a class="card-link" href=link(App::Barista)>"Barista queue"</a>
-            <a class="card-link" href=link(App::Display)>"Booth display"</a>
+            <a class="card-link" href=link(App::Customer)>{t("Order a drink", "Pedir uma bebida")}</a>
+            <a class="card-link" href=link(App::Barista)>{t("Barista queue", "Fila do barista")}</a>
+            <a class="card-link" href=link(App::Display)>{t("Booth display", "Tela do balcão")}</a>
         </nav>
     }
 }
@@ -131,13 +138,19 @@ pub fn ServerStatus(backend: Rc<dyn Backend>) -> impl IntoView {
         <footer class="server-status" aria-live="polite">
             <span class="status-text" data-testid="server-status">
                 {move || match check.get() {
-                    Check::Pending => "Checking the server…".to_owned(),
-                    Check::Up { version } => format!("Server ok · v{version} · via {via}"),
-                    Check::Down(why) => format!("Server unreachable: {why}"),
+                    Check::Pending => t("Checking the server…", "Verificando o servidor…").to_owned(),
+                    Check::Up { version } => match crate::i18n::lang() {
+                        crate::i18n::Lang::En => format!("Server ok · v{version} · via {via}"),
+                        crate::i18n::Lang::Pt => format!("Servidor ok · v{version} · via {via}"),
+                    },
+                    Check::Down(why) => match crate::i18n::lang() {
+                        crate::i18n::Lang::En => format!("Server unreachable: {why}"),
+                        crate::i18n::Lang::Pt => format!("Servidor inacessível: {why}"),
+                    },
                 }}
             </span>
             <button class="button-secondary" data-testid="check-server" on:click=move |_| run()>
-                "Check again"
+                {t("Check again", "Verificar de novo")}
             </button>
         </footer>
     }

@@ -18,6 +18,7 @@ use espresso_core::view::{MyOrdersView, QueueView};
 use leptos::prelude::*;
 
 use crate::backend::{Backend, BackendError, BackendResult, Calls, LiveHandle};
+use crate::i18n::{t, tf};
 
 /// The live connection as a screen shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,12 +41,12 @@ impl Connection {
     /// One word or two for the indicator.
     pub fn label(&self) -> String {
         match self {
-            Connection::Connecting => "Connecting…".into(),
-            Connection::Live => "Live".into(),
-            Connection::Reconnecting { .. } => "Reconnecting…".into(),
-            Connection::SignedOut => "Signed out".into(),
-            Connection::ShopNotFound => "No such shop".into(),
-            Connection::Failed(why) => format!("Offline: {why}"),
+            Connection::Connecting => t("Connecting…", "Conectando…").into(),
+            Connection::Live => t("Live", "Ao vivo").into(),
+            Connection::Reconnecting { .. } => t("Reconnecting…", "Reconectando…").into(),
+            Connection::SignedOut => t("Signed out", "Desconectado").into(),
+            Connection::ShopNotFound => t("No such shop", "Loja inexistente").into(),
+            Connection::Failed(why) => tf!("Offline: {why}", "Sem conexão: {why}"),
         }
     }
 

@@ -22,6 +22,7 @@ mod customer;
 mod display;
 mod drink;
 mod feed;
+mod i18n;
 mod icons;
 mod shell;
 mod signin;

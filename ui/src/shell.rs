@@ -9,6 +9,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 
 use crate::backend::{Backend, Calls};
+use crate::i18n::tr;
 
 /// How often the server is asked again while it cannot be reached.
 const RETRY: Duration = Duration::from_secs(5);
@@ -67,14 +68,15 @@ pub fn ShellBanner(backend: Rc<dyn Backend>) -> impl IntoView {
         <div class="shell-banners" role="status" aria-live="polite">
             <Show when=move || offline.get()>
                 <p class="shell-banner shell-offline">
-                    <strong>"You're offline."</strong>
-                    " Espresso can't reach the bar's server right now. It keeps trying and carries on by itself."
+                    <strong>{tr("You're offline.", "Você está sem conexão.")}</strong>
+                    {tr(" Espresso can't reach the bar's server right now. It keeps trying and carries on by itself.",
+                        " O Espresso não consegue falar com o servidor do bar agora. Ele continua tentando e segue sozinho.")}
                 </p>
             </Show>
             <Show when=move || update_ready.get()>
                 <p class="shell-banner shell-update">
-                    <strong>"A new version is ready."</strong>
-                    <button class="button-secondary" on:click=reload>"Reload"</button>
+                    <strong>{tr("A new version is ready.", "Uma nova versão está pronta.")}</strong>
+                    <button class="button-secondary" on:click=reload>{tr("Reload", "Recarregar")}</button>
                 </p>
             </Show>
         </div>

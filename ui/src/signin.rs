@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::a11y::{ScreenTitle, focus_when_shown};
 use crate::backend::{BackendError, BackendRef, Calls};
 use crate::ctx::Ctx;
+use crate::i18n::{LangSwitch, error_words, t, tf};
 use crate::util::{
     clock_text, forget_pref, load_pref, now, query_param, reload_for_shop, save_pref,
     seconds_until, set_query_param, use_clock,
@@ -26,42 +27,82 @@ use crate::util::{
 pub fn sign_in_error(error: &BackendError) -> String {
     let Some(problem) = error.problem() else {
         return match error {
-            BackendError::Network(_) | BackendError::Timeout => {
-                "We cannot reach the coffee bar right now. Check your connection and try again."
-                    .into()
-            }
-            other => other.to_string(),
+            BackendError::Network(_) | BackendError::Timeout => t(
+                "We cannot reach the coffee bar right now. Check your connection and try again.",
+                "Não conseguimos falar com o bar agora. Verifique sua conexão e tente de novo.",
+            )
+            .into(),
+            other => error_words(other),
         };
     };
     match problem.code {
         ErrorCode::CodeIncorrect => match problem.attempts_left {
-            Some(1) => "That code is not right. You have 1 try left.".into(),
-            Some(0) => "That code is not right. Please ask for a new one.".into(),
-            Some(n) => format!("That code is not right. You have {n} tries left."),
-            None => "That code is not right.".into(),
+            Some(1) => t(
+                "That code is not right. You have 1 try left.",
+                "Esse código não está certo. Você tem mais 1 tentativa.",
+            )
+            .into(),
+            Some(0) => t(
+                "That code is not right. Please ask for a new one.",
+                "Esse código não está certo. Peça um novo.",
+            )
+            .into(),
+            Some(n) => tf!(
+                "That code is not right. You have {n} tries left.",
+                "Esse código não está certo. Você tem mais {n} tentativas."
+            ),
+            None => t("That code is not right.", "Esse código não está certo.").into(),
         },
-        ErrorCode::CodeExpired => "That code has expired. Send a new one below.".into(),
-        ErrorCode::CodeLocked => "Too many wrong codes. Send a new one below.".into(),
+        ErrorCode::CodeExpired => t(
+            "That code has expired. Send a new one below.",
+            "Esse código expirou. Peça um novo abaixo.",
+        )
+        .into(),
+        ErrorCode::CodeLocked => t(
+            "Too many wrong codes. Send a new one below.",
+            "Muitos códigos errados. Peça um novo abaixo.",
+        )
+        .into(),
         ErrorCode::RateLimited => match problem.retry_after_s {
-            Some(s) => format!("Too many tries. Please try again in {}.", clock_text(s)),
-            None => "Too many tries. Please wait a moment and try again.".into(),
+            Some(s) => {
+                let wait = clock_text(s);
+                tf!(
+                    "Too many tries. Please try again in {wait}.",
+                    "Tentativas demais. Tente de novo em {wait}."
+                )
+            }
+            None => t(
+                "Too many tries. Please wait a moment and try again.",
+                "Tentativas demais. Espere um pouco e tente de novo.",
+            )
+            .into(),
         },
-        ErrorCode::ValidationFailed | ErrorCode::BadRequest => {
-            "Please check the email address.".into()
-        }
-        _ => problem.title.clone(),
+        ErrorCode::ValidationFailed | ErrorCode::BadRequest => t(
+            "Please check the email address.",
+            "Confira o endereço de e-mail.",
+        )
+        .into(),
+        _ => error_words(error),
     }
 }
 
 /// The words for a sign-in link that did not sign in.
 fn link_error_words(error: &BackendError) -> String {
     match error.code() {
-        Some(ErrorCode::CodeExpired | ErrorCode::CodeInvalid) => {
+        Some(ErrorCode::CodeExpired | ErrorCode::CodeInvalid) => t(
             "This sign-in link has expired or was used already. Sign in with your email below: \
-             we'll send you a code."
-                .into()
+                 we'll send you a code.",
+            "Este link de acesso expirou ou já foi usado. Entre com seu e-mail abaixo: \
+                 enviaremos um código.",
+        )
+        .into(),
+        _ => {
+            let why = sign_in_error(error);
+            tf!(
+                "The sign-in link did not work: {why}",
+                "O link de acesso não funcionou: {why}"
+            )
         }
-        _ => format!("The sign-in link did not work: {}", sign_in_error(error)),
     }
 }
 
@@ -166,13 +207,21 @@ pub fn SignIn(
     let sent = RwSignal::new(kept);
     let error = RwSignal::new(match link {
         Some(FromLink::OtherDevice) => Some(
-            "That link signs in only on the phone or computer where the code was asked for. \
-             Here, type your email and we'll send a new code."
-                .to_owned(),
+            t(
+                "That link signs in only on the phone or computer where the code was asked for. \
+                 Here, type your email and we'll send a new code.",
+                "Esse link só entra no celular ou computador onde o código foi pedido. \
+                 Aqui, digite seu e-mail e enviaremos um novo código.",
+            )
+            .to_owned(),
         ),
-        Some(FromLink::Broken) => {
-            Some("That sign-in link is incomplete. Type the code from the email instead.".into())
-        }
+        Some(FromLink::Broken) => Some(
+            t(
+                "That sign-in link is incomplete. Type the code from the email instead.",
+                "Esse link de acesso está incompleto. Digite o código do e-mail.",
+            )
+            .into(),
+        ),
         _ => None,
     });
     let busy = RwSignal::new(false);
@@ -184,7 +233,13 @@ pub fn SignIn(
         move || {
             let address = email.get_untracked().trim().to_owned();
             if !address.contains('@') || address.len() < 3 {
-                error.set(Some("Please enter your email address.".into()));
+                error.set(Some(
+                    t(
+                        "Please enter your email address.",
+                        "Digite seu endereço de e-mail.",
+                    )
+                    .into(),
+                ));
                 return;
             }
             let backend = backend.get();
@@ -262,14 +317,14 @@ pub fn SignIn(
                         send.with_value(|send| send());
                     }>
                         <label class="field">
-                            <span class="field-label">"Email"</span>
+                            <span class="field-label">{t("Email", "E-mail")}</span>
                             <input
                                 type="email"
                                 name="email"
                                 autocomplete="email"
                                 inputmode="email"
                                 required
-                                placeholder="you@example.com"
+                                placeholder=t("you@example.com", "voce@exemplo.com")
                                 data-testid="email"
                                 node_ref=email_field
                                 prop:value=move || email.get()
@@ -278,7 +333,7 @@ pub fn SignIn(
                         </label>
                         <button class="button-primary" type="submit" data-testid="send-code"
                             disabled=move || busy.get()>
-                            {move || if busy.get() { "Sending…" } else { "Send me a code" }}
+                            {move || if busy.get() { t("Sending…", "Enviando…") } else { t("Send me a code", "Enviar código") }}
                         </button>
                     </form>
                 }.into_any()
@@ -291,14 +346,15 @@ pub fn SignIn(
                     focus_when_shown(code_field);
                     view! {
                         <p class="lede">
-                            "We sent a 6-digit code to " <strong>{to}</strong> "."
+                            {t("We sent a 6-digit code to ", "Enviamos um código de 6 dígitos para ")}
+                            <strong>{to}</strong> "."
                         </p>
                         <form class="stack" on:submit=move |ev| {
                             ev.prevent_default();
                             verify.with_value(|verify| verify());
                         }>
                             <label class="field">
-                                <span class="field-label">"Code from the email"</span>
+                                <span class="field-label">{t("Code from the email", "Código do e-mail")}</span>
                                 <input
                                     class="otp"
                                     type="text"
@@ -320,10 +376,10 @@ pub fn SignIn(
                                     }
                                 />
                             </label>
-                            <p id="otp-help" class="hint">"Six digits. It works for 10 minutes."</p>
+                            <p id="otp-help" class="hint">{t("Six digits. It works for 10 minutes.", "Seis dígitos. Vale por 10 minutos.")}</p>
                             <button class="button-primary" type="submit" data-testid="verify"
                                 disabled=move || busy.get() || code.get().len() != 6>
-                                {move || if busy.get() { "Checking…" } else { "Sign in" }}
+                                {move || if busy.get() { t("Checking…", "Verificando…") } else { t("Sign in", "Entrar") }}
                             </button>
                         </form>
                         <div class="row-between">
@@ -332,7 +388,7 @@ pub fn SignIn(
                                 if wait > 0 {
                                     view! {
                                         <span class="hint num" data-testid="resend-countdown">
-                                            {format!("Send a new code in {}", clock_text(wait))}
+                                            {let wait = clock_text(wait); tf!("Send a new code in {wait}", "Enviar um novo código em {wait}")}
                                         </span>
                                     }.into_any()
                                 } else {
@@ -340,7 +396,7 @@ pub fn SignIn(
                                         <button class="button-link" type="button" data-testid="resend"
                                             disabled=move || busy.get()
                                             on:click=move |_| send.with_value(|send| send())>
-                                            "Send a new code"
+                                            {t("Send a new code", "Enviar um novo código")}
                                         </button>
                                     }.into_any()
                                 }
@@ -352,7 +408,7 @@ pub fn SignIn(
                                     sent.set(None);
                                     error.set(None);
                                 }>
-                                "Use another email"
+                                {t("Use another email", "Usar outro e-mail")}
                             </button>
                         </div>
                     }.into_any()
@@ -493,7 +549,7 @@ pub fn Gate(
     let on_signed_in = Callback::new(move |user: User| session.user.set(Some(user)));
     move || {
         if !checked.get() {
-            return view! { <p class="loading" aria-busy="true">"Loading…"</p> }.into_any();
+            return view! { <p class="loading" aria-busy="true">{t("Loading…", "Carregando…")}</p> }.into_any();
         }
         match session.user.get() {
             Some(user) if espresso_core::protocol::Role::any_can_act_as(&user.roles, role) => {
@@ -502,13 +558,14 @@ pub fn Gate(
             Some(user) => {
                 view! {
                     <section class="panel not-allowed" data-testid="not-allowed">
-                        <ScreenTitle>"This account cannot use this screen"</ScreenTitle>
+                        <ScreenTitle>{t("This account cannot use this screen", "Esta conta não pode usar esta tela")}</ScreenTitle>
                         <p class="lede">
                             <strong>{user.email.clone()}</strong>
-                            " is signed in, but it is not set up for this screen. Ask the shop's owner to add it in the owner's console (Staff), or sign in with another account."
+                            {t(" is signed in, but it is not set up for this screen. Ask the shop's owner to add it in the owner's console (Staff), or sign in with another account.",
+                               " está conectada, mas não foi configurada para esta tela. Peça ao dono da loja para adicioná-la no painel do dono (Equipe), ou entre com outra conta.")}
                         </p>
                         <button class="button-primary" on:click=move |_| sign_out(backend, session)>
-                            "Sign in with another account"
+                            {t("Sign in with another account", "Entrar com outra conta")}
                         </button>
                     </section>
                 }
@@ -521,6 +578,7 @@ pub fn Gate(
                 <SignIn backend=backend title=title.clone() lede=lede.clone()
                     on_signed_in=on_signed_in
                     link=code_link.try_update_value(Option::take).flatten()/>
+                <p class="lang-row"><LangSwitch/></p>
                 <ServerSetting backend=backend/>
             }
             .into_any(),
@@ -553,7 +611,7 @@ pub fn ServerSetting(backend: BackendRef) -> impl IntoView {
         let url = draft.get_untracked().trim().to_owned();
         let wanted = draft_shop.get_untracked().trim().to_owned();
         if !is_shop_id(&wanted) {
-            error.set(Some(SHOP_NAME_HINT.to_owned()));
+            error.set(Some(shop_name_hint().to_owned()));
             return;
         }
         let backend = backend.get();
@@ -580,31 +638,31 @@ pub fn ServerSetting(backend: BackendRef) -> impl IntoView {
                 <form class="panel server-setting" data-testid="server-setting"
                     on:submit=move |ev| { ev.prevent_default(); save.with_value(|save| save()); }>
                     <label class="field">
-                        <span class="field-label">"Server address"</span>
+                        <span class="field-label">{t("Server address", "Endereço do servidor")}</span>
                         <input type="url" inputmode="url" placeholder="http://192.168.1.20:8080"
                             data-testid="server-url"
                             prop:value=move || draft.get()
                             on:input=move |ev| draft.set(event_target_value(&ev))/>
                     </label>
-                    <p class="hint">"The address the café's Espresso server prints when it starts."</p>
+                    <p class="hint">{t("The address the café's Espresso server prints when it starts.", "O endereço que o servidor Espresso do café mostra ao iniciar.")}</p>
                     <label class="field">
-                        <span class="field-label">"Shop"</span>
+                        <span class="field-label">{t("Shop", "Loja")}</span>
                         <input type="text" autocomplete="off" spellcheck="false" placeholder="main"
                             data-testid="server-shop"
                             prop:value=move || draft_shop.get()
                             on:input=move |ev| draft_shop.set(event_target_value(&ev))/>
                     </label>
-                    <p class="hint">"Usually main. It is the name after ?shop= in the booth's address."</p>
+                    <p class="hint">{t("Usually main. It is the name after ?shop= in the booth's address.", "Normalmente main. É o nome depois de ?shop= no endereço do balcão.")}</p>
                     <p class="error" role="alert" data-testid="server-error">
                         {move || error.get().unwrap_or_default()}
                     </p>
                     <div class="row">
                         <button class="button-primary" type="submit" data-testid="server-save"
                             disabled=move || busy.get()>
-                            {move || if busy.get() { "Checking…" } else { "Connect" }}
+                            {move || if busy.get() { t("Checking…", "Verificando…") } else { t("Connect", "Conectar") }}
                         </button>
                         <button class="button-link" type="button"
-                            on:click=move |_| editing.set(false)>"Keep the current one"</button>
+                            on:click=move |_| editing.set(false)>{t("Keep the current one", "Manter o atual")}</button>
                     </div>
                 </form>
             }
@@ -613,15 +671,15 @@ pub fn ServerSetting(backend: BackendRef) -> impl IntoView {
             let shop = shop.clone();
             view! {
                 <p class="hint server-line" data-testid="server-line">
-                    "Server: " <strong>{move || current.get().unwrap_or_default()}</strong>
-                    " · Shop: " <strong data-testid="server-line-shop">{shop}</strong> " "
+                    {t("Server: ", "Servidor: ")} <strong>{move || current.get().unwrap_or_default()}</strong>
+                    {t(" · Shop: ", " · Loja: ")} <strong data-testid="server-line-shop">{shop}</strong> " "
                     <button class="button-link" data-testid="server-change"
                         on:click=move |_| {
                             draft.set(current.get_untracked().unwrap_or_default());
                             error.set(None);
                             editing.set(true);
                         }>
-                        "Change"
+                        {t("Change", "Alterar")}
                     </button>
                 </p>
             }
@@ -631,15 +689,24 @@ pub fn ServerSetting(backend: BackendRef) -> impl IntoView {
 }
 
 /// What a shop name may be, in words.
-pub const SHOP_NAME_HINT: &str = "A shop's name is letters, digits, - or _ (usually main), as after ?shop= in the booth's address.";
+pub fn shop_name_hint() -> &'static str {
+    t(
+        "A shop's name is letters, digits, - or _ (usually main), as after ?shop= in the booth's address.",
+        "O nome de uma loja tem letras, dígitos, - ou _ (normalmente main), como depois de ?shop= no endereço do balcão.",
+    )
+}
 
 /// Why the first-run setup did not take the server and shop, in words.
 pub fn setup_error(error: &BackendError, shop: &str) -> String {
     if error.code() == Some(&ErrorCode::NotFound) {
-        format!(
-            "That server has no shop called “{shop}”. Check the name with the café (usually main)."
+        tf!(
+            "That server has no shop called “{shop}”. Check the name with the café (usually main).",
+            "Esse servidor não tem uma loja chamada “{shop}”. Confira o nome com o café (normalmente main)."
         )
     } else {
-        format!("That server did not answer: {error}")
+        tf!(
+            "That server did not answer: {error}",
+            "Esse servidor não respondeu: {error}"
+        )
     }
 }

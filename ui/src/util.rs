@@ -132,7 +132,7 @@ pub fn clock_text(seconds: u64) -> String {
 /// A duration in plain words, rounded: "less than a minute", "4 min", "2 h 10 min".
 pub fn duration_words(seconds: u64) -> String {
     match seconds {
-        0..60 => "less than a minute".to_owned(),
+        0..60 => crate::i18n::t("less than a minute", "menos de um minuto").to_owned(),
         60..3600 => format!("{} min", seconds.div_ceil(60)),
         _ => {
             let minutes = seconds.div_ceil(60);
@@ -142,14 +142,6 @@ pub fn duration_words(seconds: u64) -> String {
             }
         }
     }
-}
-
-/// The local time of day of `at` (the browser's time zone), e.g. `14:05`.
-pub fn time_of_day(at: DateTime<Utc>) -> String {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
-        at.timestamp_millis() as f64
-    ));
-    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
 }
 
 /// Seconds from `now` until `at` (0 if past).

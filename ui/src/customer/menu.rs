@@ -10,6 +10,7 @@ use super::MyFeed;
 use crate::a11y::{ScreenTitle, radio_group_keys};
 use crate::backend::{BackendError, BackendRef, Calls};
 use crate::drink::drink_text;
+use crate::i18n::{Lang, error_words, lang, t, tf};
 use crate::icons::DrinkIcon;
 use crate::util::{clock_text, seconds_until, use_clock};
 
@@ -18,25 +19,41 @@ pub fn missing_choice(item: &MenuItem, options: &BTreeMap<String, String>) -> Op
     item.modifiers
         .iter()
         .find(|group| group.required && !options.contains_key(&group.id))
-        .map(|group| format!("Choose your {}", group.name.to_lowercase()))
+        .map(|group| match lang() {
+            Lang::En => format!("Choose your {}", group.name.to_lowercase()),
+            Lang::Pt => format!("Falta escolher: {}", group.name),
+        })
 }
 
 /// The words for a refusal of the chosen drink.
 fn choice_error(error: &BackendError) -> String {
     match error.code() {
-        Some(ErrorCode::ItemUnavailable) => {
-            "Sorry, that drink just ran out. Please choose another one.".into()
-        }
-        Some(ErrorCode::DrinkInvalid) => "That choice is not on the menu any more.".into(),
-        Some(ErrorCode::InvalidTransition) => "This order can no longer be changed.".into(),
-        _ if error.is_transient() => {
-            "We cannot reach the bar right now. Check your connection and try again.".into()
-        }
-        _ => error
-            .problem()
-            .map(|p| p.title.clone())
-            .unwrap_or_else(|| error.to_string()),
+        Some(ErrorCode::ItemUnavailable) => ran_out().into(),
+        Some(ErrorCode::DrinkInvalid) => t(
+            "That choice is not on the menu any more.",
+            "Essa escolha não está mais no cardápio.",
+        )
+        .into(),
+        Some(ErrorCode::InvalidTransition) => t(
+            "This order can no longer be changed.",
+            "Este pedido não pode mais ser alterado.",
+        )
+        .into(),
+        _ if error.is_transient() => t(
+            "We cannot reach the bar right now. Check your connection and try again.",
+            "Não conseguimos falar com o bar agora. Verifique sua conexão e tente de novo.",
+        )
+        .into(),
+        _ => error_words(error),
     }
+}
+
+/// Said when the chosen drink runs out.
+fn ran_out() -> &'static str {
+    t(
+        "Sorry, that drink just ran out. Please choose another one.",
+        "Desculpe, essa bebida acabou. Escolha outra.",
+    )
 }
 
 #[component]
@@ -82,9 +99,7 @@ pub fn Menu(feed: MyFeed, backend: BackendRef, shop: String, order_id: String) -
             if !available {
                 chosen.set(None);
                 options.set(BTreeMap::new());
-                error.set(Some(
-                    "Sorry, that drink just ran out. Please choose another one.".into(),
-                ));
+                error.set(Some(ran_out().into()));
             }
         }
     });
@@ -105,8 +120,9 @@ pub fn Menu(feed: MyFeed, backend: BackendRef, shop: String, order_id: String) -
         });
         if let Some(option) = gone.first() {
             options.update(|chosen| chosen.retain(|_, o| !gone.contains(o)));
-            error.set(Some(format!(
-                "Sorry, {option} just ran out. Please choose another."
+            error.set(Some(tf!(
+                "Sorry, {option} just ran out. Please choose another.",
+                "Desculpe, {option} acabou. Escolha outra opção."
             )));
         }
     });
@@ -163,19 +179,19 @@ pub fn Menu(feed: MyFeed, backend: BackendRef, shop: String, order_id: String) -
     view! {
         <section class="menu" data-testid="menu" aria-labelledby="menu-title">
             <div class="menu-head">
-                <ScreenTitle id="menu-title">"Choose your drink"</ScreenTitle>
+                <ScreenTitle id="menu-title">{t("Choose your drink", "Escolha sua bebida")}</ScreenTitle>
                 {move || deadline.get().map(|at| {
                     let left = seconds_until(at, clock.get());
                     view! {
                         <p class=move || if left < 60 { "countdown urgent" } else { "countdown" }
                             data-testid="choose-countdown" role="timer">
                             <span class="num">{clock_text(left)}</span>
-                            " left to choose"
+                            {t(" left to choose", " para escolher")}
                         </p>
                     }
                 })}
             </div>
-            <div class="drink-grid" role="radiogroup" aria-label="Drinks"
+            <div class="drink-grid" role="radiogroup" aria-label=t("Drinks", "Bebidas")
                 on:keydown=move |ev| radio_group_keys(&ev)>
                 <For each=move || menu.get() key=|item| (item.id.clone(), item.available) let:item>
                     {
@@ -208,7 +224,7 @@ pub fn Menu(feed: MyFeed, backend: BackendRef, shop: String, order_id: String) -
                                 <DrinkIcon icon=item.icon.clone()/>
                                 <span class="drink-name">{item.name.clone()}</span>
                                 {(!available).then(|| view! {
-                                    <span class="drink-note">"Not available right now"</span>
+                                    <span class="drink-note">{t("Not available right now", "Indisponível no momento")}</span>
                                 })}
                             </button>
                         }
@@ -233,7 +249,7 @@ pub fn Menu(feed: MyFeed, backend: BackendRef, shop: String, order_id: String) -
                                 <fieldset class="modifier" data-testid=format!("modifier-{}", group.id)>
                                     <legend>
                                         {group.name.clone()}
-                                        <span class="hint">{if required { " (choose one)" } else { " (optional)" }}</span>
+                                        <span class="hint">{if required { t(" (choose one)", " (escolha uma)") } else { t(" (optional)", " (opcional)") }}</span>
                                     </legend>
                                     <div class="option-row"
                                         role=required.then_some("radiogroup")
@@ -284,7 +300,7 @@ pub fn Menu(feed: MyFeed, backend: BackendRef, shop: String, order_id: String) -
                                                         })
                                                     }>
                                                     {option.clone()}
-                                                    {out.then(|| view! { <span class="option-note">" · out"</span> })}
+                                                    {out.then(|| view! { <span class="option-note">{t(" · out", " · esgotado")}</span> })}
                                                 </button>
                                             }
                                         }).collect_view()}
@@ -302,7 +318,7 @@ pub fn Menu(feed: MyFeed, backend: BackendRef, shop: String, order_id: String) -
             <div class="order-bar">
                 <p class="summary" data-testid="summary">
                     {move || match item() {
-                        None => "Tap a drink to choose it.".to_owned(),
+                        None => t("Tap a drink to choose it.", "Toque numa bebida para escolher.").to_owned(),
                         Some(item) => options.with(|o| drink_text(&item.name, o, Some(&item))),
                     }}
                 </p>
@@ -312,12 +328,12 @@ pub fn Menu(feed: MyFeed, backend: BackendRef, shop: String, order_id: String) -
                             || item().is_none_or(|item| options.with(|o| missing_choice(&item, o).is_some()))
                     }
                     on:click=move |_| order_now.with_value(|go| go())>
-                    {move || if busy.get() { "Ordering…" } else { "Order now" }}
+                    {move || if busy.get() { t("Ordering…", "Pedindo…") } else { t("Order now", "Pedir agora") }}
                 </button>
             </div>
             <button class="button-link cancel-start" data-testid="cancel-start" disabled=move || busy.get()
                 on:click=cancel>
-                "Not now, cancel"
+                {t("Not now, cancel", "Agora não, cancelar")}
             </button>
         </section>
     }

@@ -30,6 +30,7 @@ use crate::backend::{BackendError, BackendRef, Calls};
 use crate::ctx::Ctx;
 use crate::drink::drink_text;
 use crate::feed::{Connection, ConnectionBadge, Feed, use_feed};
+use crate::i18n::{t, tf};
 use crate::icons::{ClosedSign, DrinkIcon, Icon, Symbol};
 use crate::signin::{Gate, SessionState};
 use crate::util::{
@@ -120,7 +121,7 @@ pub fn CustomerApp() -> impl IntoView {
             {move || match arrival.get() {
                 Arrival::Checking => view! {
                     <section class="panel center" data-testid="checking-code" aria-busy="true">
-                        <ScreenTitle>"Checking the code…"</ScreenTitle>
+                        <ScreenTitle>{t("Checking the code…", "Verificando o código…")}</ScreenTitle>
                     </section>
                 }
                 .into_any(),
@@ -136,12 +137,18 @@ pub fn CustomerApp() -> impl IntoView {
                 Arrival::Done => {
                     let arriving = query_param("code").is_some() || kept_pass(&shop).is_some();
                     let lede = if arriving {
-                        "Your drink is one step away. We'll email you a 6-digit code: no password, no app."
+                        t(
+                            "Your drink is one step away. We'll email you a 6-digit code: no password, no app.",
+                            "Sua bebida está a um passo. Enviaremos um código de 6 dígitos por e-mail: sem senha, sem app.",
+                        )
                     } else {
-                        "We'll email you a 6-digit code: no password, no app."
+                        t(
+                            "We'll email you a 6-digit code: no password, no app.",
+                            "Enviaremos um código de 6 dígitos por e-mail: sem senha, sem app.",
+                        )
                     };
                     view! {
-                        <Gate backend=backend role=Role::Customer title="Sign in to order"
+                        <Gate backend=backend role=Role::Customer title=t("Sign in to order", "Entre para pedir")
                             lede=lede signed_in=signed_in.get_value()/>
                     }
                     .into_any()
@@ -276,9 +283,7 @@ fn Ordering(ctx: Ctx, user: User) -> impl IntoView {
                             forget_ticket(ticket, &shop);
                         }
                         if error.code() == Some(&ErrorCode::OpenOrderExists) {
-                            notice.try_set(Some(
-                                "You already have an order on the way: here it is.".into(),
-                            ));
+                            notice.try_set(Some(already_ordered().into()));
                         } else if matches!(error, BackendError::SignedOut) {
                             if let Some(session) = session {
                                 session.signed_out();
@@ -310,9 +315,7 @@ fn Ordering(ctx: Ctx, user: User) -> impl IntoView {
         }
         if current.get_untracked().is_some() {
             forget_ticket(ticket, &shop_id);
-            notice.set(Some(
-                "You already have an order on the way: here it is.".into(),
-            ));
+            notice.set(Some(already_ordered().into()));
             return;
         }
         start.with_value(|start| start(with));
@@ -389,7 +392,7 @@ fn Ordering(ctx: Ctx, user: User) -> impl IntoView {
             <button class="button-link" data-testid="open-history"
                 on:click=move |_| page.set(Page::History)>
                 <Icon symbol=Symbol::Receipt/>
-                <span>"My orders"</span>
+                <span>{t("My orders", "Meus pedidos")}</span>
             </button>
         </header>
         <p class="notice" role="status" data-testid="notice">{move || notice.get().unwrap_or_default()}</p>
@@ -405,7 +408,7 @@ fn Ordering(ctx: Ctx, user: User) -> impl IntoView {
                 let asked_key = asked_key.clone();
                 (move || match phase.get() {
                     Phase::Loading => view! {
-                        <p class="loading" aria-busy="true">"Loading your order…"</p>
+                        <p class="loading" aria-busy="true">{t("Loading your order…", "Carregando seu pedido…")}</p>
                     }.into_any(),
                     Phase::AskName => view! {
                         <NamePrompt backend=backend asked_key=asked_key.clone()
@@ -413,7 +416,7 @@ fn Ordering(ctx: Ctx, user: User) -> impl IntoView {
                     }.into_any(),
                     Phase::Starting => view! {
                         <section class="panel center" data-testid="starting">
-                            <ScreenTitle>"Starting your order…"</ScreenTitle>
+                            <ScreenTitle>{t("Starting your order…", "Iniciando seu pedido…")}</ScreenTitle>
                         </section>
                     }.into_any(),
                     Phase::Refused => view! {
@@ -441,6 +444,14 @@ fn Ordering(ctx: Ctx, user: User) -> impl IntoView {
     }
 }
 
+/// Said when a scan finds an order already open.
+fn already_ordered() -> &'static str {
+    t(
+        "You already have an order on the way: here it is.",
+        "Você já tem um pedido a caminho: aqui está ele.",
+    )
+}
+
 /// Drop the booth code from the page's address and the pass from storage: they have done
 /// their job (or cannot).
 fn forget_ticket(ticket: RwSignal<Option<Ticket>>, shop: &str) {
@@ -464,8 +475,15 @@ fn ready_alert(backend: BackendRef, order: &Order) {
 pub fn ready_notice(order: &Order) -> (String, String) {
     let number = order.number.map(|n| format!(" #{n}")).unwrap_or_default();
     (
-        format!("Your drink{number} is ready"),
-        "Pick it up at the bar. Look for your number on the big screen.".to_owned(),
+        tf!(
+            "Your drink{number} is ready",
+            "Sua bebida{number} está pronta"
+        ),
+        t(
+            "Pick it up at the bar. Look for your number on the big screen.",
+            "Retire no balcão. Procure seu número na tela grande.",
+        )
+        .to_owned(),
     )
 }
 
@@ -478,8 +496,9 @@ fn Idle(feed: MyFeed) -> impl IntoView {
         Some(false) => view! {
             <section class="panel center closed-sign" data-testid="shop-closed">
                 <ClosedSign/>
-                <ScreenTitle>"We're closed right now"</ScreenTitle>
-                <p class="lede">"The bar opens again soon. When it does, scan the code on the big screen to order."</p>
+                <ScreenTitle>{t("We're closed right now", "Estamos fechados agora")}</ScreenTitle>
+                <p class="lede">{t("The bar opens again soon. When it does, scan the code on the big screen to order.",
+                    "O bar abre de novo em breve. Quando abrir, escaneie o código na tela grande para pedir.")}</p>
             </section>
         }
         .into_any(),
@@ -492,8 +511,9 @@ fn Idle(feed: MyFeed) -> impl IntoView {
                         <path d="M14 14h8v8h-8zM26 26h8v8h-8zM26 14h8v8h-8zM14 26h8v8h-8z"/>
                     </svg>
                 </div>
-                <ScreenTitle>"Scan the code on the big screen"</ScreenTitle>
-                <p class="lede">"Point your phone's camera at the QR code by the bar to start an order."</p>
+                <ScreenTitle>{t("Scan the code on the big screen", "Escaneie o código na tela grande")}</ScreenTitle>
+                <p class="lede">{t("Point your phone's camera at the QR code by the bar to start an order.",
+                    "Aponte a câmera do celular para o QR code perto do balcão para começar um pedido.")}</p>
             </section>
         }
         .into_any(),
@@ -505,6 +525,6 @@ fn Idle(feed: MyFeed) -> impl IntoView {
 pub fn describe_drink(order: &Order) -> String {
     match &order.drink {
         Some(drink) => drink_text(&drink.name, &drink.options, None),
-        None => "No drink chosen yet".to_owned(),
+        None => t("No drink chosen yet", "Nenhuma bebida escolhida ainda").to_owned(),
     }
 }

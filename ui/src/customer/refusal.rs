@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::a11y::ScreenTitle;
 use crate::backend::BackendError;
+use crate::i18n::{error_words, t, tf};
 use crate::icons::{ClosedSign, Icon, Symbol};
 use crate::util::{clock_text, duration_words, now, seconds_until, use_clock};
 
@@ -29,69 +30,108 @@ pub fn refusal_text(error: &BackendError) -> RefusalText {
     if error.is_transient() {
         return text(
             "offline",
-            "We can't reach the bar",
-            "Check your phone's connection, then try again.".into(),
+            t("We can't reach the bar", "Não conseguimos falar com o bar"),
+            t(
+                "Check your phone's connection, then try again.",
+                "Verifique a conexão do celular e tente de novo.",
+            )
+            .into(),
             true,
         );
     }
     match error.code() {
         Some(ErrorCode::ShopClosed) => text(
             "closed",
-            "We're closed right now",
-            "The bar isn't taking orders at the moment. This page moves on by itself when it opens."
-                .into(),
+            t("We're closed right now", "Estamos fechados agora"),
+            t(
+                "The bar isn't taking orders at the moment. This page moves on by itself when it opens.",
+                "O bar não está aceitando pedidos no momento. Esta página segue sozinha quando ele abrir.",
+            )
+            .into(),
             true,
         ),
         Some(ErrorCode::QueueFull) => text(
             "queue-full",
-            "The queue is full",
-            "The baristas have a lot on. Please try again in a few minutes.".into(),
+            t("The queue is full", "A fila está cheia"),
+            t(
+                "The baristas have a lot on. Please try again in a few minutes.",
+                "Os baristas estão com muitos pedidos. Tente de novo em alguns minutos.",
+            )
+            .into(),
             true,
         ),
         Some(ErrorCode::DailyLimitReached) => {
             let when = error
                 .problem()
                 .and_then(|p| p.retry_after_s)
-                .map(|s| format!("You can order again in {}.", duration_words(s)))
-                .unwrap_or_else(|| "You can order again tomorrow.".into());
+                .map(|s| {
+                    let wait = duration_words(s);
+                    tf!(
+                        "You can order again in {wait}.",
+                        "Você pode pedir de novo em {wait}."
+                    )
+                })
+                .unwrap_or_else(|| {
+                    t(
+                        "You can order again tomorrow.",
+                        "Você pode pedir de novo amanhã.",
+                    )
+                    .into()
+                });
             text(
                 "daily-limit",
-                "You've had all your drinks for today",
-                format!("Thanks for coming by! {when}"),
+                t(
+                    "You've had all your drinks for today",
+                    "Você já pediu todas as bebidas de hoje",
+                ),
+                tf!("Thanks for coming by! {when}", "Obrigado pela visita! {when}"),
                 false,
             )
         }
         Some(ErrorCode::CodeExpired) => text(
             "code-expired",
-            "That code has changed",
-            "The code changes every few minutes: scan the code on the big screen again.".into(),
+            t("That code has changed", "Esse código mudou"),
+            t(
+                "The code changes every few minutes: scan the code on the big screen again.",
+                "O código muda a cada poucos minutos: escaneie de novo o código na tela grande.",
+            )
+            .into(),
             false,
         ),
         Some(ErrorCode::CodeExhausted) => text(
             "code-used-up",
-            "That code is used up",
-            "Lots of people just ordered with it. Scan the new code on the big screen.".into(),
+            t("That code is used up", "Esse código se esgotou"),
+            t(
+                "Lots of people just ordered with it. Scan the new code on the big screen.",
+                "Muita gente acabou de pedir com ele. Escaneie o novo código na tela grande.",
+            )
+            .into(),
             false,
         ),
         Some(ErrorCode::PassExpired) => text(
             "pass-expired",
-            "Your scan has timed out",
-            "Scan the code on the big screen again to order.".into(),
+            t("Your scan has timed out", "Sua leitura expirou"),
+            t(
+                "Scan the code on the big screen again to order.",
+                "Escaneie de novo o código na tela grande para pedir.",
+            )
+            .into(),
             false,
         ),
         Some(ErrorCode::CodeInvalid) => text(
             "code-invalid",
-            "That code didn't work",
-            "Scan the code on the big screen by the bar.".into(),
+            t("That code didn't work", "Esse código não funcionou"),
+            t(
+                "Scan the code on the big screen by the bar.",
+                "Escaneie o código na tela grande perto do balcão.",
+            )
+            .into(),
             false,
         ),
         _ => text(
             "other",
-            "Something went wrong",
-            error
-                .problem()
-                .map(|p| p.title.clone())
-                .unwrap_or_else(|| error.to_string()),
+            t("Something went wrong", "Algo deu errado"),
+            error_words(error),
             true,
         ),
     }
@@ -118,11 +158,18 @@ pub fn Refusal(
     let clock = use_clock(1_000);
     let next_code = move || {
         next_code_at.map(|at| match seconds_until(at, clock.get()) {
-            0 => "The new code is on the big screen now: scan it.".to_owned(),
-            left => format!(
-                "A new code comes up on the big screen in {}.",
-                clock_text(left)
-            ),
+            0 => t(
+                "The new code is on the big screen now: scan it.",
+                "O novo código já está na tela grande: escaneie-o.",
+            )
+            .to_owned(),
+            left => {
+                let left = clock_text(left);
+                tf!(
+                    "A new code comes up on the big screen in {left}.",
+                    "Um novo código aparece na tela grande em {left}."
+                )
+            }
         })
     };
     view! {
@@ -141,7 +188,7 @@ pub fn Refusal(
             {if retry {
                 view! {
                     <button class="button-primary wide" data-testid="try-again"
-                        on:click=move |_| on_retry.run(())>"Try again"</button>
+                        on:click=move |_| on_retry.run(())>{t("Try again", "Tentar de novo")}</button>
                 }.into_any()
             } else {
                 view! {

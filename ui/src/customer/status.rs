@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use super::{MyFeed, Page, describe_drink};
 use crate::a11y::{ScreenTitle, focus_when_shown};
 use crate::backend::{BackendRef, Calls, NotifyPermission};
+use crate::i18n::{Lang, error_words, lang, t, tf};
 use crate::icons::{Icon, Symbol};
 use crate::util::{duration_words, load_flag, save_flag};
 
@@ -20,7 +21,13 @@ pub fn step_of(state: OrderState) -> Option<usize> {
     }
 }
 
-const STEPS: [&str; 3] = ["In the queue", "Being made", "Ready"];
+fn steps() -> [&'static str; 3] {
+    [
+        t("In the queue", "Na fila"),
+        t("Being made", "Em preparo"),
+        t("Ready", "Pronto"),
+    ]
+}
 
 fn order_in(feed: MyFeed, order_id: &str) -> Option<Order> {
     feed.view.with(|view| {
@@ -62,14 +69,22 @@ pub fn Status(feed: MyFeed, backend: BackendRef, shop: String, order_id: String)
                 Err(e) if e.code() == Some(&ErrorCode::InvalidTransition) => {
                     confirming.try_set(false);
                     error.try_set(Some(
-                        "Too late to cancel: the barista has started on your drink.".into(),
+                        t(
+                            "Too late to cancel: the barista has started on your drink.",
+                            "Tarde demais para cancelar: o barista já começou sua bebida.",
+                        )
+                        .into(),
                     ));
                 }
                 Err(e) => {
                     error.try_set(Some(if e.is_transient() {
-                        "We can't reach the bar right now. Try again in a moment.".into()
+                        t(
+                            "We can't reach the bar right now. Try again in a moment.",
+                            "Não conseguimos falar com o bar agora. Tente de novo daqui a pouco.",
+                        )
+                        .into()
                     } else {
-                        e.to_string()
+                        error_words(&e)
                     }));
                 }
             }
@@ -78,28 +93,47 @@ pub fn Status(feed: MyFeed, backend: BackendRef, shop: String, order_id: String)
     };
 
     let headline = move || match state.get() {
-        Some(OrderState::Queued) => "You're in the queue",
-        Some(OrderState::InProgress) => "Your drink is being made",
-        Some(OrderState::Ready) => "Ready! Pick it up at the bar",
+        Some(OrderState::Queued) => t("You're in the queue", "Você está na fila"),
+        Some(OrderState::InProgress) => t(
+            "Your drink is being made",
+            "Sua bebida está sendo preparada",
+        ),
+        Some(OrderState::Ready) => t("Ready! Pick it up at the bar", "Pronto! Retire no balcão"),
         _ => "",
     };
     let announcement = move || {
         order.get().and_then(|order| {
             let number = order.number.map(|n| format!(" #{n}")).unwrap_or_default();
             match order.state {
-                OrderState::Queued => Some(format!("Your order{number} is in the queue.")),
-                OrderState::InProgress => Some(format!("Your order{number} is being made.")),
-                OrderState::Ready => Some(format!(
-                    "Your order{number} is ready. Pick it up at the bar."
+                OrderState::Queued => Some(tf!(
+                    "Your order{number} is in the queue.",
+                    "Seu pedido{number} está na fila."
+                )),
+                OrderState::InProgress => Some(tf!(
+                    "Your order{number} is being made.",
+                    "Seu pedido{number} está sendo preparado."
+                )),
+                OrderState::Ready => Some(tf!(
+                    "Your order{number} is ready. Pick it up at the bar.",
+                    "Seu pedido{number} está pronto. Retire no balcão."
                 )),
                 _ => None,
             }
         })
     };
     let hint = move || match state.get() {
-        Some(OrderState::Queued) => "We'll let you know the moment it's ready.",
-        Some(OrderState::InProgress) => "Almost there. Keep an eye on the big screen.",
-        Some(OrderState::Ready) => "Look for your number on the big screen.",
+        Some(OrderState::Queued) => t(
+            "We'll let you know the moment it's ready.",
+            "Avisaremos assim que estiver pronto.",
+        ),
+        Some(OrderState::InProgress) => t(
+            "Almost there. Keep an eye on the big screen.",
+            "Quase lá. Fique de olho na tela grande.",
+        ),
+        Some(OrderState::Ready) => t(
+            "Look for your number on the big screen.",
+            "Procure seu número na tela grande.",
+        ),
         _ => "",
     };
 
@@ -107,7 +141,7 @@ pub fn Status(feed: MyFeed, backend: BackendRef, shop: String, order_id: String)
         <section class=move || format!("status-screen state-{}", state.get().map(OrderState::as_str).unwrap_or(""))
             data-testid="status">
             <div class="hero panel center">
-                <p class="hero-label">"Your order"</p>
+                <p class="hero-label">{t("Your order", "Seu pedido")}</p>
                 <p class="order-number num" data-testid="order-number">
                     {move || order.get().and_then(|o| o.number).map(|n| format!("#{n}")).unwrap_or_default()}
                 </p>
@@ -115,11 +149,11 @@ pub fn Status(feed: MyFeed, backend: BackendRef, shop: String, order_id: String)
                     {move || order.get().map(|o| describe_drink(&o)).unwrap_or_default()}
                 </p>
                 {move || order.get().and_then(|o| o.customer.display_name).map(|name| view! {
-                    <p class="name-line">"For " <strong>{name}</strong></p>
+                    <p class="name-line">{t("For ", "Para ")} <strong>{name}</strong></p>
                 })}
             </div>
-            <ol class="steps" aria-label="Progress">
-                {STEPS.iter().enumerate().map(|(i, label)| {
+            <ol class="steps" aria-label=t("Progress", "Andamento")>
+                {steps().into_iter().enumerate().map(|(i, label)| {
                     let class = move || {
                         let at = state.get().and_then(step_of);
                         match at {
@@ -135,7 +169,7 @@ pub fn Status(feed: MyFeed, backend: BackendRef, shop: String, order_id: String)
                             <span class="step-dot" aria-hidden="true">
                                 {move || (state.get().and_then(step_of).is_some_and(|at| i < at)).then(|| view! { <Icon symbol=Symbol::Check/> })}
                             </span>
-                            <span class="step-label">{*label}</span>
+                            <span class="step-label">{label}</span>
                         </li>
                     }
                 }).collect_view()}
@@ -153,16 +187,17 @@ pub fn Status(feed: MyFeed, backend: BackendRef, shop: String, order_id: String)
                     view! {
                         <div class="panel confirm" role="alertdialog" aria-labelledby="confirm-cancel"
                             data-testid="confirm-cancel">
-                            <h2 id="confirm-cancel">"Cancel your order?"</h2>
-                            <p class="lede">"Your drink hasn't been started yet. You can order again with a new scan."</p>
+                            <h2 id="confirm-cancel">{t("Cancel your order?", "Cancelar seu pedido?")}</h2>
+                            <p class="lede">{t("Your drink hasn't been started yet. You can order again with a new scan.",
+                                "Sua bebida ainda não começou a ser feita. Você pode pedir de novo com uma nova leitura.")}</p>
                             <div class="row">
                                 <button class="button-danger filled" data-testid="confirm-cancel-yes"
                                     disabled=move || busy.get() on:click=cancel.clone()>
-                                    "Yes, cancel it"
+                                    {t("Yes, cancel it", "Sim, cancelar")}
                                 </button>
                                 <button class="button-link" data-testid="confirm-cancel-no"
                                     on:click=move |_| confirming.set(false)>
-                                    "Keep my order"
+                                    {t("Keep my order", "Manter meu pedido")}
                                 </button>
                             </div>
                         </div>
@@ -171,7 +206,7 @@ pub fn Status(feed: MyFeed, backend: BackendRef, shop: String, order_id: String)
                     view! {
                         <button class="button-danger" data-testid="cancel-order"
                             on:click=move |_| { error.set(None); confirming.set(true); }>
-                            "Cancel order"
+                            {t("Cancel order", "Cancelar pedido")}
                         </button>
                     }.into_any()
                 }
@@ -216,20 +251,34 @@ fn NotifyOffer(backend: BackendRef) -> impl IntoView {
                 return;
             }
             if !push_capable {
-                said.try_set(Some("We'll tell you here when it's ready.".into()));
+                said.try_set(Some(
+                    t(
+                        "We'll tell you here when it's ready.",
+                        "Avisaremos aqui quando estiver pronto.",
+                    )
+                    .into(),
+                ));
                 return;
             }
             match super::push::subscribe(&*backend).await {
                 Ok(()) => {
                     save_flag(super::push::SUBSCRIBED_FLAG, true);
                     said.try_set(Some(
-                        "We'll tell you when it's ready, even with your phone locked.".into(),
+                        t(
+                            "We'll tell you when it's ready, even with your phone locked.",
+                            "Avisaremos quando estiver pronto, mesmo com o celular bloqueado.",
+                        )
+                        .into(),
                     ));
                 }
                 Err(why) => {
                     leptos::logging::warn!("push: {why}");
                     said.try_set(Some(
-                        "We'll tell you when it's ready while this page is open.".into(),
+                        t(
+                            "We'll tell you when it's ready while this page is open.",
+                            "Avisaremos quando estiver pronto enquanto esta página estiver aberta.",
+                        )
+                        .into(),
                     ));
                 }
             }
@@ -240,7 +289,7 @@ fn NotifyOffer(backend: BackendRef) -> impl IntoView {
             <button class="button-secondary notify-offer" data-testid="notify-me"
                 on:click=move |_| ask()>
                 <Icon symbol=Symbol::Bell/>
-                "Tell me when it's ready"
+                {t("Tell me when it's ready", "Me avise quando estiver pronto")}
             </button>
         })}
         <p class="notify-said" role="status">{move || said.get().unwrap_or_default()}</p>
@@ -262,11 +311,15 @@ pub fn NamePrompt(backend: BackendRef, asked_key: String, on_done: Callback<()>)
     let save = move || {
         let value = name.get_untracked().trim().to_owned();
         if value.is_empty() {
-            error.set(Some("Type a name, or skip.".into()));
+            error.set(Some(
+                t("Type a name, or skip.", "Digite um nome, ou pule.").into(),
+            ));
             return;
         }
         if value.chars().count() > 32 {
-            error.set(Some("Please keep it to 32 letters.".into()));
+            error.set(Some(
+                t("Please keep it to 32 letters.", "Use no máximo 32 letras.").into(),
+            ));
             return;
         }
         let backend = backend.get();
@@ -278,7 +331,8 @@ pub fn NamePrompt(backend: BackendRef, asked_key: String, on_done: Callback<()>)
                     error.try_set(Some(
                         e.problem()
                             .and_then(|p| p.detail.clone())
-                            .unwrap_or_else(|| e.to_string()),
+                            .filter(|_| lang() == Lang::En)
+                            .unwrap_or_else(|| error_words(&e)),
                     ));
                 }
             }
@@ -292,10 +346,11 @@ pub fn NamePrompt(backend: BackendRef, asked_key: String, on_done: Callback<()>)
     view! {
         <form class="panel name-prompt" data-testid="name-prompt"
             on:submit=move |ev| { ev.prevent_default(); save.with_value(|save| save()); }>
-            <ScreenTitle keep_focus=true>"What should we call you?"</ScreenTitle>
-            <p class="lede">"Your first name shows next to your order number on the big screen. Optional."</p>
+            <ScreenTitle keep_focus=true>{t("What should we call you?", "Como podemos chamar você?")}</ScreenTitle>
+            <p class="lede">{t("Your first name shows next to your order number on the big screen. Optional.",
+                "Seu primeiro nome aparece ao lado do número do pedido na tela grande. Opcional.")}</p>
             <label class="field">
-                <span class="field-label">"First name"</span>
+                <span class="field-label">{t("First name", "Primeiro nome")}</span>
                 <input type="text" name="name" autocomplete="given-name" maxlength="32"
                     data-testid="name-input" node_ref=name_field
                     prop:value=move || name.get()
@@ -303,9 +358,9 @@ pub fn NamePrompt(backend: BackendRef, asked_key: String, on_done: Callback<()>)
             </label>
             <p class="error" role="alert">{move || error.get().unwrap_or_default()}</p>
             <button class="button-primary wide" type="submit" data-testid="name-save"
-                disabled=move || busy.get()>"Continue"</button>
+                disabled=move || busy.get()>{t("Continue", "Continuar")}</button>
             <button class="button-link" type="button" data-testid="name-skip"
-                on:click=move |_| close.with_value(|close| close())>"Skip"</button>
+                on:click=move |_| close.with_value(|close| close())>{t("Skip", "Pular")}</button>
         </form>
     }
 }
@@ -319,7 +374,7 @@ pub fn Finished(
     on_open: Callback<Page>,
 ) -> impl IntoView {
     let Some(order) = order_in(feed, &order_id) else {
-        return view! { <p class="loading">"Loading…"</p> }.into_any();
+        return view! { <p class="loading">{t("Loading…", "Carregando…")}</p> }.into_any();
     };
     let number = order.number.map(|n| format!("#{n}")).unwrap_or_default();
     // The texts say the shop's own times.
@@ -330,49 +385,77 @@ pub fn Finished(
     let (kind, title, body): (&str, String, String) = match order.state {
         OrderState::Collected => (
             "collected",
-            "Enjoy your coffee!".into(),
-            format!("Order {number} is handed over. Thanks for stopping by."),
+            t("Enjoy your coffee!", "Aproveite seu café!").into(),
+            tf!(
+                "Order {number} is handed over. Thanks for stopping by.",
+                "Pedido {number} entregue. Obrigado pela visita."
+            ),
         ),
         OrderState::Cancelled => match order.cancelled_by {
             Some(CancelledBy::Staff) => (
                 "cancelled",
-                "The bar cancelled your order".into(),
+                t("The bar cancelled your order", "O bar cancelou seu pedido").into(),
                 match &order.cancel_reason {
-                    Some(reason) => format!("The barista said: \u{201c}{reason}\u{201d}. Sorry about that."),
-                    None => "Sorry about that. Please ask at the bar.".into(),
+                    Some(reason) => tf!(
+                        "The barista said: \u{201c}{reason}\u{201d}. Sorry about that.",
+                        "O barista disse: \u{201c}{reason}\u{201d}. Desculpe por isso."
+                    ),
+                    None => t(
+                        "Sorry about that. Please ask at the bar.",
+                        "Desculpe por isso. Pergunte no balcão.",
+                    )
+                    .into(),
                 },
             ),
             _ => (
                 "cancelled",
-                "Your order is cancelled".into(),
-                "Nothing to pay, nothing to pick up. Scan the code on the big screen to order again."
-                    .into(),
+                t("Your order is cancelled", "Seu pedido foi cancelado").into(),
+                t(
+                    "Nothing to pay, nothing to pick up. Scan the code on the big screen to order again.",
+                    "Nada a pagar, nada a retirar. Escaneie o código na tela grande para pedir de novo.",
+                )
+                .into(),
             ),
         },
         OrderState::TimedOut => match order.timeout_stage {
             Some(TimeoutStage::Barista) => (
                 "timed-out",
-                "Sorry, we couldn't make it in time".into(),
-                "The bar was too busy to make your drink. Please ask a barista, or order again."
-                    .into(),
+                t(
+                    "Sorry, we couldn't make it in time",
+                    "Desculpe, não conseguimos fazer a tempo",
+                )
+                .into(),
+                t(
+                    "The bar was too busy to make your drink. Please ask a barista, or order again.",
+                    "O bar estava ocupado demais para fazer sua bebida. Fale com um barista, ou peça de novo.",
+                )
+                .into(),
             ),
             Some(TimeoutStage::Collection) => (
                 "timed-out",
-                "Your drink was not picked up".into(),
-                format!(
-                    "Order {number} was ready for {} and nobody came for it, so it left the board. \
-                     Ask at the bar, or scan the code on the big screen to order again.",
-                    duration_words(u64::from(limits.ready_expiry_s)),
-                ),
+                t("Your drink was not picked up", "Sua bebida não foi retirada").into(),
+                {
+                    let wait = duration_words(u64::from(limits.ready_expiry_s));
+                    tf!(
+                        "Order {number} was ready for {wait} and nobody came for it, so it left the board. \
+                         Ask at the bar, or scan the code on the big screen to order again.",
+                        "O pedido {number} ficou pronto por {wait} e ninguém veio buscar, então saiu do painel. \
+                         Pergunte no balcão, ou escaneie o código na tela grande para pedir de novo."
+                    )
+                },
             ),
             _ => (
                 "timed-out",
-                "Time ran out".into(),
-                format!(
-                    "No drink was chosen within {}, so the order was closed. Scan the code on the \
-                     big screen to start again.",
-                    duration_words(u64::from(limits.customer_timeout_s)),
-                ),
+                t("Time ran out", "O tempo acabou").into(),
+                {
+                    let wait = duration_words(u64::from(limits.customer_timeout_s));
+                    tf!(
+                        "No drink was chosen within {wait}, so the order was closed. Scan the code on the \
+                         big screen to start again.",
+                        "Nenhuma bebida foi escolhida em {wait}, então o pedido foi encerrado. Escaneie o \
+                         código na tela grande para começar de novo."
+                    )
+                },
             ),
         },
         _ => ("open", String::new(), String::new()),
@@ -389,9 +472,9 @@ pub fn Finished(
             <ScreenTitle>{title}</ScreenTitle>
             <p class="lede">{body}</p>
             <button class="button-primary wide" data-testid="finished-done"
-                on:click=move |_| on_done.run(())>"Done"</button>
+                on:click=move |_| on_done.run(())>{t("Done", "Concluir")}</button>
             <button class="button-link" data-testid="open-receipt"
-                on:click=move |_| on_open.run(Page::Receipt(receipt_id.clone()))>"See the receipt"</button>
+                on:click=move |_| on_open.run(Page::Receipt(receipt_id.clone()))>{t("See the receipt", "Ver o recibo")}</button>
         </section>
     }
     .into_any()

@@ -7,50 +7,50 @@ use leptos::prelude::*;
 use super::{MyFeed, Page, describe_drink};
 use crate::a11y::ScreenTitle;
 use crate::backend::{BackendRef, Calls};
+use crate::i18n::{LangSwitch, count, date_text, error_words, t, time_text};
 use crate::icons::{Icon, Symbol};
 use crate::signin::{SessionState, sign_out};
-use crate::util::time_of_day;
 
 /// A journey step in words.
 pub fn step_words(kind: EventType) -> &'static str {
     match kind {
-        EventType::OrderCreated => "Scanned the code",
-        EventType::OrderPlaced => "Ordered",
-        EventType::OrderClaimed => "A barista started making it",
-        EventType::OrderUnclaimed => "Back in the queue",
-        EventType::OrderCompleted => "Ready to pick up",
-        EventType::OrderCollected => "Handed over",
-        EventType::OrderCancelled => "Cancelled",
-        EventType::OrderTimedOut => "Timed out",
+        EventType::OrderCreated => t("Scanned the code", "Leu o código"),
+        EventType::OrderPlaced => t("Ordered", "Pediu"),
+        EventType::OrderClaimed => t(
+            "A barista started making it",
+            "Um barista começou a preparar",
+        ),
+        EventType::OrderUnclaimed => t("Back in the queue", "De volta à fila"),
+        EventType::OrderCompleted => t("Ready to pick up", "Pronta para retirar"),
+        EventType::OrderCollected => t("Handed over", "Entregue"),
+        EventType::OrderCancelled => t("Cancelled", "Cancelado"),
+        EventType::OrderTimedOut => t("Timed out", "Expirado"),
         EventType::ShopUpdated
         | EventType::CodeRotated
         | EventType::CodeRedeemed
-        | EventType::StatsUpdated => "Updated",
+        | EventType::StatsUpdated => t("Updated", "Atualizado"),
     }
 }
 
 /// The state in words, for lists.
 pub fn state_words(state: OrderState) -> &'static str {
     match state {
-        OrderState::AwaitingDrink => "Choosing",
-        OrderState::Queued => "In the queue",
-        OrderState::InProgress => "Being made",
-        OrderState::Ready => "Ready",
-        OrderState::Collected => "Collected",
-        OrderState::Cancelled => "Cancelled",
-        OrderState::TimedOut => "Timed out",
+        OrderState::AwaitingDrink => t("Choosing", "Escolhendo"),
+        OrderState::Queued => t("In the queue", "Na fila"),
+        OrderState::InProgress => t("Being made", "Em preparo"),
+        OrderState::Ready => t("Ready", "Pronto"),
+        OrderState::Collected => t("Collected", "Retirado"),
+        OrderState::Cancelled => t("Cancelled", "Cancelado"),
+        OrderState::TimedOut => t("Timed out", "Expirado"),
     }
 }
 
 fn date_words(order: &Order) -> String {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
-        order.created_at.timestamp_millis() as f64,
-    ));
-    let day = date
-        .to_locale_date_string("default", &js_sys::Object::new())
-        .as_string()
-        .unwrap_or_default();
-    format!("{day}, {}", time_of_day(order.created_at))
+    format!(
+        "{}, {}",
+        date_text(order.created_at),
+        time_text(order.created_at)
+    )
 }
 
 #[component]
@@ -71,15 +71,18 @@ pub fn History(
     view! {
         <section class="story" data-testid="history">
             <button class="button-link back" data-testid="back" on:click=move |_| on_open.run(Page::Main)>
-                <Icon symbol=Symbol::Back/>"Back"
+                <Icon symbol=Symbol::Back/>{t("Back", "Voltar")}
             </button>
-            <ScreenTitle>"My orders"</ScreenTitle>
+            <ScreenTitle>{t("My orders", "Meus pedidos")}</ScreenTitle>
             {move || {
                 let list = orders.get();
                 if list.is_empty() {
-                    view! { <p class="lede">"No orders yet. Your first one will show here."</p> }.into_any()
+                    view! { <p class="lede">{t("No orders yet. Your first one will show here.",
+                        "Nenhum pedido ainda. O primeiro vai aparecer aqui.")}</p> }.into_any()
                 } else {
+                    let total = count(list.len() as u64, ("order", "orders"), ("pedido", "pedidos"));
                     view! {
+                        <p class="hint" data-testid="history-count">{total}</p>
                         <ul class="order-list">
                             {list.into_iter().map(|order| {
                                 let id = order.id.clone();
@@ -105,11 +108,12 @@ pub fn History(
                 }
             }}
             <div class="account panel">
-                <p class="hint">"Signed in as " <strong>{user_email}</strong></p>
+                <p class="hint">{t("Signed in as ", "Conectado como ")} <strong>{user_email}</strong></p>
                 <button class="button-secondary" data-testid="sign-out"
                     on:click=move |_| if let Some(session) = session { sign_out(backend, session) }>
-                    "Sign out"
+                    {t("Sign out", "Sair")}
                 </button>
+                <LangSwitch/>
             </div>
         </section>
     }
@@ -129,24 +133,24 @@ pub fn Receipt(
             let result = backend
                 .order(shop.clone(), order_id.clone())
                 .await
-                .map_err(|e| e.to_string());
+                .map_err(|e| error_words(&e));
             detail.try_set(Some(result));
         });
     }
     view! {
         <section class="story" data-testid="receipt">
             <button class="button-link back" data-testid="back" on:click=move |_| on_open.run(Page::History)>
-                <Icon symbol=Symbol::Back/>"My orders"
+                <Icon symbol=Symbol::Back/>{t("My orders", "Meus pedidos")}
             </button>
             {move || match detail.get() {
-                None => view! { <p class="loading" aria-busy="true">"Loading the receipt…"</p> }.into_any(),
+                None => view! { <p class="loading" aria-busy="true">{t("Loading the receipt…", "Carregando o recibo…")}</p> }.into_any(),
                 Some(Err(why)) => view! { <p class="error" role="alert">{why}</p> }.into_any(),
                 Some(Ok(detail)) => {
                     let order = detail.order.clone();
                     view! {
                         <div class="panel receipt">
                             <div class="row-between">
-                                <ScreenTitle>"Receipt"</ScreenTitle>
+                                <ScreenTitle>{t("Receipt", "Recibo")}</ScreenTitle>
                                 <span class="order-number-small num">
                                     {order.number.map(|n| format!("#{n}")).unwrap_or_default()}
                                 </span>
@@ -154,12 +158,12 @@ pub fn Receipt(
                             <p class="drink-line"><strong>{describe_drink(&order)}</strong></p>
                             <p class="hint">{date_words(&order)} " · " {state_words(order.state)}</p>
                             {order.cancel_reason.clone().map(|reason| view! {
-                                <p class="hint">"Reason: " {reason}</p>
+                                <p class="hint">{t("Reason: ", "Motivo: ")} {reason}</p>
                             })}
                             <ol class="timeline" data-testid="journey">
                                 {detail.journey.iter().map(|step| view! {
                                     <li>
-                                        <span class="timeline-time num">{time_of_day(step.at)}</span>
+                                        <span class="timeline-time num">{time_text(step.at)}</span>
                                         <span class="timeline-what">{step_words(step.kind)}</span>
                                     </li>
                                 }).collect_view()}

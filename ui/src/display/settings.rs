@@ -7,8 +7,9 @@ use leptos::prelude::*;
 
 use super::kiosk::toggle_full_screen;
 use crate::backend::{BackendRef, Calls};
+use crate::i18n::{LangSwitch, t, tf};
 use crate::icons::{Icon, Symbol};
-use crate::signin::{SHOP_NAME_HINT, SessionState, setup_error, sign_out};
+use crate::signin::{SessionState, setup_error, shop_name_hint, sign_out};
 use crate::util::{reload_for_shop, save_flag};
 
 /// The saved preference for the ready chime.
@@ -30,7 +31,7 @@ pub fn Settings(
             let url = backend
                 .server_url()
                 .await
-                .unwrap_or_else(|error| format!("unknown ({error})"));
+                .unwrap_or_else(|error| tf!("unknown ({error})", "desconhecido ({error})"));
             server.try_set(Some(url));
         });
     }
@@ -48,7 +49,7 @@ pub fn Settings(
         }
         // The installed app keeps the shop for its next start, once the server knows it.
         if !is_shop_id(&wanted) {
-            shop_error.set(Some(SHOP_NAME_HINT.to_owned()));
+            shop_error.set(Some(shop_name_hint().to_owned()));
             return;
         }
         shop_error.set(None);
@@ -96,23 +97,25 @@ pub fn Settings(
                 aria-labelledby="settings-title" on:click=|ev| ev.stop_propagation()>
                 <div class="row-between">
                     <h2 id="settings-title" class="screen-title" tabindex="-1" node_ref=title>
-                        "Display settings"
+                        {t("Display settings", "Ajustes da tela")}
                     </h2>
                     <button class="button-secondary" data-testid="settings-close"
                         on:click=move |_| close()>
-                        "Close"
+                        {t("Close", "Fechar")}
                     </button>
                 </div>
                 <p class="hint" data-testid="settings-gesture">
-                    "Only staff see this panel. Open it with the S key, or tap the top-left corner "
-                    "of the screen three times. Close it with Esc. F switches full screen."
+                    {t("Only staff see this panel. Open it with the S key, or tap the top-left corner \
+                        of the screen three times. Close it with Esc. F switches full screen.",
+                        "Só a equipe vê este painel. Abra com a tecla S, ou toque três vezes no canto \
+                        superior esquerdo da tela. Feche com Esc. F alterna a tela cheia.")}
                 </p>
                 <dl class="settings-facts">
-                    <dt>"Server"</dt>
+                    <dt>{t("Server", "Servidor")}</dt>
                     <dd class="settings-server" data-testid="settings-server">
                         {move || server.get().unwrap_or_else(|| "…".to_owned())}
                     </dd>
-                    <dt>"Signed in as"</dt>
+                    <dt>{t("Signed in as", "Conectado como")}</dt>
                     <dd data-testid="settings-user">{user.email.clone()}</dd>
                 </dl>
                 <form class="row settings-shop" on:submit=move |ev| {
@@ -120,7 +123,7 @@ pub fn Settings(
                     switch_shop();
                 }>
                     <label class="field">
-                        <span class="field-label">"Shop"</span>
+                        <span class="field-label">{t("Shop", "Loja")}</span>
                         <input type="text" name="shop" autocomplete="off" spellcheck="false"
                             data-testid="settings-shop"
                             prop:value=move || shop_field.get()
@@ -131,13 +134,13 @@ pub fn Settings(
                             let wanted = shop_field.get();
                             wanted.trim().is_empty() || wanted.trim() == shop
                         }>
-                        "Show this shop"
+                        {t("Show this shop", "Mostrar esta loja")}
                     </button>
                 </form>
                 <p class="error" role="alert" data-testid="settings-shop-error">
                     {move || shop_error.get().unwrap_or_default()}
                 </p>
-                <p class="hint">"Changing the shop reloads the page."</p>
+                <p class="hint">{t("Changing the shop reloads the page.", "Trocar de loja recarrega a página.")}</p>
                 <div class="row">
                     <button class="button-secondary settings-chime" data-testid="settings-chime"
                         aria-pressed=move || chime_on.get().to_string()
@@ -150,36 +153,41 @@ pub fn Settings(
                             }
                         }>
                         {move || if chime_on.get() {
-                            view! { <Icon symbol=Symbol::Bell/> "Chime on" }.into_any()
+                            view! { <Icon symbol=Symbol::Bell/> {t("Chime on", "Som ligado")} }.into_any()
                         } else {
-                            view! { <Icon symbol=Symbol::BellOff/> "Chime off" }.into_any()
+                            view! { <Icon symbol=Symbol::BellOff/> {t("Chime off", "Som desligado")} }.into_any()
                         }}
                     </button>
                     <button class="button-secondary" data-testid="settings-full-screen"
                         on:click=move |_| toggle_full_screen()>
-                        "Full screen"
+                        {t("Full screen", "Tela cheia")}
                     </button>
+                    <LangSwitch/>
                 </div>
                 <p class="hint">
-                    "The chime sounds when an order is ready. Browsers play sound only after a "
-                    "first tap or key press on the page."
+                    {t("The chime sounds when an order is ready. Browsers play sound only after a \
+                        first tap or key press on the page.",
+                        "O som toca quando um pedido fica pronto. Os navegadores só tocam som depois \
+                        de um primeiro toque ou tecla na página.")}
                 </p>
                 {is_admin.then(|| view! {
                     <div class="row">
                         <button class="button-secondary" data-testid="settings-rotate-code"
                             on:click=move |_| rotate_now()>
-                            "New booth code now"
+                            {t("New booth code now", "Novo código do balcão agora")}
                         </button>
                     </div>
                     <p class="hint" role="status" data-testid="settings-rotate-result">
                         {move || match rotation.get() {
-                            None => "For a code seen where it should not be: the current one \
-                                stops working at once."
+                            None => t("For a code seen where it should not be: the current one \
+                                stops working at once.",
+                                "Para um código visto onde não devia: o atual para de funcionar na hora.")
                                 .to_owned(),
-                            Some(Ok(())) => "A new code is on the screen; the old one no longer \
-                                works."
+                            Some(Ok(())) => t("A new code is on the screen; the old one no longer \
+                                works.",
+                                "Um novo código está na tela; o antigo não funciona mais.")
                                 .to_owned(),
-                            Some(Err(why)) => format!("The code was not replaced: {why}"),
+                            Some(Err(why)) => tf!("The code was not replaced: {why}", "O código não foi trocado: {why}"),
                         }}
                     </p>
                 })}
@@ -190,7 +198,7 @@ pub fn Settings(
                             sign_out(backend, session);
                         }
                     }>
-                        "Sign out of this display"
+                        {t("Sign out of this display", "Sair desta tela")}
                     </button>
                     // The installed kiosk closes only from here (it ignores Alt+F4 and the like).
                     {(backend.get().via() == "app").then(|| view! {
@@ -200,7 +208,7 @@ pub fn Settings(
                                 let _ = backend.quit_app().await;
                             });
                         }>
-                            "Quit the display app"
+                            {t("Quit the display app", "Fechar o app da tela")}
                         </button>
                     })}
                 </div>
