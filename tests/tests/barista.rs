@@ -625,3 +625,51 @@ async fn refused_calls(base: &str) -> anyhow::Result<u64> {
         .parse()
         .context("a 4xx count that is not a number")
 }
+
+#[tokio::test]
+#[ignore = "needs the web build and Chromium: run through `cargo xtask test`"]
+async fn the_bar_in_portuguese() -> anyhow::Result<()> {
+    use espresso_tests::by;
+    let (server, admin) = cafe().await?;
+    let (_ana, order) = customer_orders(
+        &server,
+        &admin,
+        "ana@example.com",
+        Some("Ana"),
+        "flat_white",
+        Some("Oat"),
+    )
+    .await?;
+    server
+        .grant("barista@espresso.test", &[Role::Barista])
+        .await?;
+    // A tablet set to Portuguese (Portugal): the bar speaks Portuguese by itself.
+    let browser = Browser::start_in_language(1280, 800, "pt-PT").await?;
+    let driver = &browser.driver;
+    driver
+        .goto(&format!("{}/barista?shop={SHOP}", server.url()))
+        .await?;
+    by::heading(driver, "Entrada do barista").await?;
+    sign_in_on_page(driver, &server, "barista@espresso.test").await?;
+    wait_for_text(driver, "[data-testid=connection]", "Ao vivo").await?;
+    let number = number_of(&order)?;
+    by::labelled(driver, &format!("Pedido {number}, Flat White")).await?;
+    by::press_button(driver, "Preparar").await?;
+    by::press_button(driver, "Pronto").await?;
+    by::press_button(driver, "Entregue").await?;
+    wait_for("the order handed over", STEP_DEADLINE, || async {
+        let orders = admin.orders(SHOP, &[OrderState::Collected], None).await?;
+        Ok((!orders.is_empty()).then_some(()))
+    })
+    .await?;
+    by::press_button(driver, "Cardápio").await?;
+    by::heading(driver, "Cardápio").await?;
+    browser.screenshot("barista-pt-menu-1280x800").await?;
+    axe::check(driver, "the bar's menu (pt)").await?;
+    by::press_button(driver, "Concluir").await?;
+    browser.screenshot("barista-pt-1280x800").await?;
+    axe::check(driver, "the bar (pt)").await?;
+
+    browser.close().await?;
+    server.stop().await
+}

@@ -799,3 +799,49 @@ mod qr {
         Ok(out)
     }
 }
+
+#[tokio::test]
+#[ignore = "needs the web build and Chromium: run through `cargo xtask test`"]
+async fn a_booth_abroad_shows_its_headings_in_both_languages() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let admin = open_shop_with(&server, LimitsPatch::default()).await?;
+    server.grant(DISPLAY, &[Role::Display]).await?;
+    let browser = Browser::start(1920, 1080).await?;
+    let driver = &browser.driver;
+
+    // Given a booth screen whose address asks for Portuguese, then English (an event abroad),
+    driver
+        .goto(&format!("{}/display?shop={SHOP}&lang=pt+en", server.url()))
+        .await?;
+    // its sign-in is in Portuguese,
+    by::heading(driver, "Tela do balcão").await?;
+    let lang = driver
+        .execute("return document.documentElement.lang;", vec![])
+        .await?;
+    assert_eq!(lang.as_str(), Some("pt"));
+    sign_in_on_page(driver, &server, DISPLAY).await?;
+
+    // and the board says its headings in both, Portuguese first.
+    by::heading(driver, "Em preparo Preparing").await?;
+    by::heading(driver, "Pronto Ready").await?;
+    by::heading(driver, "Escaneie para pedir Scan to order").await?;
+    by::text(driver, "Retire no balcão").await?;
+    let ada = customer(&server, "ada@espresso.test", "Ada").await?;
+    let code = code_of(&wait_for_qr_of_server(driver, &admin, None).await?)?;
+    let order = ada.start_order(SHOP, &code, espresso()).await?;
+    by::labelled(driver, &format!("Pedido {} para Ada", number(&order)?)).await?;
+    browser
+        .screenshot("display-both-languages-1920x1080")
+        .await?;
+    axe::check(driver, "board in both languages").await?;
+
+    // A phone-sized portrait screen keeps them on the board too.
+    set_viewport(driver, 1080, 1920).await?;
+    by::heading(driver, "Em preparo Preparing").await?;
+    browser
+        .screenshot("display-both-languages-1080x1920")
+        .await?;
+
+    browser.close().await?;
+    server.stop().await
+}

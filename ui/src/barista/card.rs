@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use super::desk::Desk;
 use super::model::{CardModel, Move};
+use crate::i18n::tf;
 use crate::icons::DrinkIcon;
 use crate::util::{clock_text, seconds_since};
 
@@ -70,8 +71,14 @@ pub fn Card(desk: Desk, card: CardModel) -> impl IntoView {
     };
     let age_title = move || match (state, age()) {
         (_, None) => String::new(),
-        (OrderState::Ready, Some(s)) => format!("Ready for {}", clock_text(s)),
-        (_, Some(s)) => format!("Waiting {}", clock_text(s)),
+        (OrderState::Ready, Some(s)) => {
+            let s = clock_text(s);
+            tf!("Ready for {s}", "Pronto há {s}")
+        }
+        (_, Some(s)) => {
+            let s = clock_text(s);
+            tf!("Waiting {s}", "Esperando há {s}")
+        }
     };
     let number = card.number_text();
     let select = {
@@ -103,7 +110,10 @@ pub fn Card(desk: Desk, card: CardModel) -> impl IntoView {
             data-selected=move || if selected.get() { "true" } else { "false" }
             data-busy=if card.busy { "true" } else { "false" }
             aria-current=move || if selected.get() { "true" } else { "false" }
-            aria-label=format!("Order {number}, {}", card.drink)
+            aria-label={
+                let drink = &card.drink;
+                tf!("Order {number}, {drink}", "Pedido {number}, {drink}")
+            }
             on:click=select
         >
             <div class="card-age-bar" aria-hidden="true"></div>

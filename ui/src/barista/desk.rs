@@ -13,6 +13,7 @@ use super::model::{
 };
 use crate::backend::{BackendRef, Calls};
 use crate::feed::Feed;
+use crate::i18n::{Lang, error_words, lang, t, tf};
 use crate::util::{load_flag, save_flag};
 
 /// How long a card's message stays (it also goes at the card's next move).
@@ -202,7 +203,14 @@ impl Desk {
             return;
         }
         let Some(order) = self.shown_order(id) else {
-            self.say("That order is no longer on the board.".into(), true);
+            self.say(
+                t(
+                    "That order is no longer on the board.",
+                    "Esse pedido não está mais no quadro.",
+                )
+                .into(),
+                true,
+            );
             return;
         };
         let id = id.to_owned();
@@ -275,7 +283,11 @@ impl Desk {
     pub fn advance_selected(self) {
         let Some(id) = self.selected.get_untracked() else {
             self.say(
-                "Type an order number (or use the arrow keys) to pick a card first.".into(),
+                t(
+                    "Type an order number (or use the arrow keys) to pick a card first.",
+                    "Digite o número de um pedido (ou use as setas) para escolher um cartão primeiro.",
+                )
+                .into(),
                 false,
             );
             return;
@@ -290,7 +302,11 @@ impl Desk {
             Some(mv) => self.act(&id, mv, None, true),
             None => self.note(
                 &id,
-                "Nothing to do here: this one is another barista's.".into(),
+                t(
+                    "Nothing to do here: this one is another barista's.",
+                    "Nada a fazer aqui: este é de outro barista.",
+                )
+                .into(),
             ),
         }
     }
@@ -308,16 +324,27 @@ impl Desk {
     /// Backspace: take back the last move done here, where the server can.
     pub fn undo_last(self) {
         let Some(last) = self.history.try_update(Vec::pop).flatten() else {
-            self.say("Nothing to take back.".into(), false);
+            self.say(
+                t("Nothing to take back.", "Nada para desfazer.").into(),
+                false,
+            );
             return;
         };
-        let label = last
-            .number
-            .map_or_else(|| "That order".to_owned(), |n| format!("#{n}"));
+        let label = last.number.map_or_else(
+            || t("That order", "Esse pedido").to_owned(),
+            |n| format!("#{n}"),
+        );
         match last.mv.undo() {
             Ok(mv) => {
                 self.selected.set(Some(last.id.clone()));
-                self.say(format!("Taking back: {label} {}.", undo_words(mv)), false);
+                let what = undo_words(mv);
+                self.say(
+                    tf!(
+                        "Taking back: {label} {what}.",
+                        "Desfazendo: {label} {what}."
+                    ),
+                    false,
+                );
                 self.act(&last.id, mv, None, false);
             }
             Err(why) => self.say(format!("{label} {why}"), true),
@@ -414,11 +441,15 @@ impl Desk {
             match backend.set_shop_open(shop.clone(), open).await {
                 Ok(shop) => self.keep_shop(shop),
                 Err(error) => self.say(
-                    format!(
-                        "Could not {} the shop: {}",
-                        if open { "open" } else { "close" },
-                        plain(&error)
-                    ),
+                    {
+                        let why = plain(&error);
+                        match (open, lang()) {
+                            (true, Lang::En) => format!("Could not open the shop: {why}"),
+                            (false, Lang::En) => format!("Could not close the shop: {why}"),
+                            (true, Lang::Pt) => format!("Não foi possível abrir a loja: {why}"),
+                            (false, Lang::Pt) => format!("Não foi possível fechar a loja: {why}"),
+                        }
+                    },
                     true,
                 ),
             }
@@ -441,7 +472,13 @@ impl Desk {
             {
                 Ok(shop) => self.keep_shop(shop),
                 Err(error) => self.say(
-                    format!("Could not change the menu: {}", plain(&error)),
+                    {
+                        let why = plain(&error);
+                        tf!(
+                            "Could not change the menu: {why}",
+                            "Não foi possível mudar o cardápio: {why}"
+                        )
+                    },
                     true,
                 ),
             }
@@ -471,7 +508,13 @@ impl Desk {
             {
                 Ok(shop) => self.keep_shop(shop),
                 Err(error) => self.say(
-                    format!("Could not change the menu: {}", plain(&error)),
+                    {
+                        let why = plain(&error);
+                        tf!(
+                            "Could not change the menu: {why}",
+                            "Não foi possível mudar o cardápio: {why}"
+                        )
+                    },
                     true,
                 ),
             }
@@ -496,8 +539,8 @@ pub fn option_key(item_id: &str, modifier_id: &str, option: &str) -> String {
 
 fn undo_words(mv: Move) -> &'static str {
     match mv {
-        Move::Unclaim => "goes back to the queue",
-        Move::Claim => "is being made again",
+        Move::Unclaim => t("goes back to the queue", "volta para a fila"),
+        Move::Claim => t("is being made again", "volta a ser preparado"),
         _ => "",
     }
 }
@@ -505,8 +548,12 @@ fn undo_words(mv: Move) -> &'static str {
 /// A refusal in a few words.
 fn plain(error: &crate::backend::BackendError) -> String {
     match error.problem() {
-        Some(problem) => problem.title.trim_end_matches('.').to_owned(),
-        None if error.is_transient() => "the server cannot be reached".into(),
-        None => error.to_string(),
+        Some(_) => error_words(error).trim_end_matches('.').to_owned(),
+        None if error.is_transient() => t(
+            "the server cannot be reached",
+            "não é possível falar com o servidor",
+        )
+        .into(),
+        None => error_words(error),
     }
 }

@@ -6,24 +6,57 @@ use wasm_bindgen::JsCast;
 
 use super::desk::Desk;
 use super::model::{Arrow, typed_number};
+use crate::i18n::{t, tf};
 
 /// Digits typed more than this long after the last one start a new number.
 const TYPING_GAP_MS: f64 = 1_500.0;
 
 /// The keys, as the help lists them.
-pub const KEYS: &[(&str, &str)] = &[
-    ("0–9", "Pick a card by its order number (type 12 for #12)"),
-    ("Enter", "Next step: Make → Done → Handed over"),
-    (
-        "Backspace",
-        "Take back the last step (where the server can)",
-    ),
-    ("← ↑ → ↓", "Move the selection"),
-    ("X", "Cancel the selected order (asks for a reason)"),
-    ("M", "Sound on or off"),
-    ("?", "Show or hide this list"),
-    ("Esc", "Close a dialog, or clear the selection"),
-];
+pub fn keys() -> [(&'static str, &'static str); 8] {
+    [
+        (
+            "0–9",
+            t(
+                "Pick a card by its order number (type 12 for #12)",
+                "Escolhe um cartão pelo número do pedido (digite 12 para o #12)",
+            ),
+        ),
+        (
+            "Enter",
+            t(
+                "Next step: Make → Done → Handed over",
+                "Próximo passo: Preparar → Pronto → Entregue",
+            ),
+        ),
+        (
+            "Backspace",
+            t(
+                "Take back the last step (where the server can)",
+                "Desfaz o último passo (quando o servidor permite)",
+            ),
+        ),
+        ("← ↑ → ↓", t("Move the selection", "Move a seleção")),
+        (
+            "X",
+            t(
+                "Cancel the selected order (asks for a reason)",
+                "Cancela o pedido selecionado (pede um motivo)",
+            ),
+        ),
+        ("M", t("Sound on or off", "Liga ou desliga o som")),
+        (
+            "?",
+            t("Show or hide this list", "Mostra ou esconde esta lista"),
+        ),
+        (
+            "Esc",
+            t(
+                "Close a dialog, or clear the selection",
+                "Fecha uma janela, ou limpa a seleção",
+            ),
+        ),
+    ]
+}
 
 /// Listen for the desk's keys on the whole window while the board is shown.
 pub fn use_keys(desk: Desk) {
@@ -121,7 +154,14 @@ fn on_key(desk: Desk, ev: &web_sys::KeyboardEvent) {
                 if cancellable {
                     desk.cancelling.set(Some(id));
                 } else {
-                    desk.say("That order cannot be cancelled from here.".into(), false);
+                    desk.say(
+                        t(
+                            "That order cannot be cancelled from here.",
+                            "Esse pedido não pode ser cancelado daqui.",
+                        )
+                        .into(),
+                        false,
+                    );
                 }
             }
             true
@@ -149,7 +189,13 @@ fn on_key(desk: Desk, ev: &web_sys::KeyboardEvent) {
                     .with_untracked(|b| b.by_number(number).map(|c| c.id.clone()));
                 match found {
                     Some(id) => desk.selected.set(Some(id)),
-                    None => desk.say(format!("No order #{number} on the board."), false),
+                    None => desk.say(
+                        tf!(
+                            "No order #{number} on the board.",
+                            "Nenhum pedido #{number} no quadro."
+                        ),
+                        false,
+                    ),
                 }
             }
             desk.typed.set(typed);
@@ -207,17 +253,17 @@ pub fn KeyHelp(desk: Desk) -> impl IntoView {
                 <section class="barista-dialog help" role="dialog" aria-modal="true"
                     aria-labelledby="help-title" data-testid="help"
                     on:click=|ev| ev.stop_propagation()>
-                    <h2 id="help-title">"Keyboard and bump bar"</h2>
+                    <h2 id="help-title">{t("Keyboard and bump bar", "Teclado e bump bar")}</h2>
                     <dl class="keys">
-                        {KEYS.iter().map(|(key, what)| view! {
-                            <dt><kbd>{*key}</kbd></dt>
-                            <dd>{*what}</dd>
+                        {keys().into_iter().map(|(key, what)| view! {
+                            <dt><kbd>{key}</kbd></dt>
+                            <dd>{what}</dd>
                         }).collect_view()}
                     </dl>
                     <div class="dialog-actions">
                         <button class="button-primary" data-testid="help-close"
                             on:click=move |_| desk.help_open.set(false)>
-                            "Got it"
+                            {t("Got it", "Entendi")}
                         </button>
                     </div>
                 </section>

@@ -22,6 +22,7 @@ use leptos::prelude::*;
 
 use crate::ctx::Ctx;
 use crate::feed::{Connection, use_feed};
+use crate::i18n::{t, tf};
 use crate::signin::{Gate, SessionState, sign_out};
 use crate::util::{query_param, use_clock};
 
@@ -40,8 +41,9 @@ pub fn BaristaApp() -> impl IntoView {
         Rc::new(move |user| view! { <Bar ctx=ctx.clone() user=user/> }.into_any());
     view! {
         <main class="app barista">
-            <Gate backend=backend role=Role::Barista title="Barista sign-in"
-                lede="Sign in with your staff email. We'll email you a 6-digit code."
+            <Gate backend=backend role=Role::Barista title=t("Barista sign-in", "Entrada do barista")
+                lede=t("Sign in with your staff email. We'll email you a 6-digit code.",
+                    "Entre com seu e-mail da equipe. Enviaremos um código de 6 dígitos por e-mail.")
                 signed_in=signed_in/>
         </main>
     }
@@ -94,9 +96,12 @@ fn Bar(ctx: Ctx, user: User) -> impl IntoView {
 
     let loading = move || !feed.loaded.get();
     let load_error = move || {
-        feed.load_error
-            .get()
-            .map(|error| format!("Could not load the queue ({error}). Trying again…"))
+        feed.load_error.get().map(|error| {
+            tf!(
+                "Could not load the queue ({error}). Trying again…",
+                "Não foi possível carregar a fila ({error}). Tentando de novo…"
+            )
+        })
     };
 
     view! {
@@ -107,7 +112,7 @@ fn Bar(ctx: Ctx, user: User) -> impl IntoView {
                     <p class=if flash.bad { "barista-flash bad" } else { "barista-flash" }
                         role="status" data-testid="flash">
                         <span>{flash.text.clone()}</span>
-                        <button class="button-link" on:click=move |_| desk.flash.set(None)>"Dismiss"</button>
+                        <button class="button-link" on:click=move |_| desk.flash.set(None)>{t("Dismiss", "Dispensar")}</button>
                     </p>
                 })}
                 {move || load_error().map(|text| view! {
@@ -116,7 +121,8 @@ fn Bar(ctx: Ctx, user: User) -> impl IntoView {
             </div>
             <Show when=move || desk.shop().is_some_and(|shop| !shop.open)>
                 <p class="closed-banner" data-testid="closed-banner">
-                    "The shop is closed: no new orders come in. Finish the ones on the board."
+                    {t("The shop is closed: no new orders come in. Finish the ones on the board.",
+                        "A loja está fechada: não entram novos pedidos. Termine os que estão no quadro.")}
                 </p>
             </Show>
             <Show when=move || desk.console_open.get()>
@@ -124,11 +130,11 @@ fn Bar(ctx: Ctx, user: User) -> impl IntoView {
             </Show>
             <Show when=move || !desk.console_open.get()>
             <div class="b-columns" aria-busy=move || loading().to_string()>
-                <Column desk=desk title="Queue" testid="col-queue" empty="No orders waiting."
+                <Column desk=desk title=t("Queue", "Fila") testid="col-queue" empty=t("No orders waiting.", "Nenhum pedido esperando.")
                     cards=Signal::derive(move || desk.board.with(|b| b.queue.clone()))/>
-                <Column desk=desk title="Making" testid="col-making" empty="Nothing being made. Tap Make on a queued order."
+                <Column desk=desk title=t("Making", "Em preparo") testid="col-making" empty=t("Nothing being made. Tap Make on a queued order.", "Nada em preparo. Toque em Preparar num pedido da fila.")
                     cards=Signal::derive(move || desk.board.with(|b| b.making.clone()))/>
-                <Column desk=desk title="Ready" testid="col-ready" empty="Nothing waiting to be collected."
+                <Column desk=desk title=t("Ready", "Prontos") testid="col-ready" empty=t("Nothing waiting to be collected.", "Nada esperando retirada.")
                     cards=Signal::derive(move || desk.board.with(|b| b.ready.clone()))/>
             </div>
             <div class="typed" aria-live="polite" data-testid="typed">

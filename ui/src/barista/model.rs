@@ -13,6 +13,7 @@ use espresso_core::view::QueueView;
 
 use crate::backend::{BackendError, StaffAction};
 use crate::drink::{drink_text, options_text};
+use crate::i18n::{error_words, t, tf};
 
 /// A barista's move of one order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -55,22 +56,22 @@ impl Move {
     /// The button's words.
     pub fn label(self) -> &'static str {
         match self {
-            Move::Claim => "Make",
-            Move::Unclaim => "Back to queue",
-            Move::Complete => "Done",
-            Move::Collect => "Handed over",
-            Move::Cancel => "Cancel",
+            Move::Claim => t("Make", "Preparar"),
+            Move::Unclaim => t("Back to queue", "Voltar à fila"),
+            Move::Complete => t("Done", "Pronto"),
+            Move::Collect => t("Handed over", "Entregue"),
+            Move::Cancel => t("Cancel", "Cancelar"),
         }
     }
 
     /// What doing it means, for messages ("could not start making #12").
     fn verb(self) -> &'static str {
         match self {
-            Move::Claim => "start making",
-            Move::Unclaim => "put back",
-            Move::Complete => "mark ready",
-            Move::Collect => "hand over",
-            Move::Cancel => "cancel",
+            Move::Claim => t("start making", "começar a preparar"),
+            Move::Unclaim => t("put back", "devolver à fila"),
+            Move::Complete => t("mark ready", "marcar como pronto"),
+            Move::Collect => t("hand over", "entregar"),
+            Move::Cancel => t("cancel", "cancelar"),
         }
     }
 
@@ -79,11 +80,18 @@ impl Move {
         match self {
             Move::Claim => Ok(Move::Unclaim),
             Move::Unclaim => Ok(Move::Claim),
-            Move::Complete => Err(
+            Move::Complete => Err(t(
                 "is already marked ready, and a ready drink cannot go back to making. Hand it over when it is collected.",
-            ),
-            Move::Collect => Err("was handed over; that cannot be undone."),
-            Move::Cancel => Err("was cancelled; that cannot be undone."),
+                "já está marcado como pronto, e uma bebida pronta não volta ao preparo. Entregue-a quando for retirada.",
+            )),
+            Move::Collect => Err(t(
+                "was handed over; that cannot be undone.",
+                "foi entregue; isso não pode ser desfeito.",
+            )),
+            Move::Cancel => Err(t(
+                "was cancelled; that cannot be undone.",
+                "foi cancelado; isso não pode ser desfeito.",
+            )),
         }
     }
 }
@@ -104,35 +112,74 @@ pub fn refusal_words(error: &BackendError, mv: Move) -> String {
     let verb = mv.verb();
     match error {
         BackendError::Network(_) | BackendError::Timeout => {
-            return format!("Could not reach the server to {verb} it. Nothing changed: try again.");
+            return tf!(
+                "Could not reach the server to {verb} it. Nothing changed: try again.",
+                "Não foi possível falar com o servidor para {verb}. Nada mudou: tente de novo."
+            );
         }
-        BackendError::SignedOut => return "You are signed out. Sign in again.".into(),
+        BackendError::SignedOut => {
+            return t(
+                "You are signed out. Sign in again.",
+                "Você foi desconectado. Entre de novo.",
+            )
+            .into();
+        }
         _ => {}
     }
     let Some(problem) = error.problem() else {
-        return format!("Could not {verb} it: {error}");
+        let error = error_words(error);
+        return tf!(
+            "Could not {verb} it: {error}",
+            "Não foi possível {verb}: {error}"
+        );
     };
     match &problem.code {
-        ErrorCode::AlreadyClaimed => "Another barista started this one first.".into(),
+        ErrorCode::AlreadyClaimed => t(
+            "Another barista started this one first.",
+            "Outro barista começou este primeiro.",
+        )
+        .into(),
         ErrorCode::InvalidTransition => match problem.state {
-            Some(OrderState::Cancelled) => "This order was cancelled.".into(),
-            Some(OrderState::TimedOut) => "This order timed out.".into(),
-            Some(OrderState::Collected) => "This order was already handed over.".into(),
-            Some(OrderState::Ready) => format!("Could not {verb} it: it is already ready."),
-            Some(OrderState::InProgress) => {
-                format!("Could not {verb} it: it is already being made.")
+            Some(OrderState::Cancelled) => {
+                t("This order was cancelled.", "Este pedido foi cancelado.").into()
             }
-            Some(OrderState::Queued) => format!("Could not {verb} it: it is back in the queue."),
-            _ => format!("Could not {verb} it now."),
+            Some(OrderState::TimedOut) => t("This order timed out.", "Este pedido expirou.").into(),
+            Some(OrderState::Collected) => t(
+                "This order was already handed over.",
+                "Este pedido já foi entregue.",
+            )
+            .into(),
+            Some(OrderState::Ready) => tf!(
+                "Could not {verb} it: it is already ready.",
+                "Não foi possível {verb}: ele já está pronto."
+            ),
+            Some(OrderState::InProgress) => tf!(
+                "Could not {verb} it: it is already being made.",
+                "Não foi possível {verb}: ele já está sendo preparado."
+            ),
+            Some(OrderState::Queued) => tf!(
+                "Could not {verb} it: it is back in the queue.",
+                "Não foi possível {verb}: ele voltou para a fila."
+            ),
+            _ => tf!("Could not {verb} it now.", "Não foi possível {verb} agora."),
         },
-        ErrorCode::Forbidden => {
-            format!("Could not {verb} it: only the barista making it can do that.")
-        }
-        ErrorCode::NotFound => "This order is no longer there.".into(),
-        _ => format!(
-            "Could not {verb} it: {}.",
-            problem.title.trim_end_matches('.')
+        ErrorCode::Forbidden => tf!(
+            "Could not {verb} it: only the barista making it can do that.",
+            "Não foi possível {verb}: só o barista que o está preparando pode fazer isso."
         ),
+        ErrorCode::NotFound => t(
+            "This order is no longer there.",
+            "Este pedido não está mais aqui.",
+        )
+        .into(),
+        _ => {
+            let why = error_words(error);
+            let why = why.trim_end_matches('.');
+            tf!(
+                "Could not {verb} it: {why}.",
+                "Não foi possível {verb}: {why}."
+            )
+        }
     }
 }
 
@@ -353,10 +400,10 @@ fn card_of(order: &Order, menu: &[MenuItem], me: &str, busy: bool) -> CardModel 
         id: order.id.clone(),
         number: order.number,
         state: order.state,
-        drink: order
-            .drink
-            .as_ref()
-            .map_or_else(|| "Choosing…".to_owned(), |drink| drink.name.clone()),
+        drink: order.drink.as_ref().map_or_else(
+            || t("Choosing…", "Escolhendo…").to_owned(),
+            |drink| drink.name.clone(),
+        ),
         icon: item.map_or_else(
             || {
                 order
@@ -385,12 +432,16 @@ fn card_of(order: &Order, menu: &[MenuItem], me: &str, busy: bool) -> CardModel 
 /// The words of the "new order" notification: "New order #12", "Flat White · Oat milk, for Sam".
 pub fn new_order_notice(order: &Order) -> (String, String) {
     let title = match order.number {
-        Some(number) => format!("New order #{number}"),
-        None => "New order".to_owned(),
+        Some(number) => tf!("New order #{number}", "Novo pedido #{number}"),
+        None => t("New order", "Novo pedido").to_owned(),
     };
     let mut body = match &order.drink {
         Some(drink) => drink_text(&drink.name, &drink.options, None),
-        None => "A drink is on its way to the queue".to_owned(),
+        None => t(
+            "A drink is on its way to the queue",
+            "Uma bebida está a caminho da fila",
+        )
+        .to_owned(),
     };
     if let Some(name) = order
         .customer
@@ -399,7 +450,7 @@ pub fn new_order_notice(order: &Order) -> (String, String) {
         .map(str::trim)
         .filter(|name| !name.is_empty())
     {
-        body.push_str(&format!(", for {name}"));
+        body.push_str(&tf!(", for {name}", ", para {name}"));
     }
     (title, body)
 }

@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use super::desk::{Desk, option_key};
+use crate::i18n::tf;
 
 /// The option groups of the drink `item_id`, each option a tick box.
 #[component]
@@ -15,7 +16,8 @@ pub fn OptionStock(desk: Desk, item_id: String) -> impl IntoView {
             item.modifiers
                 .iter()
                 .map(|group| {
-                    let legend = format!("{} in stock", group.name);
+                    let name = &group.name;
+                    let legend = tf!("{name} in stock", "{name} em estoque");
                     let options = group
                         .options
                         .iter()

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use super::desk::Desk;
 use super::stock::OptionStock;
 use crate::feed::ConnectionBadge;
+use crate::i18n::{LangSwitch, t, tf};
 use crate::icons::{DrinkIcon, Icon, Symbol};
 use crate::util::{duration_words, set_query_param};
 
@@ -34,7 +35,7 @@ pub fn Toolbar(desk: Desk, email: String, admin: bool, on_sign_out: Callback<()>
     view! {
         <header class="barista-toolbar">
             <div class="toolbar-title">
-                <h1>"Barista"</h1>
+                <h1>{t("Barista", "Barista")}</h1>
                 <span class="toolbar-shop">{shop_name}</span>
             </div>
             <button
@@ -46,7 +47,7 @@ pub fn Toolbar(desk: Desk, email: String, admin: bool, on_sign_out: Callback<()>
                 role="switch"
                 data-testid="shop-switch"
                 aria-checked=move || if open() == Some(true) { "true" } else { "false" }
-                aria-label="Shop open for orders"
+                aria-label=t("Shop open for orders", "Loja aberta para pedidos")
                 disabled=move || desk.shop_busy.get() || open().is_none()
                 on:click=move |_| match open() {
                     Some(true) => desk.confirm_close.set(true),
@@ -57,64 +58,65 @@ pub fn Toolbar(desk: Desk, email: String, admin: bool, on_sign_out: Callback<()>
                 <span class="switch-track" aria-hidden="true"><span class="switch-thumb"></span></span>
                 <span class="switch-label" data-testid="shop-state">
                     {move || match (open(), desk.shop_busy.get()) {
-                        (Some(true), true) => "Closing…",
-                        (Some(false), true) => "Opening…",
-                        (Some(true), false) => "Open",
-                        (Some(false), false) => "Closed",
+                        (Some(true), true) => t("Closing…", "Fechando…"),
+                        (Some(false), true) => t("Opening…", "Abrindo…"),
+                        (Some(true), false) => t("Open", "Aberta"),
+                        (Some(false), false) => t("Closed", "Fechada"),
                         (None, _) => "…",
                     }}
                 </span>
             </button>
             <button class="toolbar-button" data-testid="menu-button"
                 on:click=move |_| desk.menu_open.set(true)>
-                "Menu"
+                {t("Menu", "Cardápio")}
                 {move || {
                     let off = off_menu();
                     (off > 0).then(|| view! {
-                        <span class="b-pill late" data-testid="menu-off-count">{format!("{off} off")}</span>
+                        <span class="b-pill late" data-testid="menu-off-count">{tf!("{off} off", "{off} fora")}</span>
                     })
                 }}
             </button>
-            <dl class="toolbar-stats" data-testid="stats" aria-label="Queue numbers"
+            <dl class="toolbar-stats" data-testid="stats" aria-label=t("Queue numbers", "Números da fila")
                 hidden=move || desk.console_open.get()>
-                <div><dt>"Waiting"</dt><dd class="num" data-testid="stat-waiting">{waiting}</dd></div>
-                <div><dt>"Avg wait"</dt><dd class="num" data-testid="stat-avg">{avg}</dd></div>
-                <div><dt>"Served today"</dt><dd class="num" data-testid="stat-served">{served}</dd></div>
+                <div><dt>{t("Waiting", "Esperando")}</dt><dd class="num" data-testid="stat-waiting">{waiting}</dd></div>
+                <div><dt>{t("Avg wait", "Espera média")}</dt><dd class="num" data-testid="stat-avg">{avg}</dd></div>
+                <div><dt>{t("Served today", "Servidos hoje")}</dt><dd class="num" data-testid="stat-served">{served}</dd></div>
             </dl>
             <div class="toolbar-end">
                 <ConnectionBadge connection=desk.feed.connection/>
                 {admin.then(|| view! {
                     <button class="toolbar-button" aria-pressed=move || desk.console_open.get().to_string()
-                        title="The owner's console: shop, menu, staff, numbers"
+                        title=t("The owner's console: shop, menu, staff, numbers", "O painel do dono: loja, cardápio, equipe, números")
                         on:click=move |_| {
                             let open = !desk.console_open.get_untracked();
                             desk.console_open.set(open);
                             set_query_param("view", open.then_some("console"));
                         }>
-                        {move || if desk.console_open.get() { "Back to the bar" } else { "Console" }}
+                        {move || if desk.console_open.get() { t("Back to the bar", "Voltar ao bar") } else { t("Console", "Painel") }}
                     </button>
                 })}
                 // The chime and the keys are the bar's: not shown over the console.
                 <button class="toolbar-button" data-testid="sound-toggle"
                     hidden=move || desk.console_open.get()
                     aria-pressed=move || if desk.muted.get() { "false" } else { "true" }
-                    title="New-order chime (M)"
+                    title=t("New-order chime (M)", "Som de novo pedido (M)")
                     on:click=move |_| desk.toggle_sound()>
                     {move || if desk.muted.get() {
-                        view! { <Icon symbol=Symbol::BellOff/> "Sound off" }.into_any()
+                        view! { <Icon symbol=Symbol::BellOff/> {t("Sound off", "Som desligado")} }.into_any()
                     } else {
-                        view! { <Icon symbol=Symbol::Bell/> "Sound on" }.into_any()
+                        view! { <Icon symbol=Symbol::Bell/> {t("Sound on", "Som ligado")} }.into_any()
                     }}
                 </button>
                 <button class="toolbar-button" data-testid="help-button" aria-keyshortcuts="?"
                     hidden=move || desk.console_open.get()
                     on:click=move |_| desk.help_open.set(true)>
-                    <kbd>"?"</kbd>" Keys"
+                    <kbd>"?"</kbd>{t(" Keys", " Teclas")}
                 </button>
                 <button class="toolbar-button" data-testid="sign-out" title=email
                     on:click=move |_| on_sign_out.run(())>
-                    "Sign out"
+                    {t("Sign out", "Sair")}
                 </button>
+                <LangSwitch/>
             </div>
         </header>
     }
@@ -140,21 +142,22 @@ pub fn CloseShopDialog(desk: Desk) -> impl IntoView {
                 <section class="barista-dialog" role="alertdialog" aria-modal="true"
                     aria-labelledby="close-title" data-testid="confirm-close"
                     on:click=|ev| ev.stop_propagation()>
-                    <h2 id="close-title">"Close the shop?"</h2>
+                    <h2 id="close-title">{t("Close the shop?", "Fechar a loja?")}</h2>
                     <p class="lede">
-                        "New orders will be turned away. Orders already in the queue stay on the board to be made."
+                        {t("New orders will be turned away. Orders already in the queue stay on the board to be made.",
+                            "Novos pedidos serão recusados. Os pedidos já na fila continuam no quadro para serem feitos.")}
                     </p>
                     <div class="dialog-actions">
                         <button class="button-secondary" data-testid="keep-open" node_ref=keep
                             on:click=move |_| desk.confirm_close.set(false)>
-                            "Keep open"
+                            {t("Keep open", "Manter aberta")}
                         </button>
                         <button class="button-danger filled" data-testid="confirm-close-shop"
                             on:click=move |_| {
                                 desk.confirm_close.set(false);
                                 desk.set_open(false);
                             }>
-                            "Close the shop"
+                            {t("Close the shop", "Fechar a loja")}
                         </button>
                     </div>
                 </section>
@@ -175,8 +178,9 @@ pub fn MenuDialog(desk: Desk) -> impl IntoView {
                 <section class="barista-dialog menu-dialog" role="dialog" aria-modal="true"
                     aria-labelledby="menu-title" data-testid="menu"
                     on:click=|ev| ev.stop_propagation()>
-                    <h2 id="menu-title">"Menu"</h2>
-                    <p class="lede">"Run out of something? Switch it off and customers cannot order it."</p>
+                    <h2 id="menu-title">{t("Menu", "Cardápio")}</h2>
+                    <p class="lede">{t("Run out of something? Switch it off and customers cannot order it.",
+                        "Acabou alguma coisa? Desligue e os clientes não poderão pedir.")}</p>
                     <ul class="menu-items">
                         <For each=items key=|item| item.id.clone() children=move |item| {
                             let id = item.id.clone();
@@ -198,7 +202,7 @@ pub fn MenuDialog(desk: Desk) -> impl IntoView {
                                     <DrinkIcon icon=item.icon.clone()/>
                                     <span class="menu-name">{item.name.clone()}</span>
                                     <span class=move || if available.get() { "b-pill fresh" } else { "b-pill late" }>
-                                        {move || if available.get() { "Available" } else { "Off (86'd)" }}
+                                        {move || if available.get() { t("Available", "Disponível") } else { t("Off (86'd)", "Fora (acabou)") }}
                                     </span>
                                     <button class=move || if available.get() { "button-danger" } else { "button-secondary" }
                                         data-testid=format!("toggle-{id}")
@@ -207,7 +211,7 @@ pub fn MenuDialog(desk: Desk) -> impl IntoView {
                                             let id = id.clone();
                                             move |_| desk.set_available(id.clone(), !available.get_untracked())
                                         }>
-                                        {move || if available.get() { "86 it" } else { "Bring back" }}
+                                        {move || if available.get() { t("86 it", "Tirar") } else { t("Bring back", "Trazer de volta") }}
                                     </button>
                                     {(!item.modifiers.is_empty()).then(|| view! {
                                         <div class="menu-stock">
@@ -221,7 +225,7 @@ pub fn MenuDialog(desk: Desk) -> impl IntoView {
                     <div class="dialog-actions">
                         <button class="button-primary" data-testid="menu-close" node_ref=done
                             on:click=move |_| desk.menu_open.set(false)>
-                            "Done"
+                            {t("Done", "Concluir")}
                         </button>
                     </div>
                 </section>
@@ -231,12 +235,17 @@ pub fn MenuDialog(desk: Desk) -> impl IntoView {
 }
 
 /// The reasons a barista most often cancels for; the customer sees the one chosen.
-const REASONS: &[&str] = &[
-    "We ran out of an ingredient",
-    "The machine needs a break",
-    "Customer asked to cancel",
-    "Duplicate order",
-];
+fn reasons() -> [&'static str; 4] {
+    [
+        t("We ran out of an ingredient", "Acabou um ingrediente"),
+        t(
+            "The machine needs a break",
+            "A máquina precisa de uma pausa",
+        ),
+        t("Customer asked to cancel", "O cliente pediu para cancelar"),
+        t("Duplicate order", "Pedido duplicado"),
+    ]
+}
 
 /// "Cancel #12?" with a reason (one of a few, or typed).
 #[component]
@@ -281,8 +290,11 @@ pub fn CancelDialog(desk: Desk) -> impl IntoView {
                     on:click=|ev| ev.stop_propagation()>
                     <h2 id="cancel-title">
                         {move || card().map_or_else(
-                            || "Cancel this order?".to_owned(),
-                            |c| format!("Cancel #{}?", c.number_text()),
+                            || t("Cancel this order?", "Cancelar este pedido?").to_owned(),
+                            |c| {
+                                let number = c.number_text();
+                                tf!("Cancel #{number}?", "Cancelar #{number}?")
+                            },
                         )}
                     </h2>
                     <p class="lede">
@@ -293,26 +305,26 @@ pub fn CancelDialog(desk: Desk) -> impl IntoView {
                                 what.push_str(&c.options);
                             }
                             if let Some(name) = c.customer {
-                                what.push_str(" for ");
+                                what.push_str(t(" for ", " para "));
                                 what.push_str(&name);
                             }
-                            format!("{what}. The customer is told why.")
+                            tf!("{what}. The customer is told why.", "{what}. O cliente fica sabendo o motivo.")
                         })}
                     </p>
-                    <div class="reasons" role="group" aria-label="Reason">
-                        {REASONS.iter().enumerate().map(|(i, reason)| view! {
+                    <div class="reasons" role="group" aria-label=t("Reason", "Motivo")>
+                        {reasons().into_iter().enumerate().map(|(i, reason)| view! {
                             <button class="reason" data-testid=format!("reason-{i}")
                                 node_ref=if i == 0 { first } else { NodeRef::new() }
-                                aria-pressed=move || if chosen.get() == Some(*reason) && typed.with(|t| t.trim().is_empty()) { "true" } else { "false" }
-                                on:click=move |_| { chosen.set(Some(*reason)); typed.set(String::new()); }>
-                                {*reason}
+                                aria-pressed=move || if chosen.get() == Some(reason) && typed.with(|t| t.trim().is_empty()) { "true" } else { "false" }
+                                on:click=move |_| { chosen.set(Some(reason)); typed.set(String::new()); }>
+                                {reason}
                             </button>
                         }).collect_view()}
                     </div>
                     <label class="field">
-                        <span class="field-label">"Or say why"</span>
+                        <span class="field-label">{t("Or say why", "Ou diga o motivo")}</span>
                         <input type="text" maxlength="200" data-testid="cancel-reason"
-                            placeholder="e.g. Oat milk is out"
+                            placeholder=t("e.g. Oat milk is out", "ex.: acabou o leite de aveia")
                             prop:value=move || typed.get()
                             on:input=move |ev| typed.set(event_target_value(&ev))
                             on:keydown=move |ev| if ev.key() == "Enter" { confirm(); }/>
@@ -320,12 +332,12 @@ pub fn CancelDialog(desk: Desk) -> impl IntoView {
                     <div class="dialog-actions">
                         <button class="button-secondary" data-testid="keep-order"
                             on:click=move |_| desk.cancelling.set(None)>
-                            "Keep the order"
+                            {t("Keep the order", "Manter o pedido")}
                         </button>
                         <button class="button-danger filled" data-testid="confirm-cancel"
                             disabled=move || reason().is_none()
                             on:click=move |_| confirm()>
-                            "Cancel the order"
+                            {t("Cancel the order", "Cancelar o pedido")}
                         </button>
                     </div>
                 </section>

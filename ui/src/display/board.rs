@@ -10,6 +10,7 @@ use leptos::prelude::*;
 
 use super::layout::{HERO_SLOTS, SLOTS, fit, more_text};
 use crate::feed::Feed;
+use crate::i18n::{also, t, tf};
 
 /// One order as a tile shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,7 +85,7 @@ pub fn Board(feed: Feed<QueueView>, clock: ReadSignal<DateTime<Utc>>) -> impl In
             <section class="board-column column-preparing" data-testid="preparing"
                 aria-labelledby="preparing-title">
                 <header class="column-header">
-                    <h2 id="preparing-title">"Preparing"</h2>
+                    <h2 id="preparing-title">{t("Preparing", "Em preparo")}{also("Preparing", "Em preparo")}</h2>
                 </header>
                 <ol class="tiles">
                     <For each=move || preparing.get().tiles key=Tile::key let:tile>
@@ -93,14 +94,14 @@ pub fn Board(feed: Feed<QueueView>, clock: ReadSignal<DateTime<Utc>>) -> impl In
                     <MoreTile more=Signal::derive(move || preparing.get().more) column="preparing"/>
                 </ol>
                 <Show when=move || loaded.get() && preparing.with(|c| c.tiles.is_empty())>
-                    <p class="column-empty">"Orders being made show here."</p>
+                    <p class="column-empty">{t("Orders being made show here.", "Os pedidos em preparo aparecem aqui.")}</p>
                 </Show>
             </section>
             <section class="board-column column-ready" data-testid="ready"
                 aria-labelledby="ready-title">
                 <header class="column-header">
-                    <h2 id="ready-title">"Ready"</h2>
-                    <p class="column-hint">"Collect at the bar"</p>
+                    <h2 id="ready-title">{t("Ready", "Pronto")}{also("Ready", "Pronto")}</h2>
+                    <p class="column-hint">{t("Collect at the bar", "Retire no balcão")}</p>
                 </header>
                 <ol class="tiles">
                     <For each=move || ready.get().hero key=|tile: &Tile| tile.id.clone() let:tile>
@@ -112,7 +113,7 @@ pub fn Board(feed: Feed<QueueView>, clock: ReadSignal<DateTime<Utc>>) -> impl In
                     <MoreTile more=Signal::derive(move || ready.get().more) column="ready"/>
                 </ol>
                 <Show when=move || loaded.get() && ready.with(|c| c.hero.is_none())>
-                    <p class="column-empty">"When your number shows here, your drink is ready."</p>
+                    <p class="column-empty">{t("When your number shows here, your drink is ready.", "Quando seu número aparecer aqui, sua bebida está pronta.")}</p>
                 </Show>
             </section>
         </div>
@@ -127,12 +128,18 @@ fn TileView(tile: Tile, hero: bool) -> impl IntoView {
         (false, false) => "tile",
     };
     let label = match &tile.name {
-        Some(name) => format!("Order {} for {name}", tile.number),
-        None => format!("Order {}", tile.number),
+        Some(name) => {
+            let number = &tile.number;
+            tf!("Order {number} for {name}", "Pedido {number} para {name}")
+        }
+        None => {
+            let number = &tile.number;
+            tf!("Order {number}", "Pedido {number}")
+        }
     };
     let making = tile.making && !hero;
     let label = if making {
-        format!("{label}, being made")
+        tf!("{label}, being made", "{label}, em preparo")
     } else {
         label
     };

@@ -4,6 +4,8 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use espresso_core::protocol::BoothCode;
 
+use crate::i18n::{t, tf};
+
 /// Tiles a board column has room for: two across, four down, in both orientations (the CSS
 /// sizes the tiles from the viewport so that this holds on a 16:9 TV and on a 9:16 screen).
 pub const SLOTS: usize = 8;
@@ -59,10 +61,11 @@ pub fn window_left(code: &BoothCode, now: DateTime<Utc>) -> f64 {
 }
 
 /// "7 drinks left on this code".
+/// (Portuguese says it shorter, "7 bebidas restantes": the line is as wide as the QR code.)
 pub fn drinks_left(remaining: u32) -> String {
     match remaining {
-        1 => "1 drink left on this code".to_owned(),
-        n => format!("{n} drinks left on this code"),
+        1 => t("1 drink left on this code", "1 bebida restante").to_owned(),
+        n => tf!("{n} drinks left on this code", "{n} bebidas restantes"),
     }
 }
 

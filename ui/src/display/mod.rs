@@ -26,6 +26,7 @@ use leptos::prelude::*;
 use crate::backend::BackendRef;
 use crate::ctx::Ctx;
 use crate::feed::{Connection, ConnectionBadge, use_feed};
+use crate::i18n::{t, tf};
 use crate::signin::{Gate, SessionState};
 use crate::util::{chime, load_flag, now, use_clock};
 
@@ -56,8 +57,9 @@ pub fn DisplayApp() -> impl IntoView {
             <Gate
                 backend=backend
                 role=Role::Display
-                title="Booth display"
-                lede="Staff only: sign in with an account that may run the booth screen. It then shows the QR code and the order board."
+                title=t("Booth display", "Tela do balcão")
+                lede=t("Staff only: sign in with an account that may run the booth screen. It then shows the QR code and the order board.",
+                    "Só para a equipe: entre com uma conta que pode usar a tela do balcão. Ela mostra então o QR code e o painel de pedidos.")
                 signed_in=signed_in
             />
         </main>
@@ -136,12 +138,15 @@ fn Booth(backend: BackendRef, shop: String, user: User) -> impl IntoView {
     };
     let not_found = move || feed.connection.get() == Connection::ShopNotFound;
     let settings_shop = shop.clone();
-    let not_found_text = format!("There is no shop called “{shop}”.");
+    let not_found_text = tf!(
+        "There is no shop called “{shop}”.",
+        "Não existe uma loja chamada “{shop}”."
+    );
 
     view! {
         <div class="booth" data-testid="booth">
             // The screen's h1, for screen readers (the board shows the shop's name small).
-            <h1 class="visually-hidden">{move || format!("{} · order board", shop_name())}</h1>
+            <h1 class="visually-hidden">{move || { let name = shop_name(); tf!("{name} · order board", "{name} · painel de pedidos") }}</h1>
             <QrPanel backend=backend shop=shop.clone() feed=feed clock=clock/>
             <Board feed=feed clock=clock/>
             <p class="booth-name" aria-hidden="true">{shop_name}</p>
@@ -153,11 +158,12 @@ fn Booth(backend: BackendRef, shop: String, user: User) -> impl IntoView {
             <Show when=not_found>
                 <div class="booth-notice" data-testid="shop-not-found" role="alert">
                     <p class="qr-title">{not_found_text.clone()}</p>
-                    <p class="qr-lede">"Staff: press S (or tap the top-left corner three times) to choose another."</p>
+                    <p class="qr-lede">{t("Staff: press S (or tap the top-left corner three times) to choose another.",
+                        "Equipe: aperte S (ou toque três vezes no canto superior esquerdo) para escolher outra.")}</p>
                 </div>
             </Show>
             <button class="settings-hotspot" type="button" tabindex="-1"
-                aria-label="Display settings (staff: tap three times)" data-testid="settings-hotspot"
+                aria-label=t("Display settings (staff: tap three times)", "Ajustes da tela (equipe: toque três vezes)") data-testid="settings-hotspot"
                 on:click=on_corner_tap></button>
             <Show when=move || settings_open.get()>
                 <Settings backend=backend shop=settings_shop.clone() user=user.clone()

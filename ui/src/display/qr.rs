@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use super::layout::{CodeMode, code_mode, drinks_left, window_left};
 use crate::backend::{BackendRef, Calls};
 use crate::feed::Feed;
+use crate::i18n::{also, t, tf};
 use crate::icons::{DrinkIcon, Icon, Symbol};
 use crate::util::{clock_text, seconds_until};
 
@@ -74,34 +75,34 @@ pub fn QrPanel(
             {move || match mode.get() {
                 CodeMode::Loading => view! {
                     <div class="qr-message">
-                        <p class="qr-lede" aria-busy="true">"Getting the code…"</p>
+                        <p class="qr-lede" aria-busy="true">{t("Getting the code…", "Buscando o código…")}</p>
                     </div>
                 }.into_any(),
                 CodeMode::Closed => view! {
                     <div class="booth-closed" data-testid="closed" role="status">
                         <Icon symbol=Symbol::Closed/>
-                        <p class="closed-title">"Closed"</p>
-                        <p class="qr-lede">"The coffee bar is not taking orders right now."</p>
-                        <p class="qr-lede">"Drinks already ordered are still being made."</p>
+                        <p class="closed-title">{t("Closed", "Fechado")}{also("Closed", "Fechado")}</p>
+                        <p class="qr-lede">{t("The coffee bar is not taking orders right now.", "O bar não está aceitando pedidos agora.")}</p>
+                        <p class="qr-lede">{t("Drinks already ordered are still being made.", "As bebidas já pedidas continuam sendo preparadas.")}</p>
                     </div>
                 }.into_any(),
                 CodeMode::Renewing => view! {
                     <div class="qr-message" data-testid="code-renewing">
-                        <p class="qr-title">"New code coming up…"</p>
+                        <p class="qr-title">{t("New code coming up…", "Novo código chegando…")}{also("New code coming up…", "Novo código chegando…")}</p>
                     </div>
                 }.into_any(),
                 CodeMode::UsedUp => view! {
                     <div class="used-up" data-testid="code-used-up" role="status">
                         <DrinkIcon icon="flat_white"/>
-                        <p class="qr-title">"We are making drinks!"</p>
+                        <p class="qr-title">{t("We are making drinks!", "Estamos preparando bebidas!")}{also("We are making drinks!", "Estamos preparando bebidas!")}</p>
                         {ring(true)}
                         <p class="qr-lede num">
-                            {move || format!("New code in {}", clock_text(seconds_left()))}
+                            {move || { let left = clock_text(seconds_left()); tf!("New code in {left}", "Novo código em {left}") }}
                         </p>
                     </div>
                 }.into_any(),
                 CodeMode::Scan => view! {
-                    <h2 class="qr-title">"Scan to order"</h2>
+                    <h2 class="qr-title">{t("Scan to order", "Escaneie para pedir")}{also("Scan to order", "Escaneie para pedir")}</h2>
                     <div class="qr-tile" data-testid="qr" inner_html=move || svg.get()></div>
                     <div class="qr-info">
                         <p class="qr-left num" data-testid="drinks-left">
@@ -110,7 +111,7 @@ pub fn QrPanel(
                         <div class="qr-next">
                             {ring(false)}
                             <p class="qr-lede num" data-testid="next-code">
-                                {move || format!("New code in {}", clock_text(seconds_left()))}
+                                {move || { let left = clock_text(seconds_left()); tf!("New code in {left}", "Novo código em {left}") }}
                             </p>
                         </div>
                     </div>
