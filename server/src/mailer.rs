@@ -84,8 +84,14 @@ impl Mailer {
 
     /// Send the sign-in `code` to `to`, with `link` (the page that asked, which signs in with
     /// it) when there is one. A failure is counted before it is returned.
-    pub async fn send_code(&self, to: &str, code: &str, link: Option<&str>) -> anyhow::Result<()> {
-        self.send(to, &Mail::code(code, link)).await
+    pub async fn send_code(
+        &self,
+        to: &str,
+        code: &str,
+        link: Option<&str>,
+        lang: MailLang,
+    ) -> anyhow::Result<()> {
+        self.send(to, &Mail::code(code, link, lang)).await
     }
 
     /// Send `mail` to `to`. A failure is counted before it is returned.
@@ -107,6 +113,35 @@ impl Mailer {
     }
 }
 
+/// The language of a sign-in mail: the app's that asked (`lang` in the request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MailLang {
+    #[default]
+    En,
+    /// Brazilian Portuguese, as the apps write it.
+    Pt,
+}
+
+impl MailLang {
+    /// `pt` or any `pt-…` tag is Portuguese; anything else, or none, English.
+    pub fn of(tag: Option<&str>) -> Self {
+        let primary = tag
+            .and_then(|tag| tag.trim().split(['-', '_']).next())
+            .map(str::to_ascii_lowercase);
+        match primary.as_deref() {
+            Some("pt") => Self::Pt,
+            _ => Self::En,
+        }
+    }
+
+    fn pick(self, en: &'static str, pt: &'static str) -> &'static str {
+        match self {
+            Self::En => en,
+            Self::Pt => pt,
+        }
+    }
+}
+
 /// One message: its subject, its text and its HTML (a mail app shows the HTML, a plain one the
 /// text), and for the `log` mailer what it is and the one thing in it that signs in.
 #[derive(Debug, Clone)]
@@ -120,11 +155,11 @@ pub struct Mail {
 
 impl Mail {
     /// The sign-in code's message, with a link that signs in on the device that asked.
-    pub fn code(code: &str, link: Option<&str>) -> Self {
+    pub fn code(code: &str, link: Option<&str>, lang: MailLang) -> Self {
         Self {
-            subject: subject(code),
-            text: body(code, link),
-            html: html_body(code, link),
+            subject: subject(code, lang),
+            text: body(code, link, lang),
+            html: html_body(code, link, lang),
             what: "sign-in code",
             secret: code.to_owned(),
         }
@@ -138,7 +173,7 @@ impl Mail {
              It works once, for 24 hours. Later, sign in with your email address and the code \
              we send you. If you did not expect this, ignore this message.\n"
         );
-        let (shop_name_html, button) = (escape_html(shop_name), sign_in_button(link));
+        let (shop_name_html, button) = (escape_html(shop_name), sign_in_button(link, MailLang::En));
         let html = format!(
             "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
              <meta name=\"viewport\" content=\"width=device-width\">\
@@ -166,12 +201,13 @@ impl Mail {
 }
 
 /// A link as the mails' one button.
-fn sign_in_button(link: &str) -> String {
+fn sign_in_button(link: &str, lang: MailLang) -> String {
     format!(
         "<p style=\"margin:0 0 20px\"><a href=\"{}\" style=\"display:inline-block;\
          background:#2B1D14;color:#FFFFFF;text-decoration:none;font-weight:700;\
-         padding:12px 20px;border-radius:10px\">Sign in</a></p>",
-        escape_html(link)
+         padding:12px 20px;border-radius:10px\">{}</a></p>",
+        escape_html(link),
+        lang.pick("Sign in", "Entrar")
     )
 }
 
@@ -250,48 +286,86 @@ fn percent_decode(text: &str) -> Option<String> {
         .map(|(_, value)| value.into_owned())
 }
 
-fn subject(code: &str) -> String {
-    format!("Your Espresso code: {code}")
+fn subject(code: &str, lang: MailLang) -> String {
+    match lang {
+        MailLang::En => format!("Your Espresso code: {code}"),
+        MailLang::Pt => format!("Seu código Espresso: {code}"),
+    }
 }
 
 /// The text of the message; the code stands alone on its line so people and tests find it, and
 /// so does the link.
-fn body(code: &str, link: Option<&str>) -> String {
+fn body(code: &str, link: Option<&str>, lang: MailLang) -> String {
     let link = link
-        .map(|link| format!("On the phone or computer where you asked for it, this link signs you in:\n\n{link}\n\n"))
+        .map(|link| {
+            let lead = lang.pick(
+                "On the phone or computer where you asked for it, this link signs you in:",
+                "No celular ou computador onde você o pediu, este link faz você entrar:",
+            );
+            format!("{lead}\n\n{link}\n\n")
+        })
         .unwrap_or_default();
-    format!(
-        "Your Espresso sign-in code is:\n\n{code}\n\n{link}\
-         It works for 10 minutes, once. If you did not ask for it, ignore this message.\n"
-    )
+    match lang {
+        MailLang::En => format!(
+            "Your Espresso sign-in code is:\n\n{code}\n\n{link}\
+             It works for 10 minutes, once. If you did not ask for it, ignore this message.\n"
+        ),
+        MailLang::Pt => format!(
+            "Seu código de acesso ao Espresso é:\n\n{code}\n\n{link}\
+             Ele vale por 10 minutos, uma vez. Se você não o pediu, ignore esta mensagem.\n"
+        ),
+    }
 }
 
 /// The HTML of the message: the code large and spaced for reading across a counter, and the
 /// link as a button; styles inline (mail apps drop style sheets), nothing fetched from
 /// elsewhere. `code` is digits only.
-fn html_body(code: &str, link: Option<&str>) -> String {
+fn html_body(code: &str, link: Option<&str>, lang: MailLang) -> String {
     let (how, button) = match link {
         Some(link) => (
-            "Type it on the sign-in screen, or press the button on the phone or computer \
-             where you asked for it.",
-            sign_in_button(link),
+            lang.pick(
+                "Type it on the sign-in screen, or press the button on the phone or computer \
+                 where you asked for it.",
+                "Digite-o na tela de entrada, ou toque no botão no celular ou computador onde \
+                 você o pediu.",
+            ),
+            sign_in_button(link, lang),
         ),
-        None => ("Type it on the sign-in screen.", String::new()),
+        None => (
+            lang.pick(
+                "Type it on the sign-in screen.",
+                "Digite-o na tela de entrada.",
+            ),
+            String::new(),
+        ),
+    };
+    let (html_lang, title, heading, works) = match lang {
+        MailLang::En => (
+            "en",
+            "Your Espresso code",
+            "Your Espresso sign-in code",
+            "It works for 10 minutes, once. If you did not ask for it, ignore this message.",
+        ),
+        MailLang::Pt => (
+            "pt",
+            "Seu código Espresso",
+            "Seu código de acesso ao Espresso",
+            "Ele vale por 10 minutos, uma vez. Se você não o pediu, ignore esta mensagem.",
+        ),
     };
     format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!doctype html><html lang=\"{html_lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width\">\
-         <title>Your Espresso code</title></head>\
+         <title>{title}</title></head>\
          <body style=\"margin:0;padding:24px;background:#F6F1EA;color:#2B1D14;\
          font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif\">\
          <div style=\"max-width:420px;margin:0 auto;background:#FFFFFF;border-radius:16px;\
          padding:28px\">\
-         <h1 style=\"font-size:20px;margin:0 0 16px\">Your Espresso sign-in code</h1>\
+         <h1 style=\"font-size:20px;margin:0 0 16px\">{heading}</h1>\
          <p style=\"font-size:40px;font-weight:700;letter-spacing:8px;margin:0 0 16px;\
          font-family:ui-monospace,Menlo,Consolas,monospace\">{code}</p>\
          {button}\
-         <p style=\"font-size:15px;line-height:1.5;margin:0\">{how} It works for 10 minutes, \
-         once. If you did not ask for it, ignore this message.</p>\
+         <p style=\"font-size:15px;line-height:1.5;margin:0\">{how} {works}</p>\
          </div></body></html>"
     )
 }
@@ -390,7 +464,7 @@ mod tests {
         let path = write_eml(
             &mail_dir,
             "ann@example.com",
-            &Mail::code("042917", None),
+            &Mail::code("042917", None, MailLang::En),
             at,
         )
         .await
@@ -422,7 +496,7 @@ mod tests {
         let mailer = Mailer::Dir(file);
         assert!(
             mailer
-                .send_code("ann@example.com", "123456", None)
+                .send_code("ann@example.com", "123456", None, MailLang::En)
                 .await
                 .is_err()
         );
@@ -452,7 +526,7 @@ mod tests {
     #[test]
     fn a_code_mail_has_its_link_when_asked_from_a_page_and_only_then() {
         let link = "http://cafe.test/order?shop=main&otp=otp_1.042917";
-        let mail = Mail::code("042917", Some(link));
+        let mail = Mail::code("042917", Some(link), MailLang::En);
         assert!(
             mail.text.lines().any(|line| line == "042917"),
             "{}",
@@ -465,9 +539,33 @@ mod tests {
             "{}",
             mail.html
         );
-        let bare = Mail::code("042917", None);
+        let bare = Mail::code("042917", None, MailLang::En);
         assert!(!bare.text.contains("http"), "{}", bare.text);
         assert!(!bare.html.contains("href="), "{}", bare.html);
+    }
+
+    #[test]
+    fn a_code_mail_is_written_in_the_language_of_the_app_that_asked() {
+        assert_eq!(MailLang::of(Some("pt")), MailLang::Pt);
+        assert_eq!(MailLang::of(Some("pt-BR")), MailLang::Pt);
+        assert_eq!(MailLang::of(Some("PT_pt")), MailLang::Pt);
+        for other in [None, Some("en"), Some("de"), Some(""), Some("xx-yy-zz")] {
+            assert_eq!(MailLang::of(other), MailLang::En, "{other:?}");
+        }
+        let link = "http://cafe.test/order?shop=main&otp=otp_1.042917";
+        let mail = Mail::code("042917", Some(link), MailLang::Pt);
+        assert_eq!(mail.subject, "Seu código Espresso: 042917");
+        // The code and the link keep their own lines, as in English.
+        assert!(
+            mail.text.lines().any(|line| line == "042917"),
+            "{}",
+            mail.text
+        );
+        assert!(mail.text.lines().any(|line| line == link), "{}", mail.text);
+        assert!(mail.text.contains("vale por 10 minutos"), "{}", mail.text);
+        assert!(mail.html.contains("<html lang=\"pt\">"), "{}", mail.html);
+        assert!(mail.html.contains(">Entrar</a>"), "{}", mail.html);
+        assert!(!mail.html.contains("It works"), "{}", mail.html);
     }
 
     #[test]

@@ -710,3 +710,39 @@ async fn bad_bodies_are_problems_not_crashes() {
         .await;
     assert_eq!(status, StatusCode::ACCEPTED);
 }
+
+#[tokio::test]
+async fn the_code_mail_is_in_the_language_the_app_asked_for_and_any_other_is_english() {
+    let server = TestServer::start().await;
+    let mail_after = |email: &'static str, lang: serde_json::Value| {
+        let server = &server;
+        async move {
+            let before: HashSet<PathBuf> = server.mails_to(email).into_iter().collect();
+            let (status, body) = server
+                .post("/auth/otp", None, json!({ "email": email, "lang": lang }))
+                .await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{lang}: {body}");
+            let code = wait_for_new_code(server, email, &before).await;
+            let newest = server.mails_to(email).into_iter().next_back().unwrap();
+            (code, std::fs::read_to_string(newest).unwrap())
+        }
+    };
+    let (code, portuguese) = mail_after("ana@example.com", json!("pt-BR")).await;
+    assert!(
+        portuguese.contains(&format!("Subject: Seu código Espresso: {code}\r\n")),
+        "{portuguese}"
+    );
+    assert!(portuguese.contains("vale por 10 minutos"), "{portuguese}");
+    // A language the apps do not speak, a long one or null: English, never an error.
+    for (email, lang) in [
+        ("bob@example.com", json!("tlh")),
+        ("cy@example.com", json!("x".repeat(500))),
+        ("di@example.com", json!(null)),
+    ] {
+        let (code, english) = mail_after(email, lang).await;
+        assert!(
+            english.contains(&format!("Subject: Your Espresso code: {code}\r\n")),
+            "{english}"
+        );
+    }
+}

@@ -223,8 +223,9 @@ calls! {
     /// The signed-in user from the saved session, if any (no network).
     user / User () -> Option<User> = |client| Ok::<_, ClientError>(client.user());
     /// Mail a one-time code to `email`, with a link back to `link_to` (this app and shop).
-    request_code / RequestCode (email: String, link_to: Option<LinkTo>) -> OtpChallenge =
-        |client| client.request_code_linked(&email, link_to).await;
+    request_code / RequestCode (email: String, link_to: Option<LinkTo>, lang: Option<String>)
+        -> OtpChallenge =
+        |client| client.request_code_in(&email, link_to, lang).await;
     /// Sign in with the code from the mail; the session is saved.
     verify_code / VerifyCode (challenge_id: String, code: String) -> User =
         |client| client.verify_code(&challenge_id, &code).await.map(|session| session.user);
@@ -403,11 +404,12 @@ mod tests {
         let call = Call::RequestCode {
             email: "ann@example.com".into(),
             link_to: None,
+            lang: None,
         };
         assert_eq!(call.name(), "request_code");
         assert_eq!(
             serde_json::to_value(&call).unwrap(),
-            json!({ "call": "request_code", "email": "ann@example.com", "link_to": null })
+            json!({ "call": "request_code", "email": "ann@example.com", "link_to": null, "lang": null })
         );
         assert_eq!(
             serde_json::from_value::<Call>(

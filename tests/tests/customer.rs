@@ -2,6 +2,7 @@
 //! server: from the booth's QR link to a drink that is ready, and every refusal on its own
 //! screen. The barista's side is driven through the API with the real client.
 
+use anyhow::Context;
 use espresso_core::Client;
 use espresso_core::protocol::{LimitsPatch, Order, OrderState, Role, ShopPatch};
 use espresso_tests::{
@@ -669,6 +670,13 @@ async fn the_whole_flow_in_portuguese() -> anyhow::Result<()> {
     by::type_into(driver, "E-mail", email).await?;
     by::press_button(driver, "Enviar código").await?;
     let code = server.code_after(email, seen).await?;
+    // The mail is in Portuguese too (the app sends its language with the request).
+    let mailed = server.mails_to(email).pop().context("the code's mail")?;
+    let mailed = std::fs::read_to_string(mailed)?;
+    assert!(
+        mailed.contains(&format!("Subject: Seu código Espresso: {code}")),
+        "{mailed}"
+    );
     by::text(driver, "Enviamos um código de 6 dígitos para").await?;
     by::text(driver, "Enviar um novo código em 0:").await?;
     axe::check(driver, "code sent (pt)").await?;

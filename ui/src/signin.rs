@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::a11y::{ScreenTitle, focus_when_shown};
 use crate::backend::{BackendError, BackendRef, Calls};
 use crate::ctx::Ctx;
-use crate::i18n::{LangSwitch, error_words, t, tf};
+use crate::i18n::{LangSwitch, error_words, lang, t, tf};
 use crate::util::{
     clock_text, forget_pref, load_pref, now, query_param, reload_for_shop, save_pref,
     seconds_until, set_query_param, use_clock,
@@ -247,7 +247,10 @@ pub fn SignIn(
             error.set(None);
             let link_to = link_to.clone();
             leptos::task::spawn_local(async move {
-                match backend.request_code(address.clone(), link_to).await {
+                match backend
+                    .request_code(address.clone(), link_to, Some(lang().tag().to_owned()))
+                    .await
+                {
                     Ok(challenge) => {
                         let asked = Sent::new(address, challenge, now());
                         asked.keep(app);

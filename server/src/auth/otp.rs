@@ -22,7 +22,7 @@ use super::SignInKey;
 use super::profile::parse_email;
 use super::rate_limit::{self, RateLimits};
 use crate::error::{ApiError, ApiResult};
-use crate::mailer::Mailer;
+use crate::mailer::{MailLang, Mailer};
 use crate::store::sign_in::OtpChallengeRow;
 use crate::store::{Store, new_id};
 
@@ -155,9 +155,10 @@ pub async fn request(
             challenge.challenge_id
         )
     });
+    let lang = MailLang::of(request.lang.as_deref());
     let mailer = mailer.clone();
     tokio::spawn(async move {
-        if let Err(error) = mailer.send_code(&email, &code, link.as_deref()).await {
+        if let Err(error) = mailer.send_code(&email, &code, link.as_deref(), lang).await {
             tracing::warn!(
                 to = %email,
                 error = %format!("{error:#}"),

@@ -16,6 +16,10 @@ pub struct OtpRequest {
     /// it the mail carries the code alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link_to: Option<LinkTo>,
+    /// The language of the app asking, for the mail: `pt` (or any `pt-…` tag) writes it in
+    /// Portuguese; anything else, or none, in English (never refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
 impl OtpRequest {
@@ -24,7 +28,14 @@ impl OtpRequest {
         Self {
             email: email.into(),
             link_to,
+            lang: None,
         }
+    }
+
+    /// The same request, its mail written in `lang` (a BCP 47 tag such as `pt-BR`).
+    pub fn in_language(mut self, lang: Option<String>) -> Self {
+        self.lang = lang;
+        self
     }
 }
 
@@ -324,6 +335,9 @@ mod tests {
             json!({"email": "a@b.c"}),
             "no link: the body as before"
         );
+        let portuguese: OtpRequest =
+            serde_json::from_value(json!({"email": "a@b.c", "lang": "pt-BR"})).unwrap();
+        assert_eq!(portuguese.lang.as_deref(), Some("pt-BR"));
         assert!(
             serde_json::from_value::<OtpVerify>(
                 json!({"challenge_id": "c", "code": "1", "user_id": "u"})

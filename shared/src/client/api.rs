@@ -37,8 +37,19 @@ impl Client {
         email: &str,
         link_to: Option<LinkTo>,
     ) -> Result<OtpChallenge, ClientError> {
+        self.request_code_in(email, link_to, None).await
+    }
+
+    /// [`Self::request_code_linked`], the mail written in `lang` (the app's language: `pt`
+    /// for Portuguese, else English).
+    pub async fn request_code_in(
+        &self,
+        email: &str,
+        link_to: Option<LinkTo>,
+        lang: Option<String>,
+    ) -> Result<OtpChallenge, ClientError> {
         let call = Call::new(Method::POST, self.api(&["auth", "otp"])?, Auth::Anonymous)
-            .json(&OtpRequest::new(email, link_to))?;
+            .json(&OtpRequest::new(email, link_to).in_language(lang))?;
         self.exchange(call).await?.json()
     }
 

@@ -287,7 +287,7 @@ pub fn Menu(feed: MyFeed, backend: BackendRef, shop: String, order_id: String) -
                                                     role=required.then_some("radio")
                                                     aria-checked=checked
                                                     aria-pressed=pressed
-                                                    tabindex=move || required.then(|| tab_index())
+                                                    tabindex=move || required.then(&tab_index)
                                                     data-testid=format!("option-{}-{}", group_id, option.to_lowercase())
                                                     on:click={
                                                         let (group_id, option) = (group_id.clone(), option.clone());
