@@ -27,9 +27,9 @@ fn lifecycle_commands(n: u32) -> Vec<Command> {
     let barista = Actor::new("b1", vec![Role::Barista]);
     vec![
         Command::Start {
-            order_id: format!("ord_{n}"),
+            order_id: format!("ord_{n}").into(),
             customer: CustomerRef {
-                id: format!("u{n}"),
+                id: format!("u{n}").into(),
                 display_name: Some("Ann".into()),
             },
             drink: None,

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use espresso_protocol::{CustomerRef, DrinkChoice, ErrorCode, Role};
+use espresso_protocol::{CustomerRef, DrinkChoice, ErrorCode, OrderId, Role, ShopId};
 use rand::Rng;
 use rand::seq::IndexedRandom;
 use tokio::sync::watch;
@@ -69,7 +69,7 @@ struct Running {
 pub struct Demos {
     store: SharedStore,
     pace: Pace,
-    running: Arc<Mutex<HashMap<String, Running>>>,
+    running: Arc<Mutex<HashMap<ShopId, Running>>>,
 }
 
 impl Demos {
@@ -81,14 +81,14 @@ impl Demos {
         }
     }
 
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Running>> {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<ShopId, Running>> {
         self.running
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Is the demo running at `shop`?
-    pub fn is_running(&self, shop: &str) -> bool {
+    pub fn is_running(&self, shop: &ShopId) -> bool {
         self.map()
             .get(shop)
             .is_some_and(|running| !running.task.is_finished())
@@ -97,7 +97,7 @@ impl Demos {
     /// Start (`true`) or stop the demo at `shop` (which the caller has checked exists); starting
     /// a running one or stopping a stopped one changes nothing. Stopping starts no new order;
     /// the demo's orders under way are still made and handed over.
-    pub fn set(&self, shop: &str, running: bool) {
+    pub fn set(&self, shop: &ShopId, running: bool) {
         let mut map = self.map();
         if running {
             if map.get(shop).is_some_and(|r| !r.task.is_finished()) {
@@ -110,11 +110,11 @@ impl Demos {
                 self.pace,
                 stopped,
             ));
-            tracing::info!(shop, "booth demo started");
+            tracing::info!(%shop, "booth demo started");
             map.insert(shop.to_owned(), Running { stop, task });
         } else if let Some(running) = map.remove(shop) {
             let _ = running.stop.send(true);
-            tracing::info!(shop, "booth demo stopped");
+            tracing::info!(%shop, "booth demo stopped");
         }
     }
 
@@ -127,7 +127,7 @@ impl Demos {
 }
 
 /// One shop's demo until `stopped` says so; then its orders under way finish.
-async fn drive(store: SharedStore, shop: String, pace: Pace, mut stopped: watch::Receiver<bool>) {
+async fn drive(store: SharedStore, shop: ShopId, pace: Pace, mut stopped: watch::Receiver<bool>) {
     let mut customers: Vec<CustomerRef> = Vec::new();
     let mut orders = JoinSet::new();
     loop {
@@ -144,7 +144,7 @@ async fn drive(store: SharedStore, shop: String, pace: Pace, mut stopped: watch:
                 orders.spawn(make(store.clone(), shop.clone(), order_id, pace));
             }
             Ok(None) => {}
-            Err(error) => tracing::debug!(shop, %error, "the demo's order was not started"),
+            Err(error) => tracing::debug!(%shop, %error, "the demo's order was not started"),
         }
     }
     while orders.join_next().await.is_some() {}
@@ -155,9 +155,9 @@ async fn drive(store: SharedStore, shop: String, pace: Pace, mut stopped: watch:
 /// a used-up code, nothing available on the menu).
 async fn start_one(
     store: &Store,
-    shop: &str,
+    shop: &ShopId,
     customers: &mut Vec<CustomerRef>,
-) -> Result<Option<String>, crate::store::StoreError> {
+) -> Result<Option<OrderId>, crate::store::StoreError> {
     let found = store.shop(shop).await?;
     if !found.open || found.archived {
         return Ok(None);
@@ -196,7 +196,7 @@ async fn start_one(
                 index += 1;
             }
             Err(error) => {
-                tracing::debug!(shop, %error, "the demo's order was refused");
+                tracing::debug!(%shop, %error, "the demo's order was refused");
                 return Ok(None);
             }
         }
@@ -206,7 +206,7 @@ async fn start_one(
 /// Demo customer `n` of `shop` (made on first use, named "Demo n" on the board).
 async fn demo_customer(
     store: &Store,
-    shop: &str,
+    shop: &ShopId,
     n: usize,
 ) -> Result<CustomerRef, crate::store::StoreError> {
     let email = format!("demo-{n}.{}@demo.espresso.invalid", shop.to_lowercase());
@@ -244,7 +244,7 @@ fn random_drink(shop: &espresso_protocol::Shop) -> Option<DrinkChoice> {
 
 /// The demo barista makes the order and hands it over; a step refused (a person at the bar
 /// cancelled it, say) ends it.
-async fn make(store: SharedStore, shop: String, order_id: String, pace: Pace) {
+async fn make(store: SharedStore, shop: ShopId, order_id: OrderId, pace: Pace) {
     let barista = Actor::new("demo-barista", vec![Role::Customer, Role::Barista]);
     let made = pick(pace.make);
     let steps = [
@@ -268,7 +268,7 @@ async fn make(store: SharedStore, shop: String, order_id: String, pace: Pace) {
             .order_command(&shop, &order_id, command, Utc::now(), None)
             .await
         {
-            tracing::debug!(shop, order_id, %error, "the demo left an order");
+            tracing::debug!(%shop, %order_id, %error, "the demo left an order");
             return;
         }
     }

@@ -95,7 +95,7 @@ impl Server {
         let mut background = tasks::spawn(store.clone().into());
         background.push(push::Pusher::spawn(store.clone().into(), push)?);
         if config.demo {
-            demos.set(espresso_protocol::MAIN_SHOP_ID, true);
+            demos.set(&espresso_protocol::ShopId::main(), true);
         }
         tracing::info!(
             %local_addr,

@@ -25,7 +25,9 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
-use espresso_protocol::{EventType, IDLE_TIMEOUT_S, PING_INTERVAL_S, Scope, ServerFrame};
+use espresso_protocol::{
+    EventType, IDLE_TIMEOUT_S, PING_INTERVAL_S, Scope, ServerFrame, ShopId, UserId,
+};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -75,7 +77,7 @@ impl Default for LiveConfig {
 pub struct Viewer {
     scope: Scope,
     /// The signed-in user (customers see only their own orders).
-    user_id: Option<String>,
+    user_id: Option<UserId>,
 }
 
 impl Viewer {
@@ -270,13 +272,13 @@ impl Subscriber {
 /// The connections of every shop. The lock is held only for `try_send`s, never across an await.
 #[derive(Default)]
 struct Registry {
-    shops: Mutex<HashMap<String, Vec<Subscriber>>>,
+    shops: Mutex<HashMap<ShopId, Vec<Subscriber>>>,
     next_id: AtomicU64,
     stopped: AtomicBool,
 }
 
 impl Registry {
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Vec<Subscriber>>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<ShopId, Vec<Subscriber>>> {
         // A panic elsewhere while holding the lock leaves the map consistent (we never hold it
         // across a partial update), so keep going.
         self.shops
@@ -300,14 +302,17 @@ impl Registry {
             if self.stopped.load(Ordering::Relaxed) {
                 subscriber.cut(Cut::Shutdown);
             } else {
-                shops.entry(shop.to_owned()).or_default().push(subscriber);
+                shops
+                    .entry(ShopId::from(shop))
+                    .or_default()
+                    .push(subscriber);
             }
         }
         Subscription {
             queue,
             cut,
             registry: Arc::clone(self),
-            shop: shop.to_owned(),
+            shop: ShopId::from(shop),
             id,
         }
     }
@@ -415,7 +420,7 @@ pub(crate) struct Subscription {
     /// Fires when the hub cuts this connection off; closed (an error) if the hub is gone.
     pub cut: oneshot::Receiver<Cut>,
     registry: Arc<Registry>,
-    shop: String,
+    shop: ShopId,
     id: u64,
 }
 
@@ -429,12 +434,12 @@ impl Drop for Subscription {
 mod tests {
     use super::*;
     use chrono::Utc;
-    use espresso_protocol::{BoothCode, Event, Role, Shop};
+    use espresso_protocol::{BoothCode, Event, Role, Shop, ShopId};
 
     fn viewer(scope: Scope, user: Option<&str>) -> Viewer {
         Viewer {
             scope,
-            user_id: user.map(str::to_owned),
+            user_id: user.map(UserId::from),
         }
     }
 
@@ -442,7 +447,7 @@ mod tests {
         Committed {
             shop: shop.into(),
             seq,
-            customer_id: customer.map(str::to_owned),
+            customer_id: customer.map(UserId::from),
             event: Arc::new(event),
         }
     }
@@ -637,7 +642,7 @@ mod tests {
         let hub = Hub::new(store.clone());
         let mut subscription = hub.subscribe("main", Viewer::public());
         store
-            .change_shop("main", Utc::now(), |shop| {
+            .change_shop(&ShopId::main(), Utc::now(), |shop| {
                 shop.open = true;
                 Ok(())
             })

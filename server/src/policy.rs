@@ -10,17 +10,17 @@
 //! do what barista and display do). A wrong role → 403 `forbidden`; another customer's order →
 //! 404 `not_found` (no existence leak).
 
-use espresso_protocol::{EventType, Order, Role, Scope};
+use espresso_protocol::{EventType, Order, Role, Scope, UserId};
 
 /// Who sends a command: a signed-in user and the roles they hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
-    pub user_id: String,
+    pub user_id: UserId,
     pub roles: Vec<Role>,
 }
 
 impl Actor {
-    pub fn new(user_id: impl Into<String>, roles: impl Into<Vec<Role>>) -> Self {
+    pub fn new(user_id: impl Into<UserId>, roles: impl Into<Vec<Role>>) -> Self {
         Self {
             user_id: user_id.into(),
             roles: roles.into(),
@@ -171,7 +171,7 @@ mod tests {
                 id: customer.into(),
                 display_name: None,
             },
-            barista_id: barista.map(str::to_owned),
+            barista_id: barista.map(UserId::from),
             created_at: now,
             placed_at: Some(now),
             claimed_at: None,

@@ -11,11 +11,13 @@ use espresso_protocol::{
     TimeoutStage,
 };
 
+use crate::store::DatedOrder;
+
 /// The report of the business days `from` to `to` (both included; `from <= to`) in `zone`
 /// (named `zone_name`), from `orders`, each with the business day it was started on
 /// (`YYYY-MM-DD`). Orders on days outside the range are left out.
 pub fn stats_report(
-    orders: &[(String, Order)],
+    orders: &[DatedOrder],
     from: NaiveDate,
     to: NaiveDate,
     zone: Tz,
@@ -27,7 +29,7 @@ pub fn stats_report(
         .map(|day| (day.to_string(), Period::default()))
         .collect();
     let mut total = Period::default();
-    for (day, order) in orders {
+    for DatedOrder { day, order } in orders {
         if let Some(period) = per_day.get_mut(day) {
             period.add(order, zone);
             total.add(order, zone);
@@ -234,9 +236,12 @@ mod tests {
         left.ready_at = Some(at(11, 6, 0));
         left.timeout_stage = Some(TimeoutStage::Collection);
         let day = "2026-11-28".to_owned();
-        let orders: Vec<(String, Order)> = [served, mine, theirs, choosing, making, left]
+        let orders: Vec<DatedOrder> = [served, mine, theirs, choosing, making, left]
             .into_iter()
-            .map(|o| (day.clone(), o))
+            .map(|order| DatedOrder {
+                day: day.clone(),
+                order,
+            })
             .collect();
         let date = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
         let report = stats_report(&orders, date, date, Tz::UTC, "UTC");

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use espresso_protocol::ErrorCode;
+use espresso_protocol::{ErrorCode, OrderId};
 use tokio::task::JoinHandle;
 
 use crate::store::{DueDeadline, SharedStore, Store};
@@ -70,7 +70,7 @@ const RETRY_MAX: Duration = Duration::from_secs(30);
 /// Fires due deadlines; remembers which failed for a passing reason and when to try them again.
 #[derive(Default)]
 pub struct DeadlineRunner {
-    backoff: HashMap<String, (Duration, Instant)>,
+    backoff: HashMap<OrderId, (Duration, Instant)>,
 }
 
 impl DeadlineRunner {

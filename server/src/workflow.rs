@@ -24,8 +24,8 @@
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 use espresso_protocol::{
-    CancelledBy, CustomerRef, Drink, DrinkChoice, ErrorCode, EventType, MenuItem, Order,
-    OrderState, Problem, Shop, TimeoutStage,
+    CancelledBy, CustomerRef, Drink, DrinkChoice, ErrorCode, EventType, MenuItem, Order, OrderId,
+    OrderState, Problem, Shop, ShopId, TimeoutStage, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -92,7 +92,7 @@ pub struct Context<'a> {
 pub enum Command {
     /// A customer scanned a booth code: start an order, with the drink at once if given.
     Start {
-        order_id: String,
+        order_id: OrderId,
         customer: CustomerRef,
         drink: Option<DrinkChoice>,
         admission: Admission,
@@ -121,8 +121,8 @@ pub enum Command {
 pub enum OrderEvent {
     #[serde(rename = "order.created")]
     Created {
-        order_id: String,
-        shop: String,
+        order_id: OrderId,
+        shop: ShopId,
         customer: CustomerRef,
         at: DateTime<Utc>,
         /// `at` + `customer_timeout_s`: choose a drink by then.
@@ -138,7 +138,7 @@ pub enum OrderEvent {
     },
     #[serde(rename = "order.claimed")]
     Claimed {
-        barista_id: String,
+        barista_id: UserId,
         at: DateTime<Utc>,
     },
     #[serde(rename = "order.unclaimed")]
@@ -639,7 +639,7 @@ fn admit_code(code: CodeCheck) -> Result<(), WorkflowError> {
 /// Admission checks, most lasting first: a closed shop or a bad code makes the rest moot, and
 /// a customer at their limit should hear that rather than "try again later" for a full queue.
 fn start(
-    order_id: &str,
+    order_id: &OrderId,
     customer: &CustomerRef,
     drink: Option<&DrinkChoice>,
     admission: &Admission,

@@ -8,7 +8,7 @@ use chrono::Utc;
 use common::{TestServer, problem, sign_in, sign_in_as};
 use espresso_protocol::{
     BoothCode, DemoState, ErrorCode, ItemCount, Order, OrderDetail, OrderList, OrderState, Role,
-    Shop, ShopSummary, StaffMember, Stats, StatsReport, TimeoutStage,
+    Shop, ShopId, ShopSummary, StaffMember, Stats, StatsReport, TimeoutStage,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -1605,7 +1605,7 @@ async fn orders_today(server: &TestServer) -> Vec<Order> {
     let today = Utc::now().date_naive().to_string();
     server
         .store()
-        .orders_between("main", &today, &today, 10_000)
+        .orders_between(&ShopId::main(), &today, &today, 10_000)
         .await
         .expect("the store answers")
 }

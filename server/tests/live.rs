@@ -21,7 +21,7 @@ use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::routing::get;
 use chrono::Utc;
-use espresso_protocol::{CustomerRef, Event, EventType, Role, Scope, ServerFrame};
+use espresso_protocol::{CustomerRef, Event, EventType, Role, Scope, ServerFrame, ShopId};
 use espresso_server::Server;
 use espresso_server::config::ServeConfig;
 use espresso_server::live::{CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED, Hub, LiveConfig};
@@ -85,7 +85,7 @@ impl Cafe {
     /// A `shop.updated` that leaves the shop closed (so no booth code rotates in between).
     async fn rename(&self, name: &str) -> u64 {
         self.store()
-            .change_shop("main", Utc::now(), {
+            .change_shop(&ShopId::main(), Utc::now(), {
                 let name = name.to_owned();
                 move |shop| {
                     shop.name = name;
@@ -94,12 +94,12 @@ impl Cafe {
             })
             .await
             .unwrap();
-        self.store().head("main").await.unwrap()
+        self.store().head(&ShopId::main()).await.unwrap()
     }
 
     async fn open_shop(&self) {
         self.store()
-            .change_shop("main", Utc::now(), |shop| {
+            .change_shop(&ShopId::main(), Utc::now(), |shop| {
                 shop.open = true;
                 Ok(())
             })
@@ -110,13 +110,18 @@ impl Cafe {
     /// `user` scans the booth code: `order.created` (theirs) and `code.redeemed`.
     async fn start_order(&self, user: &UserRecord) {
         let now = Utc::now();
-        let code = self.store().current_code("main", now).await.unwrap().code;
+        let code = self
+            .store()
+            .current_code(&ShopId::main(), now)
+            .await
+            .unwrap()
+            .code;
         let customer = CustomerRef {
             id: user.id.clone(),
             display_name: None,
         };
         self.store()
-            .start_order("main", customer, &code, None, now, None)
+            .start_order(&ShopId::main(), customer, &code, None, now, None)
             .await
             .unwrap();
     }
@@ -235,7 +240,10 @@ async fn the_public_sees_shop_updates_but_not_booth_codes() {
     assert_eq!(welcome(&mut ws).await, (0, Scope::Public));
 
     cafe.open_shop().await;
-    cafe.store().current_code("main", Utc::now()).await.unwrap();
+    cafe.store()
+        .current_code(&ShopId::main(), Utc::now())
+        .await
+        .unwrap();
     let renamed = cafe.rename("Espresso Corner").await;
 
     let (seq, event) = next_event(&mut ws).await;
@@ -349,7 +357,7 @@ async fn resuming_while_events_keep_coming_has_no_gap_and_no_duplicate() {
     let writer = tokio::spawn(async move {
         for n in 21..=120 {
             store
-                .change_shop("main", Utc::now(), move |shop| {
+                .change_shop(&ShopId::main(), Utc::now(), move |shop| {
                     shop.name = format!("Café {n}");
                     Ok(())
                 })
@@ -364,7 +372,7 @@ async fn resuming_while_events_keep_coming_has_no_gap_and_no_duplicate() {
     welcome(&mut resuming).await;
     let (joined_at, _) = welcome(&mut joining).await;
     writer.await.unwrap();
-    let head = cafe.store().head("main").await.unwrap();
+    let head = cafe.store().head(&ShopId::main()).await.unwrap();
     for (ws, after) in [(&mut resuming, 5), (&mut joining, joined_at)] {
         let mut seen = Vec::new();
         while seen.last() != Some(&head) && after < head {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use espresso_protocol::{
-    BoothCode, EventType, Order, OrderDetail, OrderList, OrderState, Problem, Role, Shop,
+    BoothCode, EventType, Order, OrderDetail, OrderList, OrderState, Problem, Role, Shop, ShopId,
     TimeoutStage,
 };
 use espresso_server::Server;
@@ -408,7 +408,7 @@ async fn an_admin_replaces_the_code_now_and_the_old_one_stops_at_once() {
     let events = cafe
         .test
         .store()
-        .events_after("main", 0, 1000)
+        .events_after(&ShopId::main(), 0, 1000)
         .await
         .unwrap();
     let rotated = events
@@ -823,7 +823,14 @@ async fn an_admin_creates_a_second_shop_that_runs_on_its_own() {
     )
     .await;
     // and the new shop has its own log, its own code and its own numbers: main is untouched.
-    assert_eq!(cafe.test.store().head("reinvent-day-2").await.unwrap(), 1);
+    assert_eq!(
+        cafe.test
+            .store()
+            .head(&ShopId::new("reinvent-day-2"))
+            .await
+            .unwrap(),
+        1
+    );
     let _: Shop = cafe
         .ok(
             &barista,

@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{Duration, Utc};
-use espresso_protocol::{BoothCode, EventType, Order, OrderState, Problem, Role, ScanPass};
+use espresso_protocol::{BoothCode, EventType, Order, OrderState, Problem, Role, ScanPass, ShopId};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -85,7 +85,7 @@ impl Cafe {
         let events = self
             .test
             .store()
-            .events_after("main", 0, 1000)
+            .events_after(&ShopId::main(), 0, 1000)
             .await
             .unwrap();
         events
@@ -266,7 +266,7 @@ async fn an_expired_a_strange_or_another_shop_s_pass_does_not_order() {
     cafe.test
         .store()
         .issue_pass(
-            "main",
+            &ShopId::main(),
             &code.code,
             &hash,
             Utc::now() - Duration::minutes(11),

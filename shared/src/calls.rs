@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 use crate::client::{Client, ClientError, StaffAction};
 use crate::protocol::{
     BoothCode, DemoState, DrinkChoice, Health, Invitation, LinkTo, Me, MenuItem, NewShop, Order,
-    OrderDetail, OrderState, OtpChallenge, PushKey, PushSubscription, Role, ScanPass, Shop,
-    ShopPatch, ShopSummary, StaffMember, Stats, StatsReport, User,
+    OrderDetail, OrderId, OrderState, OtpChallenge, PushKey, PushSubscription, Role, ScanPass,
+    Shop, ShopId, ShopPatch, ShopSummary, StaffMember, Stats, StatsReport, User,
 };
 
 /// Whether this app may show system notifications.
@@ -250,80 +250,80 @@ calls! {
     /// Give someone staff roles and mail them a link that signs them in (admin).
     invite / Invite (invitation: Invitation) -> User = |client| client.invite(&invitation).await;
     /// A shop: its menu, whether it is open, its limits.
-    shop / Shop (shop: String) -> Shop = |client| client.shop(&shop).await;
+    shop / Shop (shop: ShopId) -> Shop = |client| client.shop(&shop).await;
     /// Open or close the shop.
-    set_shop_open / SetShopOpen (shop: String, open: bool) -> Shop =
+    set_shop_open / SetShopOpen (shop: ShopId, open: bool) -> Shop =
         |client| client.set_shop_open(&shop, open).await;
     /// Rename a shop, change its limits (admin), open or close it: fields left out stay.
-    patch_shop / PatchShop (shop: String, patch: ShopPatch) -> Shop =
+    patch_shop / PatchShop (shop: ShopId, patch: ShopPatch) -> Shop =
         |client| client.patch_shop(&shop, &patch).await;
     /// Replace the shop's whole menu, in order (admin).
-    put_menu / PutMenu (shop: String, menu: Vec<MenuItem>) -> Shop =
+    put_menu / PutMenu (shop: ShopId, menu: Vec<MenuItem>) -> Shop =
         |client| client.put_menu(&shop, &menu).await;
     /// A new shop: a second counter or tomorrow's event (admin).
     create_shop / CreateShop (new_shop: NewShop) -> Shop =
         |client| client.create_shop(&new_shop).await;
     /// 86 a drink (`available: false`) or bring it back.
-    set_item_available / SetItemAvailable (shop: String, item_id: String, available: bool) -> Shop =
+    set_item_available / SetItemAvailable (shop: ShopId, item_id: String, available: bool) -> Shop =
         |client| client.set_item_available(&shop, &item_id, available).await;
     /// 86 one option of a drink's group (`available: false`, e.g. oat milk) or bring it back.
-    set_option_available / SetOptionAvailable (shop: String, item_id: String, modifier_id: String,
+    set_option_available / SetOptionAvailable (shop: ShopId, item_id: String, modifier_id: String,
         option: String, available: bool) -> Shop =
         |client| client.set_option_available(&shop, &item_id, &modifier_id, &option, available)
             .await;
     /// The shop's numbers today.
-    stats / Stats (shop: String) -> Stats = |client| client.stats(&shop).await;
+    stats / Stats (shop: ShopId) -> Stats = |client| client.stats(&shop).await;
     /// Whether the booth demo (a gentle stream of demo orders) runs at the shop (admin).
-    demo / Demo (shop: String) -> DemoState = |client| client.demo(&shop).await;
+    demo / Demo (shop: ShopId) -> DemoState = |client| client.demo(&shop).await;
     /// The server's Web Push (VAPID) public key.
     push_key / PushKey () -> PushKey = |client| client.push_key().await;
     /// Push the signed-in customer's order news to this browser subscription.
     push_subscribe / PushSubscribe (subscription: PushSubscription) -> () =
         |client| client.push_subscribe(&subscription).await;
     /// Start or stop the booth demo at the shop (admin).
-    set_demo / SetDemo (shop: String, running: bool) -> DemoState =
+    set_demo / SetDemo (shop: ShopId, running: bool) -> DemoState =
         |client| client.set_demo(&shop, running).await;
     /// The booth's current QR code (display, staff).
-    booth_code / BoothCode (shop: String) -> BoothCode = |client| client.booth_code(&shop).await;
+    booth_code / BoothCode (shop: ShopId) -> BoothCode = |client| client.booth_code(&shop).await;
     /// A new booth code now (admin); the old one stops at once, the booth screen shows the new.
-    rotate_booth_code / RotateBoothCode (shop: String) -> BoothCode =
+    rotate_booth_code / RotateBoothCode (shop: ShopId) -> BoothCode =
         |client| client.rotate_booth_code(&shop).await;
     /// Check a scanned booth code before sign-in: a scan pass holding one of its orders.
-    scan_pass / ScanPass (shop: String, code: String) -> ScanPass =
+    scan_pass / ScanPass (shop: ShopId, code: String) -> ScanPass =
         |client| client.scan_pass(&shop, &code).await;
     /// Start an order with a scan pass in place of the booth code.
-    start_order_with_pass / StartOrderWithPass (shop: String, pass: String,
+    start_order_with_pass / StartOrderWithPass (shop: ShopId, pass: String,
         drink: Option<DrinkChoice>) -> Order =
         |client| client.start_order_with_pass(&shop, &pass, drink).await;
     /// Start an order with the booth's code (and the drink, if chosen already).
-    start_order / StartOrder (shop: String, code: String, drink: Option<DrinkChoice>) -> Order =
+    start_order / StartOrder (shop: ShopId, code: String, drink: Option<DrinkChoice>) -> Order =
         |client| client.start_order(&shop, &code, drink).await;
     /// Choose the drink of a started order.
-    choose_drink / ChooseDrink (shop: String, order_id: String, drink: DrinkChoice) -> Order =
+    choose_drink / ChooseDrink (shop: ShopId, order_id: OrderId, drink: DrinkChoice) -> Order =
         |client| client.choose_drink(&shop, &order_id, &drink).await;
     /// Cancel an order (the customer's own, or any as staff).
-    cancel_order / CancelOrder (shop: String, order_id: String, reason: Option<String>) -> Order =
+    cancel_order / CancelOrder (shop: ShopId, order_id: OrderId, reason: Option<String>) -> Order =
         |client| client.cancel_order(&shop, &order_id, reason.as_deref()).await;
     /// A barista's move on an order: claim, unclaim, complete, collect.
-    order_action / OrderAction (shop: String, order_id: String, action: StaffAction) -> Order =
+    order_action / OrderAction (shop: ShopId, order_id: OrderId, action: StaffAction) -> Order =
         |client| client.act(&shop, &order_id, action).await;
     /// The shop's orders in `states` (empty: the ones on the bar).
-    orders / Orders (shop: String, states: Vec<OrderState>, limit: Option<u32>) -> Vec<Order> =
+    orders / Orders (shop: ShopId, states: Vec<OrderState>, limit: Option<u32>) -> Vec<Order> =
         |client| client.orders(&shop, &states, limit).await;
     /// One order and its journey.
-    order / Order (shop: String, order_id: String) -> OrderDetail =
+    order / Order (shop: ShopId, order_id: OrderId) -> OrderDetail =
         |client| client.order(&shop, &order_id).await;
     /// The shop's orders of the business days `from` to `to` (`YYYY-MM-DD`; each defaults to
     /// today at the shop) as CSV with a header row (admin).
-    orders_csv / OrdersCsv (shop: String, from: Option<String>, to: Option<String>) -> String =
+    orders_csv / OrdersCsv (shop: ShopId, from: Option<String>, to: Option<String>) -> String =
         |client| client.orders_csv(&shop, from.as_deref(), to.as_deref()).await;
     /// The shop's numbers for the business days `from` to `to` (`YYYY-MM-DD`; each defaults
     /// to today at the shop), in total and per day (admin).
-    stats_report / StatsReport (shop: String, from: Option<String>, to: Option<String>)
+    stats_report / StatsReport (shop: ShopId, from: Option<String>, to: Option<String>)
         -> StatsReport =
         |client| client.stats_report(&shop, from.as_deref(), to.as_deref()).await;
     /// The daily summary of those days as CSV, one row per day with a header row (admin).
-    days_csv / DaysCsv (shop: String, from: Option<String>, to: Option<String>) -> String =
+    days_csv / DaysCsv (shop: ShopId, from: Option<String>, to: Option<String>) -> String =
         |client| client.days_csv(&shop, from.as_deref(), to.as_deref()).await;
     /// The signed-in customer's orders, newest first.
     my_orders / MyOrders () -> Vec<Order> = |client| client.my_orders().await;

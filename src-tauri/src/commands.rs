@@ -4,6 +4,7 @@
 
 use espresso_core::calls::{Call, Host, NotifyPermission, Reply};
 use espresso_core::client::live::{LiveConfig, LiveStream, LiveUpdate};
+use espresso_core::protocol::ShopId;
 use espresso_core::{Client, ClientError};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Runtime};
@@ -29,7 +30,7 @@ pub async fn call(app: AppHandle, shell: State<'_>, call: Call) -> Answer<Reply>
 #[tauri::command(rename_all = "snake_case")]
 pub async fn live_subscribe(
     shell: State<'_>,
-    shop: String,
+    shop: ShopId,
     since: Option<u64>,
     on_update: Channel<LiveUpdate>,
 ) -> Answer<u64> {

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 
 use espresso_core::client::live::LiveStream;
-use espresso_core::protocol::{ErrorCode, Problem, is_shop_id};
+use espresso_core::protocol::{ErrorCode, Problem, ShopId};
 use espresso_core::session::{MemoryStore, SessionStore};
 use espresso_core::{Client, ClientError};
 
@@ -104,7 +104,7 @@ impl Shell {
         client.shop(&shop).await?;
         self.save(|settings| {
             settings.server_url = Some(url.clone());
-            settings.shop = Some(shop);
+            settings.shop = Some(shop.into_string());
         })?;
         self.streams().clear();
         *self
@@ -121,7 +121,7 @@ impl Shell {
     pub async fn switch_shop(&self, shop: &str) -> Result<(), ClientError> {
         let shop = checked_shop_id(shop)?;
         self.client()?.shop(&shop).await?;
-        self.save(|settings| settings.shop = Some(shop))
+        self.save(|settings| settings.shop = Some(shop.into_string()))
     }
 
     /// Change the settings and save them (where this shell saves anything).
@@ -175,13 +175,8 @@ impl Shell {
 
 /// `shop` trimmed, if it can be a shop's id; else the server's own "not found" (no shop has
 /// such an id), so the UI says the same either way.
-fn checked_shop_id(shop: &str) -> Result<String, ClientError> {
-    let shop = shop.trim();
-    if is_shop_id(shop) {
-        Ok(shop.to_owned())
-    } else {
-        Err(ClientError::from(Problem::new(ErrorCode::NotFound)))
-    }
+fn checked_shop_id(shop: &str) -> Result<ShopId, ClientError> {
+    ShopId::parse(shop.trim()).map_err(|_| ClientError::from(Problem::new(ErrorCode::NotFound)))
 }
 
 /// The session store of this machine: the OS keyring if it answers, else a private file in the

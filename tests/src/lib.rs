@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use espresso_core::Client;
-use espresso_core::protocol::Role;
+use espresso_core::protocol::{Role, ShopId};
 use espresso_robot::mailbox;
 use espresso_server::Server;
 use espresso_server::config::ServeConfig;
@@ -209,7 +209,7 @@ impl TestServer {
     /// An admin client, with the shop `main` open.
     pub async fn open_shop(&self) -> anyhow::Result<Client> {
         let admin = self.sign_in("owner@espresso.test", &[Role::Admin]).await?;
-        admin.set_shop_open("main", true).await?;
+        admin.set_shop_open(&ShopId::main(), true).await?;
         Ok(admin)
     }
 

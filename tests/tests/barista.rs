@@ -4,7 +4,7 @@
 
 use anyhow::{Context, bail};
 use espresso_core::protocol::{
-    DrinkChoice, ErrorCode, LimitsPatch, Order, OrderState, Role, ShopPatch,
+    DrinkChoice, ErrorCode, LimitsPatch, Order, OrderState, Role, ShopId, ShopPatch,
 };
 use espresso_core::{Client, LiveStream, LiveUpdate, LiveUpdates};
 use espresso_tests::{
@@ -24,7 +24,7 @@ async fn cafe() -> anyhow::Result<(TestServer, Client)> {
     let admin = server.open_shop().await?;
     admin
         .patch_shop(
-            SHOP,
+            &ShopId::from(SHOP),
             &ShopPatch {
                 limits: Some(LimitsPatch {
                     drinks_per_code: Some(100),
@@ -61,14 +61,16 @@ async fn order_again(
     item: &str,
     milk: Option<&str>,
 ) -> anyhow::Result<Order> {
-    let code = admin.booth_code(SHOP).await?.code;
+    let code = admin.booth_code(&ShopId::from(SHOP)).await?.code;
     let drink = DrinkChoice {
         item_id: item.into(),
         options: milk
             .map(|milk| [("milk".to_owned(), milk.to_owned())].into())
             .unwrap_or_default(),
     };
-    Ok(customer.start_order(SHOP, &code, Some(drink)).await?)
+    Ok(customer
+        .start_order(&ShopId::from(SHOP), &code, Some(drink))
+        .await?)
 }
 
 /// A browser at `width`×`height` with the barista app open and `email` (a barista) signed in.
@@ -170,7 +172,7 @@ async fn an_order_goes_from_queue_to_making_to_ready_and_the_customer_sees_it() 
     // A customer orders; the card arrives live in Queue, highlighted, with all a barista needs.
     let customer = server.sign_in("sam@espresso.test", &[]).await?;
     customer.set_display_name(Some("Sam")).await?;
-    let (_stream, mut updates) = LiveStream::connect(&customer, SHOP);
+    let (_stream, mut updates) = LiveStream::connect(&customer, &ShopId::from(SHOP));
     let order = order_again(&customer, &admin, "flat_white", Some("Oat")).await?;
     let number = number_of(&order)?;
     let text = wait_for_text(driver, &card_in("queue", number), "Flat White").await?;
@@ -197,7 +199,7 @@ async fn an_order_goes_from_queue_to_making_to_ready_and_the_customer_sees_it() 
     wait_for_element(driver, &card_in("making", number)).await?;
     wait_until_gone(driver, &card_in("queue", number)).await?;
     customer_sees(&mut updates, &order.id, OrderState::InProgress).await?;
-    let claimed = admin.order(SHOP, &order.id).await?;
+    let claimed = admin.order(&ShopId::from(SHOP), &order.id).await?;
     assert_eq!(
         claimed.order.barista_id.as_deref(),
         Some(barista_id.as_str())
@@ -266,7 +268,7 @@ async fn an_order_goes_from_queue_to_making_to_ready_and_the_customer_sees_it() 
     wait_until_gone(driver, &card(second_number)).await?;
     // The card goes at once; the server's answer follows.
     let cancelled = wait_for("the order to be cancelled", STEP_DEADLINE, || async {
-        let order = other.order(SHOP, &second.id).await?.order;
+        let order = other.order(&ShopId::from(SHOP), &second.id).await?.order;
         Ok((order.state == OrderState::Cancelled).then_some(order))
     })
     .await?;
@@ -307,7 +309,7 @@ async fn two_baristas_race_for_one_order_and_exactly_one_gets_it() -> anyhow::Re
         .context("ben")?
         .id;
     let claimed = wait_for("the order to be claimed", STEP_DEADLINE, || async {
-        let order = admin.order(SHOP, &order.id).await?.order;
+        let order = admin.order(&ShopId::from(SHOP), &order.id).await?.order;
         Ok((order.state == OrderState::InProgress)
             .then_some(order.barista_id)
             .flatten())
@@ -379,14 +381,14 @@ async fn closing_the_shop_and_86ing_a_drink_reach_the_customers() -> anyhow::Res
     click(driver, "[data-testid=keep-open]").await?;
     wait_until_gone(driver, "[data-testid=confirm-close]").await?;
     assert!(
-        admin.shop(SHOP).await?.open,
+        admin.shop(&ShopId::from(SHOP)).await?.open,
         "keeping it open changes nothing"
     );
     click(driver, "[data-testid=shop-switch]").await?;
     click(driver, "[data-testid=confirm-close-shop]").await?;
     wait_for_text(driver, "[data-testid=shop-state]", "Closed").await?;
     wait_for_element(driver, "[data-testid=closed-banner]").await?;
-    assert!(!admin.shop(SHOP).await?.open);
+    assert!(!admin.shop(&ShopId::from(SHOP)).await?.open);
     axe::check(driver, "barista, shop closed").await?;
     let refused = order_again(&customer, &admin, "espresso", None).await;
     let error = refused.err().context("a closed shop takes no orders")?;
@@ -397,7 +399,7 @@ async fn closing_the_shop_and_86ing_a_drink_reach_the_customers() -> anyhow::Res
     click(driver, "[data-testid=shop-switch]").await?;
     wait_for_text(driver, "[data-testid=shop-state]", "Open").await?;
     wait_until_gone(driver, "[data-testid=closed-banner]").await?;
-    assert!(admin.shop(SHOP).await?.open);
+    assert!(admin.shop(&ShopId::from(SHOP)).await?.open);
 
     // 86 the cappuccino: off the menu for everyone, refused if ordered; then back.
     click(driver, "[data-testid=menu-button]").await?;
@@ -410,7 +412,10 @@ async fn closing_the_shop_and_86ing_a_drink_reach_the_customers() -> anyhow::Res
             .find(|item| item.id == "cappuccino")
             .map(|item| item.available)
     };
-    assert_eq!(cappuccino(&server.client()?.shop(SHOP).await?), Some(false));
+    assert_eq!(
+        cappuccino(&server.client()?.shop(&ShopId::from(SHOP)).await?),
+        Some(false)
+    );
     browser.screenshot("barista-menu-1280x800").await?;
     axe::check(driver, "barista menu dialog").await?;
     let refused = order_again(&customer, &admin, "cappuccino", Some("Oat")).await;
@@ -419,7 +424,10 @@ async fn closing_the_shop_and_86ing_a_drink_reach_the_customers() -> anyhow::Res
     assert_eq!(error.code(), Some(&ErrorCode::ItemUnavailable), "{error}");
     click(driver, "[data-testid=toggle-cappuccino]").await?;
     wait_for_text(driver, "[data-testid=menu-item-cappuccino]", "Available").await?;
-    assert_eq!(cappuccino(&server.client()?.shop(SHOP).await?), Some(true));
+    assert_eq!(
+        cappuccino(&server.client()?.shop(&ShopId::from(SHOP)).await?),
+        Some(true)
+    );
     click(driver, "[data-testid=menu-close]").await?;
     wait_until_gone(driver, "[data-testid=menu]").await?;
 
@@ -497,7 +505,9 @@ async fn a_busy_queue_runs_from_the_keyboard() -> anyhow::Result<()> {
     press(driver, &[Key::Backspace.into()]).await?;
     // Settled: the card moves at once, the server's answer comes after.
     wait_for_element(driver, &settled(&card_in("queue", second))).await?;
-    let back = admin.orders(SHOP, &[OrderState::Queued], None).await?;
+    let back = admin
+        .orders(&ShopId::from(SHOP), &[OrderState::Queued], None)
+        .await?;
     assert!(back.iter().any(|order| order.number == Some(second)));
 
     // Arrows move the selection: down the queue, across to Ready.
@@ -541,12 +551,12 @@ async fn a_busy_queue_runs_from_the_keyboard() -> anyhow::Result<()> {
         .sign_in("colleague@espresso.test", &[Role::Barista])
         .await?;
     let theirs = admin
-        .orders(SHOP, &[OrderState::Queued], None)
+        .orders(&ShopId::from(SHOP), &[OrderState::Queued], None)
         .await?
         .into_iter()
         .find(|order| order.number == Some(numbers[6]))
         .context("the seventh order is queued")?;
-    colleague.claim(SHOP, &theirs.id).await?;
+    colleague.claim(&ShopId::from(SHOP), &theirs.id).await?;
     wait_for_text(
         driver,
         &card_in("making", numbers[6]),
@@ -658,7 +668,9 @@ async fn the_bar_in_portuguese() -> anyhow::Result<()> {
     by::press_button(driver, "Pronto").await?;
     by::press_button(driver, "Entregue").await?;
     wait_for("the order handed over", STEP_DEADLINE, || async {
-        let orders = admin.orders(SHOP, &[OrderState::Collected], None).await?;
+        let orders = admin
+            .orders(&ShopId::from(SHOP), &[OrderState::Collected], None)
+            .await?;
         Ok((!orders.is_empty()).then_some(()))
     })
     .await?;

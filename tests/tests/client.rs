@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use chrono::Utc;
-use espresso_core::protocol::{DrinkChoice, ErrorCode, EventType, OrderState, Role, Scope};
+use espresso_core::protocol::{DrinkChoice, ErrorCode, EventType, OrderState, Role, Scope, ShopId};
 use espresso_core::session::FileStore;
 use espresso_core::{
     Client, ClientError, LiveConfig, LiveEnd, LiveStatus, LiveStream, LiveUpdate, LiveUpdates,
@@ -182,7 +182,7 @@ async fn connected(updates: &mut LiveUpdates) -> anyhow::Result<(u64, Scope)> {
 
 /// The shop's newest `seq`, as a fresh connection's `welcome` says.
 async fn head_of(client: &Client) -> anyhow::Result<u64> {
-    let (stream, mut updates) = LiveStream::connect(client, SHOP);
+    let (stream, mut updates) = LiveStream::connect(client, &ShopId::from(SHOP));
     let (head, _) = connected(&mut updates).await?;
     stream.close();
     Ok(head)
@@ -199,36 +199,50 @@ async fn a_whole_order_is_driven_through_the_client_with_typed_refusals() -> any
     assert_eq!(me.display_name.as_deref(), Some("Ann"));
     assert_eq!(customer.me().await?.email, "ann@example.com");
 
-    let shop = customer.shop(SHOP).await?;
+    let shop = customer.shop(&ShopId::from(SHOP)).await?;
     assert!(!shop.open, "a new server's shop starts closed");
     assert!(shop.menu.iter().any(|item| item.id == "flat_white"));
 
-    let code = display.booth_code(SHOP).await?;
+    let code = display.booth_code(&ShopId::from(SHOP)).await?;
     assert_eq!(
-        refused(customer.start_order(SHOP, &code.code, None).await),
+        refused(
+            customer
+                .start_order(&ShopId::from(SHOP), &code.code, None)
+                .await
+        ),
         ErrorCode::ShopClosed
     );
     assert_eq!(
-        refused(customer.set_shop_open(SHOP, true).await),
+        refused(customer.set_shop_open(&ShopId::from(SHOP), true).await),
         ErrorCode::Forbidden
     );
-    assert!(barista.set_shop_open(SHOP, true).await?.open);
+    assert!(barista.set_shop_open(&ShopId::from(SHOP), true).await?.open);
 
-    let code = display.booth_code(SHOP).await?;
-    let order = customer.start_order(SHOP, &code.code, None).await?;
+    let code = display.booth_code(&ShopId::from(SHOP)).await?;
+    let order = customer
+        .start_order(&ShopId::from(SHOP), &code.code, None)
+        .await?;
     assert_eq!(order.state, OrderState::AwaitingDrink);
     assert_eq!(order.customer.display_name.as_deref(), Some("Ann"));
     assert_eq!(
-        refused(customer.start_order(SHOP, &code.code, None).await),
+        refused(
+            customer
+                .start_order(&ShopId::from(SHOP), &code.code, None)
+                .await
+        ),
         ErrorCode::OpenOrderExists
     );
     assert_eq!(
-        refused(customer.start_order(SHOP, "NOT-A-CODE", None).await),
+        refused(
+            customer
+                .start_order(&ShopId::from(SHOP), "NOT-A-CODE", None)
+                .await
+        ),
         ErrorCode::CodeInvalid
     );
 
     let order = customer
-        .choose_drink(SHOP, &order.id, &flat_white_with_oat())
+        .choose_drink(&ShopId::from(SHOP), &order.id, &flat_white_with_oat())
         .await?;
     assert_eq!(order.state, OrderState::Queued);
     assert_eq!(order.number, Some(1));
@@ -238,18 +252,24 @@ async fn a_whole_order_is_driven_through_the_client_with_typed_refusals() -> any
     );
 
     assert_eq!(
-        refused(customer.claim(SHOP, &order.id).await),
+        refused(customer.claim(&ShopId::from(SHOP), &order.id).await),
         ErrorCode::Forbidden
     );
     let queue = barista
-        .orders(SHOP, &[OrderState::Queued], Some(10))
+        .orders(&ShopId::from(SHOP), &[OrderState::Queued], Some(10))
         .await?;
     assert_eq!(queue.iter().map(|o| &o.id).collect::<Vec<_>>(), [&order.id]);
-    assert_eq!(display.orders(SHOP, &[], None).await?.len(), 1);
+    assert_eq!(
+        display.orders(&ShopId::from(SHOP), &[], None).await?.len(),
+        1
+    );
 
-    let order = barista.claim(SHOP, &order.id).await?;
+    let order = barista.claim(&ShopId::from(SHOP), &order.id).await?;
     assert_eq!(order.state, OrderState::InProgress);
-    let error = barista.claim(SHOP, &order.id).await.unwrap_err();
+    let error = barista
+        .claim(&ShopId::from(SHOP), &order.id)
+        .await
+        .unwrap_err();
     assert!(
         matches!(
             error.code(),
@@ -260,22 +280,28 @@ async fn a_whole_order_is_driven_through_the_client_with_typed_refusals() -> any
     assert_eq!(
         refused(
             customer
-                .cancel_order(SHOP, &order.id, Some("too slow"))
+                .cancel_order(&ShopId::from(SHOP), &order.id, Some("too slow"))
                 .await
         ),
         ErrorCode::InvalidTransition,
         "a customer cannot cancel what is being made"
     );
-    let order = barista.unclaim(SHOP, &order.id).await?;
+    let order = barista.unclaim(&ShopId::from(SHOP), &order.id).await?;
     assert_eq!(order.state, OrderState::Queued);
-    barista.claim(SHOP, &order.id).await?;
+    barista.claim(&ShopId::from(SHOP), &order.id).await?;
     assert_eq!(
-        barista.complete(SHOP, &order.id).await?.state,
+        barista
+            .complete(&ShopId::from(SHOP), &order.id)
+            .await?
+            .state,
         OrderState::Ready
     );
-    let collected = barista.collect(SHOP, &order.id).await?;
+    let collected = barista.collect(&ShopId::from(SHOP), &order.id).await?;
     assert_eq!(collected.state, OrderState::Collected);
-    let error = barista.collect(SHOP, &order.id).await.unwrap_err();
+    let error = barista
+        .collect(&ShopId::from(SHOP), &order.id)
+        .await
+        .unwrap_err();
     assert_eq!(error.code(), Some(&ErrorCode::InvalidTransition));
     assert_eq!(
         error.problem().and_then(|p| p.state),
@@ -283,22 +309,27 @@ async fn a_whole_order_is_driven_through_the_client_with_typed_refusals() -> any
         "the refusal says which state the order is in"
     );
 
-    let detail = customer.order(SHOP, &order.id).await?;
+    let detail = customer.order(&ShopId::from(SHOP), &order.id).await?;
     let journey: Vec<_> = detail.journey.iter().map(|step| step.kind).collect();
     assert_eq!(journey.first(), Some(&EventType::OrderCreated));
     assert_eq!(journey.last(), Some(&EventType::OrderCollected));
     let mine = customer.my_orders().await?;
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0].state, OrderState::Collected);
-    assert_eq!(customer.stats(SHOP).await?.served_today, 1);
+    assert_eq!(customer.stats(&ShopId::from(SHOP)).await?.served_today, 1);
 
     // The barista 86's the espresso; a second customer cannot order it.
-    let shop = barista.set_item_available(SHOP, "espresso", false).await?;
+    let shop = barista
+        .set_item_available(&ShopId::from(SHOP), "espresso", false)
+        .await?;
     assert!(!shop.item("espresso").map(|i| i.available).unwrap_or(true));
     let bob = cafe.sign_in("bob@example.com").await?;
-    let code = display.booth_code(SHOP).await?;
+    let code = display.booth_code(&ShopId::from(SHOP)).await?;
     assert_eq!(
-        refused(bob.start_order(SHOP, &code.code, Some(espresso())).await),
+        refused(
+            bob.start_order(&ShopId::from(SHOP), &code.code, Some(espresso()))
+                .await
+        ),
         ErrorCode::ItemUnavailable
     );
 
@@ -317,9 +348,9 @@ async fn an_admin_sets_roles_and_the_menu_through_the_client() -> anyhow::Result
         .await?;
     assert!(user.roles.contains(&Role::Display));
 
-    let mut menu = admin.shop(SHOP).await?.menu;
+    let mut menu = admin.shop(&ShopId::from(SHOP)).await?.menu;
     menu.retain(|item| item.id != "double_espresso");
-    let shop = admin.put_menu(SHOP, &menu).await?;
+    let shop = admin.put_menu(&ShopId::from(SHOP), &menu).await?;
     assert!(shop.item("double_espresso").is_none());
 
     let customer = cafe.sign_in("cid@example.com").await?;
@@ -341,37 +372,37 @@ async fn an_admin_sets_roles_and_the_menu_through_the_client() -> anyhow::Result
     assert!(admin.me().await?.can_act_as(Role::Admin));
 
     // The orders export: a header row (no orders yet); for admins only.
-    let csv = admin.orders_csv(SHOP, None, None).await?;
+    let csv = admin.orders_csv(&ShopId::from(SHOP), None, None).await?;
     assert!(csv.starts_with("id,number,customer,"), "{csv}");
     assert_eq!(csv.lines().count(), 1, "{csv}");
     assert_eq!(
-        refused(customer.orders_csv(SHOP, None, None).await),
+        refused(customer.orders_csv(&ShopId::from(SHOP), None, None).await),
         ErrorCode::Forbidden
     );
     assert_eq!(
         refused(
             admin
-                .orders_csv(SHOP, Some("2026-11-29"), Some("2026-11-01"))
+                .orders_csv(&ShopId::from(SHOP), Some("2026-11-29"), Some("2026-11-01"))
                 .await
         ),
         ErrorCode::ValidationFailed
     );
 
     // The numbers of a range of days, and their CSV: for admins only.
-    let report = admin.stats_report(SHOP, None, None).await?;
+    let report = admin.stats_report(&ShopId::from(SHOP), None, None).await?;
     assert_eq!((report.days.len(), report.total.orders), (1, 0));
     assert_eq!(report.time_zone, "UTC");
-    let days = admin.days_csv(SHOP, None, None).await?;
+    let days = admin.days_csv(&ShopId::from(SHOP), None, None).await?;
     assert!(days.starts_with("date,orders,served,"), "{days}");
     assert_eq!(days.lines().count(), 2, "{days}");
     assert_eq!(
-        refused(customer.stats_report(SHOP, None, None).await),
+        refused(customer.stats_report(&ShopId::from(SHOP), None, None).await),
         ErrorCode::Forbidden
     );
     assert_eq!(
         refused(
             admin
-                .days_csv(SHOP, Some("2026-11-29"), Some("2026-11-01"))
+                .days_csv(&ShopId::from(SHOP), Some("2026-11-29"), Some("2026-11-01"))
                 .await
         ),
         ErrorCode::ValidationFailed
@@ -419,14 +450,14 @@ async fn an_admin_sets_roles_and_the_menu_through_the_client() -> anyhow::Result
     );
 
     // The robot switch: off, on, off; for admins only.
-    assert!(!admin.demo(SHOP).await?.running);
-    assert!(admin.set_demo(SHOP, true).await?.running);
-    assert!(admin.demo(SHOP).await?.running);
+    assert!(!admin.demo(&ShopId::from(SHOP)).await?.running);
+    assert!(admin.set_demo(&ShopId::from(SHOP), true).await?.running);
+    assert!(admin.demo(&ShopId::from(SHOP)).await?.running);
     assert_eq!(
-        refused(customer.set_demo(SHOP, true).await),
+        refused(customer.set_demo(&ShopId::from(SHOP), true).await),
         ErrorCode::Forbidden
     );
-    assert!(!admin.set_demo(SHOP, false).await?.running);
+    assert!(!admin.set_demo(&ShopId::from(SHOP), false).await?.running);
 
     // The shop list: for staff; an archived shop only when asked for.
     assert_eq!(refused(customer.shops(false).await), ErrorCode::Forbidden);
@@ -437,7 +468,12 @@ async fn an_admin_sets_roles_and_the_menu_through_the_client() -> anyhow::Result
         archived: Some(true),
         ..Default::default()
     };
-    assert!(admin.patch_shop(SHOP, &archive).await?.archived);
+    assert!(
+        admin
+            .patch_shop(&ShopId::from(SHOP), &archive)
+            .await?
+            .archived
+    );
     assert!(admin.shops(false).await?.is_empty());
     assert!(admin.shops(true).await?[0].archived);
     Ok(())
@@ -450,20 +486,20 @@ async fn a_barista_marks_oat_milk_out_and_a_customer_sees_it_live_and_cannot_ord
     let barista = cafe.sign_in_as("bea@example.com", Role::Barista).await?;
     let display = cafe.sign_in_as("kiosk@example.com", Role::Display).await?;
     let customer = cafe.sign_in("ann@example.com").await?;
-    barista.set_shop_open(SHOP, true).await?;
-    let (stream, mut updates) = LiveStream::connect(&customer, SHOP);
+    barista.set_shop_open(&ShopId::from(SHOP), true).await?;
+    let (stream, mut updates) = LiveStream::connect(&customer, &ShopId::from(SHOP));
     connected(&mut updates).await?;
 
     assert_eq!(
         refused(
             customer
-                .set_option_available(SHOP, "flat_white", "milk", "Oat", false)
+                .set_option_available(&ShopId::from(SHOP), "flat_white", "milk", "Oat", false)
                 .await
         ),
         ErrorCode::Forbidden
     );
     let shop = barista
-        .set_option_available(SHOP, "flat_white", "milk", "Oat", false)
+        .set_option_available(&ShopId::from(SHOP), "flat_white", "milk", "Oat", false)
         .await?;
     let milk = shop.item("flat_white").and_then(|i| i.modifier("milk"));
     assert!(milk.is_some_and(|m| !m.is_available("Oat") && m.is_available("Regular")));
@@ -478,9 +514,9 @@ async fn a_barista_marks_oat_milk_out_and_a_customer_sees_it_live_and_cannot_ord
     }
     stream.close();
 
-    let code = display.booth_code(SHOP).await?;
+    let code = display.booth_code(&ShopId::from(SHOP)).await?;
     let refusal = customer
-        .start_order(SHOP, &code.code, Some(flat_white_with_oat()))
+        .start_order(&ShopId::from(SHOP), &code.code, Some(flat_white_with_oat()))
         .await
         .unwrap_err();
     assert_eq!(refusal.code(), Some(&ErrorCode::ItemUnavailable));
@@ -488,16 +524,16 @@ async fn a_barista_marks_oat_milk_out_and_a_customer_sees_it_live_and_cannot_ord
     assert_eq!(
         refused(
             barista
-                .set_option_available(SHOP, "flat_white", "milk", "Soy", false)
+                .set_option_available(&ShopId::from(SHOP), "flat_white", "milk", "Soy", false)
                 .await
         ),
         ErrorCode::ValidationFailed
     );
     barista
-        .set_option_available(SHOP, "flat_white", "milk", "Oat", true)
+        .set_option_available(&ShopId::from(SHOP), "flat_white", "milk", "Oat", true)
         .await?;
     let order = customer
-        .start_order(SHOP, &code.code, Some(flat_white_with_oat()))
+        .start_order(&ShopId::from(SHOP), &code.code, Some(flat_white_with_oat()))
         .await?;
     assert_eq!(order.state, OrderState::Queued);
     Ok(())
@@ -509,15 +545,15 @@ async fn an_admin_replaces_the_booth_code_and_the_display_sees_the_new_one_live(
     let cafe = Cafe::open().await?;
     let admin = cafe.sign_in_as("boss@example.com", Role::Admin).await?;
     let display = cafe.sign_in_as("screen@example.com", Role::Display).await?;
-    let old = display.booth_code(SHOP).await?;
-    let (stream, mut updates) = LiveStream::connect(&display, SHOP);
+    let old = display.booth_code(&ShopId::from(SHOP)).await?;
+    let (stream, mut updates) = LiveStream::connect(&display, &ShopId::from(SHOP));
     connected(&mut updates).await?;
 
     assert_eq!(
-        refused(display.rotate_booth_code(SHOP).await),
+        refused(display.rotate_booth_code(&ShopId::from(SHOP)).await),
         ErrorCode::Forbidden
     );
-    let new = admin.rotate_booth_code(SHOP).await?;
+    let new = admin.rotate_booth_code(&ShopId::from(SHOP)).await?;
     assert_ne!(new.code, old.code);
     // The booth screen hears `code.rotated` with the new code, and reads it as the current one.
     loop {
@@ -528,7 +564,7 @@ async fn an_admin_replaces_the_booth_code_and_the_display_sees_the_new_one_live(
             break;
         }
     }
-    assert_eq!(display.booth_code(SHOP).await?, new);
+    assert_eq!(display.booth_code(&ShopId::from(SHOP)).await?, new);
     stream.close();
     Ok(())
 }
@@ -604,13 +640,13 @@ async fn a_start_order_retried_after_a_lost_answer_orders_once() -> anyhow::Resu
     let cafe = Cafe::open().await?;
     let proxy = Proxy::start(cafe.addr).await?;
     let barista = cafe.sign_in_as("gus@example.com", Role::Barista).await?;
-    barista.set_shop_open(SHOP, true).await?;
+    barista.set_shop_open(&ShopId::from(SHOP), true).await?;
     let customer = cafe.sign_in_via(&proxy.url(), "hal@example.com").await?;
-    let code = barista.booth_code(SHOP).await?;
+    let code = barista.booth_code(&ShopId::from(SHOP)).await?;
 
     proxy.lose_next_answer();
     let order = customer
-        .start_order(SHOP, &code.code, Some(espresso()))
+        .start_order(&ShopId::from(SHOP), &code.code, Some(espresso()))
         .await?;
     assert_eq!(
         proxy.answers_lost(),
@@ -619,13 +655,13 @@ async fn a_start_order_retried_after_a_lost_answer_orders_once() -> anyhow::Resu
     );
     assert_eq!(order.state, OrderState::Queued);
 
-    let queue = barista.orders(SHOP, &[], None).await?;
+    let queue = barista.orders(&ShopId::from(SHOP), &[], None).await?;
     assert_eq!(queue.len(), 1, "one order, not two: {queue:?}");
     assert_eq!(queue[0].id, order.id, "the retry got the first answer back");
     assert_eq!(
         refused(
             customer
-                .start_order(SHOP, &code.code, Some(espresso()))
+                .start_order(&ShopId::from(SHOP), &code.code, Some(espresso()))
                 .await
         ),
         ErrorCode::OpenOrderExists,
@@ -640,7 +676,7 @@ async fn a_call_to_a_server_that_is_down_fails_as_network_after_the_retries() ->
     let port = espresso_tests::free_port()?;
     let client = Client::new(&format!("http://127.0.0.1:{port}"))?;
     let started = std::time::Instant::now();
-    let error = client.shop(SHOP).await.unwrap_err();
+    let error = client.shop(&ShopId::from(SHOP)).await.unwrap_err();
     assert!(matches!(error, ClientError::Network(_)), "{error}");
     assert!(error.is_transient());
     // Three waits of 100, 100–200 and 200–400 ms between the four tries.
@@ -667,13 +703,16 @@ async fn a_live_stream_survives_a_server_restart_with_every_event_once_in_order(
         backoff_max: Duration::from_millis(500),
         ..LiveConfig::default()
     };
-    let (stream, mut updates) = LiveStream::connect_with(&barista, SHOP, None, config);
+    let (stream, mut updates) =
+        LiveStream::connect_with(&barista, &ShopId::from(SHOP), None, config);
     let (first_head, scope) = connected(&mut updates).await?;
     assert_eq!(scope, Scope::Staff);
 
-    barista.set_shop_open(SHOP, true).await?;
-    let code = barista.booth_code(SHOP).await?;
-    let order = customer.start_order(SHOP, &code.code, None).await?;
+    barista.set_shop_open(&ShopId::from(SHOP), true).await?;
+    let code = barista.booth_code(&ShopId::from(SHOP)).await?;
+    let order = customer
+        .start_order(&ShopId::from(SHOP), &code.code, None)
+        .await?;
 
     cafe.stop().await?;
     proxy.cut_all();
@@ -681,11 +720,11 @@ async fn a_live_stream_survives_a_server_restart_with_every_event_once_in_order(
 
     // Right after the restart, possibly while the stream is still reconnecting.
     customer
-        .choose_drink(SHOP, &order.id, &flat_white_with_oat())
+        .choose_drink(&ShopId::from(SHOP), &order.id, &flat_white_with_oat())
         .await?;
-    barista.claim(SHOP, &order.id).await?;
-    barista.complete(SHOP, &order.id).await?;
-    barista.collect(SHOP, &order.id).await?;
+    barista.claim(&ShopId::from(SHOP), &order.id).await?;
+    barista.complete(&ShopId::from(SHOP), &order.id).await?;
+    barista.collect(&ShopId::from(SHOP), &order.id).await?;
     let head = head_of(&barista).await?;
     assert!(head > first_head);
 
@@ -750,15 +789,15 @@ async fn a_live_stream_cut_off_refreshes_its_expired_token_and_resumes() -> anyh
     let staff = cafe.sign_in_as("lea@example.com", Role::Barista).await?;
     let first_token = barista.session().context("signed in")?.access_token;
 
-    let (stream, mut updates) = LiveStream::connect(&barista, SHOP);
+    let (stream, mut updates) = LiveStream::connect(&barista, &ShopId::from(SHOP));
     let (first_head, _) = connected(&mut updates).await?;
 
     // The token expires while connected, then the connection drops: the new `hello` is refused
     // (4001), the client refreshes and connects again, and resumes where it was.
     cafe.expire_tokens(false).await?;
     proxy.cut_all();
-    staff.set_shop_open(SHOP, true).await?;
-    staff.set_shop_open(SHOP, false).await?;
+    staff.set_shop_open(&ShopId::from(SHOP), true).await?;
+    staff.set_shop_open(&ShopId::from(SHOP), false).await?;
     let head = head_of(&staff).await?;
 
     let mut seqs = Vec::new();
@@ -778,7 +817,7 @@ async fn a_live_stream_cut_off_refreshes_its_expired_token_and_resumes() -> anyh
 async fn a_live_stream_for_an_unknown_shop_ends() -> anyhow::Result<()> {
     let cafe = Cafe::open().await?;
     let client = Client::new(&cafe.url())?;
-    let (_stream, mut updates) = LiveStream::connect(&client, "no-such-shop");
+    let (_stream, mut updates) = LiveStream::connect(&client, &ShopId::new("no-such-shop"));
     loop {
         if let LiveUpdate::Status(LiveStatus::Ended(end)) = next_update(&mut updates).await? {
             assert_eq!(end, LiveEnd::ShopNotFound);

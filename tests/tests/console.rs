@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use espresso_core::protocol::{ErrorCode, Role};
+use espresso_core::protocol::{ErrorCode, Role, ShopId};
 use espresso_tests::{Browser, STEP_DEADLINE, TestServer, axe, by, sign_in_on_page, wait_for};
 use fantoccini::Client as WebDriver;
 
@@ -67,12 +67,15 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
     by::type_into(driver, "Its time zone", "America/Las_Vegas").await?;
     by::press_button(driver, "Create the shop").await?;
     by::status(driver, "unknown time zone").await?;
-    let refused = api.shop("expo-booth").await.expect_err("no shop yet");
+    let refused = api
+        .shop(&ShopId::new("expo-booth"))
+        .await
+        .expect_err("no shop yet");
     assert_eq!(refused.code(), Some(&ErrorCode::NotFound));
     by::type_into(driver, "Its time zone", "America/Los_Angeles").await?;
     by::press_button(driver, "Create the shop").await?;
     by::status(driver, "Expo Booth is ready").await?;
-    let created = api.shop("expo-booth").await?;
+    let created = api.shop(&ShopId::new("expo-booth")).await?;
     assert_eq!(created.name, "Expo Booth");
     assert_eq!(created.time_zone, "America/Los_Angeles");
     assert!(!created.open, "a new shop starts closed");
@@ -104,7 +107,10 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
     by::type_into(driver, "Orders in the queue at most", "0").await?;
     by::press_button(driver, "Save the limits").await?;
     by::text(driver, "A whole number: 1 or more.").await?;
-    assert_eq!(api.shop("expo-booth").await?.limits.max_queue, 20);
+    assert_eq!(
+        api.shop(&ShopId::new("expo-booth")).await?.limits.max_queue,
+        20
+    );
     by::type_into(driver, "Orders in the queue at most", "40").await?;
     by::type_into(driver, "Orders per customer per day", "3").await?;
     by::type_into(driver, "Drinks per booth code", "100").await?;
@@ -119,12 +125,12 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
     .await?;
     by::press_button(driver, "Save the limits").await?;
     wait_for("the ready expiry to be saved", STEP_DEADLINE, || async {
-        let limits = api.shop("expo-booth").await?.limits;
+        let limits = api.shop(&ShopId::new("expo-booth")).await?.limits;
         Ok((limits.ready_expiry_s == 1_200).then_some(()))
     })
     .await?;
     by::status(driver, "Saved").await?;
-    let limits = api.shop("expo-booth").await?.limits;
+    let limits = api.shop(&ShopId::new("expo-booth")).await?.limits;
     assert_eq!(
         (
             limits.max_queue,
@@ -151,7 +157,7 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
     axe::check(driver, "console-3-menu-editor-1280x800").await?;
     by::press_button(driver, "Add to the menu").await?;
     by::status(driver, "Chai Latte is on the menu").await?;
-    let shop = api.shop("expo-booth").await?;
+    let shop = api.shop(&ShopId::new("expo-booth")).await?;
     let chai = shop
         .item("chai_latte")
         .expect("the new drink is on the menu");
@@ -162,11 +168,11 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
 
     // A customer at the booth chooses it; when the oat milk runs out, her menu shows it at
     // once, greyed, without a reload.
-    api.set_shop_open("expo-booth", true).await?;
+    api.set_shop_open(&ShopId::new("expo-booth"), true).await?;
     let phone = Browser::start(PHONE.0, PHONE.1).await?;
     let customer_page = &phone.driver;
     customer_page
-        .goto(&api.booth_code("expo-booth").await?.order_url)
+        .goto(&api.booth_code(&ShopId::new("expo-booth")).await?.order_url)
         .await?;
     sign_in_on_page(customer_page, &server, "ana@example.com").await?;
     by::press_button(customer_page, "Skip").await?;
@@ -181,7 +187,7 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
     .await?;
     phone.screenshot("console-customer-oat-out-390x844").await?;
     axe::check(&phone.driver, "customer menu, oat milk out").await?;
-    let milk = api.shop("expo-booth").await?;
+    let milk = api.shop(&ShopId::new("expo-booth")).await?;
     let milk = milk
         .item("chai_latte")
         .and_then(|i| i.modifier("milk"))
@@ -195,7 +201,7 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
     by::press_button(driver, "Move Chai Latte up").await?;
     by::status(driver, "Chai Latte moved up").await?;
     let order: Vec<String> = api
-        .shop("expo-booth")
+        .shop(&ShopId::new("expo-booth"))
         .await?
         .menu
         .into_iter()
@@ -204,7 +210,7 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
     assert_eq!(order[order.len() - 2], "chai_latte");
     by::press_button(driver, "86 Chai Latte").await?;
     by::button(driver, "Bring back Chai Latte").await?;
-    let chai = api.shop("expo-booth").await?;
+    let chai = api.shop(&ShopId::new("expo-booth")).await?;
     assert!(!chai.item("chai_latte").is_some_and(|i| i.available));
     browser.screenshot("console-4-menu-1280x800").await?;
     axe::check(driver, "console-4-menu-1280x800").await?;
@@ -260,17 +266,17 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
     by::status(driver, "sam@espresso.test is no longer a barista").await?;
 
     // The booth code: replaced now, the old one refused at once.
-    let old = api.booth_code("expo-booth").await?.code;
+    let old = api.booth_code(&ShopId::new("expo-booth")).await?.code;
     open_tab(driver, "Shop").await?;
     by::press_button(driver, "New booth code now").await?;
     by::press_button(driver, "Replace the code").await?;
     by::status(driver, "The old one no longer works").await?;
-    let new = api.booth_code("expo-booth").await?.code;
+    let new = api.booth_code(&ShopId::new("expo-booth")).await?.code;
     assert_ne!(new, old);
     by::text(driver, &new).await?;
     let customer = server.sign_in("bo@example.com", &[]).await?;
     let refused = customer
-        .start_order("expo-booth", &old, None)
+        .start_order(&ShopId::new("expo-booth"), &old, None)
         .await
         .expect_err("the replaced code is refused");
     assert_eq!(refused.code(), Some(&ErrorCode::CodeExpired));
@@ -335,7 +341,7 @@ async fn an_owner_sets_up_an_event_shop_from_the_console_alone() -> anyhow::Resu
     by::press_button(driver, "Archive this shop (the event is over)").await?;
     by::press_button(driver, "Archive the shop").await?;
     by::status(driver, "Expo Booth is archived").await?;
-    let archived = api.shop("expo-booth").await?;
+    let archived = api.shop(&ShopId::new("expo-booth")).await?;
     assert!(archived.archived && !archived.open, "archived and closed");
     let listed = api.shops(false).await?;
     assert!(listed.iter().all(|s| s.id != "expo-booth"), "{listed:?}");
@@ -370,10 +376,16 @@ async fn the_console_fits_a_phone_and_is_only_for_admins() -> anyhow::Result<()>
     let admin_api = server
         .sign_in("owner2@espresso.test", &[Role::Admin])
         .await?;
-    assert!(admin_api.demo("main").await?.running, "the demo runs");
+    assert!(
+        admin_api.demo(&ShopId::main()).await?.running,
+        "the demo runs"
+    );
     by::press_button(driver, "Demo orders").await?;
     by::status(driver, "Demo orders stopped").await?;
-    assert!(!admin_api.demo("main").await?.running, "the demo stopped");
+    assert!(
+        !admin_api.demo(&ShopId::main()).await?.running,
+        "the demo stopped"
+    );
     for (tab, shot) in [
         ("Shop", "console-phone-1-shop-390x844"),
         ("Menu", "console-phone-2-menu-390x844"),

@@ -4,7 +4,7 @@
 
 use anyhow::Context;
 use espresso_core::Client;
-use espresso_core::protocol::{LimitsPatch, Order, OrderState, Role, ShopPatch};
+use espresso_core::protocol::{LimitsPatch, Order, OrderState, Role, ShopId, ShopPatch};
 use espresso_tests::{
     Browser, STEP_DEADLINE, TestServer, axe, by, click, fill, sign_in_on_page, wait_for,
     wait_for_element, wait_for_text, wait_until_gone,
@@ -20,7 +20,7 @@ async fn order_numbered(barista: &Client, number: u32) -> anyhow::Result<Order> 
         &format!("order #{number} on the bar"),
         STEP_DEADLINE,
         || async {
-            let orders = barista.orders("main", &[], None).await?;
+            let orders = barista.orders(&ShopId::main(), &[], None).await?;
             Ok(orders.into_iter().find(|o| o.number == Some(number)))
         },
     )
@@ -36,7 +36,7 @@ async fn a_customer_orders_from_the_qr_code_and_sees_it_ready_without_reloading(
     let barista = server
         .sign_in("barista@espresso.test", &[Role::Barista])
         .await?;
-    let booth = admin.booth_code("main").await?;
+    let booth = admin.booth_code(&ShopId::main()).await?;
     let browser = Browser::start(PHONE.0, PHONE.1).await?;
     let driver = &browser.driver;
 
@@ -92,10 +92,10 @@ async fn a_customer_orders_from_the_qr_code_and_sees_it_ready_without_reloading(
 
     // When a barista starts it, then completes it, the page follows without a reload.
     let order = order_numbered(&barista, 1).await?;
-    barista.claim("main", &order.id).await?;
+    barista.claim(&ShopId::main(), &order.id).await?;
     wait_for_text(driver, "[data-testid=status-headline]", "being made").await?;
     axe::check(driver, "being made").await?;
-    barista.complete("main", &order.id).await?;
+    barista.complete(&ShopId::main(), &order.id).await?;
     wait_for_text(driver, "[data-testid=status-headline]", "Ready").await?;
     // A screen reader hears it: the status live region says so.
     by::status(driver, "Your order #1 is ready").await?;
@@ -103,7 +103,7 @@ async fn a_customer_orders_from_the_qr_code_and_sees_it_ready_without_reloading(
     axe::check(driver, "ready").await?;
 
     // Handed over: the end screen and a receipt with the order's journey.
-    barista.collect("main", &order.id).await?;
+    barista.collect(&ShopId::main(), &order.id).await?;
     wait_for_element(driver, "[data-testid=finished-collected]").await?;
     axe::check(driver, "collected").await?;
     click(driver, "[data-testid=open-receipt]").await?;
@@ -158,14 +158,14 @@ async fn a_closed_shop_and_a_used_up_code_each_say_what_to_do() -> anyhow::Resul
     };
     admin
         .patch_shop(
-            "main",
+            &ShopId::main(),
             &ShopPatch {
                 limits: Some(limits),
                 ..ShopPatch::default()
             },
         )
         .await?;
-    let booth = admin.booth_code("main").await?;
+    let booth = admin.booth_code(&ShopId::main()).await?;
     assert_eq!(booth.remaining, 1);
     let browser = Browser::start(PHONE.0, PHONE.1).await?;
     let driver = &browser.driver;
@@ -208,12 +208,12 @@ async fn a_closed_shop_and_a_used_up_code_each_say_what_to_do() -> anyhow::Resul
 
     // The shop opens: the closed screen moves on by itself and starts the order (using the
     // code up), no tap needed.
-    admin.set_shop_open("main", true).await?;
+    admin.set_shop_open(&ShopId::main(), true).await?;
     by::heading(driver, "Choose your drink").await?;
 
     // An unavailable drink is shown but cannot be chosen.
     admin
-        .set_item_available("main", "cappuccino", false)
+        .set_item_available(&ShopId::main(), "cappuccino", false)
         .await?;
     wait_for_text(
         driver,
@@ -266,7 +266,7 @@ async fn a_closed_shop_and_a_used_up_code_each_say_what_to_do() -> anyhow::Resul
 async fn a_code_that_rotates_while_the_customer_signs_in_still_orders() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
     let admin = server.open_shop().await?;
-    let booth = admin.booth_code("main").await?;
+    let booth = admin.booth_code(&ShopId::main()).await?;
     let browser = Browser::start(PHONE.0, PHONE.1).await?;
     let driver = &browser.driver;
 
@@ -279,7 +279,7 @@ async fn a_code_that_rotates_while_the_customer_signs_in_still_orders() -> anyho
         "the scan to hold one of the code's orders",
         STEP_DEADLINE,
         || async {
-            let code = admin.booth_code("main").await?;
+            let code = admin.booth_code(&ShopId::main()).await?;
             Ok((code.remaining == booth.remaining - 1).then_some(()))
         },
     )
@@ -291,10 +291,10 @@ async fn a_code_that_rotates_while_the_customer_signs_in_still_orders() -> anyho
     by::type_into(driver, "Email", "fay@example.com").await?;
     by::press_button(driver, "Send me a code").await?;
     let mailed = server.code_after("fay@example.com", seen).await?;
-    let new = admin.rotate_booth_code("main").await?;
+    let new = admin.rotate_booth_code(&ShopId::main()).await?;
     assert_ne!(new.code, booth.code);
     let late = server.sign_in("gus@example.com", &[]).await?;
-    let refused = late.start_order("main", &booth.code, None).await;
+    let refused = late.start_order(&ShopId::main(), &booth.code, None).await;
     assert!(refused.is_err(), "the old code is refused to a new scan");
 
     // then, signed in, her order starts all the same.
@@ -304,11 +304,14 @@ async fn a_code_that_rotates_while_the_customer_signs_in_still_orders() -> anyho
     browser.screenshot("customer-rotated-menu-390x844").await?;
     axe::check(driver, "menu after a rotated code").await?;
     let started = admin
-        .orders("main", &[OrderState::AwaitingDrink], None)
+        .orders(&ShopId::main(), &[OrderState::AwaitingDrink], None)
         .await?;
     assert_eq!(started.len(), 1);
     // The new code was not charged for it.
-    assert_eq!(admin.booth_code("main").await?.remaining, new.remaining);
+    assert_eq!(
+        admin.booth_code(&ShopId::main()).await?.remaining,
+        new.remaining
+    );
 
     browser.close().await?;
     server.stop().await
@@ -319,7 +322,7 @@ async fn a_code_that_rotates_while_the_customer_signs_in_still_orders() -> anyho
 async fn the_mails_link_signs_in_on_the_phone_that_asked_and_nowhere_else() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
     let admin = server.open_shop().await?;
-    let booth = admin.booth_code("main").await?;
+    let booth = admin.booth_code(&ShopId::main()).await?;
     let phone = Browser::start(PHONE.0, PHONE.1).await?;
     let driver = &phone.driver;
 
@@ -365,7 +368,7 @@ async fn the_mails_link_signs_in_on_the_phone_that_asked_and_nowhere_else() -> a
         "the code leaves the address: {address}"
     );
     let started = admin
-        .orders("main", &[OrderState::AwaitingDrink], None)
+        .orders(&ShopId::main(), &[OrderState::AwaitingDrink], None)
         .await?;
     assert_eq!(started.len(), 1, "her order started from the held place");
 
@@ -379,7 +382,7 @@ async fn a_queued_order_survives_the_network_dropping_and_can_be_cancelled_after
 -> anyhow::Result<()> {
     let mut server = TestServer::start().await?;
     let admin = server.open_shop().await?;
-    let booth = admin.booth_code("main").await?;
+    let booth = admin.booth_code(&ShopId::main()).await?;
     let browser = Browser::start(320, 640).await?;
     let driver = &browser.driver;
 
@@ -399,7 +402,9 @@ async fn a_queued_order_survives_the_network_dropping_and_can_be_cancelled_after
     wait_for_text(driver, "[data-testid=status]", "For Eve").await?;
     // The bar sees the name on the order.
     let named = wait_for("the name on the order", STEP_DEADLINE, || async {
-        let orders = admin.orders("main", &[OrderState::Queued], None).await?;
+        let orders = admin
+            .orders(&ShopId::main(), &[OrderState::Queued], None)
+            .await?;
         Ok(orders
             .into_iter()
             .find(|o| o.customer.display_name.is_some()))
@@ -418,9 +423,9 @@ async fn a_queued_order_survives_the_network_dropping_and_can_be_cancelled_after
     axe::check(driver, "reconnecting").await?;
     server.start_again().await?;
     wait_for_text(driver, "[data-testid=connection]", "Live").await?;
-    admin.claim("main", &named.id).await?;
+    admin.claim(&ShopId::main(), &named.id).await?;
     wait_for_text(driver, "[data-testid=status-headline]", "being made").await?;
-    admin.unclaim("main", &named.id).await?;
+    admin.unclaim(&ShopId::main(), &named.id).await?;
     wait_for_text(driver, "[data-testid=status-headline]", "in the queue").await?;
 
     // Cancel asks first; "keep my order" keeps it.
@@ -436,7 +441,9 @@ async fn a_queued_order_survives_the_network_dropping_and_can_be_cancelled_after
     wait_for_text(driver, "[data-testid=finished-cancelled]", "cancelled").await?;
     axe::check(driver, "cancelled").await?;
 
-    let cancelled = admin.orders("main", &[OrderState::Cancelled], None).await?;
+    let cancelled = admin
+        .orders(&ShopId::main(), &[OrderState::Cancelled], None)
+        .await?;
     assert_eq!(cancelled.len(), 1);
     assert_eq!(cancelled[0].id, named.id);
 
@@ -449,7 +456,7 @@ async fn a_queued_order_survives_the_network_dropping_and_can_be_cancelled_after
 async fn a_customer_orders_with_the_keyboard_alone() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
     let admin = server.open_shop().await?;
-    let booth = admin.booth_code("main").await?;
+    let booth = admin.booth_code(&ShopId::main()).await?;
     let browser = Browser::start(PHONE.0, PHONE.1).await?;
     let driver = &browser.driver;
     let email = "kai@example.com";
@@ -509,7 +516,9 @@ async fn a_customer_orders_with_the_keyboard_alone() -> anyhow::Result<()> {
     by::focus_on(driver, "in the queue").await?;
     by::status(driver, "Your order #1 is in the queue").await?;
     let queued = wait_for("the order in the queue", STEP_DEADLINE, || async {
-        let orders = admin.orders("main", &[OrderState::Queued], None).await?;
+        let orders = admin
+            .orders(&ShopId::main(), &[OrderState::Queued], None)
+            .await?;
         Ok(orders.into_iter().next())
     })
     .await?;
@@ -529,7 +538,7 @@ async fn a_customer_orders_with_the_keyboard_alone() -> anyhow::Result<()> {
 async fn set_limits(admin: &Client, limits: LimitsPatch) -> anyhow::Result<()> {
     admin
         .patch_shop(
-            "main",
+            &ShopId::main(),
             &ShopPatch {
                 limits: Some(limits),
                 ..ShopPatch::default()
@@ -550,7 +559,9 @@ async fn order_espresso(driver: &fantoccini::Client, order_url: &str) -> anyhow:
 /// The one order in the queue.
 async fn queued_order(admin: &Client) -> anyhow::Result<Order> {
     wait_for("the order in the queue", STEP_DEADLINE, || async {
-        let queued = admin.orders("main", &[OrderState::Queued], None).await?;
+        let queued = admin
+            .orders(&ShopId::main(), &[OrderState::Queued], None)
+            .await?;
         Ok(queued.into_iter().next())
     })
     .await
@@ -571,7 +582,7 @@ async fn every_end_of_an_order_is_said_and_passes_axe() -> anyhow::Result<()> {
         },
     )
     .await?;
-    let booth = admin.booth_code("main").await?;
+    let booth = admin.booth_code(&ShopId::main()).await?;
     let browser = Browser::start(PHONE.0, PHONE.1).await?;
     let driver = &browser.driver;
 
@@ -612,7 +623,7 @@ async fn every_end_of_an_order_is_said_and_passes_axe() -> anyhow::Result<()> {
     order_espresso(driver, &booth.order_url).await?;
     let order = queued_order(&admin).await?;
     admin
-        .cancel_order("main", &order.id, Some("We ran out of beans"))
+        .cancel_order(&ShopId::main(), &order.id, Some("We ran out of beans"))
         .await?;
     by::heading(driver, "The bar cancelled your order").await?;
     by::text(driver, "We ran out of beans").await?;
@@ -625,8 +636,8 @@ async fn every_end_of_an_order_is_said_and_passes_axe() -> anyhow::Result<()> {
     // Ready, and nobody came for it.
     order_espresso(driver, &booth.order_url).await?;
     let order = queued_order(&admin).await?;
-    admin.claim("main", &order.id).await?;
-    admin.complete("main", &order.id).await?;
+    admin.claim(&ShopId::main(), &order.id).await?;
+    admin.complete(&ShopId::main(), &order.id).await?;
     by::heading(driver, "Your drink was not picked up").await?;
     axe::check(driver, "not picked up").await?;
     browser.screenshot("customer-not-picked-up-390x844").await?;
@@ -651,7 +662,7 @@ async fn the_whole_flow_in_portuguese() -> anyhow::Result<()> {
     let barista = server
         .sign_in("barista@espresso.test", &[Role::Barista])
         .await?;
-    let booth = admin.booth_code("main").await?;
+    let booth = admin.booth_code(&ShopId::main()).await?;
     // A phone set to Brazilian Portuguese.
     let browser = Browser::start_in_language(PHONE.0, PHONE.1, "pt-BR").await?;
     let driver = &browser.driver;
@@ -712,16 +723,16 @@ async fn the_whole_flow_in_portuguese() -> anyhow::Result<()> {
     browser.screenshot("customer-pt-3-queued-390x844").await?;
     axe::check(driver, "queued (pt)").await?;
     let order = order_numbered(&barista, 1).await?;
-    barista.claim("main", &order.id).await?;
+    barista.claim(&ShopId::main(), &order.id).await?;
     by::heading(driver, "Sua bebida está sendo preparada").await?;
-    barista.complete("main", &order.id).await?;
+    barista.complete(&ShopId::main(), &order.id).await?;
     by::heading(driver, "Pronto! Retire no balcão").await?;
     by::status(driver, "Seu pedido #1 está pronto").await?;
     browser.screenshot("customer-pt-4-ready-390x844").await?;
     axe::check(driver, "ready (pt)").await?;
 
     // Handed over: the end screen, the receipt with its times in the 24-hour clock.
-    barista.collect("main", &order.id).await?;
+    barista.collect(&ShopId::main(), &order.id).await?;
     by::heading(driver, "Aproveite seu café!").await?;
     axe::check(driver, "collected (pt)").await?;
     by::press_button(driver, "Ver o recibo").await?;

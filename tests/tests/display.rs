@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use espresso_core::Client;
-use espresso_core::protocol::{DrinkChoice, ErrorCode, LimitsPatch, Order, Role, ShopPatch};
+use espresso_core::protocol::{
+    DrinkChoice, ErrorCode, LimitsPatch, Order, Role, ShopId, ShopPatch,
+};
 use espresso_tests::{
     Browser, STEP_DEADLINE, TestServer, axe, by, click, fill, set_viewport, sign_in_on_page,
     wait_for, wait_for_element, wait_for_text, wait_until_gone,
@@ -28,14 +30,14 @@ async fn open_shop_with(server: &TestServer, limits: LimitsPatch) -> anyhow::Res
     let admin = server.sign_in(ADMIN, &[Role::Admin]).await?;
     admin
         .patch_shop(
-            SHOP,
+            &ShopId::from(SHOP),
             &ShopPatch {
                 limits: Some(limits),
                 ..Default::default()
             },
         )
         .await?;
-    admin.set_shop_open(SHOP, true).await?;
+    admin.set_shop_open(&ShopId::from(SHOP), true).await?;
     Ok(admin)
 }
 
@@ -116,7 +118,7 @@ async fn wait_for_qr_of_server(
         STEP_DEADLINE,
         || async {
             let shown = shown_url(driver).await?;
-            let current = admin.booth_code(SHOP).await?.order_url;
+            let current = admin.booth_code(&ShopId::from(SHOP)).await?.order_url;
             Ok(shown
                 .filter(|shown| *shown == current && Some(shown.as_str()) != other)
                 .map(|_| current))
@@ -224,12 +226,12 @@ async fn an_admin_replaces_the_code_from_the_settings_and_the_old_one_stops_at_o
     // Whoever photographed the old code cannot order with it; the new one works.
     let ann = customer(&server, "ann@example.com", "Ann").await?;
     let refused = ann
-        .start_order(SHOP, &code_of(&first)?, espresso())
+        .start_order(&ShopId::from(SHOP), &code_of(&first)?, espresso())
         .await
         .err()
         .context("the old code must be refused")?;
     assert_eq!(refused.code(), Some(&ErrorCode::CodeExpired), "{refused}");
-    ann.start_order(SHOP, &code_of(&second)?, espresso())
+    ann.start_order(&ShopId::from(SHOP), &code_of(&second)?, espresso())
         .await?;
 
     browser.close().await?;
@@ -266,7 +268,9 @@ async fn redemptions_count_down_orders_cross_the_board_and_closing_shows_the_sig
     let code = code_of(&url)?;
 
     // A scan lowers the count live, and the order shows as preparing, with its first name.
-    let first = ada.start_order(SHOP, &code, espresso()).await?;
+    let first = ada
+        .start_order(&ShopId::from(SHOP), &code, espresso())
+        .await?;
     let first_number = number(&first)?;
     wait_for_text(
         driver,
@@ -278,7 +282,9 @@ async fn redemptions_count_down_orders_cross_the_board_and_closing_shows_the_sig
     assert!(preparing.contains(&first_number.to_string()), "{preparing}");
 
     // The last drink of the code: the QR gives way to "We are making drinks!".
-    let second = ben.start_order(SHOP, &code, espresso()).await?;
+    let second = ben
+        .start_order(&ShopId::from(SHOP), &code, espresso())
+        .await?;
     let second_number = number(&second)?;
     let used_up = wait_for_text(
         driver,
@@ -306,7 +312,7 @@ async fn redemptions_count_down_orders_cross_the_board_and_closing_shows_the_sig
     // Made: Preparing → Ready (the newest leads, highlighted), then off the board after
     // `ready_display_s`, though nobody collected it.
     // Being made and still in the queue read apart: the claimed order's tile says so.
-    barista.claim(SHOP, &first.id).await?;
+    barista.claim(&ShopId::from(SHOP), &first.id).await?;
     let making = wait_for_text(driver, &tile("preparing", first_number), "Being made").await?;
     assert!(making.contains("Ada"), "{making}");
     let queued = wait_for_element(driver, &tile("preparing", second_number)).await?;
@@ -318,7 +324,7 @@ async fn redemptions_count_down_orders_cross_the_board_and_closing_shows_the_sig
     set_viewport(driver, 1920, 1080).await?;
     browser.screenshot("display-making-1920x1080").await?;
     axe::check(driver, "display-making-1920x1080").await?;
-    barista.complete(SHOP, &first.id).await?;
+    barista.complete(&ShopId::from(SHOP), &first.id).await?;
     let ready = wait_for_text(driver, &tile("ready", first_number), "Ada").await?;
     assert!(ready.contains(&first_number.to_string()), "{ready}");
     wait_until_gone(driver, &tile("preparing", first_number)).await?;
@@ -331,7 +337,7 @@ async fn redemptions_count_down_orders_cross_the_board_and_closing_shows_the_sig
     wait_for_element(driver, &tile("preparing", second_number)).await?;
 
     // Closing the shop: the closed sign instead of the QR; the board goes on.
-    admin.set_shop_open(SHOP, false).await?;
+    admin.set_shop_open(&ShopId::from(SHOP), false).await?;
     let closed = wait_for_text(driver, "[data-testid=closed]", "not taking orders").await?;
     assert!(closed.to_lowercase().starts_with("closed"), "{closed}");
     assert!(shown_url(driver).await?.is_none());
@@ -344,7 +350,7 @@ async fn redemptions_count_down_orders_cross_the_board_and_closing_shows_the_sig
     set_viewport(driver, 1920, 1080).await?;
 
     // Open again: a QR code, the server's.
-    admin.set_shop_open(SHOP, true).await?;
+    admin.set_shop_open(&ShopId::from(SHOP), true).await?;
     wait_until_gone(driver, "[data-testid=closed]").await?;
     wait_for_element(driver, "[data-testid=qr-panel]").await?;
 
@@ -364,7 +370,9 @@ async fn the_board_catches_up_after_a_server_restart() -> anyhow::Result<()> {
     let driver = &browser.driver;
 
     let url = wait_for_qr_of_server(driver, &admin, None).await?;
-    let first = ada.start_order(SHOP, &code_of(&url)?, espresso()).await?;
+    let first = ada
+        .start_order(&ShopId::from(SHOP), &code_of(&url)?, espresso())
+        .await?;
     let first_number = number(&first)?;
     wait_for_element(driver, &tile("preparing", first_number)).await?;
     // Live: no indicator.
@@ -383,10 +391,12 @@ async fn the_board_catches_up_after_a_server_restart() -> anyhow::Result<()> {
 
     server.start_again().await?;
     // Changes made right after the restart, before the screen is back: caught up.
-    barista.claim(SHOP, &first.id).await?;
-    barista.complete(SHOP, &first.id).await?;
-    let code = admin.booth_code(SHOP).await?.code;
-    let second = ben.start_order(SHOP, &code, espresso()).await?;
+    barista.claim(&ShopId::from(SHOP), &first.id).await?;
+    barista.complete(&ShopId::from(SHOP), &first.id).await?;
+    let code = admin.booth_code(&ShopId::from(SHOP)).await?.code;
+    let second = ben
+        .start_order(&ShopId::from(SHOP), &code, espresso())
+        .await?;
     let second_number = number(&second)?;
 
     wait_for(
@@ -425,7 +435,7 @@ async fn a_busy_board_fits_a_tv_and_a_portrait_screen_and_settings_stay_hidden()
     )
     .await?;
     let barista = server.sign_in(BARISTA, &[Role::Barista]).await?;
-    let code = admin.booth_code(SHOP).await?.code;
+    let code = admin.booth_code(&ShopId::from(SHOP)).await?.code;
     const NAMES: [&str; 18] = [
         "Ada",
         "Ben",
@@ -453,14 +463,18 @@ async fn a_busy_board_fits_a_tv_and_a_portrait_screen_and_settings_stay_hidden()
         if i % 5 == 4 {
             client.set_display_name(None).await?;
         }
-        orders.push(client.start_order(SHOP, &code, espresso()).await?);
+        orders.push(
+            client
+                .start_order(&ShopId::from(SHOP), &code, espresso())
+                .await?,
+        );
     }
     // Nine made (ready, the last one newest), two being made, seven waiting.
     for order in &orders[..11] {
-        barista.claim(SHOP, &order.id).await?;
+        barista.claim(&ShopId::from(SHOP), &order.id).await?;
     }
     for order in &orders[..9] {
-        barista.complete(SHOP, &order.id).await?;
+        barista.complete(&ShopId::from(SHOP), &order.id).await?;
     }
     let newest_ready = number(&orders[8])?;
     let newest_preparing = number(&orders[17])?;
@@ -579,10 +593,12 @@ async fn a_screen_set_for_less_motion_shows_a_ready_order_without_the_pulse() ->
     let calm = open_display_as(&server, "calm@espresso.test", calm).await?;
 
     // when an order is made,
-    let code = code_of(&admin.booth_code(SHOP).await?.order_url)?;
-    let order = ada.start_order(SHOP, &code, espresso()).await?;
-    barista.claim(SHOP, &order.id).await?;
-    barista.complete(SHOP, &order.id).await?;
+    let code = code_of(&admin.booth_code(&ShopId::from(SHOP)).await?.order_url)?;
+    let order = ada
+        .start_order(&ShopId::from(SHOP), &code, espresso())
+        .await?;
+    barista.claim(&ShopId::from(SHOP), &order.id).await?;
+    barista.complete(&ShopId::from(SHOP), &order.id).await?;
 
     // then both show it ready, and only the first makes it pulse.
     let running = "return document.getAnimations()\
@@ -828,7 +844,9 @@ async fn a_booth_abroad_shows_its_headings_in_both_languages() -> anyhow::Result
     by::text(driver, "Retire no balcão").await?;
     let ada = customer(&server, "ada@espresso.test", "Ada").await?;
     let code = code_of(&wait_for_qr_of_server(driver, &admin, None).await?)?;
-    let order = ada.start_order(SHOP, &code, espresso()).await?;
+    let order = ada
+        .start_order(&ShopId::from(SHOP), &code, espresso())
+        .await?;
     by::labelled(driver, &format!("Pedido {} para Ada", number(&order)?)).await?;
     browser
         .screenshot("display-both-languages-1920x1080")

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use espresso_core::Client;
-use espresso_core::protocol::Role;
+use espresso_core::protocol::{Role, ShopId};
 use espresso_tests::{
     DriverProcess, STEP_DEADLINE, TestServer, connect, free_port, save_screenshot, screenshot_dir,
     wait_for, workspace_root,
@@ -535,7 +535,7 @@ async fn wait_for_qr_on_screen(
     let last = Mutex::new(None::<String>);
     let found = wait_for("the server's booth QR code on screen", deadline, || async {
         let shown = screen.qr_on_screen()?;
-        let current = admin.booth_code("main").await?.order_url;
+        let current = admin.booth_code(&ShopId::main()).await?.order_url;
         *last.lock().unwrap_or_else(|e| e.into_inner()) = shown.clone();
         Ok(shown.filter(|shown| *shown == current))
     })

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use espresso_core::protocol::{OrderState, Role};
+use espresso_core::protocol::{OrderState, Role, ShopId};
 use espresso_robot::parse::TimeRange;
 use espresso_robot::{Config, Progress, Stop, Summary, run};
 use espresso_tests::{TestServer, wait_for};
@@ -45,7 +45,7 @@ async fn the_robot_runs_whole_lifecycles_that_every_screen_sees_and_restores_the
 -> anyhow::Result<()> {
     let server = TestServer::start().await?;
     server.grant(ADMIN, &[Role::Admin]).await?;
-    let before = server.client()?.shop("main").await?;
+    let before = server.client()?.shop(&ShopId::main()).await?;
     assert!(!before.open, "a new server's shop starts closed");
 
     let config = quick(&server);
@@ -132,7 +132,7 @@ async fn the_robot_runs_whole_lifecycles_that_every_screen_sees_and_restores_the
     );
 
     // The booth's limits and its closed sign are back.
-    let after = server.client()?.shop("main").await?;
+    let after = server.client()?.shop(&ShopId::main()).await?;
     assert_eq!(after.limits, before.limits);
     assert_eq!(after.open, before.open);
     server.stop().await
@@ -208,7 +208,7 @@ async fn watchers_alone_connect_hold_their_sockets_and_report_it() -> anyhow::Re
 async fn stopping_mid_run_tidies_the_board_and_restores_the_shop() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
     server.grant(ADMIN, &[Role::Admin]).await?;
-    let before = server.client()?.shop("main").await?;
+    let before = server.client()?.shop(&ShopId::main()).await?;
     // Slow baristas: when the stop comes, drinks are being made.
     let make_time = TimeRange::parse("20s").expect("a valid range");
     let config = Config {
@@ -225,7 +225,7 @@ async fn stopping_mid_run_tidies_the_board_and_restores_the_shop() -> anyhow::Re
     let robot = tokio::spawn(run_robot(config, stop.clone()));
     let public = server.client()?;
     wait_for("a drink being made", Duration::from_secs(30), || async {
-        Ok((public.stats("main").await?.in_progress > 0).then_some(()))
+        Ok((public.stats(&ShopId::main()).await?.in_progress > 0).then_some(()))
     })
     .await?;
     stop.stop();
@@ -244,7 +244,7 @@ async fn stopping_mid_run_tidies_the_board_and_restores_the_shop() -> anyhow::Re
         .await?;
     let open = admin
         .orders(
-            "main",
+            &ShopId::main(),
             &[
                 OrderState::AwaitingDrink,
                 OrderState::Queued,
@@ -255,7 +255,7 @@ async fn stopping_mid_run_tidies_the_board_and_restores_the_shop() -> anyhow::Re
         )
         .await?;
     assert!(open.is_empty(), "still open: {open:?}\n{table}");
-    let after = public.shop("main").await?;
+    let after = public.shop(&ShopId::main()).await?;
     assert_eq!((after.open, after.limits), (before.open, before.limits));
     server.stop().await
 }
@@ -307,11 +307,14 @@ async fn a_burst_reaches_every_screen_for_every_step_and_leaves_the_orders_hande
         .sign_in("checker@robot.espresso.test", &[Role::Barista])
         .await?;
     let collected = barista
-        .orders("main", &[OrderState::Collected], None)
+        .orders(&ShopId::main(), &[OrderState::Collected], None)
         .await?;
     assert_eq!(collected.len(), 8, "{table}");
-    let open = barista.orders("main", &[], None).await?;
+    let open = barista.orders(&ShopId::main(), &[], None).await?;
     assert!(open.is_empty(), "orders left on the bar: {open:?}");
-    assert!(!server.client()?.shop("main").await?.open, "{table}");
+    assert!(
+        !server.client()?.shop(&ShopId::main()).await?.open,
+        "{table}"
+    );
     Ok(())
 }

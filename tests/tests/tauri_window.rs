@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context;
 use espresso_core::StaffAction;
 use espresso_core::calls::{Call, NotifyPermission, Reply, command};
-use espresso_core::protocol::{DrinkChoice, NewShop, OrderState, Role};
+use espresso_core::protocol::{DrinkChoice, NewShop, OrderState, Role, ShopId};
 use espresso_tests::{
     DriverProcess, STEP_DEADLINE, TestServer, click, connect, fill, free_port, save_screenshot,
     sign_in_on_page, wait_for, wait_for_element, wait_for_text,
@@ -259,12 +259,14 @@ async fn the_barista_app_signs_in_works_an_order_live_and_comes_back_signed_in()
 
     // A customer orders: the card arrives live through the shell's live stream.
     let customer = server.sign_in("kim@example.com", &[]).await?;
-    let code = admin.booth_code("main").await?.code;
+    let code = admin.booth_code(&ShopId::main()).await?.code;
     let drink = DrinkChoice {
         item_id: "espresso".into(),
         options: Default::default(),
     };
-    let order = customer.start_order("main", &code, Some(drink)).await?;
+    let order = customer
+        .start_order(&ShopId::main(), &code, Some(drink))
+        .await?;
     let number = order.number.context("a queued order has its number")?;
     wait_for_element(&window, &card_in("queue", number)).await?;
     if let Some(watch) = &notifications {
@@ -403,7 +405,7 @@ async fn an_espresso_link_opens_the_customer_app_on_that_order_and_a_second_one_
     let server = TestServer::start().await?;
     // The shop is open; its booth shows a code (read here through a staff client).
     let admin = server.open_shop().await?;
-    let code = admin.booth_code("main").await?.code;
+    let code = admin.booth_code(&ShopId::main()).await?.code;
     let link = format!("espresso://order?shop=main&code={code}");
     let url = server.url();
     let data = tempfile::tempdir()?;
@@ -441,7 +443,7 @@ async fn an_espresso_link_opens_the_customer_app_on_that_order_and_a_second_one_
     click(&window, "[data-testid=order-now]").await?;
     wait_for_text(&window, "[data-testid=status-headline]", "in the queue").await?;
     let order = admin
-        .orders("main", &[OrderState::Queued], None)
+        .orders(&ShopId::main(), &[OrderState::Queued], None)
         .await?
         .into_iter()
         .next()
@@ -450,8 +452,12 @@ async fn an_espresso_link_opens_the_customer_app_on_that_order_and_a_second_one_
     wait_for_text(&window, "[data-testid=order-number]", &format!("#{number}")).await?;
 
     // Made and ready: the customer gets a system notification.
-    admin.act("main", &order.id, StaffAction::Claim).await?;
-    admin.act("main", &order.id, StaffAction::Complete).await?;
+    admin
+        .act(&ShopId::main(), &order.id, StaffAction::Claim)
+        .await?;
+    admin
+        .act(&ShopId::main(), &order.id, StaffAction::Complete)
+        .await?;
     wait_for_text(&window, "[data-testid=status-headline]", "Ready").await?;
     if let Some(watch) = &notifications {
         watch
@@ -464,7 +470,7 @@ async fn an_espresso_link_opens_the_customer_app_on_that_order_and_a_second_one_
     // it; that copy hands it to the running app and quits. The app opens it, and says the
     // order it has is the one on the way.
     let app = required_path("ESPRESSO_APP_BIN")?;
-    let again = admin.booth_code("main").await?.code;
+    let again = admin.booth_code(&ShopId::main()).await?.code;
     let second = Command::new(app)
         .arg(format!("espresso://order?shop=main&code={again}"))
         .envs(env)

@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use espresso_core::protocol::{App, MAIN_SHOP_ID};
+use espresso_core::protocol::{App, MAIN_SHOP_ID, ShopId};
 use leptos::prelude::*;
 
 use crate::backend::{self, Backend, BackendRef, Calls};
@@ -60,7 +60,7 @@ pub fn App() -> impl IntoView {
     provide_context(Ctx {
         backend: BackendRef::new(Rc::clone(&backend)),
         app,
-        shop: query_param("shop").unwrap_or_else(|| MAIN_SHOP_ID.to_owned()),
+        shop: query_param("shop").map_or_else(ShopId::main, ShopId::from),
     });
     let banner = (backend.via() == "web").then(|| {
         let backend = Rc::clone(&backend);

@@ -2,7 +2,7 @@
 //! reach the server and which shop it serves. The apps take it with [`Ctx::get`], so nothing
 //! imports the root back.
 
-use espresso_core::protocol::App;
+use espresso_core::protocol::{App, ShopId};
 use leptos::prelude::expect_context;
 
 use crate::backend::BackendRef;
@@ -13,7 +13,7 @@ use crate::backend::BackendRef;
 pub struct Ctx {
     pub backend: BackendRef,
     pub app: App,
-    pub shop: String,
+    pub shop: ShopId,
 }
 
 impl Ctx {

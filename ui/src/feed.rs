@@ -13,7 +13,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 
 use espresso_core::client::live::{LiveEnd, LiveStatus, LiveUpdate};
-use espresso_core::protocol::{BoothCode, Event, Order, Shop, Stats};
+use espresso_core::protocol::{BoothCode, Event, Order, Shop, ShopId, Stats};
 use espresso_core::view::{MyOrdersView, QueueView};
 use leptos::prelude::*;
 
@@ -60,7 +60,7 @@ type Fetch<S> = Pin<Box<dyn Future<Output = BackendResult<S>>>>;
 /// A view a [`Feed`] can keep: what to fetch, how to load it, how to fold an event.
 pub trait FeedView: Clone + Send + Sync + 'static {
     type Snapshot: 'static;
-    fn fetch(backend: Rc<dyn Backend>, shop: String) -> Fetch<Self::Snapshot>;
+    fn fetch(backend: Rc<dyn Backend>, shop: ShopId) -> Fetch<Self::Snapshot>;
     fn load(&mut self, snapshot: Self::Snapshot, head: u64);
     fn apply_event(&mut self, seq: u64, event: &Event) -> bool;
 }
@@ -80,7 +80,7 @@ pub struct QueueSnapshot {
 impl FeedView for QueueView {
     type Snapshot = QueueSnapshot;
 
-    fn fetch(backend: Rc<dyn Backend>, shop: String) -> Fetch<QueueSnapshot> {
+    fn fetch(backend: Rc<dyn Backend>, shop: ShopId) -> Fetch<QueueSnapshot> {
         Box::pin(async move {
             let orders = backend.orders(shop.clone(), Vec::new(), None).await?;
             let shop_state = backend.shop(shop.clone()).await?;
@@ -114,7 +114,7 @@ impl FeedView for QueueView {
 impl FeedView for MyOrdersView {
     type Snapshot = (Vec<Order>, Shop);
 
-    fn fetch(backend: Rc<dyn Backend>, shop: String) -> Fetch<(Vec<Order>, Shop)> {
+    fn fetch(backend: Rc<dyn Backend>, shop: ShopId) -> Fetch<(Vec<Order>, Shop)> {
         Box::pin(async move {
             let orders = backend.my_orders().await?;
             let shop = backend.shop(shop.clone()).await?;
@@ -157,7 +157,7 @@ type Pending = Rc<RefCell<Option<Vec<(u64, Event)>>>>;
 /// (sounds, notifications). The stream closes when the calling component is cleaned up.
 pub fn use_feed<V: FeedView>(
     backend: Rc<dyn Backend>,
-    shop: String,
+    shop: ShopId,
     initial: V,
     on_event: Option<OnEvent>,
 ) -> Feed<V> {
@@ -226,7 +226,7 @@ pub fn use_feed<V: FeedView>(
 
 fn load_snapshot<V: FeedView>(
     backend: Rc<dyn Backend>,
-    shop: String,
+    shop: ShopId,
     head: u64,
     feed: Feed<V>,
     pending: Pending,

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use espresso_protocol::{OrderId, ShopId};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa::openapi::header::HeaderBuilder;
@@ -137,7 +138,8 @@ problem_groups! {
 #[into_params(parameter_in = Path)]
 pub struct ShopPath {
     /// The shop id, e.g. `main`
-    pub shop: String,
+    #[param(value_type = String)]
+    pub shop: ShopId,
 }
 
 /// `{shop}` and `{id}` in an order's route.
@@ -145,9 +147,11 @@ pub struct ShopPath {
 #[into_params(parameter_in = Path)]
 pub struct OrderPath {
     /// The shop id, e.g. `main`
-    pub shop: String,
+    #[param(value_type = String)]
+    pub shop: ShopId,
     /// The order id
-    pub id: String,
+    #[param(value_type = String)]
+    pub id: OrderId,
 }
 
 /// `{shop}` and `{item_id}` in a menu item's route.
@@ -155,7 +159,8 @@ pub struct OrderPath {
 #[into_params(parameter_in = Path)]
 pub struct MenuItemPath {
     /// The shop id, e.g. `main`
-    pub shop: String,
+    #[param(value_type = String)]
+    pub shop: ShopId,
     /// The menu item id, e.g. `flat_white`
     pub item_id: String,
 }
@@ -165,7 +170,8 @@ pub struct MenuItemPath {
 #[into_params(parameter_in = Path)]
 pub struct ModifierPath {
     /// The shop id, e.g. `main`
-    pub shop: String,
+    #[param(value_type = String)]
+    pub shop: ShopId,
     /// The menu item id, e.g. `flat_white`
     pub item_id: String,
     /// The option group's id on that item, e.g. `milk`

@@ -185,7 +185,7 @@ fn row(order: &Order) -> [String; 16] {
         .unwrap_or_default();
     let collected = (order.state == OrderState::Collected).then_some(order.finished_at);
     [
-        order.id.clone(),
+        order.id.to_string(),
         order.number.map(|n| n.to_string()).unwrap_or_default(),
         order.customer.display_name.clone().unwrap_or_default(),
         drink.map(|d| d.name.clone()).unwrap_or_default(),

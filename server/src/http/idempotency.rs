@@ -128,15 +128,15 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         .lock()
         .await;
     match state.store().idempotent_answer(&scope, &key).await {
-        Ok(Some((stored_hash, status, body))) => {
-            if stored_hash != request_hash {
+        Ok(Some(kept)) => {
+            if kept.request_hash != request_hash {
                 return ApiError::detail(
                     ErrorCode::IdempotencyKeyReused,
                     "this Idempotency-Key was used for a request with another body",
                 )
                 .into_response();
             }
-            return replay(status, body);
+            return replay(kept.status, kept.body);
         }
         Ok(None) => {}
         Err(error) => return ApiError::from(error).into_response(),

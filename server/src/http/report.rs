@@ -6,7 +6,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
-use espresso_protocol::{DayStats, StatsReport};
+use espresso_protocol::{DayStats, ShopId, StatsReport};
 
 use super::AppState;
 use super::doc::{NoShop, NotAnAdmin, ShopPath, Unauthenticated};
@@ -41,7 +41,7 @@ pub fn routes() -> Router<AppState> {
 async fn report(
     state: &AppState,
     caller: &Caller,
-    shop: &str,
+    shop: &ShopId,
     range: &Range,
 ) -> ApiResult<StatsReport> {
     caller.require(Action::Administer)?;

@@ -637,12 +637,12 @@ async fn put_demo(
         .as_ref()
         .map(|r| crate::auth::hash_secret(&r.scope));
     if let (Some(remember), Some(scope)) = (&remember, &scope)
-        && let Some((hash, status, body)) = state
+        && let Some(kept) = state
             .store()
             .idempotent_answer(scope, &remember.key)
             .await?
     {
-        if hash != remember.request_hash {
+        if kept.request_hash != remember.request_hash {
             return Err(ApiError::detail(
                 ErrorCode::IdempotencyKeyReused,
                 "this Idempotency-Key was used for a request with another body",
@@ -650,8 +650,8 @@ async fn put_demo(
         }
         return Ok(answer(
             crate::store::Answer::<DemoState>::Replayed(crate::store::StoredAnswer {
-                status,
-                body,
+                status: kept.status,
+                body: kept.body,
             }),
             StatusCode::OK,
         ));

@@ -348,7 +348,7 @@ impl<S: Socket> Connection<'_, S> {
     async fn replay(
         &mut self,
         store: &Store,
-        shop: &str,
+        shop: &espresso_protocol::ShopId,
         viewer: &Viewer,
         since: u64,
     ) -> Result<u64, End> {
@@ -455,7 +455,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use espresso_protocol::Scope;
+    use espresso_protocol::{Scope, ShopId};
     use tokio::sync::mpsc;
 
     /// A socket made of two channels; the test holds the other ends.
@@ -531,7 +531,7 @@ mod tests {
 
     async fn open_shop(store: &crate::store::SqliteStore) {
         store
-            .change_shop("main", Utc::now(), |shop| {
+            .change_shop(&ShopId::main(), Utc::now(), |shop| {
                 shop.open = !shop.open;
                 Ok(())
             })

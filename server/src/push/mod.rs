@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
-use espresso_protocol::{EventType, Order, OrderState, PushMessage, PushSubscription};
+use espresso_protocol::{EventType, Order, OrderState, PushMessage, PushSubscription, UserId};
 use tokio::sync::Semaphore;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
@@ -288,7 +288,7 @@ impl Pusher {
         });
     }
 
-    async fn notify(&self, kind: EventType, order: &Order, customer: &str) {
+    async fn notify(&self, kind: EventType, order: &Order, customer: &UserId) {
         let subscriptions = match self.store.push_subscriptions_of(customer).await {
             Ok(list) if list.is_empty() => return,
             Ok(list) => list,
@@ -299,7 +299,7 @@ impl Pusher {
         };
         let shop_name = match self.store.shop(&order.shop).await {
             Ok(shop) => shop.name,
-            Err(_) => order.shop.clone(),
+            Err(_) => order.shop.to_string(),
         };
         let Some(message) = message_for(kind, order, &shop_name, self.store.public_url()) else {
             return;
@@ -316,7 +316,7 @@ impl Pusher {
     }
 
     /// Push `payload` to one subscription, trying again a little on failures that may pass.
-    async fn deliver(&self, customer: &str, subscription: &PushSubscription, payload: &[u8]) {
+    async fn deliver(&self, customer: &UserId, subscription: &PushSubscription, payload: &[u8]) {
         let receiver = match check_subscription(subscription, self.config.allow_loopback_http) {
             Ok(receiver) => receiver,
             Err(why) => {

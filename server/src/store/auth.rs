@@ -3,11 +3,12 @@
 //! sign-in and rotation one writer job each, and keeps who each live access token belongs to in
 //! a bounded cache ([`AuthCache`]) so a request does not read the database to know its caller.
 
-use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use espresso_protocol::UserId;
 use rusqlite::{Connection, OptionalExtension, params};
 use sqlx::Row;
 
@@ -211,7 +212,7 @@ impl SessionStorage for SqliteStore {
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let user_id: String = row.try_get("user_id")?;
+        let user_id = UserId::from(row.try_get::<String, _>("user_id")?);
         let expires_ms: i64 = row.try_get("expires_ms")?;
         let Some(user) = self.user_by_id(&user_id).await? else {
             return Ok(None);
@@ -225,7 +226,7 @@ impl SessionStorage for SqliteStore {
     async fn open_session(
         &self,
         family_id: &str,
-        user_id: &str,
+        user_id: &UserId,
         pair: NewPair,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
@@ -237,7 +238,7 @@ impl SessionStorage for SqliteStore {
                     .prepare_cached(
                         "INSERT INTO token_families (id, user_id, created_ms) VALUES (?1, ?2, ?3)",
                     )?
-                    .execute(params![family_id, user_id, to_ms(now)])?;
+                    .execute(params![family_id, user_id.as_str(), to_ms(now)])?;
                 insert_pair(work.conn, &family_id, &user_id, &pair)
             })
             .await
@@ -275,7 +276,7 @@ impl SessionStorage for SqliteStore {
                 conn.prepare_cached(
                     "INSERT INTO token_families (id, user_id, created_ms) VALUES (?1, ?2, ?3)",
                 )?
-                .execute(params![family_id, user.id, to_ms(now)])?;
+                .execute(params![family_id, user.id.as_str(), to_ms(now)])?;
                 insert_pair(conn, &family_id, &user.id, &pair)?;
                 Ok(Some(user))
             })

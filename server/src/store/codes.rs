@@ -3,11 +3,11 @@
 //! customer who scanned at the last second is not refused while signing in; a code an admin
 //! replaced now ([`SqliteStore::rotate_code`]) is not.
 
-use async_trait::async_trait;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use espresso_protocol::{BoothCode, Event, EventType};
+use espresso_protocol::{BoothCode, Event, EventType, ShopId};
 use rand::Rng;
 use rusqlite::params;
 use sqlx::Row;
@@ -132,7 +132,7 @@ impl SqliteStore {
 impl CodeStorage for SqliteStore {
     /// The shop's current code, issuing a new one (and logging `code.rotated`) if the last one's
     /// window has ended. What it answers is committed (and so durable) before it is shown.
-    async fn current_code(&self, shop: &str, now: DateTime<Utc>) -> StoreResult<BoothCode> {
+    async fn current_code(&self, shop: &ShopId, now: DateTime<Utc>) -> StoreResult<BoothCode> {
         if let Some(code) = self.latest_code(shop, now).await? {
             return Ok(code);
         }
@@ -156,7 +156,7 @@ impl CodeStorage for SqliteStore {
     /// time, so the booth screen shows the new code at once.
     async fn rotate_code(
         &self,
-        shop: &str,
+        shop: &ShopId,
         now: DateTime<Utc>,
         remember: Option<Remember>,
     ) -> StoreResult<Answer<BoothCode>> {
@@ -176,7 +176,7 @@ impl CodeStorage for SqliteStore {
                     .prepare_cached(
                         "UPDATE booth_codes SET expires_ms = ?2 WHERE shop = ?1 AND expires_ms > ?2",
                     )?
-                    .execute(params![shop, ended])?;
+                    .execute(params![shop.as_str(), ended])?;
                 let booth = issue_code(work, &shop, &public_url, now)?;
                 if let Some(remember) = &remember {
                     let body = serde_json::to_string(&booth)?;
@@ -209,7 +209,7 @@ mod tests {
     async fn a_code_is_good_for_its_window_plus_the_grace_then_expired() {
         let store = open_store().await;
         let t0 = Utc::now();
-        let first = store.current_code("main", t0).await.unwrap();
+        let first = store.current_code(&ShopId::main(), t0).await.unwrap();
         let window = Duration::seconds(300);
         assert_eq!(first.expires_at - first.issued_at, window);
 
@@ -217,13 +217,16 @@ mod tests {
         // for the grace period, then is refused as expired (not invalid).
         assert_eq!(
             store
-                .current_code("main", t0 + Duration::seconds(299))
+                .current_code(&ShopId::main(), t0 + Duration::seconds(299))
                 .await
                 .unwrap()
                 .code,
             first.code
         );
-        let second = store.current_code("main", t0 + window).await.unwrap();
+        let second = store
+            .current_code(&ShopId::main(), t0 + window)
+            .await
+            .unwrap();
         assert_ne!(second.code, first.code);
         assert_eq!(
             check_at(&store, &first.code, t0 + window + Duration::seconds(29)).await,
@@ -249,10 +252,10 @@ mod tests {
             .unwrap();
         // Whole milliseconds, as codes are stored.
         let t0 = DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap();
-        let first = store.current_code("main", t0).await.unwrap();
+        let first = store.current_code(&ShopId::main(), t0).await.unwrap();
         let later = t0 + Duration::seconds(10);
         let second = store
-            .rotate_code("main", later, None)
+            .rotate_code(&ShopId::main(), later, None)
             .await
             .unwrap()
             .done()
@@ -268,9 +271,12 @@ mod tests {
             check_at(&store, &second.code, later).await,
             CodeCheck::Valid
         );
-        assert_eq!(store.current_code("main", later).await.unwrap(), second);
+        assert_eq!(
+            store.current_code(&ShopId::main(), later).await.unwrap(),
+            second
+        );
         // Each is one `code.rotated`, the second carrying the new code.
-        let events = store.events_after("main", 0, 100).await.unwrap();
+        let events = store.events_after(&ShopId::main(), 0, 100).await.unwrap();
         let rotated: Vec<_> = events
             .iter()
             .filter(|e| e.event.kind == EventType::CodeRotated)
@@ -296,7 +302,7 @@ mod tests {
     async fn a_shop_that_does_not_exist_has_no_code_to_rotate() {
         let store = open_store().await;
         let error = store
-            .rotate_code("nowhere", Utc::now(), None)
+            .rotate_code(&ShopId::new("nowhere"), Utc::now(), None)
             .await
             .unwrap_err();
         assert_eq!(
@@ -310,16 +316,16 @@ mod tests {
     async fn each_rotation_is_one_code_rotated_event() {
         let store = open_store().await;
         let t0 = Utc::now();
-        store.current_code("main", t0).await.unwrap();
+        store.current_code(&ShopId::main(), t0).await.unwrap();
         store
-            .current_code("main", t0 + Duration::seconds(10))
+            .current_code(&ShopId::main(), t0 + Duration::seconds(10))
             .await
             .unwrap();
         store
-            .current_code("main", t0 + Duration::seconds(300))
+            .current_code(&ShopId::main(), t0 + Duration::seconds(300))
             .await
             .unwrap();
-        let events = store.events_after("main", 0, 100).await.unwrap();
+        let events = store.events_after(&ShopId::main(), 0, 100).await.unwrap();
         let rotations = events
             .iter()
             .filter(|e| e.event.kind == espresso_protocol::EventType::CodeRotated)

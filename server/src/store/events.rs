@@ -2,7 +2,7 @@
 //! ([`super::writer::Work::append`]).
 
 use async_trait::async_trait;
-use espresso_protocol::{Event, JourneyStep};
+use espresso_protocol::{Event, JourneyStep, OrderId, ShopId, UserId};
 use sqlx::Row;
 
 use super::storage::prelude::*;
@@ -12,7 +12,7 @@ use super::{SqliteStore, StoreResult};
 #[derive(Debug, Clone)]
 pub struct EventRow {
     pub seq: u64,
-    pub customer_id: Option<String>,
+    pub customer_id: Option<UserId>,
     pub event: Event,
 }
 
@@ -22,7 +22,9 @@ fn read_row(row: &sqlx::sqlite::SqliteRow) -> Result<EventRow, sqlx::Error> {
     let event: Event = serde_json::from_str(&body).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
     Ok(EventRow {
         seq: u64::try_from(row.try_get::<i64, _>("seq")?).unwrap_or_default(),
-        customer_id: row.try_get("customer_id")?,
+        customer_id: row
+            .try_get::<Option<String>, _>("customer_id")?
+            .map(UserId::from),
         event,
     })
 }
@@ -30,9 +32,9 @@ fn read_row(row: &sqlx::sqlite::SqliteRow) -> Result<EventRow, sqlx::Error> {
 #[async_trait]
 impl EventStorage for SqliteStore {
     /// The newest `seq` of the shop (0 before any event).
-    async fn head(&self, shop: &str) -> StoreResult<u64> {
+    async fn head(&self, shop: &ShopId) -> StoreResult<u64> {
         let seq: Option<i64> = sqlx::query_scalar("SELECT seq FROM shop_heads WHERE shop = ?1")
-            .bind(shop)
+            .bind(shop.as_str())
             .fetch_optional(&self.pool)
             .await?;
         Ok(seq.and_then(|s| u64::try_from(s).ok()).unwrap_or(0))
@@ -40,21 +42,26 @@ impl EventStorage for SqliteStore {
 
     /// The oldest `seq` still in the log (None: the log is empty). A client whose `since` is
     /// older than this minus one missed events that are gone: it must reset.
-    async fn oldest_seq(&self, shop: &str) -> StoreResult<Option<u64>> {
+    async fn oldest_seq(&self, shop: &ShopId) -> StoreResult<Option<u64>> {
         let seq: Option<i64> = sqlx::query_scalar("SELECT MIN(seq) FROM events WHERE shop = ?1")
-            .bind(shop)
+            .bind(shop.as_str())
             .fetch_one(&self.pool)
             .await?;
         Ok(seq.and_then(|s| u64::try_from(s).ok()))
     }
 
     /// Events of `shop` after `since`, oldest first, at most `limit`.
-    async fn events_after(&self, shop: &str, since: u64, limit: u32) -> StoreResult<Vec<EventRow>> {
+    async fn events_after(
+        &self,
+        shop: &ShopId,
+        since: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<EventRow>> {
         let rows = sqlx::query(
             "SELECT seq, customer_id, body FROM events
              WHERE shop = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )
-        .bind(shop)
+        .bind(shop.as_str())
         .bind(i64::try_from(since).unwrap_or(i64::MAX))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
@@ -63,11 +70,11 @@ impl EventStorage for SqliteStore {
     }
 
     /// The order's journey: every event about it, in order.
-    async fn journey(&self, order_id: &str) -> StoreResult<Vec<JourneyStep>> {
+    async fn journey(&self, order_id: &OrderId) -> StoreResult<Vec<JourneyStep>> {
         let rows = sqlx::query(
             "SELECT seq, customer_id, body FROM events WHERE order_id = ?1 ORDER BY seq",
         )
-        .bind(order_id)
+        .bind(order_id.as_str())
         .fetch_all(&self.pool)
         .await?;
         Ok(rows

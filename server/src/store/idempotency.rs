@@ -12,7 +12,7 @@ use sqlx::Row;
 
 use super::error::{StoreError, StoreResult};
 use super::storage::prelude::*;
-use super::{SqliteStore, to_ms};
+use super::{KeptAnswer, SqliteStore, to_ms};
 
 /// What a request with an `Idempotency-Key` asks storage to remember with its answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,11 +165,7 @@ pub(super) fn remember(
 #[async_trait]
 impl IdempotencyStorage for SqliteStore {
     /// The remembered (request hash, status, body) of `key` in `scope`.
-    async fn idempotent_answer(
-        &self,
-        scope: &str,
-        key: &str,
-    ) -> StoreResult<Option<(String, u16, String)>> {
+    async fn idempotent_answer(&self, scope: &str, key: &str) -> StoreResult<Option<KeptAnswer>> {
         let row = sqlx::query(
             "SELECT request_hash, status, body FROM idempotency_keys WHERE scope = ?1 AND key = ?2",
         )
@@ -178,11 +174,11 @@ impl IdempotencyStorage for SqliteStore {
         .fetch_optional(&self.pool)
         .await?;
         row.map(|row| {
-            Ok((
-                row.try_get("request_hash")?,
-                u16::try_from(row.try_get::<i64, _>("status")?).unwrap_or(200),
-                row.try_get("body")?,
-            ))
+            Ok(KeptAnswer {
+                request_hash: row.try_get("request_hash")?,
+                status: u16::try_from(row.try_get::<i64, _>("status")?).unwrap_or(200),
+                body: row.try_get("body")?,
+            })
         })
         .transpose()
     }

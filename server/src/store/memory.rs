@@ -11,7 +11,9 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use espresso_protocol::{BoothCode, ItemStats, Order, OrderState, Shop, Stats, TimeoutStage};
+use espresso_protocol::{
+    BoothCode, ItemStats, Order, OrderId, OrderState, Shop, Stats, TimeoutStage, UserId,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::{StoreError, StoreResult};
@@ -60,16 +62,16 @@ pub struct ShopState {
     /// The shop's codes, oldest first (the current one last).
     pub codes: Vec<CodeRow>,
     /// Orders not yet finished (awaiting a drink, queued, in progress, ready), by id.
-    open: HashMap<String, Order>,
+    open: HashMap<OrderId, Order>,
     /// The open order of each customer who has one.
-    open_by_customer: HashMap<String, String>,
+    open_by_customer: HashMap<UserId, OrderId>,
     queued: u32,
     in_progress: u32,
     ready: u32,
     /// The last order number handed out that day.
     numbers: Option<Daily<u32>>,
     /// Orders started that day per customer, cancelled and timed-out ones not counted.
-    started: Option<Daily<HashMap<String, u32>>>,
+    started: Option<Daily<HashMap<UserId, u32>>>,
     /// Drinks handed over per item, of orders started that day.
     served: Option<Daily<HashMap<String, u32>>>,
     /// Orders started that day that were made but not collected in time.
@@ -266,7 +268,7 @@ impl ShopState {
                 .prepare_cached(
                     "SELECT last_number FROM order_numbers WHERE shop = ?1 AND business_day = ?2",
                 )?
-                .query_row(params![self.shop.id, day], |row| row.get(0))
+                .query_row(params![self.shop.id.as_str(), day], |row| row.get(0))
                 .optional()?;
             self.numbers = Some(Daily {
                 day: day.to_owned(),
@@ -294,10 +296,12 @@ impl ShopState {
                        AND state NOT IN ('cancelled','timed_out')
                      GROUP BY customer_id",
                 )?
-                .query_map(params![self.shop.id, day], |row| {
+                .query_map(params![self.shop.id.as_str(), day], |row| {
                     Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
                 })?
-                .map(|row| row.map(|(c, n)| (c, u32::try_from(n).unwrap_or(u32::MAX))))
+                .map(|row| {
+                    row.map(|(c, n)| (UserId::from(c), u32::try_from(n).unwrap_or(u32::MAX)))
+                })
                 .collect::<Result<HashMap<_, _>, _>>()?;
             self.started = Some(Daily {
                 day: day.to_owned(),
@@ -318,7 +322,7 @@ impl ShopState {
                     "SELECT item_id, served FROM served_counts
                      WHERE shop = ?1 AND business_day = ?2",
                 )?
-                .query_map(params![self.shop.id, day], |row| {
+                .query_map(params![self.shop.id.as_str(), day], |row| {
                     Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
                 })?
                 .map(|row| row.map(|(i, n)| (i, u32::try_from(n).unwrap_or(u32::MAX))))
@@ -339,7 +343,7 @@ impl ShopState {
                      WHERE shop = ?1 AND business_day = ?2
                        AND state = 'timed_out' AND ready_ms IS NOT NULL",
                 )?
-                .query_row(params![self.shop.id, day], |row| row.get(0))?;
+                .query_row(params![self.shop.id.as_str(), day], |row| row.get(0))?;
             self.not_collected = Some(Daily {
                 day: day.to_owned(),
                 value: u32::try_from(count).unwrap_or(u32::MAX),

@@ -34,7 +34,7 @@ use std::time::Duration;
 use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
-use espresso_protocol::Event;
+use espresso_protocol::{Event, ShopId, UserId};
 use rand::Rng;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -50,9 +50,9 @@ pub use orders::OrderCommand;
 pub use passes::{IssuedPass, Ticket};
 pub use shops::ShopChange;
 pub use storage::{
-    CodeStorage, DueDeadline, EventStorage, IdempotencyStorage, OrderCount, OrderStorage,
-    PassStorage, PushStorage, RateVerdict, SessionStorage, ShopStorage, SignInStorage,
-    StatsStorage, Storage, UserStorage, prelude,
+    CodeStorage, DatedOrder, DueDeadline, EventStorage, IdempotencyStorage, KeptAnswer, OrderCount,
+    OrderStorage, PassStorage, PushStorage, RateVerdict, SessionStorage, ShopStorage,
+    SignInStorage, StatsStorage, Storage, UserStorage, prelude,
 };
 pub use users::UserRecord;
 
@@ -67,10 +67,10 @@ const TAIL_CAPACITY: usize = 16384;
 /// One event as committed: what the live hub fans out.
 #[derive(Debug, Clone)]
 pub struct Committed {
-    pub shop: String,
+    pub shop: ShopId,
     pub seq: u64,
     /// The customer whose order this event is about (customers see only their own).
-    pub customer_id: Option<String>,
+    pub customer_id: Option<UserId>,
     pub event: Arc<Event>,
 }
 

@@ -5,7 +5,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use espresso_protocol::{CustomerRef, DrinkChoice, Event, Order, OrderState, TimeoutStage};
+use espresso_protocol::{
+    CustomerRef, DrinkChoice, Event, Order, OrderId, OrderState, ShopId, TimeoutStage, UserId,
+};
 use rusqlite::{OptionalExtension, params};
 use sqlx::Row;
 
@@ -13,7 +15,7 @@ use super::idempotency::{self, Answer, Remember};
 use super::passes::{self, Ticket};
 use super::storage::prelude::*;
 use super::writer::Work;
-use super::{SqliteStore, StoreError, StoreResult, business_day, from_ms, to_ms};
+use super::{DatedOrder, SqliteStore, StoreError, StoreResult, business_day, from_ms, to_ms};
 use crate::workflow::{self, Admission, CodeCheck, Command, Context, OrderEvent};
 
 /// A command on an existing order (starting one is [`Storage::start_order`]).
@@ -71,9 +73,9 @@ fn write_decision(
         )
         .map_err(db)?
         .execute(params![
-            after.id,
-            after.shop,
-            after.customer.id,
+            after.id.as_str(),
+            after.shop.as_str(),
+            after.customer.id.as_str(),
             after.state.as_str(),
             after.number.map(i64::from),
             business_day(after.created_at, zone),
@@ -92,7 +94,7 @@ fn write_decision(
         )
         .map_err(db)?
         .execute(params![
-            after.id,
+            after.id.as_str(),
             after.state.as_str(),
             after.number.map(i64::from),
             after.drink.as_ref().map(|d| d.item_id.as_str()),
@@ -112,7 +114,7 @@ fn write_decision(
         )
         .map_err(db)?
         .execute(params![
-            after.shop,
+            after.shop.as_str(),
             business_day(decided_at(decided), zone),
             i64::from(number)
         ])
@@ -124,7 +126,7 @@ fn write_decision(
         if deadline_before.is_some() {
             conn.prepare_cached("DELETE FROM deadlines WHERE order_id = ?1")
                 .map_err(db)?
-                .execute([&after.id])
+                .execute([after.id.as_str()])
                 .map_err(db)?;
         }
         if let Some(deadline) = deadline_after {
@@ -135,8 +137,8 @@ fn write_decision(
             )
             .map_err(db)?
             .execute(params![
-                after.id,
-                after.shop,
+                after.id.as_str(),
+                after.shop.as_str(),
                 stage_name(deadline.stage),
                 to_ms(deadline.due_at)
             ])
@@ -153,7 +155,7 @@ fn write_decision(
         )
         .map_err(db)?
         .execute(params![
-            after.shop,
+            after.shop.as_str(),
             business_day(after.created_at, zone),
             drink.item_id
         ])
@@ -232,7 +234,7 @@ impl OrderStorage for SqliteStore {
     /// starts one order only.
     async fn start_order_with(
         &self,
-        shop_id: &str,
+        shop_id: &ShopId,
         customer: CustomerRef,
         ticket: Ticket,
         drink: Option<DrinkChoice>,
@@ -265,7 +267,7 @@ impl OrderStorage for SqliteStore {
                 let next_number = state.next_number(work.conn, &day)?;
                 let shop = state.shop.clone();
                 let command = Command::Start {
-                    order_id: super::new_id("ord"),
+                    order_id: OrderId::from(super::new_id("ord")),
                     customer,
                     drink,
                     admission,
@@ -300,8 +302,8 @@ impl OrderStorage for SqliteStore {
     /// Run `command` on an existing order of `shop_id`.
     async fn order_command(
         &self,
-        shop_id: &str,
-        order_id: &str,
+        shop_id: &ShopId,
+        order_id: &OrderId,
         command: OrderCommand,
         now: DateTime<Utc>,
         remember: Option<Remember>,
@@ -349,11 +351,11 @@ impl OrderStorage for SqliteStore {
     }
 
     /// One order of the shop, as stored.
-    async fn order(&self, shop: &str, id: &str) -> StoreResult<Option<Order>> {
+    async fn order(&self, shop: &ShopId, id: &OrderId) -> StoreResult<Option<Order>> {
         let body: Option<String> =
             sqlx::query_scalar("SELECT body FROM orders WHERE id = ?1 AND shop = ?2")
-                .bind(id)
-                .bind(shop)
+                .bind(id.as_str())
+                .bind(shop.as_str())
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(super::StoreError::from)?;
@@ -363,7 +365,7 @@ impl OrderStorage for SqliteStore {
     /// The shop's orders in `states`, by number, at most `limit`.
     async fn orders_in(
         &self,
-        shop: &str,
+        shop: &ShopId,
         states: &[OrderState],
         limit: u32,
     ) -> StoreResult<Vec<Order>> {
@@ -371,7 +373,7 @@ impl OrderStorage for SqliteStore {
             "SELECT body FROM orders WHERE shop = ?1 AND state IN (SELECT value FROM json_each(?2))
              ORDER BY business_day, number, created_ms LIMIT ?3",
         )
-        .bind(shop)
+        .bind(shop.as_str())
         .bind(serde_json::to_string(
             &states.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
         )?)
@@ -385,7 +387,7 @@ impl OrderStorage for SqliteStore {
     /// included), oldest first, at most `limit`.
     async fn orders_between(
         &self,
-        shop: &str,
+        shop: &ShopId,
         from: &str,
         to: &str,
         limit: u32,
@@ -394,7 +396,7 @@ impl OrderStorage for SqliteStore {
             "SELECT body FROM orders WHERE shop = ?1 AND business_day BETWEEN ?2 AND ?3
              ORDER BY created_ms, id LIMIT ?4",
         )
-        .bind(shop)
+        .bind(shop.as_str())
         .bind(from)
         .bind(to)
         .bind(i64::from(limit))
@@ -406,32 +408,37 @@ impl OrderStorage for SqliteStore {
     /// As [`Self::orders_between`], each order with its business day.
     async fn orders_by_day_between(
         &self,
-        shop: &str,
+        shop: &ShopId,
         from: &str,
         to: &str,
         limit: u32,
-    ) -> StoreResult<Vec<(String, Order)>> {
+    ) -> StoreResult<Vec<DatedOrder>> {
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT business_day, body FROM orders WHERE shop = ?1 AND business_day BETWEEN ?2 AND ?3
              ORDER BY created_ms, id LIMIT ?4",
         )
-        .bind(shop)
+        .bind(shop.as_str())
         .bind(from)
         .bind(to)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(|(day, body)| Ok((day, serde_json::from_str(&body)?)))
+            .map(|(day, body)| {
+                Ok(DatedOrder {
+                    day,
+                    order: serde_json::from_str(&body)?,
+                })
+            })
             .collect()
     }
 
     /// A customer's orders, newest first.
-    async fn orders_of(&self, customer_id: &str, limit: u32) -> StoreResult<Vec<Order>> {
+    async fn orders_of(&self, customer_id: &UserId, limit: u32) -> StoreResult<Vec<Order>> {
         let rows: Vec<String> = sqlx::query_scalar(
             "SELECT body FROM orders WHERE customer_id = ?1 ORDER BY created_ms DESC LIMIT ?2",
         )
-        .bind(customer_id)
+        .bind(customer_id.as_str())
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
@@ -462,8 +469,8 @@ impl OrderStorage for SqliteStore {
                     _ => TimeoutStage::Barista,
                 };
                 Ok(super::DueDeadline {
-                    shop: row.try_get("shop")?,
-                    order_id: row.try_get("order_id")?,
+                    shop: ShopId::from(row.try_get::<String, _>("shop")?),
+                    order_id: OrderId::from(row.try_get::<String, _>("order_id")?),
                     stage,
                     due_at: from_ms(row.try_get("due_ms")?),
                 })
@@ -480,13 +487,13 @@ impl OrderStorage for SqliteStore {
     }
 
     /// Forget an order's deadline (it can never fire: its order is gone or refuses it for good).
-    async fn drop_deadline(&self, order_id: &str) -> super::StoreResult<()> {
+    async fn drop_deadline(&self, order_id: &OrderId) -> super::StoreResult<()> {
         let order_id = order_id.to_owned();
         self.writer
             .run(move |work| {
                 work.conn
                     .prepare_cached("DELETE FROM deadlines WHERE order_id = ?1")?
-                    .execute([&order_id])?;
+                    .execute([order_id.as_str()])?;
                 Ok(())
             })
             .await

@@ -6,7 +6,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use espresso_protocol::{Event, EventType};
+use espresso_protocol::{Event, EventType, ShopId};
 use rusqlite::{OptionalExtension, params};
 
 use super::storage::PassStorage;
@@ -90,12 +90,12 @@ impl PassStorage for SqliteStore {
     /// scans never hold more orders than the code has).
     async fn issue_pass(
         &self,
-        shop: &str,
+        shop: &ShopId,
         code: &str,
         hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<IssuedPass> {
-        let shop = shop.to_owned();
+        let shop = shop.to_string();
         let code = code.to_owned();
         let hash = hash.to_owned();
         let public_url = self.public_url.clone();

@@ -1,7 +1,7 @@
 //! Customers' Web Push subscriptions (`push_subscriptions`).
 
 use chrono::{DateTime, Utc};
-use espresso_protocol::{PushKeys, PushSubscription};
+use espresso_protocol::{PushKeys, PushSubscription, UserId};
 use rusqlite::params;
 use sqlx::Row;
 
@@ -14,12 +14,12 @@ impl PushStorage for SqliteStore {
     /// keep only the user's `max` newest.
     async fn add_push_subscription(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         subscription: &PushSubscription,
         now: DateTime<Utc>,
         max: usize,
     ) -> StoreResult<()> {
-        let user_id = user_id.to_owned();
+        let user_id = user_id.to_string();
         let subscription = subscription.clone();
         let max = i64::try_from(max).unwrap_or(i64::MAX);
         self.writer
@@ -55,10 +55,10 @@ impl PushStorage for SqliteStore {
     /// there was one.
     async fn remove_push_subscription(
         &self,
-        user_id: Option<&str>,
+        user_id: Option<&UserId>,
         endpoint: &str,
     ) -> StoreResult<bool> {
-        let user_id = user_id.map(str::to_owned);
+        let user_id = user_id.map(UserId::to_string);
         let endpoint = endpoint.to_owned();
         self.writer
             .run(move |work| {
@@ -75,12 +75,12 @@ impl PushStorage for SqliteStore {
     }
 
     /// The user's subscriptions, newest first.
-    async fn push_subscriptions_of(&self, user_id: &str) -> StoreResult<Vec<PushSubscription>> {
+    async fn push_subscriptions_of(&self, user_id: &UserId) -> StoreResult<Vec<PushSubscription>> {
         let rows = sqlx::query(
             "SELECT endpoint, p256dh, auth FROM push_subscriptions WHERE user_id = ?1
              ORDER BY created_at DESC, endpoint",
         )
-        .bind(user_id)
+        .bind(user_id.as_str())
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()

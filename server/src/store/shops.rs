@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use espresso_protocol::{Event, Shop};
+use espresso_protocol::{Event, Shop, ShopId};
 use rusqlite::params;
 
 use super::idempotency::{self, Answer, Remember};
@@ -25,7 +25,7 @@ impl SqliteStore {
                          ON CONFLICT (id) DO NOTHING",
                     )?
                     .execute(params![
-                        shop.id,
+                        shop.id.as_str(),
                         serde_json::to_string(&shop)?,
                         to_ms(Utc::now())
                     ])?;
@@ -37,7 +37,7 @@ impl SqliteStore {
     /// Change a shop with no `Idempotency-Key` (tools, tests): the shop after.
     pub async fn change_shop(
         &self,
-        id: &str,
+        id: &ShopId,
         now: DateTime<Utc>,
         change: impl FnOnce(&mut Shop) -> StoreResult<()> + Send + 'static,
     ) -> StoreResult<Shop> {
@@ -51,9 +51,9 @@ impl SqliteStore {
 #[async_trait]
 impl ShopStorage for SqliteStore {
     /// The shop, or `not_found`.
-    async fn shop(&self, id: &str) -> StoreResult<Shop> {
+    async fn shop(&self, id: &ShopId) -> StoreResult<Shop> {
         let body: Option<String> = sqlx::query_scalar("SELECT body FROM shops WHERE id = ?1")
-            .bind(id)
+            .bind(id.as_str())
             .fetch_optional(&self.pool)
             .await
             .map_err(StoreError::from)?;
@@ -73,16 +73,17 @@ impl ShopStorage for SqliteStore {
     }
 
     /// Every shop id (for background tasks).
-    async fn shop_ids(&self) -> StoreResult<Vec<String>> {
-        Ok(sqlx::query_scalar("SELECT id FROM shops ORDER BY id")
+    async fn shop_ids(&self) -> StoreResult<Vec<ShopId>> {
+        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM shops ORDER BY id")
             .fetch_all(&self.pool)
-            .await?)
+            .await?;
+        Ok(ids.into_iter().map(ShopId::from).collect())
     }
 
     /// Change a shop with `change` (which may refuse), store it and log `shop.updated`.
     async fn update_shop(
         &self,
-        id: &str,
+        id: &ShopId,
         now: DateTime<Utc>,
         change: ShopChange,
         remember: Option<Remember>,
@@ -100,7 +101,7 @@ impl ShopStorage for SqliteStore {
                 work.conn
                     .prepare_cached("UPDATE shops SET body = ?2, updated_ms = ?3 WHERE id = ?1")
                     .map_err(StoreError::from)?
-                    .execute(params![id, body, to_ms(now)])
+                    .execute(params![id.as_str(), body, to_ms(now)])
                     .map_err(StoreError::from)?;
                 let seq = work.append(Event::shop_updated(shop.clone(), now), None)?;
                 if let Some(remember) = &remember {
@@ -134,7 +135,11 @@ impl ShopStorage for SqliteStore {
                         "INSERT INTO shops (id, body, updated_ms) VALUES (?1, ?2, ?3)
                          ON CONFLICT (id) DO NOTHING",
                     )?
-                    .execute(params![shop.id, serde_json::to_string(&shop)?, to_ms(now)])?;
+                    .execute(params![
+                        shop.id.as_str(),
+                        serde_json::to_string(&shop)?,
+                        to_ms(now)
+                    ])?;
                 if created == 0 {
                     return Err(StoreError::refused(
                         espresso_protocol::ErrorCode::ShopExists,
@@ -184,7 +189,7 @@ mod tests {
         };
         for i in 0..100 {
             store
-                .change_shop("main", Utc::now(), move |shop| {
+                .change_shop(&ShopId::main(), Utc::now(), move |shop| {
                     shop.name = format!("Espresso {i}");
                     Ok(())
                 })
@@ -192,6 +197,9 @@ mod tests {
                 .unwrap();
         }
         writer.await.unwrap();
-        assert_eq!(store.shop("main").await.unwrap().name, "Espresso 99");
+        assert_eq!(
+            store.shop(&ShopId::main()).await.unwrap().name,
+            "Espresso 99"
+        );
     }
 }

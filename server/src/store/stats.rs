@@ -1,11 +1,11 @@
 //! Queue statistics: counts by state, served today, and wait times (queued → ready) averaged
 //! over the last 10 finished orders, overall and per drink.
 
-use async_trait::async_trait;
 use std::collections::BTreeSet;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use espresso_protocol::{ItemStats, Shop, Stats};
+use espresso_protocol::{ItemStats, Shop, ShopId, Stats};
 use sqlx::{Row, SqliteConnection};
 
 use super::storage::prelude::*;
@@ -27,7 +27,7 @@ async fn stats_in(
         "SELECT state, COUNT(*) AS n FROM orders
          WHERE shop = ?1 AND state IN ('queued','in_progress','ready') GROUP BY state",
     )
-    .bind(&shop.id)
+    .bind(shop.id.as_str())
     .fetch_all(&mut *conn)
     .await?;
     let mut stats = Stats::default();
@@ -44,7 +44,7 @@ async fn stats_in(
     let served: Vec<(String, i64)> = sqlx::query_as(
         "SELECT item_id, served FROM served_counts WHERE shop = ?1 AND business_day = ?2",
     )
-    .bind(&shop.id)
+    .bind(shop.id.as_str())
     .bind(business_day(now, crate::workflow::zone_of(shop)))
     .fetch_all(&mut *conn)
     .await?;
@@ -55,7 +55,7 @@ async fn stats_in(
         "SELECT COUNT(*) FROM orders WHERE shop = ?1 AND business_day = ?2
            AND state = 'timed_out' AND ready_ms IS NOT NULL",
     )
-    .bind(&shop.id)
+    .bind(shop.id.as_str())
     .bind(business_day(now, crate::workflow::zone_of(shop)))
     .fetch_one(&mut *conn)
     .await?;
@@ -65,7 +65,7 @@ async fn stats_in(
         "SELECT AVG(wait) FROM (SELECT ready_ms - placed_ms AS wait FROM orders
          WHERE shop = ?1 AND ready_ms IS NOT NULL ORDER BY ready_ms DESC LIMIT ?2)",
     )
-    .bind(&shop.id)
+    .bind(shop.id.as_str())
     .bind(WINDOW)
     .fetch_one(&mut *conn)
     .await?;
@@ -78,7 +78,7 @@ async fn stats_in(
              WHERE shop = ?1 AND item_id = ?2 AND ready_ms IS NOT NULL
              ORDER BY ready_ms DESC LIMIT ?3)",
         )
-        .bind(&shop.id)
+        .bind(shop.id.as_str())
         .bind(item_id)
         .bind(WINDOW)
         .fetch_one(&mut *conn)
@@ -107,7 +107,7 @@ fn ms_to_s(ms: f64) -> u64 {
 #[async_trait]
 impl StatsStorage for SqliteStore {
     /// The shop's stats from the read pool (the writer publishes the same from memory).
-    async fn stats(&self, shop: &str, now: DateTime<Utc>) -> StoreResult<Stats> {
+    async fn stats(&self, shop: &ShopId, now: DateTime<Utc>) -> StoreResult<Stats> {
         // Make sure the shop exists (404 otherwise).
         let shop = self.shop(shop).await?;
         let mut conn = self.pool.acquire().await.map_err(StoreError::from)?;
@@ -126,7 +126,7 @@ impl StatsStorage for SqliteStore {
             .into_iter()
             .map(|row| {
                 Ok(super::OrderCount {
-                    shop: row.try_get("shop")?,
+                    shop: ShopId::from(row.try_get::<String, _>("shop")?),
                     state: row.try_get("state")?,
                     count: row.try_get("n")?,
                 })

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use espresso_protocol::{
-    BoothCode, CustomerRef, DrinkChoice, JourneyStep, Order, OrderState, PushSubscription, Role,
-    Shop, Stats, TimeoutStage,
+    BoothCode, CustomerRef, DrinkChoice, JourneyStep, Order, OrderId, OrderState, PushSubscription,
+    Role, Shop, ShopId, Stats, TimeoutStage, UserId,
 };
 use tokio::sync::broadcast;
 
@@ -40,18 +40,34 @@ pub mod prelude {
 /// A deadline that has fallen due: which order, which stage, since when.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueDeadline {
-    pub shop: String,
-    pub order_id: String,
+    pub shop: ShopId,
+    pub order_id: OrderId,
     pub stage: TimeoutStage,
     pub due_at: DateTime<Utc>,
+}
+
+/// An order with the business day it started on (`YYYY-MM-DD`, the shop's time zone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatedOrder {
+    pub day: String,
+    pub order: Order,
 }
 
 /// How many orders of a shop are in a state (`/metrics`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderCount {
-    pub shop: String,
+    pub shop: ShopId,
     pub state: String,
     pub count: i64,
+}
+
+/// An answer kept for an `Idempotency-Key`: the hash of the request it answered, its status and
+/// its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptAnswer {
+    pub request_hash: String,
+    pub status: u16,
+    pub body: String,
 }
 
 /// Decides from the hits already counted in each bucket whether to admit one more (Err: wait).
@@ -94,15 +110,15 @@ pub trait Storage:
 #[async_trait]
 pub trait ShopStorage: Send + Sync {
     /// The shop, or `not_found`.
-    async fn shop(&self, id: &str) -> StoreResult<Shop>;
+    async fn shop(&self, id: &ShopId) -> StoreResult<Shop>;
     /// Every shop, archived ones included, in id order.
     async fn shops(&self) -> StoreResult<Vec<Shop>>;
     /// Every shop id (for background tasks).
-    async fn shop_ids(&self) -> StoreResult<Vec<String>>;
+    async fn shop_ids(&self) -> StoreResult<Vec<ShopId>>;
     /// Change a shop with `change` (which may refuse), store it and log `shop.updated`.
     async fn update_shop(
         &self,
-        id: &str,
+        id: &ShopId,
         now: DateTime<Utc>,
         change: ShopChange,
         remember: Option<Remember>,
@@ -120,11 +136,11 @@ pub trait ShopStorage: Send + Sync {
 #[async_trait]
 pub trait CodeStorage: Send + Sync {
     /// The shop's current code, issuing (durably) a new one when the last one's window ended.
-    async fn current_code(&self, shop: &str, now: DateTime<Utc>) -> StoreResult<BoothCode>;
+    async fn current_code(&self, shop: &ShopId, now: DateTime<Utc>) -> StoreResult<BoothCode>;
     /// A new code now; the ones it replaces stop at once.
     async fn rotate_code(
         &self,
-        shop: &str,
+        shop: &ShopId,
         now: DateTime<Utc>,
         remember: Option<Remember>,
     ) -> StoreResult<Answer<BoothCode>>;
@@ -137,7 +153,7 @@ pub trait PassStorage: Send + Sync {
     /// A scan pass for `code` (its SHA-256 `hash`), holding one of the code's orders.
     async fn issue_pass(
         &self,
-        shop: &str,
+        shop: &ShopId,
         code: &str,
         hash: &str,
         now: DateTime<Utc>,
@@ -151,7 +167,7 @@ pub trait OrderStorage: Send + Sync {
     /// Start an order with the booth code (API.md).
     async fn start_order(
         &self,
-        shop_id: &str,
+        shop_id: &ShopId,
         customer: CustomerRef,
         code: &str,
         drink: Option<DrinkChoice>,
@@ -165,7 +181,7 @@ pub trait OrderStorage: Send + Sync {
     /// Start an order with a booth code or a scan pass in its place.
     async fn start_order_with(
         &self,
-        shop_id: &str,
+        shop_id: &ShopId,
         customer: CustomerRef,
         ticket: Ticket,
         drink: Option<DrinkChoice>,
@@ -174,25 +190,25 @@ pub trait OrderStorage: Send + Sync {
     ) -> StoreResult<Answer<Order>>;
     async fn order_command(
         &self,
-        shop_id: &str,
-        order_id: &str,
+        shop_id: &ShopId,
+        order_id: &OrderId,
         command: OrderCommand,
         now: DateTime<Utc>,
         remember: Option<Remember>,
     ) -> StoreResult<Answer<Order>>;
-    async fn order(&self, shop: &str, id: &str) -> StoreResult<Option<Order>>;
+    async fn order(&self, shop: &ShopId, id: &OrderId) -> StoreResult<Option<Order>>;
     async fn orders_in(
         &self,
-        shop: &str,
+        shop: &ShopId,
         states: &[OrderState],
         limit: u32,
     ) -> StoreResult<Vec<Order>>;
-    async fn orders_of(&self, customer_id: &str, limit: u32) -> StoreResult<Vec<Order>>;
+    async fn orders_of(&self, customer_id: &UserId, limit: u32) -> StoreResult<Vec<Order>>;
     /// The shop's orders started on the business days `from` to `to` (`YYYY-MM-DD`, both
     /// included), oldest first.
     async fn orders_between(
         &self,
-        shop: &str,
+        shop: &ShopId,
         from: &str,
         to: &str,
         limit: u32,
@@ -200,40 +216,41 @@ pub trait OrderStorage: Send + Sync {
     /// As [`OrderStorage::orders_between`], each order with its business day (`YYYY-MM-DD`).
     async fn orders_by_day_between(
         &self,
-        shop: &str,
+        shop: &ShopId,
         from: &str,
         to: &str,
         limit: u32,
-    ) -> StoreResult<Vec<(String, Order)>>;
+    ) -> StoreResult<Vec<DatedOrder>>;
     async fn due_deadlines(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<DueDeadline>>;
     async fn next_deadline(&self) -> StoreResult<Option<DateTime<Utc>>>;
-    async fn drop_deadline(&self, order_id: &str) -> StoreResult<()>;
+    async fn drop_deadline(&self, order_id: &OrderId) -> StoreResult<()>;
 }
 
 /// The numbers: a shop's day, and the orders by state (`/metrics`).
 #[async_trait]
 pub trait StatsStorage: Send + Sync {
-    async fn stats(&self, shop: &str, now: DateTime<Utc>) -> StoreResult<Stats>;
+    async fn stats(&self, shop: &ShopId, now: DateTime<Utc>) -> StoreResult<Stats>;
     async fn order_counts(&self) -> StoreResult<Vec<OrderCount>>;
 }
 
 /// The shop's event log (the live stream's replay) and an order's journey.
 #[async_trait]
 pub trait EventStorage: Send + Sync {
-    async fn head(&self, shop: &str) -> StoreResult<u64>;
-    async fn oldest_seq(&self, shop: &str) -> StoreResult<Option<u64>>;
-    async fn events_after(&self, shop: &str, since: u64, limit: u32) -> StoreResult<Vec<EventRow>>;
-    async fn journey(&self, order_id: &str) -> StoreResult<Vec<JourneyStep>>;
+    async fn head(&self, shop: &ShopId) -> StoreResult<u64>;
+    async fn oldest_seq(&self, shop: &ShopId) -> StoreResult<Option<u64>>;
+    async fn events_after(
+        &self,
+        shop: &ShopId,
+        since: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<EventRow>>;
+    async fn journey(&self, order_id: &OrderId) -> StoreResult<Vec<JourneyStep>>;
 }
 
 /// `Idempotency-Key` answers kept for the routes that do not store them with a command.
 #[async_trait]
 pub trait IdempotencyStorage: Send + Sync {
-    async fn idempotent_answer(
-        &self,
-        scope: &str,
-        key: &str,
-    ) -> StoreResult<Option<(String, u16, String)>>;
+    async fn idempotent_answer(&self, scope: &str, key: &str) -> StoreResult<Option<KeptAnswer>>;
     async fn remember_answer(
         &self,
         scope: &str,
@@ -260,7 +277,7 @@ pub trait SessionStorage: Send + Sync {
     async fn open_session(
         &self,
         family_id: &str,
-        user_id: &str,
+        user_id: &UserId,
         pair: NewPair,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
@@ -306,7 +323,7 @@ pub trait PushStorage: Send + Sync {
     /// Keep a Web Push subscription for the user (their `max` newest are kept).
     async fn add_push_subscription(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         subscription: &PushSubscription,
         now: DateTime<Utc>,
         max: usize,
@@ -314,25 +331,25 @@ pub trait PushStorage: Send + Sync {
     /// Forget the subscription at `endpoint` (only the user's, when given); whether there was one.
     async fn remove_push_subscription(
         &self,
-        user_id: Option<&str>,
+        user_id: Option<&UserId>,
         endpoint: &str,
     ) -> StoreResult<bool>;
     /// The user's Web Push subscriptions, newest first.
-    async fn push_subscriptions_of(&self, user_id: &str) -> StoreResult<Vec<PushSubscription>>;
+    async fn push_subscriptions_of(&self, user_id: &UserId) -> StoreResult<Vec<PushSubscription>>;
 }
 
 /// People: users by id or email, their roles and names.
 #[async_trait]
 pub trait UserStorage: Send + Sync {
-    async fn user_by_id(&self, id: &str) -> StoreResult<Option<UserRecord>>;
+    async fn user_by_id(&self, id: &UserId) -> StoreResult<Option<UserRecord>>;
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
     async fn ensure_user(&self, email: &str, now: DateTime<Utc>) -> StoreResult<UserRecord>;
     /// Everyone holding a role beyond `customer`, by email.
     async fn staff(&self) -> StoreResult<Vec<UserRecord>>;
     /// Replace a user's roles; `last_admin` if no admin would be left (nothing changes then).
-    async fn set_roles(&self, user_id: &str, roles: &[Role]) -> StoreResult<()>;
+    async fn set_roles(&self, user_id: &UserId, roles: &[Role]) -> StoreResult<()>;
     async fn grant(&self, email: &str, role: Role, now: DateTime<Utc>) -> StoreResult<UserRecord>;
-    async fn set_display_name(&self, user_id: &str, name: Option<&str>) -> StoreResult<()>;
+    async fn set_display_name(&self, user_id: &UserId, name: Option<&str>) -> StoreResult<()>;
 }
 
 impl From<SqliteStore> for Arc<dyn Storage> {

@@ -6,7 +6,9 @@ use crate::store::prelude::*;
 use std::collections::BTreeMap;
 
 use chrono::{Duration, Utc};
-use espresso_protocol::{CustomerRef, DrinkChoice, ErrorCode, EventType, OrderState, Role};
+use espresso_protocol::{
+    CustomerRef, DrinkChoice, ErrorCode, EventType, OrderId, OrderState, Role, ShopId,
+};
 
 use super::{Answer, Remember, SqliteStore};
 use crate::workflow::{Actor, Command};
@@ -19,7 +21,7 @@ async fn open_at(dir: &tempfile::TempDir) -> SqliteStore {
 /// An open shop with room for many orders a code, a day and in the queue.
 async fn open_shop(store: &SqliteStore, drinks_per_code: u32) {
     store
-        .change_shop("main", Utc::now(), move |shop| {
+        .change_shop(&ShopId::main(), Utc::now(), move |shop| {
             shop.open = true;
             shop.limits.drinks_per_code = drinks_per_code;
             shop.limits.max_queue = 1000;
@@ -32,7 +34,7 @@ async fn open_shop(store: &SqliteStore, drinks_per_code: u32) {
 
 fn customer(n: usize) -> CustomerRef {
     CustomerRef {
-        id: format!("usr_{n}"),
+        id: format!("usr_{n}").into(),
         display_name: None,
     }
 }
@@ -64,9 +66,9 @@ fn barista() -> Actor {
     Actor::new("usr_barista", vec![Role::Customer, Role::Barista])
 }
 
-async fn run(store: &SqliteStore, order: &str, command: Command) -> espresso_protocol::Order {
+async fn run(store: &SqliteStore, order: &OrderId, command: Command) -> espresso_protocol::Order {
     store
-        .order_command("main", order, command, Utc::now(), None)
+        .order_command(&ShopId::main(), order, command, Utc::now(), None)
         .await
         .unwrap()
         .done()
@@ -78,12 +80,23 @@ async fn the_stats_memory_publishes_are_the_stats_the_database_gives() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_at(&dir).await;
     open_shop(&store, 100).await;
-    let code = store.current_code("main", Utc::now()).await.unwrap().code;
+    let code = store
+        .current_code(&ShopId::main(), Utc::now())
+        .await
+        .unwrap()
+        .code;
     let items = ["flat_white", "espresso", "americano"];
     for n in 0..12 {
         let who = person(&store, n).await;
         let order = store
-            .start_order("main", who, &code, drink(items[n % 3]), Utc::now(), None)
+            .start_order(
+                &ShopId::main(),
+                who,
+                &code,
+                drink(items[n % 3]),
+                Utc::now(),
+                None,
+            )
             .await
             .unwrap()
             .done()
@@ -112,7 +125,7 @@ async fn the_stats_memory_publishes_are_the_stats_the_database_gives() {
         }
     }
     let from_memory = store.memory_stats("main").await.unwrap();
-    let from_database = store.stats("main", Utc::now()).await.unwrap();
+    let from_database = store.stats(&ShopId::main(), Utc::now()).await.unwrap();
     assert_eq!(from_memory, from_database);
     assert_eq!(from_memory.queue_length, 2);
     assert_eq!(from_memory.in_progress, 2);
@@ -130,8 +143,12 @@ async fn concurrent_scans_of_one_code_start_exactly_its_drinks_and_the_log_has_n
     let dir = tempfile::tempdir().unwrap();
     let store = open_at(&dir).await;
     open_shop(&store, 10).await;
-    let code = store.current_code("main", Utc::now()).await.unwrap().code;
-    let head_before = store.head("main").await.unwrap();
+    let code = store
+        .current_code(&ShopId::main(), Utc::now())
+        .await
+        .unwrap()
+        .code;
+    let head_before = store.head(&ShopId::main()).await.unwrap();
     let mut people = Vec::new();
     for n in 0..50 {
         people.push(person(&store, n).await);
@@ -143,7 +160,14 @@ async fn concurrent_scans_of_one_code_start_exactly_its_drinks_and_the_log_has_n
             let code = code.clone();
             tokio::spawn(async move {
                 store
-                    .start_order("main", who, &code, drink("espresso"), Utc::now(), None)
+                    .start_order(
+                        &ShopId::main(),
+                        who,
+                        &code,
+                        drink("espresso"),
+                        Utc::now(),
+                        None,
+                    )
                     .await
             })
         })
@@ -159,12 +183,15 @@ async fn concurrent_scans_of_one_code_start_exactly_its_drinks_and_the_log_has_n
     }
     assert_eq!((started, exhausted), (10, 40));
     // Refused scans appended nothing: the log runs on from the head without a gap.
-    let events = store.events_after("main", head_before, 1000).await.unwrap();
+    let events = store
+        .events_after(&ShopId::main(), head_before, 1000)
+        .await
+        .unwrap();
     let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
     let expected: Vec<u64> = (head_before + 1..=head_before + seqs.len() as u64).collect();
     assert_eq!(seqs, expected);
     assert_eq!(
-        store.head("main").await.unwrap(),
+        store.head(&ShopId::main()).await.unwrap(),
         head_before + seqs.len() as u64
     );
     let placed = events
@@ -174,7 +201,7 @@ async fn concurrent_scans_of_one_code_start_exactly_its_drinks_and_the_log_has_n
     assert_eq!(placed, 10);
     // Numbers 1..=10, each once.
     let mut numbers: Vec<u32> = store
-        .orders_in("main", &[OrderState::Queued], 100)
+        .orders_in(&ShopId::main(), &[OrderState::Queued], 100)
         .await
         .unwrap()
         .iter()
@@ -189,10 +216,21 @@ async fn a_retried_command_answers_the_first_answer_and_runs_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_at(&dir).await;
     open_shop(&store, 10).await;
-    let code = store.current_code("main", Utc::now()).await.unwrap().code;
+    let code = store
+        .current_code(&ShopId::main(), Utc::now())
+        .await
+        .unwrap()
+        .code;
     let who = person(&store, 1).await;
     let order = store
-        .start_order("main", who, &code, drink("espresso"), Utc::now(), None)
+        .start_order(
+            &ShopId::main(),
+            who,
+            &code,
+            drink("espresso"),
+            Utc::now(),
+            None,
+        )
         .await
         .unwrap()
         .done()
@@ -207,7 +245,7 @@ async fn a_retried_command_answers_the_first_answer_and_runs_once() {
     };
     let first = store
         .order_command(
-            "main",
+            &ShopId::main(),
             &order.id,
             Command::Claim { by: barista() },
             Utc::now(),
@@ -220,7 +258,7 @@ async fn a_retried_command_answers_the_first_answer_and_runs_once() {
     };
     let again = store
         .order_command(
-            "main",
+            &ShopId::main(),
             &order.id,
             Command::Claim { by: barista() },
             Utc::now(),
@@ -247,7 +285,7 @@ async fn a_retried_command_answers_the_first_answer_and_runs_once() {
     // The same key with another body is refused, and changes nothing.
     let reused = store
         .order_command(
-            "main",
+            &ShopId::main(),
             &order.id,
             Command::Complete { by: barista() },
             Utc::now(),
@@ -256,7 +294,11 @@ async fn a_retried_command_answers_the_first_answer_and_runs_once() {
         .await
         .unwrap_err();
     assert_eq!(reused.code(), ErrorCode::IdempotencyKeyReused);
-    let now = store.order("main", &order.id).await.unwrap().unwrap();
+    let now = store
+        .order(&ShopId::main(), &order.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(now.state, OrderState::InProgress);
 }
 
@@ -265,12 +307,16 @@ async fn what_memory_decides_from_survives_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_at(&dir).await;
     open_shop(&store, 10).await;
-    let code = store.current_code("main", Utc::now()).await.unwrap().code;
+    let code = store
+        .current_code(&ShopId::main(), Utc::now())
+        .await
+        .unwrap()
+        .code;
     let ann = person(&store, 1).await;
     let bob = person(&store, 2).await;
     let first = store
         .start_order(
-            "main",
+            &ShopId::main(),
             ann.clone(),
             &code,
             drink("espresso"),
@@ -287,12 +333,26 @@ async fn what_memory_decides_from_survives_a_reopen() {
     let store = open_at(&dir).await;
     // Ann's order is still open; the code has one use fewer; numbers go on.
     let refused = store
-        .start_order("main", ann, &code, drink("espresso"), Utc::now(), None)
+        .start_order(
+            &ShopId::main(),
+            ann,
+            &code,
+            drink("espresso"),
+            Utc::now(),
+            None,
+        )
         .await
         .unwrap_err();
     assert_eq!(refused.code(), ErrorCode::OpenOrderExists);
     let second = store
-        .start_order("main", bob, &code, drink("espresso"), Utc::now(), None)
+        .start_order(
+            &ShopId::main(),
+            bob,
+            &code,
+            drink("espresso"),
+            Utc::now(),
+            None,
+        )
         .await
         .unwrap()
         .done()
@@ -300,7 +360,7 @@ async fn what_memory_decides_from_survives_a_reopen() {
     assert_eq!(second.number, Some(2));
     assert_eq!(
         store
-            .current_code("main", Utc::now())
+            .current_code(&ShopId::main(), Utc::now())
             .await
             .unwrap()
             .remaining,
@@ -365,11 +425,15 @@ async fn a_customer_unknown_to_the_database_is_refused_and_changes_nothing() {
         .await
         .unwrap();
     open_shop(&store, 10).await;
-    let code = store.current_code("main", Utc::now()).await.unwrap().code;
-    let head = store.head("main").await.unwrap();
+    let code = store
+        .current_code(&ShopId::main(), Utc::now())
+        .await
+        .unwrap()
+        .code;
+    let head = store.head(&ShopId::main()).await.unwrap();
     let error = store
         .start_order(
-            "main",
+            &ShopId::main(),
             customer(99),
             &code,
             drink("espresso"),
@@ -379,10 +443,10 @@ async fn a_customer_unknown_to_the_database_is_refused_and_changes_nothing() {
         .await
         .unwrap_err();
     assert_eq!(error.code(), ErrorCode::Internal);
-    assert_eq!(store.head("main").await.unwrap(), head);
+    assert_eq!(store.head(&ShopId::main()).await.unwrap(), head);
     assert_eq!(
         store
-            .current_code("main", Utc::now())
+            .current_code(&ShopId::main(), Utc::now())
             .await
             .unwrap()
             .remaining,
@@ -391,7 +455,14 @@ async fn a_customer_unknown_to_the_database_is_refused_and_changes_nothing() {
     // And the writer goes on.
     let ann = person(&store, 1).await;
     store
-        .start_order("main", ann, &code, drink("espresso"), Utc::now(), None)
+        .start_order(
+            &ShopId::main(),
+            ann,
+            &code,
+            drink("espresso"),
+            Utc::now(),
+            None,
+        )
         .await
         .unwrap();
 }
@@ -415,7 +486,7 @@ async fn two_orders_around_midnight(
     let dir = tempfile::tempdir().unwrap();
     let store = open_at(&dir).await;
     store
-        .change_shop("main", Utc::now(), move |shop| {
+        .change_shop(&ShopId::main(), Utc::now(), move |shop| {
             shop.open = true;
             shop.limits.max_orders_per_day = 1;
             shop.time_zone = zone.into();
@@ -425,9 +496,20 @@ async fn two_orders_around_midnight(
         .unwrap();
     let ann = person(&store, 1).await;
     let (late, early) = late_and_early();
-    let code = store.current_code("main", late).await.unwrap().code;
+    let code = store
+        .current_code(&ShopId::main(), late)
+        .await
+        .unwrap()
+        .code;
     let first = store
-        .start_order("main", ann.clone(), &code, drink("espresso"), late, None)
+        .start_order(
+            &ShopId::main(),
+            ann.clone(),
+            &code,
+            drink("espresso"),
+            late,
+            None,
+        )
         .await
         .unwrap()
         .done()
@@ -438,20 +520,24 @@ async fn two_orders_around_midnight(
         Command::Collect { by: barista() },
     ] {
         store
-            .order_command("main", &first.id, command, late, None)
+            .order_command(&ShopId::main(), &first.id, command, late, None)
             .await
             .unwrap();
     }
-    let code = store.current_code("main", early).await.unwrap().code;
+    let code = store
+        .current_code(&ShopId::main(), early)
+        .await
+        .unwrap()
+        .code;
     let second = store
-        .start_order("main", ann, &code, drink("espresso"), early, None)
+        .start_order(&ShopId::main(), ann, &code, drink("espresso"), early, None)
         .await
         .map(|answer| answer.done().unwrap())
         .map_err(|error| match error {
             super::StoreError::Refused(problem) => *problem,
             other => panic!("{other}"),
         });
-    let stats = store.stats("main", early).await.unwrap();
+    let stats = store.stats(&ShopId::main(), early).await.unwrap();
     (first, second, stats)
 }
 
@@ -482,7 +568,7 @@ async fn an_order_not_collected_frees_its_customer_and_memory_and_database_count
     let dir = tempfile::tempdir().unwrap();
     let store = open_at(&dir).await;
     store
-        .change_shop("main", Utc::now(), |shop| {
+        .change_shop(&ShopId::main(), Utc::now(), |shop| {
             shop.open = true;
             shop.limits.max_orders_per_day = 1;
             Ok(())
@@ -490,10 +576,14 @@ async fn an_order_not_collected_frees_its_customer_and_memory_and_database_count
         .await
         .unwrap();
     let ann = person(&store, 1).await;
-    let code = store.current_code("main", Utc::now()).await.unwrap().code;
+    let code = store
+        .current_code(&ShopId::main(), Utc::now())
+        .await
+        .unwrap()
+        .code;
     let order = store
         .start_order(
-            "main",
+            &ShopId::main(),
             ann.clone(),
             &code,
             drink("espresso"),
@@ -527,7 +617,10 @@ async fn an_order_not_collected_frees_its_customer_and_memory_and_database_count
     );
 
     let from_memory = store.memory_stats("main").await.unwrap();
-    assert_eq!(from_memory, store.stats("main", Utc::now()).await.unwrap());
+    assert_eq!(
+        from_memory,
+        store.stats(&ShopId::main(), Utc::now()).await.unwrap()
+    );
     assert_eq!(from_memory.not_collected_today, 1);
     assert_eq!(from_memory.ready, 0);
     drop(store);
@@ -535,7 +628,14 @@ async fn an_order_not_collected_frees_its_customer_and_memory_and_database_count
     assert_eq!(store.memory_stats("main").await.unwrap(), from_memory);
     // One order a day, and that one was never handed over: Ann may order again.
     let again = store
-        .start_order("main", ann, &code, drink("espresso"), Utc::now(), None)
+        .start_order(
+            &ShopId::main(),
+            ann,
+            &code,
+            drink("espresso"),
+            Utc::now(),
+            None,
+        )
         .await
         .unwrap()
         .done()
@@ -552,7 +652,7 @@ async fn a_range_of_days_counts_each_order_on_its_local_day_and_hour_with_known_
     let dir = tempfile::tempdir().unwrap();
     let store = open_at(&dir).await;
     store
-        .change_shop("main", Utc::now(), |shop| {
+        .change_shop(&ShopId::main(), Utc::now(), |shop| {
             shop.open = true;
             shop.time_zone = "America/Los_Angeles".into();
             shop.limits.drinks_per_code = 1000;
@@ -574,18 +674,18 @@ async fn a_range_of_days_counts_each_order_on_its_local_day_and_hour_with_known_
     let mut order_at = async |at: DateTime<Utc>, item: &str| {
         n += 1;
         let who = person(&store, n).await;
-        let code = store.current_code("main", at).await.unwrap().code;
+        let code = store.current_code(&ShopId::main(), at).await.unwrap().code;
         let order = store
-            .start_order("main", who.clone(), &code, drink(item), at, None)
+            .start_order(&ShopId::main(), who.clone(), &code, drink(item), at, None)
             .await
             .unwrap()
             .done()
             .unwrap();
         (order.id, who)
     };
-    let step = async |id: &str, command: Command, at: DateTime<Utc>| {
+    let step = async |id: &OrderId, command: Command, at: DateTime<Utc>| {
         store
-            .order_command("main", id, command, at, None)
+            .order_command(&ShopId::main(), id, command, at, None)
             .await
             .unwrap()
             .done()
@@ -633,7 +733,7 @@ async fn a_range_of_days_counts_each_order_on_its_local_day_and_hour_with_known_
     step(&id, out_of_oat(), morning + Duration::seconds(20)).await;
 
     let orders = store
-        .orders_by_day_between("main", "2026-11-27", "2026-11-29", 1000)
+        .orders_by_day_between(&ShopId::main(), "2026-11-27", "2026-11-29", 1000)
         .await
         .unwrap();
     assert_eq!(orders.len(), 6);
@@ -719,7 +819,7 @@ async fn a_range_of_days_counts_each_order_on_its_local_day_and_hour_with_known_
 
     // Only the days asked for.
     let one = store
-        .orders_by_day_between("main", "2026-11-28", "2026-11-28", 1000)
+        .orders_by_day_between(&ShopId::main(), "2026-11-28", "2026-11-28", 1000)
         .await
         .unwrap();
     assert_eq!(one.len(), 2);

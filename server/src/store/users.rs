@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use espresso_protocol::{ErrorCode, Me, Role, StaffMember, User};
+use espresso_protocol::{ErrorCode, Me, Role, StaffMember, User, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
 use sqlx::Row;
 
@@ -12,7 +12,7 @@ use super::{SqliteStore, StoreError, StoreResult, new_id, to_ms};
 /// A user as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRecord {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub display_name: Option<String>,
     /// Always contains `customer`.
@@ -120,7 +120,7 @@ fn load_tx(conn: &Connection, by: By, value: &str) -> StoreResult<Option<UserRec
         .query_map([&id], |row| row.get::<_, String>(0))?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Some(UserRecord {
-        id,
+        id: UserId::from(id),
         email,
         display_name,
         roles: roles_of(&names),
@@ -172,7 +172,7 @@ impl SqliteStore {
                 .fetch_all(&self.pool)
                 .await?;
         Ok(Some(UserRecord {
-            id,
+            id: UserId::from(id),
             email: row.try_get("email")?,
             display_name: row.try_get("display_name")?,
             roles: roles_of(&names),
@@ -182,7 +182,7 @@ impl SqliteStore {
 
 #[async_trait]
 impl UserStorage for SqliteStore {
-    async fn user_by_id(&self, id: &str) -> StoreResult<Option<UserRecord>> {
+    async fn user_by_id(&self, id: &UserId) -> StoreResult<Option<UserRecord>> {
         self.load_user(By::Id, id).await
     }
 
@@ -210,7 +210,7 @@ impl UserStorage for SqliteStore {
         .await?;
         let mut staff: Vec<(UserRecord, Vec<String>)> = Vec::new();
         for row in rows {
-            let id: String = row.try_get("id")?;
+            let id = UserId::from(row.try_get::<String, _>("id")?);
             let role: String = row.try_get("role")?;
             match staff.last_mut() {
                 Some((user, names)) if user.id == id => names.push(role),
@@ -236,8 +236,8 @@ impl UserStorage for SqliteStore {
 
     /// Replace the user's staff roles (`customer` is implicit and always kept). Refused with
     /// `last_admin` (nothing changed) when no admin would be left.
-    async fn set_roles(&self, user_id: &str, roles: &[Role]) -> StoreResult<()> {
-        let changed = super::auth::AccessChange::User(user_id.into());
+    async fn set_roles(&self, user_id: &UserId, roles: &[Role]) -> StoreResult<()> {
+        let changed = super::auth::AccessChange::User(user_id.as_str().into());
         let user_id = user_id.to_owned();
         let roles = roles.to_vec();
         let done = self
@@ -251,7 +251,7 @@ impl UserStorage for SqliteStore {
                 let before = admins(work.conn)?;
                 work.conn
                     .prepare_cached("DELETE FROM user_roles WHERE user_id = ?1")?
-                    .execute([&user_id])?;
+                    .execute([user_id.as_str()])?;
                 for role in roles {
                     grant_tx(work.conn, &user_id, role)?;
                 }
@@ -290,7 +290,7 @@ impl UserStorage for SqliteStore {
         user
     }
 
-    async fn set_display_name(&self, user_id: &str, name: Option<&str>) -> StoreResult<()> {
+    async fn set_display_name(&self, user_id: &UserId, name: Option<&str>) -> StoreResult<()> {
         let user_id = user_id.to_owned();
         let name = name.map(str::to_owned);
         let done = self
@@ -298,7 +298,7 @@ impl UserStorage for SqliteStore {
             .run(move |work| {
                 work.conn
                     .prepare_cached("UPDATE users SET display_name = ?2 WHERE id = ?1")?
-                    .execute(params![user_id, name])?;
+                    .execute(params![user_id.as_str(), name])?;
                 Ok(())
             })
             .await;

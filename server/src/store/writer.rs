@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
-use espresso_protocol::Event;
+use espresso_protocol::{Event, UserId};
 use rusqlite::{Connection, OpenFlags, params};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -143,9 +143,9 @@ impl BatchLog {
 impl Work<'_> {
     /// Append `event` to its shop's log with the next gap-free `seq`; it is published once the
     /// batch commits.
-    pub fn append(&mut self, event: Event, customer_id: Option<&str>) -> StoreResult<u64> {
+    pub fn append(&mut self, event: Event, customer_id: Option<&UserId>) -> StoreResult<u64> {
         let shop = event.shop.clone();
-        let head = match self.log.heads.get(&shop) {
+        let head = match self.log.heads.get(shop.as_str()) {
             Some(head) => *head,
             None => self.memory.head(self.conn, &shop)?,
         };
@@ -157,20 +157,20 @@ impl Work<'_> {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
             .execute(params![
-                shop,
+                shop.as_str(),
                 i64::try_from(seq).unwrap_or(i64::MAX),
                 event.kind.as_str(),
                 super::to_ms(event.at),
                 event.order.as_ref().map(|o| o.id.as_str()),
-                customer_id,
+                customer_id.map(UserId::as_str),
                 body,
             ])?;
-        self.log.job_heads.push((shop.clone(), head));
-        self.log.heads.insert(shop.clone(), seq);
+        self.log.job_heads.push((shop.to_string(), head));
+        self.log.heads.insert(shop.to_string(), seq);
         self.log.events.push(Committed {
             shop,
             seq,
-            customer_id: customer_id.map(str::to_owned),
+            customer_id: customer_id.cloned(),
             event: Arc::new(event),
         });
         Ok(seq)

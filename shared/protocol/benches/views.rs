@@ -18,7 +18,7 @@ fn at(s: i64) -> DateTime<Utc> {
 
 fn order(n: u32, customer: &str) -> Order {
     Order {
-        id: format!("ord_{n}"),
+        id: format!("ord_{n}").into(),
         shop: MAIN_SHOP_ID.into(),
         number: None,
         state: OrderState::AwaitingDrink,

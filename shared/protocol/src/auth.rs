@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::{ShopId, UserId};
+
 /// Most characters a `display_name` may have.
 pub const MAX_DISPLAY_NAME_CHARS: usize = 32;
 
@@ -47,7 +49,7 @@ pub struct LinkTo {
     /// `customer`, `barista` or `display`.
     pub app: crate::App,
     /// A shop id (its name rule: lowercase letters, digits and `-`).
-    pub shop: String,
+    pub shop: ShopId,
 }
 
 /// The query parameter of a sign-in mail's link: `otp=<challenge_id>.<code>`.
@@ -112,7 +114,7 @@ pub struct Session {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub roles: Vec<Role>,
 }
@@ -157,7 +159,7 @@ impl Role {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub roles: Vec<Role>,
     /// The name shown on the board; null until set.
@@ -175,7 +177,7 @@ impl Me {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StaffMember {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     /// The name shown on the board; null until set.
     #[cfg_attr(feature = "openapi", schema(required = true))]
@@ -201,7 +203,7 @@ pub struct Invitation {
     /// `barista`, `display`, `admin`.
     pub roles: Vec<Role>,
     /// The shop the link opens (it must exist).
-    pub shop: String,
+    pub shop: ShopId,
 }
 
 /// `POST /api/v1/auth/link`: sign in with the token of an invitation's link (`?signin=`).

@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::ShopId;
+
 /// `GET /api/v1/shops/{shop}/code` and the payload of `code.rotated` / `code.redeemed`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -32,7 +34,7 @@ pub struct PassRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScanPass {
     pub pass: String,
-    pub shop: String,
+    pub shop: ShopId,
     /// The booth code it was issued for.
     pub code: String,
     pub issued_at: DateTime<Utc>,

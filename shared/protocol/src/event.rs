@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{BoothCode, Order, Shop, Stats};
+use crate::ShopId;
 
 /// The kind of an [`Event`], by its dotted wire name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -99,7 +100,7 @@ pub struct Event {
     #[serde(rename = "type")]
     pub kind: EventType,
     /// The shop id.
-    pub shop: String,
+    pub shop: ShopId,
     pub at: DateTime<Utc>,
     /// The whole order after the change.
     #[serde(default)]
@@ -118,7 +119,7 @@ pub struct Event {
 }
 
 impl Event {
-    fn bare(kind: EventType, shop: String, at: DateTime<Utc>) -> Self {
+    fn bare(kind: EventType, shop: ShopId, at: DateTime<Utc>) -> Self {
         Self {
             kind,
             shop,
@@ -148,7 +149,7 @@ impl Event {
     /// `code.rotated` or `code.redeemed` with the code as it is now.
     pub fn code(
         kind: EventType,
-        shop: impl Into<String>,
+        shop: impl Into<ShopId>,
         code: BoothCode,
         at: DateTime<Utc>,
     ) -> Self {
@@ -162,7 +163,7 @@ impl Event {
     }
 
     /// `stats.updated` with the new numbers.
-    pub fn stats_updated(shop: impl Into<String>, stats: Stats, at: DateTime<Utc>) -> Self {
+    pub fn stats_updated(shop: impl Into<ShopId>, stats: Stats, at: DateTime<Utc>) -> Self {
         let mut event = Self::bare(EventType::StatsUpdated, shop.into(), at);
         event.stats = Some(stats);
         event

@@ -26,6 +26,7 @@ mod auth;
 mod code;
 mod event;
 mod health;
+mod id;
 mod live;
 pub mod maildir;
 mod order;
@@ -43,6 +44,7 @@ pub use auth::{
 pub use code::{BoothCode, PassRequest, ScanPass};
 pub use event::{Event, EventType};
 pub use health::{Health, HealthStatus};
+pub use id::{NotAShopId, OrderId, ShopId, UserId, is_shop_id};
 pub use live::{
     CLOSE_NOT_FOUND, CLOSE_SLOW_CONSUMER, CLOSE_UNAUTHENTICATED, ClientFrame, IDLE_TIMEOUT_S,
     PING_INTERVAL_S, Scope, ServerFrame,
@@ -56,7 +58,7 @@ pub use push::{PushKey, PushKeys, PushMessage, PushSubscription, PushUnsubscribe
 pub use shop::{
     DEFAULT_READY_EXPIRY_S, DEFAULT_TIME_ZONE, DayStats, DemoState, ItemCount, ItemStats, Limits,
     LimitsPatch, MAIN_SHOP_ID, MenuItem, MenuItemPatch, Modifier, NewShop, OptionAvailability,
-    PeriodStats, ReasonCount, Shop, ShopPatch, ShopSummary, Stats, StatsReport, is_shop_id,
+    PeriodStats, ReasonCount, Shop, ShopPatch, ShopSummary, Stats, StatsReport,
 };
 
 /// The API version this crate speaks; also reported by `/healthz`.

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Event;
+use crate::ShopId;
 
 /// The server sends a ping (WebSocket and [`ServerFrame::Ping`]) this often.
 pub const PING_INTERVAL_S: u64 = 20;
@@ -26,7 +27,7 @@ pub enum ClientFrame {
         /// The access token, or null to watch as the public.
         token: Option<String>,
         /// The shop id.
-        shop: String,
+        shop: ShopId,
         /// The last `seq` this client has seen, to get what it missed; null for live events only.
         since: Option<u64>,
     },

@@ -12,14 +12,15 @@ use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::EventType;
+use crate::{OrderId, ShopId, UserId};
 
 /// An order. Every key is always present; what does not apply (yet) is null.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Order {
-    pub id: String,
+    pub id: OrderId,
     /// The shop id.
-    pub shop: String,
+    pub shop: ShopId,
     /// Set once queued; per shop, from 1 each day.
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub number: Option<u32>,
@@ -30,7 +31,7 @@ pub struct Order {
     pub customer: CustomerRef,
     /// The barista who claimed it; null while queued (also after an unclaim).
     #[cfg_attr(feature = "openapi", schema(required = true))]
-    pub barista_id: Option<String>,
+    pub barista_id: Option<UserId>,
     pub created_at: DateTime<Utc>,
     /// When the drink was chosen and the order queued.
     #[cfg_attr(feature = "openapi", schema(required = true))]
@@ -216,7 +217,7 @@ pub struct CancelOrder {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerRef {
-    pub id: String,
+    pub id: UserId,
     /// The name called out at pickup; null if the customer set none.
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub display_name: Option<String>,

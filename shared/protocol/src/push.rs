@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::OrderState;
+use crate::{OrderId, OrderState, ShopId};
 
 /// `GET /api/v1/push/key`: the server's VAPID public key (`applicationServerKey`), an
 /// uncompressed P-256 point in base64url without padding.
@@ -50,12 +50,12 @@ pub struct PushUnsubscribe {
 pub struct PushMessage {
     pub title: String,
     pub body: String,
-    pub order_id: String,
+    pub order_id: OrderId,
     /// The order's number of the day, once it has one.
     pub number: Option<u32>,
     pub state: OrderState,
     /// The shop's id.
-    pub shop: String,
+    pub shop: ShopId,
     /// The shop's name.
     pub shop_name: String,
     /// The customer's order page.

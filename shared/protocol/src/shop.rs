@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ShopId;
+
 /// The id of the shop every server starts with.
 pub const MAIN_SHOP_ID: &str = "main";
 
@@ -9,7 +11,7 @@ pub const MAIN_SHOP_ID: &str = "main";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Shop {
-    pub id: String,
+    pub id: ShopId,
     pub name: String,
     /// Closed shops refuse new orders (`shop_closed`); orders already started go on.
     pub open: bool,
@@ -31,7 +33,7 @@ pub struct Shop {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ShopSummary {
-    pub id: String,
+    pub id: ShopId,
     pub name: String,
     pub open: bool,
     /// Its IANA time zone name.
@@ -175,8 +177,8 @@ fn set_if<T>(field: &mut T, value: Option<T>) {
 #[serde(deny_unknown_fields)]
 pub struct NewShop {
     /// What its paths and the apps' `?shop=` use: 1 to 64 letters, digits, `-` or `_`
-    /// ([`is_shop_id`]); it cannot change later.
-    pub id: String,
+    /// ([`ShopId::parse`]); it cannot change later.
+    pub id: ShopId,
     /// What the apps show, e.g. "Espresso at Re:Invent".
     pub name: String,
     /// Its time zone, an IANA name (`America/Los_Angeles`); `UTC` when left out.
@@ -194,14 +196,6 @@ impl NewShop {
             ..Shop::default_main()
         }
     }
-}
-
-/// A shop id as paths and the pages' `?shop=` have it: 1 to 64 ASCII letters, digits, `-`, `_`.
-pub fn is_shop_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// `PATCH /api/v1/shops/{shop}`: a partial shop. A field left out (or null) stays as it is;
@@ -504,6 +498,7 @@ pub struct ReasonCount {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::is_shop_id;
     use serde_json::json;
 
     #[test]

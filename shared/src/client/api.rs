@@ -12,6 +12,7 @@ use crate::protocol::{
     PushUnsubscribe, Role, RolesUpdate, ScanPass, Session, Shop, ShopPatch, ShopSummary,
     StaffMember, StartOrder, Stats, StatsReport, User,
 };
+use crate::protocol::{OrderId, ShopId};
 
 impl Client {
     /// `GET /healthz`: is the server up, and which version is it. Not retried: it is the
@@ -191,7 +192,7 @@ impl Client {
     }
 
     /// `GET /shops/{shop}`: the shop, open or not, with its menu and limits.
-    pub async fn shop(&self, shop: &str) -> Result<Shop, ClientError> {
+    pub async fn shop(&self, shop: &ShopId) -> Result<Shop, ClientError> {
         let call = Call::new(Method::GET, self.api(&["shops", shop])?, Auth::IfSignedIn);
         self.exchange(call).await?.json()
     }
@@ -203,14 +204,14 @@ impl Client {
     }
 
     /// `PATCH /shops/{shop}`: a barista may change `open`; an admin also `name` and `limits`.
-    pub async fn patch_shop(&self, shop: &str, patch: &ShopPatch) -> Result<Shop, ClientError> {
+    pub async fn patch_shop(&self, shop: &ShopId, patch: &ShopPatch) -> Result<Shop, ClientError> {
         let call =
             Call::new(Method::PATCH, self.api(&["shops", shop])?, Auth::Required).json(patch)?;
         self.exchange(call).await?.json()
     }
 
     /// Open or close the shop (barista).
-    pub async fn set_shop_open(&self, shop: &str, open: bool) -> Result<Shop, ClientError> {
+    pub async fn set_shop_open(&self, shop: &ShopId, open: bool) -> Result<Shop, ClientError> {
         let patch = ShopPatch {
             open: Some(open),
             ..ShopPatch::default()
@@ -219,7 +220,7 @@ impl Client {
     }
 
     /// `PUT /shops/{shop}/menu` (admin): replace the whole menu.
-    pub async fn put_menu(&self, shop: &str, menu: &[MenuItem]) -> Result<Shop, ClientError> {
+    pub async fn put_menu(&self, shop: &ShopId, menu: &[MenuItem]) -> Result<Shop, ClientError> {
         let url = self.api(&["shops", shop, "menu"])?;
         let call = Call::new(Method::PUT, url, Auth::Required).json(&menu)?;
         self.exchange(call).await?.json()
@@ -228,7 +229,7 @@ impl Client {
     /// `PATCH /shops/{shop}/menu/{item}` (barista): "86" a drink (`false`) or bring it back.
     pub async fn set_item_available(
         &self,
-        shop: &str,
+        shop: &ShopId,
         item_id: &str,
         available: bool,
     ) -> Result<Shop, ClientError> {
@@ -242,7 +243,7 @@ impl Client {
     /// drink's group (`false`, e.g. oat milk is out) or bring it back.
     pub async fn set_option_available(
         &self,
-        shop: &str,
+        shop: &ShopId,
         item_id: &str,
         modifier_id: &str,
         option: &str,
@@ -257,7 +258,7 @@ impl Client {
     }
 
     /// `GET /shops/{shop}/stats`: queue length, waits, what was served today.
-    pub async fn stats(&self, shop: &str) -> Result<Stats, ClientError> {
+    pub async fn stats(&self, shop: &ShopId) -> Result<Stats, ClientError> {
         let url = self.api(&["shops", shop, "stats"])?;
         self.exchange(Call::new(Method::GET, url, Auth::IfSignedIn))
             .await?
@@ -265,7 +266,7 @@ impl Client {
     }
 
     /// `GET /shops/{shop}/demo` (admin): whether the booth demo runs at the shop.
-    pub async fn demo(&self, shop: &str) -> Result<DemoState, ClientError> {
+    pub async fn demo(&self, shop: &ShopId) -> Result<DemoState, ClientError> {
         let url = self.api(&["shops", shop, "demo"])?;
         self.exchange(Call::new(Method::GET, url, Auth::Required))
             .await?
@@ -274,14 +275,14 @@ impl Client {
 
     /// `PUT /shops/{shop}/demo` (admin): start (`true`) or stop the booth demo's gentle stream
     /// of demo orders at the shop.
-    pub async fn set_demo(&self, shop: &str, running: bool) -> Result<DemoState, ClientError> {
+    pub async fn set_demo(&self, shop: &ShopId, running: bool) -> Result<DemoState, ClientError> {
         let url = self.api(&["shops", shop, "demo"])?;
         let call = Call::new(Method::PUT, url, Auth::Required).json(&DemoState { running })?;
         self.exchange(call).await?.json()
     }
 
     /// `GET /shops/{shop}/code` (display, barista): the booth code the QR code shows now.
-    pub async fn booth_code(&self, shop: &str) -> Result<BoothCode, ClientError> {
+    pub async fn booth_code(&self, shop: &ShopId) -> Result<BoothCode, ClientError> {
         let url = self.api(&["shops", shop, "code"])?;
         self.exchange(Call::new(Method::GET, url, Auth::Required))
             .await?
@@ -290,7 +291,7 @@ impl Client {
 
     /// `POST /shops/{shop}/code/rotate` (admin): a new booth code now; the one it replaces is
     /// refused from now on (`code_expired`), and the booth screen shows the new one (`code.rotated`).
-    pub async fn rotate_booth_code(&self, shop: &str) -> Result<BoothCode, ClientError> {
+    pub async fn rotate_booth_code(&self, shop: &ShopId) -> Result<BoothCode, ClientError> {
         let url = self.api(&["shops", shop, "code", "rotate"])?;
         self.exchange(Call::new(Method::POST, url, Auth::Required))
             .await?
@@ -304,7 +305,7 @@ impl Client {
     /// orders twice.
     pub async fn start_order(
         &self,
-        shop: &str,
+        shop: &ShopId,
         code: &str,
         drink: Option<DrinkChoice>,
     ) -> Result<Order, ClientError> {
@@ -321,7 +322,7 @@ impl Client {
     /// signing in. A good code answers a scan pass that holds one of its orders for 10 minutes
     /// ([`Self::start_order_with_pass`]); a bad one the refusal a start with it would get
     /// (`code_invalid`, `code_expired`, `code_exhausted` with `retry_after_s`, `shop_closed`).
-    pub async fn scan_pass(&self, shop: &str, code: &str) -> Result<ScanPass, ClientError> {
+    pub async fn scan_pass(&self, shop: &ShopId, code: &str) -> Result<ScanPass, ClientError> {
         let url = self.api(&["shops", shop, "passes"])?;
         let call = Call::new(Method::POST, url, Auth::Anonymous).json(&PassRequest {
             code: code.trim().to_owned(),
@@ -334,7 +335,7 @@ impl Client {
     /// `pass_expired` when it is past its time or used.
     pub async fn start_order_with_pass(
         &self,
-        shop: &str,
+        shop: &ShopId,
         pass: &str,
         drink: Option<DrinkChoice>,
     ) -> Result<Order, ClientError> {
@@ -350,8 +351,8 @@ impl Client {
     /// `PUT …/orders/{id}/drink` (the customer): choose the drink; the order is queued.
     pub async fn choose_drink(
         &self,
-        shop: &str,
-        order_id: &str,
+        shop: &ShopId,
+        order_id: &OrderId,
         drink: &DrinkChoice,
     ) -> Result<Order, ClientError> {
         let url = self.api(&["shops", shop, "orders", order_id, "drink"])?;
@@ -363,8 +364,8 @@ impl Client {
     /// is ready.
     pub async fn cancel_order(
         &self,
-        shop: &str,
-        order_id: &str,
+        shop: &ShopId,
+        order_id: &OrderId,
         reason: Option<&str>,
     ) -> Result<Order, ClientError> {
         let url = self.api(&["shops", shop, "orders", order_id, "cancel"])?;
@@ -375,30 +376,30 @@ impl Client {
     }
 
     /// `POST …/orders/{id}/claim` (barista): start making it. `already_claimed` if another did.
-    pub async fn claim(&self, shop: &str, order_id: &str) -> Result<Order, ClientError> {
+    pub async fn claim(&self, shop: &ShopId, order_id: &OrderId) -> Result<Order, ClientError> {
         self.order_action(shop, order_id, "claim").await
     }
 
     /// `POST …/orders/{id}/unclaim` (the claiming barista, admin): back to the queue.
-    pub async fn unclaim(&self, shop: &str, order_id: &str) -> Result<Order, ClientError> {
+    pub async fn unclaim(&self, shop: &ShopId, order_id: &OrderId) -> Result<Order, ClientError> {
         self.order_action(shop, order_id, "unclaim").await
     }
 
     /// `POST …/orders/{id}/complete` (barista): made, ready to collect.
-    pub async fn complete(&self, shop: &str, order_id: &str) -> Result<Order, ClientError> {
+    pub async fn complete(&self, shop: &ShopId, order_id: &OrderId) -> Result<Order, ClientError> {
         self.order_action(shop, order_id, "complete").await
     }
 
     /// `POST …/orders/{id}/collect` (barista): handed over.
-    pub async fn collect(&self, shop: &str, order_id: &str) -> Result<Order, ClientError> {
+    pub async fn collect(&self, shop: &ShopId, order_id: &OrderId) -> Result<Order, ClientError> {
         self.order_action(shop, order_id, "collect").await
     }
 
     /// One of the barista's moves by value (what a UI button or a shell command carries).
     pub async fn act(
         &self,
-        shop: &str,
-        order_id: &str,
+        shop: &ShopId,
+        order_id: &OrderId,
         action: StaffAction,
     ) -> Result<Order, ClientError> {
         self.order_action(shop, order_id, action.as_str()).await
@@ -406,8 +407,8 @@ impl Client {
 
     async fn order_action(
         &self,
-        shop: &str,
-        order_id: &str,
+        shop: &ShopId,
+        order_id: &OrderId,
         action: &str,
     ) -> Result<Order, ClientError> {
         let url = self.api(&["shops", shop, "orders", order_id, action])?;
@@ -420,7 +421,7 @@ impl Client {
     /// these states by number. No states: the server's default (the ones on the bar).
     pub async fn orders(
         &self,
-        shop: &str,
+        shop: &ShopId,
         states: &[OrderState],
         limit: Option<u32>,
     ) -> Result<Vec<Order>, ClientError> {
@@ -446,7 +447,11 @@ impl Client {
     }
 
     /// `GET /shops/{shop}/orders/{id}` (owner, staff): the order and its journey.
-    pub async fn order(&self, shop: &str, order_id: &str) -> Result<OrderDetail, ClientError> {
+    pub async fn order(
+        &self,
+        shop: &ShopId,
+        order_id: &OrderId,
+    ) -> Result<OrderDetail, ClientError> {
         let url = self.api(&["shops", shop, "orders", order_id])?;
         self.exchange(Call::new(Method::GET, url, Auth::Required))
             .await?
@@ -458,7 +463,7 @@ impl Client {
     /// today there), with a header row.
     pub async fn orders_csv(
         &self,
-        shop: &str,
+        shop: &ShopId,
         from: Option<&str>,
         to: Option<&str>,
     ) -> Result<String, ClientError> {
@@ -473,7 +478,7 @@ impl Client {
     /// total and per day.
     pub async fn stats_report(
         &self,
-        shop: &str,
+        shop: &ShopId,
         from: Option<&str>,
         to: Option<&str>,
     ) -> Result<StatsReport, ClientError> {
@@ -487,7 +492,7 @@ impl Client {
     /// as CSV, one row per day, with a header row.
     pub async fn days_csv(
         &self,
-        shop: &str,
+        shop: &ShopId,
         from: Option<&str>,
         to: Option<&str>,
     ) -> Result<String, ClientError> {

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
-use espresso_core::protocol::{DrinkChoice, EventType, LimitsPatch, Role, ShopPatch};
+use espresso_core::protocol::{DrinkChoice, EventType, LimitsPatch, OrderId, Role, ShopPatch};
 use espresso_core::{Client, LiveStatus, LiveStream, LiveUpdate, StaffAction};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -102,7 +102,7 @@ fn ms(duration: Duration) -> f64 {
 /// An order event as a screen received it.
 struct Seen {
     screen: usize,
-    order: String,
+    order: OrderId,
     kind: EventType,
     at: Instant,
 }
@@ -188,7 +188,7 @@ async fn measure(
     actions: usize,
     displays: usize,
 ) -> anyhow::Result<Vec<Step>> {
-    let shop = config.shop.as_str();
+    let shop = &config.shop;
     ui.status(format!(
         "signing in {actions} customers, a barista and a screen"
     ));
@@ -263,7 +263,7 @@ async fn measure(
     let code = display.booth_code(shop).await?.code;
     let mut orders = JoinSet::new();
     for customer in customers {
-        let (shop, code, drink) = (shop.to_owned(), code.clone(), drink.clone());
+        let (shop, code, drink) = (shop.clone(), code.clone(), drink.clone());
         orders.spawn(async move { customer.start_order(&shop, &code, Some(drink)).await });
     }
     let mut ids = Vec::new();
@@ -296,7 +296,7 @@ async fn measure(
         let mut requests = JoinSet::new();
         for id in &ids {
             let (barista, shop, id, sent) =
-                (barista.clone(), shop.to_owned(), id.clone(), sent.clone());
+                (barista.clone(), shop.clone(), id.clone(), sent.clone());
             requests.spawn(async move {
                 sent.lock()
                     .unwrap_or_else(PoisonError::into_inner)
@@ -327,12 +327,12 @@ async fn measure(
 /// the instant the last arrived, and each arrival's latency after its request in `sent`.
 async fn wait_for(
     seen: &mut mpsc::UnboundedReceiver<Seen>,
-    ids: &[String],
+    ids: &[OrderId],
     displays: usize,
     kind: EventType,
-    sent: &HashMap<String, Instant>,
+    sent: &HashMap<OrderId, Instant>,
 ) -> anyhow::Result<(Instant, Histogram)> {
-    let wanted: HashMap<&str, usize> = ids.iter().map(String::as_str).zip(0..).collect();
+    let wanted: HashMap<&str, usize> = ids.iter().map(OrderId::as_str).zip(0..).collect();
     let mut have = vec![vec![false; ids.len()]; displays];
     let mut missing = ids.len() * displays;
     let mut last: Option<Instant> = None;

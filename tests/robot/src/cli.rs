@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use espresso_core::protocol::ShopId;
 
 use crate::config::{Config, Pace, Progress};
 use crate::parse::{TimeRange, parse_duration, parse_fraction, parse_rate};
@@ -123,7 +124,7 @@ impl Args {
         } else {
             Config::new(self.server)
         };
-        config.shop = self.shop;
+        config.shop = ShopId::new(self.shop);
         if let Some(customers) = self.customers {
             config.customers = customers;
         }

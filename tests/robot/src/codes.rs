@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use espresso_core::protocol::BoothCode;
+use espresso_core::protocol::{BoothCode, ShopId};
 use espresso_core::{Client, ClientError};
 
 use crate::stats::Histogram;
@@ -18,7 +18,7 @@ const EXHAUSTED_RECHECK: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub struct CodeBoard {
     display: Client,
-    shop: String,
+    shop: ShopId,
     code: Mutex<Option<BoothCode>>,
     /// One fetch at a time: a hundred customers refused at once ask once.
     fetching: tokio::sync::Mutex<()>,
@@ -37,10 +37,10 @@ fn usable(code: &BoothCode) -> bool {
 }
 
 impl CodeBoard {
-    pub fn new(display: Client, shop: &str) -> Self {
+    pub fn new(display: Client, shop: &ShopId) -> Self {
         Self {
             display,
-            shop: shop.to_owned(),
+            shop: shop.clone(),
             code: Mutex::new(None),
             fetching: tokio::sync::Mutex::new(()),
             changed: tokio::sync::Notify::new(),

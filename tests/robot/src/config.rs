@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use espresso_core::protocol::ShopId;
 use tokio::sync::watch;
 
 use crate::parse::TimeRange;
@@ -39,7 +40,7 @@ pub enum Progress {
 pub struct Config {
     /// The server, e.g. `http://127.0.0.1:8080`.
     pub server: String,
-    pub shop: String,
+    pub shop: ShopId,
     pub customers: usize,
     pub baristas: usize,
     /// Staff live streams the baristas share (the bar's tablets), each folded into a
@@ -82,7 +83,7 @@ impl Config {
         let make_time = TimeRange::new(Duration::from_secs(2), Duration::from_secs(8));
         Self {
             server: server.into(),
-            shop: "main".to_owned(),
+            shop: ShopId::main(),
             customers: 10,
             baristas: 2,
             barista_screens: None,

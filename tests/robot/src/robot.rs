@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
 use espresso_core::protocol::{
-    DrinkChoice, ErrorCode, EventType, Limits, LimitsPatch, MenuItem, OrderState, Role, Scope,
-    ShopPatch,
+    DrinkChoice, ErrorCode, EventType, Limits, LimitsPatch, MenuItem, OrderId, OrderState, Role,
+    Scope, ShopId, ShopPatch, UserId,
 };
 use espresso_core::view::QueueView;
 use espresso_core::{
@@ -183,14 +183,14 @@ struct Shared {
     codes: Option<CodeBoard>,
     menu: Vec<MenuItem>,
     /// Orders started by this run's customers (only their fan-out is measured).
-    ours: Mutex<HashSet<String>>,
+    ours: Mutex<HashSet<OrderId>>,
     /// Open orders of this run: id → the customer's index.
-    open: Mutex<HashMap<String, usize>>,
+    open: Mutex<HashMap<OrderId, usize>>,
     /// Orders a robot barista has taken; the others leave them alone.
-    taken: Mutex<HashSet<String>>,
+    taken: Mutex<HashSet<OrderId>>,
     /// The user ids of the robot's customers: robot baristas make only their orders (a real
     /// customer at the booth during a demo gets a real drink from a real barista).
-    robot_customers: HashSet<String>,
+    robot_customers: HashSet<UserId>,
     /// Still in the timed phase (lifecycles/s counts only those collected in it).
     timed: AtomicBool,
 }
@@ -222,7 +222,7 @@ impl Shared {
         lock(&self.calls).lost_races += 1;
     }
 
-    fn is_ours(&self, order_id: &str) -> bool {
+    fn is_ours(&self, order_id: &OrderId) -> bool {
         lock(&self.ours).contains(order_id)
     }
 
@@ -279,7 +279,7 @@ impl Shared {
 /// The shop as it was before the robot changed it, and who may put it back.
 struct ShopGuard {
     client: Client,
-    shop: String,
+    shop: ShopId,
     open: bool,
     /// `None`: the robot did not touch the limits (no admin).
     limits: Option<Limits>,
@@ -399,7 +399,7 @@ async fn drive(
         .clone()
         .unwrap_or_else(|| PathBuf::from("."));
     let signer = SignIn::new(probe, mail_dir, stop.clone(), calls.clone(), ui.clone());
-    let shop_id = config.shop.as_str();
+    let shop_id = &config.shop;
     let shop = probe
         .shop(shop_id)
         .await
@@ -493,7 +493,7 @@ async fn drive(
     let mut tidy = JoinSet::new();
     for client in &customers {
         let client = client.clone();
-        let shop = shop_id.to_owned();
+        let shop = shop_id.clone();
         tidy.spawn(async move { cancel_leftovers(&client, &shop).await });
     }
     while tidy.join_next().await.is_some() {}
@@ -728,7 +728,7 @@ async fn drive(
     let counts = &shared.counts;
     Ok(Summary {
         server: config.server.clone(),
-        shop: config.shop.clone(),
+        shop: config.shop.to_string(),
         customers: config.customers,
         baristas: config.baristas,
         barista_screens: screens,
@@ -794,12 +794,12 @@ fn require_role(client: &Client, role: Role, email: &str) -> anyhow::Result<()> 
 }
 
 /// Cancel what `client`'s customer left waiting in `shop` (awaiting a drink, or queued).
-pub(crate) async fn cancel_leftovers(client: &Client, shop: &str) {
+pub(crate) async fn cancel_leftovers(client: &Client, shop: &ShopId) {
     let Ok(orders) = client.my_orders().await else {
         return;
     };
     for order in orders {
-        if order.shop == shop
+        if order.shop == *shop
             && matches!(order.state, OrderState::AwaitingDrink | OrderState::Queued)
         {
             let _ = client
@@ -1116,7 +1116,7 @@ async fn customer(
 }
 
 /// Start an order with the booth code; a refused code is replaced and tried again.
-async fn start(shared: &Shared, client: &Client) -> Option<String> {
+async fn start(shared: &Shared, client: &Client) -> Option<OrderId> {
     let codes = shared.codes.as_ref()?;
     let shop = &shared.config.shop;
     for _ in 0..4 {
@@ -1162,7 +1162,7 @@ async fn start(shared: &Shared, client: &Client) -> Option<String> {
 async fn follow(
     shared: &Shared,
     client: &Client,
-    order_id: &str,
+    order_id: &OrderId,
     mut cancel_at: Option<Instant>,
     inbox: &mut mpsc::UnboundedReceiver<(String, OrderState)>,
     phase: &mut watch::Receiver<Phase>,
@@ -1182,7 +1182,7 @@ async fn follow(
                     counts.forget(state);
                     return Followed::Abandoned;
                 };
-                if id != order_id {
+                if id != order_id.as_str() {
                     continue;
                 }
                 counts.moved(state, new_state);
@@ -1285,7 +1285,7 @@ async fn barista(
 
 /// One barista move, timed, with its fan-out clock started just before the call. `false` if
 /// the server refused it.
-async fn act(shared: &Shared, client: &Client, order_id: &str, action: StaffAction) -> bool {
+async fn act(shared: &Shared, client: &Client, order_id: &OrderId, action: StaffAction) -> bool {
     let kind = match action {
         StaffAction::Claim => EventType::OrderClaimed,
         StaffAction::Complete => EventType::OrderCompleted,
@@ -1367,7 +1367,7 @@ async fn progress(shared: Arc<Shared>, since: Instant) {
 /// Orders still open at the end: those that ended unseen are counted as they ended; the rest
 /// are cancelled (or handed over) so the board is left tidy, and counted as unfinished.
 async fn clean_up(shared: &Shared, customers: &[Client], barista: Option<&Client>) -> u64 {
-    let open: Vec<(String, usize)> = lock(&shared.open).drain().collect();
+    let open: Vec<(OrderId, usize)> = lock(&shared.open).drain().collect();
     let shop = &shared.config.shop;
     let counts = &shared.counts;
     let mut unfinished = 0;

@@ -286,7 +286,7 @@ mod store_api {
 
     use anyhow::Context;
     use chrono::Utc;
-    use espresso_core::protocol::{CustomerRef, DrinkChoice, ErrorCode, Role, Shop};
+    use espresso_core::protocol::{CustomerRef, DrinkChoice, ErrorCode, Role, Shop, ShopId};
 
     use espresso_server::store::{OrderCommand, Remember, SharedStore, SqliteStore};
     use espresso_server::workflow::Actor;
@@ -316,7 +316,7 @@ mod store_api {
             let now = Utc::now();
             let shop: Shop = store
                 .update_shop(
-                    SHOP,
+                    &ShopId::from(SHOP),
                     now,
                     Box::new(|shop: &mut Shop| {
                         shop.open = true;
@@ -361,7 +361,7 @@ mod store_api {
                 .ensure_user("bench-barista@bench.espresso.test", now)
                 .await?;
             let code = store
-                .current_code(SHOP, now)
+                .current_code(&ShopId::from(SHOP), now)
                 .await
                 .map_err(|e| anyhow::anyhow!("no booth code: {:?}", e.code()))?;
             Ok(Self {
@@ -386,7 +386,7 @@ mod store_api {
                 .clone();
             let started = store
                 .start_order(
-                    SHOP,
+                    &ShopId::from(SHOP),
                     customer.clone(),
                     &code,
                     Some(self.drink.clone()),
@@ -400,7 +400,8 @@ mod store_api {
                     if matches!(
                         error.code(),
                         ErrorCode::CodeExpired | ErrorCode::CodeExhausted | ErrorCode::CodeInvalid
-                    ) && let Ok(fresh) = store.current_code(SHOP, Utc::now()).await
+                    ) && let Ok(fresh) =
+                        store.current_code(&ShopId::from(SHOP), Utc::now()).await
                     {
                         // Scan again next time.
                         *self.code.lock().unwrap_or_else(PoisonError::into_inner) = fresh.code;
@@ -420,7 +421,13 @@ mod store_api {
                     order.id, self.barista.user_id
                 );
                 store
-                    .order_command(SHOP, &order.id, command, Utc::now(), Some(key(&scope)))
+                    .order_command(
+                        &ShopId::from(SHOP),
+                        &order.id,
+                        command,
+                        Utc::now(),
+                        Some(key(&scope)),
+                    )
                     .await
                     .map_err(|e| e.code().as_str().to_owned())?;
                 commands.fetch_add(1, Ordering::Relaxed);

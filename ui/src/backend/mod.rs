@@ -17,7 +17,7 @@ use espresso_core::ClientError;
 use espresso_core::calls::Transport;
 pub use espresso_core::calls::{Calls, NotifyPermission};
 use espresso_core::client::live::LiveUpdate;
-use espresso_core::protocol::App;
+use espresso_core::protocol::{App, ShopId};
 use leptos::prelude::{GetValue, LocalStorage, StoredValue};
 
 /// A failure as the core reports it (network, signed out, or the server's refusal with its code).
@@ -63,7 +63,7 @@ pub trait Backend: Transport {
 
     /// Follow `shop` live (as the signed-in user, or the public), resuming after `since`.
     /// `on_update` gets every [`LiveUpdate`] in order until the handle is dropped.
-    fn live(&self, shop: &str, since: Option<u64>, on_update: OnLiveUpdate) -> LiveHandle;
+    fn live(&self, shop: &ShopId, since: Option<u64>, on_update: OnLiveUpdate) -> LiveHandle;
 }
 
 /// A handle on the app's backend that views can capture: `Copy` and `Send` (Leptos views must

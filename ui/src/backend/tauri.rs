@@ -13,6 +13,7 @@ use std::rc::Rc;
 use espresso_core::ClientError;
 use espresso_core::calls::{Call, LocalBoxFuture, Reply, Transport, command};
 use espresso_core::client::live::{LiveEnd, LiveStatus, LiveUpdate};
+use espresso_core::protocol::ShopId;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
@@ -93,7 +94,7 @@ impl Backend for TauriBackend {
         "app"
     }
 
-    fn live(&self, shop: &str, since: Option<u64>, on_update: OnLiveUpdate) -> LiveHandle {
+    fn live(&self, shop: &ShopId, since: Option<u64>, on_update: OnLiveUpdate) -> LiveHandle {
         let closed = Rc::new(Cell::new(false));
         let channel = Channel::new();
         let deliver = {

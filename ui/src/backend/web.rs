@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use espresso_core::calls::{Call, Host, LocalBoxFuture, Reply, Transport};
 use espresso_core::client::live::{LiveConfig, LiveEnd, LiveStatus, LiveStream, LiveUpdate};
-use espresso_core::protocol::App;
+use espresso_core::protocol::{App, ShopId};
 #[cfg(target_arch = "wasm32")]
 use espresso_core::session::LocalStorageStore as PageStore;
 // Natively (unit tests only) there is no localStorage.
@@ -127,7 +127,7 @@ impl Backend for WebBackend {
         "web"
     }
 
-    fn live(&self, shop: &str, since: Option<u64>, on_update: OnLiveUpdate) -> LiveHandle {
+    fn live(&self, shop: &ShopId, since: Option<u64>, on_update: OnLiveUpdate) -> LiveHandle {
         let client = match &self.client {
             Ok(client) => client,
             Err(error) => {

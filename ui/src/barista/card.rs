@@ -40,7 +40,7 @@ pub fn Card(desk: Desk, card: CardModel) -> impl IntoView {
     };
     let selected = {
         let id = id.clone();
-        Memo::new(move |_| desk.selected.with(|s| s.as_deref() == Some(id.as_str())))
+        Memo::new(move |_| desk.selected.with(|s| s.as_ref() == Some(&id)))
     };
     let fresh = {
         let id = id.clone();
@@ -104,7 +104,7 @@ pub fn Card(desk: Desk, card: CardModel) -> impl IntoView {
         <article
             class=class
             data-testid="order-card"
-            data-order-id=id.clone()
+            data-order-id=id.to_string()
             data-number=card.number.map(|n| n.to_string()).unwrap_or_default()
             data-state=state.as_str()
             data-selected=move || if selected.get() { "true" } else { "false" }

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
-use espresso_core::protocol::{Order, Shop};
+use espresso_core::protocol::{Order, OrderId, Shop, ShopId, UserId};
 use espresso_core::view::QueueView;
 use leptos::prelude::*;
 
@@ -31,7 +31,7 @@ const CHIME_GAP_MS: f64 = 1_500.0;
 /// A move done here, for Backspace to take back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Done {
-    pub id: String,
+    pub id: OrderId,
     pub number: Option<u32>,
     pub mv: Move,
 }
@@ -47,20 +47,20 @@ pub struct Flash {
 #[derive(Clone, Copy)]
 pub struct Desk {
     pub backend: BackendRef,
-    shop: StoredValue<String>,
-    me: StoredValue<String>,
+    shop: StoredValue<ShopId>,
+    me: StoredValue<UserId>,
     pub feed: Feed<QueueView>,
     pub clock: ReadSignal<DateTime<Utc>>,
     /// Orders as they will be after a move on its way (or answered, until the live event).
-    overlays: RwSignal<BTreeMap<String, Order>>,
+    overlays: RwSignal<BTreeMap<OrderId, Order>>,
     /// Orders with a call on its way: their buttons are off.
-    busy: RwSignal<BTreeSet<String>>,
+    busy: RwSignal<BTreeSet<OrderId>>,
     /// Why a card's last move did not happen, by order id.
-    pub notes: RwSignal<BTreeMap<String, (String, u64)>>,
+    pub notes: RwSignal<BTreeMap<OrderId, (String, u64)>>,
     pub flash: RwSignal<Option<Flash>>,
     /// Orders that just arrived (highlighted for a moment).
-    pub fresh: RwSignal<BTreeSet<String>>,
-    pub selected: RwSignal<Option<String>>,
+    pub fresh: RwSignal<BTreeSet<OrderId>>,
+    pub selected: RwSignal<Option<OrderId>>,
     /// The digits typed so far to pick a card by number.
     pub typed: RwSignal<String>,
     pub typed_at: StoredValue<f64>,
@@ -68,7 +68,7 @@ pub struct Desk {
     pub board: Memo<Board>,
     pub muted: RwSignal<bool>,
     /// The order in the cancel dialog.
-    pub cancelling: RwSignal<Option<String>>,
+    pub cancelling: RwSignal<Option<OrderId>>,
     pub help_open: RwSignal<bool>,
     pub menu_open: RwSignal<bool>,
     pub confirm_close: RwSignal<bool>,
@@ -79,7 +79,7 @@ pub struct Desk {
     generation: StoredValue<u64>,
     last_chime: StoredValue<f64>,
     last_notice: StoredValue<f64>,
-    overlay_generation: StoredValue<BTreeMap<String, u64>>,
+    overlay_generation: StoredValue<BTreeMap<OrderId, u64>>,
 }
 
 const SOUND_PREF: &str = "barista.sound";
@@ -87,13 +87,13 @@ const SOUND_PREF: &str = "barista.sound";
 impl Desk {
     pub fn new(
         backend: BackendRef,
-        shop: String,
-        me: String,
+        shop: ShopId,
+        me: UserId,
         feed: Feed<QueueView>,
         clock: ReadSignal<DateTime<Utc>>,
     ) -> Self {
-        let overlays = RwSignal::new(BTreeMap::<String, Order>::new());
-        let busy = RwSignal::new(BTreeSet::<String>::new());
+        let overlays = RwSignal::new(BTreeMap::<OrderId, Order>::new());
+        let busy = RwSignal::new(BTreeSet::<OrderId>::new());
         let me = StoredValue::new(me);
         let board = Memo::new(move |_| {
             let me = me.get_value();
@@ -132,7 +132,7 @@ impl Desk {
         };
         // Drop the overlays the live view has caught up with.
         Effect::new(move |_| {
-            let settled: Vec<String> = feed.view.with(|view| {
+            let settled: Vec<OrderId> = feed.view.with(|view| {
                 overlays.with(|overlays| {
                     busy.with(|busy| {
                         overlays
@@ -164,7 +164,7 @@ impl Desk {
         desk
     }
 
-    pub fn shop_id(&self) -> String {
+    pub fn shop_id(&self) -> ShopId {
         self.shop.get_value()
     }
 
@@ -213,7 +213,7 @@ impl Desk {
             );
             return;
         };
-        let id = id.to_owned();
+        let id = OrderId::from(id);
         let number = order.number;
         let me = self.me.get_value();
         let generation = self.next_generation();
@@ -354,7 +354,7 @@ impl Desk {
     /// A message on one card.
     pub fn note(self, id: &str, text: String) {
         let generation = self.next_generation();
-        let key = id.to_owned();
+        let key = OrderId::from(id);
         self.notes
             .try_update(|notes| _ = notes.insert(key.clone(), (text, generation)));
         set_timeout(

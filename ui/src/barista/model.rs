@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
-use espresso_core::protocol::{ErrorCode, MenuItem, Order, OrderState};
+use espresso_core::protocol::{ErrorCode, MenuItem, Order, OrderId, OrderState, UserId};
 use espresso_core::view::QueueView;
 
 use crate::backend::{BackendError, StaffAction};
@@ -187,7 +187,7 @@ pub fn refusal_words(error: &BackendError, mv: Move) -> String {
 /// change without rebuilding the card).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CardModel {
-    pub id: String,
+    pub id: OrderId,
     pub number: Option<u32>,
     /// The state shown (the move on its way, if any).
     pub state: OrderState,
@@ -265,7 +265,7 @@ impl Board {
     }
 
     /// The card an arrow key moves to from `from` (`None`: the first card there is).
-    pub fn step(&self, from: Option<&str>, key: Arrow) -> Option<String> {
+    pub fn step(&self, from: Option<&str>, key: Arrow) -> Option<OrderId> {
         let columns = self.columns();
         let first = || {
             columns
@@ -277,7 +277,7 @@ impl Board {
             return first();
         };
         let column = columns[c];
-        let pick = |c: usize, r: usize| -> Option<String> {
+        let pick = |c: usize, r: usize| -> Option<OrderId> {
             let column = columns[c];
             column
                 .get(r.min(column.len().saturating_sub(1)))
@@ -311,11 +311,11 @@ pub enum Arrow {
 }
 
 /// The order as it will be once `mv` is done, shown while the call is on its way.
-pub fn predicted(order: &Order, mv: Move, me: &str) -> Order {
+pub fn predicted(order: &Order, mv: Move, me: &UserId) -> Order {
     let mut order = order.clone();
     order.state = mv.target();
     match mv {
-        Move::Claim => order.barista_id = Some(me.to_owned()),
+        Move::Claim => order.barista_id = Some(me.clone()),
         Move::Unclaim => order.barista_id = None,
         _ => {}
     }
@@ -329,9 +329,9 @@ pub fn predicted(order: &Order, mv: Move, me: &str) -> Order {
 /// order that left the view is ignored.
 pub fn build_board(
     view: &QueueView,
-    overlays: &BTreeMap<String, Order>,
-    busy: &BTreeSet<String>,
-    me: &str,
+    overlays: &BTreeMap<OrderId, Order>,
+    busy: &BTreeSet<OrderId>,
+    me: &UserId,
 ) -> Board {
     let menu: &[MenuItem] = view.shop().map_or(&[], |shop| shop.menu.as_slice());
     let live = view
@@ -384,7 +384,7 @@ pub fn overlay_settled(view: &QueueView, overlay: &Order, busy: bool) -> bool {
     live.is_none_or(|order| order.state == overlay.state)
 }
 
-fn card_of(order: &Order, menu: &[MenuItem], me: &str, busy: bool) -> CardModel {
+fn card_of(order: &Order, menu: &[MenuItem], me: &UserId, busy: bool) -> CardModel {
     let item = order
         .drink
         .as_ref()
@@ -395,7 +395,7 @@ fn card_of(order: &Order, menu: &[MenuItem], me: &str, busy: bool) -> CardModel 
         .map(|drink| options_text(&drink.options, item))
         .unwrap_or_default();
     let claimed = order.state == OrderState::InProgress;
-    let mine = claimed && order.barista_id.as_deref() == Some(me);
+    let mine = claimed && order.barista_id.as_ref() == Some(me);
     CardModel {
         id: order.id.clone(),
         number: order.number,
@@ -475,6 +475,10 @@ mod tests {
         DateTime::from_timestamp(1_700_000_000 + s, 0).unwrap_or_default()
     }
 
+    fn me() -> UserId {
+        UserId::new("me")
+    }
+
     fn order(id: &str, number: u32, state: OrderState, barista: Option<&str>) -> Order {
         Order {
             id: id.into(),
@@ -487,10 +491,10 @@ mod tests {
                 options: [("milk".to_owned(), "Oat".to_owned())].into(),
             }),
             customer: CustomerRef {
-                id: format!("c-{id}"),
+                id: format!("c-{id}").into(),
                 display_name: Some("Sam".into()),
             },
-            barista_id: barista.map(str::to_owned),
+            barista_id: barista.map(UserId::from),
             created_at: at(0),
             placed_at: Some(at(number as i64)),
             claimed_at: None,
@@ -537,7 +541,7 @@ mod tests {
             order("mine", 4, OrderState::InProgress, Some("me")),
             order("r", 5, OrderState::Ready, Some("me")),
         ]);
-        let board = build_board(&view, &BTreeMap::new(), &BTreeSet::new(), "me");
+        let board = build_board(&view, &BTreeMap::new(), &BTreeSet::new(), &me());
         assert_eq!(ids(&board.queue), ["q1", "q2"]);
         assert_eq!(ids(&board.making), ["mine", "theirs"]);
         assert!(board.making[1].others && !board.making[1].mine);
@@ -551,13 +555,13 @@ mod tests {
         let queued = order("o1", 1, OrderState::Queued, None);
         let view = view(vec![queued.clone()]);
         let overlays: BTreeMap<_, _> =
-            [("o1".to_owned(), predicted(&queued, Move::Claim, "me"))].into();
-        let busy: BTreeSet<_> = ["o1".to_owned()].into();
-        let board = build_board(&view, &overlays, &busy, "me");
+            [(OrderId::from("o1"), predicted(&queued, Move::Claim, &me()))].into();
+        let busy: BTreeSet<_> = [OrderId::from("o1")].into();
+        let board = build_board(&view, &overlays, &busy, &me());
         assert_eq!(ids(&board.making), ["o1"]);
         assert!(board.making[0].busy && board.making[0].mine);
         // Refused: the overlay is dropped and the card is back in the queue.
-        let board = build_board(&view, &BTreeMap::new(), &BTreeSet::new(), "me");
+        let board = build_board(&view, &BTreeMap::new(), &BTreeSet::new(), &me());
         assert_eq!(ids(&board.queue), ["o1"]);
         assert!(!board.queue[0].busy);
     }
@@ -565,15 +569,15 @@ mod tests {
     #[test]
     fn an_answered_overlay_stays_until_the_live_view_catches_up() {
         let queued = order("o1", 1, OrderState::Queued, None);
-        let claimed = predicted(&queued, Move::Claim, "me");
+        let claimed = predicted(&queued, Move::Claim, &me());
         let before = view(vec![queued]);
         assert!(!overlay_settled(&before, &claimed, false));
         assert!(!overlay_settled(&before, &claimed, true));
         let board = build_board(
             &before,
-            &[("o1".to_owned(), claimed.clone())].into(),
+            &[(OrderId::from("o1"), claimed.clone())].into(),
             &BTreeSet::new(),
-            "me",
+            &me(),
         );
         assert_eq!(ids(&board.making), ["o1"]);
         let after = view(vec![order("o1", 1, OrderState::InProgress, Some("me"))]);
@@ -582,7 +586,7 @@ mod tests {
         let collected = predicted(
             &order("o2", 2, OrderState::Ready, None),
             Move::Collect,
-            "me",
+            &me(),
         );
         assert!(overlay_settled(&after, &collected, false));
     }
@@ -591,8 +595,8 @@ mod tests {
     fn a_collected_overlay_hides_the_card() {
         let ready = order("r", 1, OrderState::Ready, Some("me"));
         let view = view(vec![ready.clone()]);
-        let overlays = [("r".to_owned(), predicted(&ready, Move::Collect, "me"))].into();
-        let board = build_board(&view, &overlays, &["r".to_owned()].into(), "me");
+        let overlays = [(OrderId::from("r"), predicted(&ready, Move::Collect, &me()))].into();
+        let board = build_board(&view, &overlays, &[OrderId::from("r")].into(), &me());
         assert!(board.ready.is_empty());
     }
 
@@ -656,7 +660,7 @@ mod tests {
             order("c", 12, OrderState::InProgress, Some("me")),
             order("d", 4, OrderState::Ready, None),
         ]);
-        let board = build_board(&view, &BTreeMap::new(), &BTreeSet::new(), "me");
+        let board = build_board(&view, &BTreeMap::new(), &BTreeSet::new(), &me());
         assert_eq!(board.step(None, Arrow::Down).as_deref(), Some("a"));
         assert_eq!(board.step(Some("a"), Arrow::Down).as_deref(), Some("b"));
         assert_eq!(board.step(Some("b"), Arrow::Down).as_deref(), Some("b"));

@@ -16,7 +16,7 @@ pub fn Toolbar(desk: Desk, email: String, admin: bool, on_sign_out: Callback<()>
     let shop_name = move || {
         desk.shop()
             .map(|shop| shop.name)
-            .unwrap_or_else(|| desk.shop_id())
+            .unwrap_or_else(|| desk.shop_id().into_string())
     };
     let off_menu = move || {
         desk.shop()

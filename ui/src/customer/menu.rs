@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use espresso_core::protocol::{DrinkChoice, ErrorCode, MenuItem};
+use espresso_core::protocol::{DrinkChoice, ErrorCode, MenuItem, OrderId, ShopId};
 use leptos::prelude::*;
 
 use super::MyFeed;
@@ -57,7 +57,7 @@ fn ran_out() -> &'static str {
 }
 
 #[component]
-pub fn Menu(feed: MyFeed, backend: BackendRef, shop: String, order_id: String) -> impl IntoView {
+pub fn Menu(feed: MyFeed, backend: BackendRef, shop: ShopId, order_id: OrderId) -> impl IntoView {
     let clock = use_clock(1_000);
     let chosen = RwSignal::new(None::<String>);
     let options = RwSignal::new(BTreeMap::<String, String>::new());

@@ -21,7 +21,7 @@ mod story;
 use std::collections::HashSet;
 use std::rc::Rc;
 
-use espresso_core::protocol::{ErrorCode, EventType, Order, Role, ScanPass, User};
+use espresso_core::protocol::{ErrorCode, EventType, Order, OrderId, Role, ScanPass, User};
 use espresso_core::view::MyOrdersView;
 use leptos::prelude::*;
 
@@ -185,7 +185,7 @@ fn kept_pass(shop: &str) -> Option<String> {
 pub enum Page {
     Main,
     History,
-    Receipt(String),
+    Receipt(OrderId),
 }
 
 #[component]
@@ -194,7 +194,7 @@ fn Ordering(ctx: Ctx, user: User) -> impl IntoView {
     let shop = ctx.shop.clone();
     let session = use_context::<SessionState>();
     let my_id = user.id.clone();
-    let alerted = StoredValue::new(HashSet::<String>::new());
+    let alerted = StoredValue::new(HashSet::<OrderId>::new());
     let on_event: Rc<dyn Fn(&espresso_core::protocol::Event)> = {
         let my_id = my_id.clone();
         Rc::new(move |event| {
@@ -251,7 +251,7 @@ fn Ordering(ctx: Ctx, user: User) -> impl IntoView {
     let notice = RwSignal::new(None::<String>);
     // The order this screen follows, so its end (cancelled, timed out, collected) is shown
     // until the customer is done with it.
-    let followed = RwSignal::new(None::<String>);
+    let followed = RwSignal::new(None::<OrderId>);
     // The order as the start call returned it, until the live view has it.
     let started = RwSignal::new(None::<Order>);
 
@@ -323,7 +323,7 @@ fn Ordering(ctx: Ctx, user: User) -> impl IntoView {
 
     Effect::new(move |_| {
         if let Some(order) = current.get()
-            && followed.get_untracked().as_deref() != Some(order.id.as_str())
+            && followed.get_untracked().as_ref() != Some(&order.id)
         {
             followed.set(Some(order.id));
         }

@@ -3,7 +3,7 @@
 //! (no signals, no I/O), so it is tested natively, like the barista's board model.
 
 use chrono::{DateTime, Utc};
-use espresso_core::protocol::{ErrorCode, Order, OrderState, ScanPass};
+use espresso_core::protocol::{ErrorCode, Order, OrderId, OrderState, ScanPass};
 use espresso_core::view::MyOrdersView;
 
 use crate::backend::BackendError;
@@ -18,9 +18,9 @@ pub enum Phase {
     Starting,
     Refused,
     /// Choose the drink of this order.
-    Menu(String),
+    Menu(OrderId),
     /// Follow this order.
-    Status(String),
+    Status(OrderId),
     /// This order ended (collected, cancelled, timed out): say how, until the customer is done.
     Finished(String),
     /// No order: how to get one.

@@ -1,7 +1,9 @@
 //! Following the order: the number as the hero, three steps (in queue → being made → ready),
 //! cancel while allowed, and how it ended.
 
-use espresso_core::protocol::{CancelledBy, ErrorCode, Order, OrderState, TimeoutStage};
+use espresso_core::protocol::{
+    CancelledBy, ErrorCode, Order, OrderId, OrderState, ShopId, TimeoutStage,
+};
 use leptos::prelude::*;
 
 use super::{MyFeed, Page, describe_drink};
@@ -44,7 +46,7 @@ fn order_in(feed: MyFeed, order_id: &str) -> Option<Order> {
 }
 
 #[component]
-pub fn Status(feed: MyFeed, backend: BackendRef, shop: String, order_id: String) -> impl IntoView {
+pub fn Status(feed: MyFeed, backend: BackendRef, shop: ShopId, order_id: OrderId) -> impl IntoView {
     let order = {
         let order_id = order_id.clone();
         Memo::new(move |_| order_in(feed, &order_id))

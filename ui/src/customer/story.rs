@@ -1,7 +1,7 @@
 //! The customer's past orders and a receipt for each: what was ordered and its journey, event
 //! by event, with times.
 
-use espresso_core::protocol::{EventType, Order, OrderDetail, OrderState};
+use espresso_core::protocol::{EventType, Order, OrderDetail, OrderId, OrderState, ShopId};
 use leptos::prelude::*;
 
 use super::{MyFeed, Page, describe_drink};
@@ -122,8 +122,8 @@ pub fn History(
 #[component]
 pub fn Receipt(
     backend: BackendRef,
-    shop: String,
-    order_id: String,
+    shop: ShopId,
+    order_id: OrderId,
     on_open: Callback<Page>,
 ) -> impl IntoView {
     let detail = RwSignal::new(None::<Result<OrderDetail, String>>);

@@ -4,7 +4,7 @@
 //! leave after the shop's `ready_display_s`; a column with more than fits ends in "+N more".
 
 use chrono::{DateTime, Utc};
-use espresso_core::protocol::{Order, OrderState};
+use espresso_core::protocol::{Order, OrderId, OrderState};
 use espresso_core::view::QueueView;
 use leptos::prelude::*;
 
@@ -15,7 +15,7 @@ use crate::i18n::{also, t, tf};
 /// One order as a tile shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Tile {
-    id: String,
+    id: OrderId,
     number: String,
     name: Option<String>,
     making: bool,
@@ -38,7 +38,7 @@ impl Tile {
     }
 
     /// Redrawn when what it shows changes.
-    fn key(&self) -> (String, bool) {
+    fn key(&self) -> (OrderId, bool) {
         (self.id.clone(), self.making)
     }
 }
@@ -145,7 +145,7 @@ fn TileView(tile: Tile, hero: bool) -> impl IntoView {
     };
     let number = tile.number.clone();
     view! {
-        <li class=class data-testid="order" data-number=number data-id=tile.id
+        <li class=class data-testid="order" data-number=number data-id=tile.id.into_string()
             aria-label=label>
             <span class="tile-number num">{tile.number}</span>
             // Always there (empty without a name), so every number sits at the same height.

@@ -18,7 +18,7 @@ mod settings;
 use std::rc::Rc;
 
 use chrono::TimeDelta;
-use espresso_core::protocol::{Event, EventType, Role, User};
+use espresso_core::protocol::{Event, EventType, Role, ShopId, User};
 use espresso_core::view::QueueView;
 use leptos::ev;
 use leptos::prelude::*;
@@ -68,7 +68,7 @@ pub fn DisplayApp() -> impl IntoView {
 
 /// The signed-in screen: QR panel, board, the indicator while not live, and the settings.
 #[component]
-fn Booth(backend: BackendRef, shop: String, user: User) -> impl IntoView {
+fn Booth(backend: BackendRef, shop: ShopId, user: User) -> impl IntoView {
     let session = use_context::<SessionState>();
     let chime_on = RwSignal::new(load_flag(CHIME_FLAG, true));
     let on_event: Rc<dyn Fn(&Event)> = Rc::new(move |event: &Event| {

@@ -3,6 +3,7 @@
 //! drinks!"; a closed shop to the closed sign.
 
 use chrono::{DateTime, TimeDelta, Utc};
+use espresso_core::protocol::ShopId;
 use espresso_core::view::QueueView;
 use leptos::prelude::*;
 
@@ -22,7 +23,7 @@ const ASK_AFTER: TimeDelta = TimeDelta::seconds(2);
 #[component]
 pub fn QrPanel(
     backend: BackendRef,
-    shop: String,
+    shop: ShopId,
     feed: Feed<QueueView>,
     clock: ReadSignal<DateTime<Utc>>,
 ) -> impl IntoView {
@@ -125,7 +126,7 @@ pub fn QrPanel(
 /// come shortly after the code's end while the screen is live, ask for the current code.
 fn ask_for_a_late_code(
     backend: BackendRef,
-    shop: String,
+    shop: ShopId,
     feed: Feed<QueueView>,
     clock: ReadSignal<DateTime<Utc>>,
 ) {

@@ -2,7 +2,7 @@
 //! the top-left corner (the panel says so itself). Server, shop, chime, full screen, a new booth
 //! code now (admins), sign-out.
 
-use espresso_core::protocol::{Role, User, is_shop_id};
+use espresso_core::protocol::{Role, ShopId, User, is_shop_id};
 use leptos::prelude::*;
 
 use super::kiosk::toggle_full_screen;
@@ -18,7 +18,7 @@ pub const CHIME_FLAG: &str = "display.chime";
 #[component]
 pub fn Settings(
     backend: BackendRef,
-    shop: String,
+    shop: ShopId,
     user: User,
     chime_on: RwSignal<bool>,
     open: RwSignal<bool>,
@@ -35,7 +35,7 @@ pub fn Settings(
             server.try_set(Some(url));
         });
     }
-    let shop_field = RwSignal::new(shop.clone());
+    let shop_field = RwSignal::new(shop.to_string());
     let shop_error = RwSignal::new(None::<String>);
     let switch_shop = move || {
         let wanted = shop_field.get_untracked().trim().to_owned();

@@ -34,7 +34,7 @@ pub(super) fn order(id: &str, state: OrderState, number: Option<u32>) -> Order {
             display_name: Some("Ann".into()),
         },
         barista_id: matches!(state, OrderState::InProgress | OrderState::Ready)
-            .then(|| "b1".to_owned()),
+            .then(|| "b1".into()),
         created_at: at(-30),
         placed_at: placed.then(|| at(0)),
         claimed_at: None,

@@ -3,23 +3,23 @@
 use std::collections::BTreeMap;
 
 use super::is_new;
-use crate::{Event, EventType, Order, Shop};
+use crate::{Event, EventType, Order, OrderId, Shop, ShopId, UserId};
 
 /// The orders of one customer in one shop, open and finished, and the shop's state, folded from
 /// the events the customer's stream carries. See the [module](super) for how it is fed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MyOrdersView {
-    shop_id: String,
-    customer_id: String,
+    shop_id: ShopId,
+    customer_id: UserId,
     last_seq: u64,
     /// This customer's orders in this shop by id, finished ones included (the history).
-    orders: BTreeMap<String, Order>,
+    orders: BTreeMap<OrderId, Order>,
     shop: Option<Shop>,
 }
 
 impl MyOrdersView {
     /// An empty view of `customer_id`'s orders in shop `shop_id`.
-    pub fn new(shop_id: impl Into<String>, customer_id: impl Into<String>) -> Self {
+    pub fn new(shop_id: impl Into<ShopId>, customer_id: impl Into<UserId>) -> Self {
         Self {
             shop_id: shop_id.into(),
             customer_id: customer_id.into(),

@@ -121,7 +121,7 @@ fn snapshot(stream: &[(u64, Event)]) -> Vec<Order> {
     orders.into_values().collect()
 }
 
-fn ids(orders: Vec<&Order>) -> Vec<String> {
+fn ids(orders: Vec<&Order>) -> Vec<crate::OrderId> {
     orders.into_iter().map(|order| order.id.clone()).collect()
 }
 

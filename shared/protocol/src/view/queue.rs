@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::is_new;
-use crate::{BoothCode, Event, EventType, Limits, Order, OrderState, Shop, Stats};
+use crate::{BoothCode, Event, EventType, Limits, Order, OrderId, OrderState, Shop, ShopId, Stats};
 
 /// The open orders of one shop, its state, its booth code and its numbers, folded from its
 /// events. See the [module](super) for how it is fed.
@@ -14,10 +14,10 @@ use crate::{BoothCode, Event, EventType, Limits, Order, OrderState, Shop, Stats}
 /// collected, cancelled or timed out leaves the view.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueView {
-    shop_id: String,
+    shop_id: ShopId,
     last_seq: u64,
     /// Open orders by id.
-    orders: BTreeMap<String, Order>,
+    orders: BTreeMap<OrderId, Order>,
     shop: Option<Shop>,
     code: Option<BoothCode>,
     stats: Option<Stats>,
@@ -25,7 +25,7 @@ pub struct QueueView {
 
 impl QueueView {
     /// An empty view of shop `shop_id` that has seen no event yet.
-    pub fn new(shop_id: impl Into<String>) -> Self {
+    pub fn new(shop_id: impl Into<ShopId>) -> Self {
         Self {
             shop_id: shop_id.into(),
             last_seq: 0,

@@ -43,7 +43,7 @@ use url::Url;
 
 use super::{Backoff, Client, ClientError, lock, rt};
 use crate::protocol::{
-    CLOSE_SLOW_CONSUMER, ClientFrame, Event, IDLE_TIMEOUT_S, Scope, ServerFrame,
+    CLOSE_SLOW_CONSUMER, ClientFrame, Event, IDLE_TIMEOUT_S, Scope, ServerFrame, ShopId,
 };
 
 pub use crate::protocol::{CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED};
@@ -202,7 +202,7 @@ impl LiveStream {
     /// Watch `shop` live as the client's user (or as the public when signed out), from now on.
     /// Natively, call it from within a tokio runtime (outside of one the stream ends at once
     /// with [`LiveEnd::Failed`]).
-    pub fn connect(client: &Client, shop: &str) -> (LiveStream, LiveUpdates) {
+    pub fn connect(client: &Client, shop: &ShopId) -> (LiveStream, LiveUpdates) {
         Self::connect_with(client, shop, None, LiveConfig::default())
     }
 
@@ -210,7 +210,7 @@ impl LiveStream {
     /// e.g. from before a restart) and with other timings.
     pub fn connect_with(
         client: &Client,
-        shop: &str,
+        shop: &ShopId,
         since: Option<u64>,
         config: LiveConfig,
     ) -> (LiveStream, LiveUpdates) {
@@ -229,7 +229,7 @@ impl LiveStream {
                 let driver = Driver {
                     signed_in_at_start: client.is_signed_in(),
                     client: client.clone(),
-                    shop: shop.to_owned(),
+                    shop: shop.clone(),
                     config,
                     url,
                     tracker,
@@ -307,7 +307,7 @@ enum Next {
 struct Driver {
     client: Client,
     signed_in_at_start: bool,
-    shop: String,
+    shop: ShopId,
     config: LiveConfig,
     url: Url,
     tracker: Arc<Mutex<SeqTracker>>,
@@ -562,7 +562,7 @@ mod tests {
     #[test]
     fn a_stream_started_outside_a_runtime_ends_at_once_instead_of_panicking() {
         let client = Client::new("http://127.0.0.1:9").unwrap();
-        let (_stream, mut updates) = LiveStream::connect(&client, "main");
+        let (_stream, mut updates) = LiveStream::connect(&client, &ShopId::main());
         assert!(matches!(
             updates.try_next(),
             Some(LiveUpdate::Status(LiveStatus::Ended(LiveEnd::Failed(_))))

@@ -66,7 +66,7 @@ pub fn Console(desk: Desk) -> impl IntoView {
     let shop_name = move || {
         desk.shop()
             .map(|s| s.name)
-            .unwrap_or_else(|| desk.shop_id())
+            .unwrap_or_else(|| desk.shop_id().into_string())
     };
     view! {
         <div class="console">

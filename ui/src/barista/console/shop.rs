@@ -78,7 +78,7 @@ pub fn ShopPicker(desk: Desk) -> impl IntoView {
                         (false, true) => format!("{} · open", shop.name),
                         (false, false) => shop.name.clone(),
                     };
-                    view! { <option value=shop.id.clone() selected=selected>{label}</option> }
+                    view! { <option value=shop.id.to_string() selected=selected>{label}</option> }
                 }).collect_view()}
             </select>
             <span class="error">{move || failed.get()}</span>
@@ -170,7 +170,7 @@ fn NamePanel(desk: Desk) -> impl IntoView {
                     None => "",
                 }}
             </p>
-            <p class="hint">"Shop id: " <code>{move || desk.shop_id()}</code></p>
+            <p class="hint">"Shop id: " <code>{move || desk.shop_id().into_string()}</code></p>
             <ArchiveControl desk=desk/>
         </section>
     }
@@ -497,7 +497,7 @@ fn NewShopPanel(desk: Desk) -> impl IntoView {
         }
         let backend = desk.backend.get();
         let new_shop = NewShop {
-            id: shop_id,
+            id: shop_id.into(),
             name: wanted,
             time_zone: Some(zone.get_untracked().trim().to_owned()).filter(|z| !z.is_empty()),
         };
@@ -508,7 +508,7 @@ fn NewShopPanel(desk: Desk) -> impl IntoView {
                     "{} is ready: closed, with the usual menu and limits.",
                     shop.name
                 );
-                created.set(Some((shop.id, shop.name)));
+                created.set(Some((shop.id.into_string(), shop.name)));
                 name.set(String::new());
                 id.set(String::new());
                 id_typed.set(false);
