@@ -4,7 +4,7 @@
 
 use anyhow::Context;
 use espresso_core::Client;
-use espresso_core::protocol::{LimitsPatch, Order, OrderState, Role, ShopId, ShopPatch};
+use espresso_core::protocol::{BoothCode, LimitsPatch, Order, OrderState, Role, ShopId, ShopPatch};
 use espresso_tests::{
     Browser, STEP_DEADLINE, TestServer, axe, by, click, fill, sign_in_on_page, wait_for,
     wait_for_element, wait_for_text, wait_until_gone,
@@ -264,16 +264,10 @@ async fn a_closed_shop_and_a_used_up_code_each_say_what_to_do() -> anyhow::Resul
 #[tokio::test]
 #[ignore = "needs the web build and Chromium: run through `cargo xtask test`"]
 async fn a_code_that_rotates_while_the_customer_signs_in_still_orders() -> anyhow::Result<()> {
-    let server = TestServer::start().await?;
-    let admin = server.open_shop().await?;
-    let booth = admin.booth_code(&ShopId::main()).await?;
-    let browser = Browser::start(PHONE.0, PHONE.1).await?;
-    let driver = &browser.driver;
-
     // Given a first-time customer opened the booth's QR link (the code is checked and her
     // place held before she signs in),
-    driver.goto(&booth.order_url).await?;
-    by::heading(driver, "Sign in to order").await?;
+    let (server, admin, booth, browser) = phone_at_the_booth().await?;
+    let driver = &browser.driver;
     by::text(driver, "Your drink is one step away").await?;
     wait_for(
         "the scan to hold one of the code's orders",
@@ -320,15 +314,9 @@ async fn a_code_that_rotates_while_the_customer_signs_in_still_orders() -> anyho
 #[tokio::test]
 #[ignore = "needs the web build and Chromium: run through `cargo xtask test`"]
 async fn the_mails_link_signs_in_on_the_phone_that_asked_and_nowhere_else() -> anyhow::Result<()> {
-    let server = TestServer::start().await?;
-    let admin = server.open_shop().await?;
-    let booth = admin.booth_code(&ShopId::main()).await?;
-    let phone = Browser::start(PHONE.0, PHONE.1).await?;
-    let driver = &phone.driver;
-
     // Given a customer who scanned the booth's code and asked for a sign-in code,
-    driver.goto(&booth.order_url).await?;
-    by::heading(driver, "Sign in to order").await?;
+    let (server, admin, _, phone) = phone_at_the_booth().await?;
+    let driver = &phone.driver;
     by::type_into(driver, "Email", "hal@example.com").await?;
     by::press_button(driver, "Send me a code").await?;
     by::text(driver, "We sent a 6-digit code to").await?;
@@ -454,16 +442,11 @@ async fn a_queued_order_survives_the_network_dropping_and_can_be_cancelled_after
 #[tokio::test]
 #[ignore = "needs the web build and Chromium: run through `cargo xtask test`"]
 async fn a_customer_orders_with_the_keyboard_alone() -> anyhow::Result<()> {
-    let server = TestServer::start().await?;
-    let admin = server.open_shop().await?;
-    let booth = admin.booth_code(&ShopId::main()).await?;
-    let browser = Browser::start(PHONE.0, PHONE.1).await?;
+    let (server, admin, _, browser) = phone_at_the_booth().await?;
     let driver = &browser.driver;
     let email = "kai@example.com";
 
     // Tab, arrows, Enter and typing only: no click anywhere.
-    driver.goto(&booth.order_url).await?;
-    by::heading(driver, "Sign in to order").await?;
     by::keys(driver, &Key::Tab).await?;
     by::focus_on(driver, "Email").await?;
     let seen = server.mails_to(email).len();
@@ -532,6 +515,18 @@ async fn a_customer_orders_with_the_keyboard_alone() -> anyhow::Result<()> {
 
     browser.close().await?;
     server.stop().await
+}
+
+/// An open shop and a phone that opened its booth's QR link, on the sign-in screen: the server,
+/// the admin, the booth's code as scanned, and the phone.
+async fn phone_at_the_booth() -> anyhow::Result<(TestServer, Client, BoothCode, Browser)> {
+    let server = TestServer::start().await?;
+    let admin = server.open_shop().await?;
+    let booth = admin.booth_code(&ShopId::main()).await?;
+    let phone = Browser::start(PHONE.0, PHONE.1).await?;
+    phone.driver.goto(&booth.order_url).await?;
+    by::heading(&phone.driver, "Sign in to order").await?;
+    Ok((server, admin, booth, phone))
 }
 
 /// Set some of main's limits.
