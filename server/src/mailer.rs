@@ -165,33 +165,55 @@ impl Mail {
         }
     }
 
-    /// An invitation to the team of `shop_name`: `link` signs them in (once, for 24 hours).
-    pub fn invitation(shop_name: &str, link: &str) -> Self {
-        let text = format!(
-            "You're on the team at {shop_name}.\n\n\
-             Open this link to sign in:\n\n{link}\n\n\
-             It works once, for 24 hours. Later, sign in with your email address and the code \
-             we send you. If you did not expect this, ignore this message.\n"
-        );
-        let (shop_name_html, button) = (escape_html(shop_name), sign_in_button(link, MailLang::En));
+    /// An invitation to the team of `shop_name`, in `lang` (the sending admin's): `link` signs
+    /// them in (once, for 24 hours).
+    pub fn invitation(shop_name: &str, link: &str, lang: MailLang) -> Self {
+        let (subject, open, works) = match lang {
+            MailLang::En => (
+                format!("You're on the team at {shop_name}"),
+                "Open this link to sign in:",
+                "It works once, for 24 hours. Later, sign in with your email address and the \
+                 code we send you. If you did not expect this, ignore this message.",
+            ),
+            MailLang::Pt => (
+                format!("Você faz parte da equipe de {shop_name}"),
+                "Abra este link para entrar:",
+                "Ele funciona uma vez, por 24 horas. Depois, entre com seu endereço de e-mail \
+                 e o código que enviaremos. Se você não esperava esta mensagem, ignore-a.",
+            ),
+        };
+        let text = format!("{subject}.\n\n{open}\n\n{link}\n\n{works}\n");
+        let (html_lang, title, link_works) = match lang {
+            MailLang::En => (
+                "en",
+                "You're on the team",
+                "The link works once, for 24 hours. Later, sign in with your email address and \
+                 the code we send you. If you did not expect this, ignore this message.",
+            ),
+            MailLang::Pt => (
+                "pt",
+                "Você faz parte da equipe",
+                "O link funciona uma vez, por 24 horas. Depois, entre com seu endereço de \
+                 e-mail e o código que enviaremos. Se você não esperava esta mensagem, ignore-a.",
+            ),
+        };
+        let heading = escape_html(&subject);
+        let button = sign_in_button(link, lang);
         let html = format!(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+            "<!doctype html><html lang=\"{html_lang}\"><head><meta charset=\"utf-8\">\
              <meta name=\"viewport\" content=\"width=device-width\">\
-             <title>You're on the team</title></head>\
+             <title>{title}</title></head>\
              <body style=\"margin:0;padding:24px;background:#F6F1EA;color:#2B1D14;\
              font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif\">\
              <div style=\"max-width:420px;margin:0 auto;background:#FFFFFF;border-radius:16px;\
              padding:28px\">\
-             <h1 style=\"font-size:20px;margin:0 0 16px\">You're on the team at \
-             {shop_name_html}</h1>\
+             <h1 style=\"font-size:20px;margin:0 0 16px\">{heading}</h1>\
              {button}\
-             <p style=\"font-size:15px;line-height:1.5;margin:0\">The link works once, for \
-             24 hours. Later, sign in with your email address and the code we send you. If you \
-             did not expect this, ignore this message.</p>\
+             <p style=\"font-size:15px;line-height:1.5;margin:0\">{link_works}</p>\
              </div></body></html>"
         );
         Self {
-            subject: format!("You're on the team at {shop_name}"),
+            subject,
             text,
             html,
             what: "sign-in link",
@@ -506,7 +528,7 @@ mod tests {
     #[test]
     fn an_invitation_has_its_link_in_text_and_html_with_the_shop_name_escaped() {
         let link = "http://cafe.test/barista?shop=main&signin=inv_1.abc";
-        let mail = Mail::invitation("Bar <Zoë> & Co", link);
+        let mail = Mail::invitation("Bar <Zoë> & Co", link, MailLang::En);
         assert_eq!(mail.subject, "You're on the team at Bar <Zoë> & Co");
         assert!(mail.text.lines().any(|line| line == link), "{}", mail.text);
         assert!(
@@ -566,6 +588,36 @@ mod tests {
         assert!(mail.html.contains("<html lang=\"pt\">"), "{}", mail.html);
         assert!(mail.html.contains(">Entrar</a>"), "{}", mail.html);
         assert!(!mail.html.contains("It works"), "{}", mail.html);
+    }
+
+    #[test]
+    fn an_invitation_is_written_in_the_language_of_the_admin_who_sent_it() {
+        let link = "http://cafe.test/barista?shop=main&signin=inv_1.s3cret";
+        let mail = Mail::invitation("Café <Zoë>", link, MailLang::Pt);
+        assert_eq!(mail.subject, "Você faz parte da equipe de Café <Zoë>");
+        assert!(mail.text.lines().any(|line| line == link), "{}", mail.text);
+        assert!(
+            mail.text.contains("Abra este link para entrar:"),
+            "{}",
+            mail.text
+        );
+        assert!(mail.html.contains("<html lang=\"pt\">"), "{}", mail.html);
+        assert!(
+            mail.html.contains("equipe de Café &lt;Zoë&gt;</h1>"),
+            "{}",
+            mail.html
+        );
+        assert!(mail.html.contains(">Entrar</a>"), "{}", mail.html);
+        assert!(!mail.html.contains("works once"), "{}", mail.html);
+        let english = Mail::invitation("Café", link, MailLang::En);
+        assert_eq!(english.subject, "You're on the team at Café");
+        assert!(english.text.starts_with("You're on the team at Café.\n"));
+        assert!(
+            english.html.contains("<html lang=\"en\">"),
+            "{}",
+            english.html
+        );
+        assert!(english.html.contains(">Sign in</a>"), "{}", english.html);
     }
 
     #[test]

@@ -1515,6 +1515,77 @@ async fn a_display_is_invited_to_the_booth_screen_and_a_key_sends_one_mail() {
 }
 
 #[tokio::test]
+async fn the_invitation_is_in_the_language_of_the_admin_who_sends_it_and_any_other_is_english() {
+    let server = TestServer::start().await;
+    let bar = open_bar(&server).await;
+    // The console in Portuguese sends its language with the invitation.
+    let (status, body) = invite(
+        &server,
+        &bar.admin,
+        json!({"email": "ana@example.com", "roles": ["barista"], "shop": "main", "lang": "pt-BR"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mail = nth_mail(&server, "ana@example.com", 1).await;
+    assert!(
+        mail.contains("\r\nSubject: Você faz parte da equipe de Espresso\r\n"),
+        "{mail}"
+    );
+    assert!(mail.contains("Abra este link para entrar:"), "{mail}");
+    assert!(
+        mail.contains("Ele funciona uma vez, por 24 horas."),
+        "{mail}"
+    );
+    assert!(!mail.contains("You're on the team"), "{mail}");
+    let (_, token) = link_in(&mail);
+    let (status, body) = link_sign_in(&server, &token).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the link works as in English: {body}"
+    );
+
+    // A language the apps do not speak, a long one, null or none: English, never an error.
+    for (email, lang) in [
+        ("bob@example.com", Some(json!("tlh"))),
+        ("cy@example.com", Some(json!("x".repeat(500)))),
+        ("di@example.com", Some(json!(null))),
+        ("ed@example.com", None),
+    ] {
+        let mut body = json!({"email": email, "roles": ["barista"], "shop": "main"});
+        if let Some(lang) = lang {
+            body["lang"] = lang;
+        }
+        let (status, answer) = invite(&server, &bar.admin, body.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{body}: {answer}");
+        let mail = nth_mail(&server, email, 1).await;
+        assert!(
+            mail.contains("\r\nSubject: You're on the team at Espresso\r\n"),
+            "{body}: {mail}"
+        );
+    }
+    // Not a string: the request is malformed, and nothing changes.
+    let (status, body) = invite(
+        &server,
+        &bar.admin,
+        json!({"email": "fi@example.com", "roles": ["barista"], "shop": "main", "lang": 7}),
+    )
+    .await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::ValidationFailed,
+    );
+    assert!(
+        !staff(&server, &bar.admin)
+            .await
+            .iter()
+            .any(|m| m.email == "fi@example.com")
+    );
+}
+
+#[tokio::test]
 async fn invitations_are_an_admins_and_a_refused_one_changes_nothing() {
     let server = TestServer::start().await;
     let bar = open_bar(&server).await;

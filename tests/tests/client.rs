@@ -413,6 +413,7 @@ async fn an_admin_sets_roles_and_the_menu_through_the_client() -> anyhow::Result
         email: "dee@example.com".into(),
         roles: vec![Role::Barista],
         shop: SHOP.into(),
+        lang: None,
     };
     assert!(
         admin

@@ -20,7 +20,7 @@ use super::otp::{self, MAX_ATTEMPTS};
 use super::profile::parse_email;
 use super::rate_limit::{self, RateLimits};
 use crate::error::{ApiError, ApiResult};
-use crate::mailer::{Mail, Mailer};
+use crate::mailer::{Mail, MailLang, Mailer};
 use crate::store::sign_in::OtpChallengeRow;
 use crate::store::{Store, new_id};
 
@@ -95,7 +95,7 @@ pub async fn invite(
         store.public_url(),
         app.page(&shop.id)
     );
-    let mail = Mail::invitation(&shop.name, &link);
+    let mail = Mail::invitation(&shop.name, &link, MailLang::of(invitation.lang.as_deref()));
     let mailer = mailer.clone();
     tokio::spawn(async move {
         if let Err(error) = mailer.send(&email, &mail).await {
@@ -187,6 +187,7 @@ mod tests {
                 email: "Bea@Cafe.test".into(),
                 roles: vec![Role::Barista],
                 shop: "main".into(),
+                lang: None,
             },
             Utc::now(),
         )

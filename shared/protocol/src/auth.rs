@@ -204,6 +204,11 @@ pub struct Invitation {
     pub roles: Vec<Role>,
     /// The shop the link opens (it must exist).
     pub shop: ShopId,
+    /// The language of the admin's console, for the mail: `pt` (or any `pt-…` tag) writes it
+    /// in Portuguese; anything else, or none, in English (never refused), as `lang` of
+    /// [`OtpRequest`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
 /// `POST /api/v1/auth/link`: sign in with the token of an invitation's link (`?signin=`).

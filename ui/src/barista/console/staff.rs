@@ -50,7 +50,12 @@ pub fn StaffTab(desk: Desk) -> impl IntoView {
                     role_words(&roles)
                 );
                 let backend = desk.backend.get();
-                let invitation = Invitation { email, roles, shop: desk.shop_id() };
+                let invitation = Invitation {
+                    email,
+                    roles,
+                    shop: desk.shop_id(),
+                    lang: Some(crate::i18n::lang().tag().to_owned()),
+                };
                 pending.run(
                     async move {
                         let invited = backend.invite(invitation).await;
