@@ -26,14 +26,14 @@ pub const CODE_GRACE: Duration = Duration::from_secs(30);
 const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 const CODE_LEN: usize = 8;
 
-fn new_code() -> String {
+pub(super) fn new_code() -> String {
     let mut rng = rand::rng();
     (0..CODE_LEN)
         .map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char)
         .collect()
 }
 
-fn grace_ms() -> i64 {
+pub(super) fn grace_ms() -> i64 {
     i64::try_from(CODE_GRACE.as_millis()).unwrap_or(0)
 }
 

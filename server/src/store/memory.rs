@@ -40,6 +40,24 @@ pub struct CodeRow {
 }
 
 impl CodeRow {
+    /// What a code is worth at `now`, given its row (none: no such code).
+    pub fn check(row: Option<&Self>, now: DateTime<Utc>) -> CodeCheck {
+        let Some(row) = row else {
+            return CodeCheck::Invalid;
+        };
+        let grace = i64::try_from(super::CODE_GRACE.as_millis()).unwrap_or(0);
+        if to_ms(now) >= row.expires_ms + grace {
+            CodeCheck::Expired
+        } else if row.remaining <= 0 {
+            let left_ms = u64::try_from(row.expires_ms - to_ms(now)).unwrap_or(0);
+            CodeCheck::Exhausted {
+                next_in_s: left_ms.div_ceil(1_000),
+            }
+        } else {
+            CodeCheck::Valid
+        }
+    }
+
     pub fn booth_code(&self, public_url: &str, shop: &str) -> BoothCode {
         BoothCode {
             order_url: format!("{public_url}/order?shop={shop}&code={}", self.code),
@@ -240,20 +258,7 @@ impl ShopState {
 
     /// What `code` is worth now (see [`CodeCheck`]).
     pub fn check_code(&self, code: &str, now: DateTime<Utc>) -> CodeCheck {
-        let Some(row) = self.codes.iter().find(|row| row.code == code) else {
-            return CodeCheck::Invalid;
-        };
-        let grace = i64::try_from(super::CODE_GRACE.as_millis()).unwrap_or(0);
-        if to_ms(now) >= row.expires_ms + grace {
-            CodeCheck::Expired
-        } else if row.remaining <= 0 {
-            let left_ms = u64::try_from(row.expires_ms - to_ms(now)).unwrap_or(0);
-            CodeCheck::Exhausted {
-                next_in_s: left_ms.div_ceil(1_000),
-            }
-        } else {
-            CodeCheck::Valid
-        }
+        CodeRow::check(self.codes.iter().find(|row| row.code == code), now)
     }
 
     /// The newest code if its window has not ended at `now`.

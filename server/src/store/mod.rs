@@ -17,6 +17,7 @@ pub mod idempotency;
 pub mod memory;
 mod orders;
 mod passes;
+pub mod pg;
 mod push;
 mod shops;
 pub mod sign_in;
@@ -48,6 +49,7 @@ pub use events::EventRow;
 pub use idempotency::{Answer, Remember, StoredAnswer};
 pub use orders::OrderCommand;
 pub use passes::{IssuedPass, Ticket};
+pub use pg::PgStore;
 pub use shops::ShopChange;
 pub use storage::{
     CodeStorage, DatedOrder, DueDeadline, EventStorage, IdempotencyStorage, KeptAnswer, OrderCount,

@@ -21,7 +21,7 @@ use crate::workflow::{self, Admission, CodeCheck, Command, Context, OrderEvent};
 /// A command on an existing order (starting one is [`Storage::start_order`]).
 pub type OrderCommand = Command;
 
-fn stage_name(stage: TimeoutStage) -> &'static str {
+pub(super) fn stage_name(stage: TimeoutStage) -> &'static str {
     match stage {
         TimeoutStage::Customer => "customer",
         TimeoutStage::Barista => "barista",

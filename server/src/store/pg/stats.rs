@@ -1,0 +1,137 @@
+//! Queue statistics: counts by state, served today, and wait times (queued → ready) averaged
+//! over the last 10 finished orders, overall and per drink.
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use espresso_protocol::{ItemStats, Shop, ShopId, Stats};
+use sqlx::{PgConnection, Row};
+
+use super::super::storage::prelude::*;
+use super::super::{StoreError, StoreResult, business_day};
+use super::PgStore;
+
+/// How many finished orders the averages look back over (as memory's).
+const WINDOW: i64 = super::super::memory::WAIT_WINDOW as i64;
+
+/// The shop's stats. Every command that moves an order publishes them, so each query reads a
+/// bounded number of rows through an index, however long the day has been: the open orders
+/// by state, today's served counters, and the last [`WINDOW`] made orders overall and per drink
+/// on the menu (or served today).
+pub(super) async fn stats_in(
+    conn: &mut PgConnection,
+    shop: &Shop,
+    now: DateTime<Utc>,
+) -> StoreResult<Stats> {
+    let rows = sqlx::query(
+        "SELECT state, COUNT(*) AS n FROM orders
+         WHERE shop = $1 AND state IN ('queued','in_progress','ready') GROUP BY state",
+    )
+    .bind(shop.id.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut stats = Stats::default();
+    for row in rows {
+        let state: String = row.try_get("state")?;
+        let n = u32::try_from(row.try_get::<i64, _>("n")?).unwrap_or(u32::MAX);
+        match state.as_str() {
+            "queued" => stats.queue_length = n,
+            "in_progress" => stats.in_progress = n,
+            "ready" => stats.ready = n,
+            _ => {}
+        }
+    }
+    let served: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT item_id, served FROM served_counts WHERE shop = $1 AND business_day = $2",
+    )
+    .bind(shop.id.as_str())
+    .bind(business_day(now, crate::workflow::zone_of(shop)))
+    .fetch_all(&mut *conn)
+    .await?;
+    let total: i64 = served.iter().map(|(_, n)| n).sum();
+    stats.served_today = u32::try_from(total).unwrap_or(u32::MAX);
+    // Made but not collected in time: the only timed-out orders that were ever ready.
+    let not_collected: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM orders WHERE shop = $1 AND business_day = $2
+           AND state = 'timed_out' AND ready_ms IS NOT NULL",
+    )
+    .bind(shop.id.as_str())
+    .bind(business_day(now, crate::workflow::zone_of(shop)))
+    .fetch_one(&mut *conn)
+    .await?;
+    stats.not_collected_today = u32::try_from(not_collected).unwrap_or(u32::MAX);
+    // Wait = ready - placed, over the last WINDOW made orders (overall and per drink).
+    let overall: Option<f64> = sqlx::query_scalar(
+        "SELECT AVG(wait)::float8 FROM (SELECT ready_ms - placed_ms AS wait FROM orders
+         WHERE shop = $1 AND ready_ms IS NOT NULL ORDER BY ready_ms DESC LIMIT $2) w",
+    )
+    .bind(shop.id.as_str())
+    .bind(WINDOW)
+    .fetch_one(&mut *conn)
+    .await?;
+    stats.avg_wait_s = overall.map(ms_to_s);
+    let mut items: BTreeSet<&str> = shop.menu.iter().map(|item| item.id.as_str()).collect();
+    items.extend(served.iter().map(|(item, _)| item.as_str()));
+    for item_id in items {
+        let avg_wait: Option<f64> = sqlx::query_scalar(
+            "SELECT AVG(wait)::float8 FROM (SELECT ready_ms - placed_ms AS wait FROM orders
+             WHERE shop = $1 AND item_id = $2 AND ready_ms IS NOT NULL
+             ORDER BY ready_ms DESC LIMIT $3) w",
+        )
+        .bind(shop.id.as_str())
+        .bind(item_id)
+        .bind(WINDOW)
+        .fetch_one(&mut *conn)
+        .await?;
+        // A drink never made yet has nothing to say.
+        let Some(avg_wait) = avg_wait else { continue };
+        let served_today = served
+            .iter()
+            .find_map(|(item, n)| (item == item_id).then_some(*n))
+            .unwrap_or(0);
+        stats.by_item.push(ItemStats {
+            item_id: item_id.to_owned(),
+            served: u32::try_from(served_today).unwrap_or(u32::MAX),
+            avg_wait_s: Some(ms_to_s(avg_wait)),
+        });
+    }
+    Ok(stats)
+}
+
+/// Milliseconds (an SQL average) to whole seconds, never negative.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn ms_to_s(ms: f64) -> u64 {
+    (ms.max(0.0) / 1000.0).round() as u64
+}
+
+#[async_trait]
+impl StatsStorage for PgStore {
+    /// The shop's stats from the read pool (the writer publishes the same from memory).
+    async fn stats(&self, shop: &ShopId, now: DateTime<Utc>) -> StoreResult<Stats> {
+        // Make sure the shop exists (404 otherwise).
+        let shop = self.shop(shop).await?;
+        let mut conn = self.pool.acquire().await.map_err(StoreError::from)?;
+        stats_in(&mut conn, &shop, now).await
+    }
+
+    /// (shop, state, count) of every order (for `/metrics`).
+    async fn order_counts(&self) -> StoreResult<Vec<super::super::OrderCount>> {
+        let rows = sqlx::query(
+            "SELECT shop, state, COUNT(*) AS n FROM orders
+             GROUP BY shop, state ORDER BY shop, state",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                Ok(super::super::OrderCount {
+                    shop: ShopId::from(row.try_get::<String, _>("shop")?),
+                    state: row.try_get("state")?,
+                    count: row.try_get("n")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()?)
+    }
+}

@@ -1,0 +1,135 @@
+//! The PostgreSQL store against a throwaway cluster ([`super::scratch`]): two stores on one
+//! database stand for two servers.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::Utc;
+use espresso_protocol::{CustomerRef, EventType, ShopId};
+
+use super::PgStore;
+use crate::store::prelude::*;
+use crate::store::{Answer, Committed, StoreError};
+
+async fn two_servers() -> (PgStore, PgStore) {
+    let url = super::scratch::fresh_database().await.unwrap();
+    let a = PgStore::open(&url, "http://cafe.test").await.unwrap();
+    let b = PgStore::open(&url, "http://cafe.test").await.unwrap();
+    (a, b)
+}
+
+async fn open_main(store: &PgStore) {
+    store
+        .update_shop(
+            &ShopId::main(),
+            Utc::now(),
+            Box::new(|shop| {
+                shop.open = true;
+                shop.limits.drinks_per_code = 5;
+                shop.limits.max_queue = 100;
+                Ok(())
+            }),
+            None,
+        )
+        .await
+        .unwrap();
+}
+
+async fn customer(store: &PgStore, n: usize) -> CustomerRef {
+    let id = crate::store::new_id("usr");
+    sqlx::query("INSERT INTO users (id, email, created_ms) VALUES ($1, $2, 0)")
+        .bind(&id)
+        .bind(format!("c{n}@example.com"))
+        .execute(store.pool())
+        .await
+        .unwrap();
+    CustomerRef {
+        id: id.into(),
+        display_name: Some(format!("C{n}")),
+    }
+}
+
+/// Wait until `tail` has shown every seq up to `head`, returning them in order of arrival.
+async fn seqs_until(tail: &mut tokio::sync::broadcast::Receiver<Committed>, head: u64) -> Vec<u64> {
+    let mut seen = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while seen.last().copied().unwrap_or(0) < head {
+            seen.push(tail.recv().await.unwrap().seq);
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the tail stopped at {seen:?}, head {head}"));
+    seen
+}
+
+#[tokio::test]
+async fn scans_of_one_code_on_two_servers_start_exactly_its_uses() {
+    let (a, b) = two_servers().await;
+    open_main(&a).await;
+    let code = a.current_code(&ShopId::main(), Utc::now()).await.unwrap();
+    assert_eq!(
+        b.current_code(&ShopId::main(), Utc::now()).await.unwrap().code,
+        code.code,
+        "the second server issues no code of its own"
+    );
+    let mut customers = Vec::new();
+    for n in 0..12 {
+        customers.push(customer(&a, n).await);
+    }
+    let mut scans = Vec::new();
+    for (n, who) in customers.into_iter().enumerate() {
+        let store = if n % 2 == 0 { a.clone() } else { b.clone() };
+        let code = code.code.clone();
+        scans.push(tokio::spawn(async move {
+            store
+                .start_order(&ShopId::main(), who, &code, None, Utc::now(), None)
+                .await
+        }));
+    }
+    let mut started = 0;
+    let mut exhausted = 0;
+    for scan in scans {
+        match scan.await.unwrap() {
+            Ok(Answer::Done(_)) => started += 1,
+            Err(StoreError::Refused(problem)) => {
+                assert_eq!(problem.code.as_str(), "code_exhausted", "{problem:?}");
+                exhausted += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((started, exhausted), (5, 7));
+    let left = b.current_code(&ShopId::main(), Utc::now()).await.unwrap();
+    assert_eq!(left.remaining, 0);
+}
+
+#[tokio::test]
+async fn each_server_publishes_every_event_of_a_shop_once_in_seq_order() {
+    let (a, b) = two_servers().await;
+    let mut tail_a = a.tail.subscribe();
+    let mut tail_b = b.tail.subscribe();
+    open_main(&a).await;
+    let code = b.current_code(&ShopId::main(), Utc::now()).await.unwrap();
+    for n in 0..4 {
+        let who = customer(&a, n).await;
+        let store = if n % 2 == 0 { &a } else { &b };
+        store
+            .start_order(&ShopId::main(), who, &code.code, None, Utc::now(), None)
+            .await
+            .unwrap();
+    }
+    let head = a.head(&ShopId::main()).await.unwrap();
+    assert_eq!(head, b.head(&ShopId::main()).await.unwrap());
+    for tail in [&mut tail_a, &mut tail_b] {
+        let seqs = seqs_until(tail, head).await;
+        assert_eq!(seqs, (1..=head).collect::<Vec<_>>(), "gap-free, once each, in order");
+    }
+    let kinds: HashSet<EventType> = a
+        .events_after(&ShopId::main(), 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| row.event.kind)
+        .collect();
+    assert!(kinds.contains(&EventType::CodeRedeemed), "{kinds:?}");
+}
