@@ -6,8 +6,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use espresso_protocol::{
-    CustomerRef, DrinkChoice, Event, Order, OrderId, OrderState, Shop, ShopId, TimeoutStage,
-    UserId,
+    CustomerRef, DrinkChoice, Event, Order, OrderId, OrderState, Shop, ShopId, TimeoutStage, UserId,
 };
 use sqlx::Row;
 
@@ -16,8 +15,8 @@ use super::super::orders::stage_name;
 use super::super::passes::Ticket;
 use super::super::storage::OrderStorage;
 use super::super::{
-    DatedOrder, DueDeadline, OrderCommand, StoreError, StoreResult, business_day, from_ms,
-    new_id, to_ms,
+    DatedOrder, DueDeadline, OrderCommand, StoreError, StoreResult, business_day, from_ms, new_id,
+    to_ms,
 };
 use super::codes::{check_code, check_pass, redeem_code, use_pass};
 use super::idempotency::{self, Answered};
@@ -257,7 +256,9 @@ impl OrderStorage for PgStore {
             .ok_or_else(|| StoreError::database("a start produced no order"))?;
         match &ticket {
             // The workflow admitted the code, so it has uses left.
-            Ticket::Code(code) => redeem_code(&mut tx, shop_id, code, &self.public_url, now).await?,
+            Ticket::Code(code) => {
+                redeem_code(&mut tx, shop_id, code, &self.public_url, now).await?
+            }
             // The pass took its code's use when it was issued.
             Ticket::Pass(hash) => use_pass(&mut tx, hash, &order.id).await?,
         }
@@ -443,10 +444,11 @@ impl OrderStorage for PgStore {
     }
 
     async fn next_deadline(&self) -> StoreResult<Option<DateTime<Utc>>> {
-        let ms: Option<i64> =
-            sqlx::query_scalar("SELECT MIN(GREATEST(due_ms, COALESCE(claimed_until_ms, 0))) FROM deadlines")
-                .fetch_one(&self.pool)
-                .await?;
+        let ms: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(GREATEST(due_ms, COALESCE(claimed_until_ms, 0))) FROM deadlines",
+        )
+        .fetch_one(&self.pool)
+        .await?;
         Ok(ms.map(from_ms))
     }
 

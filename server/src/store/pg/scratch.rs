@@ -49,7 +49,10 @@ pub async fn fresh_database() -> anyhow::Result<String> {
 }
 
 fn url(dir: &Path, database: &str) -> String {
-    format!("postgres://{USER}@localhost/{database}?host={}", dir.display())
+    format!(
+        "postgres://{USER}@localhost/{database}?host={}",
+        dir.display()
+    )
 }
 
 fn bin_dir() -> anyhow::Result<PathBuf> {
@@ -162,6 +165,12 @@ impl Cluster {
         }
         let socket = dir.join(".s.PGSQL.5432");
         let deadline = Instant::now() + Duration::from_secs(30);
+        // A condition with a deadline, on a blocking thread (`fresh_database` runs this in
+        // `spawn_blocking`).
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "polls a condition with a deadline"
+        )]
         while !socket.exists() {
             if Instant::now() > deadline {
                 bail!("PostgreSQL did not open {} within 30 s", socket.display());

@@ -68,7 +68,10 @@ async fn scans_of_one_code_on_two_servers_start_exactly_its_uses() {
     open_main(&a).await;
     let code = a.current_code(&ShopId::main(), Utc::now()).await.unwrap();
     assert_eq!(
-        b.current_code(&ShopId::main(), Utc::now()).await.unwrap().code,
+        b.current_code(&ShopId::main(), Utc::now())
+            .await
+            .unwrap()
+            .code,
         code.code,
         "the second server issues no code of its own"
     );
@@ -122,7 +125,11 @@ async fn each_server_publishes_every_event_of_a_shop_once_in_seq_order() {
     assert_eq!(head, b.head(&ShopId::main()).await.unwrap());
     for tail in [&mut tail_a, &mut tail_b] {
         let seqs = seqs_until(tail, head).await;
-        assert_eq!(seqs, (1..=head).collect::<Vec<_>>(), "gap-free, once each, in order");
+        assert_eq!(
+            seqs,
+            (1..=head).collect::<Vec<_>>(),
+            "gap-free, once each, in order"
+        );
     }
     let kinds: HashSet<EventType> = a
         .events_after(&ShopId::main(), 0, 100)
