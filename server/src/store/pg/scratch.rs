@@ -39,9 +39,20 @@ pub async fn fresh_database() -> anyhow::Result<String> {
     let (dir, n) = cluster;
     let name = format!("t{n}");
     let admin = url(&dir, "postgres");
-    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
-        .await
-        .with_context(|| format!("cannot reach the scratch PostgreSQL at {admin}"))?;
+    // The socket appears before the server takes connections ("starting up"): retry a while.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut conn = loop {
+        match <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await {
+            Ok(conn) => break conn,
+            Err(_) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(error) => {
+                return Err(error)
+                    .with_context(|| format!("cannot reach the scratch PostgreSQL at {admin}"));
+            }
+        }
+    };
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut conn)
         .await?;
