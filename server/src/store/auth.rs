@@ -88,7 +88,7 @@ impl AuthCache {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn get(&self, token_hash: &str, now: DateTime<Utc>) -> Result<UserRecord, u64> {
+    pub(super) fn get(&self, token_hash: &str, now: DateTime<Utc>) -> Result<UserRecord, u64> {
         let inner = self.lock();
         match inner.users.get(token_hash) {
             Some((user, expires_ms)) if *expires_ms > to_ms(now) => Ok(user.clone()),
@@ -96,7 +96,13 @@ impl AuthCache {
         }
     }
 
-    fn insert(&self, generation: u64, token_hash: String, user: UserRecord, expires_ms: i64) {
+    pub(super) fn insert(
+        &self,
+        generation: u64,
+        token_hash: String,
+        user: UserRecord,
+        expires_ms: i64,
+    ) {
         let mut inner = self.lock();
         if inner.generation != generation {
             return;

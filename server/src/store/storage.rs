@@ -358,6 +358,12 @@ impl From<SqliteStore> for Arc<dyn Storage> {
     }
 }
 
+impl From<super::PgStore> for Arc<dyn Storage> {
+    fn from(store: super::PgStore) -> Self {
+        Arc::new(store)
+    }
+}
+
 impl From<StoreError> for crate::error::ApiError {
     fn from(error: StoreError) -> Self {
         match error {

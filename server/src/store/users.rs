@@ -56,7 +56,7 @@ pub fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-fn role_name(role: Role) -> &'static str {
+pub(super) fn role_name(role: Role) -> &'static str {
     match role {
         Role::Customer => "customer",
         Role::Barista => "barista",
@@ -81,7 +81,7 @@ enum By {
     Email,
 }
 
-fn roles_of(names: &[String]) -> Vec<Role> {
+pub(super) fn roles_of(names: &[String]) -> Vec<Role> {
     let mut roles = vec![Role::Customer];
     roles.extend(
         names

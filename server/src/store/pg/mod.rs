@@ -21,8 +21,12 @@ mod codes;
 mod events;
 mod idempotency;
 mod orders;
+mod push;
+mod sessions;
 mod shops;
+mod sign_in;
 mod stats;
+mod users;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -47,13 +51,6 @@ const ACCESS_CHANNEL: &str = "espresso_access";
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "read by `Storage::tail` once the session parts land"
-        )
-    )]
     tail: broadcast::Sender<Committed>,
     publisher: Arc<Publisher>,
     auth_cache: Arc<AuthCache>,
@@ -207,7 +204,6 @@ impl PgStore {
     }
 
     /// Tell every server (this one included, through the notification) that access changed.
-    #[expect(dead_code, reason = "called by the session parts, next")]
     async fn announce_access(&self, tx: &mut Tx, change: &super::AccessChange) -> StoreResult<()> {
         let payload = match change {
             super::AccessChange::Everyone => "*".to_owned(),
@@ -219,6 +215,29 @@ impl PgStore {
             .execute(&mut *tx.tx)
             .await?;
         Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl super::Storage for PgStore {
+    /// Committed events, in `seq` order per shop, whichever server committed them.
+    fn tail(&self) -> broadcast::Receiver<Committed> {
+        self.tail.subscribe()
+    }
+
+    fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// Is the database answering? (`/readyz`)
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// How many transactions this server has committed since the store opened.
+    fn syncs(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
     }
 }
 
@@ -410,5 +429,7 @@ impl Publisher {
     }
 }
 
+#[cfg(test)]
+mod auth_tests;
 #[cfg(test)]
 mod tests;
