@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use espresso_core::protocol::{ErrorCode, Role, ShopId};
-use espresso_tests::{Browser, STEP_DEADLINE, TestServer, axe, by, sign_in_on_page, wait_for};
+use espresso_tests::{
+    Browser, STEP_DEADLINE, TestServer, axe, by, set_viewport, sign_in_on_page, wait_for,
+};
 use fantoccini::Client as WebDriver;
 
 const LAPTOP: (u32, u32) = (1280, 800);
@@ -395,23 +397,7 @@ async fn the_console_fits_a_phone_and_is_only_for_admins() -> anyhow::Result<()>
         open_tab(driver, tab).await?;
         browser.screenshot(shot).await?;
         axe::check(driver, shot).await?;
-        // Nothing wider than the phone: neither the page nor anything in the tab's panel (a
-        // table that scrolls inside its card is as awkward as a page that does).
-        // Measured once the tab has settled (its lists load after it opens): a box still too
-        // wide after a few seconds is one a person would scroll.
-        let settled = std::time::Instant::now() + Duration::from_secs(5);
-        let wide = loop {
-            let wide: Vec<String> =
-                serde_json::from_value(driver.execute(SIDEWAYS_SCROLLERS, vec![]).await?)?;
-            if wide.is_empty() || std::time::Instant::now() > settled {
-                break wide;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
-        assert!(
-            wide.is_empty(),
-            "the {tab} tab scrolls sideways on a phone: {wide:?}"
-        );
+        nothing_scrolls_sideways(driver, tab).await?;
     }
     browser.close().await?;
 
@@ -436,6 +422,159 @@ async fn the_console_fits_a_phone_and_is_only_for_admins() -> anyhow::Result<()>
     );
     barista.close().await?;
     server.stop().await
+}
+
+#[tokio::test]
+#[ignore = "needs the web build and Chromium: run through `cargo xtask test`"]
+async fn the_console_in_portuguese() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    server.grant(OWNER, &[Role::Admin]).await?;
+    let api = server
+        .sign_in("checker@espresso.test", &[Role::Barista])
+        .await?;
+    // A laptop set to Brazilian Portuguese: the console speaks it as the bar does.
+    let browser = Browser::start_in_language(LAPTOP.0, LAPTOP.1, "pt-BR").await?;
+    let driver = &browser.driver;
+    driver
+        .goto(&format!("{}/barista?shop=main", server.url()))
+        .await?;
+    by::heading(driver, "Entrada do barista").await?;
+    sign_in_on_page(driver, &server, OWNER).await?;
+    by::press_button(driver, "Painel").await?;
+    by::tab(driver, "Loja").await?;
+    by::heading(driver, "Loja").await?;
+    by::field(driver, "Nome da loja").await?;
+    by::field(driver, "Fuso horário").await?;
+    by::text(driver, "pessoas por hora").await?;
+    browser.screenshot("console-pt-1-shop-1280x800").await?;
+    axe::check(driver, "console-pt-1-shop-1280x800").await?;
+
+    // A wrong limit is named in Portuguese and nothing changes.
+    by::type_into(driver, "Pedidos na fila, no máximo", "0").await?;
+    by::press_button(driver, "Salvar os limites").await?;
+    by::text(driver, "Um número inteiro: 1 ou mais.").await?;
+    by::status(driver, "Não foi salvo").await?;
+    assert_eq!(api.shop(&ShopId::main()).await?.limits.max_queue, 20);
+    by::press_button(driver, "Desfazer as mudanças").await?;
+
+    // The menu: the owner adds almond milk to the Flat White.
+    open_tab(driver, "Cardápio").await?;
+    by::labelled(driver, "Bebidas no cardápio").await?;
+    let edit = by::xpath(
+        driver,
+        "the Flat White's Editar button",
+        "//li[@aria-label='Flat White']//button[normalize-space()='Editar']",
+    )
+    .await?;
+    by::press(driver, edit).await?;
+    by::heading(driver, "Editar Flat White").await?;
+    by::field(driver, "Nome da bebida").await?;
+    by::type_into(
+        driver,
+        "Opções, separadas por vírgulas",
+        "Regular, Oat, Almond",
+    )
+    .await?;
+    browser
+        .screenshot("console-pt-2-menu-editor-1280x800")
+        .await?;
+    axe::check(driver, "console-pt-2-menu-editor-1280x800").await?;
+    by::press_button(driver, "Salvar a bebida").await?;
+    by::status(driver, "Bebida salva: Flat White.").await?;
+    let shop = api.shop(&ShopId::main()).await?;
+    let milk = shop.item("flat_white").and_then(|i| i.modifier("milk"));
+    assert_eq!(
+        milk.map(|m| m.options.clone()),
+        Some(vec!["Regular".into(), "Oat".into(), "Almond".into()])
+    );
+    by::button(driver, "Tirar Flat White").await?;
+    browser.screenshot("console-pt-3-menu-1280x800").await?;
+    axe::check(driver, "console-pt-3-menu-1280x800").await?;
+
+    // Staff: an invitation from a Portuguese console goes out in Portuguese.
+    open_tab(driver, "Equipe").await?;
+    by::type_into(driver, "E-mail da pessoa", "sam@espresso.test").await?;
+    by::press_button(driver, "Convidar").await?;
+    by::status(driver, "Convite enviado para sam@espresso.test").await?;
+    let sam = by::field(driver, "Barista: sam@espresso.test").await?;
+    assert!(sam.is_selected().await?);
+    server.mailed_link("sam@espresso.test", "signin=").await?;
+    let mail = std::fs::read_to_string(
+        server
+            .mails_to("sam@espresso.test")
+            .first()
+            .context("the invitation")?,
+    )?;
+    assert!(
+        mail.contains("Subject: Você faz parte da equipe de Espresso\r\n"),
+        "{mail}"
+    );
+    browser.screenshot("console-pt-4-staff-1280x800").await?;
+    axe::check(driver, "console-pt-4-staff-1280x800").await?;
+
+    // The numbers: today's, and a report of the day with its counts in words.
+    open_tab(driver, "Números").await?;
+    by::labelled(driver, "Flat White: 0 servidos").await?;
+    by::press_button(driver, "Mostrar os números").await?;
+    by::text(driver, "Pedidos por hora: nenhum neste período.").await?;
+    browser.screenshot("console-pt-5-numbers-1280x800").await?;
+    axe::check(driver, "console-pt-5-numbers-1280x800").await?;
+
+    // The bar's language switch: the console follows it, and back.
+    by::press_button(driver, "English").await?;
+    by::tab(driver, "Numbers").await?;
+    by::press_button(driver, "Português").await?;
+    by::tab(driver, "Números").await?;
+
+    // On a phone, the longer words still fit: the four tabs in one row without scrolling it,
+    // and nothing in a tab wider than the phone.
+    set_viewport(driver, PHONE.0, PHONE.1).await?;
+    let hidden_tabs: serde_json::Value = driver
+        .execute(
+            r#"const tabs = document.querySelector('[role="tablist"]');
+               return tabs.scrollWidth - tabs.clientWidth;"#,
+            vec![],
+        )
+        .await?;
+    assert!(
+        hidden_tabs.as_f64().is_some_and(|px| px <= 1.0),
+        "the tabs scroll sideways on a phone by {hidden_tabs} px"
+    );
+    for (tab, shot) in [
+        ("Loja", "console-pt-phone-1-shop-390x844"),
+        ("Cardápio", "console-pt-phone-2-menu-390x844"),
+        ("Equipe", "console-pt-phone-3-staff-390x844"),
+        ("Números", "console-pt-phone-4-numbers-390x844"),
+    ] {
+        open_tab(driver, tab).await?;
+        browser.screenshot(shot).await?;
+        axe::check(driver, shot).await?;
+        nothing_scrolls_sideways(driver, tab).await?;
+    }
+
+    browser.close().await?;
+    server.stop().await
+}
+
+/// Nothing wider than the phone: neither the page nor anything in the open tab's panel (a
+/// table that scrolls inside its card is as awkward as a page that does). Measured once the tab
+/// has settled (its lists load after it opens): a box still too wide after a few seconds is one
+/// a person would scroll.
+async fn nothing_scrolls_sideways(driver: &WebDriver, tab: &str) -> anyhow::Result<()> {
+    let settled = std::time::Instant::now() + Duration::from_secs(5);
+    let wide = loop {
+        let wide: Vec<String> =
+            serde_json::from_value(driver.execute(SIDEWAYS_SCROLLERS, vec![]).await?)?;
+        if wide.is_empty() || std::time::Instant::now() > settled {
+            break wide;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        wide.is_empty(),
+        "the {tab} tab scrolls sideways on a phone: {wide:?}"
+    );
+    Ok(())
 }
 
 /// What a person would have to scroll sideways on this screen: the page itself, and every box

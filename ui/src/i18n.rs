@@ -247,6 +247,35 @@ pub fn date_text(at: chrono::DateTime<chrono::Utc>) -> String {
         .unwrap_or_default()
 }
 
+/// A calendar day (`2026-11-30`, a shop's business day: no time zone moves it) as the locale
+/// writes it: "Nov 30, 2026" / "30 de nov. de 2026", or without the year ("Nov 30" / "30 de
+/// nov."). Anything that is not such a day is shown as it is.
+pub fn day_text(day: &str, with_year: bool) -> String {
+    let Ok(date) = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d") else {
+        return day.to_owned();
+    };
+    if !IN_BROWSER {
+        return day.to_owned();
+    }
+    let noon = date
+        .and_hms_opt(12, 0, 0)
+        .map(|at| at.and_utc().timestamp_millis());
+    let Some(millis) = noon else {
+        return day.to_owned();
+    };
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"timeZone".into(), &"UTC".into());
+    let _ = js_sys::Reflect::set(&options, &"day".into(), &"numeric".into());
+    let _ = js_sys::Reflect::set(&options, &"month".into(), &"short".into());
+    if with_year {
+        let _ = js_sys::Reflect::set(&options, &"year".into(), &"numeric".into());
+    }
+    js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(millis as f64))
+        .to_locale_date_string(&locale(), &options)
+        .as_string()
+        .unwrap_or_else(|| day.to_owned())
+}
+
 /// The switch to the other language: one button, named in that language ("Português" /
 /// "English").
 #[component]

@@ -292,21 +292,25 @@ pub fn local_date_today() -> String {
 /// Offer `text` to the person as a file named `name` (the browser's download), of `mime` type.
 pub fn download_text(name: &str, mime: &str, text: &str) -> Result<(), String> {
     use wasm_bindgen::JsCast;
-    let fail = |what: &str| format!("could not {what}");
+    let fail = |(en, pt): (&str, &str)| match crate::i18n::lang() {
+        crate::i18n::Lang::En => format!("could not {en}"),
+        crate::i18n::Lang::Pt => format!("não foi possível {pt}"),
+    };
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);
     let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
-        .map_err(|_| fail("make the file"))?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| fail("make a link"))?;
+        .map_err(|_| fail(("make the file", "criar o arquivo")))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)
+        .map_err(|_| fail(("make a link", "criar um link")))?;
     let document = web_sys::window()
         .and_then(|w| w.document())
-        .ok_or_else(|| fail("find the page"))?;
+        .ok_or_else(|| fail(("find the page", "encontrar a página")))?;
     let link: web_sys::HtmlAnchorElement = document
         .create_element("a")
-        .map_err(|_| fail("make a link"))?
+        .map_err(|_| fail(("make a link", "criar um link")))?
         .dyn_into()
-        .map_err(|_| fail("make a link"))?;
+        .map_err(|_| fail(("make a link", "criar um link")))?;
     link.set_href(&url);
     link.set_download(name);
     link.click();

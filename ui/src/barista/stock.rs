@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use super::desk::{Desk, option_key};
-use crate::i18n::tf;
+use crate::i18n::{t, tf};
 
 /// The option groups of the drink `item_id`, each option a tick box.
 #[component]
@@ -28,7 +28,8 @@ pub fn OptionStock(desk: Desk, item_id: String) -> impl IntoView {
                             let shown = option.clone();
                             let (item_id, group_id, option) =
                                 (item.id.clone(), group.id.clone(), option.clone());
-                            let label = format!("{option} for {}", item.name);
+                            let drink = &item.name;
+                            let label = tf!("{option} for {drink}", "{option} para {drink}");
                             view! {
                                 <label class=if on { "stock-option" } else { "stock-option out" }>
                                     <input type="checkbox" aria-label=label prop:checked=on
@@ -40,7 +41,7 @@ pub fn OptionStock(desk: Desk, item_id: String) -> impl IntoView {
                                             event_target_checked(&ev),
                                         )/>
                                     <span>{shown}</span>
-                                    {(!on).then(|| view! { <span class="stock-out">"out"</span> })}
+                                    {(!on).then(|| view! { <span class="stock-out">{t("out", "esgotado")}</span> })}
                                 </label>
                             }
                         })

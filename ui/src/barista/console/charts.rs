@@ -4,6 +4,8 @@
 
 use leptos::prelude::*;
 
+use crate::i18n::{t, tf};
+
 /// The heights of `values` as bars in a chart `height` tall (the largest fills it; all zero:
 /// all flat).
 pub fn bar_heights(values: &[u32], height: f64) -> Vec<f64> {
@@ -66,12 +68,18 @@ pub fn HourBars(by_hour: Vec<u32>) -> impl IntoView {
     let heights = bar_heights(&by_hour, H);
     let slot = W / 24.0;
     let summary = match busiest_hour(&by_hour) {
-        Some((hour, n)) => format!(
-            "Orders by hour: busiest {} to {} with {n}.",
-            hour_text(hour),
-            hour_text((hour + 1) % 24)
-        ),
-        None => "Orders by hour: none in this range.".to_owned(),
+        Some((hour, n)) => {
+            let (from, to) = (hour_text(hour), hour_text((hour + 1) % 24));
+            tf!(
+                "Orders by hour: busiest {from} to {to} with {n}.",
+                "Pedidos por hora: o pico foi das {from} às {to}, com {n}."
+            )
+        }
+        None => t(
+            "Orders by hour: none in this range.",
+            "Pedidos por hora: nenhum neste período.",
+        )
+        .to_owned(),
     };
     view! {
         <figure class="console-chart">
@@ -112,10 +120,13 @@ pub fn WaitLines(days: Vec<String>, p50: Vec<Option<u64>>, p90: Vec<Option<u64>>
         .max(60);
     let top_minutes = top.div_ceil(60);
     let top = top_minutes * 60;
-    let summary = format!(
-        "Waits from queue to ready, {} to {}: the line is half the drinks, the dashes nine in ten.",
+    let (first, last) = (
         days.first().cloned().unwrap_or_default(),
-        days.last().cloned().unwrap_or_default()
+        days.last().cloned().unwrap_or_default(),
+    );
+    let summary = tf!(
+        "Waits from queue to ready, {first} to {last}: the line is half the drinks, the dashes nine in ten.",
+        "Esperas da fila até pronto, de {first} a {last}: a linha é metade das bebidas, o tracejado nove em dez."
     );
     view! {
         <figure class="console-chart">

@@ -6,10 +6,11 @@ use espresso_core::protocol::MenuItem;
 use leptos::prelude::*;
 
 use super::Pending;
-use super::model::{DrinkDraft, GroupDraft, ICONS, groups_text, moved};
+use super::model::{DrinkDraft, GroupDraft, ICONS, groups_text, icon_words, moved};
 use crate::backend::Calls;
 use crate::barista::desk::Desk;
 use crate::barista::stock::OptionStock;
+use crate::i18n::{t, tf};
 use crate::icons::DrinkIcon;
 
 /// What the editor is editing: nothing, a new drink, or the drink with this id.
@@ -42,10 +43,12 @@ pub fn MenuTab(desk: Desk) -> impl IntoView {
         let name = now.get(index).map(|i| i.name.clone()).unwrap_or_default();
         let to = moved(&now, index, up);
         if to != now {
-            send(
-                to,
-                format!("{name} moved {}.", if up { "up" } else { "down" }),
-            );
+            let said = if up {
+                tf!("{name} moved up.", "{name} subiu.")
+            } else {
+                tf!("{name} moved down.", "{name} desceu.")
+            };
+            send(to, said);
         }
     };
     let remove = move |id: String| {
@@ -57,22 +60,26 @@ pub fn MenuTab(desk: Desk) -> impl IntoView {
             .map(|i| i.name.clone())
             .unwrap_or_default();
         let rest: Vec<MenuItem> = now.into_iter().filter(|i| i.id != id).collect();
-        send(rest, format!("{name} is off the menu."));
+        send(
+            rest,
+            tf!("{name} is off the menu.", "{name} saiu do cardápio."),
+        );
     };
     view! {
         <div class="stack">
             <div class="row-between">
-                <p class="hint">"Run out of something? “86 it” greys it out on every phone at once. Changes here reach the phones live."</p>
+                <p class="hint">{t("Run out of something? “86 it” greys it out on every phone at once. Changes here reach the phones live.",
+                    "Acabou alguma coisa? “Tirar” a deixa indisponível em todos os celulares na hora. As mudanças aqui chegam aos celulares ao vivo.")}</p>
                 <button class="button-primary" disabled=move || editing.get() != Editing::None
                     on:click=move |_| editing.set(Editing::New)>
-                    "Add a drink"
+                    {t("Add a drink", "Adicionar uma bebida")}
                 </button>
             </div>
             {pending.line()}
             <Show when=move || editing.get() == Editing::New>
                 <DrinkEditor desk=desk editing=editing item=None pending=pending/>
             </Show>
-            <ol class="console-menu" aria-label="Drinks on the menu">
+            <ol class="console-menu" aria-label=t("Drinks on the menu", "Bebidas no cardápio")>
                 <For each=move || menu.get().into_iter().enumerate()
                     key=|(index, item)| format!("{index}:{item:?}")
                     children=move |(index, item)| {
@@ -103,11 +110,11 @@ pub fn MenuTab(desk: Desk) -> impl IntoView {
                                         <h3>{name.clone()}</h3>
                                         <p class="hint">{
                                             let groups = groups_text(&item);
-                                            if groups.is_empty() { "No options".to_owned() } else { groups }
+                                            if groups.is_empty() { t("No options", "Sem opções").to_owned() } else { groups }
                                         }</p>
                                     </div>
                                     <span class=if available { "b-pill fresh" } else { "b-pill late" }>
-                                        {if available { "On the menu" } else { "Out (86'd)" }}
+                                        {if available { t("On the menu", "No cardápio") } else { t("Out (86'd)", "Fora (acabou)") }}
                                     </span>
                                 </div>
                                 {(!item.modifiers.is_empty()).then(|| view! {
@@ -122,36 +129,36 @@ pub fn MenuTab(desk: Desk) -> impl IntoView {
                                             let id = id.clone();
                                             move |_| desk.set_available(id.clone(), !available)
                                         }>
-                                        {if available { format!("86 {name}") } else { format!("Bring back {name}") }}
+                                        {if available { tf!("86 {name}", "Tirar {name}") } else { tf!("Bring back {name}", "Trazer de volta {name}") }}
                                     </button>
                                     <button class="button-secondary" disabled=move || editing.get() != Editing::None
                                         on:click=move |_| editing.set(Editing::Item(edit_id.clone()))>
-                                        "Edit"
+                                        {t("Edit", "Editar")}
                                     </button>
                                     <button class="button-secondary console-icon-button"
-                                        aria-label=format!("Move {name} up")
+                                        aria-label=tf!("Move {name} up", "Subir {name}")
                                         disabled=move || index == 0 || pending.busy.get()
                                         on:click=move |_| move_item(index, true)>"↑"</button>
                                     <button class="button-secondary console-icon-button"
-                                        aria-label=format!("Move {name} down")
+                                        aria-label=tf!("Move {name} down", "Descer {name}")
                                         disabled=move || last() || pending.busy.get()
                                         on:click=move |_| move_item(index, false)>"↓"</button>
                                     <button class="button-link" on:click=move |_| removing.set(Some(ask_id.clone()))>
-                                        "Remove"
+                                        {t("Remove", "Remover")}
                                     </button>
                                 </div>
                                 <Show when=asking.clone()>
-                                    <div class="console-confirm" role="group" aria-label=format!("Remove {asked_name}?")>
-                                        <p>{format!("Take {asked_name} off the menu? Orders already placed are still made.")}</p>
+                                    <div class="console-confirm" role="group" aria-label=tf!("Remove {asked_name}?", "Remover {asked_name}?")>
+                                        <p>{tf!("Take {asked_name} off the menu? Orders already placed are still made.", "Remover {asked_name} do cardápio? Os pedidos já feitos continuam sendo preparados.")}</p>
                                         <div class="row">
                                             <button class="button-danger filled"
                                                 on:click={
                                                     let id = remove_id.clone();
                                                     move |_| remove(id.clone())
                                                 }>
-                                                {format!("Remove {asked_name}")}
+                                                {tf!("Remove {asked_name}", "Remover {asked_name}")}
                                             </button>
-                                            <button class="button-secondary" on:click=move |_| removing.set(None)>"Keep it"</button>
+                                            <button class="button-secondary" on:click=move |_| removing.set(None)>{t("Keep it", "Manter")}</button>
                                         </div>
                                     </div>
                                 </Show>
@@ -177,8 +184,11 @@ fn DrinkEditor(
     let draft = RwSignal::new(item.as_ref().map_or_else(DrinkDraft::new, DrinkDraft::of));
     let problem = RwSignal::new(None::<String>);
     let title = match &item {
-        Some(item) => format!("Edit {}", item.name),
-        None => "A new drink".to_owned(),
+        Some(item) => {
+            let name = &item.name;
+            tf!("Edit {name}", "Editar {name}")
+        }
+        None => t("A new drink", "Uma nova bebida").to_owned(),
     };
     let is_new = item.is_none();
     let save = move || {
@@ -210,9 +220,9 @@ fn DrinkEditor(
                         desk.keep_shop(shop);
                         editing.set(Editing::None);
                         Some(if is_new {
-                            format!("{name} is on the menu.")
+                            tf!("{name} is on the menu.", "{name} está no cardápio.")
                         } else {
-                            format!("{name} saved.")
+                            tf!("{name} saved.", "Bebida salva: {name}.")
                         })
                     },
                 );
@@ -226,17 +236,17 @@ fn DrinkEditor(
             <h3>{title.clone()}</h3>
             <div class="console-editor-top">
                 <label class="field">
-                    <span class="field-label">"Drink name"</span>
-                    <input type="text" maxlength="64" placeholder="e.g. Chai Latte"
+                    <span class="field-label">{t("Drink name", "Nome da bebida")}</span>
+                    <input type="text" maxlength="64" placeholder=t("e.g. Chai Latte", "ex.: Chai Latte")
                         prop:value=move || draft.with(|d| d.name.clone())
                         on:input=move |ev| draft.update(|d| d.name = event_target_value(&ev))/>
                 </label>
                 <label class="field">
-                    <span class="field-label">"Picture"</span>
+                    <span class="field-label">{t("Picture", "Imagem")}</span>
                     <select on:change=move |ev| draft.update(|d| d.icon = event_target_value(&ev))
                         prop:value=move || draft.with(|d| d.icon.clone())>
-                        {ICONS.iter().map(|(icon, words)| view! {
-                            <option value=*icon>{*words}</option>
+                        {ICONS.iter().map(|icon| view! {
+                            <option value=icon.0>{icon_words(icon)}</option>
                         }).collect_view()}
                     </select>
                 </label>
@@ -245,51 +255,52 @@ fn DrinkEditor(
                 </span>
             </div>
             <fieldset class="console-groups">
-                <legend>"Options"</legend>
-                <p class="hint">"A group the customer chooses from, e.g. Milk: Regular, Oat. “Must choose” makes them pick one."</p>
+                <legend>{t("Options", "Opções")}</legend>
+                <p class="hint">{t("A group the customer chooses from, e.g. Milk: Regular, Oat. “Must choose” makes them pick one.",
+                    "Um grupo em que o cliente escolhe, ex.: Leite: Integral, Aveia. “Escolha obrigatória” faz o cliente escolher uma.")}</p>
                 {move || (0..group_rows.get()).map(|index| {
                     let group = move || draft.with(|d| d.groups.get(index).cloned().unwrap_or_default());
                     let set = move |change: &dyn Fn(&mut GroupDraft)| {
                         draft.update(|d| if let Some(g) = d.groups.get_mut(index) { change(g); });
                     };
                     view! {
-                        <div class="console-group" role="group" aria-label=format!("Option group {}", index + 1)>
+                        <div class="console-group" role="group" aria-label={ let n = index + 1; tf!("Option group {n}", "Grupo de opções {n}") }>
                             <label class="field">
-                                <span class="field-label">"Group name"</span>
-                                <input type="text" maxlength="64" placeholder="Milk"
+                                <span class="field-label">{t("Group name", "Nome do grupo")}</span>
+                                <input type="text" maxlength="64" placeholder=t("Milk", "Leite")
                                     prop:value=move || group().name
                                     on:input=move |ev| { let v = event_target_value(&ev); set(&|g| g.name = v.clone()); }/>
                             </label>
                             <label class="field console-group-options">
-                                <span class="field-label">"Its options, with commas"</span>
-                                <input type="text" placeholder="Regular, Oat"
+                                <span class="field-label">{t("Its options, with commas", "Opções, separadas por vírgulas")}</span>
+                                <input type="text" placeholder=t("Regular, Oat", "Integral, Aveia")
                                     prop:value=move || group().options
                                     on:input=move |ev| { let v = event_target_value(&ev); set(&|g| g.options = v.clone()); }/>
                             </label>
                             <label class="console-check">
                                 <input type="checkbox" prop:checked=move || group().required
                                     on:change=move |ev| { let on = event_target_checked(&ev); set(&|g| g.required = on); }/>
-                                "Must choose"
+                                {t("Must choose", "Escolha obrigatória")}
                             </label>
                             <button type="button" class="button-link"
                                 on:click=move |_| draft.update(|d| { if index < d.groups.len() { d.groups.remove(index); } })>
-                                "Remove group"
+                                {t("Remove group", "Remover grupo")}
                             </button>
                         </div>
                     }
                 }).collect_view()}
                 <button type="button" class="button-secondary"
                     on:click=move |_| draft.update(|d| d.groups.push(GroupDraft::default()))>
-                    "Add an option group"
+                    {t("Add an option group", "Adicionar um grupo de opções")}
                 </button>
             </fieldset>
             <p class="error" role="alert">{move || problem.get()}</p>
             <div class="row">
                 <button type="submit" class="button-primary" disabled=move || pending.busy.get()>
-                    {if is_new { "Add to the menu" } else { "Save the drink" }}
+                    {if is_new { t("Add to the menu", "Adicionar ao cardápio") } else { t("Save the drink", "Salvar a bebida") }}
                 </button>
                 <button type="button" class="button-secondary" on:click=move |_| editing.set(Editing::None)>
-                    "Cancel"
+                    {t("Cancel", "Cancelar")}
                 </button>
             </div>
         </form>

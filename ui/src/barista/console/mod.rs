@@ -18,6 +18,7 @@ use leptos::prelude::*;
 
 use super::desk::Desk;
 use crate::backend::BackendError;
+use crate::i18n::t;
 use crate::util::set_query_param;
 
 /// The console's tabs, in order.
@@ -34,10 +35,10 @@ impl Tab {
 
     fn label(self) -> &'static str {
         match self {
-            Tab::Shop => "Shop",
-            Tab::Menu => "Menu",
-            Tab::Staff => "Staff",
-            Tab::Numbers => "Numbers",
+            Tab::Shop => t("Shop", "Loja"),
+            Tab::Menu => t("Menu", "Cardápio"),
+            Tab::Staff => t("Staff", "Equipe"),
+            Tab::Numbers => t("Numbers", "Números"),
         }
     }
 
@@ -70,10 +71,10 @@ pub fn Console(desk: Desk) -> impl IntoView {
     };
     view! {
         <div class="console">
-            <nav class="console-nav" aria-label="Console">
-                <p class="console-title">"Owner's console"</p>
+            <nav class="console-nav" aria-label=t("Console", "Painel")>
+                <p class="console-title">{t("Owner's console", "Painel do dono")}</p>
                 <shop::ShopPicker desk=desk/>
-                <div class="console-tabs" role="tablist" aria-label="Console sections">
+                <div class="console-tabs" role="tablist" aria-label=t("Console sections", "Seções do painel")>
                     {Tab::ALL.into_iter().map(|t| view! {
                         <button role="tab" class="console-tab"
                             id=format!("tab-{}", t.id())
@@ -161,7 +162,26 @@ impl Pending {
 /// The server's refusal in words an owner reads: its detail where it gave one.
 fn refusal(error: &BackendError) -> String {
     if error.is_transient() {
-        return "Could not reach the server. Nothing changed: try again.".into();
+        return t(
+            "Could not reach the server. Nothing changed: try again.",
+            "Não foi possível falar com o servidor. Nada mudou: tente de novo.",
+        )
+        .into();
+    }
+    // The server writes its titles and details in English: in Portuguese the refusal is said
+    // from its stable code, with the detail of a value refused (which field, and why).
+    if crate::i18n::lang() == crate::i18n::Lang::Pt {
+        let why = crate::i18n::error_words(error);
+        let detail = error
+            .problem()
+            .filter(|p| p.code == espresso_core::protocol::ErrorCode::ValidationFailed)
+            .and_then(|p| p.detail.as_deref())
+            .map(|d| d.trim().trim_end_matches('.'))
+            .filter(|d| !d.is_empty());
+        return match detail {
+            Some(detail) => format!("Não foi salvo: {why} ({detail})."),
+            None => format!("Não foi salvo: {why}."),
+        };
     }
     match error.problem() {
         Some(problem) => match &problem.detail {

@@ -5,6 +5,8 @@ use std::collections::BTreeSet;
 
 use espresso_core::protocol::{Limits, LimitsPatch, MenuItem, Modifier, Role};
 
+use crate::i18n::{Lang, lang, t, tf};
+
 /// How a limit is typed: a count, or minutes (stored as seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
@@ -14,8 +16,9 @@ pub enum Unit {
 
 /// One field of the limits form.
 pub struct LimitField {
-    pub label: &'static str,
-    pub hint: &'static str,
+    /// In English and Portuguese ([`Self::label`]).
+    label: (&'static str, &'static str),
+    hint: (&'static str, &'static str),
     pub unit: Unit,
     /// 0 allowed (it means "no limit" or "never"), or at least 1.
     pub zero_ok: bool,
@@ -24,11 +27,23 @@ pub struct LimitField {
 }
 
 impl LimitField {
-    /// The value as the form shows it: a count, or minutes ("5", "1.5").
+    /// Its label in the language now.
+    pub fn label(&self) -> &'static str {
+        t(self.label.0, self.label.1)
+    }
+
+    /// What it means, in the language now.
+    pub fn hint(&self) -> &'static str {
+        t(self.hint.0, self.hint.1)
+    }
+
+    /// The value as the form shows it: a count, or minutes ("5", "1.5"; "1,5" in Portuguese,
+    /// and either is read back).
     pub fn shown(&self, limits: &Limits) -> String {
         let value = (self.get)(limits);
         match self.unit {
             Unit::Count => value.to_string(),
+            Unit::Minutes if lang() == Lang::Pt => minutes_text(value).replace('.', ","),
             Unit::Minutes => minutes_text(value),
         }
     }
@@ -49,11 +64,24 @@ impl LimitField {
         match value {
             Some(value) if value >= lowest => Ok(value),
             _ => Err(match (self.unit, self.zero_ok) {
-                (Unit::Count, true) => "A whole number: 0 or more.".into(),
-                (Unit::Count, false) => "A whole number: 1 or more.".into(),
-                (Unit::Minutes, true) => "Minutes: 0 or more (up to a week).".into(),
-                (Unit::Minutes, false) => "Minutes: more than 0 (up to a week).".into(),
-            }),
+                (Unit::Count, true) => t(
+                    "A whole number: 0 or more.",
+                    "Um número inteiro: 0 ou mais.",
+                ),
+                (Unit::Count, false) => t(
+                    "A whole number: 1 or more.",
+                    "Um número inteiro: 1 ou mais.",
+                ),
+                (Unit::Minutes, true) => t(
+                    "Minutes: 0 or more (up to a week).",
+                    "Minutos: 0 ou mais (até uma semana).",
+                ),
+                (Unit::Minutes, false) => t(
+                    "Minutes: more than 0 (up to a week).",
+                    "Minutos: mais que 0 (até uma semana).",
+                ),
+            }
+            .into()),
         }
     }
 }
@@ -70,64 +98,103 @@ pub fn minutes_text(seconds: u32) -> String {
 /// The limits form, in the order it is shown.
 pub const LIMIT_FIELDS: &[LimitField] = &[
     LimitField {
-        label: "Orders per customer per day",
-        hint: "0: no limit. Cancelled and timed-out orders do not count.",
+        label: ("Orders per customer per day", "Pedidos por cliente por dia"),
+        hint: (
+            "0: no limit. Cancelled and timed-out orders do not count.",
+            "0: sem limite. Pedidos cancelados ou expirados não contam.",
+        ),
         unit: Unit::Count,
         zero_ok: true,
         get: |l| l.max_orders_per_day,
         set: |p, v| p.max_orders_per_day = Some(v),
     },
     LimitField {
-        label: "Orders in the queue at most",
-        hint: "Queued and being made. More are turned away until one is done.",
+        label: ("Orders in the queue at most", "Pedidos na fila, no máximo"),
+        hint: (
+            "Queued and being made. More are turned away until one is done.",
+            "Na fila e em preparo. Outros são recusados até um ficar pronto.",
+        ),
         unit: Unit::Count,
         zero_ok: false,
         get: |l| l.max_queue,
         set: |p, v| p.max_queue = Some(v),
     },
     LimitField {
-        label: "Drinks per booth code",
-        hint: "How many people one code on the booth screen lets order.",
+        label: ("Drinks per booth code", "Bebidas por código do balcão"),
+        hint: (
+            "How many people one code on the booth screen lets order.",
+            "Quantas pessoas um código na tela do balcão deixa pedir.",
+        ),
         unit: Unit::Count,
         zero_ok: false,
         get: |l| l.drinks_per_code,
         set: |p, v| p.drinks_per_code = Some(v),
     },
     LimitField {
-        label: "New booth code every (minutes)",
-        hint: "A photo of the screen stops working after this.",
+        label: (
+            "New booth code every (minutes)",
+            "Novo código do balcão a cada (minutos)",
+        ),
+        hint: (
+            "A photo of the screen stops working after this.",
+            "Depois disso, uma foto da tela deixa de funcionar.",
+        ),
         unit: Unit::Minutes,
         zero_ok: false,
         get: |l| l.code_rotation_s,
         set: |p, v| p.code_rotation_s = Some(v),
     },
     LimitField {
-        label: "Time to choose a drink (minutes)",
-        hint: "After scanning; then the order lapses and the customer is told.",
+        label: (
+            "Time to choose a drink (minutes)",
+            "Tempo para escolher a bebida (minutos)",
+        ),
+        hint: (
+            "After scanning; then the order lapses and the customer is told.",
+            "Depois de escanear; então o pedido expira e o cliente fica sabendo.",
+        ),
         unit: Unit::Minutes,
         zero_ok: false,
         get: |l| l.customer_timeout_s,
         set: |p, v| p.customer_timeout_s = Some(v),
     },
     LimitField {
-        label: "Time to make a drink (minutes)",
-        hint: "From joining the queue; a drink not ready by then is called off.",
+        label: (
+            "Time to make a drink (minutes)",
+            "Tempo para preparar a bebida (minutos)",
+        ),
+        hint: (
+            "From joining the queue; a drink not ready by then is called off.",
+            "Desde a entrada na fila; uma bebida que não ficar pronta até lá é cancelada.",
+        ),
         unit: Unit::Minutes,
         zero_ok: false,
         get: |l| l.barista_timeout_s,
         set: |p, v| p.barista_timeout_s = Some(v),
     },
     LimitField {
-        label: "Ready orders stay on the booth screen (minutes)",
-        hint: "How long a ready number is shown.",
+        label: (
+            "Ready orders stay on the booth screen (minutes)",
+            "Pedidos prontos ficam na tela do balcão (minutos)",
+        ),
+        hint: (
+            "How long a ready number is shown.",
+            "Por quanto tempo um número pronto aparece na tela.",
+        ),
         unit: Unit::Minutes,
         zero_ok: false,
         get: |l| l.ready_display_s,
         set: |p, v| p.ready_display_s = Some(v),
     },
     LimitField {
-        label: "Ready but not collected: off the board after (minutes)",
-        hint: "0: never. Then it counts as not collected and frees the customer to order again.",
+        label: (
+            "Ready but not collected: off the board after (minutes)",
+            "Pronto mas não retirado: sai do quadro depois de (minutos)",
+        ),
+        hint: (
+            "0: never. Then it counts as not collected and frees the customer to order again.",
+            "0: nunca. Então conta como não retirado e o cliente pode pedir de novo.",
+        ),
         unit: Unit::Minutes,
         zero_ok: true,
         get: |l| l.ready_expiry_s,
@@ -210,14 +277,16 @@ pub fn booth_capacity(limits: &Limits) -> String {
     let per_hour =
         u64::from(limits.drinks_per_code) * 3_600 / u64::from(limits.code_rotation_s.max(1));
     let daily = match limits.max_orders_per_day {
-        0 => "as often as they like".to_owned(),
-        1 => "once a day".to_owned(),
-        n => format!("{n} times a day"),
+        0 => t("as often as they like", "quantas vezes quiser").to_owned(),
+        1 => t("once a day", "uma vez por dia").to_owned(),
+        n => tf!("{n} times a day", "{n} vezes por dia"),
     };
-    format!(
+    let queue = limits.max_queue;
+    tf!(
         "The booth code lets up to {per_hour} people an hour order; each customer may order {daily}; \
-         at most {} orders wait at once.",
-        limits.max_queue
+         at most {queue} orders wait at once.",
+        "O código do balcão deixa até {per_hour} pessoas por hora pedirem; cada cliente pode pedir \
+         {daily}; no máximo {queue} pedidos esperam ao mesmo tempo."
     )
 }
 
@@ -237,16 +306,30 @@ pub struct GroupDraft {
     pub required: bool,
 }
 
-/// The icons the apps draw (any other name gets a plain cup).
-pub const ICONS: &[(&str, &str)] = &[
-    ("espresso", "Espresso cup"),
-    ("double_espresso", "Two espresso cups"),
-    ("americano", "Tall mug"),
-    ("flat_white", "Wide cup with a heart"),
-    ("cappuccino", "Cup with foam"),
-    ("latte", "Tall glass"),
-    ("cup", "Plain cup"),
+/// The icons the apps draw (any other name gets a plain cup), with what they show in English
+/// and Portuguese ([`icon_words`]).
+pub const ICONS: &[(&str, &str, &str)] = &[
+    ("espresso", "Espresso cup", "Xícara de espresso"),
+    (
+        "double_espresso",
+        "Two espresso cups",
+        "Duas xícaras de espresso",
+    ),
+    ("americano", "Tall mug", "Caneca alta"),
+    (
+        "flat_white",
+        "Wide cup with a heart",
+        "Xícara larga com coração",
+    ),
+    ("cappuccino", "Cup with foam", "Xícara com espuma"),
+    ("latte", "Tall glass", "Copo alto"),
+    ("cup", "Plain cup", "Xícara simples"),
 ];
+
+/// What an icon of [`ICONS`] shows, in the language now.
+pub fn icon_words(icon: &(&str, &'static str, &'static str)) -> &'static str {
+    t(icon.1, icon.2)
+}
 
 impl DrinkDraft {
     pub fn new() -> Self {
@@ -278,16 +361,23 @@ impl DrinkDraft {
     pub fn item(&self, editing: Option<&MenuItem>, menu: &[MenuItem]) -> Result<MenuItem, String> {
         let name = self.name.trim();
         if name.is_empty() {
-            return Err("Give the drink a name.".into());
+            return Err(t("Give the drink a name.", "Dê um nome à bebida.").into());
         }
         if name.chars().count() > 64 {
-            return Err("A drink's name is at most 64 characters.".into());
+            return Err(t(
+                "A drink's name is at most 64 characters.",
+                "O nome de uma bebida tem no máximo 64 caracteres.",
+            )
+            .into());
         }
         let same_name = menu.iter().any(|item| {
             item.name.trim().eq_ignore_ascii_case(name) && Some(&item.id) != editing.map(|e| &e.id)
         });
         if same_name {
-            return Err(format!("{name} is on the menu already."));
+            return Err(tf!(
+                "{name} is on the menu already.",
+                "{name} já está no cardápio."
+            ));
         }
         let mut modifiers: Vec<Modifier> = Vec::new();
         for group in &self.groups {
@@ -302,22 +392,33 @@ impl DrinkDraft {
                 continue;
             }
             if group_name.is_empty() {
-                return Err("Give each option group a name (e.g. Milk).".into());
+                return Err(t(
+                    "Give each option group a name (e.g. Milk).",
+                    "Dê um nome a cada grupo de opções (ex.: Leite).",
+                )
+                .into());
             }
             if options.is_empty() {
-                return Err(format!(
-                    "{group_name}: list its options, with commas between them."
+                return Err(tf!(
+                    "{group_name}: list its options, with commas between them.",
+                    "{group_name}: liste as opções, separadas por vírgulas."
                 ));
             }
             let mut seen = BTreeSet::new();
             if let Some(twice) = options.iter().find(|o| !seen.insert(o.to_lowercase())) {
-                return Err(format!("{group_name}: {twice} is listed twice."));
+                return Err(tf!(
+                    "{group_name}: {twice} is listed twice.",
+                    "{group_name}: {twice} aparece duas vezes."
+                ));
             }
             if modifiers
                 .iter()
                 .any(|m| m.name.eq_ignore_ascii_case(group_name))
             {
-                return Err(format!("There are two groups called {group_name}."));
+                return Err(tf!(
+                    "There are two groups called {group_name}.",
+                    "Há dois grupos chamados {group_name}."
+                ));
             }
             let kept = editing.and_then(|e| {
                 e.modifiers
@@ -419,18 +520,53 @@ pub fn groups_text(item: &MenuItem) -> String {
     item.modifiers
         .iter()
         .map(|m| {
-            let how = if m.required { "choose one" } else { "optional" };
+            let how = if m.required {
+                t("choose one", "escolha uma")
+            } else {
+                t("optional", "opcional")
+            };
             format!("{} ({how}): {}", m.name, m.options.join(", "))
         })
         .collect::<Vec<_>>()
         .join(" · ")
 }
 
-/// The staff roles the console grants, with what they let a person do.
-pub const STAFF_ROLES: &[(Role, &str, &str)] = &[
-    (Role::Barista, "Barista", "works the queue"),
-    (Role::Display, "Display", "signs in a booth screen"),
-    (Role::Admin, "Admin", "runs this console"),
+/// A staff role the console grants: its name and what it lets a person do, in both languages.
+pub struct StaffRole {
+    pub role: Role,
+    name: (&'static str, &'static str),
+    what: (&'static str, &'static str),
+}
+
+impl StaffRole {
+    /// "Barista", "Display" / "Tela", "Admin".
+    pub fn name(&self) -> &'static str {
+        t(self.name.0, self.name.1)
+    }
+
+    /// "works the queue" / "cuida da fila".
+    pub fn what(&self) -> &'static str {
+        t(self.what.0, self.what.1)
+    }
+}
+
+/// The staff roles the console grants, in the order they are shown.
+pub const STAFF_ROLES: &[StaffRole] = &[
+    StaffRole {
+        role: Role::Barista,
+        name: ("Barista", "Barista"),
+        what: ("works the queue", "cuida da fila"),
+    },
+    StaffRole {
+        role: Role::Display,
+        name: ("Display", "Tela"),
+        what: ("signs in a booth screen", "abre uma tela do balcão"),
+    },
+    StaffRole {
+        role: Role::Admin,
+        name: ("Admin", "Admin"),
+        what: ("runs this console", "usa este painel"),
+    },
 ];
 
 /// `roles` with `role` given (`on`) or taken away, sorted, without the plain customer role.
@@ -611,6 +747,38 @@ mod tests {
                 .item(None, &menu)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn the_forms_speak_portuguese_too() {
+        crate::i18n::set_lang(Lang::Pt);
+        let limits = Limits::default();
+        let text = booth_capacity(&limits);
+        assert!(text.contains("até 120 pessoas por hora"), "{text}");
+        assert!(text.contains("uma vez por dia"), "{text}");
+        assert_eq!(LIMIT_FIELDS[1].label(), "Pedidos na fila, no máximo");
+        assert_eq!(
+            LIMIT_FIELDS[1].parse("0").unwrap_err(),
+            "Um número inteiro: 1 ou mais."
+        );
+        // Minutes are written with a decimal comma, and read with either.
+        let slow = Limits {
+            customer_timeout_s: 90,
+            ..Limits::default()
+        };
+        assert_eq!(LIMIT_FIELDS[4].shown(&slow), "1,5");
+        assert_eq!(LIMIT_FIELDS[4].parse("1,5"), Ok(90));
+        assert_eq!(LIMIT_FIELDS[4].parse("1.5"), Ok(90));
+        let menu = Shop::default_main().menu;
+        assert_eq!(
+            DrinkDraft::new().item(None, &menu).unwrap_err(),
+            "Dê um nome à bebida."
+        );
+        assert!(groups_text(&menu[1]).contains("Milk (escolha uma): Regular, Oat"));
+        assert_eq!(STAFF_ROLES[1].name(), "Tela");
+        assert_eq!(icon_words(&ICONS[6]), "Xícara simples");
+        crate::i18n::set_lang(Lang::En);
+        assert_eq!(STAFF_ROLES[1].name(), "Display");
     }
 
     #[test]

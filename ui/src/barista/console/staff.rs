@@ -5,9 +5,10 @@ use espresso_core::protocol::{Invitation, Role, StaffMember};
 use leptos::prelude::*;
 
 use super::Pending;
-use super::model::{STAFF_ROLES, looks_like_email, with_role};
+use super::model::{STAFF_ROLES, StaffRole, looks_like_email, with_role};
 use crate::backend::Calls;
 use crate::barista::desk::Desk;
+use crate::i18n::{Lang, lang, t, tf};
 
 #[component]
 pub fn StaffTab(desk: Desk) -> impl IntoView {
@@ -45,10 +46,16 @@ pub fn StaffTab(desk: Desk) -> impl IntoView {
     view! {
         <div class="stack">
             <AddPerson pending=pending on_add=Callback::new(move |(email, roles): (String, Vec<Role>)| {
-                let said = format!(
-                    "Invitation sent to {email}: the link in it signs them in as {}.",
-                    role_words(&roles)
-                );
+                let said = match lang() {
+                    Lang::En => format!(
+                        "Invitation sent to {email}: the link in it signs them in as {}.",
+                        role_words(&roles)
+                    ),
+                    Lang::Pt => format!(
+                        "Convite enviado para {email}: o link nele faz a pessoa entrar com {}.",
+                        role_words(&roles)
+                    ),
+                };
                 let backend = desk.backend.get();
                 let invitation = Invitation {
                     email,
@@ -69,19 +76,19 @@ pub fn StaffTab(desk: Desk) -> impl IntoView {
             })/>
             {pending.line()}
             <section class="panel console-card" aria-labelledby="staff-title">
-                <h3 id="staff-title">"Staff"</h3>
+                <h3 id="staff-title">{t("Staff", "Equipe")}</h3>
                 {move || match people.get() {
-                    None => view! { <p class="hint">"Loading the staff…"</p> }.into_any(),
+                    None => view! { <p class="hint">{t("Loading the staff…", "Carregando a equipe…")}</p> }.into_any(),
                     Some(list) if list.is_empty() => view! {
-                        <p class="hint">"Nobody yet. Add a barista above."</p>
+                        <p class="hint">{t("Nobody yet. Add a barista above.", "Ninguém ainda. Convide um barista acima.")}</p>
                     }.into_any(),
                     Some(list) => view! {
                         <table class="console-table">
                             <thead>
                                 <tr>
-                                    <th scope="col">"Person"</th>
-                                    {STAFF_ROLES.iter().map(|(_, name, what)| view! {
-                                        <th scope="col" title=*what>{*name}</th>
+                                    <th scope="col">{t("Person", "Pessoa")}</th>
+                                    {STAFF_ROLES.iter().map(|staff_role| view! {
+                                        <th scope="col" title=staff_role.what()>{staff_role.name()}</th>
                                     }).collect_view()}
                                 </tr>
                             </thead>
@@ -93,7 +100,9 @@ pub fn StaffTab(desk: Desk) -> impl IntoView {
                                     view! {
                                         <tr>
                                             <th scope="row">{who}</th>
-                                            {STAFF_ROLES.iter().map(|(role, name, _)| {
+                                            {STAFF_ROLES.iter().map(|staff_role| {
+                                                let role = &staff_role.role;
+                                                let name = staff_role.name();
                                                 let has = person.roles.contains(role);
                                                 let email = person.email.clone();
                                                 let roles = person.roles.clone();
@@ -105,10 +114,11 @@ pub fn StaffTab(desk: Desk) -> impl IntoView {
                                                             disabled=move || pending.busy.get()
                                                             on:change=move |ev| {
                                                                 let on = event_target_checked(&ev);
+                                                                let what = role_words(&[*role]);
                                                                 let said = if on {
-                                                                    format!("{email} is now {}.", role_words(&[*role]))
+                                                                    tf!("{email} is now {what}.", "{email} agora tem {what}.")
                                                                 } else {
-                                                                    format!("{email} is no longer {}.", role_words(&[*role]))
+                                                                    tf!("{email} is no longer {what}.", "{email} não tem mais {what}.")
                                                                 };
                                                                 change(email.clone(), with_role(&roles, *role, on), said);
                                                             }/>
@@ -122,19 +132,28 @@ pub fn StaffTab(desk: Desk) -> impl IntoView {
                         </table>
                     }.into_any(),
                 }}
-                <p class="hint">"Untick every role to take someone off the staff; they stay a customer. There is always at least one admin."</p>
+                <p class="hint">{t("Untick every role to take someone off the staff; they stay a customer. There is always at least one admin.",
+                    "Desmarque todas as funções para tirar alguém da equipe; a pessoa continua cliente. Sempre há pelo menos um admin.")}</p>
             </section>
         </div>
     }
 }
 
-/// "barista and admin".
+/// "a barista and an admin" / "as funções Barista e Admin", "a função Barista".
 fn role_words(roles: &[Role]) -> String {
-    let names: Vec<String> = STAFF_ROLES
+    let chosen: Vec<&StaffRole> = STAFF_ROLES
         .iter()
-        .filter(|(role, _, _)| roles.contains(role))
-        .map(|(_, name, _)| name.to_lowercase())
+        .filter(|staff_role| roles.contains(&staff_role.role))
         .collect();
+    if lang() == Lang::Pt {
+        let names: Vec<&str> = chosen.iter().map(|r| r.name()).collect();
+        return match names.as_slice() {
+            [] => "nenhuma função".into(),
+            [one] => format!("a função {one}"),
+            [first @ .., last] => format!("as funções {} e {last}", first.join(", ")),
+        };
+    }
+    let names: Vec<String> = chosen.iter().map(|r| r.name().to_lowercase()).collect();
     match names.as_slice() {
         [] => "a customer".into(),
         [one] => format!("{} {one}", article(one)),
@@ -168,13 +187,23 @@ fn AddPerson(pending: Pending, on_add: Callback<(String, Vec<Role>)>) -> impl In
         let wanted = email.get_untracked().trim().to_lowercase();
         if !looks_like_email(&wanted) {
             problem.set(Some(
-                "Type their email address, e.g. sam@example.com.".into(),
+                t(
+                    "Type their email address, e.g. sam@example.com.",
+                    "Digite o e-mail da pessoa, ex.: sam@example.com.",
+                )
+                .into(),
             ));
             return;
         }
         let chosen = roles.get_untracked();
         if chosen.is_empty() {
-            problem.set(Some("Choose what they do here.".into()));
+            problem.set(Some(
+                t(
+                    "Choose what they do here.",
+                    "Escolha o que a pessoa faz aqui.",
+                )
+                .into(),
+            ));
             return;
         }
         problem.set(None);
@@ -183,17 +212,17 @@ fn AddPerson(pending: Pending, on_add: Callback<(String, Vec<Role>)>) -> impl In
     };
     view! {
         <section class="panel console-card" aria-labelledby="add-person-title">
-            <h3 id="add-person-title">"Invite a person"</h3>
+            <h3 id="add-person-title">{t("Invite a person", "Convidar uma pessoa")}</h3>
             <form class="console-add-person" on:submit=move |ev| { ev.prevent_default(); add(); }>
                 <label class="field">
-                    <span class="field-label">"Their email"</span>
+                    <span class="field-label">{t("Their email", "E-mail da pessoa")}</span>
                     <input type="email" autocomplete="off" placeholder="sam@example.com"
                         prop:value=move || email.get()
                         on:input=move |ev| email.set(event_target_value(&ev))/>
                 </label>
                 <fieldset class="console-roles">
-                    <legend>"They are"</legend>
-                    {STAFF_ROLES.iter().map(|(role, name, what)| view! {
+                    <legend>{t("They are", "Funções")}</legend>
+                    {STAFF_ROLES.iter().map(|staff_role| { let role = &staff_role.role; view! {
                         <label class="console-check">
                             <input type="checkbox"
                                 prop:checked=move || roles.with(|r| r.contains(role))
@@ -201,16 +230,17 @@ fn AddPerson(pending: Pending, on_add: Callback<(String, Vec<Role>)>) -> impl In
                                     let on = event_target_checked(&ev);
                                     roles.update(|r| *r = with_role(r, *role, on));
                                 }/>
-                            {format!("{name} ({what})")}
+                            {format!("{} ({})", staff_role.name(), staff_role.what())}
                         </label>
-                    }).collect_view()}
+                    }}).collect_view()}
                 </fieldset>
                 <button type="submit" class="button-primary" disabled=move || pending.busy.get()>
-                    "Invite"
+                    {t("Invite", "Convidar")}
                 </button>
             </form>
             <p class="error" role="alert">{move || problem.get()}</p>
-            <p class="hint">"They get an email with a link that signs them in to the barista app (or the booth screen). Later they sign in with this email and a code."</p>
+            <p class="hint">{t("They get an email with a link that signs them in to the barista app (or the booth screen). Later they sign in with this email and a code.",
+                "A pessoa recebe um e-mail com um link que a faz entrar no app do barista (ou na tela do balcão). Depois, ela entra com este e-mail e um código.")}</p>
         </section>
     }
 }
