@@ -22,6 +22,7 @@ mod customer;
 mod display;
 mod drink;
 mod feed;
+mod first_screen;
 mod i18n;
 mod icons;
 mod shell;
@@ -30,5 +31,7 @@ mod util;
 
 fn main() {
     console_error_panic_hook::set_once();
+    // The page's own first screen gives way to the app's (keeping what was typed or pressed).
+    first_screen::take_over();
     leptos::mount::mount_to_body(app::App);
 }

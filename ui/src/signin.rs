@@ -198,10 +198,19 @@ pub fn SignIn(
         .map(|(app, shop)| LinkTo { app, shop });
     let kept = Sent::kept(app, now());
     let link = link.map(|link| from_link(&link, kept.as_ref()));
+    // What the person typed (or pressed) on the page's first screen before the app came.
+    let handover = crate::first_screen::handover().filter(|_| kept.is_none());
     let email = RwSignal::new(
         kept.as_ref()
             .map(|sent| sent.email.clone())
+            .or_else(|| handover.as_ref().map(|handover| handover.email.clone()))
             .unwrap_or_default(),
+    );
+    // She was typing in the page's field: the app's takes the keyboard focus, so she goes on.
+    let resume_typing = StoredValue::new(
+        handover
+            .as_ref()
+            .is_some_and(|handover| handover.typing && !handover.send),
     );
     let code = RwSignal::new(String::new());
     let sent = RwSignal::new(kept);
@@ -266,6 +275,10 @@ pub fn SignIn(
         }
     };
     let send = StoredValue::new_local(send);
+    // "Send me a code" pressed on the page's first screen: sent now (its button said "Sending…").
+    if handover.as_ref().is_some_and(|handover| handover.send) {
+        send.with_value(|send| send());
+    }
 
     let verify = {
         move || {
@@ -310,7 +323,8 @@ pub fn SignIn(
             {move || match sent.get() {
                 None => {
                     let email_field = NodeRef::<leptos::html::Input>::new();
-                    if back_to_email.get_value() {
+                    if back_to_email.get_value() || resume_typing.get_value() {
+                        resume_typing.set_value(false);
                         focus_when_shown(email_field);
                     }
                     view! {

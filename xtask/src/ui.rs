@@ -85,6 +85,7 @@ pub fn build_ui(ctx: &Ctx) -> Result {
         std::fs::remove_file(&wasm).map_err(|e| format!("{}: {e}", wasm.display()))?;
     }
     copy_dir(&ctx.root.join("ui/static"), &staging)?;
+    write_app_pages(&ctx.root, &staging)?;
     stamp_service_worker(&staging)?;
     precompress(&staging)?;
     sync_dir(&staging, &ctx.dist())?;
@@ -101,6 +102,67 @@ pub fn build_ui(ctx: &Ctx) -> Result {
         ctx.dist().display(),
         sizes.join(", ")
     );
+    Ok(())
+}
+
+/// Each app's page (its path's, as the server serves it), the build it loads and the styles it
+/// uses: the customer's own, the barista's (with the owner's console), the booth screen's.
+const APP_PAGES: [(&str, &str, &str, &[&str]); 3] = [
+    (
+        "customer",
+        "Espresso",
+        "customer",
+        &["app.css", "customer.css"],
+    ),
+    (
+        "barista",
+        "Espresso barista",
+        "staff",
+        &["app.css", "barista.css", "console.css"],
+    ),
+    (
+        "display",
+        "Espresso display",
+        "staff",
+        &["app.css", "display.css"],
+    ),
+];
+
+/// `page-<app>.html` for each app: `ui/src/first_screen/page.html` with the app's first screen
+/// in it (`ui/src/first_screen/<app>.html`, both languages, picked before the first paint by the
+/// inline `first-screen.js`), its styles inline and its script and wasm preloaded, so a phone on
+/// a slow network shows a real, usable first screen after the page's own round trip instead of
+/// after the page, its scripts and the wasm one after the other. `index.html` stays the start
+/// page's (and the Tauri shell's, which has no network to wait for).
+fn write_app_pages(root: &Path, dir: &Path) -> Result {
+    let sources = root.join("ui/src/first_screen");
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    };
+    let page = read(&sources.join("page.html"))?;
+    let script = read(&sources.join("first-screen.js"))?;
+    for (app, title, build, styles) in APP_PAGES {
+        let mut style = String::new();
+        for sheet in styles {
+            style.push_str(&read(&root.join("ui/static").join(sheet))?);
+        }
+        let screens = read(&sources.join(format!("{app}.html")))?;
+        let html = page
+            .replace("{{title}}", title)
+            .replace("{{app}}", app)
+            .replace("{{build}}", build)
+            .replace("{{style}}", style.trim_end())
+            .replace("{{screens}}", screens.trim_end())
+            .replace("{{script}}", script.trim_end());
+        if html.contains("{{") {
+            return Err(format!(
+                "page-{app}.html: a {{{{placeholder}}}} left unfilled"
+            ));
+        }
+        let target = dir.join(format!("page-{app}.html"));
+        std::fs::write(&target, html)
+            .map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+    }
     Ok(())
 }
 
@@ -125,8 +187,8 @@ pub fn check_wasm(ctx: &Ctx) -> Result {
 
 /// The service worker (`sw.js`) learns the build: its version (a hash of every file's name and
 /// bytes, so any change to the apps is a new worker and a new cache) and the files it keeps for
-/// offline use (everything but the `.br` and `.gz` twins, `index.html`, which the pages serve,
-/// and itself).
+/// offline use (everything but the `.br` and `.gz` twins, the pages' HTML, which the worker keeps
+/// under the pages' paths, and itself).
 fn stamp_service_worker(dir: &Path) -> Result {
     let worker = dir.join("sw.js");
     let script = std::fs::read_to_string(&worker)
@@ -146,7 +208,7 @@ fn stamp_service_worker(dir: &Path) -> Result {
         hash = fnv1a_more(hash, &[0]);
         hash = fnv1a_more(hash, &bytes);
         // The staff build is not in a phone's install: the worker adds it on a staff screen.
-        if name != "index.html" && !name.starts_with("app-staff") {
+        if !name.ends_with(".html") && !name.starts_with("app-staff") {
             assets.push(serde_json::Value::String(format!("/{name}")));
         }
     }

@@ -320,16 +320,33 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// A page of the apps: the single-page build's `index.html`, linking the web app manifest of the
+/// A page of the apps: the app's own page (`page-<app>.html`: its first screen, styles and an
+/// inline script that picks the screen before the first paint, written by `cargo xtask
+/// build-ui`), else the single-page build's `index.html`, linking the web app manifest of the
 /// app its path opens, so each app installs as itself (its name, start page and orientation):
 /// the customer's phone app from `/order`, the barista's tablet app from `/barista`, the booth
-/// screen from `/display`.
+/// screen from `/display`. The page's inline scripts run by their hashes in its
+/// Content-Security-Policy (no other inline script does).
 async fn app_page(State(state): State<AppState>, uri: axum::http::Uri) -> Response {
-    let index = state.inner.web_dir.join("index.html");
-    match tokio::fs::read_to_string(&index).await {
+    let app = App::from_path(uri.path());
+    let dir = &state.inner.web_dir;
+    let own = dir.join(format!("page-{}.html", app.name()));
+    let index = dir.join("index.html");
+    let html = match tokio::fs::read_to_string(&own).await {
+        Ok(html) => Ok(html),
+        Err(_) => tokio::fs::read_to_string(&index).await,
+    };
+    match html {
         Ok(html) => {
-            let html = with_manifest_of(&html, App::from_path(uri.path()));
-            ([(header::CACHE_CONTROL, "no-cache")], Html(html)).into_response()
+            let html = with_manifest_of(&html, app);
+            let policy = policy_for(&html);
+            let mut response = ([(header::CACHE_CONTROL, "no-cache")], Html(html)).into_response();
+            if let Ok(policy) = header::HeaderValue::from_str(&policy) {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_SECURITY_POLICY, policy);
+            }
+            response
         }
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -342,6 +359,32 @@ async fn app_page(State(state): State<AppState>, uri: axum::http::Uri) -> Respon
         )
             .into_response(),
     }
+}
+
+/// The pages' Content-Security-Policy, with the hash of each inline script of `html` (a plain
+/// `<script>`, no attributes) allowed in `script-src`.
+fn policy_for(html: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let mut hashes = String::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<script>") {
+        let body = &rest[start + "<script>".len()..];
+        let Some(end) = body.find("</script>") else {
+            break;
+        };
+        let digest = sha2::Sha256::digest(&body.as_bytes()[..end]);
+        hashes.push_str(&format!(
+            " 'sha256-{}'",
+            base64::engine::general_purpose::STANDARD.encode(digest)
+        ));
+        rest = &body[end..];
+    }
+    CONTENT_SECURITY_POLICY.replacen(
+        "script-src 'self' 'wasm-unsafe-eval';",
+        &format!("script-src 'self' 'wasm-unsafe-eval'{hashes};"),
+        1,
+    )
 }
 
 /// The apps' service worker (`ui/static/sw.js`, stamped with the build by `cargo xtask
@@ -600,6 +643,49 @@ mod tests {
             assert_eq!(manifest["orientation"], orientation, "{link}");
             assert_eq!(manifest["display"], display, "{link}");
         }
+    }
+
+    #[tokio::test]
+    async fn an_apps_own_page_is_served_with_its_inline_script_allowed_by_hash_only() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("index.html"), "<html>start page</html>").unwrap();
+        std::fs::write(
+            dir.path().join("page-customer.html"),
+            "<html>customer<script>pick()</script></html>",
+        )
+        .unwrap();
+        let get = |path: &str| Request::get(path).body(Body::empty()).unwrap();
+        let router = app(dir.path().to_path_buf()).await;
+
+        let page = router.clone().oneshot(get("/order")).await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let policy = page.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        // sha256("pick()"), base64: that script and no other.
+        assert!(
+            policy.contains(
+                "script-src 'self' 'wasm-unsafe-eval' 'sha256-65muYlgR6KuKifGma7GjdMvrlggPhQH7BlWxj2YosBk=';"
+            ),
+            "{policy}"
+        );
+        let bytes = axum::body::to_bytes(page.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        assert!(String::from_utf8_lossy(&bytes).contains("customer"));
+
+        // An app without a page of its own gets the start page, whose policy allows no inline script.
+        let barista = router.clone().oneshot(get("/barista")).await.unwrap();
+        let policy = barista.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(policy, CONTENT_SECURITY_POLICY);
+        let bytes = axum::body::to_bytes(barista.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        assert_eq!(&bytes[..], b"<html>start page</html>");
     }
 
     #[tokio::test]
