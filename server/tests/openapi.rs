@@ -156,3 +156,23 @@ async fn every_operation_with_an_idempotency_key_documents_400() {
     }
     assert!(missing.is_empty(), "no 400 documented: {missing:?}");
 }
+
+/// The mails' language is documented where the apps send it: the sign-in code's request and the
+/// invitation, each an optional string.
+#[tokio::test]
+async fn the_language_of_each_mail_is_documented() {
+    let server = TestServer::start().await;
+    let doc = document(&server).await;
+    for schema in ["OtpRequest", "Invitation"] {
+        let body = &doc["components"]["schemas"][schema];
+        let lang = &body["properties"]["lang"];
+        assert!(lang.is_object(), "{schema} has no lang: {body}");
+        let description = lang["description"].as_str().unwrap_or_default();
+        assert!(description.contains("Portuguese"), "{schema}: {lang}");
+        let required = body["required"].as_array().cloned().unwrap_or_default();
+        assert!(
+            !required.contains(&json!("lang")),
+            "{schema}'s lang is optional: {body}"
+        );
+    }
+}
