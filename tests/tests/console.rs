@@ -453,6 +453,9 @@ async fn the_console_in_portuguese() -> anyhow::Result<()> {
     by::type_into(driver, "Pedidos na fila, no máximo", "0").await?;
     by::press_button(driver, "Salvar os limites").await?;
     by::text(driver, "Um número inteiro: 1 ou mais.").await?;
+    by::show(driver, &by::heading(driver, "Limites").await?).await?;
+    browser.screenshot("console-pt-1-limits-1280x800").await?;
+    axe::check(driver, "console-pt-1-limits-1280x800").await?;
     by::status(driver, "Não foi salvo").await?;
     assert_eq!(api.shop(&ShopId::main()).await?.limits.max_queue, 20);
     by::press_button(driver, "Desfazer as mudanças").await?;
@@ -519,6 +522,11 @@ async fn the_console_in_portuguese() -> anyhow::Result<()> {
     by::text(driver, "Pedidos por hora: nenhum neste período.").await?;
     browser.screenshot("console-pt-5-numbers-1280x800").await?;
     axe::check(driver, "console-pt-5-numbers-1280x800").await?;
+    // The spreadsheet of the day's orders (none yet), said in Portuguese.
+    by::press_button(driver, "Baixar os pedidos (CSV)").await?;
+    by::status(driver, "0 pedidos.").await?;
+    by::show(driver, &by::heading(driver, "Relatórios").await?).await?;
+    browser.screenshot("console-pt-6-report-1280x800").await?;
 
     // The bar's language switch: the console follows it, and back.
     by::press_button(driver, "English").await?;

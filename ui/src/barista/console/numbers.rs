@@ -180,7 +180,10 @@ fn Reports(desk: Desk) -> impl IntoView {
                     count(rows, ("order", "orders"), ("pedido", "pedidos"))
                 };
                 Some(match download_text(&name, "text/csv", &csv) {
-                    Ok(()) => tf!("Downloaded {name}: {unit}.", "Baixado {name}: {unit}."),
+                    Ok(()) => tf!(
+                        "Downloaded {name}: {unit}.",
+                        "Arquivo baixado, {name}: {unit}."
+                    ),
                     Err(why) => tf!("The file came but {why}.", "O arquivo chegou, mas {why}."),
                 })
             },
