@@ -108,6 +108,11 @@ macro_rules! calls {
             $method:ident / $variant:ident ( $($arg:ident : $ty:ty),* ) -> $reply:ty
                 = |$client:ident| $body:expr;
         )*}
+        staff {$(
+            $(#[doc = $sdoc:literal])*
+            $smethod:ident / $svariant:ident ( $($sarg:ident : $sty:ty),* ) -> $sreply:ty
+                = |$sclient:ident| $sbody:expr;
+        )*}
     ) => {
         calls! { @all host;
             $(
@@ -119,6 +124,11 @@ macro_rules! calls {
                 $(#[doc = $doc])*
                 $method / $variant ( $($arg : $ty),* ) -> $reply
                     = { let $client = host.client()?; $body };
+            )*
+            $(
+                $(#[doc = $sdoc])*
+                $smethod / $svariant ( $($sarg : $sty),* ) -> $sreply
+                    = { staff_answer!(host, $smethod, $sreply, ($($sarg),*), |$sclient| $sbody) };
             )*
         }
     };
@@ -189,6 +199,30 @@ macro_rules! calls {
     };
 }
 
+/// A staff call's answer (the `staff` group): by the client, in every build with a staff screen
+/// (the web build of the barista app and the booth screen, with the `staff` feature) and
+/// natively (the Tauri shell answers whichever app's calls). The customer's web build never
+/// makes one: there it is refused, and the code of its answer (the client's request, the
+/// answer's decoding) is left out of the phone's download.
+#[cfg(any(feature = "staff", not(target_arch = "wasm32")))]
+macro_rules! staff_answer {
+    ($host:ident, $method:ident, $reply:ty, ($($arg:ident),*), |$client:ident| $body:expr) => {{
+        let $client = $host.client()?;
+        $body
+    }};
+}
+
+#[cfg(not(any(feature = "staff", not(target_arch = "wasm32"))))]
+macro_rules! staff_answer {
+    ($host:ident, $method:ident, $reply:ty, ($($arg:ident),*), |$client:ident| $body:expr) => {{
+        let _ = (&$host, $(&$arg),*);
+        Err::<$reply, ClientError>(ClientError::Decode(format!(
+            "`{}` is a staff call, which the customer's build does not make",
+            stringify!($method)
+        )))
+    }};
+}
+
 impl<T: Transport + ?Sized> Calls for T {}
 
 fn unexpected(method: &str, reply: &Reply) -> ClientError {
@@ -239,6 +273,38 @@ calls! {
     /// The first name shown on the board (`None`: none).
     set_display_name / SetDisplayName (name: Option<String>) -> Me =
         |client| client.set_display_name(name.as_deref()).await;
+    /// A shop: its menu, whether it is open, its limits.
+    shop / Shop (shop: ShopId) -> Shop = |client| client.shop(&shop).await;
+    /// The server's Web Push (VAPID) public key.
+    push_key / PushKey () -> PushKey = |client| client.push_key().await;
+    /// Push the signed-in customer's order news to this browser subscription.
+    push_subscribe / PushSubscribe (subscription: PushSubscription) -> () =
+        |client| client.push_subscribe(&subscription).await;
+    /// Check a scanned booth code before sign-in: a scan pass holding one of its orders.
+    scan_pass / ScanPass (shop: ShopId, code: String) -> ScanPass =
+        |client| client.scan_pass(&shop, &code).await;
+    /// Start an order with a scan pass in place of the booth code.
+    start_order_with_pass / StartOrderWithPass (shop: ShopId, pass: String,
+        drink: Option<DrinkChoice>) -> Order =
+        |client| client.start_order_with_pass(&shop, &pass, drink).await;
+    /// Start an order with the booth's code (and the drink, if chosen already).
+    start_order / StartOrder (shop: ShopId, code: String, drink: Option<DrinkChoice>) -> Order =
+        |client| client.start_order(&shop, &code, drink).await;
+    /// Choose the drink of a started order.
+    choose_drink / ChooseDrink (shop: ShopId, order_id: OrderId, drink: DrinkChoice) -> Order =
+        |client| client.choose_drink(&shop, &order_id, &drink).await;
+    /// Cancel an order (the customer's own, or any as staff).
+    cancel_order / CancelOrder (shop: ShopId, order_id: OrderId, reason: Option<String>) -> Order =
+        |client| client.cancel_order(&shop, &order_id, reason.as_deref()).await;
+    /// One order and its journey.
+    order / Order (shop: ShopId, order_id: OrderId) -> OrderDetail =
+        |client| client.order(&shop, &order_id).await;
+    /// The signed-in customer's orders, newest first.
+    my_orders / MyOrders () -> Vec<Order> = |client| client.my_orders().await;
+    }
+    // The staff's calls to the server (the barista app, the booth screen, the owner's console):
+    // left out of the customer's web build (see `staff_answer!`).
+    staff {
     /// Everyone holding a role beyond customer, by email (admin).
     staff / Staff () -> Vec<StaffMember> = |client| client.staff().await;
     /// Replace a user's roles (admin); `last_admin` if no admin would be left.
@@ -249,8 +315,6 @@ calls! {
         |client| client.shops(include_archived).await;
     /// Give someone staff roles and mail them a link that signs them in (admin).
     invite / Invite (invitation: Invitation) -> User = |client| client.invite(&invitation).await;
-    /// A shop: its menu, whether it is open, its limits.
-    shop / Shop (shop: ShopId) -> Shop = |client| client.shop(&shop).await;
     /// Open or close the shop.
     set_shop_open / SetShopOpen (shop: ShopId, open: bool) -> Shop =
         |client| client.set_shop_open(&shop, open).await;
@@ -275,11 +339,6 @@ calls! {
     stats / Stats (shop: ShopId) -> Stats = |client| client.stats(&shop).await;
     /// Whether the booth demo (a gentle stream of demo orders) runs at the shop (admin).
     demo / Demo (shop: ShopId) -> DemoState = |client| client.demo(&shop).await;
-    /// The server's Web Push (VAPID) public key.
-    push_key / PushKey () -> PushKey = |client| client.push_key().await;
-    /// Push the signed-in customer's order news to this browser subscription.
-    push_subscribe / PushSubscribe (subscription: PushSubscription) -> () =
-        |client| client.push_subscribe(&subscription).await;
     /// Start or stop the booth demo at the shop (admin).
     set_demo / SetDemo (shop: ShopId, running: bool) -> DemoState =
         |client| client.set_demo(&shop, running).await;
@@ -288,31 +347,12 @@ calls! {
     /// A new booth code now (admin); the old one stops at once, the booth screen shows the new.
     rotate_booth_code / RotateBoothCode (shop: ShopId) -> BoothCode =
         |client| client.rotate_booth_code(&shop).await;
-    /// Check a scanned booth code before sign-in: a scan pass holding one of its orders.
-    scan_pass / ScanPass (shop: ShopId, code: String) -> ScanPass =
-        |client| client.scan_pass(&shop, &code).await;
-    /// Start an order with a scan pass in place of the booth code.
-    start_order_with_pass / StartOrderWithPass (shop: ShopId, pass: String,
-        drink: Option<DrinkChoice>) -> Order =
-        |client| client.start_order_with_pass(&shop, &pass, drink).await;
-    /// Start an order with the booth's code (and the drink, if chosen already).
-    start_order / StartOrder (shop: ShopId, code: String, drink: Option<DrinkChoice>) -> Order =
-        |client| client.start_order(&shop, &code, drink).await;
-    /// Choose the drink of a started order.
-    choose_drink / ChooseDrink (shop: ShopId, order_id: OrderId, drink: DrinkChoice) -> Order =
-        |client| client.choose_drink(&shop, &order_id, &drink).await;
-    /// Cancel an order (the customer's own, or any as staff).
-    cancel_order / CancelOrder (shop: ShopId, order_id: OrderId, reason: Option<String>) -> Order =
-        |client| client.cancel_order(&shop, &order_id, reason.as_deref()).await;
     /// A barista's move on an order: claim, unclaim, complete, collect.
     order_action / OrderAction (shop: ShopId, order_id: OrderId, action: StaffAction) -> Order =
         |client| client.act(&shop, &order_id, action).await;
     /// The shop's orders in `states` (empty: the ones on the bar).
     orders / Orders (shop: ShopId, states: Vec<OrderState>, limit: Option<u32>) -> Vec<Order> =
         |client| client.orders(&shop, &states, limit).await;
-    /// One order and its journey.
-    order / Order (shop: ShopId, order_id: OrderId) -> OrderDetail =
-        |client| client.order(&shop, &order_id).await;
     /// The shop's orders of the business days `from` to `to` (`YYYY-MM-DD`; each defaults to
     /// today at the shop) as CSV with a header row (admin).
     orders_csv / OrdersCsv (shop: ShopId, from: Option<String>, to: Option<String>) -> String =
@@ -325,8 +365,6 @@ calls! {
     /// The daily summary of those days as CSV, one row per day with a header row (admin).
     days_csv / DaysCsv (shop: ShopId, from: Option<String>, to: Option<String>) -> String =
         |client| client.days_csv(&shop, from.as_deref(), to.as_deref()).await;
-    /// The signed-in customer's orders, newest first.
-    my_orders / MyOrders () -> Vec<Order> = |client| client.my_orders().await;
     }
 }
 
