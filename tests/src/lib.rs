@@ -298,28 +298,42 @@ pub async fn wait_until_gone(driver: &WebDriver, css: &str) -> anyhow::Result<()
     .await
 }
 
-/// Click the element matching `css` once it is there and enabled.
+/// Click the element matching `css` once it is there and enabled. Found and clicked in one go,
+/// again if the page redrew it in between (the app taking over from the page's own first
+/// screen, a live update).
 pub async fn click(driver: &WebDriver, css: &str) -> anyhow::Result<()> {
-    let element = wait_for(
+    wait_for(
         &format!("{css:?} to be clickable"),
         STEP_DEADLINE,
         || async {
             match driver.find(Locator::Css(css)).await {
-                Ok(element) if element.is_enabled().await.unwrap_or(false) => Ok(Some(element)),
+                Ok(element) if element.is_enabled().await.unwrap_or(false) => {
+                    Ok(by::press(driver, element).await.ok())
+                }
                 _ => Ok(None),
             }
         },
     )
-    .await?;
-    by::press(driver, element).await
+    .await
 }
 
-/// Type `text` into the field matching `css` (after clearing it).
+/// Type `text` into the field matching `css` (after clearing it); again from the start if the
+/// page redrew the field meanwhile (the app taking over from the page's own first screen).
 pub async fn fill(driver: &WebDriver, css: &str, text: &str) -> anyhow::Result<()> {
-    let element = wait_for_element(driver, css).await?;
-    element.clear().await?;
-    element.send_keys(text).await?;
-    Ok(())
+    wait_for(
+        &format!("{css:?} to take {text:?}"),
+        STEP_DEADLINE,
+        || async {
+            let Ok(element) = driver.find(Locator::Css(css)).await else {
+                return Ok(None);
+            };
+            if element.clear().await.is_err() || element.send_keys(text).await.is_err() {
+                return Ok(None);
+            }
+            Ok(Some(()))
+        },
+    )
+    .await
 }
 
 /// Sign in on the page shown (the shared sign-in form): type `email`, ask for a code, read it
@@ -749,12 +763,28 @@ pub mod by {
         Ok(())
     }
 
-    /// Clear the field labelled `label` and type `text` into it.
+    /// Clear the field labelled `label` and type `text` into it; again from the start if the
+    /// page redrew the field meanwhile (the app taking over from the page's own first screen).
     pub async fn type_into(driver: &WebDriver, label: &str, text: &str) -> anyhow::Result<()> {
-        let element = field(driver, label).await?;
-        element.clear().await?;
-        element.send_keys(text).await?;
-        Ok(())
+        let l = literal(label);
+        let xpath = format!(
+            "//label[.//*[normalize-space()={l}] or normalize-space()={l}]//*[self::input or self::select or self::textarea] \
+             | //*[self::input or self::select or self::textarea][@aria-label={l}]"
+        );
+        wait_for(
+            &format!("a field labelled {label:?} to take {text:?}"),
+            STEP_DEADLINE,
+            || async {
+                let Ok(element) = driver.find(Locator::XPath(&xpath)).await else {
+                    return Ok(None);
+                };
+                if element.clear().await.is_err() || element.send_keys(text).await.is_err() {
+                    return Ok(None);
+                }
+                Ok(Some(()))
+            },
+        )
+        .await
     }
 }
 
