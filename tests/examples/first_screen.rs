@@ -25,8 +25,9 @@ const APPS: [(&str, &str, &str); 3] = [
 
 /// In the page, once its first screen is there: [first contentful paint, largest contentful
 /// paint] in ms since the navigation started, as the browser recorded them (so the figure does
-/// not depend on when we look). The page's HTML has nothing to paint before the app renders, so
-/// the first paint is the app's first screen.
+/// not depend on when we look). An app's page carries its first screen (the sign-in form, or
+/// "Loading…" for a device signed in already), so the first paint is that screen, usable before
+/// the app's wasm arrives; a page without one paints first when the app renders.
 const MEASURE: &str = r#"
 const done = arguments[arguments.length - 1];
 const fcp = performance.getEntriesByName('first-contentful-paint')[0];
