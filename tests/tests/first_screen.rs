@@ -339,3 +339,49 @@ async fn a_signed_in_phone_or_a_booth_link_never_flashes_the_sign_in() -> anyhow
     browser.close().await?;
     server.stop().await
 }
+
+#[tokio::test]
+#[ignore = "needs the web build and Chromium: run through `cargo xtask test`"]
+async fn the_language_switch_works_before_the_app_came_and_the_app_keeps_the_choice()
+-> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    let browser = Browser::start(PHONE.0, PHONE.1).await?;
+    let driver = &browser.driver;
+    block(driver, &WASM).await?;
+    driver
+        .goto(&format!("{}/order?shop=main", server.url()))
+        .await?;
+    // Given an English page whose app has not come, with an email typed,
+    by::heading(driver, "Sign in to order").await?;
+    by::type_into(driver, "Email", "ana@example.com").await?;
+    // when the person switches to Portuguese,
+    by::press_button(driver, "Português").await?;
+    // then the page speaks it at once, the email still there,
+    by::heading(driver, "Entre para pedir").await?;
+    let field = by::field(driver, "E-mail").await?;
+    assert_eq!(
+        field.prop("value").await?.as_deref(),
+        Some("ana@example.com")
+    );
+    by::button(driver, "Enviar código").await?;
+    axe::check(
+        driver,
+        "the customer page's first screen, switched to Portuguese",
+    )
+    .await?;
+    // and the app, when it comes, keeps the choice.
+    block(driver, &[]).await?;
+    start_app(driver, "customer").await?;
+    wait_for("the app", STEP_DEADLINE, || async {
+        Ok((!app_not_started(driver).await?).then_some(()))
+    })
+    .await?;
+    by::heading(driver, "Entre para pedir").await?;
+    let field = by::field(driver, "E-mail").await?;
+    assert_eq!(
+        field.prop("value").await?.as_deref(),
+        Some("ana@example.com")
+    );
+    browser.close().await?;
+    server.stop().await
+}
