@@ -166,3 +166,10 @@ CREATE TABLE periodic_runs (
     name     TEXT PRIMARY KEY,
     next_ms  BIGINT NOT NULL
 );
+
+-- Keys every server must share (the sign-in codes' HMAC key, the Web Push VAPID key) when no
+-- secret file is given: made by the first server to start, read by the others.
+CREATE TABLE server_keys (
+    name   TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+);

@@ -27,7 +27,7 @@ use anyhow::Context;
 use tokio::task::JoinHandle;
 
 use crate::config::ServeConfig;
-use crate::store::SqliteStore;
+use crate::store::{PgStore, SharedStore, SqliteStore, Store};
 
 /// A running server: its bound address and a handle to stop it gracefully.
 pub struct Server {
@@ -37,8 +37,8 @@ pub struct Server {
     background: Vec<JoinHandle<()>>,
     live: live::Hub,
     demos: demo::Demos,
-    store: SqliteStore,
-    /// This process serves the database (see [`SqliteStore::lock_for_serving`]).
+    store: SharedStore,
+    /// This process serves the SQLite database (see [`SqliteStore::lock_for_serving`]).
     _serving: Option<std::fs::File>,
 }
 
@@ -46,19 +46,34 @@ impl Server {
     /// Open storage, bind `config.addr` and start serving in the background.
     pub async fn start(config: ServeConfig) -> anyhow::Result<Self> {
         let lock = SqliteStore::lock_for_serving(&config.database)?;
-        let store = SqliteStore::open(&config.database, &config.public_url).await?;
+        // On PostgreSQL every server must hash sign-in codes and sign pushes with the same keys:
+        // unless a secret file is given, they are kept in the database (made by the first).
+        let (store, shared_keys): (SharedStore, _) = if store::is_postgres(&config.database) {
+            let pg = PgStore::open(&config.database, &config.public_url).await?;
+            let keys = match config.secret_file {
+                Some(_) => None,
+                None => Some(pg.shared_keys().await?),
+            };
+            (pg.into(), keys)
+        } else {
+            let sqlite = SqliteStore::open(&config.database, &config.public_url).await?;
+            (sqlite.into(), None)
+        };
         let mailer = mailer::Mailer::parse(&config.mailer)?;
         let tls = match (&config.tls_cert, &config.tls_key) {
             (Some(cert), Some(key)) => Some(serve::tls_acceptor(cert, key)?),
             _ => None,
         };
-        let sign_in_key = match config.secret_path() {
-            Some(path) => auth::SignInKey::load_or_create(&path)?,
-            None => auth::SignInKey::random(),
-        };
-        let vapid = match config.vapid_path() {
-            Some(path) => push::load_or_create_vapid(&path)?,
-            None => push::Vapid::random(),
+        let (sign_in_key, vapid) = match (shared_keys, config.secret_path()) {
+            (Some(keys), _) => keys,
+            (None, Some(path)) => {
+                let vapid = config.vapid_path().unwrap_or_else(|| path.with_extension("vapid"));
+                (
+                    auth::SignInKey::load_or_create(&path)?,
+                    push::load_or_create_vapid(&vapid)?,
+                )
+            }
+            (None, None) => (auth::SignInKey::random(), push::Vapid::random()),
         };
         let push = push::PushConfig {
             vapid,
@@ -91,9 +106,9 @@ impl Server {
         };
         let serving = serve::Serving::spawn(listener, http::router(state), limits, tls.clone());
         // Deadlines that fell due while the server was down fire now, before anyone is served late.
-        let fired = tasks::fire_due_deadlines(&store).await;
-        let mut background = tasks::spawn(store.clone().into());
-        background.push(push::Pusher::spawn(store.clone().into(), push)?);
+        let fired = tasks::fire_due_deadlines(&*store).await;
+        let mut background = tasks::spawn(store.clone());
+        background.push(push::Pusher::spawn(store.clone(), push)?);
         if config.demo {
             demos.set(&espresso_protocol::ShopId::main(), true);
         }
@@ -116,8 +131,8 @@ impl Server {
     }
 
     /// The server's storage (tools and tests reach the database through it).
-    pub fn store(&self) -> &SqliteStore {
-        &self.store
+    pub fn store(&self) -> &Store {
+        &*self.store
     }
 
     pub fn local_addr(&self) -> SocketAddr {

@@ -8,7 +8,6 @@ use espresso_protocol::Role;
 use espresso_server::auth;
 use espresso_server::config::DEFAULT_DATABASE;
 use espresso_server::config::ServeConfig;
-use espresso_server::store::SqliteStore;
 
 /// mimalloc rather than the system allocator: a request allocates many small buffers on one
 /// worker thread and frees them on another; measured in docs/BENCHMARKS.md.
@@ -110,9 +109,8 @@ async fn main() -> anyhow::Result<()> {
                 },
         } => {
             // The public URL only shapes booth-code answers; nothing here gives one.
-            let store = SqliteStore::open(&database, "http://127.0.0.1:8080").await?;
-            let granted = auth::grant(&store, &email, role.into(), Utc::now()).await;
-            store.close().await;
+            let store = espresso_server::store::open(&database, "http://127.0.0.1:8080").await?;
+            let granted = auth::grant(&*store, &email, role.into(), Utc::now()).await;
             println!("{}", serde_json::to_string(&granted?.user())?);
             Ok(())
         }

@@ -1467,13 +1467,7 @@ async fn an_invited_barista_gets_a_mail_whose_link_signs_in_once_and_only_once()
 
     // Neither the token nor its secret is in the database files.
     server.stop().await;
-    let database = server.config().database;
-    let path = database.strip_prefix("sqlite://").unwrap();
-    let mut at_rest = Vec::new();
-    for file in [path.to_owned(), format!("{path}-wal")] {
-        at_rest.extend(std::fs::read(&file).unwrap_or_default());
-    }
-    let at_rest = String::from_utf8_lossy(&at_rest);
+    let at_rest = server.at_rest().await;
     assert!(!at_rest.contains(&token), "the token is in the database");
     assert!(!at_rest.contains(secret), "its secret is in the database");
     assert!(

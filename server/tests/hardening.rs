@@ -301,13 +301,7 @@ async fn no_token_and_no_code_hash_anyone_can_reverse_is_in_the_database_files()
     let bare_code_hash =
         espresso_server::auth::hash_secret(&format!("{}:{code}", challenge.challenge_id));
     server.stop().await;
-    let dir = server.config().database;
-    let path = dir.strip_prefix("sqlite://").unwrap();
-    let mut at_rest = Vec::new();
-    for file in [path.to_owned(), format!("{path}-wal")] {
-        at_rest.extend(std::fs::read(&file).unwrap_or_default());
-    }
-    let at_rest = String::from_utf8_lossy(&at_rest);
+    let at_rest = server.at_rest().await;
     for (what, secret) in [
         ("first access token", first.access_token.as_str()),
         ("first refresh token", first.refresh_token.as_str()),

@@ -10,6 +10,8 @@
     reason = "a test crate: its helpers fail the test the way a #[test] body would"
 )]
 
+mod common;
+
 use espresso_server::store::prelude::*;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -49,7 +51,7 @@ struct Cafe {
 impl Cafe {
     async fn open() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let db = format!("sqlite://{}", dir.path().join("espresso.db").display());
+        let db = common::fresh_database(dir.path()).await;
         let server = Server::start(ServeConfig::for_tests(db, "/nonexistent"))
             .await
             .unwrap();

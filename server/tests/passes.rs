@@ -247,11 +247,7 @@ async fn bad_scans_are_refused_before_sign_in_and_change_nothing() {
 
     assert_eq!(cafe.code().await.remaining, 10);
     assert_eq!(cafe.redeemed_events().await, 0);
-    let db = rusqlite::Connection::open(cafe.test.database_path()).unwrap();
-    let passes: i64 = db
-        .query_row("SELECT COUNT(*) FROM scan_passes", [], |row| row.get(0))
-        .unwrap();
-    assert_eq!(passes, 0);
+    assert_eq!(cafe.test.count_rows("scan_passes").await, 0);
 }
 
 #[tokio::test]
@@ -333,19 +329,11 @@ async fn no_pass_is_in_the_database_files_only_its_hash() {
     let ana = cafe.customer("ana@example.com").await;
     let (status, body) = cafe.order(&ana, json!({ "pass": pass.pass })).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let mut bytes = Vec::new();
-    for suffix in ["", "-wal"] {
-        let path = format!("{}{suffix}", cafe.test.database_path().display());
-        if let Ok(read) = std::fs::read(&path) {
-            bytes.extend(read);
-        }
-    }
-    assert!(!bytes.is_empty());
-    let secret = pass.pass.as_bytes();
+    let at_rest = cafe.test.at_rest().await;
     assert!(
-        !bytes.windows(secret.len()).any(|w| w == secret),
+        !at_rest.contains(&pass.pass),
         "the pass itself is in the database"
     );
     let hash = espresso_server::auth::hash_secret(&pass.pass);
-    assert!(bytes.windows(hash.len()).any(|w| w == hash.as_bytes()));
+    assert!(at_rest.contains(&hash));
 }

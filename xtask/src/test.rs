@@ -2,7 +2,8 @@
 //!
 //! 1. setup;
 //! 2. the web build (wasm) and the core's wasm check;
-//! 3. `cargo test --workspace` (unit and integration);
+//! 3. `cargo test --workspace` (unit and integration), then the server's suites again on a
+//!    throwaway PostgreSQL;
 //! 4. the API fuzz: schemathesis over the OpenAPI document against the debug server;
 //! 5. the browser and window suites (`--ignored`) under a virtual display.
 
@@ -25,6 +26,13 @@ const UNLOCK_KEYRING_THEN_EXEC: &str = concat!(
 
 /// Every build and test uses the same features, so the tauri crate is compiled once.
 const APP_FEATURES: &str = "espresso-app/custom-protocol";
+
+/// The server's integration suites that run a second time on PostgreSQL: every one that goes
+/// through the store (`crash`, `smtp` and `openapi` are about the SQLite file, mail and the
+/// document, the same on both).
+const POSTGRES_SUITES: &[&str] = &[
+    "auth", "console", "hardening", "live", "orders", "passes", "push",
+];
 
 #[derive(Debug, Default, Clone, Copy)]
 struct Tally {
@@ -136,6 +144,32 @@ pub fn test(ctx: &Ctx, args: &[String]) -> Result {
         result
     });
     if let Err(error) = unit {
+        failures.push(error);
+    }
+
+    let postgres = step(
+        "the server's integration suites again on PostgreSQL (a throwaway cluster)",
+        || {
+            let mut cargo_test = ctx.cargo();
+            cargo_test.args([
+                "test",
+                "-p",
+                "espresso-server",
+                "-p",
+                "espresso-app",
+                "--features",
+                APP_FEATURES,
+            ]);
+            for suite in POSTGRES_SUITES {
+                cargo_test.args(["--test", suite]);
+            }
+            cargo_test.env("ESPRESSO_TEST_DATABASE", "postgres");
+            let (tally, result) = run_tests(&mut cargo_test);
+            total.add(tally);
+            result
+        },
+    );
+    if let Err(error) = postgres {
         failures.push(error);
     }
 

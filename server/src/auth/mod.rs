@@ -85,7 +85,12 @@ impl SignInKey {
         }
     }
 
-    fn from_hex(text: &str) -> Option<Self> {
+    /// The key as the secret file holds it (64 hex digits).
+    pub fn to_hex(&self) -> String {
+        hex(&self.0)
+    }
+
+    pub fn from_hex(text: &str) -> Option<Self> {
         let bytes = text.as_bytes();
         if bytes.len() != 64 {
             return None;
@@ -110,7 +115,7 @@ impl SignInKey {
 }
 
 /// Lower-case hex (every request hashes its token: no `format!` per byte).
-fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {

@@ -63,6 +63,20 @@ pub type Store = dyn Storage;
 /// An owned handle to it.
 pub type SharedStore = std::sync::Arc<dyn Storage>;
 
+/// Does `url` name a PostgreSQL database (`postgres://…` or `postgresql://…`)?
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// Open the database `url` names: `sqlite://PATH`, `sqlite::memory:` or `postgres://…`.
+pub async fn open(url: &str, public_url: &str) -> anyhow::Result<SharedStore> {
+    Ok(if is_postgres(url) {
+        PgStore::open(url, public_url).await?.into()
+    } else {
+        SqliteStore::open(url, public_url).await?.into()
+    })
+}
+
 /// How many committed events the tail buffers for a slow reader before it lags.
 const TAIL_CAPACITY: usize = 16384;
 

@@ -24,7 +24,27 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 pub struct TestServer {
     server: Option<Server>,
     dir: tempfile::TempDir,
+    /// The database URL: SQLite in `dir`, or a fresh PostgreSQL database when
+    /// `ESPRESSO_TEST_DATABASE=postgres` (see [`on_postgres`]).
+    database: String,
     pub http: reqwest::Client,
+}
+
+/// Do these tests run on PostgreSQL (`ESPRESSO_TEST_DATABASE=postgres`, a throwaway cluster the
+/// tests start) rather than SQLite?
+pub fn on_postgres() -> bool {
+    std::env::var("ESPRESSO_TEST_DATABASE").is_ok_and(|v| v == "postgres")
+}
+
+/// A new, empty database for one test server: a SQLite file in `dir`, or a PostgreSQL database.
+pub async fn fresh_database(dir: &std::path::Path) -> String {
+    if on_postgres() {
+        espresso_server::store::pg::scratch::fresh_database()
+            .await
+            .expect("a scratch PostgreSQL database")
+    } else {
+        format!("sqlite://{}", dir.join("espresso.db").display())
+    }
 }
 
 impl TestServer {
@@ -36,9 +56,11 @@ impl TestServer {
     /// A fresh server whose configuration `configure` may change first.
     pub async fn start_with(configure: impl FnOnce(&mut ServeConfig)) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
+        let database = fresh_database(dir.path()).await;
         let mut test = Self {
             server: None,
             dir,
+            database,
             http: reqwest::Client::new(),
         };
         let mut config = test.config();
@@ -51,10 +73,7 @@ impl TestServer {
     pub fn config(&self) -> ServeConfig {
         ServeConfig {
             mailer: format!("dir:{}", self.mail_dir().display()),
-            ..ServeConfig::for_tests(
-                format!("sqlite://{}", self.dir.path().join("espresso.db").display()),
-                self.dir.path().join("web"),
-            )
+            ..ServeConfig::for_tests(self.database.clone(), self.dir.path().join("web"))
         }
     }
 
@@ -86,9 +105,65 @@ impl TestServer {
         self.server().store()
     }
 
-    /// The SQLite file (its WAL is beside it, `-wal`).
+    /// The database URL the server runs on.
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+
+    /// The SQLite file (its WAL is beside it, `-wal`); SQLite runs only.
     pub fn database_path(&self) -> PathBuf {
         self.dir.path().join("espresso.db")
+    }
+
+    /// Everything the database holds at rest, as text: the SQLite file and its WAL, or every
+    /// row of every table on PostgreSQL (what someone who reads the database would see).
+    pub async fn at_rest(&self) -> String {
+        if let Some(path) = self.database.strip_prefix("sqlite://") {
+            let mut bytes = Vec::new();
+            for file in [path.to_owned(), format!("{path}-wal")] {
+                bytes.extend(std::fs::read(&file).unwrap_or_default());
+            }
+            assert!(!bytes.is_empty(), "the database files are empty");
+            return String::from_utf8_lossy(&bytes).into_owned();
+        }
+        let mut conn = self.pg().await;
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        let mut text = String::new();
+        for table in tables {
+            let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT t::text FROM {table} t"
+            )))
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+            text.push_str(&rows.join("\n"));
+        }
+        text
+    }
+
+    /// How many rows `table` has.
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        if let Some(path) = self.database.strip_prefix("sqlite://") {
+            let db = rusqlite::Connection::open(path).unwrap();
+            return db.query_row(&sql, [], |row| row.get(0)).unwrap();
+        }
+        let mut conn = self.pg().await;
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    }
+
+    async fn pg(&self) -> sqlx::PgConnection {
+        <sqlx::PgConnection as sqlx::Connection>::connect(&self.database)
+            .await
+            .expect("the test's PostgreSQL database")
     }
 
     pub fn mail_dir(&self) -> PathBuf {

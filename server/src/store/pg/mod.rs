@@ -119,6 +119,42 @@ impl PgStore {
         Ok(store)
     }
 
+    /// The keys every server shares (see `server_keys`): the sign-in key and the VAPID key.
+    pub async fn shared_keys(
+        &self,
+    ) -> anyhow::Result<(crate::auth::SignInKey, crate::push::Vapid)> {
+        let sign_in = self
+            .shared_key("sign_in", || crate::auth::SignInKey::random().to_hex())
+            .await?;
+        let vapid = self
+            .shared_key("vapid", || {
+                crate::push::crypto::b64(&crate::push::Vapid::random().secret_bytes())
+            })
+            .await?;
+        let sign_in = crate::auth::SignInKey::from_hex(&sign_in)
+            .context("the database's sign-in key is not one this server wrote")?;
+        let vapid = crate::push::crypto::unb64(&vapid)
+            .as_deref()
+            .and_then(crate::push::Vapid::from_secret_bytes)
+            .context("the database's VAPID key is not one this server wrote")?;
+        Ok((sign_in, vapid))
+    }
+
+    /// The key `name`, made with `make` by the first server that asks.
+    async fn shared_key(&self, name: &str, make: impl FnOnce() -> String) -> StoreResult<String> {
+        sqlx::query("INSERT INTO server_keys (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(name)
+            .bind(make())
+            .execute(&self.pool)
+            .await?;
+        Ok(
+            sqlx::query_scalar("SELECT value FROM server_keys WHERE name = $1")
+                .bind(name)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
