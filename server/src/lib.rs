@@ -67,7 +67,9 @@ impl Server {
         let (sign_in_key, vapid) = match (shared_keys, config.secret_path()) {
             (Some(keys), _) => keys,
             (None, Some(path)) => {
-                let vapid = config.vapid_path().unwrap_or_else(|| path.with_extension("vapid"));
+                let vapid = config
+                    .vapid_path()
+                    .unwrap_or_else(|| path.with_extension("vapid"));
                 (
                     auth::SignInKey::load_or_create(&path)?,
                     push::load_or_create_vapid(&vapid)?,

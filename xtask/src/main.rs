@@ -31,6 +31,7 @@ commands:
   doctor       print what is present and what is missing, install nothing
   run          set up, build the web apps and start Espresso on 127.0.0.1:8080
                  --addr HOST:PORT   listen elsewhere (env ESPRESSO_ADDR)
+                 --postgres         on a local PostgreSQL in ./data/postgres instead of SQLite
                  --release          run an optimised server build
                  -- ARGS            pass further flags to `espresso-server serve`
   test         set up, build, and run every test; a summary at the end

@@ -31,7 +31,13 @@ const APP_FEATURES: &str = "espresso-app/custom-protocol";
 /// through the store (`crash`, `smtp` and `openapi` are about the SQLite file, mail and the
 /// document, the same on both).
 const POSTGRES_SUITES: &[&str] = &[
-    "auth", "console", "hardening", "live", "orders", "passes", "push",
+    "auth",
+    "console",
+    "hardening",
+    "live",
+    "orders",
+    "passes",
+    "push",
 ];
 
 #[derive(Debug, Default, Clone, Copy)]
