@@ -137,6 +137,11 @@ impl Server {
         &*self.store
     }
 
+    /// An owned handle to the server's storage (for tasks of a test).
+    pub fn shared_store(&self) -> SharedStore {
+        self.store.clone()
+    }
+
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }

@@ -27,7 +27,7 @@ use espresso_protocol::{CustomerRef, Event, EventType, Role, Scope, ServerFrame,
 use espresso_server::Server;
 use espresso_server::config::ServeConfig;
 use espresso_server::live::{CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED, Hub, LiveConfig};
-use espresso_server::store::{SqliteStore, UserRecord};
+use espresso_server::store::{SqliteStore, Store, UserRecord};
 use futures::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -58,7 +58,7 @@ impl Cafe {
         Self { server, _dir: dir }
     }
 
-    fn store(&self) -> &SqliteStore {
+    fn store(&self) -> &Store {
         self.server.store()
     }
 
@@ -355,7 +355,7 @@ async fn resuming_while_events_keep_coming_has_no_gap_and_no_duplicate() {
     for n in 1..=20 {
         cafe.rename(&format!("Café {n}")).await;
     }
-    let store = cafe.store().clone();
+    let store = cafe.server.shared_store();
     let writer = tokio::spawn(async move {
         for n in 21..=120 {
             store

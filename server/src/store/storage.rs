@@ -352,6 +352,21 @@ pub trait UserStorage: Send + Sync {
     async fn set_display_name(&self, user_id: &UserId, name: Option<&str>) -> StoreResult<()>;
 }
 
+impl dyn Storage {
+    /// Change a shop with no `Idempotency-Key` (tools, tests): the shop after.
+    pub async fn change_shop(
+        &self,
+        id: &ShopId,
+        now: DateTime<Utc>,
+        change: impl FnOnce(&mut Shop) -> StoreResult<()> + Send + 'static,
+    ) -> StoreResult<Shop> {
+        match self.update_shop(id, now, Box::new(change), None).await? {
+            Answer::Done(shop) => Ok(shop),
+            Answer::Replayed(_) => Err(StoreError::database("a change without a key was replayed")),
+        }
+    }
+}
+
 impl From<SqliteStore> for Arc<dyn Storage> {
     fn from(store: SqliteStore) -> Self {
         Arc::new(store)

@@ -53,6 +53,23 @@ impl TestServer {
         Self::start_with(|_| {}).await
     }
 
+    /// A server on `database` (another server may run on it: PostgreSQL), its own mail folder.
+    pub async fn start_on(database: String) -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let mut test = Self {
+            server: None,
+            dir,
+            database,
+            http: reqwest::Client::new(),
+        };
+        test.server = Some(
+            Server::start(test.config())
+                .await
+                .expect("the server starts"),
+        );
+        test
+    }
+
     /// A fresh server whose configuration `configure` may change first.
     pub async fn start_with(configure: impl FnOnce(&mut ServeConfig)) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");

@@ -1,0 +1,209 @@
+//! Several servers on one PostgreSQL database (issue 17): whichever server a request or a live
+//! socket lands on, the shop's rules hold and everyone sees everything. Always on a throwaway
+//! PostgreSQL the tests start (`espresso_server::store::pg::scratch`), whatever the backend of
+//! the other suites.
+
+mod common;
+
+use std::time::Duration;
+
+use espresso_protocol::{BoothCode, Event, EventType, Order, Role, ServerFrame};
+use futures::{SinkExt, StreamExt};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use common::{TestServer, sign_in_as};
+
+const PATIENCE: Duration = Duration::from_secs(10);
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// `n` servers on one new PostgreSQL database.
+async fn servers(n: usize) -> Vec<TestServer> {
+    let database = espresso_server::store::pg::scratch::fresh_database()
+        .await
+        .expect("a scratch PostgreSQL database");
+    let mut servers = Vec::new();
+    for _ in 0..n {
+        servers.push(TestServer::start_on(database.clone()).await);
+    }
+    servers
+}
+
+/// Open shop `main` through `server` with these limits; the admin's token.
+async fn open_shop(server: &TestServer, limits: Value) -> String {
+    let admin = sign_in_as(server, "owner@cafe.test", &[Role::Admin])
+        .await
+        .access_token;
+    let (status, body) = server
+        .send(
+            Method::PATCH,
+            "/shops/main",
+            Some(&admin),
+            Some(json!({ "open": true, "limits": limits })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    admin
+}
+
+async fn code(server: &TestServer, token: &str) -> BoothCode {
+    let (status, body) = server.get("/shops/main/code", Some(token)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    serde_json::from_value(body).unwrap()
+}
+
+fn americano() -> Value {
+    json!({ "item_id": "americano", "options": {} })
+}
+
+async fn live(server: &TestServer, token: &str) -> Ws {
+    let url = format!("ws://{}/api/v1/live", server.server().local_addr());
+    let (mut ws, _) = timeout(PATIENCE, tokio_tungstenite::connect_async(url))
+        .await
+        .expect("connect timed out")
+        .unwrap();
+    let hello = json!({"type": "hello", "token": token, "shop": "main"});
+    ws.send(Message::text(hello.to_string())).await.unwrap();
+    match next_frame(&mut ws).await {
+        ServerFrame::Welcome { .. } => ws,
+        other => panic!("expected welcome, got {other:?}"),
+    }
+}
+
+async fn next_frame(ws: &mut Ws) -> ServerFrame {
+    loop {
+        let message = timeout(PATIENCE, ws.next())
+            .await
+            .expect("the server said nothing")
+            .expect("the connection ended")
+            .expect("the connection failed");
+        if let Message::Text(text) = message {
+            match serde_json::from_str(&text).unwrap() {
+                ServerFrame::Ping => {}
+                frame => return frame,
+            }
+        }
+    }
+}
+
+/// Read events until `kind` about `order` arrives (within [`PATIENCE`]).
+async fn wait_for(ws: &mut Ws, kind: EventType, order: &str) -> Event {
+    loop {
+        if let ServerFrame::Event { event, .. } = next_frame(ws).await
+            && event.kind == kind
+            && event.order.as_ref().is_some_and(|o| o.id.as_str() == order)
+        {
+            return *event;
+        }
+    }
+}
+
+#[tokio::test]
+async fn scans_of_one_code_spread_over_three_servers_start_exactly_its_uses() {
+    let servers = servers(3).await;
+    open_shop(
+        &servers[0],
+        json!({ "drinks_per_code": 4, "max_orders_per_day": 0 }),
+    )
+    .await;
+    let display = sign_in_as(&servers[1], "display@cafe.test", &[Role::Display])
+        .await
+        .access_token;
+    let code = code(&servers[1], &display).await;
+    let mut customers = Vec::new();
+    for n in 0..10 {
+        let server = &servers[n % 3];
+        customers.push(
+            sign_in_as(server, &format!("guest{n}@cafe.test"), &[])
+                .await
+                .access_token,
+        );
+    }
+    let scans = customers.iter().enumerate().map(|(n, token)| {
+        let server = &servers[(n + 1) % 3];
+        let body = json!({ "code": code.code, "drink": americano() });
+        async move { server.post("/shops/main/orders", Some(token), body).await }
+    });
+    let answers = futures::future::join_all(scans).await;
+    let started = answers
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::CREATED)
+        .count();
+    let used_up = answers
+        .iter()
+        .filter(|(status, body)| {
+            *status == StatusCode::CONFLICT && body["code"] == "code_exhausted"
+        })
+        .count();
+    assert_eq!((started, used_up), (4, 6), "{answers:?}");
+    let mut numbers: Vec<u64> = answers
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::CREATED)
+        .map(|(_, body)| body["number"].as_u64().unwrap())
+        .collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, [1, 2, 3, 4], "one number each, none twice");
+    assert_eq!(code(&servers[2], &display).await.remaining, 0);
+}
+
+#[tokio::test]
+async fn a_customer_on_one_server_and_a_barista_on_another_see_each_other_live() {
+    let servers = servers(2).await;
+    let (a, b) = (&servers[0], &servers[1]);
+    open_shop(a, json!({ "max_orders_per_day": 0 })).await;
+    let barista = sign_in_as(b, "barista@cafe.test", &[Role::Barista])
+        .await
+        .access_token;
+    let ana = sign_in_as(a, "ana@cafe.test", &[]).await.access_token;
+    let mut bar = live(b, &barista).await;
+    let mut phone = live(a, &ana).await;
+
+    let code = code(b, &barista).await;
+    let (status, body) = a
+        .post(
+            "/shops/main/orders",
+            Some(&ana),
+            json!({ "code": code.code, "drink": americano() }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let order: Order = serde_json::from_value(body).unwrap();
+    wait_for(&mut bar, EventType::OrderPlaced, &order.id).await;
+
+    let (status, body) = b
+        .send(
+            Method::POST,
+            &format!("/shops/main/orders/{}/claim", order.id),
+            Some(&barista),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let claimed = wait_for(&mut phone, EventType::OrderClaimed, &order.id).await;
+    assert_eq!(claimed.order.unwrap().state.as_str(), "in_progress");
+}
+
+#[tokio::test]
+async fn a_session_signed_out_on_one_server_is_refused_by_the_other() {
+    let servers = servers(2).await;
+    let (a, b) = (&servers[0], &servers[1]);
+    let session = sign_in_as(a, "ana@cafe.test", &[]).await;
+    let (status, body) = b.get("/me", Some(&session.access_token)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = a
+        .send(
+            Method::POST,
+            "/auth/logout",
+            Some(&session.access_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) = b.get("/me", Some(&session.access_token)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+}
