@@ -12,7 +12,6 @@
 
 mod common;
 
-use espresso_server::store::prelude::*;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

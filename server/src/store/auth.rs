@@ -167,11 +167,11 @@ fn revoke(conn: &Connection, family_id: &str, now: DateTime<Utc>) -> StoreResult
     Ok(())
 }
 
-impl SqliteStore {
+#[async_trait]
+impl SessionStorage for SqliteStore {
     /// Make every access token (and with `refresh_too` every refresh token) expired now: for
     /// tests of how clients recover, without writing SQL into the schema.
-    #[doc(hidden)]
-    pub async fn expire_every_token(&self, refresh_too: bool) -> StoreResult<()> {
+    async fn expire_every_token(&self, refresh_too: bool) -> StoreResult<()> {
         let done = self
             .writer
             .run(move |work| {
@@ -187,10 +187,7 @@ impl SqliteStore {
         self.auth_cache.access_changed(AccessChange::Everyone);
         done
     }
-}
 
-#[async_trait]
-impl SessionStorage for SqliteStore {
     /// Announcements of access that may have ended or changed (see [`AccessChange`]).
     fn access_changes(&self) -> tokio::sync::broadcast::Receiver<AccessChange> {
         self.auth_cache.access_changes()

@@ -231,10 +231,6 @@ impl SqliteStore {
     pub fn writer_stats(&self) -> &writer::WriterStats {
         self.writer.stats()
     }
-
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
 }
 
 #[async_trait]
@@ -254,6 +250,11 @@ impl Storage for SqliteStore {
             .stats()
             .commits
             .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Close the database's connections (the server is stopping).
+    async fn close(&self) {
+        self.pool.close().await;
     }
 
     /// Is the database answering? (`/readyz`)

@@ -102,6 +102,8 @@ pub trait Storage:
     fn public_url(&self) -> &str;
     /// Is the database answering? (`/readyz`)
     async fn ping(&self) -> StoreResult<()>;
+    /// Close the database's connections (the server is stopping).
+    async fn close(&self);
     /// How many commits have made writes durable since the store opened (each one sync).
     fn syncs(&self) -> u64;
 }
@@ -299,6 +301,10 @@ pub trait SessionStorage: Send + Sync {
     async fn revoke_family_of_token(&self, token_hash: &str, now: DateTime<Utc>)
     -> StoreResult<()>;
     async fn prune_tokens(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+    /// Make every access token (and with `refresh_too` every refresh token) expired now: for
+    /// tests of how clients recover, without writing SQL into the schema.
+    #[doc(hidden)]
+    async fn expire_every_token(&self, refresh_too: bool) -> StoreResult<()>;
 }
 
 /// Sign-in attempts: one-time-code challenges and the rate limits' hits.

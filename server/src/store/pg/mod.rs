@@ -159,10 +159,6 @@ impl PgStore {
         &self.pool
     }
 
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
-
     /// Follow the other servers: their committed events and access changes.
     async fn listen(&self) -> anyhow::Result<()> {
         let mut listener = PgListener::connect_with(&self.pool).await?;
@@ -263,6 +259,11 @@ impl super::Storage for PgStore {
 
     fn public_url(&self) -> &str {
         &self.public_url
+    }
+
+    /// Close the database's connections (the server is stopping).
+    async fn close(&self) {
+        self.pool.close().await;
     }
 
     /// Is the database answering? (`/readyz`)

@@ -60,24 +60,6 @@ async fn revoke(conn: &mut PgConnection, family_id: &str, now: DateTime<Utc>) ->
 }
 
 impl PgStore {
-    /// Make every access token (and with `refresh_too` every refresh token) expired now: for
-    /// tests of how clients recover (as [`super::super::SqliteStore::expire_every_token`]).
-    #[doc(hidden)]
-    pub async fn expire_every_token(&self, refresh_too: bool) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let sql = if refresh_too {
-            "UPDATE tokens SET expires_ms = 0"
-        } else {
-            "UPDATE tokens SET expires_ms = 0 WHERE kind = 'access'"
-        };
-        sqlx::query(sql).execute(&mut *tx.tx).await?;
-        self.announce_access(&mut tx, &AccessChange::Everyone)
-            .await?;
-        self.commit(tx).await?;
-        self.auth_cache.access_changed(AccessChange::Everyone);
-        Ok(())
-    }
-
     /// Revoke a family (or the family of a token) in one transaction, announced to every server.
     async fn revoke_where(
         &self,
@@ -101,6 +83,23 @@ impl PgStore {
 
 #[async_trait]
 impl SessionStorage for PgStore {
+    /// Make every access token (and with `refresh_too` every refresh token) expired now: for
+    /// tests of how clients recover.
+    async fn expire_every_token(&self, refresh_too: bool) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let sql = if refresh_too {
+            "UPDATE tokens SET expires_ms = 0"
+        } else {
+            "UPDATE tokens SET expires_ms = 0 WHERE kind = 'access'"
+        };
+        sqlx::query(sql).execute(&mut *tx.tx).await?;
+        self.announce_access(&mut tx, &AccessChange::Everyone)
+            .await?;
+        self.commit(tx).await?;
+        self.auth_cache.access_changed(AccessChange::Everyone);
+        Ok(())
+    }
+
     /// Announcements of access that may have ended or changed, on any server.
     fn access_changes(&self) -> broadcast::Receiver<AccessChange> {
         self.auth_cache.access_changes()
