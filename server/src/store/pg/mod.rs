@@ -56,6 +56,17 @@ pub struct PgStore {
     auth_cache: Arc<AuthCache>,
     public_url: Arc<str>,
     commits: Arc<AtomicU64>,
+    /// The task that follows other servers (stopped on close, or with the last handle).
+    listener: Arc<std::sync::Mutex<Option<AbortOnDrop>>>,
+}
+
+/// Stops a task when dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl std::fmt::Debug for PgStore {
@@ -80,7 +91,7 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .with_context(|| format!("cannot connect to {}", redact(url)))?;
         // Several servers may start at once: one migrates, the others wait for it (sqlx takes
@@ -110,8 +121,9 @@ impl PgStore {
             auth_cache: Arc::new(AuthCache::default()),
             public_url: public_url.trim_end_matches('/').into(),
             commits: Arc::new(AtomicU64::new(0)),
+            listener: Arc::default(),
         };
-        store.listen().await?;
+        store.listen(&options).await?;
         store
             .ensure_main_shop()
             .await
@@ -160,14 +172,16 @@ impl PgStore {
     }
 
     /// Follow the other servers: their committed events and access changes.
-    async fn listen(&self) -> anyhow::Result<()> {
-        let mut listener = PgListener::connect_with(&self.pool).await?;
+    /// Its own connection, not one of the pool's: it is held for as long as the store lives.
+    async fn listen(&self, options: &PgConnectOptions) -> anyhow::Result<()> {
+        let mut listener =
+            PgListener::connect_with(&PgPool::connect_lazy_with(options.clone())).await?;
         listener
             .listen_all([EVENTS_CHANNEL, ACCESS_CHANNEL])
             .await?;
         let publisher = Arc::downgrade(&self.publisher);
         let auth_cache = Arc::downgrade(&self.auth_cache);
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             loop {
                 let notification = listener.try_recv().await;
                 let (Some(publisher), Some(auth_cache)) =
@@ -201,6 +215,11 @@ impl PgStore {
                 }
             }
         });
+        *self
+            .listener
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some(AbortOnDrop(task.abort_handle()));
         Ok(())
     }
 
@@ -263,6 +282,10 @@ impl super::Storage for PgStore {
 
     /// Close the database's connections (the server is stopping).
     async fn close(&self) {
+        self.listener
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
         self.pool.close().await;
     }
 
