@@ -457,21 +457,10 @@ fn native_tls_connector(root_pem: &str) -> native_tls::TlsConnector {
         .unwrap()
 }
 
-/// Rows in the idempotency table, read straight from the database file.
-async fn remembered_answers(database: &str) -> i64 {
-    let pool = sqlx::SqlitePool::connect(database).await.unwrap();
-    let (count,): (i64,) = sqlx::query_as("SELECT count(*) FROM idempotency_keys")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-    count
-}
 
 #[tokio::test]
 async fn keyed_requests_that_change_nothing_leave_nothing_on_disk() {
     let server = TestServer::start().await;
-    let database = server.config().database;
     let session = common::sign_in(&server, "ann@example.com").await;
     let long = "x".repeat(4_000);
     for i in 0..200 {
@@ -509,7 +498,7 @@ async fn keyed_requests_that_change_nothing_leave_nothing_on_disk() {
             .unwrap();
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     }
-    assert_eq!(remembered_answers(&database).await, 0);
+    assert_eq!(server.count_rows("idempotency_keys").await, 0);
     // A signed-in caller's successful keyed change is remembered, under a fixed-size scope.
     let response = server
         .http
@@ -521,7 +510,7 @@ async fn keyed_requests_that_change_nothing_leave_nothing_on_disk() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(remembered_answers(&database).await, 1);
+    assert_eq!(server.count_rows("idempotency_keys").await, 1);
 }
 
 #[tokio::test]
