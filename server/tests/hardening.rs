@@ -457,7 +457,6 @@ fn native_tls_connector(root_pem: &str) -> native_tls::TlsConnector {
         .unwrap()
 }
 
-
 #[tokio::test]
 async fn keyed_requests_that_change_nothing_leave_nothing_on_disk() {
     let server = TestServer::start().await;

@@ -3,6 +3,11 @@
 //! PostgreSQL the tests start (`espresso_server::store::pg::scratch`), whatever the backend of
 //! the other suites.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test crate: its helpers fail the test the way a #[test] body would"
+)]
+
 mod common;
 
 use std::time::Duration;

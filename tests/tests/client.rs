@@ -21,7 +21,6 @@ use espresso_core::{
 use espresso_robot::mailbox;
 use espresso_server::Server;
 use espresso_server::config::ServeConfig;
-use espresso_server::store::prelude::*;
 use espresso_tests::wait_for;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

@@ -9,7 +9,6 @@ use espresso_core::Client;
 use espresso_core::session::{KeyringStore, SessionStore};
 use espresso_server::Server;
 use espresso_server::config::ServeConfig;
-use espresso_server::store::prelude::*;
 
 #[tokio::test]
 #[ignore = "needs a Secret Service (D-Bus session + unlocked keyring): run through `cargo xtask test`"]

@@ -149,7 +149,7 @@ impl TestServer {
         )
         .fetch_all(&mut conn)
         .await
-        .unwrap();
+        .expect("the tables");
         let mut text = String::new();
         for table in tables {
             let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
@@ -157,7 +157,7 @@ impl TestServer {
             )))
             .fetch_all(&mut conn)
             .await
-            .unwrap();
+            .expect("a table's rows");
             text.push_str(&rows.join("\n"));
         }
         text
@@ -167,14 +167,14 @@ impl TestServer {
     pub async fn count_rows(&self, table: &str) -> i64 {
         let sql = format!("SELECT COUNT(*) FROM {table}");
         if let Some(path) = self.database.strip_prefix("sqlite://") {
-            let db = rusqlite::Connection::open(path).unwrap();
-            return db.query_row(&sql, [], |row| row.get(0)).unwrap();
+            let db = rusqlite::Connection::open(path).expect("the SQLite file");
+            return db.query_row(&sql, [], |row| row.get(0)).expect("a count");
         }
         let mut conn = self.pg().await;
         sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .fetch_one(&mut conn)
             .await
-            .unwrap()
+            .expect("a count")
     }
 
     async fn pg(&self) -> sqlx::PgConnection {

@@ -105,17 +105,15 @@ impl SessionStorage for PgStore {
         self.auth_cache.access_changes()
     }
 
-    /// The signed-in user behind an access token's hash, if it is live at `now`: from the
-    /// cache, or from the database (then cached).
+    /// The signed-in user behind an access token's hash, if it is live at `now`.
     async fn authenticate(
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<UserRecord>> {
-        let generation = match self.auth_cache.get(token_hash, now) {
-            Ok(user) => return Ok(Some(user)),
-            Err(generation) => generation,
-        };
+        // Read from the database on every request, not from a cache: a session revoked or a
+        // role changed through another server holds here at once, not once its notification
+        // arrives (the notification closes live sockets; see `PgStore::listen`).
         let row = sqlx::query(
             "SELECT t.user_id, t.expires_ms
              FROM tokens t JOIN token_families f ON f.id = t.family_id
@@ -128,13 +126,7 @@ impl SessionStorage for PgStore {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let user_id = UserId::from(row.try_get::<String, _>("user_id")?);
-        let expires_ms: i64 = row.try_get("expires_ms")?;
-        let Some(user) = self.user_by_id(&user_id).await? else {
-            return Ok(None);
-        };
-        self.auth_cache
-            .insert(generation, token_hash.to_owned(), user.clone(), expires_ms);
-        Ok(Some(user))
+        self.user_by_id(&user_id).await
     }
 
     /// A new session for `user_id`: its family and first token pair, one transaction.
