@@ -195,7 +195,15 @@ pub fn spawn(store: SharedStore) -> Vec<JoinHandle<()>> {
         let store = store.clone();
         tokio::spawn(async move {
             loop {
-                housekeeping(&*store).await;
+                // With several servers on one database, one of them does each round.
+                match store
+                    .claim_periodic("housekeeping", Utc::now(), HOUSEKEEPING)
+                    .await
+                {
+                    Ok(true) => housekeeping(&*store).await,
+                    Ok(false) => {}
+                    Err(error) => tracing::warn!(%error, "cannot claim housekeeping"),
+                }
                 tokio::time::sleep(HOUSEKEEPING).await;
             }
         })

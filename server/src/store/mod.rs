@@ -252,6 +252,16 @@ impl Storage for SqliteStore {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// One server owns a SQLite database: every round is its own.
+    async fn claim_periodic(
+        &self,
+        _name: &str,
+        _now: DateTime<Utc>,
+        _every: Duration,
+    ) -> StoreResult<bool> {
+        Ok(true)
+    }
+
     /// Close the database's connections (the server is stopping).
     async fn close(&self) {
         self.pool.close().await;

@@ -104,6 +104,14 @@ pub trait Storage:
     async fn ping(&self) -> StoreResult<()>;
     /// Close the database's connections (the server is stopping).
     async fn close(&self);
+    /// Claim this round of the periodic task `name` (due every `every`): true for exactly one
+    /// of the servers sharing the database per round (always, for a database one server owns).
+    async fn claim_periodic(
+        &self,
+        name: &str,
+        now: DateTime<Utc>,
+        every: std::time::Duration,
+    ) -> StoreResult<bool>;
     /// How many commits have made writes durable since the store opened (each one sync).
     fn syncs(&self) -> u64;
 }

@@ -280,6 +280,29 @@ impl super::Storage for PgStore {
         &self.public_url
     }
 
+    /// The round is this server's if the task's next run is due (or it never ran): the row
+    /// moves on by `every` in the same statement, so one server per round gets it.
+    async fn claim_periodic(
+        &self,
+        name: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        every: Duration,
+    ) -> StoreResult<bool> {
+        let every_ms = i64::try_from(every.as_millis()).unwrap_or(i64::MAX);
+        let claimed: Option<String> = sqlx::query_scalar(
+            "INSERT INTO periodic_runs (name, next_ms) VALUES ($1, $2 + $3)
+             ON CONFLICT (name) DO UPDATE SET next_ms = excluded.next_ms
+             WHERE periodic_runs.next_ms <= $2
+             RETURNING name",
+        )
+        .bind(name)
+        .bind(to_ms(now))
+        .bind(every_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(claimed.is_some())
+    }
+
     /// Close the database's connections (the server is stopping).
     async fn close(&self) {
         self.listener

@@ -140,3 +140,28 @@ async fn each_server_publishes_every_event_of_a_shop_once_in_seq_order() {
         .collect();
     assert!(kinds.contains(&EventType::CodeRedeemed), "{kinds:?}");
 }
+
+#[tokio::test]
+async fn a_periodic_round_goes_to_one_server_and_the_next_round_to_whoever_asks_first() {
+    let (a, b) = two_servers().await;
+    let every = Duration::from_secs(600);
+    let t0 = Utc::now();
+    let first = (
+        a.claim_periodic("housekeeping", t0, every).await.unwrap(),
+        b.claim_periodic("housekeeping", t0, every).await.unwrap(),
+    );
+    assert_eq!(first, (true, false));
+    let later = t0 + chrono::Duration::seconds(599);
+    assert!(
+        !b.claim_periodic("housekeeping", later, every)
+            .await
+            .unwrap()
+    );
+    let due = t0 + chrono::Duration::seconds(600);
+    assert!(b.claim_periodic("housekeeping", due, every).await.unwrap());
+    assert!(!a.claim_periodic("housekeeping", due, every).await.unwrap());
+    assert!(
+        a.claim_periodic("other", due, every).await.unwrap(),
+        "each task its own rounds"
+    );
+}
