@@ -67,15 +67,21 @@ fn americano() -> Value {
 }
 
 async fn live(server: &TestServer, token: &str) -> Ws {
-    let url = format!("ws://{}/api/v1/live", server.server().local_addr());
+    live_at(&server.server().url(), token, None).await.0
+}
+
+/// A live socket on the server at `base` (`http://…`), resuming after `since` if given; with
+/// the head its welcome says.
+async fn live_at(base: &str, token: &str, since: Option<u64>) -> (Ws, u64) {
+    let url = format!("{}/api/v1/live", base.replacen("http", "ws", 1));
     let (mut ws, _) = timeout(PATIENCE, tokio_tungstenite::connect_async(url))
         .await
         .expect("connect timed out")
         .unwrap();
-    let hello = json!({"type": "hello", "token": token, "shop": "main"});
+    let hello = json!({"type": "hello", "token": token, "shop": "main", "since": since});
     ws.send(Message::text(hello.to_string())).await.unwrap();
     match next_frame(&mut ws).await {
-        ServerFrame::Welcome { .. } => ws,
+        ServerFrame::Welcome { head, .. } => (ws, head),
         other => panic!("expected welcome, got {other:?}"),
     }
 }
@@ -215,4 +221,147 @@ async fn a_session_signed_out_on_one_server_is_refused_by_the_other() {
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     let (status, body) = b.get("/me", Some(&session.access_token)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+}
+
+/// The `seq` of every event on `ws` until the connection ends (a killed server) or `until` is
+/// seen; fails on a gap or a repeat.
+async fn seqs(ws: &mut Ws, mut last: u64, until: Option<u64>) -> u64 {
+    loop {
+        if until.is_some_and(|until| last >= until) {
+            return last;
+        }
+        let message = match timeout(PATIENCE, ws.next()).await {
+            Ok(Some(Ok(message))) => message,
+            // The server is gone.
+            Ok(None | Some(Err(_))) => return last,
+            Err(_) => panic!("nothing within {PATIENCE:?} after seq {last} (until {until:?})"),
+        };
+        let Message::Text(text) = message else {
+            continue;
+        };
+        if let ServerFrame::Event { seq, .. } = serde_json::from_str(&text).unwrap() {
+            assert_eq!(seq, last + 1, "a gap or a repeat after {last}");
+            last = seq;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_server_killed_under_load_loses_nothing_it_acknowledged_and_another_takes_over() {
+    let database = espresso_server::store::pg::scratch::fresh_database()
+        .await
+        .expect("a scratch PostgreSQL database");
+    let b = TestServer::start_on(database.clone()).await;
+    let admin = open_shop(
+        &b,
+        json!({ "drinks_per_code": 1000, "max_orders_per_day": 0, "customer_timeout_s": 3 }),
+    )
+    .await;
+    let barista = sign_in_as(&b, "barista@cafe.test", &[Role::Barista])
+        .await
+        .access_token;
+    let mut customers = Vec::new();
+    for n in 0..30 {
+        customers.push(
+            sign_in_as(&b, &format!("guest{n}@cafe.test"), &[])
+                .await
+                .access_token,
+        );
+    }
+    let code = booth_code(&b, &barista).await;
+    // Server A: a real process on the same database, killed with SIGKILL below.
+    let mut a = common::Binary::serve(|command| {
+        command.arg("--database").arg(&database);
+    });
+    let (mut bar, head) = live_at(&a.url, &barista, None).await;
+
+    // Three customers leave their order waiting for a drink: their deadlines are A's to set.
+    let http = reqwest::Client::new();
+    let order_on_a = |token: String, body: Value| {
+        let (http, url) = (http.clone(), format!("{}/api/v1/shops/main/orders", a.url));
+        async move {
+            let response = http.post(url).bearer_auth(token).json(&body).send().await;
+            match response {
+                Ok(response) if response.status() == StatusCode::CREATED => {
+                    Some(response.json::<Order>().await.ok()?)
+                }
+                _ => None,
+            }
+        }
+    };
+    let mut waiting = Vec::new();
+    for token in &customers[..3] {
+        let order = order_on_a(token.clone(), json!({ "code": code.code }))
+            .await
+            .expect("A starts the order");
+        waiting.push(order);
+    }
+    // The rest order at once, and A is killed as soon as it has answered one of them, while
+    // the others are in flight.
+    let (answered, mut first_answer) = tokio::sync::mpsc::channel::<()>(32);
+    let load: Vec<_> = customers[3..]
+        .iter()
+        .map(|token| {
+            let order = order_on_a(
+                token.clone(),
+                json!({ "code": code.code, "drink": americano() }),
+            );
+            let answered = answered.clone();
+            tokio::spawn(async move {
+                let order = order.await;
+                let _ = answered.send(()).await;
+                order
+            })
+        })
+        .collect();
+    timeout(PATIENCE, first_answer.recv())
+        .await
+        .expect("A answers an order");
+    a.child.kill().expect("SIGKILL");
+    let mut acknowledged: Vec<Order> = waiting.clone();
+    for task in load {
+        acknowledged.extend(task.await.unwrap());
+    }
+    assert!(acknowledged.len() >= 3);
+
+    // Whatever A said yes to is there on B.
+    for order in &acknowledged {
+        let (status, body) = b
+            .get(&format!("/shops/main/orders/{}", order.id), Some(&barista))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{} is lost: {body}", order.id);
+    }
+    // The bar's socket on A ended; it resumes on B from the last event it saw, without a gap
+    // or a repeat, up to B's head.
+    let last_on_a = seqs(&mut bar, head, None).await;
+    let (mut resumed, head_on_b) = live_at(&b.server().url(), &barista, Some(last_on_a)).await;
+    assert!(head_on_b >= last_on_a);
+    seqs(&mut resumed, last_on_a, Some(head_on_b)).await;
+
+    // The waiting orders' deadlines fall due with A gone: B fires each, once.
+    for order in &waiting {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let (status, body) = b
+                .get(&format!("/shops/main/orders/{}", order.id), Some(&admin))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            if body["state"] == "timed_out" {
+                let timeouts = body["journey"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|step| step["type"] == "order.timed_out")
+                    .count();
+                assert_eq!(timeouts, 1, "{body}");
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} never timed out: {body}",
+                order.id
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }
