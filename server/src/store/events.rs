@@ -16,8 +16,13 @@ pub struct EventRow {
     pub event: Event,
 }
 
-/// One stored event row (`seq`, `customer_id`, `body`).
-fn read_row(row: &sqlx::sqlite::SqliteRow) -> Result<EventRow, sqlx::Error> {
+/// One stored event row (`seq`, `customer_id`, `body`), from either database.
+pub(super) fn read_row<R: Row>(row: &R) -> Result<EventRow, sqlx::Error>
+where
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    &'static str: sqlx::ColumnIndex<R>,
+{
     let body: String = row.try_get("body")?;
     let event: Event = serde_json::from_str(&body).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
     Ok(EventRow {

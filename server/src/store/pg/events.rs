@@ -1,25 +1,12 @@
 //! The event log on PostgreSQL: the live stream's replay and an order's journey.
 
 use async_trait::async_trait;
-use espresso_protocol::{Event, JourneyStep, OrderId, ShopId, UserId};
-use sqlx::Row;
-use sqlx::postgres::PgRow;
+use espresso_protocol::{JourneyStep, OrderId, ShopId};
 
 use super::super::storage::EventStorage;
+use super::super::events::read_row;
 use super::super::{EventRow, StoreResult};
 use super::PgStore;
-
-pub(super) fn read_row(row: &PgRow) -> Result<EventRow, sqlx::Error> {
-    let body: String = row.try_get("body")?;
-    let event: Event = serde_json::from_str(&body).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-    Ok(EventRow {
-        seq: u64::try_from(row.try_get::<i64, _>("seq")?).unwrap_or_default(),
-        customer_id: row
-            .try_get::<Option<String>, _>("customer_id")?
-            .map(UserId::from),
-        event,
-    })
-}
 
 #[async_trait]
 impl EventStorage for PgStore {

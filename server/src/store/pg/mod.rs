@@ -490,7 +490,7 @@ impl Publisher {
             }
             let full = rows.len() as i64 == CATCH_UP_PAGE;
             for row in rows {
-                let row = events::read_row(&row)?;
+                let row = super::events::read_row(&row)?;
                 let entry = published.entry(shop.clone()).or_default();
                 if row.seq != *entry + 1 {
                     // A gap in the table: a transaction with a lower seq has not committed
