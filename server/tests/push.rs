@@ -7,151 +7,26 @@
 // Test code: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use aes_gcm::aead::{Aead, KeyInit};
-use aes_gcm::{Aes128Gcm, Nonce};
-use axum::body::Bytes;
-use axum::http::{HeaderMap, StatusCode as AxumStatus};
+use axum::http::HeaderMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use espresso_protocol::{BoothCode, Order, OrderState, PushKey, PushMessage, Role};
-use hkdf::Hkdf;
+use p256::PublicKey;
 use p256::ecdsa::signature::Verifier as _;
-use p256::elliptic_curve::sec1::ToEncodedPoint as _;
-use p256::{PublicKey, SecretKey};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use sha2::Sha256;
-use tokio::sync::mpsc;
 
 mod common;
+// The push service and the subscriber's decryption, shared with the browser suite.
+#[path = "../../tests/src/push_service.rs"]
+#[allow(dead_code)]
+mod push_service;
 
-/// One request the push service received.
-struct Received {
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-/// A push service on loopback: every POST is handed to the test and answered with `status`.
-struct PushService {
-    url: String,
-    status: Arc<AtomicU16>,
-    received: mpsc::UnboundedReceiver<Received>,
-}
-
-impl PushService {
-    async fn start() -> Self {
-        let (tx, received) = mpsc::unbounded_channel();
-        let status = Arc::new(AtomicU16::new(201));
-        let answer = Arc::clone(&status);
-        let app = axum::Router::new().route(
-            "/push/{id}",
-            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-                let tx = tx.clone();
-                let answer = Arc::clone(&answer);
-                async move {
-                    let _ = tx.send(Received { headers, body });
-                    AxumStatus::from_u16(answer.load(Ordering::SeqCst)).unwrap()
-                }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Self {
-            url,
-            status,
-            received,
-        }
-    }
-
-    async fn next(&mut self) -> Received {
-        tokio::time::timeout(Duration::from_secs(10), self.received.recv())
-            .await
-            .expect("a push within 10 s")
-            .expect("the push service runs")
-    }
-}
-
-/// The browser's side of a subscription: its key pair and auth secret.
-struct Subscriber {
-    secret: SecretKey,
-    auth: [u8; 16],
-}
-
-impl Subscriber {
-    fn new() -> Self {
-        let mut bytes = [0u8; 32];
-        let mut auth = [0u8; 16];
-        rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
-        rand::RngCore::fill_bytes(&mut rand::rng(), &mut auth);
-        Self {
-            secret: SecretKey::from_slice(&bytes).unwrap(),
-            auth,
-        }
-    }
-
-    fn public(&self) -> Vec<u8> {
-        self.secret
-            .public_key()
-            .to_encoded_point(false)
-            .as_bytes()
-            .to_vec()
-    }
-
-    fn subscription(&self, endpoint: &str) -> Value {
-        json!({
-            "endpoint": endpoint,
-            "keys": {
-                "p256dh": URL_SAFE_NO_PAD.encode(self.public()),
-                "auth": URL_SAFE_NO_PAD.encode(self.auth),
-            }
-        })
-    }
-
-    /// RFC 8291 §3.4 / RFC 8188, as a browser decrypts: header, ECDH with the sender's key,
-    /// the two HKDFs, AES-128-GCM, then the padding delimiter.
-    fn decrypt(&self, body: &[u8]) -> Vec<u8> {
-        let salt = &body[..16];
-        let record_size = u32::from_be_bytes(body[16..20].try_into().unwrap());
-        let id_len = usize::from(body[20]);
-        let sender = PublicKey::from_sec1_bytes(&body[21..21 + id_len]).unwrap();
-        let sealed = &body[21 + id_len..];
-        assert!(sealed.len() <= record_size as usize, "one record");
-        let shared =
-            p256::ecdh::diffie_hellman(self.secret.to_nonzero_scalar(), sender.as_affine());
-        let mut info = b"WebPush: info\0".to_vec();
-        info.extend_from_slice(&self.public());
-        info.extend_from_slice(&body[21..21 + id_len]);
-        let mut ikm = [0u8; 32];
-        Hkdf::<Sha256>::new(Some(&self.auth), shared.raw_secret_bytes())
-            .expand(&info, &mut ikm)
-            .unwrap();
-        let prk = Hkdf::<Sha256>::new(Some(salt), &ikm);
-        let mut cek = [0u8; 16];
-        prk.expand(b"Content-Encoding: aes128gcm\0", &mut cek)
-            .unwrap();
-        let mut nonce = [0u8; 12];
-        prk.expand(b"Content-Encoding: nonce\0", &mut nonce)
-            .unwrap();
-        let mut plain = Aes128Gcm::new_from_slice(&cek)
-            .unwrap()
-            .decrypt(Nonce::from_slice(&nonce), sealed)
-            .expect("the payload decrypts with the subscription's keys");
-        // Strip the padding, then the last record's delimiter (2).
-        while plain.last() == Some(&0) {
-            plain.pop();
-        }
-        assert_eq!(plain.pop(), Some(2), "the last record's delimiter");
-        plain
-    }
-}
+use push_service::{PushService, Subscriber};
 
 /// The push's `Authorization: vapid t=…, k=…` checks out against the server's public key.
 fn check_vapid(headers: &HeaderMap, server_key: &str, audience: &str) {
@@ -234,7 +109,7 @@ async fn act(
 async fn a_ready_order_is_pushed_encrypted_to_the_customers_subscription_and_a_gone_one_is_removed()
 {
     let test = common::TestServer::start_with(|config| config.push_to_loopback_http = true).await;
-    let mut service = PushService::start().await;
+    let mut service = PushService::start().await.unwrap();
     let admin = token(&test, "owner@cafe.test", &[Role::Admin]).await;
     let barista = token(&test, "barista@cafe.test", &[Role::Barista]).await;
     let ana = token(&test, "ana@example.com", &[]).await;
@@ -288,7 +163,7 @@ async fn a_ready_order_is_pushed_encrypted_to_the_customers_subscription_and_a_g
 
     // then her push service gets one message, for her eyes only: it decrypts with the
     // subscription's keys and says which order is ready, where, and the page to open.
-    let push = service.next().await;
+    let push = service.next_within(Duration::from_secs(10)).await.unwrap();
     assert_eq!(push.headers["content-encoding"], "aes128gcm");
     assert!(
         push.headers["ttl"]
@@ -299,7 +174,7 @@ async fn a_ready_order_is_pushed_encrypted_to_the_customers_subscription_and_a_g
             > 0
     );
     check_vapid(&push.headers, &key.public_key, &service.url);
-    let message: PushMessage = serde_json::from_slice(&phone.decrypt(&push.body)).unwrap();
+    let message: PushMessage = serde_json::from_slice(&phone.decrypt(&push.body).unwrap()).unwrap();
     assert_eq!(message.number, Some(1));
     assert_eq!(message.state, OrderState::Ready);
     assert_eq!(message.order_id, first.id);
@@ -308,8 +183,10 @@ async fn a_ready_order_is_pushed_encrypted_to_the_customers_subscription_and_a_g
     assert!(message.url.ends_with("/order?shop=main"), "{}", message.url);
     // Another subscriber's keys cannot read it.
     let stranger = Subscriber::new();
-    let stolen = std::panic::catch_unwind(|| stranger.decrypt(&push.body));
-    assert!(stolen.is_err(), "only the subscription's keys decrypt it");
+    assert!(
+        stranger.decrypt(&push.body).is_err(),
+        "only the subscription's keys decrypt it"
+    );
 
     // Handing it over is no news; a cancelled second order is, and the push service now says
     // the subscription is gone: it is removed.
@@ -324,8 +201,8 @@ async fn a_ready_order_is_pushed_encrypted_to_the_customers_subscription_and_a_g
         Some(json!({ "reason": "Out of beans" })),
     )
     .await;
-    let push = service.next().await;
-    let message: PushMessage = serde_json::from_slice(&phone.decrypt(&push.body)).unwrap();
+    let push = service.next_within(Duration::from_secs(10)).await.unwrap();
+    let message: PushMessage = serde_json::from_slice(&phone.decrypt(&push.body).unwrap()).unwrap();
     assert_eq!(
         (message.number, message.state),
         (Some(2), OrderState::Cancelled)

@@ -19,6 +19,8 @@ use espresso_server::Server;
 use espresso_server::config::ServeConfig;
 use fantoccini::{Client as WebDriver, ClientBuilder, Locator};
 
+pub mod push_service;
+
 /// How long an e2e step may take before the test fails with the last thing it saw.
 pub const STEP_DEADLINE: Duration = Duration::from_secs(20);
 

@@ -2,7 +2,7 @@
 //! (`ui/static/sw.js`) takes control of the page and keeps the app shell in a cache named after
 //! the build; with the server stopped, a reload still opens the app, which says it is offline;
 //! a new build replaces the old cache and the open page says a new version is ready.
-//! (Web Push through a real push service cannot be reached from here: docs/OPERATIONS.md.)
+//! (Web Push, with the push service stood in for: `tests/tests/push.rs` and docs/OPERATIONS.md.)
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
