@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::ctx::{Ctx, Result, describe, output, step};
+use crate::postgres::LocalPostgres;
 use crate::{setup, ui};
 
 const ADMIN: &str = "robot-admin@robot.espresso.test";
@@ -60,6 +61,7 @@ const STEPS: &[&str] = &[
     "fanout",
     "burst",
     "throughput",
+    "scale",
     "memory",
     "startup",
     "store",
@@ -283,6 +285,13 @@ pub fn bench(ctx: &Ctx, args: &[String]) -> Result {
             loaded_db = Some(server.database.clone());
             server.stop()
         })?;
+    }
+
+    if wants("scale") {
+        step(
+            "scale: 3 shops on SQLite, then on 1, 2 and 3 servers sharing one PostgreSQL",
+            || scale(ctx, &bench_dir.join("scale"), plan, &mut figures),
+        )?;
     }
 
     if wants("memory") {
@@ -567,6 +576,198 @@ fn store_bench(ctx: &Ctx, dir: &Path, plan: &Plan, figures: &mut Vec<Figure>) ->
     Ok(())
 }
 
+/// The scale step's shops (made by the robot as the admin): each with its own customers,
+/// baristas, staff screens and booth display; the robot's timed phases run together.
+const SCALE_SHOPS: &str = "bar-1,bar-2,bar-3";
+
+/// The throughput step's workload over [`SCALE_SHOPS`] (a third of its people in each shop),
+/// first on one server on SQLite, then on N = 1, 2, 3 servers on one throwaway PostgreSQL (a
+/// new database for each N). With several servers the robot puts each shop's baristas on one
+/// server and its customers and display on the others (`espresso-robot --servers`), so every
+/// action reaches its watchers through the database (LISTEN/NOTIFY).
+fn scale(ctx: &Ctx, dir: &Path, plan: &Plan, figures: &mut Vec<Figure>) -> Result {
+    BenchServer::fresh(dir)?;
+    // Not under the target folder: PostgreSQL runs as `nobody`, who cannot enter /root.
+    let cluster_dir = std::env::temp_dir().join("espresso-bench-postgres");
+    let _ = std::fs::remove_dir_all(&cluster_dir);
+    let cluster = LocalPostgres::start(&cluster_dir)?;
+    let outcome = (|| {
+        let sqlite_dir = dir.join("sqlite");
+        let sqlite = BenchServer::start(ctx, &sqlite_dir)?;
+        let summary = scale_robot(ctx, &sqlite_dir, &[&sqlite], None, plan.run_s)?;
+        scale_figures("SQLite, 1 server", &summary, figures);
+        sqlite.stop()?;
+        for n in 1..=3 {
+            let url = cluster.create_database(&format!("scale{n}"))?;
+            let run_dir = dir.join(format!("postgres-{n}"));
+            BenchServer::fresh(&run_dir)?;
+            let servers = (0..n)
+                .map(|i| {
+                    BenchServer::start_on(
+                        ctx,
+                        &run_dir,
+                        &format!("server-{i}.log"),
+                        &url,
+                        run_dir.join("(postgres)"),
+                    )
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let refs: Vec<&BenchServer> = servers.iter().collect();
+            let summary = scale_robot(ctx, &run_dir, &refs, cluster.pid(), plan.run_s)?;
+            let what = if n == 1 {
+                "PostgreSQL, 1 server".to_owned()
+            } else {
+                format!("PostgreSQL, {n} servers")
+            };
+            scale_figures(&what, &summary, figures);
+            for server in servers {
+                server.stop()?;
+            }
+        }
+        Ok(())
+    })();
+    cluster.stop();
+    let _ = std::fs::remove_dir_all(&cluster_dir);
+    outcome
+}
+
+/// The robot over [`SCALE_SHOPS`] and `servers`; its summary with the load average beside it.
+fn scale_robot(
+    ctx: &Ctx,
+    dir: &Path,
+    servers: &[&BenchServer],
+    database_pid: Option<u32>,
+    seconds: u64,
+) -> Result<Value> {
+    let summary = dir.join("robot.json");
+    let urls: Vec<&str> = servers.iter().map(|s| s.url.as_str()).collect();
+    let pids: Vec<String> = servers.iter().map(|s| s.child.id().to_string()).collect();
+    let mut robot = Command::new(binary(ctx, "espresso-robot"));
+    robot
+        .args(["--servers", &urls.join(",")])
+        .args(["--shops", SCALE_SHOPS, "--create-shop"])
+        .arg("--mail-dir")
+        .arg(dir.join("mail"))
+        .args(["--admin", ADMIN])
+        .args(["--duration", &format!("{seconds}s")])
+        .args(["--server-pid", &pids[0]])
+        .arg("--json")
+        .arg(&summary)
+        .args([
+            "--customers",
+            "100",
+            "--baristas",
+            "8",
+            "--barista-screens",
+            "2",
+            "--watchers",
+            "1",
+            "--rate",
+            "0",
+            "--make-time",
+            "0ms..0ms",
+            "--cancel-rate",
+            "0",
+        ]);
+    if pids.len() > 1 {
+        robot.args(["--cpu-pids", &pids[1..].join(",")]);
+    }
+    if let Some(pid) = database_pid {
+        robot.args(["--database-pid", &pid.to_string()]);
+    }
+    let load_before = load_average();
+    crate::ctx::run(&mut robot)?;
+    let text = std::fs::read_to_string(&summary)
+        .map_err(|e| format!("the robot wrote no summary ({}): {e}", summary.display()))?;
+    let mut value: Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", summary.display()))?;
+    value["load_average"] = Value::String(format!("{load_before} → {}", load_average()));
+    Ok(value)
+}
+
+/// `/proc/loadavg`'s 1-minute figure.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// The figures of a multi-shop run (`{"shops": [summary, …]}`): lifecycles/s summed over the
+/// shops, the worst shop's percentiles, CPU per lifecycle (every server's, the database's).
+fn scale_figures(what: &str, summary: &Value, figures: &mut Vec<Figure>) {
+    let shops = summary["shops"].as_array().cloned().unwrap_or_default();
+    let per_s: f64 = shops.iter().map(|s| num(&s["lifecycles_per_s"])).sum();
+    let lifecycles: f64 = shops.iter().map(|s| num(&s["lifecycles_completed"])).sum();
+    let errors: u64 = shops.iter().map(error_count).sum();
+    let worst = |key: &str, field: &str| {
+        shops
+            .iter()
+            .map(|s| num(&s[key][field]))
+            .fold(f64::NAN, f64::max)
+    };
+    let worst_call = |call: &str, field: &str| {
+        shops
+            .iter()
+            .map(|s| num(&s["api"][call][field]))
+            .fold(f64::NAN, f64::max)
+    };
+    let first = shops.first().cloned().unwrap_or(Value::Null);
+    // Lifecycles of the timed phase (the CPU's window), not of the drain after it.
+    let timed = per_s * num(&first["timed_phase_s"]);
+    let per = |ms: f64| ms / timed.max(1.0);
+    figures.push(Figure {
+        what: format!("scale, {what}: lifecycles/s over {} shops", shops.len()),
+        value: format!(
+            "{per_s:.0}/s ({lifecycles:.0} in {:.0} s; {errors} errors; load average {})",
+            num(&first["timed_phase_s"]),
+            summary["load_average"].as_str().unwrap_or("?"),
+        ),
+        goal: "",
+    });
+    figures.push(Figure {
+        what: "  fan-out: action → display and customer (worst shop)".into(),
+        value: format!(
+            "p50 {:.2} · p99 {:.2} · max {:.1} ms",
+            worst("fanout_each", "p50_ms"),
+            worst("fanout_each", "p99_ms"),
+            worst("fanout_each", "max_ms"),
+        ),
+        goal: "",
+    });
+    figures.push(Figure {
+        what: "  claim / collect call, p50 · p99 (worst shop)".into(),
+        value: format!(
+            "{:.2} · {:.2} / {:.2} · {:.2} ms",
+            worst_call("claim", "p50_ms"),
+            worst_call("claim", "p99_ms"),
+            worst_call("collect", "p50_ms"),
+            worst_call("collect", "p99_ms"),
+        ),
+        goal: "",
+    });
+    let database = num(&first["database_cpu_ms"]);
+    figures.push(Figure {
+        what: "  CPU per lifecycle: the servers (summed) / the database".into(),
+        value: format!(
+            "{:.2} ms / {} ({:.2} + {} cores)",
+            per(num(&first["server_cpu_ms"])),
+            if database.is_nan() {
+                "in the server (SQLite)".to_owned()
+            } else {
+                format!("{:.2} ms", per(database))
+            },
+            num(&first["server_cpu_ms"]) / 1e3 / num(&first["timed_phase_s"]),
+            if database.is_nan() {
+                "0".to_owned()
+            } else {
+                format!("{:.2}", database / 1e3 / num(&first["timed_phase_s"]))
+            },
+        ),
+        goal: "",
+    });
+}
+
 fn mb(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
@@ -761,13 +962,13 @@ struct BenchServer {
 }
 
 impl BenchServer {
-    fn command(ctx: &Ctx, dir: &Path, database: &Path) -> Command {
+    fn command(ctx: &Ctx, dir: &Path, database: &str) -> Command {
         let mut command = Command::new(binary(ctx, "espresso-server"));
         command
             .arg("serve")
             .args(["--addr", "127.0.0.1:0"])
             .arg("--database")
-            .arg(format!("sqlite://{}", database.display()))
+            .arg(database)
             .arg("--mailer")
             .arg(format!("dir:{}", dir.join("mail").display()))
             .args(["--admin", ADMIN])
@@ -792,8 +993,15 @@ impl BenchServer {
     fn start(ctx: &Ctx, dir: &Path) -> Result<Self> {
         Self::fresh(dir)?;
         let database = dir.join("espresso.db");
-        let log = std::fs::File::create(dir.join("server.log")).map_err(|e| e.to_string())?;
-        let mut child = Self::command(ctx, dir, &database)
+        let url = format!("sqlite://{}", database.display());
+        Self::start_on(ctx, dir, "server.log", &url, database)
+    }
+
+    /// A release server on `url` (a database that may be shared: several of them on one
+    /// PostgreSQL), mail to `dir/mail`, its log in `dir/log`.
+    fn start_on(ctx: &Ctx, dir: &Path, log: &str, url: &str, database: PathBuf) -> Result<Self> {
+        let log = std::fs::File::create(dir.join(log)).map_err(|e| e.to_string())?;
+        let mut child = Self::command(ctx, dir, url)
             .stderr(log)
             .spawn()
             .map_err(|e| format!("cannot start the release server: {e}"))?;
@@ -814,7 +1022,7 @@ impl BenchServer {
             std::fs::copy(source, &target).map_err(|e| format!("copy database: {e}"))?;
         }
         let started = Instant::now();
-        let mut child = Self::command(ctx, dir, &target)
+        let mut child = Self::command(ctx, dir, &format!("sqlite://{}", target.display()))
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| format!("cannot start the release server: {e}"))?;

@@ -14,6 +14,7 @@ mod bench;
 mod bundle;
 mod ctx;
 mod fuzz;
+mod postgres;
 mod run;
 mod setup;
 mod test;

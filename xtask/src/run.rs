@@ -4,6 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use crate::ctx::{Ctx, Result, step};
+use crate::postgres::LocalPostgres;
 use crate::{setup, ui};
 
 pub fn run(ctx: &Ctx, args: &[String]) -> Result {
@@ -100,114 +101,4 @@ fn print_banner(url: &str, database: &str) {
         println!("  Data: ./data/espresso.db. Stop with Ctrl-C.");
     }
     println!();
-}
-
-/// A PostgreSQL cluster kept in `./data/postgres` for trying Espresso on it (`run --postgres`):
-/// made on first use, listening on a Unix socket in its folder only, run as `nobody` when this
-/// runs as root (PostgreSQL refuses root), stopped when the server stops.
-struct LocalPostgres {
-    bin: std::path::PathBuf,
-    dir: std::path::PathBuf,
-    user: Option<(u32, u32)>,
-}
-
-impl LocalPostgres {
-    fn start(dir: &std::path::Path) -> Result<Self> {
-        use std::os::unix::fs::MetadataExt;
-        let bin = postgres_bin()?;
-        let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
-        let cluster = Self {
-            bin,
-            dir: dir.to_path_buf(),
-            user: root.then_some((65534, 65534)),
-        };
-        let data = dir.join("data");
-        if !data.join("PG_VERSION").exists() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-            if let Some((uid, gid)) = cluster.user {
-                std::os::unix::fs::chown(dir, Some(uid), Some(gid))
-                    .map_err(|e| format!("cannot hand {} to nobody: {e}", dir.display()))?;
-            }
-            let mut initdb = cluster.command("initdb");
-            initdb
-                .args([
-                    "--auth=trust",
-                    "--encoding=UTF8",
-                    "--locale=C",
-                    "--username=espresso",
-                ])
-                .arg("-D")
-                .arg(&data);
-            crate::ctx::run(&mut initdb)?;
-        }
-        let mut start = cluster.command("pg_ctl");
-        start
-            .arg("-D")
-            .arg(&data)
-            .arg("-l")
-            .arg(dir.join("postgres.log"))
-            .arg("-o")
-            .arg(format!(
-                "-c listen_addresses= -c unix_socket_directories={}",
-                dir.display()
-            ))
-            .args(["-w", "start"]);
-        crate::ctx::run(&mut start)?;
-        // The database, once (an error here is "it exists").
-        let mut createdb = cluster.command("createdb");
-        createdb
-            .arg("-h")
-            .arg(dir)
-            .args(["-U", "espresso", "espresso"])
-            .stderr(Stdio::null());
-        let _ = createdb.status();
-        Ok(cluster)
-    }
-
-    fn command(&self, tool: &str) -> Command {
-        use std::os::unix::process::CommandExt;
-        let mut command = Command::new(self.bin.join(tool));
-        if let Some((uid, gid)) = self.user {
-            command.uid(uid).gid(gid);
-        }
-        command
-    }
-
-    fn url(&self) -> String {
-        format!(
-            "postgres://espresso@localhost/espresso?host={}",
-            self.dir.display()
-        )
-    }
-
-    fn stop(self) {
-        let mut stop = self.command("pg_ctl");
-        stop.arg("-D")
-            .arg(self.dir.join("data"))
-            .args(["-m", "fast", "-w", "stop"]);
-        let _ = stop.status();
-    }
-}
-
-/// The newest PostgreSQL server's binaries (Debian's `postgresql`, installed by setup).
-fn postgres_bin() -> Result<std::path::PathBuf> {
-    if let Some(dir) = std::env::var_os("ESPRESSO_PG_BIN") {
-        return Ok(dir.into());
-    }
-    let mut found: Vec<(u32, std::path::PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| {
-            let version = entry.file_name().to_str()?.parse().ok()?;
-            let bin = entry.path().join("bin");
-            bin.join("pg_ctl").exists().then_some((version, bin))
-        })
-        .collect();
-    found.sort();
-    found
-        .pop()
-        .map(|(_, bin)| bin)
-        .ok_or_else(|| "no PostgreSQL found in /usr/lib/postgresql: run `cargo xtask setup`".into())
 }

@@ -1,6 +1,7 @@
 //! The command line: flags (clap) turned into a [`Config`].
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
@@ -38,6 +39,33 @@ pub struct Args {
     /// The shop to order from.
     #[arg(long, value_name = "SHOP", default_value = "main")]
     pub shop: String,
+
+    /// Several servers on one database (PostgreSQL), comma-separated, instead of --server: the
+    /// baristas and their screens use the first, the customers (calls and live streams) the
+    /// others in turn, the booth display the last, so every action reaches its watchers
+    /// through another server.
+    #[arg(long, value_name = "URL,URL,…", value_delimiter = ',', num_args = 1..)]
+    pub servers: Vec<String>,
+
+    /// Several shops at once, comma-separated, instead of --shop: each with its own people
+    /// (the counts per shop), the timed phases together; shop k takes the --servers list
+    /// turned by k (its baristas on server k).
+    #[arg(long, value_name = "SHOP,SHOP,…", value_delimiter = ',', num_args = 1..)]
+    pub shops: Vec<String>,
+
+    /// Create the shop (as --admin) when the server has none of that id.
+    #[arg(long)]
+    pub create_shop: bool,
+
+    /// More server processes (comma-separated ids) whose CPU time over the timed phase is added
+    /// to --server-pid's: the other servers of --servers.
+    #[arg(long, value_name = "PID,PID,…", value_delimiter = ',', num_args = 1..)]
+    pub cpu_pids: Vec<u32>,
+
+    /// The database's main process (PostgreSQL's postmaster): its CPU time and its children's
+    /// over the timed phase are reported beside the server's.
+    #[arg(long, value_name = "PID")]
+    pub database_pid: Option<u32>,
 
     /// Simulated customers, each with their own account, phone and live stream
     /// [default: 10; demo: 3].
@@ -117,6 +145,33 @@ pub struct Args {
 }
 
 impl Args {
+    /// The runs these flags ask for: one per shop of --shops (sharing a start gate and the
+    /// servers, turned per shop), or the one of [`Args::into_config`].
+    pub fn into_configs(mut self, terminal: bool) -> Result<Vec<Config>, String> {
+        let shops = std::mem::take(&mut self.shops);
+        if shops.is_empty() {
+            return Ok(vec![self.into_config(terminal)?]);
+        }
+        let gate = Arc::new(tokio::sync::Barrier::new(shops.len()));
+        let admin = Arc::new(tokio::sync::OnceCell::new());
+        let mut configs = Vec::with_capacity(shops.len());
+        for (k, shop) in shops.iter().enumerate() {
+            let mut args = self.clone();
+            args.shop = shop.clone();
+            if !args.servers.is_empty() {
+                let turn = k % args.servers.len();
+                args.servers.rotate_left(turn);
+            }
+            let mut config = args.into_config(terminal)?;
+            config.start_gate = Some(gate.clone());
+            config.shared_admin = Some(admin.clone());
+            // One progress display for several runs would be a muddle.
+            config.progress = Progress::Hidden;
+            configs.push(config);
+        }
+        Ok(configs)
+    }
+
     /// The run these flags ask for; `terminal`: whether stdout is a terminal (progress shown).
     pub fn into_config(self, terminal: bool) -> Result<Config, String> {
         let mut config = if self.demo {
@@ -124,6 +179,13 @@ impl Args {
         } else {
             Config::new(self.server)
         };
+        if let Some(first) = self.servers.first() {
+            config.server = first.clone();
+        }
+        config.servers = self.servers;
+        config.cpu_pids = self.cpu_pids;
+        config.database_pid = self.database_pid;
+        config.create_shop = self.create_shop;
         config.shop = ShopId::new(self.shop);
         if let Some(customers) = self.customers {
             config.customers = customers;
@@ -220,6 +282,55 @@ mod tests {
         assert_eq!(config.cancel_rate, 0.05);
         assert_eq!(config.screens(), 1);
         assert_eq!(config.admin.as_deref(), Some("admin@robot.espresso.test"));
+    }
+
+    #[test]
+    fn several_shops_turn_the_servers_and_start_together() {
+        let args = Args::try_parse_from([
+            "espresso-robot",
+            "--servers",
+            "http://a:1,http://b:1,http://c:1",
+            "--shops",
+            "s1,s2,s3,s4",
+            "--customers",
+            "4",
+            "--mail-dir",
+            "/tmp/mail",
+            "--cpu-pids",
+            "7,8",
+            "--database-pid",
+            "9",
+        ])
+        .unwrap();
+        let configs = args.into_configs(true).unwrap();
+        let firsts: Vec<&str> = configs.iter().map(|c| c.server.as_str()).collect();
+        assert_eq!(
+            firsts,
+            ["http://a:1", "http://b:1", "http://c:1", "http://a:1"]
+        );
+        let shops: Vec<String> = configs.iter().map(|c| c.shop.to_string()).collect();
+        assert_eq!(shops, ["s1", "s2", "s3", "s4"]);
+        assert_eq!(
+            configs[1].servers,
+            ["http://b:1", "http://c:1", "http://a:1"]
+        );
+        assert_eq!(configs[1].customer_server(0), "http://c:1");
+        assert_eq!(configs[1].display_server(), "http://a:1");
+        assert_eq!(configs[0].customers, 4, "the counts are per shop");
+        assert_eq!(
+            (configs[0].cpu_pids.clone(), configs[0].database_pid),
+            (vec![7, 8], Some(9))
+        );
+        assert!(
+            configs
+                .iter()
+                .all(|c| c.start_gate.is_some() && c.shared_admin.is_some())
+        );
+        assert!(configs.iter().all(|c| c.progress == Progress::Hidden));
+        let one = parse(&["--mail-dir", "/tmp/mail"]).unwrap();
+        assert!(one.start_gate.is_none() && one.servers.is_empty());
+        let error = parse(&["--create-shop", "--mail-dir", "m"]).unwrap_err();
+        assert!(error.contains("--admin"), "{error}");
     }
 
     #[test]

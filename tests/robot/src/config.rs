@@ -38,8 +38,27 @@ pub enum Progress {
 /// One run of the robot.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The server, e.g. `http://127.0.0.1:8080`.
+    /// The server, e.g. `http://127.0.0.1:8080`: the baristas' and their screens' (and, with
+    /// one server, everyone's).
     pub server: String,
+    /// Several servers sharing one database (`--servers`), the first being `server`: the
+    /// baristas stay on the first, the customers spread over the others and the booth display
+    /// takes the last, so every action crosses servers ([`Config::customer_server`]).
+    pub servers: Vec<String>,
+    /// More processes whose CPU time over the timed phase counts as the server's (the other
+    /// servers of `servers`), summed with `server_pid`'s.
+    pub cpu_pids: Vec<u32>,
+    /// The database's main process: its CPU time and its children's over the timed phase are
+    /// reported beside the server's (PostgreSQL's postmaster and its backends).
+    pub database_pid: Option<u32>,
+    /// Create the shop (as the admin) if the server has none of that id.
+    pub create_shop: bool,
+    /// Robots of several shops in one process wait here for each other before the timed phase,
+    /// so their timed phases are the same seconds.
+    pub start_gate: Option<Arc<tokio::sync::Barrier>>,
+    /// Robots of several shops in one process sign the admin in once and share the session
+    /// (two sign-ins of one email at once would read each other's codes).
+    pub shared_admin: Option<Arc<tokio::sync::OnceCell<espresso_core::Client>>>,
     pub shop: ShopId,
     pub customers: usize,
     pub baristas: usize,
@@ -83,6 +102,12 @@ impl Config {
         let make_time = TimeRange::new(Duration::from_secs(2), Duration::from_secs(8));
         Self {
             server: server.into(),
+            servers: Vec::new(),
+            cpu_pids: Vec::new(),
+            database_pid: None,
+            create_shop: false,
+            start_gate: None,
+            shared_admin: None,
             shop: ShopId::main(),
             customers: 10,
             baristas: 2,
@@ -129,16 +154,52 @@ impl Config {
         make_time.scaled(0.125)
     }
 
+    /// `robot-` for the main shop, `robot-<shop>-` for another: robots of several shops on one
+    /// server are different people.
+    fn email_prefix(&self) -> String {
+        if self.shop == ShopId::main() {
+            "robot-".to_owned()
+        } else {
+            format!("robot-{}-", self.shop.to_lowercase())
+        }
+    }
+
     pub fn customer_email(&self, i: usize) -> String {
-        format!("robot-customer-{i}@{}", self.email_domain)
+        format!("{}customer-{i}@{}", self.email_prefix(), self.email_domain)
     }
 
     pub fn barista_email(&self, i: usize) -> String {
-        format!("robot-barista-{i}@{}", self.email_domain)
+        format!("{}barista-{i}@{}", self.email_prefix(), self.email_domain)
     }
 
     pub fn display_email(&self) -> String {
-        format!("robot-display@{}", self.email_domain)
+        format!("{}display@{}", self.email_prefix(), self.email_domain)
+    }
+
+    /// Every server of the run: `servers`, or `server` alone.
+    pub fn all_servers(&self) -> Vec<String> {
+        if self.servers.is_empty() {
+            vec![self.server.clone()]
+        } else {
+            self.servers.clone()
+        }
+    }
+
+    /// The server of customer `i` (0-based), for their HTTP calls and their live stream: one
+    /// of the servers after the first (the baristas'), in turn; the first when there is one.
+    pub fn customer_server(&self, i: usize) -> String {
+        let servers = self.all_servers();
+        match servers.len() {
+            0 | 1 => self.server.clone(),
+            n => servers[1 + i % (n - 1)].clone(),
+        }
+    }
+
+    /// The booth display's server (the watchers and the code board): the last one.
+    pub fn display_server(&self) -> String {
+        self.all_servers()
+            .pop()
+            .unwrap_or_else(|| self.server.clone())
     }
 
     /// Staff live streams the baristas share: `barista_screens`, or one per barista up to
@@ -189,8 +250,13 @@ impl Config {
         {
             return Err("--rate must be 0 or more".into());
         }
-        if let Err(error) = espresso_core::Client::new(&self.server) {
-            return Err(format!("--server {:?}: {error}", self.server));
+        for server in self.all_servers() {
+            if let Err(error) = espresso_core::Client::new(&server) {
+                return Err(format!("--server {server:?}: {error}"));
+            }
+        }
+        if self.create_shop && self.admin.is_none() {
+            return Err("--create-shop needs --admin: only an admin creates shops".into());
         }
         if self.shop.trim().is_empty() {
             return Err("--shop must not be empty".into());
@@ -287,6 +353,46 @@ mod tests {
         assert_eq!(config.screens(), 24, "never more screens than baristas");
         config.barista_screens = Some(0);
         assert!(config.validate().unwrap_err().contains("--barista-screens"));
+    }
+
+    #[test]
+    fn customers_and_the_display_go_to_other_servers_than_the_baristas() {
+        let mut config = Config::new("http://a:1");
+        assert_eq!(config.customer_server(0), "http://a:1");
+        assert_eq!(config.display_server(), "http://a:1");
+        config.servers = vec!["http://a:1".into(), "http://b:1".into()];
+        assert_eq!(config.customer_server(0), "http://b:1");
+        assert_eq!(config.customer_server(7), "http://b:1");
+        assert_eq!(config.display_server(), "http://b:1");
+        config.servers.push("http://c:1".into());
+        let spread: Vec<String> = (0..4).map(|i| config.customer_server(i)).collect();
+        assert_eq!(
+            spread,
+            ["http://b:1", "http://c:1", "http://b:1", "http://c:1"]
+        );
+        assert_eq!(config.display_server(), "http://c:1");
+    }
+
+    #[test]
+    fn another_shop_has_people_of_its_own() {
+        let mut config = Config::new("http://127.0.0.1:8080");
+        assert_eq!(
+            config.customer_email(1),
+            "robot-customer-1@robot.espresso.test"
+        );
+        config.shop = ShopId::new("Bar-2");
+        assert_eq!(
+            config.customer_email(1),
+            "robot-bar-2-customer-1@robot.espresso.test"
+        );
+        assert_eq!(
+            config.barista_email(3),
+            "robot-bar-2-barista-3@robot.espresso.test"
+        );
+        assert_eq!(
+            config.display_email(),
+            "robot-bar-2-display@robot.espresso.test"
+        );
     }
 
     #[tokio::test]

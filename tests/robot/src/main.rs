@@ -18,8 +18,8 @@ fn main() -> ExitCode {
     };
     let json = args.json.clone();
     let burst = args.burst.map(|actions| (actions, args.watchers.max(1)));
-    let config = match args.into_config(std::io::stdout().is_terminal()) {
-        Ok(config) => config,
+    let mut configs = match args.into_configs(std::io::stdout().is_terminal()) {
+        Ok(configs) => configs,
         Err(message) => {
             eprintln!("error: {message}\n\nFor more information, try '--help'.");
             return ExitCode::from(2);
@@ -53,6 +53,12 @@ fn main() -> ExitCode {
                 }
             }
         });
+        if configs.len() > 1 {
+            return several_shops(configs, stop, json.as_deref()).await;
+        }
+        let Some(config) = configs.pop() else {
+            return ExitCode::FAILURE;
+        };
         if let Some((actions, displays)) = burst {
             return match espresso_robot::burst::run(config, actions, displays, stop).await {
                 Ok(summary) => finish(&summary.table(), &summary.to_json(), json.as_deref()),
@@ -70,6 +76,57 @@ fn main() -> ExitCode {
             }
         }
     })
+}
+
+/// One run per shop, their timed phases together; each shop's table, and the JSON summary
+/// `{"shops": [summary, …]}`. The first failure stops the others.
+async fn several_shops(
+    configs: Vec<espresso_robot::Config>,
+    stop: Stop,
+    json: Option<&std::path::Path>,
+) -> ExitCode {
+    let mut runs = tokio::task::JoinSet::new();
+    for (index, config) in configs.into_iter().enumerate() {
+        let stop = stop.clone();
+        runs.spawn(async move {
+            let shop = config.shop.to_string();
+            let outcome = run(config, stop.clone()).await;
+            if outcome.is_err() {
+                stop.stop();
+            }
+            (index, shop, outcome)
+        });
+    }
+    let mut outcomes = Vec::new();
+    while let Some(joined) = runs.join_next().await {
+        match joined {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(error) => {
+                eprintln!("error: a shop's run failed: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    outcomes.sort_by_key(|(index, _, _)| *index);
+    let mut summaries = Vec::new();
+    let mut failed = false;
+    for (_, shop, outcome) in outcomes {
+        match outcome {
+            Ok(summary) => {
+                println!("shop {shop}:");
+                print!("{}", summary.table());
+                summaries.push(summary.to_json());
+            }
+            Err(error) => {
+                eprintln!("error: shop {shop}: {error:#}");
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        return ExitCode::FAILURE;
+    }
+    finish("", &serde_json::json!({ "shops": summaries }), json)
 }
 
 /// Print the table and write the JSON summary where asked.

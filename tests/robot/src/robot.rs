@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
 use espresso_core::protocol::{
-    DrinkChoice, ErrorCode, EventType, Limits, LimitsPatch, MenuItem, OrderId, OrderState, Role,
-    Scope, ShopId, ShopPatch, UserId,
+    DrinkChoice, ErrorCode, EventType, Limits, LimitsPatch, MenuItem, NewShop, OrderId, OrderState,
+    Role, Scope, ShopId, ShopPatch, UserId,
 };
 use espresso_core::view::QueueView;
 use espresso_core::{
@@ -335,6 +335,15 @@ pub async fn run(config: Config, stop: Stop) -> anyhow::Result<Summary> {
     }
 
     let probe = Client::new(&config.server).context("--server")?;
+    let mut probes = HashMap::new();
+    for server in config.all_servers() {
+        let client = Client::new(&server).context("--servers")?;
+        client
+            .health()
+            .await
+            .with_context(|| format!("cannot reach the Espresso server at {server}"))?;
+        probes.insert(server, client);
+    }
     probe
         .health()
         .await
@@ -367,7 +376,7 @@ pub async fn run(config: Config, stop: Stop) -> anyhow::Result<Summary> {
     let calls = Arc::new(Mutex::new(CallStats::default()));
 
     let mut guard = None;
-    let outcome = drive(&config, &stop, &ui, &calls, &sampler, &mut guard, &probe).await;
+    let outcome = drive(&config, &stop, &ui, &calls, &sampler, &mut guard, &probes).await;
     if let Some(guard) = guard
         && let Err(error) = guard.restore().await
     {
@@ -392,29 +401,54 @@ async fn drive(
     calls: &Arc<Mutex<CallStats>>,
     sampler: &RssSampler,
     guard: &mut Option<ShopGuard>,
-    probe: &Client,
+    probes: &HashMap<String, Client>,
 ) -> anyhow::Result<Summary> {
+    let probe = probes
+        .get(&config.server)
+        .context("the first server has no client")?;
     let mail_dir = config
         .mail_dir
         .clone()
         .unwrap_or_else(|| PathBuf::from("."));
     let signer = SignIn::new(probe, mail_dir, stop.clone(), calls.clone(), ui.clone());
+    let signer_at = |server: &str| {
+        probes
+            .get(server)
+            .map_or_else(|| signer.clone(), |p| signer.at(p))
+    };
     let shop_id = &config.shop;
-    let shop = probe
-        .shop(shop_id)
-        .await
-        .map_err(|error| match error.code() {
-            Some(ErrorCode::NotFound) => anyhow!("the server has no shop {shop_id:?} (--shop)"),
-            _ => anyhow!(error).context("cannot read the shop"),
-        })?;
-
-    // --- Setup: the admin grants roles, opens the shop, lifts its limits -------------------
+    let mut admin = None;
     if let Some(email) = &config.admin {
         ui.status(format!("signing in the admin {email}"));
-        let admin = signer
-            .sign_in(email)
-            .await
-            .with_context(|| format!("cannot sign in the admin {email} (--admin)"))?;
+        let sign_in = || async {
+            signer
+                .sign_in(email)
+                .await
+                .with_context(|| format!("cannot sign in the admin {email} (--admin)"))
+        };
+        admin = Some(match &config.shared_admin {
+            Some(shared) => shared.get_or_try_init(sign_in).await?.clone(),
+            None => sign_in().await?,
+        });
+    }
+    let mut shop = probe.shop(shop_id).await;
+    if let (Some(admin), true) = (&admin, config.create_shop)
+        && matches!(&shop, Err(error) if error.code() == Some(&ErrorCode::NotFound))
+    {
+        let new = NewShop {
+            id: shop_id.clone(),
+            name: format!("Robot shop {shop_id}"),
+            time_zone: None,
+        };
+        shop = admin.create_shop(&new).await;
+    }
+    let shop = shop.map_err(|error| match error.code() {
+        Some(ErrorCode::NotFound) => anyhow!("the server has no shop {shop_id:?} (--shop)"),
+        _ => anyhow!(error).context("cannot read the shop"),
+    })?;
+
+    // --- Setup: the admin grants roles, opens the shop, lifts its limits -------------------
+    if let Some(admin) = admin {
         let mut grants: Vec<(String, Role)> = (1..=config.baristas)
             .map(|i| (config.barista_email(i), Role::Barista))
             .collect();
@@ -464,7 +498,7 @@ async fn drive(
     ));
     let display = if config.needs_display() {
         let email = config.display_email();
-        let display = signer.sign_in(&email).await?;
+        let display = signer_at(&config.display_server()).sign_in(&email).await?;
         require_role(&display, Role::Display, &email)?;
         Some(display)
     } else {
@@ -486,8 +520,13 @@ async fn drive(
     let customer_emails: Vec<String> = (1..=config.customers)
         .map(|i| config.customer_email(i))
         .collect();
+    let customer_people = customer_emails
+        .into_iter()
+        .enumerate()
+        .map(|(i, email)| (signer_at(&config.customer_server(i)), email))
+        .collect();
     let customers = signer
-        .sign_in_all(customer_emails, config.sign_in_concurrency, "customers")
+        .sign_in_each(customer_people, config.sign_in_concurrency, "customers")
         .await?;
     // Orders left open by an earlier run that was killed would refuse this run's starts.
     let mut tidy = JoinSet::new();
@@ -644,7 +683,20 @@ async fn drive(
     }
 
     // --- Timed phase -------------------------------------------------------------------------
-    let cpu_start = sampler.pid().and_then(rss::cpu_time);
+    if let Some(gate) = &config.start_gate {
+        // The other shops' robots of this process: start the clock together.
+        tokio::select! {
+            _ = gate.wait() => {}
+            () = stop.stopped() => bail!("stopped before the run began"),
+        }
+    }
+    let server_pids: Vec<u32> = sampler
+        .pid()
+        .into_iter()
+        .chain(config.cpu_pids.iter().copied())
+        .collect();
+    let cpu_start = rss::cpu_time_of(&server_pids);
+    let database_start = config.database_pid.and_then(rss::cpu_time_with_children);
     let timed_start = Instant::now();
     shared.timed.store(true, Ordering::Relaxed);
     shared.phase.send_replace(Phase::Timed);
@@ -675,9 +727,12 @@ async fn drive(
     }
     let timed_phase = timed_start.elapsed();
     shared.timed.store(false, Ordering::Relaxed);
-    let cpu_end = sampler.pid().and_then(rss::cpu_time);
+    let cpu_end = rss::cpu_time_of(&server_pids);
     let server_cpu_timed = cpu_start
         .zip(cpu_end)
+        .map(|(start, end)| end.saturating_sub(start));
+    let database_cpu_timed = database_start
+        .zip(config.database_pid.and_then(rss::cpu_time_with_children))
         .map(|(start, end)| end.saturating_sub(start));
 
     // --- Drain ----------------------------------------------------------------------------------
@@ -755,6 +810,7 @@ async fn drive(
         server_rss_before,
         server_rss_peak: None,
         server_cpu_timed,
+        database_cpu_timed,
         notes: Vec::new(),
     })
 }

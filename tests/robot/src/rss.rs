@@ -69,6 +69,60 @@ pub fn cpu_ticks_in(stat: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
+/// `(ppid, utime + stime + cutime + cstime)` of a `/proc/PID/stat`: the parent, and the CPU of
+/// the process with that of its children it has waited for (ended ones).
+pub fn parent_and_ticks_with_ended_children_in(stat: &str) -> Option<(u32, u64)> {
+    let (_, after) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // state (3), ppid (4), …, utime (14), stime (15), cutime (16), cstime (17)
+    let ppid = fields.get(1)?.parse().ok()?;
+    let ticks = fields
+        .get(11..15)?
+        .iter()
+        .map(|field| field.parse::<u64>().ok())
+        .sum::<Option<u64>>()?;
+    Some((ppid, ticks))
+}
+
+fn ticks_to_duration(ticks: u64) -> Duration {
+    let per_second = ticks_per_second();
+    Duration::from_secs(ticks / per_second)
+        + Duration::from_nanos((ticks % per_second) * 1_000_000_000 / per_second)
+}
+
+/// The CPU time of several processes summed (e.g. the servers sharing a database); `None` when
+/// there are none or one cannot be read.
+pub fn cpu_time_of(pids: &[u32]) -> Option<Duration> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|pid| cpu_time(*pid)).sum()
+}
+
+/// The CPU time of `pid` and of every child of it, those running and those ended: a
+/// PostgreSQL postmaster and its backends.
+pub fn cpu_time_with_children(pid: u32) -> Option<Duration> {
+    let read = |pid: &str| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok();
+    let (_, mut ticks) = parent_and_ticks_with_ended_children_in(&read(&pid.to_string())?)?;
+    for process in std::fs::read_dir("/proc").ok()?.flatten() {
+        let name = process.file_name();
+        let Some(name) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        if let Some((parent, child)) = read(name)
+            .as_deref()
+            .and_then(parent_and_ticks_with_ended_children_in)
+            && parent == pid
+        {
+            ticks += child;
+        }
+    }
+    Some(ticks_to_duration(ticks))
+}
+
 /// Clock ticks per second of `/proc`'s times (`getconf CLK_TCK`; 100 on Linux unless told).
 fn ticks_per_second() -> u64 {
     static TICKS: OnceLock<u64> = OnceLock::new();
@@ -88,11 +142,7 @@ fn ticks_per_second() -> u64 {
 /// (10 ms).
 pub fn cpu_time(pid: u32) -> Option<Duration> {
     let ticks = cpu_ticks_in(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)?;
-    let per_second = ticks_per_second();
-    Some(
-        Duration::from_secs(ticks / per_second)
-            + Duration::from_nanos((ticks % per_second) * 1_000_000_000 / per_second),
-    )
+    Some(ticks_to_duration(ticks))
 }
 
 /// The server's resident memory now, in bytes.
@@ -228,6 +278,20 @@ mod tests {
         let limits = "Limit                     Soft Limit           Hard Limit           Units\n\
                       Max open files            1024                 524288               files\n";
         assert_eq!(max_open_files_in(limits), Some(1024));
+    }
+
+    #[test]
+    fn a_parent_counts_its_ended_children() {
+        let stat = "41 (postgres: writer) S 40 41 41 0 -1 4194560 90 0 0 0 12 8 30 4 20 0 1 0";
+        assert_eq!(
+            parent_and_ticks_with_ended_children_in(stat),
+            Some((40, 54))
+        );
+        assert_eq!(parent_and_ticks_with_ended_children_in("41 (x) S 40"), None);
+        let me = std::process::id();
+        assert!(cpu_time_with_children(me).is_some());
+        assert!(cpu_time_of(&[me, me]).unwrap() >= cpu_time(me).unwrap());
+        assert_eq!(cpu_time_of(&[]), None);
     }
 
     #[test]

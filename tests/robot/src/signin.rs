@@ -54,6 +54,14 @@ impl SignIn {
         }
     }
 
+    /// The same sign-in (mail folder, stop, call statistics) against another server.
+    pub fn at(&self, server: &Client) -> Self {
+        Self {
+            base: server.another_session(),
+            ..self.clone()
+        }
+    }
+
     fn record(&self, call: &'static str, took: Duration) {
         self.calls
             .lock()
@@ -142,11 +150,22 @@ impl SignIn {
         concurrency: usize,
         what: &str,
     ) -> anyhow::Result<Vec<Client>> {
-        let total = emails.len();
+        let people = emails.into_iter().map(|e| (self.clone(), e)).collect();
+        self.sign_in_each(people, concurrency, what).await
+    }
+
+    /// Sign in every one of `people`, each through their own sign-in (their server),
+    /// `concurrency` at a time; the clients in the same order.
+    pub async fn sign_in_each(
+        &self,
+        people: Vec<(SignIn, String)>,
+        concurrency: usize,
+        what: &str,
+    ) -> anyhow::Result<Vec<Client>> {
+        let total = people.len();
         let gate = Arc::new(Semaphore::new(concurrency.max(1)));
         let mut jobs = JoinSet::new();
-        for (index, email) in emails.into_iter().enumerate() {
-            let signer = self.clone();
+        for (index, (signer, email)) in people.into_iter().enumerate() {
             let gate = gate.clone();
             jobs.spawn(async move {
                 let _turn = gate.acquire_owned().await;

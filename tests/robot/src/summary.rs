@@ -58,6 +58,9 @@ pub struct Summary {
     /// The server's CPU time (user + system) over the timed phase; `None` when its process is
     /// not known.
     pub server_cpu_timed: Option<Duration>,
+    /// The database's CPU time (its main process and children) over the timed phase, when
+    /// `--database-pid` was given.
+    pub database_cpu_timed: Option<Duration>,
     /// Things the person running it should know (limits, restore failures, …).
     pub notes: Vec<String>,
 }
@@ -89,6 +92,7 @@ struct Json<'a> {
     server_cpu_ms: Option<f64>,
     server_cpu_per_lifecycle_ms: Option<f64>,
     server_cpu_cores: Option<f64>,
+    database_cpu_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -188,6 +192,7 @@ impl Summary {
             server_cpu_ms: self.server_cpu_timed.map(|cpu| cpu.as_secs_f64() * 1e3),
             server_cpu_per_lifecycle_ms: self.server_cpu_per_lifecycle_ms(),
             server_cpu_cores: self.server_cpu_cores(),
+            database_cpu_ms: self.database_cpu_timed.map(|cpu| cpu.as_secs_f64() * 1e3),
         };
         serde_json::to_value(json).unwrap_or(serde_json::Value::Null)
     }
@@ -358,6 +363,14 @@ impl Summary {
             (None, _) => "unknown".to_owned(),
         };
         writeln!(out, "  {:<22}{}", "server CPU", cpu)?;
+        if let Some(database) = self.database_cpu_timed {
+            writeln!(
+                out,
+                "  {:<22}{:.0} ms over the timed phase",
+                "database CPU",
+                database.as_secs_f64() * 1e3
+            )?;
+        }
         for note in &self.notes {
             writeln!(out, "  note: {note}")?;
         }
@@ -390,6 +403,7 @@ mod tests {
             watchers_requested: 5,
             watchers_connected: 5,
             server_cpu_timed: Some(Duration::from_millis(1_600)),
+            database_cpu_timed: None,
             ..Summary::default()
         }
     }
