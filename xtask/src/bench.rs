@@ -8,6 +8,9 @@
 //! - throughput: full order lifecycles per second (scan → choose → claim → complete → collect),
 //!   300 customers and 24 baristas sharing 3 staff screens, and the server's CPU time per
 //!   lifecycle (utime + stime from /proc over the timed phase ÷ lifecycles);
+//! - scale: the throughput workload over 3 shops, on one SQLite server, then on 1, 2 and 3
+//!   servers sharing one throwaway PostgreSQL (the robot's people spread over them), with every
+//!   server's CPU and PostgreSQL's per lifecycle;
 //! - memory: the server's RSS holding 10,000 idle live sockets;
 //! - start-up: process start → listening, and → `/healthz` answering (empty and loaded database);
 //! - store: order commands/s through the server's store (durable, a file), and raw SQLite doing
@@ -18,7 +21,7 @@
 //! Not part of `cargo xtask test`: figures are printed, and the goals (DESIGN.md "Quality bars")
 //! beside them; nothing here passes or fails on a figure.
 //!
-//! `--only fanout,burst,throughput,memory,startup,store,wasm,first-screen,tauri,criterion` runs just
+//! `--only fanout,burst,throughput,scale,memory,startup,store,wasm,first-screen,tauri,criterion` runs just
 //! those steps (e.g. `cargo xtask bench --only throughput,store` while working on the engine).
 //! `--binaries DIR` runs the `espresso-server`, `espresso-robot` and `espresso-store-bench` in
 //! DIR instead of building this checkout's (a copy kept from an earlier build: before and after
@@ -882,6 +885,11 @@ fn keep_binaries(ctx: &Ctx, from: &Path) -> Result {
     for name in ["espresso-server", "espresso-robot", "espresso-store-bench"] {
         let built = from.join(name);
         let kept = binary(ctx, name);
+        // `--binaries` naming the kept folder itself: they are in place (copying would unlink
+        // them first).
+        if built.canonicalize().ok() == kept.canonicalize().ok() && kept.exists() {
+            continue;
+        }
         if let Some(dir) = kept.parent() {
             std::fs::create_dir_all(dir)
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;

@@ -47,8 +47,9 @@ commands:
                commands/s beside raw SQLite; wasm and Tauri sizes; criterion benches
                  --quick            shorter runs (a try-out, not the figures)
                  --no-tauri         skip the Tauri shell's release build
-                 --only STEPS       just these, comma-separated: fanout, throughput, memory,
-                                    startup, store, wasm, first-screen, tauri, criterion
+                 --only STEPS       just these, comma-separated: fanout, burst, throughput,
+                                    scale (1/2/3 servers on one PostgreSQL), memory, startup,
+                                    store, wasm, first-screen, tauri, criterion
                  --binaries DIR     run the espresso-server, -robot and -store-bench in DIR
                                     (e.g. a copy of an earlier build) instead of building
 
