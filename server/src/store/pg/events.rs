@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use espresso_protocol::{JourneyStep, OrderId, ShopId};
 
-use super::super::storage::EventStorage;
 use super::super::events::read_row;
+use super::super::storage::EventStorage;
 use super::super::{EventRow, StoreResult};
 use super::PgStore;
 
