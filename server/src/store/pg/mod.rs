@@ -228,15 +228,15 @@ impl PgStore {
         Ok(Tx {
             tx: self.pool.begin().await?,
             events: Vec::new(),
-            stats: BTreeSet::new(),
+            stats: BTreeMap::new(),
         })
     }
 
     /// Make `tx` durable, then publish its events (and tell the other servers).
     async fn commit(&self, mut tx: Tx) -> StoreResult<()> {
         let now = chrono::Utc::now();
-        for shop in std::mem::take(&mut tx.stats) {
-            let shop = lock_shop(&mut tx, &shop).await?;
+        for (_, shop) in std::mem::take(&mut tx.stats) {
+            // The command holds the shop's lock already.
             let stats = stats::stats_in(&mut tx.tx, &shop, now).await?;
             tx.append(Event::stats_updated(shop.id.clone(), stats, now), None)
                 .await?;
@@ -339,8 +339,9 @@ fn redact(url: &str) -> String {
 pub(crate) struct Tx {
     tx: Transaction<'static, Postgres>,
     events: Vec<Committed>,
-    /// Shops whose numbers moved: one `stats.updated` each, at commit.
-    stats: BTreeSet<ShopId>,
+    /// Shops whose numbers moved (locked by this transaction): one `stats.updated` each, at
+    /// commit.
+    stats: BTreeMap<ShopId, Shop>,
 }
 
 impl Tx {
@@ -378,8 +379,9 @@ impl Tx {
         Ok(seq)
     }
 
-    fn stats_moved(&mut self, shop: &ShopId) {
-        self.stats.insert(shop.clone());
+    /// `shop` (locked by this transaction) has numbers that moved.
+    fn stats_moved(&mut self, shop: &Shop) {
+        self.stats.insert(shop.id.clone(), shop.clone());
     }
 }
 

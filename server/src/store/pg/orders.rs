@@ -271,7 +271,7 @@ impl OrderStorage for PgStore {
             .iter()
             .any(|e| !matches!(e, OrderEvent::Created { .. }))
         {
-            tx.stats_moved(shop_id);
+            tx.stats_moved(&shop);
         }
         self.commit(tx).await?;
         Ok(Answer::Done(order))
@@ -316,7 +316,7 @@ impl OrderStorage for PgStore {
             .iter()
             .any(|e| !matches!(e, OrderEvent::Created { .. }))
         {
-            tx.stats_moved(shop_id);
+            tx.stats_moved(&shop);
         }
         self.commit(tx).await?;
         Ok(Answer::Done(order))

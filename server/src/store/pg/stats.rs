@@ -15,83 +15,75 @@ use super::PgStore;
 /// How many finished orders the averages look back over (as memory's).
 const WINDOW: i64 = super::super::memory::WAIT_WINDOW as i64;
 
-/// The shop's stats. Every command that moves an order publishes them, so each query reads a
-/// bounded number of rows through an index, however long the day has been: the open orders
-/// by state, today's served counters, and the last [`WINDOW`] made orders overall and per drink
-/// on the menu (or served today).
+/// The shop's stats, in three statements whatever the menu (every command that moves an order
+/// publishes them, under the shop's lock): the open orders by state, today's not-collected
+/// count and the overall average wait; today's served counters; and the average wait per drink
+/// on the menu or served today. Each reads a bounded number of rows through an index (the last
+/// [`WINDOW`] made orders, overall and per drink), however long the day has been.
 pub(super) async fn stats_in(
     conn: &mut PgConnection,
     shop: &Shop,
     now: DateTime<Utc>,
 ) -> StoreResult<Stats> {
-    let rows = sqlx::query(
-        "SELECT state, COUNT(*) AS n FROM orders
-         WHERE shop = $1 AND state IN ('queued','in_progress','ready') GROUP BY state",
+    let day = business_day(now, crate::workflow::zone_of(shop));
+    let row = sqlx::query(
+        "SELECT
+           (SELECT COUNT(*) FROM orders WHERE shop = $1 AND state = 'queued') AS queued,
+           (SELECT COUNT(*) FROM orders WHERE shop = $1 AND state = 'in_progress') AS in_progress,
+           (SELECT COUNT(*) FROM orders WHERE shop = $1 AND state = 'ready') AS ready,
+           (SELECT COUNT(*) FROM orders WHERE shop = $1 AND business_day = $2
+              AND state = 'timed_out' AND ready_ms IS NOT NULL) AS not_collected,
+           (SELECT AVG(wait)::float8 FROM (SELECT ready_ms - placed_ms AS wait FROM orders
+              WHERE shop = $1 AND ready_ms IS NOT NULL ORDER BY ready_ms DESC LIMIT $3) w)
+             AS avg_wait",
     )
     .bind(shop.id.as_str())
-    .fetch_all(&mut *conn)
+    .bind(&day)
+    .bind(WINDOW)
+    .fetch_one(&mut *conn)
     .await?;
-    let mut stats = Stats::default();
-    for row in rows {
-        let state: String = row.try_get("state")?;
-        let n = u32::try_from(row.try_get::<i64, _>("n")?).unwrap_or(u32::MAX);
-        match state.as_str() {
-            "queued" => stats.queue_length = n,
-            "in_progress" => stats.in_progress = n,
-            "ready" => stats.ready = n,
-            _ => {}
-        }
-    }
+    let count = |name: &str| -> Result<u32, sqlx::Error> {
+        Ok(u32::try_from(row.try_get::<i64, _>(name)?).unwrap_or(u32::MAX))
+    };
+    let mut stats = Stats {
+        queue_length: count("queued")?,
+        in_progress: count("in_progress")?,
+        ready: count("ready")?,
+        not_collected_today: count("not_collected")?,
+        avg_wait_s: row.try_get::<Option<f64>, _>("avg_wait")?.map(ms_to_s),
+        ..Stats::default()
+    };
     let served: Vec<(String, i64)> = sqlx::query_as(
         "SELECT item_id, served FROM served_counts WHERE shop = $1 AND business_day = $2",
     )
     .bind(shop.id.as_str())
-    .bind(business_day(now, crate::workflow::zone_of(shop)))
+    .bind(&day)
     .fetch_all(&mut *conn)
     .await?;
     let total: i64 = served.iter().map(|(_, n)| n).sum();
     stats.served_today = u32::try_from(total).unwrap_or(u32::MAX);
-    // Made but not collected in time: the only timed-out orders that were ever ready.
-    let not_collected: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM orders WHERE shop = $1 AND business_day = $2
-           AND state = 'timed_out' AND ready_ms IS NOT NULL",
-    )
-    .bind(shop.id.as_str())
-    .bind(business_day(now, crate::workflow::zone_of(shop)))
-    .fetch_one(&mut *conn)
-    .await?;
-    stats.not_collected_today = u32::try_from(not_collected).unwrap_or(u32::MAX);
-    // Wait = ready - placed, over the last WINDOW made orders (overall and per drink).
-    let overall: Option<f64> = sqlx::query_scalar(
-        "SELECT AVG(wait)::float8 FROM (SELECT ready_ms - placed_ms AS wait FROM orders
-         WHERE shop = $1 AND ready_ms IS NOT NULL ORDER BY ready_ms DESC LIMIT $2) w",
-    )
-    .bind(shop.id.as_str())
-    .bind(WINDOW)
-    .fetch_one(&mut *conn)
-    .await?;
-    stats.avg_wait_s = overall.map(ms_to_s);
     let mut items: BTreeSet<&str> = shop.menu.iter().map(|item| item.id.as_str()).collect();
     items.extend(served.iter().map(|(item, _)| item.as_str()));
-    for item_id in items {
-        let avg_wait: Option<f64> = sqlx::query_scalar(
-            "SELECT AVG(wait)::float8 FROM (SELECT ready_ms - placed_ms AS wait FROM orders
-             WHERE shop = $1 AND item_id = $2 AND ready_ms IS NOT NULL
-             ORDER BY ready_ms DESC LIMIT $3) w",
-        )
-        .bind(shop.id.as_str())
-        .bind(item_id)
-        .bind(WINDOW)
-        .fetch_one(&mut *conn)
-        .await?;
-        // A drink never made yet has nothing to say.
+    let items: Vec<&str> = items.into_iter().collect();
+    let waits: Vec<(String, Option<f64>)> = sqlx::query_as(
+        "SELECT i.item, (SELECT AVG(wait)::float8 FROM (SELECT ready_ms - placed_ms AS wait
+             FROM orders WHERE shop = $1 AND item_id = i.item AND ready_ms IS NOT NULL
+             ORDER BY ready_ms DESC LIMIT $3) w)
+         FROM unnest($2::text[]) WITH ORDINALITY AS i(item, n) ORDER BY i.n",
+    )
+    .bind(shop.id.as_str())
+    .bind(&items)
+    .bind(WINDOW)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (item_id, avg_wait) in waits {
         let Some(avg_wait) = avg_wait else { continue };
         let served_today = served
             .iter()
-            .find_map(|(item, n)| (item == item_id).then_some(*n))
+            .find_map(|(item, n)| (*item == item_id).then_some(*n))
             .unwrap_or(0);
         stats.by_item.push(ItemStats {
-            item_id: item_id.to_owned(),
+            item_id,
             served: u32::try_from(served_today).unwrap_or(u32::MAX),
             avg_wait_s: Some(ms_to_s(avg_wait)),
         });
@@ -99,7 +91,6 @@ pub(super) async fn stats_in(
     Ok(stats)
 }
 
-/// Milliseconds (an SQL average) to whole seconds, never negative.
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 fn ms_to_s(ms: f64) -> u64 {
     (ms.max(0.0) / 1000.0).round() as u64
