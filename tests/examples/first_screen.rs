@@ -1,13 +1,16 @@
 //! How long a phone, tablet or booth screen waits for its first screen: each app opened in a
 //! fresh headless Chromium (cold cache, new profile) against a running server.
 //!
-//! `cargo run -p espresso-tests --example first_screen -- http://127.0.0.1:8080 [loads [network]]`
+//! `cargo run -p espresso-tests --example first_screen -- http://127.0.0.1:8080 [loads [network
+//! [repeat]]]`
 //! (`cargo xtask bench` runs it against its release server). `network`: `loopback` (default),
 //! `fast-3g` or `slow-3g`, Chromium's own network emulation with DevTools' presets (slow 3G:
 //! 2 s round trips, 50 KB/s down: a phone on a crowded venue's Wi-Fi). Prints one line per app:
 //! `first screen: <app> <median FCP ms> (largest paint <ms>, loads <n>, <network>)`: the
 //! browser's own paint timings from the navigation's start, read once the first screen (the
-//! sign-in form) is in the page. A figure, not a test: nothing fails on it.
+//! sign-in form) is in the page. With `repeat`, each browser first opens the app on loopback and
+//! waits for its service worker, then the network is emulated and the app opened again: a
+//! repeat visit, its shell from the worker's cache. A figure, not a test: nothing fails on it.
 
 use std::time::Duration;
 
@@ -56,6 +59,11 @@ async fn main() -> anyhow::Result<()> {
         None => 3,
     };
     let network = Network::named(args.next().as_deref().unwrap_or("loopback"))?;
+    let repeat = match args.next().as_deref() {
+        None => false,
+        Some("repeat") => true,
+        Some(other) => bail!("unknown mode {other:?}: the fourth argument may be `repeat`"),
+    };
     for (app, path, selector) in APPS {
         let mut times = Vec::new();
         let mut paints = Vec::new();
@@ -64,7 +72,7 @@ async fn main() -> anyhow::Result<()> {
             // about the app, not about a flaky WebDriver session.
             let mut tries = 0;
             let (fcp, lcp) = loop {
-                match load(&server, path, selector, network).await {
+                match load(&server, path, selector, network, repeat).await {
                     Ok(paints) => break paints,
                     Err(error) if tries < 2 => {
                         tries += 1;
@@ -79,24 +87,45 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         println!(
-            "first screen: {app} {:.0} ms (largest paint {:.0} ms, loads {loads}, {})",
+            "first screen: {app} {:.0} ms (largest paint {:.0} ms, loads {loads}, {}{})",
             median(&mut times),
             median(&mut paints),
-            network.name
+            network.name,
+            if repeat { ", repeat visit" } else { "" }
         );
     }
     Ok(())
 }
 
-/// One cold load of `path`: (first contentful paint, largest contentful paint) in ms.
+/// Waits until the page's service worker is active (its install cached the app's shell).
+const WORKER_READY: &str = r#"
+const done = arguments[arguments.length - 1];
+navigator.serviceWorker.ready.then(() => done(true), () => done(false));
+"#;
+
+/// One load of `path` (cold, or with `repeat` a repeat visit): (first contentful paint, largest
+/// contentful paint) in ms.
 async fn load(
     server: &str,
     path: &str,
     selector: &str,
     network: Network,
+    repeat: bool,
 ) -> anyhow::Result<(f64, Option<f64>)> {
     // A new browser each time: nothing cached, as on a phone that never saw the booth.
     let browser = Browser::start(390, 844).await?;
+    if repeat {
+        browser.driver.goto(&format!("{server}{path}")).await?;
+        let ready = tokio::time::timeout(
+            Duration::from_secs(60),
+            browser.driver.execute_async(WORKER_READY, vec![]),
+        )
+        .await
+        .context("waiting for the service worker")??;
+        if ready != json!(true) {
+            bail!("the service worker did not become active");
+        }
+    }
     if let Some(conditions) = network.conditions() {
         browser
             .driver
