@@ -223,6 +223,40 @@ async fn a_session_signed_out_on_one_server_is_refused_by_the_other() {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
 }
 
+#[tokio::test]
+async fn a_live_socket_on_one_server_is_closed_when_its_session_ends_on_another() {
+    let servers = servers(2).await;
+    let (a, b) = (&servers[0], &servers[1]);
+    let session = sign_in_as(a, "barista@cafe.test", &[Role::Barista]).await;
+    let mut bar = live(b, &session.access_token).await;
+    let (status, body) = a
+        .send(
+            Method::POST,
+            "/auth/logout",
+            Some(&session.access_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    // The socket on B is closed with 4001 "session ended" (within PATIENCE, not at its next
+    // 30 s token check).
+    let frame = loop {
+        let message = timeout(Duration::from_secs(5), bar.next())
+            .await
+            .expect("B kept the socket of an ended session open")
+            .expect("the connection ended without a close frame")
+            .expect("the connection failed");
+        if let Message::Close(frame) = message {
+            break frame.expect("a close frame with a code");
+        }
+    };
+    assert_eq!(
+        u16::from(frame.code),
+        espresso_server::live::CLOSE_UNAUTHENTICATED
+    );
+    assert_eq!(frame.reason.as_str(), "session ended");
+}
+
 /// The `seq` of every event on `ws` until the connection ends (a killed server) or `until` is
 /// seen; fails on a gap or a repeat.
 async fn seqs(ws: &mut Ws, mut last: u64, until: Option<u64>) -> u64 {
