@@ -119,7 +119,12 @@ fn answer_in_event(conn: &Connection, shop: &str, seq: u64) -> StoreResult<Strin
             params![shop, i64::try_from(seq).unwrap_or(i64::MAX)],
             |row| row.get(0),
         )?;
-    let event: espresso_protocol::Event = serde_json::from_str(&body)?;
+    answer_of_event(&body, seq)
+}
+
+/// The answer a stored event carries (the order or the shop after the command), as JSON.
+pub(super) fn answer_of_event(body: &str, seq: u64) -> StoreResult<String> {
+    let event: espresso_protocol::Event = serde_json::from_str(body)?;
     if let Some(order) = &event.order {
         Ok(serde_json::to_string(order)?)
     } else if let Some(shop) = &event.shop_state {

@@ -21,6 +21,15 @@ use crate::workflow::{self, Admission, CodeCheck, Command, Context, OrderEvent};
 /// A command on an existing order (starting one is [`Storage::start_order`]).
 pub type OrderCommand = Command;
 
+/// A stage as stored (see [`stage_name`]); anything else reads as the bar's.
+pub(super) fn stage_from_name(name: &str) -> TimeoutStage {
+    match name {
+        "customer" => TimeoutStage::Customer,
+        "collection" => TimeoutStage::Collection,
+        _ => TimeoutStage::Barista,
+    }
+}
+
 pub(super) fn stage_name(stage: TimeoutStage) -> &'static str {
     match stage {
         TimeoutStage::Customer => "customer",
@@ -462,12 +471,7 @@ impl OrderStorage for SqliteStore {
         Ok(rows
             .into_iter()
             .map(|row| {
-                let stage: String = row.try_get("stage")?;
-                let stage = match stage.as_str() {
-                    "customer" => TimeoutStage::Customer,
-                    "collection" => TimeoutStage::Collection,
-                    _ => TimeoutStage::Barista,
-                };
+                let stage = stage_from_name(&row.try_get::<String, _>("stage")?);
                 Ok(super::DueDeadline {
                     shop: ShopId::from(row.try_get::<String, _>("shop")?),
                     order_id: OrderId::from(row.try_get::<String, _>("order_id")?),

@@ -70,9 +70,7 @@ async fn stats_in(
     .fetch_one(&mut *conn)
     .await?;
     stats.avg_wait_s = overall.map(ms_to_s);
-    let mut items: BTreeSet<&str> = shop.menu.iter().map(|item| item.id.as_str()).collect();
-    items.extend(served.iter().map(|(item, _)| item.as_str()));
-    for item_id in items {
+    for item_id in stats_items(shop, &served) {
         let avg_wait: Option<f64> = sqlx::query_scalar(
             "SELECT AVG(wait) FROM (SELECT ready_ms - placed_ms AS wait FROM orders
              WHERE shop = ?1 AND item_id = ?2 AND ready_ms IS NOT NULL
@@ -83,24 +81,42 @@ async fn stats_in(
         .bind(WINDOW)
         .fetch_one(&mut *conn)
         .await?;
-        // A drink never made yet has nothing to say.
-        let Some(avg_wait) = avg_wait else { continue };
-        let served_today = served
-            .iter()
-            .find_map(|(item, n)| (item == item_id).then_some(*n))
-            .unwrap_or(0);
-        stats.by_item.push(ItemStats {
-            item_id: item_id.to_owned(),
-            served: u32::try_from(served_today).unwrap_or(u32::MAX),
-            avg_wait_s: Some(ms_to_s(avg_wait)),
-        });
+        stats
+            .by_item
+            .extend(item_stats(item_id.to_owned(), avg_wait, &served));
     }
     Ok(stats)
 }
 
+/// The drinks stats are kept for: those on the menu and those served today, in id order.
+pub(super) fn stats_items<'a>(shop: &'a Shop, served: &'a [(String, i64)]) -> Vec<&'a str> {
+    let mut items: BTreeSet<&str> = shop.menu.iter().map(|item| item.id.as_str()).collect();
+    items.extend(served.iter().map(|(item, _)| item.as_str()));
+    items.into_iter().collect()
+}
+
+/// One drink's line of the stats: its average wait (ms, an SQL average) and how many were
+/// served today; none for a drink never made yet (it has nothing to say).
+pub(super) fn item_stats(
+    item_id: String,
+    avg_wait_ms: Option<f64>,
+    served: &[(String, i64)],
+) -> Option<ItemStats> {
+    let avg_wait_ms = avg_wait_ms?;
+    let served_today = served
+        .iter()
+        .find_map(|(item, n)| (*item == item_id).then_some(*n))
+        .unwrap_or(0);
+    Some(ItemStats {
+        item_id,
+        served: u32::try_from(served_today).unwrap_or(u32::MAX),
+        avg_wait_s: Some(ms_to_s(avg_wait_ms)),
+    })
+}
+
 /// Milliseconds (an SQL average) to whole seconds, never negative.
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-fn ms_to_s(ms: f64) -> u64 {
+pub(super) fn ms_to_s(ms: f64) -> u64 {
     (ms.max(0.0) / 1000.0).round() as u64
 }
 

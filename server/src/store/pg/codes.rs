@@ -117,19 +117,6 @@ async fn issue_code(
     Ok(booth)
 }
 
-impl PgStore {
-    /// What `code` is worth at `now` (tests).
-    pub async fn check_code(
-        &self,
-        shop: &str,
-        code: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<CodeCheck> {
-        let mut tx = self.begin().await?;
-        check_code(&mut tx, shop, code, now).await
-    }
-}
-
 #[async_trait]
 impl CodeStorage for PgStore {
     /// The current code; the first server to find the window ended issues the next one (under

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use espresso_protocol::ErrorCode;
 use sqlx::Row;
 
-use super::super::idempotency::{Answer, KEY_TTL, Remember, StoredAnswer};
+use super::super::idempotency::{Answer, KEY_TTL, Remember, StoredAnswer, answer_of_event};
 use super::super::storage::IdempotencyStorage;
 use super::super::{KeptAnswer, StoreError, StoreResult, to_ms};
 use super::{PgStore, Tx};
@@ -55,16 +55,7 @@ pub(super) async fn replayed<T>(
                     .bind(seq)
                     .fetch_one(&mut *tx.tx)
                     .await?;
-            let event: espresso_protocol::Event = serde_json::from_str(&body)?;
-            if let Some(order) = &event.order {
-                serde_json::to_string(order)?
-            } else if let Some(shop) = &event.shop_state {
-                serde_json::to_string(shop)?
-            } else {
-                return Err(StoreError::corrupt(format!(
-                    "event {seq} carries no answer to replay"
-                )));
-            }
+            answer_of_event(&body, u64::try_from(seq).unwrap_or(0))?
         }
         _ => row.try_get("body")?,
     };

@@ -6,12 +6,12 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use espresso_protocol::{
-    CustomerRef, DrinkChoice, Event, Order, OrderId, OrderState, Shop, ShopId, TimeoutStage, UserId,
+    CustomerRef, DrinkChoice, Event, Order, OrderId, OrderState, Shop, ShopId, UserId,
 };
 use sqlx::Row;
 
 use super::super::idempotency::{Answer, Remember};
-use super::super::orders::stage_name;
+use super::super::orders::{stage_from_name, stage_name};
 use super::super::passes::Ticket;
 use super::super::storage::OrderStorage;
 use super::super::{
@@ -425,12 +425,7 @@ impl OrderStorage for PgStore {
         let mut due = rows
             .into_iter()
             .map(|row| {
-                let stage: String = row.try_get("stage")?;
-                let stage = match stage.as_str() {
-                    "customer" => TimeoutStage::Customer,
-                    "collection" => TimeoutStage::Collection,
-                    _ => TimeoutStage::Barista,
-                };
+                let stage = stage_from_name(&row.try_get::<String, _>("stage")?);
                 Ok(DueDeadline {
                     shop: ShopId::from(row.try_get::<String, _>("shop")?),
                     order_id: OrderId::from(row.try_get::<String, _>("order_id")?),

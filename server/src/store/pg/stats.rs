@@ -1,13 +1,12 @@
 //! Queue statistics: counts by state, served today, and wait times (queued → ready) averaged
 //! over the last 10 finished orders, overall and per drink.
 
-use std::collections::BTreeSet;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use espresso_protocol::{ItemStats, Shop, ShopId, Stats};
+use espresso_protocol::{Shop, ShopId, Stats};
 use sqlx::{PgConnection, Row};
 
+use super::super::stats::{item_stats, ms_to_s, stats_items};
 use super::super::storage::prelude::*;
 use super::super::{StoreError, StoreResult, business_day};
 use super::PgStore;
@@ -62,9 +61,7 @@ pub(super) async fn stats_in(
     .await?;
     let total: i64 = served.iter().map(|(_, n)| n).sum();
     stats.served_today = u32::try_from(total).unwrap_or(u32::MAX);
-    let mut items: BTreeSet<&str> = shop.menu.iter().map(|item| item.id.as_str()).collect();
-    items.extend(served.iter().map(|(item, _)| item.as_str()));
-    let items: Vec<&str> = items.into_iter().collect();
+    let items = stats_items(shop, &served);
     let waits: Vec<(String, Option<f64>)> = sqlx::query_as(
         "SELECT i.item, (SELECT AVG(wait)::float8 FROM (SELECT ready_ms - placed_ms AS wait
              FROM orders WHERE shop = $1 AND item_id = i.item AND ready_ms IS NOT NULL
@@ -76,24 +73,11 @@ pub(super) async fn stats_in(
     .bind(WINDOW)
     .fetch_all(&mut *conn)
     .await?;
-    for (item_id, avg_wait) in waits {
-        let Some(avg_wait) = avg_wait else { continue };
-        let served_today = served
-            .iter()
-            .find_map(|(item, n)| (*item == item_id).then_some(*n))
-            .unwrap_or(0);
-        stats.by_item.push(ItemStats {
-            item_id,
-            served: u32::try_from(served_today).unwrap_or(u32::MAX),
-            avg_wait_s: Some(ms_to_s(avg_wait)),
-        });
-    }
+    stats.by_item = waits
+        .into_iter()
+        .filter_map(|(item_id, avg_wait)| item_stats(item_id, avg_wait, &served))
+        .collect();
     Ok(stats)
-}
-
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-fn ms_to_s(ms: f64) -> u64 {
-    (ms.max(0.0) / 1000.0).round() as u64
 }
 
 #[async_trait]
