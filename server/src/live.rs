@@ -25,9 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
-use espresso_protocol::{
-    EventType, IDLE_TIMEOUT_S, PING_INTERVAL_S, Scope, ServerFrame, ShopId, UserId,
-};
+use espresso_protocol::{EventType, IDLE_TIMEOUT_S, PING_INTERVAL_S, Scope, ShopId, UserId};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -143,8 +141,6 @@ pub(crate) enum Cut {
     SlowConsumer,
     /// The server is stopping.
     Shutdown,
-    /// An event could not be encoded; resuming replays it from the log.
-    Internal,
 }
 
 /// One event on its way to a connection: its `seq` (to drop what the replay already sent) and
@@ -336,16 +332,14 @@ impl Registry {
         };
         let kind = committed.event.kind;
         let customer_id = committed.customer_id.as_deref();
-        let mut frame: Option<Result<Utf8Bytes, ()>> = None;
+        let mut frame: Option<Utf8Bytes> = None;
         subscribers.retain_mut(|subscriber| {
             if !subscriber.viewer.sees(kind, customer_id) {
                 return true;
             }
-            let text = frame.get_or_insert_with(|| encode(committed));
-            let Ok(text) = text else {
-                subscriber.cut(Cut::Internal);
-                return false;
-            };
+            let text = frame.get_or_insert_with(|| {
+                Utf8Bytes::from(event_frame(committed.seq, &committed.json))
+            });
             let queued = Queued {
                 seq: committed.seq,
                 text: text.clone(),
@@ -385,15 +379,17 @@ impl Registry {
     }
 }
 
-/// The `event` frame of a committed event, as every connection receives it.
-fn encode(committed: &Committed) -> Result<Utf8Bytes, ()> {
-    let frame = ServerFrame::Event {
-        seq: committed.seq,
-        event: Box::new((*committed.event).clone()),
-    };
-    serde_json::to_string(&frame)
-        .map(Utf8Bytes::from)
-        .map_err(|error| tracing::error!(%error, seq = committed.seq, "cannot encode an event"))
+/// The `event` frame ([`espresso_protocol::ServerFrame::Event`]) of a committed event, as every
+/// connection receives it: built around the event's JSON as the store wrote it, so an event is
+/// encoded once, whatever the number of screens.
+pub(crate) fn event_frame(seq: u64, event_json: &str) -> String {
+    let mut frame = String::with_capacity(event_json.len() + 40);
+    frame.push_str(r#"{"type":"event","seq":"#);
+    frame.push_str(&seq.to_string());
+    frame.push_str(r#","event":"#);
+    frame.push_str(event_json);
+    frame.push('}');
+    frame
 }
 
 /// The one fan-out task: tail the store, hand each event to its shop's connections.
@@ -434,7 +430,7 @@ impl Drop for Subscription {
 mod tests {
     use super::*;
     use chrono::Utc;
-    use espresso_protocol::{BoothCode, Event, Role, Shop, ShopId};
+    use espresso_protocol::{BoothCode, Event, Role, ServerFrame, Shop, ShopId};
 
     fn viewer(scope: Scope, user: Option<&str>) -> Viewer {
         Viewer {
@@ -448,6 +444,7 @@ mod tests {
             shop: shop.into(),
             seq,
             customer_id: customer.map(UserId::from),
+            json: serde_json::to_string(&event).unwrap().into(),
             event: Arc::new(event),
         }
     }
@@ -469,6 +466,27 @@ mod tests {
         crate::store::SqliteStore::open("sqlite::memory:", "http://cafe.test")
             .await
             .unwrap()
+    }
+
+    #[test]
+    fn an_event_frame_built_around_the_stored_json_is_the_protocol_frame() {
+        // Screens get the event's stored JSON inside the frame: byte for byte what encoding
+        // the frame would give, and what a client reads back.
+        let committed = shop_updated("main", 4_294_967_301);
+        let frame = event_frame(committed.seq, &committed.json);
+        let encoded = serde_json::to_string(&ServerFrame::Event {
+            seq: committed.seq,
+            event: Box::new((*committed.event).clone()),
+        })
+        .unwrap();
+        assert_eq!(frame, encoded);
+        assert_eq!(
+            serde_json::from_str::<ServerFrame>(&frame).unwrap(),
+            ServerFrame::Event {
+                seq: 4_294_967_301,
+                event: Box::new((*committed.event).clone()),
+            }
+        );
     }
 
     #[test]

@@ -4,11 +4,9 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::header;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use espresso_protocol::ErrorCode;
@@ -42,7 +40,7 @@ impl Metrics {
         Arc::new(Self::default())
     }
 
-    fn observe(&self, status: u16, seconds: f64) {
+    pub fn observe(&self, status: u16, seconds: f64) {
         let class = usize::from((status / 100).clamp(1, 5) - 1);
         for (i, bound) in BUCKETS.iter().enumerate() {
             if seconds <= *bound {
@@ -88,16 +86,6 @@ impl Metrics {
             );
         }
     }
-}
-
-/// Middleware: time every request.
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let response = next.run(request).await;
-    state
-        .metrics()
-        .observe(response.status().as_u16(), start.elapsed().as_secs_f64());
-    response
 }
 
 /// Metrics

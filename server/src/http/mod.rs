@@ -185,27 +185,33 @@ pub fn router(state: AppState) -> Router {
         })
         .method_not_allowed_fallback(method_not_allowed)
         .fallback_service(assets)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            request_timeout,
-        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            security_headers,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::metrics::track,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), edge))
         .with_state(state);
     trace::traced(app)
+}
+
+/// What every request goes through, as one layer (each layer is a future of its own on every
+/// request): it is timed for `/metrics`, cut off at [`Options::request_timeout`], and its
+/// answer carries the [`security_headers`].
+async fn edge(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let start = std::time::Instant::now();
+    let mut response = request_timeout(&state, request, next).await;
+    security_headers(&state, &mut response);
+    state
+        .metrics()
+        .observe(response.status().as_u16(), start.elapsed().as_secs_f64());
+    response
 }
 
 /// A request that is not answered within [`Options::request_timeout`] — a body trickling in, a
 /// client that stopped sending — gets 408 `request_timeout` and its connection is freed.
 async fn request_timeout(
-    State(state): State<AppState>,
+    state: &AppState,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
@@ -239,13 +245,8 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; \
 
 /// Headers every answer carries: no content sniffing, no framing, no referrer (a booth link
 /// carries its code), and the pages' Content-Security-Policy; HSTS when served over TLS.
-async fn security_headers(
-    State(state): State<AppState>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
+fn security_headers(state: &AppState, response: &mut Response) {
     use header::HeaderValue;
-    let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -265,7 +266,6 @@ async fn security_headers(
             HeaderValue::from_static("max-age=31536000"),
         );
     }
-    response
 }
 
 /// A route that exists, asked with a method it does not have (axum adds `Allow`).

@@ -110,7 +110,6 @@ impl Closing {
         match cut {
             Cut::SlowConsumer => Self::SLOW_CONSUMER,
             Cut::Shutdown => Self::SHUTDOWN,
-            Cut::Internal => Self::INTERNAL,
         }
     }
 }

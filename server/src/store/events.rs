@@ -14,6 +14,8 @@ pub struct EventRow {
     pub seq: u64,
     pub customer_id: Option<UserId>,
     pub event: Event,
+    /// `event` as stored (JSON).
+    pub json: std::sync::Arc<str>,
 }
 
 /// One stored event row (`seq`, `customer_id`, `body`), from either database.
@@ -31,6 +33,7 @@ where
             .try_get::<Option<String>, _>("customer_id")?
             .map(UserId::from),
         event,
+        json: body.into(),
     })
 }
 

@@ -88,6 +88,8 @@ pub struct Committed {
     /// The customer whose order this event is about (customers see only their own).
     pub customer_id: Option<UserId>,
     pub event: Arc<Event>,
+    /// The event as JSON, as it was stored: screens are sent these bytes, not a new encoding.
+    pub json: Arc<str>,
 }
 
 #[derive(Clone)]
@@ -97,6 +99,8 @@ pub struct SqliteStore {
     writer: writer::Writer,
     tail: broadcast::Sender<Committed>,
     auth_cache: Arc<AuthCache>,
+    /// Who may have a Web Push subscription (a superset: see [`push`]).
+    push_users: Arc<std::sync::Mutex<std::collections::HashSet<espresso_protocol::UserId>>>,
     public_url: Arc<str>,
     /// A throwaway database's folder (`sqlite::memory:`), removed with the last handle.
     _scratch: Option<Arc<tempfile::TempDir>>,
@@ -174,9 +178,14 @@ impl SqliteStore {
             writer,
             tail,
             auth_cache: Arc::new(AuthCache::default()),
+            push_users: Arc::default(),
             public_url: public_url.trim_end_matches('/').into(),
             _scratch: scratch,
         };
+        store
+            .load_push_users()
+            .await
+            .context("cannot read the push subscriptions")?;
         store
             .ensure_main_shop()
             .await

@@ -1,4 +1,9 @@
 //! Customers' Web Push subscriptions (`push_subscriptions`).
+//!
+//! Every completed order asks for its customer's subscriptions, and most customers have none.
+//! The store keeps who may have one in memory (loaded at start, added to with each
+//! subscription, never shrunk: a superset), so that question costs a database read only for
+//! them. Only this server writes its SQLite file, so the set misses nobody.
 
 use chrono::{DateTime, Utc};
 use espresso_protocol::{PushKeys, PushSubscription, UserId};
@@ -7,6 +12,26 @@ use sqlx::Row;
 
 use super::storage::PushStorage;
 use super::{SqliteStore, StoreResult, to_ms};
+
+impl SqliteStore {
+    /// Who has a subscription now (at start).
+    pub(super) async fn load_push_users(&self) -> StoreResult<()> {
+        let users: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT user_id FROM push_subscriptions")
+                .fetch_all(&self.pool)
+                .await?;
+        self.push_users_mut()
+            .extend(users.into_iter().map(UserId::from));
+        Ok(())
+    }
+
+    fn push_users_mut(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<UserId>> {
+        // A panic while holding it left a set that is still a superset: go on with it.
+        self.push_users
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
 
 #[async_trait::async_trait]
 impl PushStorage for SqliteStore {
@@ -19,6 +44,8 @@ impl PushStorage for SqliteStore {
         now: DateTime<Utc>,
         max: usize,
     ) -> StoreResult<()> {
+        // Before the write: a push that follows the subscription at once must find it.
+        self.push_users_mut().insert(user_id.clone());
         let user_id = user_id.to_string();
         let subscription = subscription.clone();
         let max = i64::try_from(max).unwrap_or(i64::MAX);
@@ -76,6 +103,9 @@ impl PushStorage for SqliteStore {
 
     /// The user's subscriptions, newest first.
     async fn push_subscriptions_of(&self, user_id: &UserId) -> StoreResult<Vec<PushSubscription>> {
+        if !self.push_users_mut().contains(user_id) {
+            return Ok(Vec::new());
+        }
         let rows = sqlx::query(
             "SELECT endpoint, p256dh, auth FROM push_subscriptions WHERE user_id = ?1
              ORDER BY created_at DESC, endpoint",

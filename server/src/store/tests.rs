@@ -467,6 +467,140 @@ async fn a_customer_unknown_to_the_database_is_refused_and_changes_nothing() {
         .unwrap();
 }
 
+#[tokio::test]
+async fn a_command_that_fails_after_writing_takes_its_whole_batch_back() {
+    // Order commands run without a savepoint (they refuse before they write). Given one that
+    // writes and then fails all the same, as only a database error could:
+    let store = SqliteStore::open("sqlite::memory:", "http://cafe.test")
+        .await
+        .unwrap();
+    let error = store
+        .writer
+        .run_deciding_first(|work| -> super::StoreResult<()> {
+            work.conn.execute(
+                "INSERT INTO order_numbers (shop, business_day, last_number)
+                 VALUES ('main', '2000-01-01', 7)",
+                [],
+            )?;
+            Err(super::StoreError::database("the disk went away"))
+        })
+        .await
+        .unwrap_err();
+    // then it is answered with its error, and nothing it wrote is kept;
+    assert_eq!(error.code(), ErrorCode::Internal);
+    let kept: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM order_numbers WHERE business_day = '2000-01-01'")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+    assert_eq!(kept, 0, "half a command was committed");
+    assert_eq!(
+        store
+            .writer
+            .stats()
+            .failed_batches
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    // a command that refuses before writing fails alone, and the writer goes on.
+    let refused = store
+        .writer
+        .run_deciding_first(|_| -> super::StoreResult<()> {
+            Err(super::StoreError::not_found("no such order"))
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::NotFound);
+    assert_eq!(
+        store
+            .writer
+            .stats()
+            .failed_batches
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    let ann = person(&store, 1).await;
+    assert!(store.user_by_id(&ann.id).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn push_subscriptions_are_found_after_a_restart() {
+    // The store answers "no subscriptions" from memory for whoever never subscribed: given a
+    // customer who subscribed before the server restarted,
+    let dir = tempfile::tempdir().unwrap();
+    let subscription = espresso_protocol::PushSubscription {
+        endpoint: "https://push.example/ann".into(),
+        keys: espresso_protocol::PushKeys {
+            p256dh: "key".into(),
+            auth: "auth".into(),
+        },
+    };
+    let ann = {
+        let store = open_at(&dir).await;
+        let ann = person(&store, 1).await;
+        store
+            .add_push_subscription(&ann.id, &subscription, Utc::now(), 3)
+            .await
+            .unwrap();
+        ann
+    };
+    // when the store is opened again, then the subscription is found; nobody else has one.
+    let store = open_at(&dir).await;
+    assert_eq!(
+        store.push_subscriptions_of(&ann.id).await.unwrap(),
+        vec![subscription]
+    );
+    let bob = person(&store, 2).await;
+    assert!(
+        store
+            .push_subscriptions_of(&bob.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn answers_remembered_before_the_upgrade_are_still_given_after_it() {
+    // Given a database of the previous release (migrations up to 0006) holding a remembered
+    // answer,
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("espresso.db");
+    {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        let mut before = sqlx::migrate!("./migrations");
+        let up_to_0006: Vec<_> = before
+            .migrations
+            .iter()
+            .filter(|m| m.version <= 6)
+            .cloned()
+            .collect();
+        assert_eq!(up_to_0006.len(), 6);
+        before.migrations = up_to_0006.into();
+        before.run(&pool).await.unwrap();
+        sqlx::query(
+            "INSERT INTO idempotency_keys (scope, key, request_hash, status, body, created_ms)
+             VALUES ('usr_1 POST /x', 'k-1', 'h', 201, '{\"answer\":1}', 5)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+    }
+    // when this release opens it, then the answer is still there, found by its key.
+    let store = open_at(&dir).await;
+    let kept: (i64, String) = sqlx::query_as(
+        "SELECT status, body FROM idempotency_keys WHERE scope = 'usr_1 POST /x' AND key = 'k-1'",
+    )
+    .fetch_one(&store.pool)
+    .await
+    .unwrap();
+    assert_eq!(kept, (201, r#"{"answer":1}"#.to_owned()));
+}
+
 /// 23:30 and 00:30 in Los Angeles (PST, UTC-8) on 15/16 January 2027: 07:30 and 08:30 UTC, the
 /// same UTC day.
 fn late_and_early() -> (chrono::DateTime<Utc>, chrono::DateTime<Utc>) {

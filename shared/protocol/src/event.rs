@@ -101,6 +101,7 @@ pub struct Event {
     pub kind: EventType,
     /// The shop id.
     pub shop: ShopId,
+    #[serde(serialize_with = "crate::stamp::serialize")]
     pub at: DateTime<Utc>,
     /// The whole order after the change.
     #[serde(default)]

@@ -366,7 +366,7 @@ impl Tx {
         .bind(to_ms(event.at))
         .bind(event.order.as_ref().map(|o| o.id.as_str()))
         .bind(customer_id.map(UserId::as_str))
-        .bind(body)
+        .bind(&body)
         .execute(&mut *self.tx)
         .await?;
         let seq = u64::try_from(seq).unwrap_or(0);
@@ -375,6 +375,7 @@ impl Tx {
             seq,
             customer_id: customer_id.cloned(),
             event: Arc::new(event),
+            json: body.into(),
         });
         Ok(seq)
     }
@@ -505,6 +506,7 @@ impl Publisher {
                     seq: row.seq,
                     customer_id: row.customer_id,
                     event: Arc::new(row.event),
+                    json: row.json,
                 });
             }
             if !full {
