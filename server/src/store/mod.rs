@@ -295,7 +295,25 @@ pub fn from_ms(ms: i64) -> DateTime<Utc> {
 /// The day order numbers, daily limits and served counts go by: the calendar date at `at` in
 /// the shop's time zone (see [`crate::workflow::zone_of`]).
 pub fn business_day(at: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
-    at.with_timezone(&zone).format("%Y-%m-%d").to_string()
+    use chrono::Datelike;
+    // Every command asks (a few times): written by hand, not through `format`'s parser.
+    let local = at.with_timezone(&zone).date_naive();
+    match u32::try_from(local.year()) {
+        Ok(year) if year <= 9999 => {
+            let mut day = String::with_capacity(10);
+            for (value, width) in [(year, 4), (local.month(), 2), (local.day(), 2)] {
+                if !day.is_empty() {
+                    day.push('-');
+                }
+                for place in (0..width).rev() {
+                    let digit = value / 10u32.pow(place) % 10;
+                    day.push(char::from(b'0' + u8::try_from(digit).unwrap_or(0)));
+                }
+            }
+            day
+        }
+        _ => local.format("%Y-%m-%d").to_string(),
+    }
 }
 
 /// A new opaque id: `prefix_`, 9 characters of the time (ms) then 16 random ones (80 bits), in an

@@ -601,6 +601,25 @@ async fn answers_remembered_before_the_upgrade_are_still_given_after_it() {
     assert_eq!(kept, (201, r#"{"answer":1}"#.to_owned()));
 }
 
+#[test]
+fn the_business_day_is_the_local_date_as_chrono_formats_it() {
+    // Written by hand for speed: the same text as `format("%Y-%m-%d")`, in any zone, any day.
+    let zones = [
+        chrono_tz::Tz::UTC,
+        chrono_tz::Tz::America__Los_Angeles,
+        chrono_tz::Tz::Asia__Kolkata,
+        chrono_tz::Tz::Pacific__Kiritimati,
+    ];
+    let start = chrono::DateTime::parse_from_rfc3339("1999-12-31T00:00:00Z").unwrap();
+    for hours in (0..24 * 400).step_by(7) {
+        let at = start.with_timezone(&Utc) + Duration::hours(hours);
+        for zone in zones {
+            let expected = at.with_timezone(&zone).format("%Y-%m-%d").to_string();
+            assert_eq!(super::business_day(at, zone), expected, "{at} in {zone}");
+        }
+    }
+}
+
 /// 23:30 and 00:30 in Los Angeles (PST, UTC-8) on 15/16 January 2027: 07:30 and 08:30 UTC, the
 /// same UTC day.
 fn late_and_early() -> (chrono::DateTime<Utc>, chrono::DateTime<Utc>) {
