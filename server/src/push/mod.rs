@@ -277,10 +277,14 @@ impl Pusher {
         ) {
             return;
         }
-        let (Some(order), Some(customer)) = (event.order.clone(), committed.customer_id.clone())
+        let (Some(order), Some(customer)) = (event.order.as_ref(), committed.customer_id.as_ref())
         else {
             return;
         };
+        if !self.store.may_have_push_subscriptions(customer) {
+            return;
+        }
+        let (order, customer) = (order.clone(), customer.clone());
         let kind = event.kind;
         let pusher = Arc::clone(self);
         tokio::spawn(async move {

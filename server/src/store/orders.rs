@@ -117,7 +117,8 @@ fn write_decision(
     let deadline_before = before.and_then(workflow::pending_deadline);
     let deadline_after = workflow::pending_deadline(after);
     if deadline_before != deadline_after {
-        if deadline_before.is_some() {
+        // A deadline that moved is updated in place (the upsert); one that ended is deleted.
+        if deadline_before.is_some() && deadline_after.is_none() {
             conn.prepare_cached("DELETE FROM deadlines WHERE order_id = ?1")
                 .map_err(db)?
                 .execute([after.id.as_str()])

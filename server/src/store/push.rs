@@ -101,6 +101,10 @@ impl PushStorage for SqliteStore {
             .await
     }
 
+    fn may_have_push_subscriptions(&self, user_id: &UserId) -> bool {
+        self.push_users_mut().contains(user_id)
+    }
+
     /// The user's subscriptions, newest first.
     async fn push_subscriptions_of(&self, user_id: &UserId) -> StoreResult<Vec<PushSubscription>> {
         if !self.push_users_mut().contains(user_id) {

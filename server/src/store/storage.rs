@@ -350,6 +350,11 @@ pub trait PushStorage: Send + Sync {
     ) -> StoreResult<bool>;
     /// The user's Web Push subscriptions, newest first.
     async fn push_subscriptions_of(&self, user_id: &UserId) -> StoreResult<Vec<PushSubscription>>;
+    /// `false` only if the user surely has no subscription (asked for every finished order,
+    /// before any work is spawned for it); a backend that cannot tell says `true`.
+    fn may_have_push_subscriptions(&self, _user_id: &UserId) -> bool {
+        true
+    }
 }
 
 /// People: users by id or email, their roles and names.
