@@ -620,6 +620,61 @@ fn the_business_day_is_the_local_date_as_chrono_formats_it() {
     }
 }
 
+#[tokio::test]
+async fn stats_go_out_at_most_every_quarter_second_and_the_last_numbers_always_do() {
+    // Given a shop whose screens follow its stats,
+    let store = SqliteStore::open("sqlite::memory:", "http://cafe.test")
+        .await
+        .unwrap();
+    open_shop(&store, 100).await;
+    let code = store
+        .current_code(&ShopId::main(), Utc::now())
+        .await
+        .unwrap()
+        .code;
+    let mut tail = store.tail();
+    // when ten orders are placed one after another, as fast as they go,
+    let started = std::time::Instant::now();
+    for n in 0..10 {
+        let who = person(&store, n).await;
+        store
+            .start_order(
+                &ShopId::main(),
+                who,
+                &code,
+                drink("espresso"),
+                Utc::now(),
+                None,
+            )
+            .await
+            .unwrap()
+            .done()
+            .unwrap();
+    }
+    let placing = started.elapsed();
+    // then the screens get the queue of ten (even though no order follows the last), and
+    // no more stats than one a quarter of a second, plus the first.
+    let mut sent = 0;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let committed = tokio::time::timeout_at(deadline, tail.recv())
+            .await
+            .expect("the last numbers never went out")
+            .unwrap();
+        if let Some(stats) = &committed.event.stats {
+            sent += 1;
+            if stats.queue_length == 10 {
+                break;
+            }
+        }
+    }
+    let most = 2 + placing.as_millis() / super::writer::STATS_EVERY.as_millis();
+    assert!(
+        sent <= most,
+        "{sent} stats.updated for 10 orders placed in {placing:?}"
+    );
+}
+
 /// 23:30 and 00:30 in Los Angeles (PST, UTC-8) on 15/16 January 2027: 07:30 and 08:30 UTC, the
 /// same UTC day.
 fn late_and_early() -> (chrono::DateTime<Utc>, chrono::DateTime<Utc>) {

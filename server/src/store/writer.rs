@@ -22,8 +22,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use espresso_protocol::{Event, UserId};
@@ -38,12 +38,54 @@ use super::memory::Memory;
 const QUEUE: usize = 8192;
 /// The most jobs one transaction takes.
 const MAX_BATCH: usize = 1024;
+/// A shop's `stats.updated` goes out at most this often: its screens show numbers (queue length,
+/// wait, served today) a person reads, not every order's step. Under a rush a batch commits every
+/// millisecond or two and each would carry one, a tenth of all events; the numbers that moved in
+/// between go out together, at most this late.
+pub const STATS_EVERY: Duration = Duration::from_millis(250);
 
 /// A handle to the writer thread (cheap to clone).
 #[derive(Clone)]
 pub struct Writer {
     queue: mpsc::Sender<Box<dyn Job>>,
     stats: Arc<WriterStats>,
+}
+
+/// When each shop's `stats.updated` last went out, and which shops owe one ([`STATS_EVERY`]).
+#[derive(Default)]
+struct StatsPacer {
+    sent: HashMap<String, Instant>,
+    owed: BTreeSet<String>,
+    /// Set while a shop owes one, so that a tick sends the writer an empty batch to pay it.
+    any_owed: Arc<AtomicBool>,
+}
+
+impl StatsPacer {
+    /// Of the shops whose numbers moved in this batch and those owing, the ones due now.
+    fn due(&self, moved: &BTreeSet<String>, now: Instant) -> BTreeSet<String> {
+        moved
+            .iter()
+            .chain(&self.owed)
+            .filter(|shop| {
+                self.sent
+                    .get(shop.as_str())
+                    .is_none_or(|at| now.duration_since(*at) >= STATS_EVERY)
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// The batch committed: `sent` went out at `now`, the rest of `moved` is owed.
+    fn committed(&mut self, moved: BTreeSet<String>, sent: &BTreeSet<String>, now: Instant) {
+        for shop in sent {
+            self.owed.remove(shop);
+            self.sent.insert(shop.clone(), now);
+        }
+        self.owed
+            .extend(moved.into_iter().filter(|shop| !sent.contains(shop)));
+        self.any_owed
+            .store(!self.owed.is_empty(), Ordering::Relaxed);
+    }
 }
 
 /// What the writer has done, for `/metrics` and tests.
@@ -216,11 +258,34 @@ impl Writer {
         let (queue, jobs) = mpsc::channel(QUEUE);
         let stats = Arc::new(WriterStats::default());
         let thread_stats = stats.clone();
+        let pacer = StatsPacer::default();
+        let any_owed = pacer.any_owed.clone();
         std::thread::Builder::new()
             .name("espresso-writer".into())
-            .spawn(move || serve(&conn, jobs, &tail, memory, &thread_stats))
+            .spawn(move || serve(&conn, jobs, &tail, memory, &thread_stats, pacer))
             .map_err(StoreError::database)?;
-        Ok(Self { queue, stats })
+        let writer = Self { queue, stats };
+        // Stats owed after the last batch of a burst are paid by an empty batch, at most
+        // STATS_EVERY later. The tick ends with the writer.
+        let (ticker, ticker_stats) = (writer.queue.downgrade(), writer.stats.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(STATS_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(queue) = ticker.upgrade() else {
+                    return;
+                };
+                if any_owed.load(Ordering::Relaxed) {
+                    let writer = Self {
+                        queue,
+                        stats: ticker_stats.clone(),
+                    };
+                    let _ = writer.run(|_| Ok::<_, StoreError>(())).await;
+                }
+            }
+        });
+        Ok(writer)
     }
 
     /// Run `job` in the writer's next batch, in a savepoint of its own (a refusal undoes what
@@ -319,6 +384,7 @@ fn serve(
     tail: &broadcast::Sender<Committed>,
     mut memory: Memory,
     stats: &WriterStats,
+    mut pacer: StatsPacer,
 ) {
     while let Some(first) = queue.blocking_recv() {
         let mut jobs = vec![first];
@@ -329,9 +395,16 @@ fn serve(
             }
         }
         stats.jobs.fetch_add(jobs.len() as u64, Ordering::Relaxed);
-        match run_batch(conn, &mut memory, &mut jobs) {
-            Ok((events, heads)) => {
+        match run_batch(conn, &mut memory, &mut jobs, &pacer) {
+            Ok(BatchDone {
+                events,
+                heads,
+                stats_moved,
+                stats_sent,
+                at,
+            }) => {
                 stats.commits.fetch_add(1, Ordering::Relaxed);
+                pacer.committed(stats_moved, &stats_sent, at);
                 memory.commit_heads(heads);
                 for event in events {
                     // No receiver is fine: nobody is watching.
@@ -356,12 +429,21 @@ fn serve(
     tracing::debug!("the writer has stopped");
 }
 
-type BatchDone = (Vec<Committed>, HashMap<String, u64>);
+/// What a committed batch did.
+struct BatchDone {
+    events: Vec<Committed>,
+    heads: HashMap<String, u64>,
+    /// Shops whose numbers moved, and those that got their `stats.updated` (at `at`).
+    stats_moved: BTreeSet<String>,
+    stats_sent: BTreeSet<String>,
+    at: Instant,
+}
 
 fn run_batch(
     conn: &Connection,
     memory: &mut Memory,
     jobs: &mut [Box<dyn Job>],
+    pacer: &StatsPacer,
 ) -> StoreResult<BatchDone> {
     conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
     let mut log = BatchLog::default();
@@ -406,11 +488,14 @@ fn run_batch(
             }
         }
     }
-    // One `stats.updated` per shop whose numbers moved in this batch, after its orders' events.
+    // One `stats.updated` per shop whose numbers moved (in this batch or one before) if its last
+    // went out STATS_EVERY ago, after its orders' events.
     let now = Utc::now();
-    let moved = std::mem::take(&mut log.stats);
-    for shop in moved {
-        let stats = memory.stats(conn, &shop, now)?;
+    let at = Instant::now();
+    let stats_moved = std::mem::take(&mut log.stats);
+    let stats_sent = pacer.due(&stats_moved, at);
+    for shop in &stats_sent {
+        let stats = memory.stats(conn, shop, now)?;
         let mut work = Work {
             conn,
             memory: &mut *memory,
@@ -426,5 +511,11 @@ fn run_batch(
         .execute(params![shop, i64::try_from(*seq).unwrap_or(i64::MAX)])?;
     }
     conn.prepare_cached("COMMIT")?.execute([])?;
-    Ok((log.events, log.heads))
+    Ok(BatchDone {
+        events: log.events,
+        heads: log.heads,
+        stats_moved,
+        stats_sent,
+        at,
+    })
 }
