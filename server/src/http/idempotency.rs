@@ -215,6 +215,15 @@ impl Idempotent {
 pub fn answer<T: serde::Serialize>(answer: Answer<T>, status: StatusCode) -> Response {
     match answer {
         Answer::Done(value) => (status, axum::Json(value)).into_response(),
+        Answer::Written(_, json) => (
+            status,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            json,
+        )
+            .into_response(),
         Answer::Replayed(stored) => replay(stored.status, stored.body),
     }
 }

@@ -37,6 +37,9 @@ pub struct StoredAnswer {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Answer<T> {
     Done(T),
+    /// Done now, and the store had the value in JSON already (it wrote it): the answer is those
+    /// bytes, not a second encoding.
+    Written(T, String),
     Replayed(StoredAnswer),
 }
 
@@ -44,7 +47,7 @@ impl<T> Answer<T> {
     /// The value of a command that ran now (`None`: a replay).
     pub fn done(self) -> Option<T> {
         match self {
-            Self::Done(value) => Some(value),
+            Self::Done(value) | Self::Written(value, _) => Some(value),
             Self::Replayed(_) => None,
         }
     }

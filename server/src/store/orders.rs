@@ -58,7 +58,7 @@ fn write_decision(
     zone: chrono_tz::Tz,
     before: Option<&Order>,
     decided: &[OrderEvent],
-) -> StoreResult<Option<(Order, u64)>> {
+) -> StoreResult<Option<(Order, u64, String)>> {
     let mut order = before.cloned();
     let mut last_seq = 0;
     for event in decided {
@@ -156,7 +156,7 @@ fn write_decision(
         ])
         .map_err(db)?;
     }
-    Ok(order.map(|order| (order, last_seq)))
+    Ok(order.map(|order| (order, last_seq, body)))
 }
 
 /// Update the order's row: its body, and of the columns the indexes are built on only those
@@ -313,7 +313,7 @@ impl OrderStorage for SqliteStore {
                     next_number,
                 };
                 let decided = workflow::decide(None, &command, &ctx)?;
-                let (order, answer_seq) = write_decision(work, zone, None, &decided)?
+                let (order, answer_seq, json) = write_decision(work, zone, None, &decided)?
                     .ok_or_else(|| StoreError::database("a start produced no order"))?;
                 match &ticket {
                     // The workflow admitted the code, so it has uses left.
@@ -329,7 +329,7 @@ impl OrderStorage for SqliteStore {
                 {
                     state.redeemed(code);
                 }
-                Ok(Answer::Done(order))
+                Ok(Answer::Written(order, json))
             })
             .await
     }
@@ -371,8 +371,10 @@ impl OrderStorage for SqliteStore {
                 if decided.is_empty() {
                     return Ok(Answer::Done(current));
                 }
-                let (order, answer_seq) = write_decision(work, zone, Some(&current), &decided)?
-                    .ok_or_else(|| StoreError::database("an order command removed the order"))?;
+                let (order, answer_seq, json) =
+                    write_decision(work, zone, Some(&current), &decided)?.ok_or_else(|| {
+                        StoreError::database("an order command removed the order")
+                    })?;
                 answered(
                     work,
                     remember.as_ref(),
@@ -381,7 +383,7 @@ impl OrderStorage for SqliteStore {
                     answer_seq,
                     &decided,
                 )?;
-                Ok(Answer::Done(order))
+                Ok(Answer::Written(order, json))
             })
             .await
     }

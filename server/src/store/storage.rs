@@ -380,7 +380,7 @@ impl dyn Storage {
         change: impl FnOnce(&mut Shop) -> StoreResult<()> + Send + 'static,
     ) -> StoreResult<Shop> {
         match self.update_shop(id, now, Box::new(change), None).await? {
-            Answer::Done(shop) => Ok(shop),
+            Answer::Done(shop) | Answer::Written(shop, _) => Ok(shop),
             Answer::Replayed(_) => Err(StoreError::database("a change without a key was replayed")),
         }
     }

@@ -253,7 +253,7 @@ async fn a_retried_command_answers_the_first_answer_and_runs_once() {
         )
         .await
         .unwrap();
-    let Answer::Done(claimed) = first else {
+    let Some(claimed) = first.done() else {
         panic!("the first claim must run")
     };
     let again = store
