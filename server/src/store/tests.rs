@@ -32,6 +32,20 @@ async fn open_shop(store: &SqliteStore, drinks_per_code: u32) {
         .unwrap();
 }
 
+/// A throwaway store with its shop open (see [`open_shop`]), and the booth code to order with.
+async fn open_shop_in_memory(drinks_per_code: u32) -> (SqliteStore, String) {
+    let store = SqliteStore::open("sqlite::memory:", "http://cafe.test")
+        .await
+        .unwrap();
+    open_shop(&store, drinks_per_code).await;
+    let code = store
+        .current_code(&ShopId::main(), Utc::now())
+        .await
+        .unwrap()
+        .code;
+    (store, code)
+}
+
 fn customer(n: usize) -> CustomerRef {
     CustomerRef {
         id: format!("usr_{n}").into(),
@@ -421,15 +435,7 @@ async fn a_cached_access_token_stops_working_at_sign_out_and_follows_role_change
 #[tokio::test]
 async fn a_customer_unknown_to_the_database_is_refused_and_changes_nothing() {
     // A foreign key refusal inside a job rolls that job back alone.
-    let store = SqliteStore::open("sqlite::memory:", "http://cafe.test")
-        .await
-        .unwrap();
-    open_shop(&store, 10).await;
-    let code = store
-        .current_code(&ShopId::main(), Utc::now())
-        .await
-        .unwrap()
-        .code;
+    let (store, code) = open_shop_in_memory(10).await;
     let head = store.head(&ShopId::main()).await.unwrap();
     let error = store
         .start_order(
@@ -623,15 +629,7 @@ fn the_business_day_is_the_local_date_as_chrono_formats_it() {
 #[tokio::test]
 async fn stats_go_out_at_most_every_quarter_second_and_the_last_numbers_always_do() {
     // Given a shop whose screens follow its stats,
-    let store = SqliteStore::open("sqlite::memory:", "http://cafe.test")
-        .await
-        .unwrap();
-    open_shop(&store, 100).await;
-    let code = store
-        .current_code(&ShopId::main(), Utc::now())
-        .await
-        .unwrap()
-        .code;
+    let (store, code) = open_shop_in_memory(100).await;
     let mut tail = store.tail();
     // when ten orders are placed one after another, as fast as they go,
     let started = std::time::Instant::now();
