@@ -46,6 +46,18 @@ async fn open_shop_in_memory(drinks_per_code: u32) -> (SqliteStore, String) {
     (store, code)
 }
 
+/// `who` starts an order of `item` now with the booth code, no `Idempotency-Key`.
+async fn place(
+    store: &SqliteStore,
+    who: CustomerRef,
+    code: &str,
+    item: &str,
+) -> super::StoreResult<Answer<espresso_protocol::Order>> {
+    store
+        .start_order(&ShopId::main(), who, code, drink(item), Utc::now(), None)
+        .await
+}
+
 fn customer(n: usize) -> CustomerRef {
     CustomerRef {
         id: format!("usr_{n}").into(),
@@ -493,6 +505,13 @@ async fn a_command_that_fails_after_writing_takes_its_whole_batch_back() {
         .await
         .unwrap_err();
     // then it is answered with its error, and nothing it wrote is kept;
+    let failed_batches = || {
+        store
+            .writer
+            .stats()
+            .failed_batches
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
     assert_eq!(error.code(), ErrorCode::Internal);
     let kept: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM order_numbers WHERE business_day = '2000-01-01'")
@@ -500,14 +519,7 @@ async fn a_command_that_fails_after_writing_takes_its_whole_batch_back() {
             .await
             .unwrap();
     assert_eq!(kept, 0, "half a command was committed");
-    assert_eq!(
-        store
-            .writer
-            .stats()
-            .failed_batches
-            .load(std::sync::atomic::Ordering::Relaxed),
-        1
-    );
+    assert_eq!(failed_batches(), 1);
     // a command that refuses before writing fails alone, and the writer goes on.
     let refused = store
         .writer
@@ -517,14 +529,7 @@ async fn a_command_that_fails_after_writing_takes_its_whole_batch_back() {
         .await
         .unwrap_err();
     assert_eq!(refused.code(), ErrorCode::NotFound);
-    assert_eq!(
-        store
-            .writer
-            .stats()
-            .failed_batches
-            .load(std::sync::atomic::Ordering::Relaxed),
-        1
-    );
+    assert_eq!(failed_batches(), 1);
     let ann = person(&store, 1).await;
     assert!(store.user_by_id(&ann.id).await.unwrap().is_some());
 }
@@ -635,15 +640,7 @@ async fn stats_go_out_at_most_every_quarter_second_and_the_last_numbers_always_d
     let started = std::time::Instant::now();
     for n in 0..10 {
         let who = person(&store, n).await;
-        store
-            .start_order(
-                &ShopId::main(),
-                who,
-                &code,
-                drink("espresso"),
-                Utc::now(),
-                None,
-            )
+        place(&store, who, &code, "espresso")
             .await
             .unwrap()
             .done()
