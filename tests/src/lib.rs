@@ -21,6 +21,45 @@ use fantoccini::{Client as WebDriver, ClientBuilder, Locator};
 
 pub mod push_service;
 
+/// chromedriver's `POST /session/{id}/goog/cdp/execute`: one DevTools protocol command (its
+/// name and parameters) on the page chromedriver drives, through `WebDriver::issue_cmd`.
+#[derive(Debug)]
+pub struct Cdp(pub &'static str, pub serde_json::Value);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": self.0, "params": self.1 });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// The shop's order with this number, as the barista sees it (waited for).
+pub async fn order_numbered(
+    barista: &Client,
+    number: u32,
+) -> anyhow::Result<espresso_core::protocol::Order> {
+    wait_for(
+        &format!("order #{number} on the bar"),
+        STEP_DEADLINE,
+        || async {
+            let orders = barista.orders(&ShopId::main(), &[], None).await?;
+            Ok(orders.into_iter().find(|o| o.number == Some(number)))
+        },
+    )
+    .await
+}
+
 /// How long an e2e step may take before the test fails with the last thing it saw.
 pub const STEP_DEADLINE: Duration = Duration::from_secs(20);
 

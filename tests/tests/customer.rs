@@ -6,26 +6,13 @@ use anyhow::Context;
 use espresso_core::Client;
 use espresso_core::protocol::{BoothCode, LimitsPatch, Order, OrderState, Role, ShopId, ShopPatch};
 use espresso_tests::{
-    Browser, STEP_DEADLINE, TestServer, axe, by, click, fill, sign_in_on_page, wait_for,
-    wait_for_element, wait_for_text, wait_until_gone,
+    Browser, STEP_DEADLINE, TestServer, axe, by, click, fill, order_numbered, sign_in_on_page,
+    wait_for, wait_for_element, wait_for_text, wait_until_gone,
 };
 use fantoccini::Locator;
 use fantoccini::key::Key;
 
 const PHONE: (u32, u32) = (390, 844);
-
-/// The shop's order with this number, as the barista sees it.
-async fn order_numbered(barista: &Client, number: u32) -> anyhow::Result<Order> {
-    wait_for(
-        &format!("order #{number} on the bar"),
-        STEP_DEADLINE,
-        || async {
-            let orders = barista.orders(&ShopId::main(), &[], None).await?;
-            Ok(orders.into_iter().find(|o| o.number == Some(number)))
-        },
-    )
-    .await
-}
 
 #[tokio::test]
 #[ignore = "needs the web build and Chromium: run through `cargo xtask test`"]

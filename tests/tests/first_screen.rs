@@ -4,9 +4,8 @@
 //! taking over. Headless Chromium with the app's wasm blocked through the DevTools protocol
 //! (`Network.setBlockedURLs`), then let through and started as `boot.js` starts it.
 
-use espresso_tests::{Browser, STEP_DEADLINE, TestServer, axe, by, wait_for};
+use espresso_tests::{Browser, Cdp, STEP_DEADLINE, TestServer, axe, by, wait_for};
 use fantoccini::Client as WebDriver;
-use fantoccini::wd::WebDriverCompatibleCommand;
 use serde_json::json;
 
 const PHONE: (u32, u32) = (390, 844);
@@ -15,28 +14,6 @@ const BOOTH: (u32, u32) = (1920, 1080);
 
 /// The apps' wasm (both builds): blocked, the page has only its own HTML.
 const WASM: [&str; 2] = ["*app-customer_bg.wasm*", "*app-staff_bg.wasm*"];
-
-/// chromedriver's `POST /session/{id}/goog/cdp/execute`: one DevTools protocol command.
-#[derive(Debug)]
-struct Cdp(&'static str, serde_json::Value);
-
-impl WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
-        let body = json!({ "cmd": self.0, "params": self.1 });
-        (http::Method::POST, Some(body.to_string()))
-    }
-}
 
 /// Block (or, with `[]`, let through again) requests whose URL matches `patterns`.
 async fn block(driver: &WebDriver, patterns: &[&str]) -> anyhow::Result<()> {

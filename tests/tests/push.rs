@@ -22,12 +22,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use espresso_core::Client;
-use espresso_core::protocol::{Order, OrderState, PushMessage, Role, ShopId};
+use espresso_core::protocol::{OrderState, PushMessage, Role, ShopId};
 use espresso_tests::push_service::{PushService, Subscriber};
-use espresso_tests::{Browser, STEP_DEADLINE, TestServer, by, free_port, wait_for};
+use espresso_tests::{
+    Browser, Cdp, STEP_DEADLINE, TestServer, by, free_port, order_numbered, wait_for,
+};
 use fantoccini::Client as WebDriver;
-use fantoccini::wd::WebDriverCompatibleCommand;
 use futures::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -36,29 +36,6 @@ const PHONE: (u32, u32) = (390, 844);
 
 /// How long a delivered push may go without a notification before it is delivered again.
 const REDELIVER_AFTER: Duration = Duration::from_secs(3);
-
-/// chromedriver's `POST /session/{id}/goog/cdp/execute`: one DevTools protocol command on the
-/// page chromedriver drives.
-#[derive(Debug)]
-struct Cdp(&'static str, Value);
-
-impl WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
-        let body = json!({ "cmd": self.0, "params": self.1 });
-        (http::Method::POST, Some(body.to_string()))
-    }
-}
 
 /// The stand-in for the browser's push service, run in the page before the app: `subscribe`
 /// makes real keys with WebCrypto and answers a subscription to `endpoint`; what it made (the
@@ -234,19 +211,6 @@ async fn notifications(driver: &WebDriver) -> anyhow::Result<Vec<Value>> {
         bail!("getNotifications: {error}");
     }
     Ok(serde_json::from_value(shown)?)
-}
-
-/// The shop's order with this number, as the barista sees it.
-async fn order_numbered(barista: &Client, number: u32) -> anyhow::Result<Order> {
-    wait_for(
-        &format!("order #{number} on the bar"),
-        STEP_DEADLINE,
-        || async {
-            let orders = barista.orders(&ShopId::main(), &[], None).await?;
-            Ok(orders.into_iter().find(|o| o.number == Some(number)))
-        },
-    )
-    .await
 }
 
 #[tokio::test]
