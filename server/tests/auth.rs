@@ -393,15 +393,7 @@ async fn an_unknown_refresh_token_is_unauthenticated() {
 async fn signing_out_ends_the_access_and_the_refresh_token() {
     let server = TestServer::start().await;
     let session = sign_in(&server, "ann@example.com").await;
-    let (status, body) = server
-        .send(
-            Method::POST,
-            "/auth/logout",
-            Some(&session.access_token),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    server.sign_out(&session.access_token).await;
     let (status, body) = server.get("/me", Some(&session.access_token)).await;
     assert_problem(
         status,
@@ -430,15 +422,7 @@ async fn signing_out_ends_only_that_session() {
     let phone = sign_in(&server, "ann@example.com").await;
     server.grant("bob@example.com", &[]).await;
     let laptop = sign_in(&server, "bob@example.com").await;
-    let (status, _) = server
-        .send(
-            Method::POST,
-            "/auth/logout",
-            Some(&phone.access_token),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    server.sign_out(&phone.access_token).await;
     let (status, _) = server.get("/me", Some(&laptop.access_token)).await;
     assert_eq!(status, StatusCode::OK);
 }

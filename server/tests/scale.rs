@@ -210,15 +210,7 @@ async fn a_session_signed_out_on_one_server_is_refused_by_the_other() {
     let session = sign_in_as(a, "ana@cafe.test", &[]).await;
     let (status, body) = b.get("/me", Some(&session.access_token)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = a
-        .send(
-            Method::POST,
-            "/auth/logout",
-            Some(&session.access_token),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    a.sign_out(&session.access_token).await;
     let (status, body) = b.get("/me", Some(&session.access_token)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
 }
@@ -229,15 +221,7 @@ async fn a_live_socket_on_one_server_is_closed_when_its_session_ends_on_another(
     let (a, b) = (&servers[0], &servers[1]);
     let session = sign_in_as(a, "barista@cafe.test", &[Role::Barista]).await;
     let mut bar = live(b, &session.access_token).await;
-    let (status, body) = a
-        .send(
-            Method::POST,
-            "/auth/logout",
-            Some(&session.access_token),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    a.sign_out(&session.access_token).await;
     // The socket on B is closed with 4001 "session ended" (within PATIENCE, not at its next
     // 30 s token check).
     let frame = loop {

@@ -224,6 +224,14 @@ impl TestServer {
         self.send(Method::GET, path, token, None).await
     }
 
+    /// `POST /auth/logout` with `access_token`: signed out (204).
+    pub async fn sign_out(&self, access_token: &str) {
+        let (status, body) = self
+            .send(Method::POST, "/auth/logout", Some(access_token), None)
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    }
+
     /// Give `email` these roles straight in the database (creating the user).
     pub async fn grant(&self, email: &str, roles: &[Role]) {
         let now = Utc::now();
