@@ -15,8 +15,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use espresso_tests::Browser;
-use fantoccini::wd::WebDriverCompatibleCommand;
+use espresso_tests::{Browser, ChromiumCommand};
 use serde_json::json;
 
 /// (app, path, an element of its first screen)
@@ -129,7 +128,7 @@ async fn load(
     if let Some(conditions) = network.conditions() {
         browser
             .driver
-            .issue_cmd(NetworkConditions(conditions))
+            .issue_cmd(ChromiumCommand::network_conditions(conditions))
             .await
             .context("Chromium's network emulation")?;
     }
@@ -196,28 +195,6 @@ impl Network {
             "download_throughput": down,
             "upload_throughput": up,
         }))
-    }
-}
-
-/// chromedriver's `POST /session/{id}/chromium/network_conditions`.
-#[derive(Debug)]
-struct NetworkConditions(serde_json::Value);
-
-impl WebDriverCompatibleCommand for NetworkConditions {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/chromium/network_conditions",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
-        let body = json!({ "network_conditions": self.0 });
-        (http::Method::POST, Some(body.to_string()))
     }
 }
 

@@ -21,26 +21,46 @@ use fantoccini::{Client as WebDriver, ClientBuilder, Locator};
 
 pub mod push_service;
 
-/// chromedriver's `POST /session/{id}/goog/cdp/execute`: one DevTools protocol command (its
-/// name and parameters) on the page chromedriver drives, through `WebDriver::issue_cmd`.
+/// A `POST /session/{id}/…` of Chromium's own (chromedriver), sent with `WebDriver::issue_cmd`.
 #[derive(Debug)]
-pub struct Cdp(pub &'static str, pub serde_json::Value);
+pub struct ChromiumCommand {
+    path: &'static str,
+    body: serde_json::Value,
+}
 
-impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+impl ChromiumCommand {
+    /// One DevTools protocol command (its name and parameters) on the page chromedriver drives.
+    pub fn cdp(command: &str, params: serde_json::Value) -> Self {
+        Self {
+            path: "goog/cdp/execute",
+            body: serde_json::json!({ "cmd": command, "params": params }),
+        }
+    }
+
+    /// Throttle the browser's network (latency, throughput, offline).
+    pub fn network_conditions(conditions: serde_json::Value) -> Self {
+        Self {
+            path: "chromium/network_conditions",
+            body: serde_json::json!({ "network_conditions": conditions }),
+        }
+    }
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for ChromiumCommand {
     fn endpoint(
         &self,
         base_url: &url::Url,
         session_id: Option<&str>,
     ) -> Result<url::Url, url::ParseError> {
         base_url.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session_id.unwrap_or_default()
+            "session/{}/{}",
+            session_id.unwrap_or_default(),
+            self.path
         ))
     }
 
     fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
-        let body = serde_json::json!({ "cmd": self.0, "params": self.1 });
-        (http::Method::POST, Some(body.to_string()))
+        (http::Method::POST, Some(self.body.to_string()))
     }
 }
 

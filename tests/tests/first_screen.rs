@@ -4,7 +4,7 @@
 //! taking over. Headless Chromium with the app's wasm blocked through the DevTools protocol
 //! (`Network.setBlockedURLs`), then let through and started as `boot.js` starts it.
 
-use espresso_tests::{Browser, Cdp, STEP_DEADLINE, TestServer, axe, by, wait_for};
+use espresso_tests::{Browser, ChromiumCommand, STEP_DEADLINE, TestServer, axe, by, wait_for};
 use fantoccini::Client as WebDriver;
 use serde_json::json;
 
@@ -17,9 +17,14 @@ const WASM: [&str; 2] = ["*app-customer_bg.wasm*", "*app-staff_bg.wasm*"];
 
 /// Block (or, with `[]`, let through again) requests whose URL matches `patterns`.
 async fn block(driver: &WebDriver, patterns: &[&str]) -> anyhow::Result<()> {
-    driver.issue_cmd(Cdp("Network.enable", json!({}))).await?;
     driver
-        .issue_cmd(Cdp("Network.setBlockedURLs", json!({ "urls": patterns })))
+        .issue_cmd(ChromiumCommand::cdp("Network.enable", json!({})))
+        .await?;
+    driver
+        .issue_cmd(ChromiumCommand::cdp(
+            "Network.setBlockedURLs",
+            json!({ "urls": patterns }),
+        ))
         .await?;
     Ok(())
 }

@@ -25,7 +25,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use espresso_core::protocol::{OrderState, PushMessage, Role, ShopId};
 use espresso_tests::push_service::{PushService, Subscriber};
 use espresso_tests::{
-    Browser, Cdp, STEP_DEADLINE, TestServer, by, free_port, order_numbered, wait_for,
+    Browser, ChromiumCommand, STEP_DEADLINE, TestServer, by, free_port, order_numbered, wait_for,
 };
 use fantoccini::Client as WebDriver;
 use futures::{SinkExt as _, StreamExt as _};
@@ -236,14 +236,14 @@ async fn a_customer_who_asked_is_told_by_a_push_notification_that_the_order_is_r
     .await?;
     let driver = &browser.driver;
     driver
-        .issue_cmd(Cdp(
+        .issue_cmd(ChromiumCommand::cdp(
             "Browser.grantPermissions",
             json!({ "permissions": ["notifications"], "origin": server.url() }),
         ))
         .await?;
     let endpoint = format!("{}/push/phone", push_service.url);
     driver
-        .issue_cmd(Cdp(
+        .issue_cmd(ChromiumCommand::cdp(
             "Page.addScriptToEvaluateOnNewDocument",
             json!({ "source": stand_in_for_the_push_service(&endpoint) }),
         ))
