@@ -222,22 +222,7 @@ pub fn bench(ctx: &Ctx, args: &[String]) -> Result {
             // screens, one booth display, drinks made in no time, nobody cancels.
             let summary = server.robot(
                 ctx,
-                &[
-                    "--customers",
-                    "300",
-                    "--baristas",
-                    "24",
-                    "--barista-screens",
-                    THROUGHPUT_SCREENS,
-                    "--watchers",
-                    "1",
-                    "--rate",
-                    "0",
-                    "--make-time",
-                    "0ms..0ms",
-                    "--cancel-rate",
-                    "0",
-                ],
+                &lifecycles_flat_out("300", "24", THROUGHPUT_SCREENS),
                 plan.run_s,
             )?;
             figures.push(Figure {
@@ -634,6 +619,32 @@ fn scale(ctx: &Ctx, dir: &Path, plan: &Plan, figures: &mut Vec<Figure>) -> Resul
     outcome
 }
 
+/// The robot's flags for full lifecycles as fast as they go (scan → choose → claim → complete →
+/// collect): `customers` each with their phone's live stream, `baristas` sharing `screens` staff
+/// screens, one booth display, drinks made in no time, nobody cancels.
+fn lifecycles_flat_out<'a>(
+    customers: &'a str,
+    baristas: &'a str,
+    screens: &'a str,
+) -> [&'a str; 14] {
+    [
+        "--customers",
+        customers,
+        "--baristas",
+        baristas,
+        "--barista-screens",
+        screens,
+        "--watchers",
+        "1",
+        "--rate",
+        "0",
+        "--make-time",
+        "0ms..0ms",
+        "--cancel-rate",
+        "0",
+    ]
+}
+
 /// The robot over [`SCALE_SHOPS`] and `servers`; its summary with the load average beside it.
 fn scale_robot(
     ctx: &Ctx,
@@ -656,22 +667,7 @@ fn scale_robot(
         .args(["--server-pid", &pids[0]])
         .arg("--json")
         .arg(&summary)
-        .args([
-            "--customers",
-            "100",
-            "--baristas",
-            "8",
-            "--barista-screens",
-            "2",
-            "--watchers",
-            "1",
-            "--rate",
-            "0",
-            "--make-time",
-            "0ms..0ms",
-            "--cancel-rate",
-            "0",
-        ]);
+        .args(lifecycles_flat_out("100", "8", "2"));
     if pids.len() > 1 {
         robot.args(["--cpu-pids", &pids[1..].join(",")]);
     }
