@@ -265,16 +265,54 @@ impl Subscriber {
     }
 }
 
+/// The connections of one shop, split so that an order's event costs its shop's staff and public
+/// screens plus its own customer's connections, not a look at every phone in the shop.
+#[derive(Default)]
+struct ShopConnections {
+    /// Staff and public connections (and any without a user): each event is checked against
+    /// each.
+    watchers: Vec<Subscriber>,
+    /// Customers' connections by user. By [`policy::live_sees`] a customer sees an order event
+    /// only of their own order, so one goes to its customer's connections alone; any other
+    /// event (`shop.updated`, ...) is checked against every customer.
+    customers: HashMap<UserId, Vec<Subscriber>>,
+}
+
+impl ShopConnections {
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.watchers.len() + self.customers.values().map(Vec::len).sum::<usize>()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.watchers.is_empty() && self.customers.is_empty()
+    }
+
+    fn all_mut(&mut self) -> impl Iterator<Item = &mut Subscriber> {
+        self.watchers
+            .iter_mut()
+            .chain(self.customers.values_mut().flatten())
+    }
+}
+
+/// Where a subscriber is kept in its shop: under its user if it is a customer's.
+fn customer_key(viewer: &Viewer) -> Option<UserId> {
+    match viewer.scope {
+        Scope::Customer => viewer.user_id.clone(),
+        Scope::Staff | Scope::Public => None,
+    }
+}
+
 /// The connections of every shop. The lock is held only for `try_send`s, never across an await.
 #[derive(Default)]
 struct Registry {
-    shops: Mutex<HashMap<ShopId, Vec<Subscriber>>>,
+    shops: Mutex<HashMap<ShopId, ShopConnections>>,
     next_id: AtomicU64,
     stopped: AtomicBool,
 }
 
 impl Registry {
-    fn lock(&self) -> MutexGuard<'_, HashMap<ShopId, Vec<Subscriber>>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<ShopId, ShopConnections>> {
         // A panic elsewhere while holding the lock leaves the map consistent (we never hold it
         // across a partial update), so keep going.
         self.shops
@@ -286,6 +324,7 @@ impl Registry {
         let (queue_tx, queue) = mpsc::channel(capacity.max(1));
         let (cut_tx, cut) = oneshot::channel();
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let customer = customer_key(&viewer);
         let mut subscriber = Subscriber {
             id,
             viewer,
@@ -298,10 +337,15 @@ impl Registry {
             if self.stopped.load(Ordering::Relaxed) {
                 subscriber.cut(Cut::Shutdown);
             } else {
-                shops
-                    .entry(ShopId::from(shop))
-                    .or_default()
-                    .push(subscriber);
+                let connections = shops.entry(ShopId::from(shop)).or_default();
+                match &customer {
+                    Some(user) => connections
+                        .customers
+                        .entry(user.clone())
+                        .or_default()
+                        .push(subscriber),
+                    None => connections.watchers.push(subscriber),
+                }
             }
         }
         Subscription {
@@ -309,17 +353,29 @@ impl Registry {
             cut,
             registry: Arc::clone(self),
             shop: ShopId::from(shop),
+            customer,
             id,
         }
     }
 
-    fn unsubscribe(&self, shop: &str, id: u64) {
+    fn unsubscribe(&self, shop: &str, customer: Option<&UserId>, id: u64) {
         let mut shops = self.lock();
-        if let Some(subscribers) = shops.get_mut(shop) {
-            subscribers.retain(|s| s.id != id);
-            if subscribers.is_empty() {
-                shops.remove(shop);
+        let Some(connections) = shops.get_mut(shop) else {
+            return;
+        };
+        match customer {
+            Some(user) => {
+                if let Some(subscribers) = connections.customers.get_mut(user) {
+                    subscribers.retain(|s| s.id != id);
+                    if subscribers.is_empty() {
+                        connections.customers.remove(user);
+                    }
+                }
             }
+            None => connections.watchers.retain(|s| s.id != id),
+        }
+        if connections.is_empty() {
+            shops.remove(shop);
         }
     }
 
@@ -327,35 +383,33 @@ impl Registry {
     /// queue is full. Never waits.
     fn publish(&self, committed: &Committed) {
         let mut shops = self.lock();
-        let Some(subscribers) = shops.get_mut(&committed.shop) else {
+        let Some(connections) = shops.get_mut(&committed.shop) else {
             return;
         };
-        let kind = committed.event.kind;
-        let customer_id = committed.customer_id.as_deref();
-        let mut frame: Option<Utf8Bytes> = None;
-        subscribers.retain_mut(|subscriber| {
-            if !subscriber.viewer.sees(kind, customer_id) {
-                return true;
-            }
-            let text = frame.get_or_insert_with(|| {
-                Utf8Bytes::from(event_frame(committed.seq, &committed.json))
-            });
-            let queued = Queued {
-                seq: committed.seq,
-                text: text.clone(),
-            };
-            match subscriber.queue.try_send(queued) {
-                Ok(()) => true,
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    tracing::info!(shop = %committed.shop, "live connection too slow: cut off");
-                    subscriber.cut(Cut::SlowConsumer);
-                    false
+        let mut delivery = Delivery {
+            committed,
+            kind: committed.event.kind,
+            frame: None,
+        };
+        connections
+            .watchers
+            .retain_mut(|subscriber| delivery.offer(subscriber));
+        if delivery.kind.is_order_event() {
+            if let Some(customer) = committed.customer_id.as_ref()
+                && let Some(subscribers) = connections.customers.get_mut(customer)
+            {
+                subscribers.retain_mut(|subscriber| delivery.offer(subscriber));
+                if subscribers.is_empty() {
+                    connections.customers.remove(customer);
                 }
-                // The connection has ended; its drop will find nothing to remove.
-                Err(mpsc::error::TrySendError::Closed(_)) => false,
             }
-        });
-        if subscribers.is_empty() {
+        } else {
+            connections.customers.retain(|_, subscribers| {
+                subscribers.retain_mut(|subscriber| delivery.offer(subscriber));
+                !subscribers.is_empty()
+            });
+        }
+        if connections.is_empty() {
             shops.remove(&committed.shop);
         }
     }
@@ -363,7 +417,7 @@ impl Registry {
     /// Cut every connection off (they all resume with `since`).
     fn cut_all(&self, why: Cut) {
         let mut shops = self.lock();
-        for subscriber in shops.values_mut().flatten() {
+        for subscriber in shops.values_mut().flat_map(ShopConnections::all_mut) {
             subscriber.cut(why);
         }
         shops.clear();
@@ -372,10 +426,48 @@ impl Registry {
     fn shutdown(&self) {
         let mut shops = self.lock();
         self.stopped.store(true, Ordering::Relaxed);
-        for subscriber in shops.values_mut().flatten() {
+        for subscriber in shops.values_mut().flat_map(ShopConnections::all_mut) {
             subscriber.cut(Cut::Shutdown);
         }
         shops.clear();
+    }
+}
+
+/// One event on its way to a shop's connections; its frame is built at the first that sees it.
+struct Delivery<'a> {
+    committed: &'a Committed,
+    kind: EventType,
+    frame: Option<Utf8Bytes>,
+}
+
+impl Delivery<'_> {
+    /// Queue the event for `subscriber` if it may see it; `false` if the connection is to be
+    /// forgotten (ended, or cut off because its queue is full).
+    fn offer(&mut self, subscriber: &mut Subscriber) -> bool {
+        let committed = self.committed;
+        if !subscriber
+            .viewer
+            .sees(self.kind, committed.customer_id.as_deref())
+        {
+            return true;
+        }
+        let text = self
+            .frame
+            .get_or_insert_with(|| Utf8Bytes::from(event_frame(committed.seq, &committed.json)));
+        let queued = Queued {
+            seq: committed.seq,
+            text: text.clone(),
+        };
+        match subscriber.queue.try_send(queued) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::info!(shop = %committed.shop, "live connection too slow: cut off");
+                subscriber.cut(Cut::SlowConsumer);
+                false
+            }
+            // The connection has ended; its drop will find nothing to remove.
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
     }
 }
 
@@ -417,12 +509,15 @@ pub(crate) struct Subscription {
     pub cut: oneshot::Receiver<Cut>,
     registry: Arc<Registry>,
     shop: ShopId,
+    /// The customer it is kept under, if it is a customer's.
+    customer: Option<UserId>,
     id: u64,
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        self.registry.unsubscribe(&self.shop, self.id);
+        self.registry
+            .unsubscribe(&self.shop, self.customer.as_ref(), self.id);
     }
 }
 
@@ -588,6 +683,46 @@ mod tests {
         assert_eq!(frame_seq(&public.queue.try_recv().unwrap()), 2);
         assert!(public.queue.try_recv().is_err());
         assert!(elsewhere.queue.try_recv().is_err());
+    }
+
+    #[test]
+    fn an_order_event_reaches_staff_and_its_own_customer_only() {
+        let registry = Arc::new(Registry::default());
+        let mut staff = registry.subscribe("main", viewer(Scope::Staff, Some("s")), 8);
+        let mut public = registry.subscribe("main", Viewer::public(), 8);
+        let mut ana_phone = registry.subscribe("main", viewer(Scope::Customer, Some("ana")), 8);
+        let mut ana_laptop = registry.subscribe("main", viewer(Scope::Customer, Some("ana")), 8);
+        let mut ben = registry.subscribe("main", viewer(Scope::Customer, Some("ben")), 8);
+        let claimed = Event::order(
+            EventType::OrderClaimed,
+            crate::policy::tests::order("ana", Some("s")),
+            Utc::now(),
+        );
+        registry.publish(&committed("main", 1, claimed, Some("ana")));
+        registry.publish(&shop_updated("main", 2));
+
+        for connection in [&mut staff, &mut ana_phone, &mut ana_laptop] {
+            assert_eq!(frame_seq(&connection.queue.try_recv().unwrap()), 1);
+            assert_eq!(frame_seq(&connection.queue.try_recv().unwrap()), 2);
+        }
+        // Ben's phone and the public screen get the shop's change, not Ana's order.
+        for connection in [&mut ben, &mut public] {
+            assert_eq!(frame_seq(&connection.queue.try_recv().unwrap()), 2);
+            assert!(connection.queue.try_recv().is_err());
+        }
+
+        // Ana closes one tab: the other still gets her orders, and the shop forgets the first.
+        drop(ana_phone);
+        assert_eq!(registry.lock()["main"].len(), 4);
+        let ready = Event::order(
+            EventType::OrderCompleted,
+            crate::policy::tests::order("ana", Some("s")),
+            Utc::now(),
+        );
+        registry.publish(&committed("main", 3, ready, Some("ana")));
+        assert_eq!(frame_seq(&ana_laptop.queue.try_recv().unwrap()), 3);
+        drop((ana_laptop, ben, staff, public));
+        assert!(registry.lock().is_empty());
     }
 
     #[test]

@@ -126,7 +126,7 @@ pub fn live_sees(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use chrono::Utc;
     use espresso_protocol::{CustomerRef, OrderState};
 
@@ -159,7 +159,8 @@ mod tests {
         }
     }
 
-    fn order(customer: &str, barista: Option<&str>) -> Order {
+    /// An order of `customer`'s at the main shop, being made (by `barista`, if any).
+    pub(crate) fn order(customer: &str, barista: Option<&str>) -> Order {
         let now = Utc::now();
         Order {
             id: "o1".into(),

@@ -101,7 +101,10 @@ pub struct Event {
     pub kind: EventType,
     /// The shop id.
     pub shop: ShopId,
-    #[serde(serialize_with = "crate::stamp::serialize")]
+    #[serde(
+        serialize_with = "crate::stamp::serialize",
+        deserialize_with = "crate::stamp::deserialize"
+    )]
     pub at: DateTime<Utc>,
     /// The whole order after the change.
     #[serde(default)]

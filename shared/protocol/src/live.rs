@@ -33,8 +33,8 @@ pub enum ClientFrame {
     },
 }
 
-/// What the server sends.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What the server sends. Read through [`WireFrame`] (see its `Deserialize`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
@@ -49,6 +49,51 @@ pub enum ServerFrame {
     /// Sent with the WebSocket ping: a browser cannot see WebSocket pings, so this is how a web
     /// client knows the server is still there. Nothing to answer.
     Ping,
+}
+
+/// A server frame as it is read: every field of every type, each optional. serde reads an
+/// internally tagged enum by first copying the whole frame into a buffer of its own (it cannot
+/// know the variant before it has seen `"type"`, which may come last), and then reading the
+/// variant from that copy: for an event frame (an order and its seven timestamps) that copy was
+/// most of what a screen spends on the stream. This reads the frame in one pass, whatever the
+/// order of its fields, and then checks the fields its type needs are there.
+#[derive(Deserialize)]
+struct WireFrame {
+    #[serde(rename = "type")]
+    kind: FrameType,
+    head: Option<u64>,
+    scope: Option<Scope>,
+    seq: Option<u64>,
+    event: Option<Box<Event>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum FrameType {
+    Welcome,
+    Event,
+    Reset,
+    Ping,
+}
+
+impl<'de> Deserialize<'de> for ServerFrame {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let frame = WireFrame::deserialize(deserializer)?;
+        let needs = |field: &'static str| D::Error::missing_field(field);
+        Ok(match frame.kind {
+            FrameType::Welcome => Self::Welcome {
+                head: frame.head.ok_or_else(|| needs("head"))?,
+                scope: frame.scope.ok_or_else(|| needs("scope"))?,
+            },
+            FrameType::Event => Self::Event {
+                seq: frame.seq.ok_or_else(|| needs("seq"))?,
+                event: frame.event.ok_or_else(|| needs("event"))?,
+            },
+            FrameType::Reset => Self::Reset,
+            FrameType::Ping => Self::Ping,
+        })
+    }
 }
 
 /// What a live connection sees, decided by the token of its `hello`.
@@ -134,6 +179,63 @@ mod tests {
         assert_eq!(back, frame);
         if let ServerFrame::Event { event, .. } = back {
             assert_eq!(event.kind, EventType::StatsUpdated);
+        }
+    }
+
+    #[test]
+    fn server_frames_are_read_whatever_the_order_of_their_fields() {
+        let at = "2026-05-04T09:00:00Z".parse().unwrap();
+        let event = Event::stats_updated("main", Stats::default(), at);
+        let event_json = serde_json::to_string(&event).unwrap();
+        let frames = [
+            (
+                r#"{"type":"welcome","head":42,"scope":"staff"}"#.to_owned(),
+                ServerFrame::Welcome {
+                    head: 42,
+                    scope: Scope::Staff,
+                },
+            ),
+            (
+                r#"{"scope":"public","head":0,"type":"welcome"}"#.to_owned(),
+                ServerFrame::Welcome {
+                    head: 0,
+                    scope: Scope::Public,
+                },
+            ),
+            (
+                format!(r#"{{"event":{event_json},"seq":7,"type":"event"}}"#),
+                ServerFrame::Event {
+                    seq: 7,
+                    event: Box::new(event.clone()),
+                },
+            ),
+            (r#"{"type":"reset"}"#.to_owned(), ServerFrame::Reset),
+            // A field a later server may add is ignored, as before.
+            (
+                r#"{"type":"ping","server_time":"2026-05-04T09:00:00Z"}"#.to_owned(),
+                ServerFrame::Ping,
+            ),
+        ];
+        for (text, frame) in frames {
+            assert_eq!(
+                serde_json::from_str::<ServerFrame>(&text).unwrap(),
+                frame,
+                "{text}"
+            );
+        }
+        for wrong in [
+            r#"{"type":"welcome","head":42}"#.to_owned(),
+            r#"{"type":"welcome","scope":"staff","head":-1}"#.to_owned(),
+            r#"{"type":"event","seq":7}"#.to_owned(),
+            format!(r#"{{"type":"event","event":{event_json}}}"#),
+            r#"{"type":"goodbye"}"#.to_owned(),
+            r#"{"head":42,"scope":"staff"}"#.to_owned(),
+            r#"["welcome",42]"#.to_owned(),
+        ] {
+            assert!(
+                serde_json::from_str::<ServerFrame>(&wrong).is_err(),
+                "{wrong} was read"
+            );
         }
     }
 

@@ -32,26 +32,49 @@ pub struct Order {
     /// The barista who claimed it; null while queued (also after an unclaim).
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub barista_id: Option<UserId>,
-    #[serde(serialize_with = "crate::stamp::serialize")]
+    #[serde(
+        serialize_with = "crate::stamp::serialize",
+        deserialize_with = "crate::stamp::deserialize"
+    )]
     pub created_at: DateTime<Utc>,
     /// When the drink was chosen and the order queued.
     #[cfg_attr(feature = "openapi", schema(required = true))]
-    #[serde(serialize_with = "crate::stamp::serialize_option")]
+    #[serde(
+        default,
+        serialize_with = "crate::stamp::serialize_option",
+        deserialize_with = "crate::stamp::deserialize_option"
+    )]
     pub placed_at: Option<DateTime<Utc>>,
     /// When the current barista claimed it; null again after an unclaim.
     #[cfg_attr(feature = "openapi", schema(required = true))]
-    #[serde(serialize_with = "crate::stamp::serialize_option")]
+    #[serde(
+        default,
+        serialize_with = "crate::stamp::serialize_option",
+        deserialize_with = "crate::stamp::deserialize_option"
+    )]
     pub claimed_at: Option<DateTime<Utc>>,
     #[cfg_attr(feature = "openapi", schema(required = true))]
-    #[serde(serialize_with = "crate::stamp::serialize_option")]
+    #[serde(
+        default,
+        serialize_with = "crate::stamp::serialize_option",
+        deserialize_with = "crate::stamp::deserialize_option"
+    )]
     pub ready_at: Option<DateTime<Utc>>,
     /// When it was collected, cancelled or timed out.
     #[cfg_attr(feature = "openapi", schema(required = true))]
-    #[serde(serialize_with = "crate::stamp::serialize_option")]
+    #[serde(
+        default,
+        serialize_with = "crate::stamp::serialize_option",
+        deserialize_with = "crate::stamp::deserialize_option"
+    )]
     pub finished_at: Option<DateTime<Utc>>,
     /// When the pending deadline fires (customer: choose a drink; bar: make it); null if none.
     #[cfg_attr(feature = "openapi", schema(required = true))]
-    #[serde(serialize_with = "crate::stamp::serialize_option")]
+    #[serde(
+        default,
+        serialize_with = "crate::stamp::serialize_option",
+        deserialize_with = "crate::stamp::deserialize_option"
+    )]
     pub deadline_at: Option<DateTime<Utc>>,
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub cancel_reason: Option<String>,
