@@ -61,19 +61,30 @@ fn write_decision(
 ) -> StoreResult<Option<(Order, u64, String)>> {
     let mut order = before.cloned();
     let mut last_seq = 0;
+    // The order's JSON after the last event: its row's body too (written once).
+    let mut order_json = None;
     for event in decided {
         order = workflow::apply(order, event);
-        let Some(after) = order.clone() else { continue };
+        let Some(after) = order.clone() else {
+            order_json = None;
+            continue;
+        };
         let customer_id = after.customer.id.clone();
+        let json = serde_json::to_string(&after)?;
         let api_event = Event::order(event.event_type(), after, event.at());
-        last_seq = work.append(api_event, Some(&customer_id))?;
+        let event_json = order_event_json(&api_event, &json)?;
+        last_seq = work.append_json(api_event, event_json, Some(&customer_id))?;
+        order_json = Some(json);
     }
     let Some(after) = &order else {
         return Ok(None);
     };
     let conn = work.conn;
     let db = super::StoreError::from;
-    let body = serde_json::to_string(after)?;
+    let body = match order_json {
+        Some(json) => json,
+        None => serde_json::to_string(after)?,
+    };
     if before.is_none() {
         conn.prepare_cached(
             "INSERT INTO orders (id, shop, customer_id, state, number, business_day, created_ms,
@@ -157,6 +168,30 @@ fn write_decision(
         .map_err(db)?;
     }
     Ok(order.map(|order| (order, last_seq, body)))
+}
+
+/// An order event's JSON, byte for byte as serde writes it, around its order's JSON written
+/// already (`order_json` must be the JSON of `event.order`): an order command serialises the
+/// order once, for its row and for its event. Any other event is written whole.
+fn order_event_json(event: &Event, order_json: &str) -> serde_json::Result<String> {
+    if event.order.is_none()
+        || event.shop_state.is_some()
+        || event.code.is_some()
+        || event.stats.is_some()
+    {
+        return serde_json::to_string(event);
+    }
+    let mut out = Vec::with_capacity(order_json.len() + 160);
+    out.extend_from_slice(br#"{"type":"#);
+    serde_json::to_writer(&mut out, &event.kind)?;
+    out.extend_from_slice(br#","shop":"#);
+    serde_json::to_writer(&mut out, &event.shop)?;
+    out.extend_from_slice(br#","at":"#);
+    espresso_protocol::stamp::serialize(&event.at, &mut serde_json::Serializer::new(&mut out))?;
+    out.extend_from_slice(br#","order":"#);
+    out.extend_from_slice(order_json.as_bytes());
+    out.extend_from_slice(br#","shop_state":null,"code":null,"stats":null}"#);
+    String::from_utf8(out).map_err(serde::ser::Error::custom)
 }
 
 /// Update the order's row: its body, and of the columns the indexes are built on only those
@@ -530,5 +565,40 @@ impl OrderStorage for SqliteStore {
                 Ok(())
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use espresso_protocol::{Event, EventType, OrderState, Stats};
+
+    use super::order_event_json;
+
+    #[test]
+    fn an_order_event_written_around_its_orders_json_is_what_serde_writes() {
+        let at = "2026-05-04T09:01:01Z".parse().unwrap();
+        let mut events = Vec::new();
+        for state in [OrderState::Queued, OrderState::Ready, OrderState::Collected] {
+            let mut order = crate::policy::tests::order("ana", Some("b1"));
+            order.state = state;
+            order.cancel_reason = Some("out of \"oat\" milk — sorry\n".into());
+            events.push(Event::order(EventType::OrderClaimed, order, at));
+        }
+        let mut elsewhere = events[0].clone();
+        elsewhere.shop = "caf\u{e9} \"r\u{fc}\"\\".into();
+        elsewhere.at = "2026-05-04T09:00:00.123456789Z".parse().unwrap();
+        events.push(elsewhere);
+        // Not an order's event alone: written whole.
+        let mut odd = events[1].clone();
+        odd.stats = Some(Stats::default());
+        events.push(odd);
+        events.push(Event::stats_updated("main", Stats::default(), at));
+        for event in &events {
+            let order_json = serde_json::to_string(&event.order).unwrap();
+            assert_eq!(
+                order_event_json(event, &order_json).unwrap(),
+                serde_json::to_string(event).unwrap()
+            );
+        }
     }
 }

@@ -206,13 +206,23 @@ impl Work<'_> {
     /// Append `event` to its shop's log with the next gap-free `seq`; it is published once the
     /// batch commits.
     pub fn append(&mut self, event: Event, customer_id: Option<&UserId>) -> StoreResult<u64> {
+        let body = serde_json::to_string(&event)?;
+        self.append_json(event, body, customer_id)
+    }
+
+    /// As [`Work::append`], with the event's JSON written already (`body` must be `event`'s).
+    pub fn append_json(
+        &mut self,
+        event: Event,
+        body: String,
+        customer_id: Option<&UserId>,
+    ) -> StoreResult<u64> {
         let shop = event.shop.clone();
         let head = match self.log.heads.get(shop.as_str()) {
             Some(head) => *head,
             None => self.memory.head(self.conn, &shop)?,
         };
         let seq = head + 1;
-        let body = serde_json::to_string(&event)?;
         self.conn
             .prepare_cached(
                 "INSERT INTO events (shop, seq, type, at_ms, order_id, customer_id, body)

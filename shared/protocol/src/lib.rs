@@ -33,7 +33,7 @@ mod order;
 mod problem;
 mod push;
 mod shop;
-mod stamp;
+pub mod stamp;
 pub mod view;
 
 pub use app::App;
