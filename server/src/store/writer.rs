@@ -22,13 +22,13 @@
 use std::collections::{BTreeSet, HashMap};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use espresso_protocol::{Event, UserId};
 use rusqlite::{Connection, OpenFlags, params};
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use super::Committed;
 use super::error::{StoreError, StoreResult};
@@ -52,15 +52,25 @@ pub struct Writer {
 }
 
 /// When each shop's `stats.updated` last went out, and which shops owe one ([`STATS_EVERY`]).
-#[derive(Default)]
 struct StatsPacer {
     sent: HashMap<String, Instant>,
     owed: BTreeSet<String>,
-    /// Set while a shop owes one, so that a tick sends the writer an empty batch to pay it.
-    any_owed: Arc<AtomicBool>,
+    /// True while a shop owes one: the ticker then sends the writer an empty batch to pay it,
+    /// and sleeps otherwise (an idle server does not wake).
+    owing: watch::Sender<bool>,
 }
 
 impl StatsPacer {
+    fn new() -> (Self, watch::Receiver<bool>) {
+        let (owing, owes) = watch::channel(false);
+        let pacer = Self {
+            sent: HashMap::new(),
+            owed: BTreeSet::new(),
+            owing,
+        };
+        (pacer, owes)
+    }
+
     /// Of the shops whose numbers moved in this batch and those owing, the ones due now.
     fn due(&self, moved: &BTreeSet<String>, now: Instant) -> BTreeSet<String> {
         moved
@@ -83,8 +93,9 @@ impl StatsPacer {
         }
         self.owed
             .extend(moved.into_iter().filter(|shop| !sent.contains(shop)));
-        self.any_owed
-            .store(!self.owed.is_empty(), Ordering::Relaxed);
+        let owes = !self.owed.is_empty();
+        self.owing
+            .send_if_modified(|owing| std::mem::replace(owing, owes) != owes);
     }
 }
 
@@ -268,25 +279,25 @@ impl Writer {
         let (queue, jobs) = mpsc::channel(QUEUE);
         let stats = Arc::new(WriterStats::default());
         let thread_stats = stats.clone();
-        let pacer = StatsPacer::default();
-        let any_owed = pacer.any_owed.clone();
+        let (pacer, mut owes) = StatsPacer::new();
         std::thread::Builder::new()
             .name("espresso-writer".into())
             .spawn(move || serve(&conn, jobs, &tail, memory, &thread_stats, pacer))
             .map_err(StoreError::database)?;
         let writer = Self { queue, stats };
-        // Stats owed after the last batch of a burst are paid by an empty batch, at most
-        // STATS_EVERY later. The tick ends with the writer.
+        // Stats owed after the last batch of a burst are paid by an empty batch STATS_EVERY
+        // later. The ticker sleeps while nothing is owed, and ends with the writer thread.
         let (ticker, ticker_stats) = (writer.queue.downgrade(), writer.stats.clone());
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(STATS_EVERY);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                tick.tick().await;
+                if owes.wait_for(|owes| *owes).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(STATS_EVERY).await;
                 let Some(queue) = ticker.upgrade() else {
                     return;
                 };
-                if any_owed.load(Ordering::Relaxed) {
+                if *owes.borrow() {
                     let writer = Self {
                         queue,
                         stats: ticker_stats.clone(),
