@@ -165,3 +165,61 @@ async fn a_periodic_round_goes_to_one_server_and_the_next_round_to_whoever_asks_
         "each task its own rounds"
     );
 }
+
+#[tokio::test]
+async fn a_deadline_taken_by_a_server_that_dies_before_firing_it_is_taken_over_once_its_claim_runs_out()
+ {
+    let (a, b) = two_servers().await;
+    open_main(&a).await;
+    let shop = ShopId::main();
+    let code = a.current_code(&shop, Utc::now()).await.unwrap().code;
+    let ann = customer(&a, 1).await;
+    let order = a
+        .start_order(&shop, ann, &code, None, Utc::now(), None)
+        .await
+        .unwrap()
+        .done()
+        .unwrap();
+    let due_at = order
+        .deadline_at
+        .expect("a new order waits for its drink until a deadline");
+    let ids = |due: Vec<crate::store::DueDeadline>| -> Vec<String> {
+        due.into_iter().map(|d| d.order_id.to_string()).collect()
+    };
+
+    // Server a takes the deadline when it is due, then dies without firing it.
+    let taken = a.due_deadlines(due_at, 10).await.unwrap();
+    let stage = taken[0].stage;
+    assert_eq!(ids(taken), [order.id.to_string()]);
+    // While a's claim holds, b leaves it alone, and wakes for it when the claim runs out.
+    assert!(b.due_deadlines(due_at, 10).await.unwrap().is_empty());
+    let claim_ends = b.next_deadline().await.unwrap().unwrap();
+    assert!(
+        claim_ends > due_at,
+        "b would spin at {due_at} on a claimed deadline"
+    );
+    let just_before = claim_ends - chrono::Duration::milliseconds(1);
+    assert!(b.due_deadlines(just_before, 10).await.unwrap().is_empty());
+
+    // a never fired it: b takes it over, and only b.
+    let taken_over = b.due_deadlines(claim_ends, 10).await.unwrap();
+    assert_eq!(ids(taken_over), [order.id.to_string()]);
+    assert!(a.due_deadlines(claim_ends, 10).await.unwrap().is_empty());
+    let expired = b
+        .order_command(
+            &shop,
+            &order.id,
+            crate::workflow::Command::Expire { stage },
+            claim_ends,
+            None,
+        )
+        .await
+        .unwrap()
+        .done()
+        .unwrap();
+    assert_eq!(expired.state, espresso_protocol::OrderState::TimedOut);
+    assert!(
+        a.next_deadline().await.unwrap().is_none(),
+        "fired once, and gone for every server"
+    );
+}
