@@ -388,13 +388,12 @@ impl Registry {
         };
         let mut delivery = Delivery {
             committed,
-            kind: committed.event.kind,
             frame: None,
         };
         connections
             .watchers
             .retain_mut(|subscriber| delivery.offer(subscriber));
-        if delivery.kind.is_order_event() {
+        if committed.event.kind.is_order_event() {
             if let Some(customer) = committed.customer_id.as_ref()
                 && let Some(subscribers) = connections.customers.get_mut(customer)
             {
@@ -436,7 +435,6 @@ impl Registry {
 /// One event on its way to a shop's connections; its frame is built at the first that sees it.
 struct Delivery<'a> {
     committed: &'a Committed,
-    kind: EventType,
     frame: Option<Utf8Bytes>,
 }
 
@@ -447,7 +445,7 @@ impl Delivery<'_> {
         let committed = self.committed;
         if !subscriber
             .viewer
-            .sees(self.kind, committed.customer_id.as_deref())
+            .sees(committed.event.kind, committed.customer_id.as_deref())
         {
             return true;
         }
