@@ -548,6 +548,17 @@ mod tests {
         committed(shop, seq, Event::shop_updated(state, Utc::now()), None)
     }
 
+    /// Event `seq` of `kind` about Ana's order at the main shop.
+    fn anas_order(seq: u64, kind: EventType) -> Committed {
+        let order = crate::policy::tests::order("ana", Some("s"));
+        committed(
+            "main",
+            seq,
+            Event::order(kind, order, Utc::now()),
+            Some("ana"),
+        )
+    }
+
     fn frame_seq(queued: &Queued) -> u64 {
         match serde_json::from_str::<ServerFrame>(&queued.text).unwrap() {
             ServerFrame::Event { seq, .. } => seq,
@@ -691,12 +702,7 @@ mod tests {
         let mut ana_phone = registry.subscribe("main", viewer(Scope::Customer, Some("ana")), 8);
         let mut ana_laptop = registry.subscribe("main", viewer(Scope::Customer, Some("ana")), 8);
         let mut ben = registry.subscribe("main", viewer(Scope::Customer, Some("ben")), 8);
-        let claimed = Event::order(
-            EventType::OrderClaimed,
-            crate::policy::tests::order("ana", Some("s")),
-            Utc::now(),
-        );
-        registry.publish(&committed("main", 1, claimed, Some("ana")));
+        registry.publish(&anas_order(1, EventType::OrderClaimed));
         registry.publish(&shop_updated("main", 2));
 
         for connection in [&mut staff, &mut ana_phone, &mut ana_laptop] {
@@ -712,12 +718,7 @@ mod tests {
         // Ana closes one tab: the other still gets her orders, and the shop forgets the first.
         drop(ana_phone);
         assert_eq!(registry.lock()["main"].len(), 4);
-        let ready = Event::order(
-            EventType::OrderCompleted,
-            crate::policy::tests::order("ana", Some("s")),
-            Utc::now(),
-        );
-        registry.publish(&committed("main", 3, ready, Some("ana")));
+        registry.publish(&anas_order(3, EventType::OrderCompleted));
         assert_eq!(frame_seq(&ana_laptop.queue.try_recv().unwrap()), 3);
         drop((ana_laptop, ben, staff, public));
         assert!(registry.lock().is_empty());
