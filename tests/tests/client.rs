@@ -540,6 +540,66 @@ async fn a_barista_marks_oat_milk_out_and_a_customer_sees_it_live_and_cannot_ord
 }
 
 #[tokio::test]
+async fn a_menu_far_larger_than_one_socket_read_reaches_the_display_whole() -> anyhow::Result<()> {
+    let cafe = Cafe::open().await?;
+    let admin = cafe.sign_in_as("boss@example.com", Role::Admin).await?;
+    let display = cafe.sign_in_as("kiosk@example.com", Role::Display).await?;
+    let (stream, mut updates) = LiveStream::connect(&display, &ShopId::from(SHOP));
+    connected(&mut updates).await?;
+
+    // A conference bar's long menu: every drink with its milks and syrups.
+    let mut menu = admin.shop(&ShopId::from(SHOP)).await?.menu;
+    let template = menu.first().context("the default menu has drinks")?.clone();
+    for n in 0..120 {
+        let mut item = template.clone();
+        item.id = format!("seasonal_{n}");
+        item.name = format!("Seasonal special number {n}, with a long name");
+        item.modifiers = vec![espresso_core::protocol::Modifier {
+            id: "syrup".into(),
+            name: "Syrup".into(),
+            options: [
+                "Vanilla",
+                "Caramel",
+                "Hazelnut",
+                "Gingerbread",
+                "Maple",
+                "None",
+            ]
+            .map(String::from)
+            .to_vec(),
+            required: false,
+            unavailable: Vec::new(),
+        }];
+        menu.push(item);
+    }
+    let shop = admin.put_menu(&ShopId::from(SHOP), &menu).await?;
+    // The client reads its socket 8 KiB at a time: this frame takes several reads.
+    let size = serde_json::to_string(&shop)?.len();
+    assert!(size > 24 * 1024, "the menu is only {size} bytes");
+
+    // A stream that cannot take the frame reconnects over and over: a deadline on the whole.
+    let mut seen = Vec::new();
+    let heard = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match next_update(&mut updates).await? {
+                LiveUpdate::Event { event, .. } if event.kind == EventType::ShopUpdated => {
+                    return anyhow::Ok(event);
+                }
+                other => seen.push(format!("{other:?}")),
+            }
+        }
+    })
+    .await;
+    let event = match heard {
+        Ok(event) => event?,
+        Err(_) => bail!("no shop.updated within {PATIENCE:?}; the stream said {seen:?}"),
+    };
+    assert_eq!(event.shop_state.as_ref(), Some(&shop));
+    stream.close();
+    Ok(())
+}
+
+#[tokio::test]
 async fn an_admin_replaces_the_booth_code_and_the_display_sees_the_new_one_live()
 -> anyhow::Result<()> {
     let cafe = Cafe::open().await?;
