@@ -26,6 +26,7 @@ mod storage;
 #[cfg(test)]
 mod tests;
 mod users;
+pub mod wal;
 pub mod writer;
 
 use std::str::FromStr;
@@ -198,6 +199,8 @@ impl SqliteStore {
     /// numbers, booth-code uses, queue and daily limits). The lock is the OS's (released when the
     /// process ends, also by kill -9); `None` for a throwaway database. Tools such as `users grant`
     /// do not take it: they change no shop.
+    ///
+    /// Holding it, the WAL is written out to its working size if there is none ([`wal`]).
     pub fn lock_for_serving(url: &str) -> anyhow::Result<Option<std::fs::File>> {
         let Some(path) = url
             .strip_prefix("sqlite://")
@@ -221,7 +224,14 @@ impl SqliteStore {
             .open(&lock_path)
             .with_context(|| format!("cannot open {lock_path}"))?;
         match file.try_lock() {
-            Ok(()) => Ok(Some(file)),
+            Ok(()) => {
+                match wal::write_out(std::path::Path::new(path)) {
+                    Ok(made) => tracing::debug!(made, "write-ahead log ready"),
+                    // SQLite grows the WAL itself: only its first syncs are slower.
+                    Err(error) => tracing::warn!(%error, "cannot write out the write-ahead log"),
+                }
+                Ok(Some(file))
+            }
             Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
                 "another espresso-server is already serving {path}: one server per SQLite \
                  database (several servers need PostgreSQL)"

@@ -392,7 +392,7 @@ impl WriterDatabase {
         // Copy the WAL back into the database every ~40 MB rather than every ~4 MB: a page that
         // many commits change (the shop's head, today's counters, the newest orders) is copied
         // once per checkpoint, not once per few batches.
-        conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
+        conn.pragma_update(None, "wal_autocheckpoint", super::wal::CHECKPOINT_PAGES)?;
         // Room for every statement the writer runs (an order's update has a few shapes).
         conn.set_prepared_statement_cache_capacity(128);
         Ok(conn)
