@@ -103,6 +103,12 @@ pub struct ServeConfig {
     /// their own push service there). Never for a café: endpoints are `https://` on the internet.
     #[arg(long, env = "ESPRESSO_PUSH_TO_LOOPBACK_HTTP", hide = true)]
     pub push_to_loopback_http: bool,
+
+    /// Write the SQLite WAL out to one checkpoint cycle (~45 MB) before opening the database, so
+    /// commits overwrite it instead of growing it (see `store::wal`). Off for tests' servers,
+    /// which start by the hundred and never fill a cycle.
+    #[arg(skip = true)]
+    pub write_out_wal: bool,
 }
 
 impl ServeConfig {
@@ -127,6 +133,7 @@ impl ServeConfig {
             demo: false,
             demo_speed: 1,
             push_to_loopback_http: false,
+            write_out_wal: false,
         }
     }
 

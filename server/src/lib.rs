@@ -46,6 +46,9 @@ impl Server {
     /// Open storage, bind `config.addr` and start serving in the background.
     pub async fn start(config: ServeConfig) -> anyhow::Result<Self> {
         let lock = SqliteStore::lock_for_serving(&config.database)?;
+        if lock.is_some() && config.write_out_wal {
+            SqliteStore::write_out_wal(&config.database);
+        }
         // On PostgreSQL every server must hash sign-in codes and sign pushes with the same keys:
         // unless a secret file is given, they are kept in the database (made by the first).
         let (store, shared_keys): (SharedStore, _) = if store::is_postgres(&config.database) {

@@ -199,8 +199,6 @@ impl SqliteStore {
     /// numbers, booth-code uses, queue and daily limits). The lock is the OS's (released when the
     /// process ends, also by kill -9); `None` for a throwaway database. Tools such as `users grant`
     /// do not take it: they change no shop.
-    ///
-    /// Holding it, the WAL is written out to its working size if there is none ([`wal`]).
     pub fn lock_for_serving(url: &str) -> anyhow::Result<Option<std::fs::File>> {
         let Some(path) = url
             .strip_prefix("sqlite://")
@@ -224,14 +222,7 @@ impl SqliteStore {
             .open(&lock_path)
             .with_context(|| format!("cannot open {lock_path}"))?;
         match file.try_lock() {
-            Ok(()) => {
-                match wal::write_out(std::path::Path::new(path)) {
-                    Ok(made) => tracing::debug!(made, "write-ahead log ready"),
-                    // SQLite grows the WAL itself: only its first syncs are slower.
-                    Err(error) => tracing::warn!(%error, "cannot write out the write-ahead log"),
-                }
-                Ok(Some(file))
-            }
+            Ok(()) => Ok(Some(file)),
             Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
                 "another espresso-server is already serving {path}: one server per SQLite \
                  database (several servers need PostgreSQL)"
@@ -239,6 +230,23 @@ impl SqliteStore {
             Err(std::fs::TryLockError::Error(error)) => {
                 Err(error).with_context(|| format!("cannot lock {lock_path}"))
             }
+        }
+    }
+
+    /// Write the WAL of the database at `url` out to its working size if it has none
+    /// ([`wal`]), before it is opened. Call it holding [`Self::lock_for_serving`]'s lock. A
+    /// failure is logged, not fatal: SQLite grows the WAL itself, only its syncs are slower.
+    pub fn write_out_wal(url: &str) {
+        let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .filter(|_| url != "sqlite::memory:")
+        else {
+            return;
+        };
+        match wal::write_out(std::path::Path::new(path)) {
+            Ok(made) => tracing::debug!(made, "write-ahead log ready"),
+            Err(error) => tracing::warn!(%error, "cannot write out the write-ahead log"),
         }
     }
 

@@ -116,6 +116,7 @@ mod tests {
         let url = format!("sqlite://{}", db.display());
         let lock = SqliteStore::lock_for_serving(&url).unwrap();
         assert!(lock.is_some());
+        SqliteStore::write_out_wal(&url);
         let written = std::fs::metadata(wal_path(&db)).unwrap();
         assert_eq!(written.len(), CYCLE_BYTES);
         #[cfg(unix)]
@@ -165,6 +166,7 @@ mod tests {
         drop(lock);
 
         let lock = SqliteStore::lock_for_serving(&url).unwrap();
+        SqliteStore::write_out_wal(&url);
         let store = SqliteStore::open(&url, "http://cafe.test").await.unwrap();
         let kept = store.order(&shop, &order.id).await.unwrap();
         assert_eq!(kept.map(|order| order.id), Some(order.id));
