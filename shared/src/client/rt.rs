@@ -103,9 +103,16 @@ pub(crate) fn random_hex<const N: usize>() -> String {
         .collect()
 }
 
-/// A fresh `Idempotency-Key`: 16 random bytes as 32 lowercase hex characters.
+/// A fresh `Idempotency-Key`: 32 lowercase hex characters, the clock's milliseconds (12) then
+/// 80 random bits (20). Keys made later sort later, so the server files each new one beside the
+/// last ones (the same few pages of its index) instead of at a random place.
 pub(crate) fn idempotency_key() -> String {
-    random_hex::<16>()
+    idempotency_key_at(chrono::Utc::now().timestamp_millis())
+}
+
+fn idempotency_key_at(ms: i64) -> String {
+    let ms = u64::try_from(ms).unwrap_or(0) & 0xffff_ffff_ffff;
+    format!("{ms:012x}{}", random_hex::<10>())
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -134,6 +141,18 @@ mod web {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn idempotency_keys_made_later_sort_later() {
+        let now = 1_795_000_000_000;
+        for later in [now + 1, now + 16, now + 1_000, now + 86_400_000] {
+            let (first, second) = (idempotency_key_at(now), idempotency_key_at(later));
+            assert!(first < second, "{first} then {second}");
+        }
+        let made = idempotency_key();
+        let ms = i64::from_str_radix(&made[..12], 16).unwrap();
+        assert!((ms - chrono::Utc::now().timestamp_millis()).abs() < 60_000);
+    }
 
     #[test]
     fn idempotency_keys_are_32_hex_characters_and_do_not_repeat() {
