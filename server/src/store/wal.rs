@@ -7,9 +7,9 @@
 //! (fallocated blocks: 0.45 ms, still a metadata change on first write). SQLite writes its WAL
 //! from the start again after each full checkpoint and never shrinks it (no
 //! `journal_size_limit`), so a server that has run a whole cycle of `wal_autocheckpoint` pages
-//! overwrites. But each start begins with no WAL file (the last connection of a clean stop
-//! deletes it), and a cycle is ~40 MB: a café's day of a few hundred orders writes less than
-//! that, so without this nearly every commit of its day grew the file.
+//! overwrites. But a new database starts with no WAL file (as does one whose last connection
+//! closed: SQLite then deletes it), and a cycle is ~40 MB: a café's day of a few hundred orders
+//! writes less than that, so without this nearly every commit of its first day grew the file.
 //!
 //! So a serving server gives the WAL its cycle's size in zeros before SQLite opens it. SQLite
 //! reads a WAL whose header is not valid as an empty one, and its first commit writes a header
