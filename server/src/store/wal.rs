@@ -9,7 +9,8 @@
 //! `journal_size_limit`), so a server that has run a whole cycle of `wal_autocheckpoint` pages
 //! overwrites. But a new database starts with no WAL file (as does one whose last connection
 //! closed: SQLite then deletes it), and a cycle is ~40 MB: a café's day of a few hundred orders
-//! writes less than that, so without this nearly every commit of its first day grew the file.
+//! writes less than that, so without this nearly every commit of its first day or two grew the
+//! file.
 //!
 //! So a serving server gives the WAL its cycle's size in zeros before SQLite opens it. SQLite
 //! reads a WAL whose header is not valid as an empty one, and its first commit writes a header
