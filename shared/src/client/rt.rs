@@ -80,7 +80,7 @@ pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     if getrandom::fill(&mut bytes).is_err() {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let nanos = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default() as u64;
+        let nanos = (now_ms() as u64).wrapping_mul(1_000_000);
         let seed = count.to_le_bytes().into_iter().chain(nanos.to_le_bytes());
         for (byte, seeded) in bytes.iter_mut().zip(seed.cycle()) {
             *byte = seeded;
@@ -107,7 +107,20 @@ pub(crate) fn random_hex<const N: usize>() -> String {
 /// 80 random bits (20). Keys made later sort later, so the server files each new one beside the
 /// last ones (the same few pages of its index) instead of at a random place.
 pub(crate) fn idempotency_key() -> String {
-    idempotency_key_at(chrono::Utc::now().timestamp_millis())
+    idempotency_key_at(now_ms())
+}
+
+/// The clock in milliseconds since the Unix epoch. In the browser that is `Date.now()`: the
+/// standard library (and so chrono, without its `wasmbind`) has no clock on wasm32 and panics.
+pub(crate) fn now_ms() -> i64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        js_sys::Date::now() as i64
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        chrono::Utc::now().timestamp_millis()
+    }
 }
 
 fn idempotency_key_at(ms: i64) -> String {
