@@ -32,6 +32,18 @@ async fn open_shop(store: &SqliteStore, drinks_per_code: u32) {
         .unwrap();
 }
 
+/// A store on a file in `dir` with its shop open (see [`open_shop`]), and the booth code.
+async fn open_shop_at(dir: &tempfile::TempDir, drinks_per_code: u32) -> (SqliteStore, String) {
+    let store = open_at(dir).await;
+    open_shop(&store, drinks_per_code).await;
+    let code = store
+        .current_code(&ShopId::main(), Utc::now())
+        .await
+        .unwrap()
+        .code;
+    (store, code)
+}
+
 /// A throwaway store with its shop open (see [`open_shop`]), and the booth code to order with.
 async fn open_shop_in_memory(drinks_per_code: u32) -> (SqliteStore, String) {
     let store = SqliteStore::open("sqlite::memory:", "http://cafe.test")
@@ -104,13 +116,7 @@ async fn run(store: &SqliteStore, order: &OrderId, command: Command) -> espresso
 #[tokio::test]
 async fn the_stats_memory_publishes_are_the_stats_the_database_gives() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open_at(&dir).await;
-    open_shop(&store, 100).await;
-    let code = store
-        .current_code(&ShopId::main(), Utc::now())
-        .await
-        .unwrap()
-        .code;
+    let (store, code) = open_shop_at(&dir, 100).await;
     let items = ["flat_white", "espresso", "americano"];
     for n in 0..12 {
         let who = person(&store, n).await;
@@ -167,13 +173,7 @@ async fn the_stats_memory_publishes_are_the_stats_the_database_gives() {
 #[tokio::test]
 async fn concurrent_scans_of_one_code_start_exactly_its_drinks_and_the_log_has_no_gap() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open_at(&dir).await;
-    open_shop(&store, 10).await;
-    let code = store
-        .current_code(&ShopId::main(), Utc::now())
-        .await
-        .unwrap()
-        .code;
+    let (store, code) = open_shop_at(&dir, 10).await;
     let head_before = store.head(&ShopId::main()).await.unwrap();
     let mut people = Vec::new();
     for n in 0..50 {
@@ -240,13 +240,7 @@ async fn concurrent_scans_of_one_code_start_exactly_its_drinks_and_the_log_has_n
 #[tokio::test]
 async fn a_retried_command_answers_the_first_answer_and_runs_once() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open_at(&dir).await;
-    open_shop(&store, 10).await;
-    let code = store
-        .current_code(&ShopId::main(), Utc::now())
-        .await
-        .unwrap()
-        .code;
+    let (store, code) = open_shop_at(&dir, 10).await;
     let who = person(&store, 1).await;
     let order = store
         .start_order(
@@ -331,13 +325,7 @@ async fn a_retried_command_answers_the_first_answer_and_runs_once() {
 #[tokio::test]
 async fn what_memory_decides_from_survives_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open_at(&dir).await;
-    open_shop(&store, 10).await;
-    let code = store
-        .current_code(&ShopId::main(), Utc::now())
-        .await
-        .unwrap()
-        .code;
+    let (store, code) = open_shop_at(&dir, 10).await;
     let ann = person(&store, 1).await;
     let bob = person(&store, 2).await;
     let first = store
@@ -1050,13 +1038,7 @@ async fn a_new_served_database_gets_a_written_out_wal_that_its_commits_fill_in_p
         assert_eq!(written.permissions().mode() & 0o777, 0o600);
     }
 
-    let store = open_at(&dir).await;
-    open_shop(&store, 10).await;
-    let code = store
-        .current_code(&ShopId::main(), Utc::now())
-        .await
-        .unwrap()
-        .code;
+    let (store, code) = open_shop_at(&dir, 10).await;
     let ann = person(&store, 1).await;
     let order = place(&store, ann, &code, "espresso")
         .await
