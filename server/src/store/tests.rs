@@ -32,9 +32,8 @@ async fn open_shop(store: &SqliteStore, drinks_per_code: u32) {
         .unwrap();
 }
 
-/// A store on a file in `dir` with its shop open (see [`open_shop`]), and the booth code.
-async fn open_shop_at(dir: &tempfile::TempDir, drinks_per_code: u32) -> (SqliteStore, String) {
-    let store = open_at(dir).await;
+/// `store` with its shop open (see [`open_shop`]), and the booth code to order with.
+async fn with_open_shop(store: SqliteStore, drinks_per_code: u32) -> (SqliteStore, String) {
     open_shop(&store, drinks_per_code).await;
     let code = store
         .current_code(&ShopId::main(), Utc::now())
@@ -44,18 +43,17 @@ async fn open_shop_at(dir: &tempfile::TempDir, drinks_per_code: u32) -> (SqliteS
     (store, code)
 }
 
-/// A throwaway store with its shop open (see [`open_shop`]), and the booth code to order with.
+/// A store on a file in `dir` with its shop open, and the booth code.
+async fn open_shop_at(dir: &tempfile::TempDir, drinks_per_code: u32) -> (SqliteStore, String) {
+    with_open_shop(open_at(dir).await, drinks_per_code).await
+}
+
+/// A throwaway store with its shop open, and the booth code.
 async fn open_shop_in_memory(drinks_per_code: u32) -> (SqliteStore, String) {
     let store = SqliteStore::open("sqlite::memory:", "http://cafe.test")
         .await
         .unwrap();
-    open_shop(&store, drinks_per_code).await;
-    let code = store
-        .current_code(&ShopId::main(), Utc::now())
-        .await
-        .unwrap()
-        .code;
-    (store, code)
+    with_open_shop(store, drinks_per_code).await
 }
 
 /// `who` starts an order of `item` now with the booth code, no `Idempotency-Key`.
