@@ -200,11 +200,7 @@ impl SqliteStore {
     /// process ends, also by kill -9); `None` for a throwaway database. Tools such as `users grant`
     /// do not take it: they change no shop.
     pub fn lock_for_serving(url: &str) -> anyhow::Result<Option<std::fs::File>> {
-        let Some(path) = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-            .filter(|_| url != "sqlite::memory:")
-        else {
+        let Some(path) = database_file(url) else {
             return Ok(None);
         };
         let lock_path = format!("{path}.serving");
@@ -237,11 +233,7 @@ impl SqliteStore {
     /// ([`wal`]), before it is opened. Call it holding [`Self::lock_for_serving`]'s lock. A
     /// failure is logged, not fatal: SQLite grows the WAL itself, only its syncs are slower.
     pub fn write_out_wal(url: &str) {
-        let Some(path) = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-            .filter(|_| url != "sqlite::memory:")
-        else {
+        let Some(path) = database_file(url) else {
             return;
         };
         match wal::write_out(std::path::Path::new(path)) {
@@ -258,6 +250,14 @@ impl SqliteStore {
     pub fn writer_stats(&self) -> &writer::WriterStats {
         self.writer.stats()
     }
+}
+
+/// The file of a SQLite database URL (`sqlite://PATH`); `None` for a throwaway database or
+/// another kind of URL.
+fn database_file(url: &str) -> Option<&str> {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .filter(|_| url != "sqlite::memory:")
 }
 
 #[async_trait]
