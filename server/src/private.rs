@@ -33,14 +33,19 @@ pub fn restrict_path(path: &Path) -> io::Result<()> {
     }
 }
 
-/// Write a new file (it must not exist) readable by this user only.
-pub fn write_new(path: &Path, contents: &[u8]) -> io::Result<()> {
-    use io::Write as _;
+/// Create a new file (it must not exist) readable by this user only, open for writing.
+pub fn create_new(path: &Path) -> io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
+    options.open(path)
+}
+
+/// Write a new file (it must not exist) readable by this user only.
+pub fn write_new(path: &Path, contents: &[u8]) -> io::Result<()> {
+    use io::Write as _;
+    let mut file = create_new(path)?;
     file.write_all(contents)?;
     file.sync_all()
 }

@@ -83,11 +83,7 @@ fn create(db: &Path) -> io::Result<()> {
 
 /// A new file (0600) of `len` zero bytes, written (not sparse, not merely allocated) and synced.
 fn zeros(path: &Path, len: u64) -> io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
+    let mut file = crate::private::create_new(path)?;
     // A page at a time. The page cache keeps what one write brings in as one folio, and a later
     // write into a folio prepares and dirties every block of it: 1 MiB writes here made each of
     // SQLite's small frame writes cost as much kernel time as growing the file (8% of the
