@@ -3,16 +3,15 @@
 //! answer carries the same header back.
 //!
 //! The span names the method and the path only: query strings (booth codes) and headers (tokens)
-//! are never logged. tower-http's request and response events are at `debug`
-//! (`RUST_LOG=tower_http=debug` shows one line each); a 5xx is logged at `error`.
+//! are never logged. The request and response events are at `debug`
+//! (`RUST_LOG=espresso_server::http::trace=debug` shows one line each); a 5xx is logged at `error`.
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderName, Request};
-use tower_http::request_id::{
-    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
-use tower_http::trace::TraceLayer;
+use axum::http::{HeaderName, HeaderValue, Request};
+use axum::response::Response;
+use rand::Rng;
+use tracing::Instrument;
 
 /// The header that carries a request's id, both ways.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -21,43 +20,62 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// anything else is replaced by a new one, so no caller writes what it likes into the logs.
 const MAX_CALLER_ID: usize = 64;
 
-/// `router` with the layers, outermost first: drop an unfit caller id, set the id, trace with
-/// it, copy it onto the answer.
+/// `router` with one layer around every request: keep a fit caller id or make one, trace the
+/// request in a span that carries it, copy it onto the answer. One layer, not tower-http's four
+/// (id, trace, propagate, and a check of the caller's id): each is a future of its own on every
+/// request, and its UUIDs cost a `getrandom` system call each.
 pub fn traced(router: Router) -> Router {
-    router
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(TraceLayer::new_for_http().make_span_with(span))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-        .layer(axum::middleware::map_request(drop_unfit_id))
+    router.layer(axum::middleware::from_fn(trace_request))
 }
 
-async fn drop_unfit_id(mut request: Request<Body>) -> Request<Body> {
-    let fit = request.headers().get(&REQUEST_ID).is_none_or(|id| {
-        let id = id.as_bytes();
-        !id.is_empty()
-            && id.len() <= MAX_CALLER_ID
-            && id
-                .iter()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
-    });
-    if !fit {
-        request.headers_mut().remove(&REQUEST_ID);
-    }
-    request
-}
-
-fn span(request: &Request<Body>) -> tracing::Span {
-    let id = request
-        .extensions()
-        .get::<RequestId>()
-        .and_then(|id| id.header_value().to_str().ok())
-        .unwrap_or("");
-    tracing::info_span!(
+async fn trace_request(mut request: Request<Body>, next: axum::middleware::Next) -> Response {
+    let id = match request.headers().get(&REQUEST_ID) {
+        Some(id) if fit(id) => id.clone(),
+        _ => {
+            let id = new_id();
+            request.headers_mut().insert(&REQUEST_ID, id.clone());
+            id
+        }
+    };
+    let span = tracing::info_span!(
         "request",
         method = %request.method(),
         path = %request.uri().path(),
-        request_id = %id,
-    )
+        request_id = %id.to_str().unwrap_or(""),
+    );
+    let start = std::time::Instant::now();
+    let mut response = async {
+        tracing::debug!("started processing request");
+        next.run(request).await
+    }
+    .instrument(span.clone())
+    .await;
+    let status = response.status();
+    let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
+    if status.is_server_error() {
+        tracing::error!(parent: &span, %status, latency_ms, "response failed");
+    } else {
+        tracing::debug!(parent: &span, %status, latency_ms, "finished processing request");
+    }
+    response.headers_mut().insert(REQUEST_ID, id);
+    response
+}
+
+fn fit(id: &HeaderValue) -> bool {
+    let id = id.as_bytes();
+    !id.is_empty()
+        && id.len() <= MAX_CALLER_ID
+        && id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+/// A random (version 4) UUID from the thread's generator: no system call per request.
+fn new_id() -> HeaderValue {
+    let uuid = uuid::Builder::from_random_bytes(rand::rng().random()).into_uuid();
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    HeaderValue::from_str(uuid.hyphenated().encode_lower(&mut text))
+        .unwrap_or_else(|_| HeaderValue::from_static("-"))
 }
 
 #[cfg(test)]
@@ -84,13 +102,20 @@ mod tests {
     }
 
     fn app() -> Router {
-        traced(Router::new().route(
-            "/hello",
-            get(|| async {
-                tracing::info!("inside the handler");
-                "hi"
-            }),
-        ))
+        traced(
+            Router::new()
+                .route(
+                    "/hello",
+                    get(|| async {
+                        tracing::info!("inside the handler");
+                        "hi"
+                    }),
+                )
+                .route(
+                    "/broken",
+                    get(|| async { axum::http::StatusCode::INTERNAL_SERVER_ERROR }),
+                ),
+        )
     }
 
     /// Send `request` on this thread with a subscriber that captures every log line.
@@ -158,5 +183,19 @@ mod tests {
             assert_eq!(id.len(), 36, "{odd:?} was kept: {id}");
             assert!(!log.contains(&odd), "{odd:?} reached the log");
         }
+    }
+
+    #[test]
+    fn a_server_error_is_logged_at_error_with_its_request_id() {
+        let (response, log) = send(Request::get("/broken").body(Body::empty()).unwrap());
+        let id = response.headers()[&REQUEST_ID].to_str().unwrap().to_owned();
+        let line = log
+            .lines()
+            .find(|line| line.contains("ERROR"))
+            .unwrap_or_else(|| panic!("no error line in {log}"));
+        assert!(line.contains(&format!("request_id={id}")), "{line}");
+        assert!(line.contains("500"), "{line}");
+        let (_, log) = send(Request::get("/hello").body(Body::empty()).unwrap());
+        assert!(!log.contains("ERROR"), "a 200 is not an error: {log}");
     }
 }
