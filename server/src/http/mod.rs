@@ -178,7 +178,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sw.js", get(service_worker))
         .nest("/api/v1", api);
     // The apps are one single-page build; the page picks the app from the path.
-    let app = App::ALL
+    App::ALL
         .into_iter()
         .fold(router, |router, app| {
             router.route(app.path(), get(app_page))
@@ -187,25 +187,27 @@ pub fn router(state: AppState) -> Router {
         .fallback_service(assets)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(state.clone(), edge))
-        .with_state(state);
-    trace::traced(app)
+        .with_state(state)
 }
 
 /// What every request goes through, as one layer (each layer is a future of its own on every
-/// request): it is timed for `/metrics`, cut off at [`Options::request_timeout`], and its
-/// answer carries the [`security_headers`].
+/// request): it is [`trace::trace`]d with its request id, timed for `/metrics`, cut off at
+/// [`Options::request_timeout`], and its answer carries the [`security_headers`].
 async fn edge(
     State(state): State<AppState>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let start = std::time::Instant::now();
-    let mut response = request_timeout(&state, request, next).await;
-    security_headers(&state, &mut response);
-    state
-        .metrics()
-        .observe(response.status().as_u16(), start.elapsed().as_secs_f64());
-    response
+    trace::trace(request, |request| async {
+        let start = std::time::Instant::now();
+        let mut response = request_timeout(&state, request, next).await;
+        security_headers(&state, &mut response);
+        state
+            .metrics()
+            .observe(response.status().as_u16(), start.elapsed().as_secs_f64());
+        response
+    })
+    .await
 }
 
 /// A request that is not answered within [`Options::request_timeout`] — a body trickling in, a

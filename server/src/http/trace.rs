@@ -6,6 +6,7 @@
 //! are never logged. The request and response events are at `debug`
 //! (`RUST_LOG=espresso_server::http::trace=debug` shows one line each); a 5xx is logged at `error`.
 
+#[cfg(test)]
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Request};
@@ -20,15 +21,26 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// anything else is replaced by a new one, so no caller writes what it likes into the logs.
 const MAX_CALLER_ID: usize = 64;
 
-/// `router` with one layer around every request: keep a fit caller id or make one, trace the
-/// request in a span that carries it, copy it onto the answer. One layer, not tower-http's four
-/// (id, trace, propagate, and a check of the caller's id): each is a future of its own on every
-/// request, and its UUIDs cost a `getrandom` system call each.
+/// `router` with one layer around every request that [`trace`]s it. The server's own stack does
+/// not use it: its one outer layer (`edge`) calls [`trace`] itself.
+#[cfg(test)]
 pub fn traced(router: Router) -> Router {
-    router.layer(axum::middleware::from_fn(trace_request))
+    router.layer(axum::middleware::from_fn(
+        |request: Request<Body>, next: axum::middleware::Next| {
+            trace(request, |request| next.run(request))
+        },
+    ))
 }
 
-async fn trace_request(mut request: Request<Body>, next: axum::middleware::Next) -> Response {
+/// Run `handle` on `request` as one traced request: keep a fit caller id or make one, trace
+/// the request in a span that carries it, copy it onto the answer. This is tower-http's four
+/// layers (id, trace, propagate, and a check of the caller's id) in one function: each layer is a
+/// future of its own on every request, and its UUIDs cost a `getrandom` system call each.
+pub async fn trace<F, Fut>(mut request: Request<Body>, handle: F) -> Response
+where
+    F: FnOnce(Request<Body>) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let id = match request.headers().get(&REQUEST_ID) {
         Some(id) if fit(id) => id.clone(),
         _ => {
@@ -46,7 +58,7 @@ async fn trace_request(mut request: Request<Body>, next: axum::middleware::Next)
     let start = std::time::Instant::now();
     let mut response = async {
         tracing::debug!("started processing request");
-        next.run(request).await
+        handle(request).await
     }
     .instrument(span.clone())
     .await;
