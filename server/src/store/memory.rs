@@ -109,21 +109,31 @@ fn push_wait(waits: &mut VecDeque<i64>, wait: i64) {
     waits.truncate(WAIT_WINDOW);
 }
 
+/// Queued → ready (ms) of a shop's (`?1`) last `?2` made orders, newest first: through the
+/// `orders_by_ready` index, which holds made orders only (migration 0009).
+pub(super) const LAST_WAITS: &str = "SELECT ready_ms - placed_ms FROM orders
+     WHERE shop = ?1 AND ready_ms IS NOT NULL ORDER BY ready_ms DESC LIMIT ?2";
+
+/// The same for one drink (`?2`), the last `?3`: through `orders_by_item_ready`.
+pub(super) const LAST_WAITS_OF_ITEM: &str = "SELECT ready_ms - placed_ms FROM orders
+     WHERE shop = ?1 AND item_id = ?2 AND ready_ms IS NOT NULL
+     ORDER BY ready_ms DESC LIMIT ?3";
+
+/// How many of a shop's (`?1`) orders started on a day (`?2`) were made but not collected in
+/// time: through `orders_not_collected`, which holds those orders only (named: the planner
+/// would take the wait-time index, which holds every made order).
+pub(super) const NOT_COLLECTED_ON: &str =
+    "SELECT COUNT(*) FROM orders INDEXED BY orders_not_collected
+     WHERE shop = ?1 AND business_day = ?2 AND state = 'timed_out' AND ready_ms IS NOT NULL";
+
 fn load_waits(conn: &Connection, shop: &str, item: Option<&str>) -> StoreResult<VecDeque<i64>> {
     let waits = match item {
         None => conn
-            .prepare_cached(
-                "SELECT ready_ms - placed_ms FROM orders
-                 WHERE shop = ?1 AND ready_ms IS NOT NULL ORDER BY ready_ms DESC LIMIT ?2",
-            )?
+            .prepare_cached(LAST_WAITS)?
             .query_map(params![shop, WAIT_WINDOW as i64], |row| row.get(0))?
             .collect::<Result<_, _>>()?,
         Some(item) => conn
-            .prepare_cached(
-                "SELECT ready_ms - placed_ms FROM orders
-                 WHERE shop = ?1 AND item_id = ?2 AND ready_ms IS NOT NULL
-                 ORDER BY ready_ms DESC LIMIT ?3",
-            )?
+            .prepare_cached(LAST_WAITS_OF_ITEM)?
             .query_map(params![shop, item, WAIT_WINDOW as i64], |row| row.get(0))?
             .collect::<Result<_, _>>()?,
     };
@@ -343,11 +353,7 @@ impl ShopState {
     fn not_collected_on(&mut self, conn: &Connection, day: &str) -> StoreResult<u32> {
         if self.not_collected.as_ref().is_none_or(|n| n.day != day) {
             let count: i64 = conn
-                .prepare_cached(
-                    "SELECT COUNT(*) FROM orders
-                     WHERE shop = ?1 AND business_day = ?2
-                       AND state = 'timed_out' AND ready_ms IS NOT NULL",
-                )?
+                .prepare_cached(NOT_COLLECTED_ON)?
                 .query_row(params![self.shop.id.as_str(), day], |row| row.get(0))?;
             self.not_collected = Some(Daily {
                 day: day.to_owned(),
@@ -491,15 +497,6 @@ impl ShopState {
 }
 
 /// The mean of `waits` (ms) in whole seconds, never negative; none of an empty window.
-#[allow(
-    clippy::cast_precision_loss,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss
-)]
 fn average_s(waits: &VecDeque<i64>) -> Option<u64> {
-    if waits.is_empty() {
-        return None;
-    }
-    let mean = waits.iter().sum::<i64>() as f64 / waits.len() as f64;
-    Some((mean.max(0.0) / 1000.0).round() as u64)
+    super::stats::mean_ms(waits).map(super::stats::ms_to_s)
 }

@@ -51,41 +51,40 @@ async fn stats_in(
     let total: i64 = served.iter().map(|(_, n)| n).sum();
     stats.served_today = u32::try_from(total).unwrap_or(u32::MAX);
     // Made but not collected in time: the only timed-out orders that were ever ready.
-    let not_collected: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM orders WHERE shop = ?1 AND business_day = ?2
-           AND state = 'timed_out' AND ready_ms IS NOT NULL",
-    )
-    .bind(shop.id.as_str())
-    .bind(business_day(now, crate::workflow::zone_of(shop)))
-    .fetch_one(&mut *conn)
-    .await?;
-    stats.not_collected_today = u32::try_from(not_collected).unwrap_or(u32::MAX);
-    // Wait = ready - placed, over the last WINDOW made orders (overall and per drink).
-    let overall: Option<f64> = sqlx::query_scalar(
-        "SELECT AVG(wait) FROM (SELECT ready_ms - placed_ms AS wait FROM orders
-         WHERE shop = ?1 AND ready_ms IS NOT NULL ORDER BY ready_ms DESC LIMIT ?2)",
-    )
-    .bind(shop.id.as_str())
-    .bind(WINDOW)
-    .fetch_one(&mut *conn)
-    .await?;
-    stats.avg_wait_s = overall.map(ms_to_s);
-    for item_id in stats_items(shop, &served) {
-        let avg_wait: Option<f64> = sqlx::query_scalar(
-            "SELECT AVG(wait) FROM (SELECT ready_ms - placed_ms AS wait FROM orders
-             WHERE shop = ?1 AND item_id = ?2 AND ready_ms IS NOT NULL
-             ORDER BY ready_ms DESC LIMIT ?3)",
-        )
+    let not_collected: i64 = sqlx::query_scalar(super::memory::NOT_COLLECTED_ON)
         .bind(shop.id.as_str())
-        .bind(item_id)
-        .bind(WINDOW)
+        .bind(business_day(now, crate::workflow::zone_of(shop)))
         .fetch_one(&mut *conn)
         .await?;
+    stats.not_collected_today = u32::try_from(not_collected).unwrap_or(u32::MAX);
+    // Wait = ready - placed, over the last WINDOW made orders (overall and per drink).
+    let overall: Vec<i64> = sqlx::query_scalar(super::memory::LAST_WAITS)
+        .bind(shop.id.as_str())
+        .bind(WINDOW)
+        .fetch_all(&mut *conn)
+        .await?;
+    stats.avg_wait_s = mean_ms(&overall).map(ms_to_s);
+    for item_id in stats_items(shop, &served) {
+        let waits: Vec<i64> = sqlx::query_scalar(super::memory::LAST_WAITS_OF_ITEM)
+            .bind(shop.id.as_str())
+            .bind(item_id)
+            .bind(WINDOW)
+            .fetch_all(&mut *conn)
+            .await?;
         stats
             .by_item
-            .extend(item_stats(item_id.to_owned(), avg_wait, &served));
+            .extend(item_stats(item_id.to_owned(), mean_ms(&waits), &served));
     }
     Ok(stats)
+}
+
+/// The mean of `waits` (ms), as SQL's `AVG`: none of none.
+#[allow(clippy::cast_precision_loss)]
+pub(super) fn mean_ms<'a>(waits: impl IntoIterator<Item = &'a i64>) -> Option<f64> {
+    let (sum, n) = waits.into_iter().fold((0i64, 0usize), |(sum, n), wait| {
+        (sum.saturating_add(*wait), n + 1)
+    });
+    (n > 0).then(|| sum as f64 / n as f64)
 }
 
 /// The drinks stats are kept for: those on the menu and those served today, in id order.

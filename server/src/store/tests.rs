@@ -1055,3 +1055,43 @@ async fn a_new_served_database_gets_a_written_out_wal_that_its_commits_fill_in_p
     assert_eq!(kept.map(|order| order.id), Some(order.id));
     drop((store, lock));
 }
+
+/// Given the schema after every migration, when the writer and the stats read the waits and the
+/// orders not collected, then each query goes through its own small index: a table scan would
+/// read every order a café ever took, on each stats read.
+#[tokio::test]
+async fn the_wait_and_not_collected_queries_read_their_partial_indexes() {
+    let (store, _) = open_shop_in_memory(10).await;
+    let plans = [
+        (super::memory::LAST_WAITS, 2, "orders_by_ready"),
+        (super::memory::LAST_WAITS_OF_ITEM, 3, "orders_by_item_ready"),
+        (super::memory::NOT_COLLECTED_ON, 2, "orders_not_collected"),
+    ];
+    for (sql, params, index) in plans {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")));
+        for _ in 0..params {
+            query = query.bind("main");
+        }
+        let plan: Vec<String> = query
+            .fetch_all(&store.pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| sqlx::Row::get::<String, _>(row, "detail"))
+            .collect();
+        assert!(
+            plan.iter()
+                .any(|step| step.contains(&format!("USING INDEX {index} "))),
+            "{sql}: {plan:?}"
+        );
+    }
+    // The indexes hold what their queries ask for only: an order just started is in none.
+    let indexed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND sql LIKE '%WHERE%'
+           AND name IN ('orders_by_ready', 'orders_by_item_ready', 'orders_not_collected')",
+    )
+    .fetch_one(&store.pool)
+    .await
+    .unwrap();
+    assert_eq!(indexed, 3);
+}
