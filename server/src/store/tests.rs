@@ -1085,7 +1085,7 @@ async fn the_wait_and_not_collected_queries_read_their_partial_indexes() {
             "{sql}: {plan:?}"
         );
     }
-    // The indexes hold what their queries ask for only: an order just started is in none.
+    // All three are partial: they hold the orders their queries ask for, not every order.
     let indexed: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND sql LIKE '%WHERE%'
            AND name IN ('orders_by_ready', 'orders_by_item_ready', 'orders_not_collected')",
