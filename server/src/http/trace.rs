@@ -36,18 +36,15 @@ pub fn traced(router: Router) -> Router {
 /// the request in a span that carries it, copy it onto the answer. This is tower-http's four
 /// layers (id, trace, propagate, and a check of the caller's id) in one function: each layer is a
 /// future of its own on every request, and its UUIDs cost a `getrandom` system call each.
-pub async fn trace<F, Fut>(mut request: Request<Body>, handle: F) -> Response
+pub async fn trace<F, Fut>(request: Request<Body>, handle: F) -> Response
 where
     F: FnOnce(Request<Body>) -> Fut,
     Fut: Future<Output = Response>,
 {
+    // The id lives in the span and the answer: no handler reads the request's header.
     let id = match request.headers().get(&REQUEST_ID) {
         Some(id) if fit(id) => id.clone(),
-        _ => {
-            let id = new_id();
-            request.headers_mut().insert(&REQUEST_ID, id.clone());
-            id
-        }
+        _ => new_id(),
     };
     let span = tracing::info_span!(
         "request",
