@@ -41,11 +41,11 @@ where
 impl EventStorage for SqliteStore {
     /// The newest `seq` of the shop (0 before any event).
     async fn head(&self, shop: &ShopId) -> StoreResult<u64> {
-        let seq: Option<i64> = sqlx::query_scalar("SELECT seq FROM shop_heads WHERE shop = ?1")
+        let seq: i64 = sqlx::query_scalar(super::memory::HEAD)
             .bind(shop.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_one(&self.pool)
             .await?;
-        Ok(seq.and_then(|s| u64::try_from(s).ok()).unwrap_or(0))
+        Ok(u64::try_from(seq).unwrap_or(0))
     }
 
     /// The oldest `seq` still in the log (None: the log is empty). A client whose `since` is

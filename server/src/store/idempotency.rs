@@ -56,6 +56,9 @@ impl<T> Answer<T> {
 /// Keys are kept at least this long (API.md: ≥ 24 h).
 pub const KEY_TTL: Duration = Duration::hours(25);
 
+/// Old keys the prune finds, and then deletes in one writer job, at a time.
+const PRUNE_PAGE: i64 = 500;
+
 /// Where a remembered answer's body is.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Answered<'a> {
@@ -213,16 +216,49 @@ impl IdempotencyStorage for SqliteStore {
             .await
     }
 
-    /// Forget keys older than [`KEY_TTL`].
+    /// Forget keys older than [`KEY_TTL`]. No index orders the keys by age (every command
+    /// would write it, for a prune every 10 minutes): the old ones are found by walking the
+    /// table on a read connection, [`PRUNE_PAGE`] at a time in key order, and each page of them
+    /// is deleted by key in one writer job. The writer never scans, and commands wait at most
+    /// one page's deletes.
     async fn prune_idempotency(&self, now: DateTime<Utc>) -> StoreResult<u64> {
-        self.writer
-            .run(move |work| {
-                let n = work
-                    .conn
-                    .prepare_cached("DELETE FROM idempotency_keys WHERE created_ms < ?1")?
-                    .execute([to_ms(now - KEY_TTL)])?;
-                Ok(n as u64)
-            })
-            .await
+        let before = to_ms(now - KEY_TTL);
+        let mut after = (String::new(), String::new());
+        let mut forgotten = 0;
+        loop {
+            let old: Vec<(String, String)> = sqlx::query_as(
+                "SELECT key, scope FROM idempotency_keys
+                 WHERE (key, scope) > (?1, ?2) AND created_ms < ?3
+                 ORDER BY key, scope LIMIT ?4",
+            )
+            .bind(&after.0)
+            .bind(&after.1)
+            .bind(before)
+            .bind(PRUNE_PAGE)
+            .fetch_all(&self.pool)
+            .await?;
+            let Some(last) = old.last().cloned() else {
+                return Ok(forgotten);
+            };
+            let full = old.len() == PRUNE_PAGE as usize;
+            forgotten += self
+                .writer
+                .run(move |work| {
+                    let mut delete = work.conn.prepare_cached(
+                        "DELETE FROM idempotency_keys
+                         WHERE key = ?1 AND scope = ?2 AND created_ms < ?3",
+                    )?;
+                    let mut n = 0;
+                    for (key, scope) in &old {
+                        n += delete.execute(params![key, scope, before])? as u64;
+                    }
+                    Ok::<_, StoreError>(n)
+                })
+                .await?;
+            if !full {
+                return Ok(forgotten);
+            }
+            after = last;
+        }
     }
 }

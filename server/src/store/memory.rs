@@ -23,6 +23,11 @@ use crate::workflow::CodeCheck;
 /// How many finished orders the average waits look back over.
 pub const WAIT_WINDOW: usize = 10;
 
+/// A shop's head: the `seq` of its newest event (0 before any), read through the events' own
+/// `(shop, seq)` key. Nothing deletes events; a prune of old ones would have to keep the head
+/// somewhere first.
+pub(super) const HEAD: &str = "SELECT COALESCE(MAX(seq), 0) FROM events WHERE shop = ?1";
+
 /// Every loaded shop, and the event heads.
 #[derive(Default)]
 pub struct Memory {
@@ -169,11 +174,10 @@ impl Memory {
         if let Some(head) = self.heads.get(shop) {
             return Ok(*head);
         }
-        let head: Option<i64> = conn
-            .prepare_cached("SELECT seq FROM shop_heads WHERE shop = ?1")?
-            .query_row([shop], |row| row.get(0))
-            .optional()?;
-        let head = head.and_then(|h| u64::try_from(h).ok()).unwrap_or(0);
+        let head: i64 = conn
+            .prepare_cached(HEAD)?
+            .query_row([shop], |row| row.get(0))?;
+        let head = u64::try_from(head).unwrap_or(0);
         self.heads.insert(shop.to_owned(), head);
         Ok(head)
     }

@@ -340,9 +340,13 @@ async fn what_memory_decides_from_survives_a_reopen() {
         .done()
         .unwrap();
     assert_eq!(first.number, Some(1));
+    let head = store.head(&ShopId::main()).await.unwrap();
+    assert!(head > 0);
     drop(store);
 
     let store = open_at(&dir).await;
+    // The live stream's head is where it was, and the log goes on from it.
+    assert_eq!(store.head(&ShopId::main()).await.unwrap(), head);
     // Ann's order is still open; the code has one use fewer; numbers go on.
     let refused = store
         .start_order(
@@ -370,6 +374,9 @@ async fn what_memory_decides_from_survives_a_reopen() {
         .done()
         .unwrap();
     assert_eq!(second.number, Some(2));
+    let next = store.events_after(&ShopId::main(), head, 1).await.unwrap();
+    assert_eq!(next[0].seq, head + 1);
+    assert!(store.head(&ShopId::main()).await.unwrap() > head);
     assert_eq!(
         store
             .current_code(&ShopId::main(), Utc::now())
@@ -1094,4 +1101,60 @@ async fn the_wait_and_not_collected_queries_read_their_partial_indexes() {
     .await
     .unwrap();
     assert_eq!(indexed, 3);
+}
+
+#[tokio::test]
+async fn a_prune_forgets_every_old_key_page_after_page_and_keeps_the_recent_ones() {
+    let store = SqliteStore::open("sqlite::memory:", "http://cafe.test")
+        .await
+        .unwrap();
+    let t0 = Utc::now() - Duration::days(3);
+    // More old answers than one page of the prune (500), some keys under two callers.
+    for n in 0..1_100 {
+        let scope = if n % 3 == 0 {
+            "bob POST /x"
+        } else {
+            "ana POST /x"
+        };
+        store
+            .remember_answer(scope, &format!("old-{n:04}"), "h", 201, "{}", t0)
+            .await
+            .unwrap();
+    }
+    store
+        .remember_answer("bob POST /x", "old-0001", "h", 201, "{}", t0)
+        .await
+        .unwrap();
+    let recent = t0 + Duration::days(2);
+    for key in ["a-new", "old-0500", "z-new"] {
+        store
+            .remember_answer("ana POST /y", key, "h", 201, "{}", recent)
+            .await
+            .unwrap();
+    }
+    let forgotten = store
+        .prune_idempotency(recent + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(forgotten, 1_101);
+    for (scope, key) in [
+        ("ana POST /x", "old-0001"),
+        ("bob POST /x", "old-0001"),
+        ("ana POST /x", "old-1099"),
+    ] {
+        assert!(
+            store.idempotent_answer(scope, key).await.unwrap().is_none(),
+            "{scope} {key}"
+        );
+    }
+    for key in ["a-new", "old-0500", "z-new"] {
+        assert!(
+            store
+                .idempotent_answer("ana POST /y", key)
+                .await
+                .unwrap()
+                .is_some(),
+            "{key}"
+        );
+    }
 }

@@ -390,7 +390,7 @@ impl WriterDatabase {
         // file written for every page each command touches.
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         // Copy the WAL back into the database every ~40 MB rather than every ~4 MB: a page that
-        // many commits change (the shop's head, today's counters, the newest orders) is copied
+        // many commits change (the newest events, today's counters, the newest orders) is copied
         // once per checkpoint, not once per few batches.
         conn.pragma_update(None, "wal_autocheckpoint", super::wal::CHECKPOINT_PAGES)?;
         // Room for every statement the writer runs (an order's update has a few shapes).
@@ -524,13 +524,7 @@ fn run_batch(
         };
         work.append(Event::stats_updated(shop, stats, now), None)?;
     }
-    for (shop, seq) in &log.heads {
-        conn.prepare_cached(
-            "INSERT INTO shop_heads (shop, seq) VALUES (?1, ?2)
-             ON CONFLICT (shop) DO UPDATE SET seq = excluded.seq",
-        )?
-        .execute(params![shop, i64::try_from(*seq).unwrap_or(i64::MAX)])?;
-    }
+    // The heads need no row of their own: the batch's last events are them (`memory::HEAD`).
     conn.prepare_cached("COMMIT")?.execute([])?;
     Ok(BatchDone {
         events: log.events,
