@@ -1109,7 +1109,8 @@ async fn a_prune_forgets_every_old_key_page_after_page_and_keeps_the_recent_ones
         .await
         .unwrap();
     let t0 = Utc::now() - Duration::days(3);
-    // More old answers than one page of the prune (500), some keys under two callers.
+    // More old answers than one page of the prune (500), some keys under two callers, and the
+    // first page ends between the two callers of one key (`old-0499`: Ana 500th, Bob 501st).
     for n in 0..1_100 {
         let scope = if n % 3 == 0 {
             "bob POST /x"
@@ -1122,7 +1123,7 @@ async fn a_prune_forgets_every_old_key_page_after_page_and_keeps_the_recent_ones
             .unwrap();
     }
     store
-        .remember_answer("bob POST /x", "old-0001", "h", 201, "{}", t0)
+        .remember_answer("bob POST /x", "old-0499", "h", 201, "{}", t0)
         .await
         .unwrap();
     let recent = t0 + Duration::days(2);
@@ -1139,7 +1140,8 @@ async fn a_prune_forgets_every_old_key_page_after_page_and_keeps_the_recent_ones
     assert_eq!(forgotten, 1_101);
     for (scope, key) in [
         ("ana POST /x", "old-0001"),
-        ("bob POST /x", "old-0001"),
+        ("ana POST /x", "old-0499"),
+        ("bob POST /x", "old-0499"),
         ("ana POST /x", "old-1099"),
     ] {
         assert!(
