@@ -6,8 +6,6 @@
 //! are never logged. The request and response events are at `debug`
 //! (`RUST_LOG=espresso_server::http::trace=debug` shows one line each); a 5xx is logged at `error`.
 
-#[cfg(test)]
-use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Request};
 use axum::response::Response;
@@ -20,17 +18,6 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// A caller's id is kept only if it is at most this long and plain (letters, digits, `-_.:`);
 /// anything else is replaced by a new one, so no caller writes what it likes into the logs.
 const MAX_CALLER_ID: usize = 64;
-
-/// `router` with one layer around every request that [`trace`]s it. The server's own stack does
-/// not use it: its one outer layer (`edge`) calls [`trace`] itself.
-#[cfg(test)]
-pub fn traced(router: Router) -> Router {
-    router.layer(axum::middleware::from_fn(
-        |request: Request<Body>, next: axum::middleware::Next| {
-            trace(request, |request| next.run(request))
-        },
-    ))
-}
 
 /// Run `handle` on `request` as one traced request: keep a fit caller id or make one, trace
 /// the request in a span that carries it, copy it onto the answer. This is tower-http's four
@@ -91,6 +78,7 @@ fn new_id() -> HeaderValue {
 mod tests {
     use std::sync::{Arc, Mutex};
 
+    use axum::Router;
     use axum::routing::get;
     use tower::ServiceExt;
 
@@ -108,6 +96,16 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    /// `router` with one layer around every request that [`trace`]s it, as the server's own
+    /// outer layer (`edge` in `http/mod.rs`) does.
+    fn traced(router: Router) -> Router {
+        router.layer(axum::middleware::from_fn(
+            |request: Request<Body>, next: axum::middleware::Next| {
+                trace(request, |request| next.run(request))
+            },
+        ))
     }
 
     fn app() -> Router {
