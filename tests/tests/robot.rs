@@ -175,6 +175,14 @@ async fn baristas_share_one_screen_and_still_make_every_drink() -> anyhow::Resul
             summary.to_json()["server_cpu_per_lifecycle_ms"].is_number(),
             "{table}"
         );
+        // The server's writer thread is found by its name, and is a part of the whole.
+        assert!(
+            summary
+                .writer_cpu_timed
+                .is_some_and(|writer| Some(writer) <= summary.server_cpu_timed),
+            "{table}"
+        );
+        assert!(table.contains("its writer thread"), "{table}");
     }
     server.stop().await
 }

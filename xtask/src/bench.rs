@@ -27,6 +27,7 @@
 //! DIR instead of building this checkout's (a copy kept from an earlier build: before and after
 //! a change, run one after the other on the same machine's load).
 
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -242,6 +243,11 @@ pub fn bench(ctx: &Ctx, args: &[String]) -> Result {
                 what: "  server CPU per lifecycle (ms; utime+stime ÷ lifecycles)".into(),
                 value: server_cpu(&summary),
                 goal: "≤ 0.5 ms",
+            });
+            figures.push(Figure {
+                what: "  the robot's own CPU per lifecycle, on the same cores".into(),
+                value: robot_cpu(&summary),
+                goal: "",
             });
             for call in [
                 "start_order",
@@ -506,11 +512,29 @@ fn server_cpu(summary: &Value) -> String {
     if per.is_nan() {
         return "unknown (the robot could not read the server's /proc/PID/stat)".into();
     }
-    format!(
+    let mut value = format!(
         "{per:.2} ms ({:.1} s of CPU over the {:.0} s timed phase: {:.2} cores)",
         num(&summary["server_cpu_ms"]) / 1e3,
         num(&summary["timed_phase_s"]),
         num(&summary["server_cpu_cores"]),
+    );
+    let writer = num(&summary["writer_cpu_per_lifecycle_ms"]);
+    if !writer.is_nan() {
+        let _ = write!(value, "; the writer thread {writer:.2} ms of it");
+    }
+    value
+}
+
+/// The robot's own CPU per lifecycle: with the server on the same cores, lifecycles/s is at
+/// most the cores ÷ (server + robot) per lifecycle.
+fn robot_cpu(summary: &Value) -> String {
+    let per = num(&summary["robot_cpu_per_lifecycle_ms"]);
+    if per.is_nan() {
+        return "unknown".into();
+    }
+    format!(
+        "{per:.2} ms ({:.1} s of CPU over the timed phase)",
+        num(&summary["robot_cpu_ms"]) / 1e3
     )
 }
 

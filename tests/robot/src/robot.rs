@@ -52,6 +52,9 @@ const CONNECTING_AT_ONCE: usize = 256;
 const SETTLE_DEADLINE: Duration = Duration::from_secs(5);
 /// Pause after a refused start before the customer tries again.
 const RETRY_PAUSE: Duration = Duration::from_millis(200);
+/// The name of a SQLite server's writer thread (docs/OPERATIONS.md, "Durability and the write
+/// path"): its CPU is shown apart from the rest of the server's.
+const WRITER_THREAD: &str = "espresso-writer";
 /// What the robot sets while it runs (restored afterwards): no booth-level refusals.
 const LIFTED: LimitsPatch = LimitsPatch {
     drinks_per_code: Some(1_000_000),
@@ -696,6 +699,10 @@ async fn drive(
         .chain(config.cpu_pids.iter().copied())
         .collect();
     let cpu_start = rss::cpu_time_of(&server_pids);
+    let writer_start = sampler
+        .pid()
+        .and_then(|pid| rss::thread_cpu_time(pid, WRITER_THREAD));
+    let robot_start = rss::cpu_time(std::process::id());
     let database_start = config.database_pid.and_then(rss::cpu_time_with_children);
     let timed_start = Instant::now();
     shared.timed.store(true, Ordering::Relaxed);
@@ -728,8 +735,18 @@ async fn drive(
     let timed_phase = timed_start.elapsed();
     shared.timed.store(false, Ordering::Relaxed);
     let cpu_end = rss::cpu_time_of(&server_pids);
+    let writer_end = sampler
+        .pid()
+        .and_then(|pid| rss::thread_cpu_time(pid, WRITER_THREAD));
+    let robot_end = rss::cpu_time(std::process::id());
     let server_cpu_timed = cpu_start
         .zip(cpu_end)
+        .map(|(start, end)| end.saturating_sub(start));
+    let writer_cpu_timed = writer_start
+        .zip(writer_end)
+        .map(|(start, end)| end.saturating_sub(start));
+    let robot_cpu_timed = robot_start
+        .zip(robot_end)
         .map(|(start, end)| end.saturating_sub(start));
     let database_cpu_timed = database_start
         .zip(config.database_pid.and_then(rss::cpu_time_with_children))
@@ -810,6 +827,8 @@ async fn drive(
         server_rss_before,
         server_rss_peak: None,
         server_cpu_timed,
+        writer_cpu_timed,
+        robot_cpu_timed,
         database_cpu_timed,
         notes: Vec::new(),
     })

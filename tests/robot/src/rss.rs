@@ -145,6 +145,34 @@ pub fn cpu_time(pid: u32) -> Option<Duration> {
     Some(ticks_to_duration(ticks))
 }
 
+/// The command name of a `/proc/PID/stat` (or a thread's `/proc/PID/task/TID/stat`): what is
+/// between the first `(` and the last `)`, where a name may hold both.
+pub fn comm_in(stat: &str) -> Option<&str> {
+    let (_, rest) = stat.split_once('(')?;
+    Some(rest.rsplit_once(')')?.0)
+}
+
+/// The CPU time of the threads of `pid` named `name` (the server's `espresso-writer`), summed;
+/// `None` when it has none by that name (a server on PostgreSQL has no writer thread) or
+/// `/proc` cannot be read.
+pub fn thread_cpu_time(pid: u32, name: &str) -> Option<Duration> {
+    let mut ticks = None;
+    for thread in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .ok()?
+        .flatten()
+    {
+        let Ok(stat) = std::fs::read_to_string(thread.path().join("stat")) else {
+            continue; // ended meanwhile
+        };
+        if comm_in(&stat) == Some(name)
+            && let Some(thread_ticks) = cpu_ticks_in(&stat)
+        {
+            *ticks.get_or_insert(0) += thread_ticks;
+        }
+    }
+    ticks.map(ticks_to_duration)
+}
+
 /// The server's resident memory now, in bytes.
 pub fn vm_rss(pid: u32) -> Option<u64> {
     vm_rss_in(&std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?)
@@ -311,6 +339,46 @@ mod tests {
         if Path::new("/proc/self/stat").exists() {
             assert!(cpu_time(pid).is_some_and(|after| after >= before));
         }
+    }
+
+    #[test]
+    fn a_thread_is_found_by_its_name_and_its_cpu_read() {
+        assert_eq!(
+            comm_in("4242 (espresso (x) 1) S 1 4242"),
+            Some("espresso (x) 1")
+        );
+        assert_eq!(comm_in("4242 espresso S 1"), None);
+        if !Path::new("/proc/self/task").exists() {
+            return;
+        }
+        let (named, spun) = std::sync::mpsc::channel();
+        let (done, finish) = std::sync::mpsc::channel::<()>();
+        let spinner = std::thread::Builder::new()
+            .name("rss-test-spin".into())
+            .spawn(move || {
+                // Busy for a few clock ticks (10 ms each), then wait to be read.
+                let start = std::time::Instant::now();
+                let mut x = 0_u64;
+                let mut turns = 0_u64;
+                while turns < 50_000_000 || start.elapsed() < Duration::from_millis(40) {
+                    x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(1));
+                    turns += 1;
+                }
+                named.send(x).unwrap();
+                finish.recv().ok();
+            })
+            .unwrap();
+        spun.recv().unwrap();
+        let me = std::process::id();
+        let spinner_cpu = thread_cpu_time(me, "rss-test-spin");
+        assert!(
+            spinner_cpu.is_some_and(|cpu| cpu >= Duration::from_millis(10)),
+            "{spinner_cpu:?}"
+        );
+        assert!(spinner_cpu <= cpu_time(me));
+        assert_eq!(thread_cpu_time(me, "no-such-thread"), None);
+        done.send(()).unwrap();
+        spinner.join().unwrap();
     }
 
     #[test]

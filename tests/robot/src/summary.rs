@@ -58,6 +58,11 @@ pub struct Summary {
     /// The server's CPU time (user + system) over the timed phase; `None` when its process is
     /// not known.
     pub server_cpu_timed: Option<Duration>,
+    /// The part of it the server's writer thread used (a SQLite server's; `None` on PostgreSQL).
+    pub writer_cpu_timed: Option<Duration>,
+    /// This robot's own CPU time over the timed phase (the whole process: with several shops,
+    /// all their robots'). On the same machine as the server, it is what the load itself costs.
+    pub robot_cpu_timed: Option<Duration>,
     /// The database's CPU time (its main process and children) over the timed phase, when
     /// `--database-pid` was given.
     pub database_cpu_timed: Option<Duration>,
@@ -92,6 +97,10 @@ struct Json<'a> {
     server_cpu_ms: Option<f64>,
     server_cpu_per_lifecycle_ms: Option<f64>,
     server_cpu_cores: Option<f64>,
+    writer_cpu_ms: Option<f64>,
+    writer_cpu_per_lifecycle_ms: Option<f64>,
+    robot_cpu_ms: Option<f64>,
+    robot_cpu_per_lifecycle_ms: Option<f64>,
     database_cpu_ms: Option<f64>,
 }
 
@@ -137,15 +146,37 @@ impl Summary {
     /// The server's CPU time over the timed phase per lifecycle collected in it, in ms: the
     /// cost of an order that does not depend on how much of the machine the robot takes.
     pub fn server_cpu_per_lifecycle_ms(&self) -> Option<f64> {
-        let cpu = self.server_cpu_timed?;
+        self.per_lifecycle_ms(self.server_cpu_timed)
+    }
+
+    /// `cpu` over the timed phase per lifecycle collected in it, in ms.
+    fn per_lifecycle_ms(&self, cpu: Option<Duration>) -> Option<f64> {
+        let cpu = cpu?;
         (self.lifecycles_in_timed_phase > 0)
             .then(|| cpu.as_secs_f64() * 1e3 / self.lifecycles_in_timed_phase as f64)
     }
 
     /// How many cores the server kept busy on average over the timed phase.
     pub fn server_cpu_cores(&self) -> Option<f64> {
-        let cpu = self.server_cpu_timed?;
+        self.cores(self.server_cpu_timed?)
+    }
+
+    /// How many cores `cpu` over the timed phase kept busy on average.
+    fn cores(&self, cpu: Duration) -> Option<f64> {
         (!self.timed_phase.is_zero()).then(|| cpu.as_secs_f64() / self.timed_phase.as_secs_f64())
+    }
+
+    /// `cpu` over the timed phase for the end table: the total, the cores, per lifecycle.
+    fn cpu_line(&self, cpu: Duration) -> String {
+        let mut line = format!(
+            "{:.0} ms over the timed phase ({:.2} cores)",
+            cpu.as_secs_f64() * 1e3,
+            self.cores(cpu).unwrap_or(0.0)
+        );
+        if let Some(per) = self.per_lifecycle_ms(Some(cpu)) {
+            let _ = write!(line, "; {per:.2} ms per lifecycle");
+        }
+        line
     }
 
     /// The JSON summary:
@@ -157,7 +188,9 @@ impl Summary {
     /// "server_rss_before_bytes", "server_rss_peak_bytes"}` (RSS null when unknown), plus
     /// `"expected_refusals": {"<code>": n}`, `"unfinished"`, `"fanout_missed"`, `"lost_races"`,
     /// `"barista_screens"`, and the server's CPU over the timed phase: `"server_cpu_ms"`,
-    /// `"server_cpu_per_lifecycle_ms"`, `"server_cpu_cores"` (null when unknown).
+    /// `"server_cpu_per_lifecycle_ms"`, `"server_cpu_cores"`, the writer thread's part of it
+    /// `"writer_cpu_ms"`, `"writer_cpu_per_lifecycle_ms"`, and the robot's own `"robot_cpu_ms"`,
+    /// `"robot_cpu_per_lifecycle_ms"` (null when unknown).
     pub fn to_json(&self) -> serde_json::Value {
         let json = Json {
             elapsed_s: self.elapsed.as_secs_f64(),
@@ -192,6 +225,10 @@ impl Summary {
             server_cpu_ms: self.server_cpu_timed.map(|cpu| cpu.as_secs_f64() * 1e3),
             server_cpu_per_lifecycle_ms: self.server_cpu_per_lifecycle_ms(),
             server_cpu_cores: self.server_cpu_cores(),
+            writer_cpu_ms: self.writer_cpu_timed.map(|cpu| cpu.as_secs_f64() * 1e3),
+            writer_cpu_per_lifecycle_ms: self.per_lifecycle_ms(self.writer_cpu_timed),
+            robot_cpu_ms: self.robot_cpu_timed.map(|cpu| cpu.as_secs_f64() * 1e3),
+            robot_cpu_per_lifecycle_ms: self.per_lifecycle_ms(self.robot_cpu_timed),
             database_cpu_ms: self.database_cpu_timed.map(|cpu| cpu.as_secs_f64() * 1e3),
         };
         serde_json::to_value(json).unwrap_or(serde_json::Value::Null)
@@ -348,21 +385,21 @@ impl Summary {
             _ => "unknown".to_owned(),
         };
         writeln!(out, "  {:<22}{}", "server RSS", rss)?;
-        let cpu = match (self.server_cpu_timed, self.server_cpu_per_lifecycle_ms()) {
-            (Some(cpu), per) => {
-                let mut line = format!(
-                    "{:.0} ms over the timed phase ({:.2} cores)",
-                    cpu.as_secs_f64() * 1e3,
-                    self.server_cpu_cores().unwrap_or(0.0)
-                );
-                if let Some(per) = per {
-                    let _ = write!(line, "; {per:.2} ms per lifecycle");
-                }
-                line
-            }
-            (None, _) => "unknown".to_owned(),
-        };
+        let cpu = self
+            .server_cpu_timed
+            .map_or_else(|| "unknown".to_owned(), |cpu| self.cpu_line(cpu));
         writeln!(out, "  {:<22}{}", "server CPU", cpu)?;
+        if let Some(writer) = self.writer_cpu_timed {
+            writeln!(
+                out,
+                "  {:<22}{}",
+                "  its writer thread",
+                self.cpu_line(writer)
+            )?;
+        }
+        if let Some(robot) = self.robot_cpu_timed {
+            writeln!(out, "  {:<22}{}", "robot CPU", self.cpu_line(robot))?;
+        }
         if let Some(database) = self.database_cpu_timed {
             writeln!(
                 out,
@@ -403,6 +440,8 @@ mod tests {
             watchers_requested: 5,
             watchers_connected: 5,
             server_cpu_timed: Some(Duration::from_millis(1_600)),
+            writer_cpu_timed: Some(Duration::from_millis(600)),
+            robot_cpu_timed: Some(Duration::from_millis(2_400)),
             database_cpu_timed: None,
             ..Summary::default()
         }
@@ -447,6 +486,10 @@ mod tests {
         near("server_cpu_ms", 1600.0);
         near("server_cpu_per_lifecycle_ms", 20.0);
         near("server_cpu_cores", 0.08);
+        near("writer_cpu_ms", 600.0);
+        near("writer_cpu_per_lifecycle_ms", 7.5);
+        near("robot_cpu_ms", 2400.0);
+        near("robot_cpu_per_lifecycle_ms", 30.0);
         assert_eq!(json["lost_races"], 0);
     }
 
@@ -462,14 +505,27 @@ mod tests {
             table.contains("server CPU            1600 ms over the timed phase (0.08 cores); 20.00 ms per lifecycle"),
             "{table}"
         );
-        let unknown = Summary {
-            server_cpu_timed: None,
-            ..summary()
-        };
         assert!(
-            unknown.table().contains("server CPU            unknown"),
+            table.contains("    its writer thread   600 ms over the timed phase (0.03 cores); 7.50 ms per lifecycle"),
             "{table}"
         );
+        assert!(
+            table.contains("robot CPU             2400 ms over the timed phase (0.12 cores); 30.00 ms per lifecycle"),
+            "{table}"
+        );
+        let unknown = Summary {
+            server_cpu_timed: None,
+            writer_cpu_timed: None,
+            robot_cpu_timed: None,
+            ..summary()
+        };
+        let unknown = unknown.table();
+        assert!(
+            unknown.contains("server CPU            unknown"),
+            "{unknown}"
+        );
+        assert!(!unknown.contains("writer thread"), "{unknown}");
+        assert!(!unknown.contains("robot CPU"), "{unknown}");
         assert!(
             table.contains("errors                queue_full 1"),
             "{table}"
