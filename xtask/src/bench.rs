@@ -7,7 +7,8 @@
 //!   (claims, then completes, then collects);
 //! - throughput: full order lifecycles per second (scan → choose → claim → complete → collect),
 //!   300 customers and 24 baristas sharing 3 staff screens, and the server's CPU time per
-//!   lifecycle (utime + stime from /proc over the timed phase ÷ lifecycles);
+//!   lifecycle (utime + stime from /proc over the timed phase ÷ lifecycles), its writer
+//!   thread's part, and the robot's own;
 //! - scale: the throughput workload over 3 shops, on one SQLite server, then on 1, 2 and 3
 //!   servers sharing one throwaway PostgreSQL (the robot's people spread over them), with every
 //!   server's CPU and PostgreSQL's per lifecycle;

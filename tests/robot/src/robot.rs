@@ -9,7 +9,8 @@
 //! 3. **Timed phase**: customers start orders (paced across all of them), choose a drink,
 //!    follow it live and sometimes cancel while queued; baristas claim the oldest queued order
 //!    on their screen that no other robot barista took, make it, complete it and hand it over.
-//!    The server's CPU time (utime + stime from `/proc`) is read at its start and end.
+//!    The server's CPU time (utime + stime from `/proc`), its writer thread's and the robot's own
+//!    are read at its start and end.
 //! 4. **Drain**: no new orders; open ones may end. Then the receivers catch up, the sockets
 //!    close, leftovers are cleaned up and the shop is restored.
 //!
@@ -52,8 +53,9 @@ const CONNECTING_AT_ONCE: usize = 256;
 const SETTLE_DEADLINE: Duration = Duration::from_secs(5);
 /// Pause after a refused start before the customer tries again.
 const RETRY_PAUSE: Duration = Duration::from_millis(200);
-/// The name of a SQLite server's writer thread (docs/OPERATIONS.md, "Durability and the write
-/// path"): its CPU is shown apart from the rest of the server's.
+/// The name of a SQLite server's writer thread (`server/src/store/writer.rs`; docs/OPERATIONS.md,
+/// "Durability and the write path"): its CPU is shown apart from the rest of the server's. Linux
+/// keeps 15 bytes of a thread's name: this one is exactly 15.
 const WRITER_THREAD: &str = "espresso-writer";
 /// What the robot sets while it runs (restored afterwards): no booth-level refusals.
 const LIFTED: LimitsPatch = LimitsPatch {
@@ -701,7 +703,7 @@ async fn drive(
     let cpu_start = rss::cpu_time_of(&server_pids);
     let writer_start = sampler
         .pid()
-        .and_then(|pid| rss::thread_cpu_time(pid, WRITER_THREAD));
+        .and_then(|pid| rss::thread_cpu_times(pid, WRITER_THREAD));
     let robot_start = rss::cpu_time(std::process::id());
     let database_start = config.database_pid.and_then(rss::cpu_time_with_children);
     let timed_start = Instant::now();
@@ -734,17 +736,18 @@ async fn drive(
     }
     let timed_phase = timed_start.elapsed();
     shared.timed.store(false, Ordering::Relaxed);
-    let cpu_end = rss::cpu_time_of(&server_pids);
+    // The writer is read inside the server's window (after its start, before its end).
     let writer_end = sampler
         .pid()
-        .and_then(|pid| rss::thread_cpu_time(pid, WRITER_THREAD));
+        .and_then(|pid| rss::thread_cpu_times(pid, WRITER_THREAD));
+    let cpu_end = rss::cpu_time_of(&server_pids);
     let robot_end = rss::cpu_time(std::process::id());
     let server_cpu_timed = cpu_start
         .zip(cpu_end)
         .map(|(start, end)| end.saturating_sub(start));
     let writer_cpu_timed = writer_start
         .zip(writer_end)
-        .map(|(start, end)| end.saturating_sub(start));
+        .map(|(start, end)| rss::threads_cpu_between(&start, &end));
     let robot_cpu_timed = robot_start
         .zip(robot_end)
         .map(|(start, end)| end.saturating_sub(start));

@@ -6,7 +6,7 @@
 //! `/proc/PID/fd` links to `socket:[inode]`. Elsewhere than Linux (or for a server on another
 //! machine) nothing is found and the report says so.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -152,25 +152,40 @@ pub fn comm_in(stat: &str) -> Option<&str> {
     Some(rest.rsplit_once(')')?.0)
 }
 
-/// The CPU time of the threads of `pid` named `name` (the server's `espresso-writer`), summed;
-/// `None` when it has none by that name (a server on PostgreSQL has no writer thread) or
-/// `/proc` cannot be read.
-pub fn thread_cpu_time(pid: u32, name: &str) -> Option<Duration> {
-    let mut ticks = None;
+/// The CPU time so far of each thread of `pid` named `name` (the server's `espresso-writer`),
+/// by thread id; `None` when it has none by that name (a server on PostgreSQL has no writer
+/// thread) or `/proc` cannot be read. Linux keeps the first 15 bytes of a thread's name.
+pub fn thread_cpu_times(pid: u32, name: &str) -> Option<HashMap<u32, Duration>> {
+    let mut threads = HashMap::new();
     for thread in std::fs::read_dir(format!("/proc/{pid}/task"))
         .ok()?
         .flatten()
     {
+        let Some(tid) = thread.file_name().to_str().and_then(|t| t.parse().ok()) else {
+            continue;
+        };
         let Ok(stat) = std::fs::read_to_string(thread.path().join("stat")) else {
             continue; // ended meanwhile
         };
         if comm_in(&stat) == Some(name)
-            && let Some(thread_ticks) = cpu_ticks_in(&stat)
+            && let Some(ticks) = cpu_ticks_in(&stat)
         {
-            *ticks.get_or_insert(0) += thread_ticks;
+            threads.insert(tid, ticks_to_duration(ticks));
         }
     }
-    ticks.map(ticks_to_duration)
+    (!threads.is_empty()).then_some(threads)
+}
+
+/// The CPU the threads of `start` (from [`thread_cpu_times`]) used until `end`: thread by thread,
+/// those in both (a thread that started or ended between the two is left out, not half-counted).
+pub fn threads_cpu_between(
+    start: &HashMap<u32, Duration>,
+    end: &HashMap<u32, Duration>,
+) -> Duration {
+    start
+        .iter()
+        .filter_map(|(tid, before)| Some(end.get(tid)?.saturating_sub(*before)))
+        .sum()
 }
 
 /// The server's resident memory now, in bytes.
@@ -370,13 +385,26 @@ mod tests {
             .unwrap();
         spun.recv().unwrap();
         let me = std::process::id();
-        let spinner_cpu = thread_cpu_time(me, "rss-test-spin");
-        assert!(
-            spinner_cpu.is_some_and(|cpu| cpu >= Duration::from_millis(10)),
-            "{spinner_cpu:?}"
+        let spinners = thread_cpu_times(me, "rss-test-spin").unwrap_or_default();
+        assert_eq!(spinners.len(), 1, "{spinners:?}");
+        let spinner_cpu: Duration = spinners.values().sum();
+        assert!(spinner_cpu >= Duration::from_millis(10), "{spinner_cpu:?}");
+        assert!(Some(spinner_cpu) <= cpu_time(me));
+        assert_eq!(thread_cpu_times(me, "no-such-thread"), None);
+        // Between two readings: what each thread of the first used since, whatever came or went.
+        let later: HashMap<u32, Duration> = spinners
+            .iter()
+            .map(|(tid, cpu)| (*tid, *cpu + Duration::from_millis(30)))
+            .chain([(u32::MAX, Duration::from_secs(9))])
+            .collect();
+        assert_eq!(
+            threads_cpu_between(&spinners, &later),
+            Duration::from_millis(30)
         );
-        assert!(spinner_cpu <= cpu_time(me));
-        assert_eq!(thread_cpu_time(me, "no-such-thread"), None);
+        assert_eq!(
+            threads_cpu_between(&spinners, &HashMap::new()),
+            Duration::ZERO
+        );
         done.send(()).unwrap();
         spinner.join().unwrap();
     }

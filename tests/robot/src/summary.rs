@@ -149,7 +149,9 @@ impl Summary {
         self.per_lifecycle_ms(self.server_cpu_timed)
     }
 
-    /// `cpu` over the timed phase per lifecycle collected in it, in ms.
+    /// `cpu` over the timed phase per lifecycle collected in it, in ms. With several shops in one
+    /// robot process, each shop's table divides the whole CPU by its own lifecycles (`cargo xtask
+    /// bench`'s scale rows divide by their sum).
     fn per_lifecycle_ms(&self, cpu: Option<Duration>) -> Option<f64> {
         let cpu = cpu?;
         (self.lifecycles_in_timed_phase > 0)

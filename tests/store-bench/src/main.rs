@@ -28,12 +28,6 @@
 //! Every call into the server's store is in [`store_api`], so a change of its signatures is
 //! one small edit.
 
-/// mimalloc, as the server runs with: the store's command path is measured with the allocator
-/// it has in production (with the system allocator, growing JSON buffers in `realloc` took 4% of
-/// the writer's time here, a cost the server does not have).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -41,6 +35,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
+
+/// mimalloc, as the server runs with: the store's command path is measured with the allocator
+/// it has in production (with the system allocator, growing JSON buffers in `realloc` took 4% of
+/// the writer's time here, a cost the server does not have).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The flags; see `--help`.
 #[derive(Debug, Parser)]
