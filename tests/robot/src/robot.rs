@@ -742,18 +742,15 @@ async fn drive(
         .and_then(|pid| rss::thread_cpu_times(pid, WRITER_THREAD));
     let cpu_end = rss::cpu_time_of(&server_pids);
     let robot_end = rss::cpu_time(std::process::id());
-    let server_cpu_timed = cpu_start
-        .zip(cpu_end)
-        .map(|(start, end)| end.saturating_sub(start));
+    let server_cpu_timed = rss::cpu_between(cpu_start, cpu_end);
     let writer_cpu_timed = writer_start
         .zip(writer_end)
         .map(|(start, end)| rss::threads_cpu_between(&start, &end));
-    let robot_cpu_timed = robot_start
-        .zip(robot_end)
-        .map(|(start, end)| end.saturating_sub(start));
-    let database_cpu_timed = database_start
-        .zip(config.database_pid.and_then(rss::cpu_time_with_children))
-        .map(|(start, end)| end.saturating_sub(start));
+    let robot_cpu_timed = rss::cpu_between(robot_start, robot_end);
+    let database_cpu_timed = rss::cpu_between(
+        database_start,
+        config.database_pid.and_then(rss::cpu_time_with_children),
+    );
 
     // --- Drain ----------------------------------------------------------------------------------
     let drain_start = Instant::now();

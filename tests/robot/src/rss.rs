@@ -152,6 +152,11 @@ pub fn comm_in(stat: &str) -> Option<&str> {
     Some(rest.rsplit_once(')')?.0)
 }
 
+/// The CPU used between two readings of the same clock (`None` if either is unknown).
+pub fn cpu_between(start: Option<Duration>, end: Option<Duration>) -> Option<Duration> {
+    Some(end?.saturating_sub(start?))
+}
+
 /// The CPU time so far of each thread of `pid` named `name` (the server's `espresso-writer`),
 /// by thread id; `None` when it has none by that name (a server on PostgreSQL has no writer
 /// thread) or `/proc` cannot be read. Linux keeps the first 15 bytes of a thread's name.
@@ -405,6 +410,13 @@ mod tests {
             threads_cpu_between(&spinners, &HashMap::new()),
             Duration::ZERO
         );
+        let second = Duration::from_secs(1);
+        assert_eq!(
+            cpu_between(Some(second), Some(3 * second)),
+            Some(2 * second)
+        );
+        assert_eq!(cpu_between(None, Some(second)), None);
+        assert_eq!(cpu_between(Some(second), None), None);
         done.send(()).unwrap();
         spinner.join().unwrap();
     }
