@@ -5,6 +5,10 @@ use std::process::{Command, Stdio};
 
 use crate::ctx::Result;
 
+// The lookup the server's test clusters use (this crate depends on none of the workspace's).
+#[path = "../../server/src/store/pg/installed.rs"]
+mod installed;
+
 /// A PostgreSQL cluster kept in a folder: `./data/postgres` for trying Espresso on it (`run
 /// --postgres`), a throwaway one for `bench`'s scale step. Made on first use, listening on a Unix socket in its folder only, run as `nobody` when this
 /// runs as root (PostgreSQL refuses root), stopped when the server stops.
@@ -119,24 +123,13 @@ impl LocalPostgres {
     }
 }
 
-/// The newest PostgreSQL server's binaries (Debian's `postgresql`, installed by setup).
+/// The newest PostgreSQL server's binaries (Debian's `postgresql`, installed by setup), found as
+/// the server's own test clusters find them.
 fn postgres_bin() -> Result<std::path::PathBuf> {
-    if let Some(dir) = std::env::var_os("ESPRESSO_PG_BIN") {
-        return Ok(dir.into());
-    }
-    let mut found: Vec<(u32, std::path::PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| {
-            let version = entry.file_name().to_str()?.parse().ok()?;
-            let bin = entry.path().join("bin");
-            bin.join("pg_ctl").exists().then_some((version, bin))
-        })
-        .collect();
-    found.sort();
-    found
-        .pop()
-        .map(|(_, bin)| bin)
-        .ok_or_else(|| "no PostgreSQL found in /usr/lib/postgresql: run `cargo xtask setup`".into())
+    installed::bin_dir().ok_or_else(|| {
+        format!(
+            "no PostgreSQL found in /usr/lib/postgresql: run `cargo xtask setup` (or set {})",
+            installed::BIN_VAR
+        )
+    })
 }

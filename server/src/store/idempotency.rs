@@ -222,9 +222,29 @@ impl IdempotencyStorage for SqliteStore {
     /// is deleted by key in one writer job. The writer never scans, and commands wait at most
     /// one page's deletes.
     async fn prune_idempotency(&self, now: DateTime<Utc>) -> StoreResult<u64> {
-        let before = to_ms(now - KEY_TTL);
-        let mut after = (String::new(), String::new());
         let mut forgotten = 0;
+        let pruned = self
+            .prune_idempotency_pages(to_ms(now - KEY_TTL), &mut forgotten)
+            .await;
+        if let Err(error) = &pruned
+            && forgotten > 0
+        {
+            // The pages before the failure are gone for good: say so, not only that it failed.
+            tracing::info!(
+                keys = forgotten,
+                %error,
+                "old idempotency keys forgotten before the prune stopped"
+            );
+        }
+        pruned.map(|()| forgotten)
+    }
+}
+
+impl SqliteStore {
+    /// [`prune_idempotency`](IdempotencyStorage::prune_idempotency)'s pages: keys created before `before`
+    /// (ms), counted into `forgotten` page by page as their deletes commit.
+    async fn prune_idempotency_pages(&self, before: i64, forgotten: &mut u64) -> StoreResult<()> {
+        let mut after = (String::new(), String::new());
         loop {
             let old: Vec<(String, String)> = sqlx::query_as(
                 "SELECT key, scope FROM idempotency_keys
@@ -238,10 +258,10 @@ impl IdempotencyStorage for SqliteStore {
             .fetch_all(&self.pool)
             .await?;
             let Some(last) = old.last().cloned() else {
-                return Ok(forgotten);
+                return Ok(());
             };
             let full = old.len() == PRUNE_PAGE as usize;
-            forgotten += self
+            *forgotten += self
                 .writer
                 .run(move |work| {
                     let mut delete = work.conn.prepare_cached(
@@ -256,7 +276,7 @@ impl IdempotencyStorage for SqliteStore {
                 })
                 .await?;
             if !full {
-                return Ok(forgotten);
+                return Ok(());
             }
             after = last;
         }

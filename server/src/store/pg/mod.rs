@@ -15,6 +15,7 @@
 //! Sign-outs, revocations and role changes are announced the same way, so a token revoked
 //! through one server is refused by all of them.
 
+pub mod installed;
 pub mod scratch;
 
 mod codes;

@@ -67,24 +67,13 @@ fn url(dir: &Path, database: &str) -> String {
 }
 
 fn bin_dir() -> anyhow::Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("ESPRESSO_PG_BIN") {
-        return Ok(PathBuf::from(dir));
-    }
-    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| {
-            let version = entry.file_name().to_str()?.parse().ok()?;
-            let bin = entry.path().join("bin");
-            bin.join("postgres").exists().then_some((version, bin))
-        })
-        .collect();
-    found.sort();
-    found.pop().map(|(_, bin)| bin).context(
-        "no PostgreSQL server found in /usr/lib/postgresql (run `cargo xtask setup`, or set \
-         ESPRESSO_PG_BIN)",
-    )
+    super::installed::bin_dir().with_context(|| {
+        format!(
+            "no PostgreSQL server found in /usr/lib/postgresql (run `cargo xtask setup`, or set \
+             {})",
+            super::installed::BIN_VAR
+        )
+    })
 }
 
 /// Folders of earlier clusters whose test process has ended.
