@@ -1310,16 +1310,13 @@ async fn barista(
         let next = {
             let view = lock(&view);
             let mut taken = lock(&shared.taken);
-            view.queued()
-                .into_iter()
-                .find(|order| {
-                    shared.robot_customers.contains(&order.customer.id)
-                        && !taken.contains(&order.id)
-                })
-                .map(|order| {
-                    taken.insert(order.id.clone());
-                    order.id.clone()
-                })
+            view.first_queued(|order| {
+                shared.robot_customers.contains(&order.customer.id) && !taken.contains(&order.id)
+            })
+            .map(|order| {
+                taken.insert(order.id.clone());
+                order.id.clone()
+            })
         };
         let Some(order_id) = next else {
             tokio::select! {

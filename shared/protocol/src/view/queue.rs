@@ -121,6 +121,22 @@ impl QueueView {
         self.by_number(|state| state == OrderState::Queued)
     }
 
+    /// The first of [`queued`](Self::queued) that `wanted` takes: the next order for a barista
+    /// who skips some (another's, or one they called out), without sorting the whole queue.
+    /// `wanted` is asked only of an order that would come before the best one found so far.
+    pub fn first_queued(&self, wanted: impl Fn(&Order) -> bool) -> Option<&Order> {
+        let mut first: Option<&Order> = None;
+        for order in self.orders.values() {
+            if order.state == OrderState::Queued
+                && first.is_none_or(|first| number_order(order, first).is_lt())
+                && wanted(order)
+            {
+                first = Some(order);
+            }
+        }
+        first
+    }
+
     /// Orders being made, by number.
     pub fn in_progress(&self) -> Vec<&Order> {
         self.by_number(|state| state == OrderState::InProgress)
@@ -213,12 +229,15 @@ impl QueueView {
             .values()
             .filter(|order| wanted(order.state))
             .collect();
-        // An order without a number (never the case once queued) goes last.
-        orders.sort_by(|a, b| {
-            (a.number.is_none(), a.number, &a.id).cmp(&(b.number.is_none(), b.number, &b.id))
-        });
+        orders.sort_by(|a, b| number_order(a, b));
         orders
     }
+}
+
+/// The lists' order: by number, then id; an order without a number (never the case once queued)
+/// goes last.
+fn number_order(a: &Order, b: &Order) -> std::cmp::Ordering {
+    (a.number.is_none(), a.number, &a.id).cmp(&(b.number.is_none(), b.number, &b.id))
 }
 
 /// Keeps `new` in `slot` if there is one; returns whether the slot changed.
@@ -344,6 +363,31 @@ mod tests {
         assert_eq!(ids(view.queued()), ["c", "a"]);
         assert_eq!(ids(view.in_progress()), ["b", "d"]);
         assert_eq!(ids(view.preparing()), ["c", "b", "a", "d"]);
+    }
+
+    #[test]
+    fn the_first_queued_order_a_barista_takes_is_the_lowest_number_they_do_not_skip() {
+        let view = given([
+            event(order("a", OrderState::Queued, Some(3))),
+            event(order("b", OrderState::InProgress, Some(1))),
+            event(order("c", OrderState::Queued, Some(2))),
+            event(order("d", OrderState::Queued, Some(5))),
+        ]);
+        let first = |skip: &[&str]| {
+            view.first_queued(|order| !skip.contains(&order.id.as_str()))
+                .map(|order| order.id.as_str())
+        };
+        assert_eq!(first(&[]), Some("c"), "an order being made is not next");
+        assert_eq!(first(&["c"]), Some("a"));
+        assert_eq!(first(&["c", "a"]), Some("d"));
+        assert_eq!(first(&["c", "a", "d"]), None);
+        // Number 5 comes after 2 and 3 whichever is seen first: it is never asked about.
+        let asked = std::cell::RefCell::new(Vec::new());
+        view.first_queued(|order| {
+            asked.borrow_mut().push(order.id.to_string());
+            true
+        });
+        assert!(!asked.borrow().contains(&"d".to_owned()), "{asked:?}");
     }
 
     #[test]
