@@ -97,6 +97,22 @@ impl Pacer {
     }
 }
 
+/// Wait for `duration`; not at all if it is zero. tokio rounds a timer up to its next
+/// millisecond tick, so a zero sleep still waits up to a millisecond for the timer to turn (and
+/// wakes the task once more): with make-time 0 that was a pause in every barista's every order.
+pub async fn wait_for(duration: Duration) {
+    if !duration.is_zero() {
+        tokio::time::sleep(duration).await;
+    }
+}
+
+/// Wait until `at`; not at all if it has come (see [`wait_for`]).
+pub async fn wait_until(at: Instant) {
+    if at > Instant::now() {
+        tokio::time::sleep_until(at.into()).await;
+    }
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
@@ -105,7 +121,28 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 #[cfg(test)]
 mod tests {
+    use std::future::Future;
+    use std::task::{Context, Waker};
+
     use super::*;
+
+    /// Whether `wait` is over at its first look, before any timer has turned.
+    fn over_at_once(wait: impl Future<Output = ()>) -> bool {
+        let mut wait = std::pin::pin!(wait);
+        wait.as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+            .is_ready()
+    }
+
+    #[tokio::test]
+    async fn a_wait_of_nothing_is_over_at_once_where_a_zero_sleep_is_not() {
+        assert!(over_at_once(wait_for(Duration::ZERO)));
+        assert!(over_at_once(wait_until(Instant::now())));
+        assert!(over_at_once(wait_until(Instant::now() - ms(5))));
+        assert!(!over_at_once(wait_for(ms(5))));
+        // Why: tokio's zero sleep waits for the timer's next tick.
+        assert!(!over_at_once(tokio::time::sleep(Duration::ZERO)));
+    }
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)

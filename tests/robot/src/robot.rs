@@ -40,7 +40,7 @@ use tokio::task::JoinSet;
 use crate::codes::CodeBoard;
 use crate::config::{Config, Pace, Stop};
 use crate::fanout::Fanout;
-use crate::pace::Pacer;
+use crate::pace::{self, Pacer};
 use crate::rss::{self, RssSampler};
 use crate::signin::SignIn;
 use crate::stats::{CallStats, Histogram, error_key};
@@ -1125,7 +1125,7 @@ async fn customer(
         }
         let slot = shared.pacer.reserve();
         tokio::select! {
-            () = tokio::time::sleep_until(slot.into()) => {}
+            () = pace::wait_until(slot) => {}
             () = timed_over(&mut phase) => break,
         }
         let Some(order_id) = start(&shared, &client).await else {
@@ -1332,7 +1332,7 @@ async fn barista(
         }
         let make = shared.config.make_time.sample(&mut rand::rng());
         tokio::select! {
-            () = tokio::time::sleep(make) => {}
+            () = pace::wait_for(make) => {}
             () = closing(&mut phase) => break,
         }
         if !act(&shared, &client, &order_id, StaffAction::Complete).await {
@@ -1344,7 +1344,7 @@ async fn barista(
         handovers.spawn(async move {
             let mut phase = shared.phase.subscribe();
             tokio::select! {
-                () = tokio::time::sleep(handover) => {}
+                () = pace::wait_for(handover) => {}
                 () = closing(&mut phase) => return,
             }
             act(&shared, &client, &order_id, StaffAction::Collect).await;
