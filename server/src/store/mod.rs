@@ -10,6 +10,7 @@
 //! implement the same [`Storage`] seam.
 
 mod auth;
+mod checkpoint;
 mod codes;
 mod error;
 mod events;
@@ -169,7 +170,11 @@ impl SqliteStore {
             .context("cannot migrate the database")?;
         let (tail, _) = broadcast::channel(TAIL_CAPACITY);
         let writer = writer::Writer::start(
-            &writer::WriterDatabase { path, durable },
+            &writer::WriterDatabase {
+                path,
+                durable,
+                checkpoint_pages: wal::CHECKPOINT_PAGES,
+            },
             tail.clone(),
             memory::Memory::default(),
         )

@@ -6,7 +6,7 @@
 //! moment took p50 0.52–0.58 ms, the same write over blocks already written 0.32–0.42 ms
 //! (fallocated blocks: 0.45 ms, still a metadata change on first write). SQLite writes its WAL
 //! from the start again after each full checkpoint and never shrinks it (no
-//! `journal_size_limit`), so a server that has run a whole cycle of `wal_autocheckpoint` pages
+//! `journal_size_limit`), so a server that has run a whole cycle of [`CHECKPOINT_PAGES`] pages
 //! overwrites. But a new database starts with no WAL file (as does one whose last connection
 //! closed: SQLite then deletes it), and a cycle is ~40 MB: a café's day of a few hundred orders
 //! writes less than that, so without this nearly every commit of its first day or two grew the
@@ -23,8 +23,8 @@
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
-/// Pages the WAL collects before the writer copies them back into the database
-/// (`PRAGMA wal_autocheckpoint`).
+/// Pages the WAL collects before they are copied back into the database (by the checkpoint
+/// thread, [`super::checkpoint`]).
 pub const CHECKPOINT_PAGES: u32 = 10_000;
 
 /// The page size of a database this server creates (SQLite's default).

@@ -7,7 +7,9 @@
 //! `COMMIT`. The connection runs in WAL mode with `synchronous=FULL`, so that commit is the
 //! batch's one `fsync` of the WAL: group commit. Only then are the batch's events published to
 //! the live hub, in `seq` order, and each job answered — a command is acknowledged, and shown
-//! on a screen, only once it is durable.
+//! on a screen, only once it is durable. Copying the log back into the database is not the
+//! writer's work but a thread's beside it ([`super::checkpoint`]); the writer only finishes each
+//! copy, between two batches.
 //!
 //! Why rusqlite on a thread of its own rather than a sqlx connection: each sqlx statement is a
 //! hop through a channel to sqlx's own worker thread and back (~15 of them per command before),
@@ -31,6 +33,7 @@ use rusqlite::{Connection, OpenFlags, params};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use super::Committed;
+use super::checkpoint::Checkpoints;
 use super::error::{StoreError, StoreResult};
 use super::memory::Memory;
 
@@ -108,6 +111,8 @@ pub struct WriterStats {
     pub jobs: AtomicU64,
     /// Batches that failed as a whole (their jobs were answered with the error).
     pub failed_batches: AtomicU64,
+    /// Checkpoints finished: the write-ahead log copied into the database ([`super::checkpoint`]).
+    pub checkpoints: AtomicU64,
 }
 
 /// How a job is undone if it refuses.
@@ -276,13 +281,32 @@ impl Writer {
         memory: Memory,
     ) -> StoreResult<Self> {
         let conn = database.open()?;
+        // The log is copied back beside the writer, every `checkpoint_pages` (~40 MB rather than
+        // SQLite's ~4 MB: a page that many commits change — the newest events, today's
+        // counters, the newest orders — is copied once per checkpoint, not once per few batches).
+        let checkpoints = Checkpoints::start(
+            &conn,
+            database.path.clone(),
+            database.durable,
+            database.checkpoint_pages,
+        )?;
         let (queue, jobs) = mpsc::channel(QUEUE);
         let stats = Arc::new(WriterStats::default());
         let thread_stats = stats.clone();
         let (pacer, mut owes) = StatsPacer::new();
         std::thread::Builder::new()
             .name("espresso-writer".into())
-            .spawn(move || serve(&conn, jobs, &tail, memory, &thread_stats, pacer))
+            .spawn(move || {
+                serve(
+                    &conn,
+                    jobs,
+                    &tail,
+                    memory,
+                    &thread_stats,
+                    pacer,
+                    checkpoints,
+                );
+            })
             .map_err(StoreError::database)?;
         let writer = Self { queue, stats };
         // Stats owed after the last batch of a burst are paid by an empty batch STATS_EVERY
@@ -364,6 +388,9 @@ pub struct WriterDatabase {
     /// Sync each commit (a real database). Off for a throwaway one (`sqlite::memory:`, tests):
     /// nothing there outlives the process anyway.
     pub durable: bool,
+    /// The log's length, in pages, at which it is copied back into the database
+    /// ([`super::wal::CHECKPOINT_PAGES`]; tests use fewer).
+    pub checkpoint_pages: u32,
 }
 
 impl WriterDatabase {
@@ -389,10 +416,6 @@ impl WriterDatabase {
         // Savepoints keep the pages they may have to restore in memory, not in a temporary
         // file written for every page each command touches.
         conn.pragma_update(None, "temp_store", "MEMORY")?;
-        // Copy the WAL back into the database every ~40 MB rather than every ~4 MB: a page that
-        // many commits change (the newest events, today's counters, the newest orders) is copied
-        // once per checkpoint, not once per few batches.
-        conn.pragma_update(None, "wal_autocheckpoint", super::wal::CHECKPOINT_PAGES)?;
         // Room for every statement the writer runs (an order's update has a few shapes).
         conn.set_prepared_statement_cache_capacity(128);
         Ok(conn)
@@ -406,6 +429,7 @@ fn serve(
     mut memory: Memory,
     stats: &WriterStats,
     mut pacer: StatsPacer,
+    mut checkpoints: Checkpoints,
 ) {
     while let Some(first) = queue.blocking_recv() {
         let mut jobs = vec![first];
@@ -434,6 +458,7 @@ fn serve(
                 for job in jobs {
                     job.answer(Ok(()));
                 }
+                checkpoints.after_commit(conn, &stats.checkpoints);
             }
             Err(error) => {
                 stats.failed_batches.fetch_add(1, Ordering::Relaxed);
