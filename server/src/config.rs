@@ -104,6 +104,17 @@ pub struct ServeConfig {
     #[arg(long, env = "ESPRESSO_PUSH_TO_LOOPBACK_HTTP", hide = true)]
     pub push_to_loopback_http: bool,
 
+    /// SQLite: pages (4 KiB each) of write-ahead log collected before they are copied back into
+    /// the database. Fewer keep the log file smaller (it is written out to that size at start)
+    /// and copy more often.
+    #[arg(
+        long,
+        env = "ESPRESSO_CHECKPOINT_PAGES",
+        default_value_t = crate::store::wal::CHECKPOINT_PAGES,
+        value_parser = clap::value_parser!(u32).range(100..=1_000_000)
+    )]
+    pub checkpoint_pages: u32,
+
     /// Write the SQLite WAL out to one checkpoint cycle (~45 MB) before opening the database, so
     /// commits overwrite it instead of growing it (see `store::wal`). Off for tests' servers,
     /// which start by the hundred and never fill a cycle.
@@ -133,6 +144,7 @@ impl ServeConfig {
             demo: false,
             demo_speed: 1,
             push_to_loopback_http: false,
+            checkpoint_pages: crate::store::wal::CHECKPOINT_PAGES,
             write_out_wal: false,
         }
     }

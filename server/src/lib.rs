@@ -47,7 +47,7 @@ impl Server {
     pub async fn start(config: ServeConfig) -> anyhow::Result<Self> {
         let lock = SqliteStore::lock_for_serving(&config.database)?;
         if lock.is_some() && config.write_out_wal {
-            SqliteStore::write_out_wal(&config.database);
+            SqliteStore::write_out_wal(&config.database, config.checkpoint_pages);
         }
         // On PostgreSQL every server must hash sign-in codes and sign pushes with the same keys:
         // unless a secret file is given, they are kept in the database (made by the first).
@@ -59,7 +59,12 @@ impl Server {
             };
             (pg.into(), keys)
         } else {
-            let sqlite = SqliteStore::open(&config.database, &config.public_url).await?;
+            let sqlite = SqliteStore::open_checkpointing(
+                &config.database,
+                &config.public_url,
+                config.checkpoint_pages,
+            )
+            .await?;
             (sqlite.into(), None)
         };
         let mailer = mailer::Mailer::parse(&config.mailer)?;

@@ -209,6 +209,14 @@ pub async fn render(
          # TYPE espresso_store_syncs_total counter\n",
     );
     let _ = writeln!(out, "espresso_store_syncs_total {}", state.store().syncs());
+    if let Some(checkpoints) = state.store().checkpoints() {
+        out.push_str(
+            "# HELP espresso_store_checkpoints_total Times the SQLite write-ahead log was copied \
+             back into the database and started over (every --checkpoint-pages pages).\n\
+             # TYPE espresso_store_checkpoints_total counter\n",
+        );
+        let _ = writeln!(out, "espresso_store_checkpoints_total {checkpoints}");
+    }
     let deadlines = &crate::tasks::DEADLINES;
     out.push_str(
         "# HELP espresso_deadlines_total Deadlines by outcome: fired, dropped (can never fire), \

@@ -34,12 +34,36 @@ fn grant(dir: &Path, email: &str, role: &str) {
 
 /// Start the binary on `dir`'s database and mail folder.
 fn serve(dir: &Path) -> Binary {
+    serve_with(dir, &[])
+}
+
+/// [`serve`] with more arguments.
+fn serve_with(dir: &Path, more: &[&str]) -> Binary {
     Binary::serve(|command| {
         command
             .args(["--database", &database(dir)])
             .arg("--mailer")
-            .arg(format!("dir:{}", dir.join("mail").display()));
+            .arg(format!("dir:{}", dir.join("mail").display()))
+            .args(more);
     })
+}
+
+/// The SQLite log's checkpoints the server has finished, from its `/metrics`.
+async fn checkpoints(http: &reqwest::Client, server: &Binary) -> u64 {
+    let metrics = http
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("espresso_store_checkpoints_total "))
+        .expect("the checkpoints counter")
+        .parse()
+        .unwrap()
 }
 
 fn mails(dir: &Path) -> Vec<PathBuf> {
@@ -221,13 +245,18 @@ fn progress(state: &str) -> u8 {
     }
 }
 
+/// Given a server under load whose log is copied back into the database every 100 pages (so
+/// checkpoints run, beside the writer, all through the load), when it is killed with SIGKILL,
+/// then every command it acknowledged is there after a restart, and a deadline that fell due
+/// while it was down fires once.
 #[tokio::test]
 async fn a_kill_9_under_load_loses_no_acknowledged_command_and_a_deadline_due_meanwhile_fires_once()
 {
+    const CHECKPOINTING: &[&str] = &["--checkpoint-pages", "100"];
     let dir = tempfile::tempdir().unwrap();
     let http = reqwest::Client::new();
     grant(dir.path(), "owner@cafe.test", "admin");
-    let server = serve(dir.path());
+    let server = serve_with(dir.path(), CHECKPOINTING);
     let owner = sign_in(&http, &server, dir.path(), "owner@cafe.test").await;
     let limits = json!({ "open": true, "limits": {
         "drinks_per_code": 1000, "max_queue": 1000, "max_orders_per_day": 0, "customer_timeout_s": 1
@@ -332,11 +361,16 @@ async fn a_kill_9_under_load_loses_no_acknowledged_command_and_a_deadline_due_me
             })
         })
         .collect();
-    // Let the load run, then SIGKILL in the middle of it.
-    let until = Instant::now() + Duration::from_secs(10);
-    while acknowledged.lock().unwrap().len() < 60 && Instant::now() < until {
+    // Let the load run through a few checkpoints, then SIGKILL in the middle of it (and maybe
+    // of a checkpoint).
+    let until = Instant::now() + Duration::from_secs(20);
+    while (acknowledged.lock().unwrap().len() < 60 || checkpoints(&http, &server).await < 3)
+        && Instant::now() < until
+    {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let copied = checkpoints(&http, &server).await;
+    assert!(copied >= 3, "{copied} checkpoints under the load");
     drop(server);
     for worker in workers {
         let _ = worker.await;
@@ -350,7 +384,7 @@ async fn a_kill_9_under_load_loses_no_acknowledged_command_and_a_deadline_due_me
     // Past the idle order's deadline before the server is back.
     tokio::time::sleep(Duration::from_millis(1200)).await;
 
-    let server = serve(dir.path());
+    let server = serve_with(dir.path(), CHECKPOINTING);
     for (id, reached) in &acknowledged {
         let detail = call(
             &http,

@@ -120,6 +120,16 @@ impl SqliteStore {
     /// writer and make sure shop `main` exists. `public_url` is where phones reach the server
     /// (booth codes' `order_url`).
     pub async fn open(url: &str, public_url: &str) -> anyhow::Result<Self> {
+        Self::open_checkpointing(url, public_url, wal::CHECKPOINT_PAGES).await
+    }
+
+    /// [`Self::open`], copying the write-ahead log back into the database whenever it holds
+    /// `checkpoint_pages` pages ([`checkpoint`]).
+    pub async fn open_checkpointing(
+        url: &str,
+        public_url: &str,
+        checkpoint_pages: u32,
+    ) -> anyhow::Result<Self> {
         let (path, durable, scratch) = if url == "sqlite::memory:" {
             let dir = tempfile::Builder::new()
                 .prefix("espresso-db-")
@@ -173,7 +183,7 @@ impl SqliteStore {
             &writer::WriterDatabase {
                 path,
                 durable,
-                checkpoint_pages: wal::CHECKPOINT_PAGES,
+                checkpoint_pages,
             },
             tail.clone(),
             memory::Memory::default(),
@@ -234,14 +244,14 @@ impl SqliteStore {
         }
     }
 
-    /// Write the WAL of the database at `url` out to its working size if it has none
-    /// ([`wal`]), before it is opened. Call it holding [`Self::lock_for_serving`]'s lock. A
+    /// Write the WAL of the database at `url` out to its working size, a cycle of
+    /// `checkpoint_pages`, if it has none ([`wal`]), before it is opened. Call it holding [`Self::lock_for_serving`]'s lock. A
     /// failure is logged, not fatal: SQLite grows the WAL itself, only its syncs are slower.
-    pub fn write_out_wal(url: &str) {
+    pub fn write_out_wal(url: &str, checkpoint_pages: u32) {
         let Some(path) = database_file(url) else {
             return;
         };
-        match wal::write_out(std::path::Path::new(path)) {
+        match wal::write_out(std::path::Path::new(path), checkpoint_pages) {
             Ok(made) => tracing::debug!(made, "write-ahead log ready"),
             Err(error) => tracing::warn!(%error, "cannot write out the write-ahead log"),
         }
@@ -282,6 +292,16 @@ impl Storage for SqliteStore {
             .stats()
             .commits
             .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many times the WAL was copied back into the database and started over.
+    fn checkpoints(&self) -> Option<u64> {
+        Some(
+            self.writer
+                .stats()
+                .checkpoints
+                .load(std::sync::atomic::Ordering::Relaxed),
+        )
     }
 
     /// One server owns a SQLite database: every round is its own.

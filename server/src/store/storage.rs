@@ -114,6 +114,11 @@ pub trait Storage:
     ) -> StoreResult<bool>;
     /// How many commits have made writes durable since the store opened (each one sync).
     fn syncs(&self) -> u64;
+    /// How many checkpoints of its log this server has finished since the store opened: `None`
+    /// where the database does its own (PostgreSQL).
+    fn checkpoints(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Shops: their state (open, menu, limits), each change a `shop.updated` event.

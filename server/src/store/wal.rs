@@ -24,15 +24,17 @@ use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 /// Pages the WAL collects before they are copied back into the database (by the checkpoint
-/// thread, [`super::checkpoint`]).
+/// thread, [`super::checkpoint`]), unless `--checkpoint-pages` says otherwise.
 pub const CHECKPOINT_PAGES: u32 = 10_000;
 
 /// The page size of a database this server creates (SQLite's default).
 const PAGE_BYTES: u64 = 4096;
 
-/// A WAL holding one checkpoint cycle: its header, then a frame (24-byte header and a page)
-/// per page, with room for the batch that crosses the line.
-pub const CYCLE_BYTES: u64 = 32 + (CHECKPOINT_PAGES as u64 + 1024) * (24 + PAGE_BYTES);
+/// A WAL holding one checkpoint cycle of `pages`: its header, then a frame (24-byte header and a
+/// page) per page, with room for what is written while the checkpoint runs.
+pub const fn cycle_bytes(pages: u32) -> u64 {
+    32 + (pages as u64 + 1024) * (24 + PAGE_BYTES)
+}
 
 /// The WAL of the database at `db`.
 pub fn wal_path(db: &Path) -> PathBuf {
@@ -41,10 +43,10 @@ pub fn wal_path(db: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Write out the WAL of the database at `db` if it has none: `Ok(true)` if this made it,
+/// Write out the WAL of the database at `db`, one cycle of `pages`, if it has none: `Ok(true)` if this made it,
 /// `Ok(false)` if a WAL was there (or appeared meanwhile). The caller holds the database for
 /// serving, so no other server is doing the same.
-pub fn write_out(db: &Path) -> io::Result<bool> {
+pub fn write_out(db: &Path, pages: u32) -> io::Result<bool> {
     let wal = wal_path(db);
     if wal.symlink_metadata().is_ok() {
         return Ok(false);
@@ -60,12 +62,13 @@ pub fn write_out(db: &Path) -> io::Result<bool> {
         Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error),
         _ => {}
     }
-    let made =
-        zeros(&staging, CYCLE_BYTES).and_then(|()| match std::fs::hard_link(&staging, &wal) {
+    let made = zeros(&staging, cycle_bytes(pages)).and_then(|()| {
+        match std::fs::hard_link(&staging, &wal) {
             Ok(()) => Ok(true),
             Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
             Err(error) => Err(error),
-        });
+        }
+    });
     let removed = std::fs::remove_file(&staging);
     let made = made?;
     removed?;
@@ -119,7 +122,7 @@ mod tests {
         let before = std::fs::read(wal_path(&crashed)).unwrap();
         assert!(before.len() > 32, "the WAL holds the commit");
 
-        assert!(!write_out(&crashed).unwrap());
+        assert!(!write_out(&crashed, CHECKPOINT_PAGES).unwrap());
         assert_eq!(std::fs::read(wal_path(&crashed)).unwrap(), before);
         let conn = rusqlite::Connection::open(&crashed).unwrap();
         let x: String = conn
