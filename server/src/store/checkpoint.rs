@@ -167,18 +167,21 @@ impl Copier {
     /// that reached the log's end, and under load the writer has added frames by then: its
     /// finishing step would then sync every page copied here, inside the writer. Synced here,
     /// that step syncs only the pages it copies itself.
+    ///
+    /// Always: what the pragma reports is the log as the checkpoint found it at its start, so
+    /// "complete" there does not say SQLite synced (it syncs only if no frame came since). Had
+    /// it synced, this finds nothing to write. (Measured: skipping this sync on a "complete"
+    /// answer put the claims' p99 back up by 1–2 ms.)
     fn copy(&self) -> StoreResult<()> {
-        let progress = passive(&self.conn)?;
-        if let Some(file) = &self.file
-            && !progress.complete()
-        {
+        passive(&self.conn)?;
+        if let Some(file) = &self.file {
             file.sync_data().map_err(StoreError::database)?;
         }
         Ok(())
     }
 }
 
-/// What `PRAGMA wal_checkpoint` reports.
+/// What `PRAGMA wal_checkpoint` reports, of the log as the checkpoint found it when it began.
 #[derive(Debug)]
 struct Progress {
     /// It could not run (another checkpoint was running).
@@ -190,8 +193,8 @@ struct Progress {
 }
 
 impl Progress {
-    /// All of the log is in the database (and SQLite synced it): the next commit may start the
-    /// log over.
+    /// All of the log is in the database. On the writer's connection, where no frame can come
+    /// meanwhile, SQLite has also synced it, and the next commit may start the log over.
     fn complete(&self) -> bool {
         !self.busy && self.copied == self.log
     }
