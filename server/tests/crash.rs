@@ -50,15 +50,8 @@ fn serve_with(dir: &Path, more: &[&str]) -> Binary {
 
 /// The SQLite log's checkpoints the server has finished, from its `/metrics`.
 async fn checkpoints(http: &reqwest::Client, server: &Binary) -> u64 {
-    let metrics = http
-        .get(format!("{}/metrics", server.url))
-        .send()
+    common::metrics(http, &server.url)
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    metrics
         .lines()
         .find_map(|line| line.strip_prefix("espresso_store_checkpoints_total "))
         .expect("the checkpoints counter")

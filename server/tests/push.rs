@@ -221,15 +221,7 @@ async fn a_ready_order_is_pushed_encrypted_to_the_customers_subscription_and_a_g
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let metrics = test
-        .http
-        .get(format!("{}/metrics", test.server().url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = common::metrics(&test.http, &test.server().url()).await;
     assert!(
         metrics.contains("espresso_push_total{outcome=\"gone\"}"),
         "{metrics}"

@@ -253,6 +253,17 @@ impl TestServer {
     }
 }
 
+/// The server at `base`'s `/metrics` (asked from this machine: no token needed).
+pub async fn metrics(http: &reqwest::Client, base: &str) -> String {
+    http.get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("/metrics answers")
+        .text()
+        .await
+        .expect("/metrics is text")
+}
+
 /// Status and JSON body of an answer; a problem must say so in its content type.
 pub async fn read(response: reqwest::Response) -> (StatusCode, Value) {
     let status = response.status();
