@@ -31,6 +31,10 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::error::{StoreError, StoreResult};
 
+/// The thread's name, as `top -H` and `/proc/PID/task/*/comm` show it (Linux keeps 15 bytes of
+/// a name: this one fits whole).
+const THREAD: &str = "espresso-ckpt";
+
 thread_local! {
     /// Frames in the log after the last commit on this thread's connection (the writer's): set
     /// by [`note_log_length`], SQLite's WAL hook, during each `COMMIT`.
@@ -78,7 +82,7 @@ impl Checkpoints {
         let copied = Arc::new(AtomicBool::new(false));
         let thread_copied = copied.clone();
         std::thread::Builder::new()
-            .name("espresso-checkpoint".into())
+            .name(THREAD.into())
             .spawn(move || copier.copy_when_woken(&woken, &thread_copied))
             .map_err(StoreError::database)?;
         Ok(Self {
@@ -97,7 +101,8 @@ impl Checkpoints {
             if LOG_FRAMES.with(Cell::get) >= u64::from(self.start_at) {
                 match self.wake.try_send(()) {
                     Ok(()) => self.running = true,
-                    // The thread has ended (it logged why): SQLite's own way, in the writer.
+                    // The thread ends only with this value (it catches a copy's panic); should
+                    // it be gone all the same, SQLite's own way, in the writer.
                     Err(TrySendError::Disconnected(())) => {
                         tracing::warn!(
                             "the checkpoint thread has stopped: the writer copies its own log"
@@ -236,6 +241,15 @@ mod tests {
     /// two each, then checkpoints finish beside it and the log starts over each time: it never
     /// grows far past 40 pages (without them, it would hold every frame: 300 or more; the slack
     /// is for commits made while the thread copies).
+    #[test]
+    fn the_thread_is_named_in_full() {
+        assert!(
+            super::THREAD.len() <= 15,
+            "Linux would cut {:?}",
+            super::THREAD
+        );
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_log_is_copied_back_beside_the_writer_and_starts_over() {
         let dir = tempfile::tempdir().unwrap();

@@ -245,8 +245,9 @@ impl SqliteStore {
     }
 
     /// Write the WAL of the database at `url` out to its working size, a cycle of
-    /// `checkpoint_pages`, if it has none ([`wal`]), before it is opened. Call it holding [`Self::lock_for_serving`]'s lock. A
-    /// failure is logged, not fatal: SQLite grows the WAL itself, only its syncs are slower.
+    /// `checkpoint_pages`, if it has none ([`wal`]), before it is opened. Call it holding
+    /// [`Self::lock_for_serving`]'s lock. A failure is logged, not fatal: SQLite grows the WAL
+    /// itself, only its syncs are slower.
     pub fn write_out_wal(url: &str, checkpoint_pages: u32) {
         let Some(path) = database_file(url) else {
             return;

@@ -43,8 +43,8 @@ pub fn wal_path(db: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Write out the WAL of the database at `db`, one cycle of `pages`, if it has none: `Ok(true)` if this made it,
-/// `Ok(false)` if a WAL was there (or appeared meanwhile). The caller holds the database for
+/// Write out the WAL of the database at `db`, one cycle of `pages`, if it has none: `Ok(true)`
+/// if this made it, `Ok(false)` if a WAL was there (or appeared meanwhile). The caller holds the database for
 /// serving, so no other server is doing the same.
 pub fn write_out(db: &Path, pages: u32) -> io::Result<bool> {
     let wal = wal_path(db);
